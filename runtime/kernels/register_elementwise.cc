@@ -1,0 +1,7 @@
+#include "runtime/kernels/registry.h"
+
+namespace wisp {
+
+void RegisterElementwiseKernels(KernelRegistry& registry) { (void)registry; }
+
+}  // namespace wisp

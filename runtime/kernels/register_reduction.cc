@@ -1,0 +1,7 @@
+#include "runtime/kernels/registry.h"
+
+namespace wisp {
+
+void RegisterReductionKernels(KernelRegistry& registry) { (void)registry; }
+
+}  // namespace wisp

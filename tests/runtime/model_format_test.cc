@@ -1,0 +1,164 @@
+#include <cstring>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "runtime/format/model.h"
+#include "runtime/format/model_builder.h"
+
+namespace wisp {
+namespace {
+
+std::vector<uint8_t> TinyModel() {
+  ModelBuilder b;
+  b.SetName("tiny");
+  b.SetVersion("3");
+  b.SetMetadata("author", "tests");
+  const int32_t in = b.AddTensor("in", DType::FLOAT32, {1, 4});
+  std::vector<float> w = {1, 2, 3, 4, 5, 6, 7, 8};
+  const int32_t weights = b.AddConstant("w", DType::FLOAT32, {2, 4}, w);
+  const int32_t out = b.AddTensor("out", DType::FLOAT32, {1, 2});
+  b.AddOperator(fb::OpType::FULLY_CONNECTED, {in, weights, -1}, {out});
+  b.SetInputs({in});
+  b.SetOutputs({out});
+  const char labels[] = "a\nb\n";
+  b.AddAsset("labels.txt", "text/plain", labels, sizeof(labels) - 1);
+  return b.Finish();
+}
+
+TEST(ModelFormat, RoundTripsThroughBuilderAndLoader) {
+  auto loaded = Model::Load(TinyModel(), LoadOptions{/*verify_sha256=*/true});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Model& m = **loaded;
+  EXPECT_EQ(m.name(), "tiny");
+  EXPECT_EQ(m.version(), "3");
+  EXPECT_EQ(m.Metadata("author"), "tests");
+  ASSERT_EQ(m.tensors().size(), 3u);
+  EXPECT_TRUE(m.tensors()[1].is_constant());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m.tensors()[1].data) % 8, 0u);
+  float w5;
+  std::memcpy(&w5, m.tensors()[1].data + 5 * 4, 4);
+  EXPECT_EQ(w5, 6.0f);
+  ASSERT_NE(m.FindAsset("labels.txt"), nullptr);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.FindAsset("labels.txt")->data),
+                        m.FindAsset("labels.txt")->size),
+            "a\nb\n");
+  EXPECT_EQ(m.content_sha256_hex().size(), 64u);
+  // The data section starts 64-byte aligned within the file.
+  EXPECT_EQ(m.fb().data_offset() % 64, 0u);
+}
+
+TEST(ModelFormat, DetectsContentTampering) {
+  std::vector<uint8_t> bytes = TinyModel();
+  bytes[bytes.size() - 3] ^= 0x10;  // inside the weights
+  auto loaded = Model::Load(bytes, LoadOptions{true});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("sha256"), std::string::npos);
+  // Without verification the (still well-formed) file loads.
+  EXPECT_TRUE(Model::Load(bytes, LoadOptions{false}).ok());
+}
+
+TEST(ModelFormat, RejectsWrongIdentifier) {
+  std::vector<uint8_t> bytes = TinyModel();
+  bytes[4] = 'X';
+  auto loaded = Model::Load(bytes);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("identifier"), std::string::npos);
+}
+
+TEST(ModelFormat, TruncationAtEveryOffsetIsAnError) {
+  const std::vector<uint8_t> bytes = TinyModel();
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + n);
+    auto loaded = Model::Load(cut, LoadOptions{false});
+    EXPECT_FALSE(loaded.ok()) << "truncated to " << n << " bytes loaded";
+  }
+}
+
+TEST(ModelFormat, RandomBitFlipsNeverCrash) {
+  const std::vector<uint8_t> bytes = TinyModel();
+  std::mt19937 rng(7);
+  int rejected = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::vector<uint8_t> mutated = bytes;
+    const int flips = 1 + trial % 4;
+    for (int f = 0; f < flips; ++f) {
+      mutated[rng() % mutated.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    }
+    auto loaded = Model::Load(mutated, LoadOptions{false});
+    if (!loaded.ok()) {
+      ++rejected;
+      EXPECT_FALSE(loaded.status().message().empty());
+    }
+  }
+  // Most flips land in structure and must be caught; flips inside weight bytes stay valid.
+  EXPECT_GT(rejected, 100);
+}
+
+TEST(ModelFormat, HashVerificationCatchesEveryFlip) {
+  const std::vector<uint8_t> bytes = TinyModel();
+  for (size_t i = 0; i < bytes.size(); i += 7) {
+    std::vector<uint8_t> mutated = bytes;
+    mutated[i] ^= 0x01;
+    EXPECT_FALSE(Model::Load(mutated, LoadOptions{true}).ok()) << "flip at " << i;
+  }
+}
+
+TEST(ModelFormat, RejectsAbsurdShapesAndDataRanges) {
+  {
+    ModelBuilder b;
+    const int32_t in = b.AddTensor("in", DType::FLOAT32, {1 << 30, 1 << 30, 1 << 30});
+    b.SetInputs({in});
+    b.SetOutputs({in});
+    auto loaded = Model::Load(b.Finish());
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.status().message().find("'in'"), std::string::npos);
+  }
+  {
+    ModelBuilder b;
+    const int32_t in = b.AddTensor("in", DType::FLOAT32, {-3, 2});
+    b.SetInputs({in});
+    b.SetOutputs({in});
+    EXPECT_FALSE(Model::Load(b.Finish()).ok());
+  }
+  {
+    // A constant whose byte size disagrees with its shape.
+    ModelBuilder b;
+    std::vector<float> w(3, 1.0f);
+    const int32_t c = b.AddConstant("w", DType::FLOAT32, {4}, w);
+    const int32_t in = b.AddTensor("in", DType::FLOAT32, {4});
+    const int32_t out = b.AddTensor("out", DType::FLOAT32, {4});
+    b.AddOperator(fb::OpType::ADD, {in, c}, {out});
+    b.SetInputs({in});
+    b.SetOutputs({out});
+    auto loaded = Model::Load(b.Finish());
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.status().message().find("'w'"), std::string::npos);
+  }
+  {
+    // An operator reading a tensor nobody wrote, and an index beyond the tensor table.
+    ModelBuilder b;
+    const int32_t in = b.AddTensor("in", DType::FLOAT32, {4});
+    const int32_t ghost = b.AddTensor("ghost", DType::FLOAT32, {4});
+    const int32_t out = b.AddTensor("out", DType::FLOAT32, {4});
+    b.AddOperator(fb::OpType::ADD, {in, ghost}, {out});
+    b.SetInputs({in});
+    b.SetOutputs({out});
+    auto loaded = Model::Load(b.Finish());
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.status().message().find("ghost"), std::string::npos);
+
+    ModelBuilder b2;
+    const int32_t in2 = b2.AddTensor("in", DType::FLOAT32, {4});
+    const int32_t out2 = b2.AddTensor("out", DType::FLOAT32, {4});
+    b2.AddOperator(fb::OpType::ADD, {in2, 99}, {out2});
+    b2.SetInputs({in2});
+    b2.SetOutputs({out2});
+    auto loaded2 = Model::Load(b2.Finish());
+    ASSERT_FALSE(loaded2.ok());
+    EXPECT_NE(loaded2.status().message().find("tensor 99"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace wisp
