@@ -1,0 +1,97 @@
+#include "native/cli/inputs.h"
+
+#include <optional>
+
+#include "native/image/image_decode.h"
+#include "native/platform/file_io.h"
+#include "runtime/preprocess/lcg.h"
+#include "runtime/preprocess/tensor_from_image.h"
+
+namespace wisp::cli {
+namespace {
+
+Result<InputTensorTarget> TargetFor(const TensorDesc& t) {
+  InputTensorTarget target;
+  switch (t.dtype) {
+    case DType::UINT8: target.dtype = InputDType::kU8; break;
+    case DType::INT8: target.dtype = InputDType::kI8; break;
+    case DType::FLOAT32: target.dtype = InputDType::kF32; break;
+    default:
+      return Unsupported("input '%s' has dtype %s; images and seeds feed uint8/int8/float32",
+                         t.name.c_str(), DTypeName(t.dtype));
+  }
+  target.shape.assign(t.shape.begin(), t.shape.end());
+  return target;
+}
+
+// Float inputs are produced as the dequantized values of an 8-bit "twin" tensor, which is how the
+// float goldens were made and keeps the conversion exact.
+Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::string& range) {
+  if (t.dtype != DType::FLOAT32) return std::optional<TwinQuantization>();
+  TwinQuantization twin;
+  if (range == "0,1") {
+    twin = {InputDType::kI8, 1.0f / 255.0f, -128};
+  } else if (range == "0,255") {
+    twin = {InputDType::kI8, 1.0f, -128};
+  } else if (range == "-1,1") {
+    twin = {InputDType::kU8, 2.0f / 255.0f, 128};
+  } else {
+    return InvalidArgument("--input-range must be 0,1 or 0,255 or -1,1 (got '%s')", range.c_str());
+  }
+  return std::optional<TwinQuantization>(twin);
+}
+
+}  // namespace
+
+Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const InputSpec& spec) {
+  const size_t n = model.inputs().size();
+  std::vector<std::vector<uint8_t>> inputs(n);
+  if (!spec.files.empty()) {
+    if (spec.files.size() != n) {
+      return InvalidArgument("the model has %zu inputs but %zu input files were given", n,
+                             spec.files.size());
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const TensorDesc& t = model.tensors()[model.inputs()[i]];
+      WISP_ASSIGN_OR_RETURN(inputs[i], ReadFileBytes(spec.files[i]));
+      if (inputs[i].size() != t.bytes) {
+        return InvalidArgument("%s has %zu bytes but input %zu ('%s', %s %s) needs %zu",
+                               spec.files[i].c_str(), inputs[i].size(), i, t.name.c_str(),
+                               DTypeName(t.dtype), ShapeToString(t.shape).c_str(), t.bytes);
+      }
+    }
+    return inputs;
+  }
+  if (!spec.image.empty()) {
+    if (n != 1) {
+      return InvalidArgument("--image needs a model with one input; this one has %zu", n);
+    }
+    const TensorDesc& t = model.tensors()[model.inputs()[0]];
+    WISP_ASSIGN_OR_RETURN(Image image, DecodeImageFile(spec.image));
+    WISP_ASSIGN_OR_RETURN(InputTensorTarget target, TargetFor(t));
+    WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, spec.input_range));
+    auto tensor = TensorFromImage(image, target, twin);
+    if (!tensor.ok()) return tensor.status().WithContext(spec.image);
+    inputs[0] = std::move(*tensor);
+    return inputs;
+  }
+  if (spec.seed >= 0) {
+    for (size_t i = 0; i < n; ++i) {
+      const TensorDesc& t = model.tensors()[model.inputs()[i]];
+      const uint32_t seed = static_cast<uint32_t>(spec.seed + static_cast<int64_t>(i));
+      auto target = TargetFor(t);
+      if (target.ok()) {
+        WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, "-1,1"));
+        WISP_ASSIGN_OR_RETURN(inputs[i], TensorFromLcg(seed, *target, twin));
+      } else {
+        // Integer tensors of other widths: raw LCG bytes.
+        inputs[i].resize(t.bytes);
+        FillLcgUint8(seed, inputs[i].data(), inputs[i].size());
+      }
+    }
+    return inputs;
+  }
+  return InvalidArgument("give one of --input FILE[,FILE...], --image FILE or --random SEED");
+}
+
+}  // namespace wisp::cli

@@ -1,0 +1,42 @@
+#include "runtime/api/load_model.h"
+
+#include <cstring>
+
+#include "runtime/import/tflite_importer.h"
+
+namespace wisp {
+
+ModelFormat DetectModelFormat(const uint8_t* bytes, size_t size) {
+  if (size < 8) return ModelFormat::kUnknown;
+  if (std::memcmp(bytes + 4, "WISP", 4) == 0) return ModelFormat::kWisp;
+  if (std::memcmp(bytes + 4, "TFL3", 4) == 0) return ModelFormat::kTflite;
+  return ModelFormat::kUnknown;
+}
+
+const char* ModelFormatName(ModelFormat format) {
+  switch (format) {
+    case ModelFormat::kWisp: return "wisp";
+    case ModelFormat::kTflite: return "tflite";
+    default: return "unknown";
+  }
+}
+
+Result<std::shared_ptr<const Model>> LoadModelBytes(const uint8_t* bytes, size_t size,
+                                                    std::shared_ptr<const void> keepalive,
+                                                    const ModelLoadOptions& options) {
+  switch (DetectModelFormat(bytes, size)) {
+    case ModelFormat::kWisp:
+      return Model::Load(bytes, size, std::move(keepalive), LoadOptions{options.verify_sha256});
+    case ModelFormat::kTflite: {
+      ImportOptions import;
+      import.name = options.name;
+      WISP_ASSIGN_OR_RETURN(std::vector<uint8_t> wisp_bytes, ImportTflite(bytes, size, import));
+      return Model::Load(std::move(wisp_bytes), LoadOptions{false});
+    }
+    default:
+      return InvalidModel(
+          "not a model: expected a .wisp ('WISP') or .tflite ('TFL3') identifier at byte offset 4");
+  }
+}
+
+}  // namespace wisp

@@ -1,0 +1,165 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/golden_manifest.h"
+#include "tests/support/shared_data.h"
+
+namespace wisp {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string TempDir() {
+  static std::string dir = [] {
+    char tmpl[] = "/tmp/wisp_cli_test_XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return dir;
+}
+
+CommandResult Wisp(const std::string& args) {
+  const std::string err_file = TempDir() + "/stderr.txt";
+  const std::string cmd = std::string(WISP_CLI_PATH) + " " + args + " 2>" + err_file;
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream ef(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(ef), std::istreambuf_iterator<char>());
+  return r;
+}
+
+std::string Shared(const std::string& rel) { return testing::SharedPath(rel); }
+
+TEST(Cli, TopOneOfCatMatchesGoldenForTf2MobileNetV2) {
+  auto cases = testing::LoadGoldenCases();
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  const testing::GoldenCase* golden =
+      testing::FindGoldenCase(*cases, "tf2_mobilenet_v2_1.0_224_ptq/cat");
+  ASSERT_NE(golden, nullptr);
+  CommandResult r = Wisp("run " + Shared("models/tf2_mobilenet_v2_1.0_224_ptq.tflite") +
+                         " --image " + Shared("images/cat.bmp") + " --labels " +
+                         Shared("labels/imagenet_labels.txt") + " --top 5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // First result line: "  <index>  <score>  <label>"
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(\n\s+(\d+)\s+([0-9.]+)\s+(.*)\n)")))
+      << r.out;
+  EXPECT_EQ(std::stoi(m[1]), golden->top5[0].index);
+  EXPECT_EQ(m[3].str(), golden->top5[0].label);
+}
+
+TEST(Cli, EveryModelConvertsRunsAndPlansASmallerArena) {
+  auto cases = testing::LoadGoldenCases();
+  ASSERT_TRUE(cases.ok());
+  std::set<std::string> models;
+  for (const auto& c : *cases) models.insert(c.model_path);
+  ASSERT_GE(models.size(), 14u);
+  for (const std::string& model : models) {
+    const std::string out = TempDir() + "/m.wisp";
+    CommandResult conv = Wisp("convert " + model + " " + out + " --version 7");
+    ASSERT_EQ(conv.exit_code, 0) << model << ": " << conv.err;
+    CommandResult insp = Wisp("inspect --json " + out);
+    ASSERT_EQ(insp.exit_code, 0) << model << ": " << insp.err;
+    auto j = nlohmann::json::parse(insp.out);
+    EXPECT_EQ(j["version"], "7");
+    EXPECT_EQ(j["sha256"].get<std::string>().size(), 64u);
+    const size_t arena = j["arena_bytes"], naive = j["intermediate_bytes_naive"];
+    EXPECT_LT(arena, naive) << model;
+    std::printf("[arena] %-60s arena %10zu  naive %10zu  (%.1f%%)\n", model.c_str(), arena, naive,
+                100.0 * static_cast<double>(arena) / static_cast<double>(naive));
+    CommandResult run = Wisp("run " + out + " --random 1");
+    EXPECT_EQ(run.exit_code, 0) << model << ": " << run.err;
+  }
+}
+
+TEST(Cli, SaveOutputsWritesGoldenLayout) {
+  const std::string dir = TempDir() + "/outs";
+  const std::string in = Shared("goldens/mlperf_tiny_ad01_int8/lcg_seed1.input0.bin");
+  CommandResult r = Wisp("run " + Shared("models/mlperf_tiny_ad01_int8.tflite") + " --input " +
+                         in + " --save-outputs " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ours = testing::ReadFileBytes(dir + "/output0.bin");
+  auto golden = testing::ReadFileBytes(Shared("goldens/mlperf_tiny_ad01_int8/lcg_seed1.output0.bin"));
+  ASSERT_TRUE(ours.ok() && golden.ok());
+  EXPECT_EQ(*ours, *golden);
+}
+
+TEST(Cli, RandomSeedReproducesLcgGoldenInput) {
+  // --random 1 must generate exactly the goldens' LCG input, so outputs match the golden.
+  const std::string dir = TempDir() + "/lcg";
+  CommandResult r = Wisp("run " + Shared("models/mlperf_tiny_kws_dscnn_int8.tflite") +
+                         " --random 1 --save-outputs " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ours = testing::ReadFileBytes(dir + "/output0.bin");
+  auto golden =
+      testing::ReadFileBytes(Shared("goldens/mlperf_tiny_kws_dscnn_int8/lcg_seed1.output0.bin"));
+  ASSERT_TRUE(ours.ok() && golden.ok());
+  EXPECT_EQ(*ours, *golden);
+}
+
+TEST(Cli, BenchReportsLatencyArenaAndRss) {
+  CommandResult r =
+      Wisp("bench " + Shared("models/mlperf_tiny_vww_96_int8.tflite") + " --runs 5 --warmup 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("median"), std::string::npos);
+  EXPECT_NE(r.out.find("arena"), std::string::npos);
+  EXPECT_NE(r.out.find("peak RSS"), std::string::npos);
+}
+
+TEST(Cli, ErrorsAreActionableAndNonZero) {
+  {
+    CommandResult r = Wisp("run /nonexistent/model.wisp --random 1");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("/nonexistent/model.wisp"), std::string::npos) << r.err;
+  }
+  {
+    // A truncated model.
+    auto bytes = testing::ReadFileBytes(Shared("models/mlperf_tiny_vww_96_int8.tflite"));
+    ASSERT_TRUE(bytes.ok());
+    const std::string cut = TempDir() + "/cut.tflite";
+    std::ofstream(cut, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes->data()), bytes->size() / 3);
+    CommandResult r = Wisp("run " + cut + " --random 1");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("cut.tflite"), std::string::npos) << r.err;
+  }
+  {
+    // Input file of the wrong size names the input and both sizes.
+    const std::string bad = TempDir() + "/bad.bin";
+    std::ofstream(bad, std::ios::binary).write("abc", 3);
+    CommandResult r =
+        Wisp("run " + Shared("models/mlperf_tiny_vww_96_int8.tflite") + " --input " + bad);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("27648"), std::string::npos) << r.err;
+  }
+  {
+    CommandResult r = Wisp("run " + Shared("models/mlperf_tiny_vww_96_int8.tflite"));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--image"), std::string::npos) << r.err;
+  }
+  {
+    CommandResult r = Wisp("convert " + Shared("images/cat.bmp") + " " + TempDir() + "/x.wisp");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("TFL3"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace wisp

@@ -1,0 +1,163 @@
+// Every golden case in the shared manifest: import the .tflite, run it on the golden input, and
+// compare with the reference runtime's output. Quantized outputs are expected bit-exact; the
+// assertions hold the floor (every element within one quantum, >= 99% exact, same top-1)
+// and the exact-match figures are printed per case.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "runtime/api/load_model.h"
+#include "runtime/interpreter/interpreter.h"
+#include "tests/support/golden_manifest.h"
+#include "tests/support/shared_data.h"
+
+namespace wisp {
+namespace {
+
+using testing::GoldenCase;
+
+const std::vector<GoldenCase>& Cases() {
+  static const std::vector<GoldenCase>* cases = [] {
+    auto loaded = testing::LoadGoldenCases();
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "cannot load the golden manifest: %s\n",
+                   loaded.status().ToString().c_str());
+      return new std::vector<GoldenCase>();
+    }
+    return new std::vector<GoldenCase>(std::move(*loaded));
+  }();
+  return *cases;
+}
+
+// Models are imported once per model, not per case.
+std::shared_ptr<const Model> ModelFor(const GoldenCase& c, std::string* error) {
+  static std::map<std::string, std::shared_ptr<const Model>> cache;
+  auto it = cache.find(c.model_path);
+  if (it != cache.end()) return it->second;
+  auto bytes = testing::ReadFileBytes(c.model_path);
+  if (!bytes.ok()) {
+    *error = bytes.status().ToString();
+    return nullptr;
+  }
+  auto owned = std::make_shared<std::vector<uint8_t>>(std::move(*bytes));
+  ModelLoadOptions options;
+  options.name = c.model_name;
+  auto model = LoadModelBytes(owned->data(), owned->size(), owned, options);
+  if (!model.ok()) {
+    *error = model.status().ToString();
+    return nullptr;
+  }
+  cache[c.model_path] = *model;
+  return *model;
+}
+
+double Element(const std::string& dtype, const uint8_t* p, size_t i) {
+  if (dtype == "int8") return static_cast<int8_t>(p[i]);
+  if (dtype == "uint8") return p[i];
+  if (dtype == "float32") {
+    float v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  if (dtype == "int64") {
+    int64_t v;
+    std::memcpy(&v, p + 8 * i, 8);
+    return static_cast<double>(v);
+  }
+  if (dtype == "int32") {
+    int32_t v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  return NAN;
+}
+
+size_t DTypeBytes(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "int32") return 4;
+  if (dtype == "int64") return 8;
+  return 1;
+}
+
+class GoldenTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(GoldenTest, MatchesReferenceRuntime) {
+  const GoldenCase& c = Cases()[GetParam()];
+  std::string error;
+  std::shared_ptr<const Model> model = ModelFor(c, &error);
+  ASSERT_TRUE(model) << c.id << ": " << error;
+  auto interp = Interpreter::Create(model);
+  ASSERT_TRUE(interp.ok()) << c.id << ": " << interp.status().ToString();
+  Interpreter& it = **interp;
+  ASSERT_EQ(it.num_inputs(), c.inputs.size());
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    auto bytes = testing::ReadFileBytes(c.inputs[i].file);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    Status s = it.SetInput(i, bytes->data(), bytes->size());
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  Status s = it.Invoke();
+  ASSERT_TRUE(s.ok()) << c.id << ": " << s.ToString();
+
+  ASSERT_EQ(it.num_outputs(), c.outputs.size());
+  for (size_t o = 0; o < c.outputs.size(); ++o) {
+    const testing::GoldenTensor& g = c.outputs[o];
+    auto golden = testing::ReadFileBytes(g.file);
+    ASSERT_TRUE(golden.ok()) << golden.status().ToString();
+    const TensorDesc& t = it.output(o);
+    ASSERT_STREQ(DTypeName(t.dtype), g.dtype.c_str()) << c.id << " output " << o;
+    ASSERT_EQ(t.bytes, golden->size()) << c.id << " output " << o;
+    const size_t n = golden->size() / DTypeBytes(g.dtype);
+    const uint8_t* ours = it.output_data(o);
+
+    size_t exact = 0, within_one = 0;
+    double max_abs = 0, lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; ++i) {
+      const double a = Element(g.dtype, ours, i), b = Element(g.dtype, golden->data(), i);
+      const double d = std::fabs(a - b);
+      exact += d == 0;
+      within_one += d <= 1;
+      max_abs = std::max(max_abs, d);
+      lo = std::min(lo, b);
+      hi = std::max(hi, b);
+    }
+    std::printf("[golden] %-48s out%zu %-7s %7zu/%-7zu exact (%6.2f%%)  max|diff| %.3g\n",
+                c.id.c_str(), o, g.dtype.c_str(), exact, n, 100.0 * exact / n, max_abs);
+    RecordProperty("exact_" + std::to_string(o), static_cast<int>(exact));
+    if (g.dtype == "float32") {
+      const double tol = 1e-5 * std::max(1.0, hi - lo);
+      EXPECT_LE(max_abs, tol) << c.id << " output " << o << ": float outputs beyond tolerance";
+    } else if (g.dtype == "int64" || g.dtype == "int32") {
+      EXPECT_GE(exact, n * 99 / 100) << c.id << " output " << o;
+    } else {
+      EXPECT_EQ(within_one, n) << c.id << " output " << o << ": elements off by more than 1";
+      EXPECT_GE(exact * 100, n * 99) << c.id << " output " << o << ": under 99% exact";
+    }
+    if (!c.top5_indices.empty() && o == 0) {
+      size_t best = 0;
+      for (size_t i = 1; i < n; ++i) {
+        if (Element(g.dtype, ours, i) > Element(g.dtype, ours, best)) best = i;
+      }
+      EXPECT_EQ(static_cast<int>(best), c.top5_indices[0]) << c.id << ": top-1 differs";
+    }
+  }
+}
+
+std::string CaseName(const ::testing::TestParamInfo<size_t>& info) {
+  std::string name = Cases()[info.param].id;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest,
+                         ::testing::Range<size_t>(0, Cases().size()), CaseName);
+
+TEST(GoldenManifest, HasCases) { EXPECT_GE(Cases().size(), 14u); }
+
+}  // namespace
+}  // namespace wisp
