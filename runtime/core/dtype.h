@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "schemas/wisp_generated.h"
+#include "runtime/format/schema.h"
 
 namespace wisp {
 

@@ -11,7 +11,7 @@
 #include "runtime/core/dtype.h"
 #include "runtime/core/shape.h"
 #include "runtime/core/status.h"
-#include "schemas/wisp_generated.h"
+#include "runtime/format/schema.h"
 
 namespace wisp {
 

@@ -9,7 +9,7 @@
 #include "runtime/core/dtype.h"
 #include "runtime/core/shape.h"
 #include "runtime/format/model.h"
-#include "schemas/wisp_generated.h"
+#include "runtime/format/schema.h"
 
 namespace wisp {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "schemas/wisp_generated.h"
+#include "runtime/format/schema.h"
 
 namespace wisp {
 

@@ -1,0 +1,770 @@
+#include "runtime/import/tflite_importer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/format/model.h"
+#include "schemas/tflite_generated.h"
+#include "tests/support/shared_data.h"
+
+namespace wisp {
+namespace {
+
+namespace tfl = ::tflite;
+
+// ---------------------------------------------------------------------------------------------
+// Reading the source .tflite directly (the same generated reader), to compare with the import.
+
+int32_t BuiltinCode(const tfl::OperatorCode* code) {
+  return std::max<int32_t>(code->deprecated_builtin_code(),
+                           static_cast<int32_t>(code->builtin_code()));
+}
+
+bool ExpectedDType(tfl::TensorType type, DType* out) {
+  switch (type) {
+    case tfl::TensorType::FLOAT32:
+      *out = DType::FLOAT32;
+      return true;
+    case tfl::TensorType::FLOAT16:
+      *out = DType::FLOAT16;
+      return true;
+    case tfl::TensorType::INT32:
+      *out = DType::INT32;
+      return true;
+    case tfl::TensorType::UINT8:
+      *out = DType::UINT8;
+      return true;
+    case tfl::TensorType::INT64:
+      *out = DType::INT64;
+      return true;
+    case tfl::TensorType::BOOL:
+      *out = DType::BOOL;
+      return true;
+    case tfl::TensorType::INT16:
+      *out = DType::INT16;
+      return true;
+    case tfl::TensorType::INT8:
+      *out = DType::INT8;
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::string> SharedModelPaths() {
+  std::vector<std::string> paths;
+  const std::string dir = testing::SharedPath("models");
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".tflite") paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+std::vector<uint8_t> ReadOrDie(const std::string& path) {
+  auto bytes = testing::ReadFileBytes(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return bytes.ok() ? std::move(bytes).value() : std::vector<uint8_t>();
+}
+
+// Checks the imported model against its source, tensor by tensor and operator by operator.
+void ExpectSameGraph(const std::vector<uint8_t>& source, const Model& imported) {
+  const tfl::Model* model = tfl::GetModel(source.data());
+  const tfl::SubGraph* graph = model->subgraphs()->Get(0);
+  const auto& tensors = *graph->tensors();
+  ASSERT_EQ(imported.tensors().size(), tensors.size());
+  for (flatbuffers::uoffset_t i = 0; i < tensors.size(); ++i) {
+    SCOPED_TRACE("tensor " + std::to_string(i));
+    const tfl::Tensor* t = tensors.Get(i);
+    const TensorDesc& d = imported.tensors()[i];
+    EXPECT_EQ(d.name, t->name()->str());
+    DType dtype;
+    ASSERT_TRUE(ExpectedDType(t->type(), &dtype));
+    EXPECT_EQ(d.dtype, dtype);
+    Shape shape;
+    if (t->shape()) shape.assign(t->shape()->begin(), t->shape()->end());
+    EXPECT_EQ(d.shape, shape);
+    EXPECT_EQ(d.is_variable, t->is_variable());
+
+    const tfl::QuantizationParameters* q = t->quantization();
+    const bool quantized = q && q->scale() && q->scale()->size() > 0 && dtype != DType::FLOAT32 &&
+                           dtype != DType::FLOAT16;
+    if (quantized) {
+      ASSERT_EQ(d.quant.scale.size(), q->scale()->size());
+      for (flatbuffers::uoffset_t c = 0; c < q->scale()->size(); ++c) {
+        EXPECT_EQ(d.quant.scale[c], q->scale()->Get(c));
+        EXPECT_EQ(d.quant.zero_point[c], q->zero_point()->Get(c));
+      }
+      if (q->scale()->size() > 1) {
+        EXPECT_EQ(d.quant.axis, q->quantized_dimension());
+      }
+    } else {
+      EXPECT_TRUE(d.quant.empty());
+    }
+
+    const tfl::Buffer* buffer = model->buffers()->Get(t->buffer());
+    const bool has_data = t->buffer() != 0 && buffer->data() && buffer->data()->size() > 0;
+    EXPECT_EQ(d.is_constant(), has_data);
+    if (has_data && d.is_constant()) {
+      ASSERT_EQ(d.bytes, buffer->data()->size());
+      EXPECT_EQ(std::memcmp(d.data, buffer->data()->data(), d.bytes), 0);
+    }
+  }
+
+  const auto& ops = *graph->operators();
+  ASSERT_EQ(imported.operators().size(), ops.size());
+  for (flatbuffers::uoffset_t i = 0; i < ops.size(); ++i) {
+    SCOPED_TRACE("operator " + std::to_string(i));
+    const tfl::Operator* op = ops.Get(i);
+    const OperatorDesc& d = imported.operators()[i];
+    const int32_t code = BuiltinCode(model->operator_codes()->Get(op->opcode_index()));
+    std::string name = tfl::EnumNameBuiltinOperator(static_cast<tfl::BuiltinOperator>(code));
+    if (name == "PADV2") name = "PAD";
+    EXPECT_EQ(OpTypeName(d.type), name);
+    std::vector<int32_t> inputs(op->inputs()->begin(), op->inputs()->end());
+    if (d.type == fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM) inputs.resize(24, -1);
+    EXPECT_EQ(d.inputs, inputs);
+    EXPECT_EQ(d.outputs, std::vector<int32_t>(op->outputs()->begin(), op->outputs()->end()));
+    std::vector<int32_t> intermediates;
+    if (op->intermediates()) {
+      intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
+    }
+    EXPECT_EQ(d.intermediates, intermediates);
+  }
+  EXPECT_EQ(imported.inputs(),
+            std::vector<int32_t>(graph->inputs()->begin(), graph->inputs()->end()));
+  EXPECT_EQ(imported.outputs(),
+            std::vector<int32_t>(graph->outputs()->begin(), graph->outputs()->end()));
+}
+
+TEST(TfliteImport, EverySharedModelImportsAndLoads) {
+  const std::vector<std::string> paths = SharedModelPaths();
+  ASSERT_FALSE(paths.empty()) << "no .tflite models under " << testing::SharedPath("models");
+  for (const std::string& path : paths) {
+    SCOPED_TRACE(path);
+    const std::vector<uint8_t> source = ReadOrDie(path);
+    ASSERT_TRUE(LooksLikeTflite(source.data(), source.size()));
+    ImportOptions opts;
+    opts.name = std::filesystem::path(path).stem().string();
+    opts.version = "1.0";
+    opts.labels = "background\ncat\n";
+    auto imported = ImportTflite(source.data(), source.size(), opts);
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    auto loaded = Model::Load(std::move(imported).value(), LoadOptions{/*verify_sha256=*/true});
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    const Model& model = **loaded;
+    EXPECT_EQ(model.name(), opts.name);
+    EXPECT_EQ(model.version(), "1.0");
+    EXPECT_EQ(model.Metadata("source_format"), "tflite");
+    EXPECT_EQ(model.Metadata("tflite_schema_version"), "3");
+    const Asset* labels = model.FindAsset("labels.txt");
+    ASSERT_NE(labels, nullptr);
+    EXPECT_EQ(labels->media_type, "text/plain");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(labels->data), labels->size), opts.labels);
+    ExpectSameGraph(source, model);
+
+    // The operator inventory, printed for the record.
+    const tfl::Model* tflite = tfl::GetModel(source.data());
+    std::set<std::string> codes;
+    for (const tfl::Operator* op : *tflite->subgraphs()->Get(0)->operators()) {
+      codes.insert(tfl::EnumNameBuiltinOperator(static_cast<tfl::BuiltinOperator>(
+          BuiltinCode(tflite->operator_codes()->Get(op->opcode_index())))));
+    }
+    std::string list;
+    for (const std::string& c : codes) list += (list.empty() ? "" : " ") + c;
+    std::cout << "[model] " << opts.name << ": " << model.tensors().size() << " tensors, "
+              << model.operators().size() << " operators: " << list << "\n";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic .tflite files built with the flatc object API.
+
+class TfliteFile {
+ public:
+  TfliteFile() {
+    model_.version = 3;
+    model_.description = "synthetic";
+    model_.buffers.push_back(std::make_unique<tfl::BufferT>());  // the empty sentinel
+    model_.subgraphs.push_back(std::make_unique<tfl::SubGraphT>());
+  }
+
+  tfl::ModelT& model() { return model_; }
+  tfl::SubGraphT& graph() { return *model_.subgraphs[0]; }
+
+  int32_t Tensor(const std::string& name, tfl::TensorType type, std::vector<int32_t> shape,
+                 std::vector<uint8_t> data = {}) {
+    auto t = std::make_unique<tfl::TensorT>();
+    t->name = name;
+    t->type = type;
+    t->shape = std::move(shape);
+    if (!data.empty()) {
+      auto buffer = std::make_unique<tfl::BufferT>();
+      buffer->data = std::move(data);
+      model_.buffers.push_back(std::move(buffer));
+      t->buffer = static_cast<uint32_t>(model_.buffers.size() - 1);
+    }
+    graph().tensors.push_back(std::move(t));
+    return static_cast<int32_t>(graph().tensors.size() - 1);
+  }
+
+  int32_t FloatTensor(const std::string& name, std::vector<int32_t> shape) {
+    return Tensor(name, tfl::TensorType::FLOAT32, std::move(shape));
+  }
+
+  void Quantize(int32_t tensor, std::vector<float> scale, std::vector<int64_t> zero_point,
+                int32_t axis = 0) {
+    auto q = std::make_unique<tfl::QuantizationParametersT>();
+    q->scale = std::move(scale);
+    q->zero_point = std::move(zero_point);
+    q->quantized_dimension = axis;
+    graph().tensors[tensor]->quantization = std::move(q);
+  }
+
+  void Op(tfl::BuiltinOperator code, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
+          tfl::BuiltinOptionsUnion options = {}, const std::string& custom_code = {}) {
+    auto op = std::make_unique<tfl::OperatorT>();
+    op->opcode_index = OpCode(code, custom_code);
+    op->inputs = std::move(inputs);
+    op->outputs = std::move(outputs);
+    op->builtin_options = std::move(options);
+    graph().operators.push_back(std::move(op));
+  }
+
+  std::vector<uint8_t> Finish() const {
+    flatbuffers::FlatBufferBuilder fbb;
+    tfl::FinishModelBuffer(fbb, tfl::Model::Pack(fbb, &model_));
+    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  }
+
+ private:
+  uint32_t OpCode(tfl::BuiltinOperator code, const std::string& custom_code) {
+    for (size_t i = 0; i < model_.operator_codes.size(); ++i) {
+      const auto& c = model_.operator_codes[i];
+      if (c->builtin_code == code && c->custom_code == custom_code) return static_cast<uint32_t>(i);
+    }
+    auto c = std::make_unique<tfl::OperatorCodeT>();
+    // As current converters write it: the byte field saturates at 127 for newer codes.
+    c->deprecated_builtin_code =
+        static_cast<int8_t>(std::min<int32_t>(static_cast<int32_t>(code), 127));
+    c->builtin_code = code;
+    c->custom_code = custom_code;
+    model_.operator_codes.push_back(std::move(c));
+    return static_cast<uint32_t>(model_.operator_codes.size() - 1);
+  }
+
+  tfl::ModelT model_;
+};
+
+template <typename T>
+std::vector<uint8_t> Bytes(const std::vector<T>& values) {
+  std::vector<uint8_t> out(values.size() * sizeof(T));
+  std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
+
+tfl::BuiltinOptionsUnion AddOptions(tfl::ActivationFunctionType activation) {
+  tfl::AddOptionsT o;
+  o.fused_activation_function = activation;
+  tfl::BuiltinOptionsUnion u;
+  u.Set(std::move(o));
+  return u;
+}
+
+// in -> FULLY_CONNECTED(w, b) -> ADD(+RELU6, with itself) -> out: small but has constants.
+TfliteFile SmallValidFile() {
+  TfliteFile f;
+  const int32_t in = f.FloatTensor("in", {1, 4});
+  const int32_t w = f.Tensor("w", tfl::TensorType::FLOAT32, {3, 4},
+                             Bytes(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));
+  const int32_t b =
+      f.Tensor("b", tfl::TensorType::FLOAT32, {3}, Bytes(std::vector<float>{1, 2, 3}));
+  const int32_t fc = f.FloatTensor("fc", {1, 3});
+  const int32_t out = f.FloatTensor("out", {1, 3});
+  tfl::FullyConnectedOptionsT fc_options;
+  fc_options.fused_activation_function = tfl::ActivationFunctionType::RELU;
+  tfl::BuiltinOptionsUnion fc_union;
+  fc_union.Set(std::move(fc_options));
+  f.Op(tfl::BuiltinOperator::FULLY_CONNECTED, {in, w, b}, {fc}, std::move(fc_union));
+  f.Op(tfl::BuiltinOperator::ADD, {fc, fc}, {out}, AddOptions(tfl::ActivationFunctionType::RELU6));
+  f.graph().inputs = {in};
+  f.graph().outputs = {out};
+  return f;
+}
+
+Result<std::shared_ptr<const Model>> ImportAndLoad(const std::vector<uint8_t>& tflite) {
+  auto imported = ImportTflite(tflite.data(), tflite.size());
+  if (!imported.ok()) return imported.status();
+  return Model::Load(std::move(imported).value(), LoadOptions{true});
+}
+
+void ExpectError(const std::vector<uint8_t>& tflite, StatusCode code,
+                 const std::vector<std::string>& fragments) {
+  auto imported = ImportTflite(tflite.data(), tflite.size());
+  ASSERT_FALSE(imported.ok());
+  EXPECT_EQ(imported.status().code(), code) << imported.status().ToString();
+  for (const std::string& fragment : fragments) {
+    EXPECT_NE(imported.status().message().find(fragment), std::string::npos)
+        << "missing '" << fragment << "' in: " << imported.status().message();
+  }
+}
+
+TEST(TfliteImport, SmallSyntheticModelRoundTrips) {
+  auto loaded = ImportAndLoad(SmallValidFile().Finish());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Model& m = **loaded;
+  ASSERT_EQ(m.operators().size(), 2u);
+  EXPECT_EQ(m.operators()[0].type, fb::OpType::FULLY_CONNECTED);
+  EXPECT_EQ(m.operators()[0].fb->options_as_FullyConnectedOptions()->activation(),
+            fb::Activation::RELU);
+  EXPECT_EQ(m.operators()[1].fb->options_as_BinaryOptions()->activation(), fb::Activation::RELU6);
+  EXPECT_EQ(m.name(), "model");
+  EXPECT_EQ(m.Metadata("tflite_description"), "synthetic");
+  EXPECT_EQ(m.Metadata("input_layout"), "");  // the input is rank 2
+  ASSERT_TRUE(m.tensors()[1].is_constant());
+  float w11;
+  std::memcpy(&w11, m.tensors()[1].data + 11 * sizeof(float), sizeof(float));
+  EXPECT_EQ(w11, 12.0f);
+}
+
+TEST(TfliteImport, UnalignedInputIsAccepted) {
+  const std::vector<uint8_t> file = SmallValidFile().Finish();
+  std::vector<uint8_t> shifted(file.size() + 1);
+  std::memcpy(shifted.data() + 1, file.data(), file.size());
+  auto imported = ImportTflite(shifted.data() + 1, file.size());
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
+}
+
+TEST(TfliteImport, ListsEveryUnsupportedOperatorAndDtypeByNameAndIndex) {
+  TfliteFile f;
+  const int32_t in = f.FloatTensor("in", {1, 4});
+  const int32_t a = f.FloatTensor("a", {1, 4});
+  const int32_t b = f.FloatTensor("b", {1, 4});
+  const int32_t c = f.FloatTensor("c", {1, 4});
+  const int32_t out = f.FloatTensor("out", {1, 4});
+  f.Tensor("unused_complex", tfl::TensorType::COMPLEX64, {2});
+  f.Op(tfl::BuiltinOperator::RELU, {in}, {a});
+  f.Op(tfl::BuiltinOperator::ROUND, {a}, {b});
+  f.Op(tfl::BuiltinOperator::CUSTOM, {b}, {c}, {}, "TFLite_Detection_PostProcess");
+  f.Op(tfl::BuiltinOperator::STABLEHLO_COMPOSITE, {c}, {out});  // a code above 127
+  f.graph().inputs = {in};
+  f.graph().outputs = {out};
+  const std::vector<uint8_t> file = f.Finish();
+  auto imported = ImportTflite(file.data(), file.size());
+  ASSERT_FALSE(imported.ok());
+  EXPECT_EQ(imported.status().code(), StatusCode::kUnsupported);
+  const std::string& message = imported.status().message();
+  EXPECT_NE(message.find("unsupported operators: #1 ROUND, #2 "
+                         "CUSTOM(TFLite_Detection_PostProcess), #3 STABLEHLO_COMPOSITE"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("#5 'unused_complex' COMPLEX64"), std::string::npos) << message;
+  EXPECT_EQ(message.find("#0 RELU"), std::string::npos) << message;
+}
+
+TEST(TfliteImport, OperatorsCallingOtherSubgraphsAreUnsupported) {
+  TfliteFile f;
+  const int32_t in = f.FloatTensor("in", {1});
+  const int32_t out = f.FloatTensor("out", {1});
+  tfl::WhileOptionsT loop;
+  loop.cond_subgraph_index = 1;
+  loop.body_subgraph_index = 2;
+  tfl::BuiltinOptionsUnion options;
+  options.Set(std::move(loop));
+  f.Op(tfl::BuiltinOperator::WHILE, {in}, {out}, std::move(options));
+  f.graph().inputs = {in};
+  f.graph().outputs = {out};
+  ExpectError(f.Finish(), StatusCode::kUnsupported, {"#0 WHILE (calls subgraph 1 and 2"});
+}
+
+TEST(TfliteImport, MapsOptionsAndDefaults) {
+  TfliteFile f;
+  const int32_t in = f.Tensor("in", tfl::TensorType::INT8, {1, 8, 8, 2});
+  f.Quantize(in, {0.5f}, {-3});
+  const int32_t filter =
+      f.Tensor("filter", tfl::TensorType::INT8, {1, 3, 3, 4}, std::vector<uint8_t>(36, 1));
+  f.Quantize(filter, {0.1f, 0.2f, 0.3f, 0.4f}, {0, 0, 0, 0}, /*axis=*/3);
+  const int32_t dw = f.Tensor("dw", tfl::TensorType::INT8, {1, 4, 4, 4});
+  f.Quantize(dw, {0.25f}, {1});
+  const int32_t axis64 =
+      f.Tensor("axis", tfl::TensorType::INT64, {2}, Bytes(std::vector<int64_t>{1, 2}));
+  const int32_t mean = f.Tensor("mean", tfl::TensorType::INT8, {1, 1, 1, 4});
+  f.Quantize(mean, {0.25f}, {1});
+  const int32_t soft = f.Tensor("soft", tfl::TensorType::INT8, {1, 1, 1, 4});
+  f.Quantize(soft, {1.0f / 256}, {-128});
+  const int32_t cat = f.Tensor("cat", tfl::TensorType::INT8, {1, 1, 1, 8});
+  f.Quantize(cat, {1.0f / 256}, {-128});
+
+  tfl::DepthwiseConv2DOptionsT dw_options;
+  dw_options.padding = tfl::Padding::VALID;
+  dw_options.stride_w = 2;
+  dw_options.stride_h = 2;
+  dw_options.depth_multiplier = 0;  // derived from the shapes instead: 4 / 2
+  tfl::BuiltinOptionsUnion dw_union;
+  dw_union.Set(std::move(dw_options));
+  f.Op(tfl::BuiltinOperator::DEPTHWISE_CONV_2D, {in, filter, -1}, {dw}, std::move(dw_union));
+  tfl::ReducerOptionsT mean_options;
+  mean_options.keep_dims = true;
+  tfl::BuiltinOptionsUnion mean_union;
+  mean_union.Set(std::move(mean_options));
+  f.Op(tfl::BuiltinOperator::MEAN, {dw, axis64}, {mean}, std::move(mean_union));
+  f.Op(tfl::BuiltinOperator::SOFTMAX, {mean}, {soft});  // no options: schema default beta 0
+  tfl::ConcatenationOptionsT cat_options;
+  cat_options.axis = -1;
+  tfl::BuiltinOptionsUnion cat_union;
+  cat_union.Set(std::move(cat_options));
+  f.Op(tfl::BuiltinOperator::CONCATENATION, {soft, soft}, {cat}, std::move(cat_union));
+  f.graph().inputs = {in};
+  f.graph().outputs = {cat};
+
+  auto loaded = ImportAndLoad(f.Finish());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Model& m = **loaded;
+  EXPECT_EQ(m.Metadata("input_layout"), "NHWC");
+  const auto* dwo = m.operators()[0].fb->options_as_DepthwiseConv2DOptions();
+  ASSERT_NE(dwo, nullptr);
+  EXPECT_EQ(dwo->padding(), fb::Padding::VALID);
+  EXPECT_EQ(dwo->stride_w(), 2);
+  EXPECT_EQ(dwo->dilation_h(), 1);
+  EXPECT_EQ(dwo->depth_multiplier(), 2);
+  EXPECT_EQ(m.operators()[0].inputs, (std::vector<int32_t>{in, filter, -1}));
+  EXPECT_EQ(m.tensors()[filter].quant.axis, 3);
+  // The int64 axis became an int32 constant appended after the TFLite tensors.
+  ASSERT_EQ(m.tensors().size(), 8u);
+  const int32_t axis32 = m.operators()[1].inputs[1];
+  EXPECT_EQ(axis32, 7);
+  EXPECT_EQ(m.tensors()[axis32].dtype, DType::INT32);
+  int32_t axes[2];
+  std::memcpy(axes, m.tensors()[axis32].data, sizeof(axes));
+  EXPECT_EQ(axes[0], 1);
+  EXPECT_EQ(axes[1], 2);
+  EXPECT_TRUE(m.operators()[1].fb->options_as_ReducerOptions()->keep_dims());
+  EXPECT_EQ(m.operators()[2].fb->options_as_SoftmaxOptions()->beta(), 0.0f);
+  EXPECT_EQ(m.operators()[3].fb->options_as_ConcatenationOptions()->axis(), 3);
+}
+
+// An integer LSTM as the converter writes it: 20 inputs, variable states, 5 intermediates.
+TEST(TfliteImport, LstmGets24InputsAndKeepsIntermediates) {
+  TfliteFile f;
+  const int32_t in = f.FloatTensor("in", {1, 2, 3});
+  std::vector<int32_t> inputs(20, -1);
+  inputs[0] = in;
+  for (int k : {2, 3, 4, 6, 7, 8}) {  // input-to-gate and recurrent-to-gate weights (no input gate)
+    inputs[k] = f.Tensor("w" + std::to_string(k), tfl::TensorType::FLOAT32, {4, k < 5 ? 3 : 4},
+                         std::vector<uint8_t>(4 * (k < 5 ? 3 : 4) * 4, 0));
+  }
+  for (int k : {13, 14, 15}) {
+    inputs[k] = f.Tensor("b" + std::to_string(k), tfl::TensorType::FLOAT32, {4},
+                         std::vector<uint8_t>(16, 0));
+  }
+  inputs[18] = f.FloatTensor("output_state", {1, 4});
+  inputs[19] = f.FloatTensor("cell_state", {1, 4});
+  f.graph().tensors[inputs[18]]->is_variable = true;
+  f.graph().tensors[inputs[19]]->is_variable = true;
+  std::vector<int32_t> intermediates;
+  for (int k = 0; k < 5; ++k) {
+    intermediates.push_back(f.Tensor("gate" + std::to_string(k), tfl::TensorType::INT16, {}));
+  }
+  const int32_t out = f.FloatTensor("out", {1, 2, 4});
+  tfl::UnidirectionalSequenceLSTMOptionsT options;
+  options.fused_activation_function = tfl::ActivationFunctionType::TANH;
+  options.cell_clip = 10.0f;
+  tfl::BuiltinOptionsUnion u;
+  u.Set(std::move(options));
+  f.Op(tfl::BuiltinOperator::UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, {out}, std::move(u));
+  f.graph().operators[0]->intermediates = intermediates;
+  f.graph().inputs = {in};
+  f.graph().outputs = {out};
+
+  auto loaded = ImportAndLoad(f.Finish());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const OperatorDesc& op = (*loaded)->operators()[0];
+  ASSERT_EQ(op.inputs.size(), 24u);
+  for (size_t k = 20; k < 24; ++k) EXPECT_EQ(op.inputs[k], -1);
+  EXPECT_EQ(op.inputs[18], inputs[18]);
+  EXPECT_EQ(op.intermediates, intermediates);
+  EXPECT_TRUE((*loaded)->tensors()[inputs[19]].is_variable);
+  const auto* lo = op.fb->options_as_LstmOptions();
+  ASSERT_NE(lo, nullptr);
+  EXPECT_EQ(lo->activation(), fb::Activation::TANH);
+  EXPECT_EQ(lo->cell_clip(), 10.0f);
+  EXPECT_FALSE(lo->time_major());
+}
+
+TEST(TfliteImport, PadV2WithZeroValueBecomesPad) {
+  for (int8_t pad_value : {int8_t{5}, int8_t{7}}) {
+    TfliteFile f;
+    const int32_t in = f.Tensor("in", tfl::TensorType::INT8, {1, 2, 2, 1});
+    f.Quantize(in, {0.5f}, {5});
+    const int32_t paddings = f.Tensor("paddings", tfl::TensorType::INT32, {4, 2},
+                                      Bytes(std::vector<int32_t>{0, 0, 1, 1, 1, 1, 0, 0}));
+    const int32_t value =
+        f.Tensor("value", tfl::TensorType::INT8, {1}, {static_cast<uint8_t>(pad_value)});
+    f.Quantize(value, {0.5f}, {5});
+    const int32_t out = f.Tensor("out", tfl::TensorType::INT8, {1, 4, 4, 1});
+    f.Quantize(out, {0.5f}, {5});
+    f.Op(tfl::BuiltinOperator::PADV2, {in, paddings, value}, {out});
+    f.graph().inputs = {in};
+    f.graph().outputs = {out};
+    if (pad_value == 5) {
+      auto loaded = ImportAndLoad(f.Finish());
+      ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+      EXPECT_EQ((*loaded)->operators()[0].type, fb::OpType::PAD);
+      EXPECT_EQ((*loaded)->operators()[0].inputs, (std::vector<int32_t>{in, paddings}));
+    } else {
+      ExpectError(f.Finish(), StatusCode::kUnsupported, {"#0 PADV2"});
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed files: every error names what is wrong.
+
+TEST(TfliteImport, RejectsWrongIdentifierAndTinyFiles) {
+  std::vector<uint8_t> file = SmallValidFile().Finish();
+  EXPECT_TRUE(LooksLikeTflite(file.data(), file.size()));
+  file[4] = 'X';
+  EXPECT_FALSE(LooksLikeTflite(file.data(), file.size()));
+  ExpectError(file, StatusCode::kInvalidModel, {"'TFL3'", "offset 4"});
+  ExpectError({}, StatusCode::kInvalidModel, {"too small"});
+  EXPECT_FALSE(ImportTflite(nullptr, 0).ok());
+}
+
+TEST(TfliteImport, RejectsOutOfRangeIndices) {
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().operators[1]->inputs[1] = 99;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel,
+                {"operator #1 (ADD)", "input 1", "tensor 99"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().operators[0]->opcode_index = 7;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"operator #0", "opcode index 7"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().tensors[1]->buffer = 1000;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 1 ('w')", "buffer index 1000"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().tensors[1]->shape = {4, 4};  // 64 bytes wanted, 48 stored
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 1 ('w')", "48 bytes", "64"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().outputs = {-5};
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"graph output 0", "tensor -5"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().tensors[1]->shape = {1 << 30, 1 << 30, 1 << 30};
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 1 ('w')"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().tensors[0]->shape = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 0 ('in')", "rank 9"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.Quantize(3, {0.0f}, {0});  // float tensor: parameters dropped, not an error
+    f.graph().tensors[3]->type = tfl::TensorType::INT8;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 3 ('fc')", "scale[0] = 0"});
+  }
+}
+
+TEST(TfliteImport, RejectsBrokenDataFlow) {
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().inputs = {};  // "in" is now read but never written
+    ExpectError(f.Finish(), StatusCode::kInvalidModel,
+                {"operator #0 (FULLY_CONNECTED)", "input 0", "tensor 0 ('in')", "before"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().operators[1]->outputs = {3};  // writes "fc" a second time
+    ExpectError(f.Finish(), StatusCode::kInvalidModel,
+                {"operator #1 (ADD)", "output 0", "tensor 3 ('fc')", "already written"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().operators[1]->outputs = {1};  // writes the constant weights
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"operator #1 (ADD)", "constant"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.graph().operators[1]->inputs = {3, -1};  // ADD's second operand is not optional
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"operator #1 (ADD)", "input 1"});
+  }
+}
+
+TEST(TfliteImport, VerificationFailuresNameTheBrokenPart) {
+  std::vector<uint8_t> file = SmallValidFile().Finish();
+  const tfl::Model* model = tfl::GetModel(file.data());
+  const tfl::Tensor* tensor = model->subgraphs()->Get(0)->tensors()->Get(2);
+  const size_t tensor_offset = reinterpret_cast<const uint8_t*>(tensor) - file.data();
+  // A table starts with the signed offset to its vtable; point it far outside the file.
+  const int32_t bad_vtable = -0x40000000;
+  std::memcpy(file.data() + tensor_offset, &bad_vtable, sizeof(bad_vtable));
+  ExpectError(file, StatusCode::kInvalidModel,
+              {"verification failed", "subgraph 0 tensor 2",
+               "byte offset " + std::to_string(tensor_offset)});
+}
+
+// Models over 2 GiB keep buffers after the FlatBuffer at absolute offsets. The layout is the same
+// for a small file, so it is tested with one.
+std::vector<uint8_t> FileWithExternalBuffer(uint64_t* offset_field_value, uint64_t* size_value) {
+  TfliteFile f = SmallValidFile();
+  // Move the weights out of the FlatBuffer; the placeholder offset is patched below.
+  tfl::BufferT& weights = *f.model().buffers[f.graph().tensors[1]->buffer];
+  const std::vector<uint8_t> data = weights.data;
+  weights.data.clear();
+  weights.offset = 0x7fffffffffffull;
+  weights.size = data.size();
+  std::vector<uint8_t> file = f.Finish();
+  const size_t offset = (file.size() + 63) / 64 * 64;
+  file.resize(offset, 0);
+  file.insert(file.end(), data.begin(), data.end());
+  tfl::Model* model = tfl::GetMutableModel(file.data());
+  tfl::Buffer* buffer = model->mutable_buffers()->GetMutableObject(f.graph().tensors[1]->buffer);
+  EXPECT_TRUE(buffer->mutate_offset(offset));
+  *offset_field_value = offset;
+  *size_value = data.size();
+  return file;
+}
+
+TEST(TfliteImport, ReadsExternalBuffersAndRejectsAbsurdOffsets) {
+  uint64_t offset = 0, size = 0;
+  std::vector<uint8_t> file = FileWithExternalBuffer(&offset, &size);
+  auto loaded = ImportAndLoad(file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  float w11;
+  std::memcpy(&w11, (*loaded)->tensors()[1].data + 11 * sizeof(float), sizeof(float));
+  EXPECT_EQ(w11, 12.0f);
+
+  const uint32_t buffer_index =
+      tfl::GetModel(file.data())->subgraphs()->Get(0)->tensors()->Get(1)->buffer();
+  auto patch = [&](uint64_t new_offset, uint64_t new_size) {
+    std::vector<uint8_t> copy = file;
+    tfl::Buffer* b =
+        tfl::GetMutableModel(copy.data())->mutable_buffers()->GetMutableObject(buffer_index);
+    EXPECT_TRUE(b->mutate_offset(new_offset));
+    EXPECT_TRUE(b->mutate_size(new_size));
+    return copy;
+  };
+  ExpectError(patch(uint64_t{1} << 62, size), StatusCode::kInvalidModel,
+              {"tensor 1 ('w')", "buffer", "byte offset 4611686018427387904"});
+  ExpectError(patch(offset, ~uint64_t{0} - 8), StatusCode::kInvalidModel,
+              {"tensor 1 ('w')", "beyond the end"});
+  ExpectError(patch(offset + 8, size), StatusCode::kInvalidModel, {"tensor 1 ('w')", "beyond"});
+  // A file cut inside the external data.
+  std::vector<uint8_t> cut(file.begin(), file.end() - 4);
+  ExpectError(cut, StatusCode::kInvalidModel, {"tensor 1 ('w')", "beyond the end"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: truncation and bit flips must produce errors, never crashes or bad output.
+
+std::vector<std::pair<std::string, std::vector<uint8_t>>> RobustnessCorpus() {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> corpus;
+  corpus.emplace_back("synthetic", SmallValidFile().Finish());
+  // The smallest shared models keep the run short while covering real converter output.
+  for (const char* name : {"mlperf_tiny_kws_dscnn_int8.tflite", "keras_lstm_mnist_ptq.tflite"}) {
+    auto bytes = testing::ReadFileBytes(testing::SharedPath(std::string("models/") + name));
+    if (bytes.ok()) corpus.emplace_back(name, std::move(bytes).value());
+  }
+  return corpus;
+}
+
+TEST(TfliteImport, TruncatedFilesAreRejected) {
+  for (const auto& [name, file] : RobustnessCorpus()) {
+    SCOPED_TRACE(name);
+    std::set<size_t> cuts;
+    for (size_t n = 0; n < std::min<size_t>(file.size(), 300); ++n) cuts.insert(n);
+    for (size_t k = 0; k < 400; ++k) cuts.insert(file.size() * k / 400);
+    for (size_t n = file.size() > 64 ? file.size() - 64 : 0; n < file.size(); ++n) cuts.insert(n);
+    size_t accepted = 0;
+    for (size_t n : cuts) {
+      std::vector<uint8_t> cut(file.begin(), file.begin() + n);
+      auto imported = ImportTflite(cut.data(), cut.size());
+      if (imported.ok()) {
+        // Only possible when the cut removed unreferenced trailing padding; the result must
+        // then still be a valid model.
+        ++accepted;
+        EXPECT_GT(n, file.size() - 16) << "accepted a file cut at " << n;
+        EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
+      } else {
+        EXPECT_FALSE(imported.status().message().empty());
+      }
+    }
+    std::cout << "[truncation] " << name << ": " << cuts.size() << " cuts, " << accepted
+              << " accepted (trailing padding)\n";
+  }
+}
+
+TEST(TfliteImport, RandomBitFlipsNeverCrash) {
+  std::mt19937_64 rng(20261122);
+  for (const auto& [name, file] : RobustnessCorpus()) {
+    SCOPED_TRACE(name);
+    const int iterations = name == "synthetic" ? 3000 : 400;
+    int rejected = 0;
+    // Flips concentrated in the FlatBuffer structure (the start of the file: root, vtables,
+    // tensor tables) are the interesting ones; weights make up most of a real model's bytes.
+    const size_t hot = std::min<size_t>(file.size(), 4096);
+    for (int it = 0; it < iterations; ++it) {
+      std::vector<uint8_t> copy = file;
+      const int flips = 1 + static_cast<int>(rng() % 8);
+      for (int k = 0; k < flips; ++k) {
+        const size_t span = (rng() % 2) ? hot : copy.size();
+        const size_t pos = static_cast<size_t>(rng() % span);
+        copy[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      }
+      auto imported = ImportTflite(copy.data(), copy.size());
+      if (!imported.ok()) {
+        ++rejected;
+        EXPECT_FALSE(imported.status().message().empty());
+        continue;
+      }
+      // Whatever the importer accepts, the .wisp loader must accept too.
+      auto loaded = Model::Load(std::move(imported).value(), LoadOptions{true});
+      EXPECT_TRUE(loaded.ok()) << "iteration " << it << ": " << loaded.status().ToString();
+    }
+    std::cout << "[bit flips] " << name << ": " << iterations << " mutants, " << rejected
+              << " rejected, " << iterations - rejected << " imported and loaded\n";
+  }
+}
+
+TEST(TfliteImport, RandomFieldValuesNeverCrash) {
+  // Overwrite 32-bit words with extreme values: indices, offsets and sizes beyond any range.
+  std::mt19937_64 rng(7);
+  const uint32_t kExtremes[] = {0u,          1u,          0x7fffffffu, 0x80000000u,
+                                0xffffffffu, 0xfffffff0u, 1000000u};
+  const std::vector<uint8_t> file = SmallValidFile().Finish();
+  for (int it = 0; it < 3000; ++it) {
+    std::vector<uint8_t> copy = file;
+    const size_t pos = (rng() % (copy.size() / 4)) * 4;
+    const uint32_t value = kExtremes[rng() % (sizeof(kExtremes) / sizeof(kExtremes[0]))];
+    std::memcpy(copy.data() + pos, &value, sizeof(value));
+    auto imported = ImportTflite(copy.data(), copy.size());
+    if (imported.ok()) {
+      EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wisp
