@@ -113,7 +113,8 @@ Sha256::Digest Sha256::Final() {
   Compress(buffer_.data());
 
   Digest digest;
-  for (int i = 0; i < 8; ++i) StoreBigEndian32(state_[static_cast<size_t>(i)], digest.data() + 4 * i);
+  for (int i = 0; i < 8; ++i)
+    StoreBigEndian32(state_[static_cast<size_t>(i)], digest.data() + 4 * i);
   Reset();
   return digest;
 }
