@@ -122,9 +122,9 @@ class SingleOpModel {
 
 // Options helpers: fb::OpOptionsUnion from a typed options struct.
 template <typename OptionsT>
-fb::OpOptionsUnion Options(const OptionsT& value) {
+fb::OpOptionsUnion Options(OptionsT value) {
   fb::OpOptionsUnion u;
-  u.Set(value);
+  u.Set(std::move(value));
   return u;
 }
 
