@@ -70,7 +70,12 @@ Status Interpreter::Prepare() {
     if (first[t] < 0) first[t] = step;
     last[t] = std::max(last[t], step);
   };
-  for (int32_t t : m.inputs()) touch(t, 0);
+  // Graph inputs stay live to the end, so Invoke can be repeated without setting them again
+  // (as in TFLite).
+  for (int32_t t : m.inputs()) {
+    touch(t, 0);
+    touch(t, last_step);
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     for (int32_t t : ops[i].inputs) touch(t, static_cast<int>(i) + 1);
     for (int32_t t : ops[i].outputs) touch(t, static_cast<int>(i) + 1);
@@ -120,6 +125,7 @@ Status Interpreter::Prepare() {
       data_[t] = arena_ + planner.offset(buffer_of[t]);
     }
   }
+  ResetVariables();
   for (size_t i = 0; i < ops.size(); ++i) {
     KernelContext& ctx = *contexts_[i];
     ctx.data_ = data_.data();

@@ -1,0 +1,93 @@
+// ARG_MAX along one constant axis (never delegated): TFLite's reference_ops::ArgMinMax with
+// std::greater, so the running maximum only moves on a strictly greater value and ties keep the
+// lowest index. Quantized inputs are compared as raw values (the scale is positive).
+#include "runtime/kernels/shape_util.h"
+
+namespace wisp {
+namespace {
+
+class ArgMaxKernel : public OpKernel {
+ public:
+  Status Prepare(KernelContext& ctx) override {
+    WISP_RETURN_IF_ERROR(ctx.ExpectInputs(2, 2));
+    WISP_RETURN_IF_ERROR(ctx.ExpectOutputs(1));
+    const TensorDesc& in = *ctx.input(0);
+    const TensorDesc& out = ctx.output(0);
+    WISP_RETURN_IF_ERROR(ctx.ExpectDType(
+        &in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8, DType::INT16, DType::INT32}));
+    WISP_RETURN_IF_ERROR(ctx.ExpectDType(&out, "output", {DType::INT32, DType::INT64}));
+    std::vector<int64_t> axis_values;
+    WISP_RETURN_IF_ERROR(ReadConstantInts(ctx, 1, "axis", &axis_values));
+    int axis;
+    if (axis_values.size() != 1 || !NormalizeAxis(axis_values[0], in.shape.size(), &axis)) {
+      return ctx.Error(StatusCode::kInvalidModel,
+                       "axis '%s' must hold one axis of input '%s' %s",
+                       ctx.input(1)->name.c_str(), in.name.c_str(),
+                       ShapeToString(in.shape).c_str());
+    }
+    Shape expected = in.shape;
+    expected.erase(expected.begin() + axis);
+    WISP_RETURN_IF_ERROR(ctx.ExpectShape(out, "output", expected));
+    if (in.shape[axis] < 1) {
+      return ctx.Error(StatusCode::kInvalidModel, "input '%s' is empty along axis %d",
+                       in.name.c_str(), axis);
+    }
+    in_dtype_ = in.dtype;
+    out64_ = out.dtype == DType::INT64;
+    outer_ = DimProduct(in.shape, 0, axis);
+    axis_size_ = in.shape[axis];
+    inner_ = DimProduct(in.shape, axis + 1, in.shape.size());
+    return Status::Ok();
+  }
+
+  Status Invoke(const KernelContext& ctx) override {
+    switch (in_dtype_) {
+      case DType::FLOAT32: Dispatch<float>(ctx); break;
+      case DType::INT8: Dispatch<int8_t>(ctx); break;
+      case DType::UINT8: Dispatch<uint8_t>(ctx); break;
+      case DType::INT16: Dispatch<int16_t>(ctx); break;
+      default: Dispatch<int32_t>(ctx); break;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  template <typename T>
+  void Dispatch(const KernelContext& ctx) const {
+    if (out64_) {
+      Run(ctx.in<T>(0), ctx.out<int64_t>(0));
+    } else {
+      Run(ctx.in<T>(0), ctx.out<int32_t>(0));
+    }
+  }
+
+  template <typename T, typename Index>
+  void Run(const T* in, Index* out) const {
+    for (int64_t o = 0; o < outer_; ++o) {
+      const T* block = in + o * axis_size_ * inner_;
+      for (int64_t i = 0; i < inner_; ++i) {
+        T best = block[i];
+        Index best_index = 0;
+        for (int32_t a = 1; a < axis_size_; ++a) {
+          const T v = block[a * inner_ + i];
+          if (v > best) {
+            best = v;
+            best_index = static_cast<Index>(a);
+          }
+        }
+        out[o * inner_ + i] = best_index;
+      }
+    }
+  }
+
+  DType in_dtype_ = DType::FLOAT32;
+  bool out64_ = false;
+  int64_t outer_ = 0, inner_ = 0;
+  int32_t axis_size_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> CreateArgMaxKernel() { return std::make_unique<ArgMaxKernel>(); }
+
+}  // namespace wisp

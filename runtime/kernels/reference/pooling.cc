@@ -1,0 +1,201 @@
+// AVERAGE_POOL_2D and MAX_POOL_2D over NHWC tensors.
+//
+// Which implementation the reference runtime uses decides the arithmetic:
+//  * float32 pooling of both kinds is taken by XNNPACK's delegate; floats only need tolerance.
+//  * int8/uint8 AVERAGE_POOL_2D is NOT delegated (the 2025 delegate accepts float32 only), so it
+//    follows TFLite: integer sum of the raw values over the in-bounds taps, divided by the number
+//    of in-bounds taps with rounding half away from zero ((sum +- count/2) / count in C's
+//    truncating division; reference_integer_ops::AveragePool / optimized_ops::AveragePool16),
+//    then clamped to the fused activation range from CalculateActivationRangeQuantized.
+//  * int8/uint8 MAX_POOL_2D is delegated: max of raw values, clamped to the activation bounds
+//    XNNPACK derives (xnn_qs8_quantize / xnn_qu8_quantize of the real bounds).
+#include <algorithm>
+#include <limits>
+
+#include "runtime/kernels/quantization.h"
+#include "runtime/kernels/shape_util.h"
+
+namespace wisp {
+namespace {
+
+struct PoolGeometry {
+  int32_t batch, in_h, in_w, channels, out_h, out_w;
+  int32_t stride_h, stride_w, filter_h, filter_w, pad_top, pad_left;
+};
+
+template <typename T, typename Acc, bool kAverage>
+void Pool(const T* in, T* out, const PoolGeometry& g, Acc lo, Acc hi) {
+  for (int32_t b = 0; b < g.batch; ++b) {
+    for (int32_t oy = 0; oy < g.out_h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      const int32_t fy0 = std::max(0, -y0);
+      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      for (int32_t ox = 0; ox < g.out_w; ++ox) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        const int32_t fx0 = std::max(0, -x0);
+        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        const int32_t count = (fy1 - fy0) * (fx1 - fx0);
+        for (int32_t c = 0; c < g.channels; ++c) {
+          Acc acc = kAverage ? Acc(0) : std::numeric_limits<Acc>::lowest();
+          for (int32_t fy = fy0; fy < fy1; ++fy) {
+            for (int32_t fx = fx0; fx < fx1; ++fx) {
+              const Acc v = static_cast<Acc>(
+                  in[((static_cast<size_t>(b) * g.in_h + y0 + fy) * g.in_w + x0 + fx) *
+                         g.channels + c]);
+              if (kAverage) {
+                acc += v;
+              } else {
+                acc = std::max(acc, v);
+              }
+            }
+          }
+          Acc result = acc;
+          if (kAverage) {
+            if constexpr (std::is_floating_point<Acc>::value) {
+              result = count > 0 ? acc / static_cast<Acc>(count) : Acc(0);
+            } else {
+              // Rounds half away from zero, as TFLite's integer AveragePool.
+              result = count == 0 ? 0
+                       : acc > 0  ? (acc + count / 2) / count
+                                  : (acc - count / 2) / count;
+            }
+          }
+          result = std::min(std::max(result, lo), hi);
+          *out++ = static_cast<T>(result);
+        }
+      }
+    }
+  }
+}
+
+class Pool2DKernel : public OpKernel {
+ public:
+  explicit Pool2DKernel(bool average) : average_(average) {}
+
+  Status Prepare(KernelContext& ctx) override {
+    WISP_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
+    WISP_RETURN_IF_ERROR(ctx.ExpectOutputs(1));
+    const TensorDesc& in = *ctx.input(0);
+    const TensorDesc& out = ctx.output(0);
+    WISP_RETURN_IF_ERROR(
+        ctx.ExpectDType(&in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8}));
+    WISP_RETURN_IF_ERROR(ctx.ExpectRank(&in, "input", 4));
+    if (out.dtype != in.dtype) {
+      return ctx.Error(StatusCode::kInvalidModel, "output '%s' is %s but input '%s' is %s",
+                       out.name.c_str(), DTypeName(out.dtype), in.name.c_str(),
+                       DTypeName(in.dtype));
+    }
+    dtype_ = in.dtype;
+    if (dtype_ != DType::FLOAT32) {
+      if (in.quant.empty() || out.quant.empty() || in.quant.per_channel() ||
+          out.quant.per_channel()) {
+        return ctx.Error(StatusCode::kUnsupported,
+                         "input '%s' and output '%s' need per-tensor quantization",
+                         in.name.c_str(), out.name.c_str());
+      }
+      // TFLite's quantized pooling works on raw values and requires equal parameters.
+      if (!SameQuant(in, out)) {
+        return ctx.Error(StatusCode::kUnsupported,
+                         "input '%s' and output '%s' must share scale and zero point",
+                         in.name.c_str(), out.name.c_str());
+      }
+    }
+    const fb::Pool2DOptions* opts = ctx.fb_op().options_as_Pool2DOptions();
+    if (opts == nullptr) {
+      return ctx.Error(StatusCode::kInvalidModel, "missing Pool2DOptions");
+    }
+    g_.stride_h = opts->stride_h();
+    g_.stride_w = opts->stride_w();
+    g_.filter_h = opts->filter_h();
+    g_.filter_w = opts->filter_w();
+    if (g_.stride_h < 1 || g_.stride_w < 1 || g_.filter_h < 1 || g_.filter_w < 1) {
+      return ctx.Error(StatusCode::kInvalidModel,
+                       "strides (%d, %d) and filter (%d, %d) must be positive", g_.stride_h,
+                       g_.stride_w, g_.filter_h, g_.filter_w);
+    }
+    g_.batch = in.shape[0];
+    g_.in_h = in.shape[1];
+    g_.in_w = in.shape[2];
+    g_.channels = in.shape[3];
+    // TFLite's ComputePaddingHeightWidth (dilation 1); the extra odd pixel goes after.
+    auto out_size = [&](int32_t size, int32_t filter, int32_t stride) {
+      return opts->padding() == fb::Padding::SAME ? (size + stride - 1) / stride
+                                                  : (size - filter + stride) / stride;
+    };
+    g_.out_h = out_size(g_.in_h, g_.filter_h, g_.stride_h);
+    g_.out_w = out_size(g_.in_w, g_.filter_w, g_.stride_w);
+    g_.pad_top = std::max(0, ((g_.out_h - 1) * g_.stride_h + g_.filter_h - g_.in_h) / 2);
+    g_.pad_left = std::max(0, ((g_.out_w - 1) * g_.stride_w + g_.filter_w - g_.in_w) / 2);
+    if (opts->padding() == fb::Padding::VALID) g_.pad_top = g_.pad_left = 0;
+    if (g_.out_h < 1 || g_.out_w < 1) {
+      return ctx.Error(StatusCode::kInvalidModel, "filter (%d, %d) is larger than input '%s' %s",
+                       g_.filter_h, g_.filter_w, in.name.c_str(),
+                       ShapeToString(in.shape).c_str());
+    }
+    WISP_RETURN_IF_ERROR(ctx.ExpectShape(out, "output",
+                                         {g_.batch, g_.out_h, g_.out_w, g_.channels}));
+    const fb::Activation act = opts->activation();
+    if (act == fb::Activation::TANH) {
+      return ctx.Error(StatusCode::kUnsupported, "fused activation TANH is not supported");
+    }
+    if (dtype_ == DType::FLOAT32) {
+      ActivationRangeFloat(act, &flo_, &fhi_);
+    } else {
+      const int32_t qmin = dtype_ == DType::INT8 ? -128 : 0;
+      const int32_t qmax = dtype_ == DType::INT8 ? 127 : 255;
+      const QuantRange r =
+          average_ ? ActivationRangeTflite(act, out.quant.scale[0], out.quant.zero_point[0], qmin,
+                                           qmax)
+                   : ActivationRangeXnnpack(act, out.quant.scale[0], out.quant.zero_point[0],
+                                            qmin, qmax);
+      qlo_ = r.min;
+      qhi_ = r.max;
+    }
+    return Status::Ok();
+  }
+
+  Status Invoke(const KernelContext& ctx) override {
+    if (average_) {
+      switch (dtype_) {
+        case DType::FLOAT32:
+          Pool<float, float, true>(ctx.in<float>(0), ctx.out<float>(0), g_, flo_, fhi_);
+          break;
+        case DType::INT8:
+          Pool<int8_t, int32_t, true>(ctx.in<int8_t>(0), ctx.out<int8_t>(0), g_, qlo_, qhi_);
+          break;
+        default:
+          Pool<uint8_t, int32_t, true>(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0), g_, qlo_, qhi_);
+          break;
+      }
+    } else {
+      switch (dtype_) {
+        case DType::FLOAT32:
+          Pool<float, float, false>(ctx.in<float>(0), ctx.out<float>(0), g_, flo_, fhi_);
+          break;
+        case DType::INT8:
+          Pool<int8_t, int32_t, false>(ctx.in<int8_t>(0), ctx.out<int8_t>(0), g_, qlo_, qhi_);
+          break;
+        default:
+          Pool<uint8_t, int32_t, false>(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0), g_, qlo_, qhi_);
+          break;
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  bool average_;
+  DType dtype_ = DType::FLOAT32;
+  PoolGeometry g_{};
+  float flo_ = 0, fhi_ = 0;
+  int32_t qlo_ = 0, qhi_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> CreateAveragePool2DKernel() {
+  return std::make_unique<Pool2DKernel>(true);
+}
+std::unique_ptr<OpKernel> CreateMaxPool2DKernel() { return std::make_unique<Pool2DKernel>(false); }
+
+}  // namespace wisp
