@@ -59,8 +59,8 @@ int RunBench(const BenchArgs& args) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2]
-                                      : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  const double median =
+      ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   const double load_ms = std::chrono::duration<double, std::milli>(load1 - load0).count();

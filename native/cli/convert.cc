@@ -31,8 +31,8 @@ int RunConvert(const ConvertArgs& args) {
   if (!wisp_bytes.ok()) return Fail(args.input + ": " + wisp_bytes.status().message());
   // Prove the result loads before replacing anything on disk.
   auto check = Model::Load(*wisp_bytes, LoadOptions{true});
-  if (!check.ok()) return Fail("internal error: converted model does not load: " +
-                               check.status().message());
+  if (!check.ok())
+    return Fail("internal error: converted model does not load: " + check.status().message());
   Status s = WriteFileAtomic(args.output, wisp_bytes->data(), wisp_bytes->size());
   if (!s.ok()) return Fail(s.message());
   std::printf("wrote %s (%zu bytes, %zu tensors, %zu operators, sha256 %s)\n", args.output.c_str(),

@@ -13,9 +13,15 @@ namespace {
 Result<InputTensorTarget> TargetFor(const TensorDesc& t) {
   InputTensorTarget target;
   switch (t.dtype) {
-    case DType::UINT8: target.dtype = InputDType::kU8; break;
-    case DType::INT8: target.dtype = InputDType::kI8; break;
-    case DType::FLOAT32: target.dtype = InputDType::kF32; break;
+    case DType::UINT8:
+      target.dtype = InputDType::kU8;
+      break;
+    case DType::INT8:
+      target.dtype = InputDType::kI8;
+      break;
+    case DType::FLOAT32:
+      target.dtype = InputDType::kF32;
+      break;
     default:
       return Unsupported("input '%s' has dtype %s; images and seeds feed uint8/int8/float32",
                          t.name.c_str(), DTypeName(t.dtype));

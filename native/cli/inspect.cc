@@ -17,13 +17,12 @@ struct InspectArgs {
 
 nlohmann::json TensorJson(const Model& m, int32_t index) {
   const TensorDesc& t = m.tensors()[index];
-  nlohmann::json j = {{"index", index},     {"name", t.name},   {"dtype", DTypeName(t.dtype)},
-                      {"shape", t.shape},   {"bytes", t.bytes}, {"constant", t.is_constant()},
+  nlohmann::json j = {{"index", index},           {"name", t.name},   {"dtype", DTypeName(t.dtype)},
+                      {"shape", t.shape},         {"bytes", t.bytes}, {"constant", t.is_constant()},
                       {"variable", t.is_variable}};
   if (!t.quant.empty()) {
-    j["quantization"] = {{"scale", t.quant.scale},
-                         {"zero_point", t.quant.zero_point},
-                         {"axis", t.quant.axis}};
+    j["quantization"] = {
+        {"scale", t.quant.scale}, {"zero_point", t.quant.zero_point}, {"axis", t.quant.axis}};
   }
   return j;
 }
@@ -103,8 +102,8 @@ int RunInspect(const InspectArgs& args) {
   }
 
   std::printf("model       %s\n", args.model.c_str());
-  std::printf("name        %s   version %s   producer %s\n", m.name().c_str(),
-              m.version().c_str(), m.producer().c_str());
+  std::printf("name        %s   version %s   producer %s\n", m.name().c_str(), m.version().c_str(),
+              m.producer().c_str());
   if (!m.description().empty()) std::printf("description %s\n", m.description().c_str());
   std::printf("sha256      %s\n", m.content_sha256_hex().c_str());
   std::printf("size        %zu bytes (%zu bytes of weights)\n", m.size(), weights);

@@ -9,14 +9,34 @@ namespace {
 
 double RawElement(const TensorDesc& t, const uint8_t* data, int64_t i) {
   switch (t.dtype) {
-    case DType::FLOAT32: { float v; std::memcpy(&v, data + i * 4, 4); return v; }
-    case DType::INT8: return static_cast<int8_t>(data[i]);
-    case DType::UINT8: return data[i];
-    case DType::INT16: { int16_t v; std::memcpy(&v, data + i * 2, 2); return v; }
-    case DType::INT32: { int32_t v; std::memcpy(&v, data + i * 4, 4); return v; }
-    case DType::INT64: { int64_t v; std::memcpy(&v, data + i * 8, 8); return static_cast<double>(v); }
-    case DType::BOOL: return data[i] ? 1 : 0;
-    default: return 0;
+    case DType::FLOAT32: {
+      float v;
+      std::memcpy(&v, data + i * 4, 4);
+      return v;
+    }
+    case DType::INT8:
+      return static_cast<int8_t>(data[i]);
+    case DType::UINT8:
+      return data[i];
+    case DType::INT16: {
+      int16_t v;
+      std::memcpy(&v, data + i * 2, 2);
+      return v;
+    }
+    case DType::INT32: {
+      int32_t v;
+      std::memcpy(&v, data + i * 4, 4);
+      return v;
+    }
+    case DType::INT64: {
+      int64_t v;
+      std::memcpy(&v, data + i * 8, 8);
+      return static_cast<double>(v);
+    }
+    case DType::BOOL:
+      return data[i] ? 1 : 0;
+    default:
+      return 0;
   }
 }
 

@@ -82,8 +82,8 @@ int RunRun(const RunArgs& args) {
         const std::string label = static_cast<size_t>(idx) < labels->size()
                                       ? (*labels)[static_cast<size_t>(idx)]
                                       : std::string();
-        std::printf("  %6lld  %.6f  %s\n", static_cast<long long>(idx),
-                    ElementAsReal(t, data, idx), label.c_str());
+        std::printf("  %6lld  %.6f  %s\n", static_cast<long long>(idx), ElementAsReal(t, data, idx),
+                    label.c_str());
       }
     } else {
       const int64_t n = std::min<int64_t>(t.num_elements, 16);

@@ -1,0 +1,108 @@
+// wisp_client: a small synchronous HTTP(S) client for wisp-server, used by the `wisp pull`,
+// `wisp publish` and `wisp channel` commands. https:// verifies the server certificate against
+// the system trust store (OpenSSL default paths; SSL_CERT_FILE / SSL_CERT_DIR override it).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace wisp::client {
+
+struct ServerUrl {
+  bool tls = false;
+  std::string host;
+  std::string port = "80";
+  std::string base_path;  // without trailing slash ("" or "/prefix")
+  // Accepts "http[s]://host[:port][/prefix]".
+  static bool Parse(const std::string& url, ServerUrl* out, std::string* error);
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  unsigned status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& lower_name) const;
+  // The "message" of a wisp-server JSON error body, or the raw body.
+  std::string ErrorMessage() const;
+};
+
+// One keep-alive connection (reconnects when the server closed it). Not thread-safe.
+class HttpClient {
+ public:
+  explicit HttpClient(ServerUrl url, unsigned timeout_ms = 30000);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  bool Request(const std::string& method, const std::string& target, const Headers& headers,
+               const std::string& body, HttpResponse* out, std::string* error);
+  // Like Request, but hands the body to `on_data` in chunks instead of buffering it (`out->body`
+  // stays empty). `on_data` returning false aborts the transfer (the connection is dropped).
+  bool Stream(const std::string& method, const std::string& target, const Headers& headers,
+              const std::string& body, const std::function<bool(const char*, size_t)>& on_data,
+              HttpResponse* out, std::string* error);
+  const ServerUrl& url() const { return url_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ServerUrl url_;
+};
+
+struct PullOptions {
+  std::string channel = "stable";
+  std::string cache_dir = "wisp-cache";
+  std::string token;  // for servers with --public-reads=false
+  // Pinned Ed25519 public key (base64 of the 32 raw bytes). When set, a manifest without a valid
+  // signature over (name, version, sha256, size) is refused.
+  std::string public_key_base64;
+  // Progress: bytes of the artifact present so far and its total size. Returning false cancels;
+  // the partial file is kept and the next Pull resumes it with a Range request.
+  std::function<bool(uint64_t done, uint64_t total)> progress;
+  unsigned timeout_ms = 30000;
+};
+
+struct PullResult {
+  enum class State { kDownloaded, kUpToDate, kSwitched };
+  State state = State::kUpToDate;
+  int64_t version = 0;
+  int64_t previous_version = 0;  // 0 when none
+  std::string sha256;
+  std::string path;               // the verified artifact
+  uint64_t resumed_from = 0;      // bytes reused from an earlier interrupted download
+  uint64_t bytes_downloaded = 0;  // artifact bytes transferred by this call
+};
+
+// Resolves NAME's channel and makes sure the cache holds that version, verified:
+//   <cache>/<name>/v<version>/model.wisp    the artifact (written atomically after sha256 check)
+//   <cache>/<name>/v<version>/manifest.json its manifest
+//   <cache>/<name>/channels/<channel>.json  what the channel resolved to, its ETag, the previous
+//                                           version (kept on disk for rollback)
+// When the channel's ETag is unchanged the server answers 304 and nothing else happens.
+bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
+          PullResult* result, std::string* error);
+
+// Publishes a .wisp or .tflite file; on success `manifest_json` is the new version's manifest.
+// With a non-empty `channel`, the channel is pointed at the new version too.
+bool Publish(const std::string& server, const std::string& token, const std::string& file,
+             const std::string& name, const std::string& label, const std::string& channel,
+             std::string* manifest_json, std::string* error);
+
+// Points CHANNEL of NAME at VERSION (also the way to roll back).
+bool SetChannel(const std::string& server, const std::string& token, const std::string& name,
+                const std::string& channel, int64_t version, std::string* response_json,
+                std::string* error);
+
+// Verifies a manifest's Ed25519 signature against a pinned public key (base64, 32 raw bytes) and
+// checks that the signed fields equal the manifest's own name/version/sha256/size.
+bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
+                             std::string* error);
+
+}  // namespace wisp::client

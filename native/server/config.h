@@ -1,0 +1,34 @@
+// wisp-server settings: command-line flags and a config file (JSON or INI) with the same keys.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wisp::server {
+
+struct ServerConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0: an ephemeral port (printed on start-up)
+  std::string data_dir = "wisp-data";
+  std::string token_file;   // one bearer token per line; empty: writes are refused
+  std::string web_dir;      // static files (web package, demo page)
+  std::string signing_key;  // Ed25519 private key (PEM)
+  std::string tls_cert, tls_key;
+  unsigned threads = 0;                   // 0: std::thread::hardware_concurrency()
+  std::vector<std::string> cors_origins;  // "*" allows any origin
+  uint64_t max_body_bytes = 256ull << 20;
+  bool public_reads = true;
+  unsigned header_timeout_ms = 15000;  // whole request header, including keep-alive idle time
+  unsigned body_timeout_ms = 120000;   // whole request body
+  unsigned write_timeout_ms = 300000;  // whole response
+  unsigned shutdown_grace_ms = 10000;  // in-flight requests get this long after SIGTERM
+  unsigned channel_max_age_s = 5;      // Cache-Control max-age of channel manifests
+  bool quiet = false;
+};
+
+// Parses flags (and --config FILE). Returns false and sets `exit_code` when the program should
+// exit right away (for --help, exit_code is 0 and the help text is printed).
+bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code);
+
+}  // namespace wisp::server

@@ -1,0 +1,1162 @@
+#include "native/server/handler.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace wisp::server {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+constexpr uint64_t kFileCacheLimit = 1ull << 30;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(std::string_view s) {
+  size_t a = s.find_first_not_of(" \t");
+  if (a == std::string_view::npos) return {};
+  size_t b = s.find_last_not_of(" \t");
+  return std::string(s.substr(a, b - a + 1));
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string_view::npos) comma = s.size();
+    std::string item = Trim(s.substr(start, comma - start));
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+  auto hex = [](char h) -> int {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out->push_back(' ');
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+// "If-None-Match: W/"a", "b"" matches `etag` (weak comparison, as RFC 9110 requires here).
+bool EtagListMatches(std::string_view header, const std::vector<std::string>& etags) {
+  for (auto& item : SplitList(header)) {
+    if (item == "*") return true;
+    std::string tag = item.rfind("W/", 0) == 0 ? item.substr(2) : item;
+    for (auto& e : etags) {
+      if (tag == e) return true;
+    }
+  }
+  return false;
+}
+
+bool AcceptsGzip(std::string_view header) {
+  bool gzip = false, star = false, gzip_listed = false;
+  for (auto& item : SplitList(header)) {
+    std::string coding = Lower(Trim(item.substr(0, item.find(';'))));
+    double q = 1.0;
+    size_t qpos = item.find("q=");
+    if (qpos != std::string::npos) q = std::atof(item.c_str() + qpos + 2);
+    if (coding == "gzip" || coding == "x-gzip") {
+      gzip_listed = true;
+      gzip = q > 0;
+    } else if (coding == "*") {
+      star = q > 0;
+    }
+  }
+  return gzip_listed ? gzip : star;
+}
+
+size_t DtypeSize(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "int32") return 4;
+  if (dtype == "float16" || dtype == "int16") return 2;
+  if (dtype == "int8" || dtype == "uint8" || dtype == "bool") return 1;
+  if (dtype == "int64") return 8;
+  return 0;
+}
+
+float HalfToFloat(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        exp--;
+      }
+      mant &= 0x3ff;
+      bits = sign | (exp << 23) | (mant << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Flattens a rectangular nested JSON array of numbers; `shape` receives its dimensions.
+bool Flatten(const json& j, std::vector<double>* values, std::vector<int64_t>* shape, size_t depth,
+             std::string* error) {
+  if (j.is_number() || j.is_boolean()) {
+    if (depth != shape->size()) {
+      *error = "ragged array";
+      return false;
+    }
+    values->push_back(j.is_boolean() ? (j.get<bool>() ? 1.0 : 0.0) : j.get<double>());
+    return true;
+  }
+  if (!j.is_array()) {
+    *error = "expected numbers or arrays of numbers";
+    return false;
+  }
+  if (depth == shape->size()) {
+    if (!values->empty()) {
+      *error = "ragged array";
+      return false;
+    }
+    shape->push_back(static_cast<int64_t>(j.size()));
+  } else if (depth > shape->size() || (*shape)[depth] != static_cast<int64_t>(j.size())) {
+    *error = "ragged array";
+    return false;
+  }
+  for (auto& e : j) {
+    if (!Flatten(e, values, shape, depth + 1, error)) return false;
+  }
+  return true;
+}
+
+std::string ShapeString(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Builds an input tensor for `spec` from one instance's value.
+bool InstanceToTensor(const json& value, const TensorSpec& spec, Tensor* t, std::string* error) {
+  std::vector<double> values;
+  std::vector<int64_t> shape;
+  if (!Flatten(value, &values, &shape, 0, error)) {
+    *error = "input '" + spec.name + "': " + *error;
+    return false;
+  }
+  // Instances omit the batch dimension when the model's first dimension is a batch of 1.
+  if (shape.size() + 1 == spec.shape.size() && (spec.shape[0] == 1 || spec.shape[0] == -1)) {
+    shape.insert(shape.begin(), 1);
+  }
+  bool match = shape.size() == spec.shape.size();
+  for (size_t i = 0; match && i < shape.size(); ++i) {
+    if (spec.shape[i] != -1 && spec.shape[i] != shape[i]) match = false;
+  }
+  if (!match) {
+    *error = "input '" + spec.name + "' has shape " + ShapeString(shape) + ", the model expects " +
+             ShapeString(spec.shape);
+    return false;
+  }
+  size_t es = DtypeSize(spec.dtype);
+  if (es == 0 || spec.dtype == "float16") {
+    *error = "input '" + spec.name + "': dtype " + spec.dtype + " is not supported in JSON";
+    return false;
+  }
+  t->name = spec.name;
+  t->dtype = spec.dtype;
+  t->shape = shape;
+  t->data.resize(values.size() * es);
+  uint8_t* p = t->data.data();
+  for (size_t i = 0; i < values.size(); ++i) {
+    double v = values[i];
+    auto put_int = [&](auto type_tag) -> bool {
+      using T = decltype(type_tag);
+      double r = std::nearbyint(v);
+      if (!(r >= static_cast<double>(std::numeric_limits<T>::min()) &&
+            r <= static_cast<double>(std::numeric_limits<T>::max()))) {
+        *error = "input '" + spec.name + "': value " + std::to_string(v) + " out of range for " +
+                 spec.dtype;
+        return false;
+      }
+      T x = static_cast<T>(r);
+      std::memcpy(p + i * sizeof(T), &x, sizeof(T));
+      return true;
+    };
+    bool ok = true;
+    if (spec.dtype == "float32") {
+      float f = static_cast<float>(v);
+      std::memcpy(p + i * 4, &f, 4);
+    } else if (spec.dtype == "int8") {
+      ok = put_int(int8_t{});
+    } else if (spec.dtype == "uint8" || spec.dtype == "bool") {
+      ok = put_int(uint8_t{});
+    } else if (spec.dtype == "int16") {
+      ok = put_int(int16_t{});
+    } else if (spec.dtype == "int32") {
+      ok = put_int(int32_t{});
+    } else if (spec.dtype == "int64") {
+      ok = put_int(int64_t{});
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+json ElementAt(const Tensor& t, size_t i) {
+  const uint8_t* p = t.data.data();
+  if (t.dtype == "float32") {
+    float f;
+    std::memcpy(&f, p + i * 4, 4);
+    return std::isfinite(f) ? json(f) : json(nullptr);
+  }
+  if (t.dtype == "float16") {
+    uint16_t h;
+    std::memcpy(&h, p + i * 2, 2);
+    float f = HalfToFloat(h);
+    return std::isfinite(f) ? json(f) : json(nullptr);
+  }
+  if (t.dtype == "int8") return static_cast<int8_t>(p[i]);
+  if (t.dtype == "uint8") return p[i];
+  if (t.dtype == "bool") return p[i] != 0;
+  if (t.dtype == "int16") {
+    int16_t x;
+    std::memcpy(&x, p + i * 2, 2);
+    return x;
+  }
+  if (t.dtype == "int32") {
+    int32_t x;
+    std::memcpy(&x, p + i * 4, 4);
+    return x;
+  }
+  if (t.dtype == "int64") {
+    int64_t x;
+    std::memcpy(&x, p + i * 8, 8);
+    return x;
+  }
+  return nullptr;
+}
+
+json Nest(const Tensor& t, const std::vector<int64_t>& shape, size_t dim, size_t* index) {
+  if (dim == shape.size()) return ElementAt(t, (*index)++);
+  json arr = json::array();
+  for (int64_t i = 0; i < shape[dim]; ++i) arr.push_back(Nest(t, shape, dim + 1, index));
+  return arr;
+}
+
+bool TensorToJson(const Tensor& t, json* out, std::string* error) {
+  size_t es = DtypeSize(t.dtype);
+  size_t count = 1;
+  for (auto d : t.shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  if (es == 0 || t.data.size() != count * es) {
+    *error = "engine returned a malformed output '" + t.name + "'";
+    return false;
+  }
+  std::vector<int64_t> shape = t.shape;
+  if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // drop the batch of 1
+  size_t index = 0;
+  *out = Nest(t, shape, 0, &index);
+  return true;
+}
+
+std::string ContentTypeFor(const std::string& path) {
+  static const std::map<std::string, std::string> kTypes = {
+      {".html", "text/html; charset=utf-8"},
+      {".htm", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".map", "application/json"},
+      {".wasm", "application/wasm"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".svg", "image/svg+xml"},
+      {".bmp", "image/bmp"},
+      {".ico", "image/x-icon"},
+      {".webp", "image/webp"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".wisp", "application/octet-stream"},
+      {".tflite", "application/octet-stream"},
+      {".webmanifest", "application/manifest+json"}};
+  auto it = kTypes.find(Lower(fs::path(path).extension().string()));
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+std::string QuotedEtag(const std::string& s) { return "\"" + s + "\""; }
+
+}  // namespace
+
+void Reply::SetBody(std::string text, const std::string& content_type) {
+  SetShared(std::make_shared<const std::string>(std::move(text)), content_type);
+}
+
+void Reply::SetShared(std::shared_ptr<const std::string> data, const std::string& content_type) {
+  length = data ? data->size() : 0;
+  offset = 0;
+  body = std::move(data);
+  if (!content_type.empty()) Set("Content-Type", content_type);
+}
+
+Reply ErrorReply(unsigned status, const std::string& code, const std::string& message) {
+  Reply r;
+  r.status = status;
+  json j = {{"error", {{"code", code}, {"message", message}}}};
+  r.SetBody(j.dump() + "\n", kJson);
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
+                 const Ed25519Key* key, std::vector<std::string> tokens)
+    : cfg_(cfg), registry_(registry), engine_(engine), metrics_(metrics), key_(key) {
+  for (auto& t : tokens) token_digests_.push_back(Sha256Raw(t));
+}
+
+Handler::Target Handler::ParseTarget(std::string_view target) {
+  Target t;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (path.empty() || path[0] != '/') {
+    t.ok = false;
+    return t;
+  }
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view raw = path.substr(start, slash - start);
+    if (!raw.empty()) {
+      std::string seg;
+      if (!PercentDecode(raw, false, &seg) || seg == "." || seg == ".." ||
+          seg.find('/') != std::string::npos || seg.find('\\') != std::string::npos ||
+          seg.find('\0') != std::string::npos || seg.size() > 255) {
+        t.ok = false;
+        return t;
+      }
+      t.segments.push_back(std::move(seg));
+    }
+    start = slash + 1;
+  }
+  if (q != std::string_view::npos) {
+    std::string_view qs = target.substr(q + 1);
+    size_t s = 0;
+    while (s <= qs.size()) {
+      size_t amp = qs.find('&', s);
+      if (amp == std::string_view::npos) amp = qs.size();
+      std::string_view pair = qs.substr(s, amp - s);
+      if (!pair.empty()) {
+        size_t eq = pair.find('=');
+        std::string k, v;
+        if (!PercentDecode(pair.substr(0, eq), true, &k) ||
+            (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), true, &v))) {
+          t.ok = false;
+          return t;
+        }
+        t.query[k] = v;
+      }
+      s = amp + 1;
+    }
+  }
+  return t;
+}
+
+bool Handler::Authorized(const RequestHeader& req) const {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return false;
+  std::string_view v(it->value().data(), it->value().size());
+  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return false;
+  std::string digest = Sha256Raw(Trim(v.substr(7)));
+  bool ok = false;
+  for (auto& d : token_digests_) ok |= ConstantTimeEquals(d, digest);  // no early exit
+  return ok;
+}
+
+bool Handler::IsWrite(const RequestHeader& req, const Target& t) {
+  auto m = req.method();
+  if (m != http::verb::post && m != http::verb::put && m != http::verb::delete_) return false;
+  if (!t.segments.empty() && t.segments.back().find(":predict") != std::string::npos) return false;
+  return true;
+}
+
+void Handler::AddCors(const RequestHeader& req, Reply* r) const {
+  auto it = req.find(http::field::origin);
+  if (it == req.end() || cfg_.cors_origins.empty()) return;
+  std::string origin(it->value());
+  bool any =
+      std::find(cfg_.cors_origins.begin(), cfg_.cors_origins.end(), "*") != cfg_.cors_origins.end();
+  bool listed = std::find(cfg_.cors_origins.begin(), cfg_.cors_origins.end(), origin) !=
+                cfg_.cors_origins.end();
+  if (!any && !listed) return;
+  r->Set("Access-Control-Allow-Origin", any ? "*" : origin);
+  if (!any) r->Set("Vary", "Origin");
+  r->Set("Access-Control-Expose-Headers",
+         "ETag, Content-Length, Content-Range, Accept-Ranges, Content-Encoding, Location, "
+         "X-Wisp-Model-Version, X-Wisp-Dtype, X-Wisp-Shape");
+}
+
+std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
+  Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  if (!t.ok || req.method() == http::verb::options) return std::nullopt;
+  bool api = !t.segments.empty() && t.segments[0] == "v1";
+  if (!api) return std::nullopt;
+  bool needs_token = IsWrite(req, t) || !cfg_.public_reads;
+  if (!needs_token || Authorized(req)) return std::nullopt;
+  Reply r =
+      token_digests_.empty()
+          ? ErrorReply(403, "forbidden", "this server has no tokens configured (--token-file)")
+          : ErrorReply(401, "unauthorized", "a valid bearer token is required");
+  if (!token_digests_.empty()) r.Set("WWW-Authenticate", "Bearer");
+  r.close = true;
+  r.route = "auth";
+  AddCors(req, &r);
+  return r;
+}
+
+Reply Handler::Handle(const Request& req) {
+  Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  Reply r;
+  if (!t.ok) {
+    r = ErrorReply(400, "bad_path", "malformed or disallowed request path");
+  } else if (req.method() == http::verb::options) {
+    r.status = 204;
+    r.no_length = true;
+    r.route = "preflight";
+    r.Set("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+    auto origin = req.find(http::field::origin);
+    if (origin != req.end() && !cfg_.cors_origins.empty()) {
+      r.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+      r.Set("Access-Control-Allow-Headers",
+            "Authorization, Content-Type, If-None-Match, If-Range, Range, Content-SHA256, Digest, "
+            "X-Wisp-Label, X-Wisp-Filename");
+      r.Set("Access-Control-Max-Age", "600");
+    }
+  } else {
+    std::optional<Reply> denied = Precheck(req);
+    if (denied) {
+      denied->close = false;
+      r = std::move(*denied);
+    } else {
+      try {
+        r = Route(req, t);
+      } catch (const std::exception& e) {
+        r = ErrorReply(500, "internal", std::string("internal error: ") + e.what());
+      }
+    }
+  }
+  if (req.method() == http::verb::head) {
+    r.head = true;
+  }
+  AddCors(req, &r);
+  return r;
+}
+
+Reply Handler::Route(const Request& req, const Target& t) {
+  const auto& s = t.segments;
+  auto m = req.method();
+  bool get = m == http::verb::get || m == http::verb::head;
+  auto not_allowed = [&](const std::string& allow, const std::string& route) {
+    Reply r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: " + allow);
+    r.Set("Allow", allow);
+    r.route = route;
+    return r;
+  };
+  auto finish = [](Reply r, const std::string& route) {
+    r.route = route;
+    return r;
+  };
+
+  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "readyz" || s[0] == "metrics")) {
+    if (!get) return not_allowed("GET, HEAD", "/" + s[0]);
+    Reply r;
+    r.Set("Cache-Control", "no-store");
+    if (s[0] == "healthz") {
+      r.SetBody("{\"status\":\"ok\"}\n", kJson);
+    } else if (s[0] == "readyz") {
+      bool ready = engine_->available();
+      json j = {{"status", ready ? "ready" : "not_ready"},
+                {"engine", engine_->name()},
+                {"models", registry_->model_count()}};
+      if (!ready) j["reason"] = "model engine unavailable: publishing and prediction are disabled";
+      r.status = ready ? 200 : 503;
+      r.SetBody(j.dump() + "\n", kJson);
+    } else {
+      if (!cfg_.public_reads && !Authorized(req)) {
+        return finish(ErrorReply(401, "unauthorized", "a valid bearer token is required"),
+                      "/metrics");
+      }
+      r.SetBody(metrics_->Render(loaded_models(), registry_->model_count()),
+                "text/plain; version=0.0.4; charset=utf-8");
+    }
+    return finish(std::move(r), "/" + s[0]);
+  }
+
+  if (!s.empty() && s[0] == "v1") {
+    if (s.size() == 2 && s[1] == "models") {
+      if (!get) return not_allowed("GET, HEAD", "/v1/models");
+      return finish(ListModels(req), "/v1/models");
+    }
+    if (s.size() == 2 && s[1] == "signing-key") {
+      if (!get) return not_allowed("GET, HEAD", "/v1/signing-key");
+      return finish(SigningKey(), "/v1/signing-key");
+    }
+    if (s.size() >= 3 && s[1] == "models") {
+      const std::string& name = s[2];
+      if (!IsValidName(name)) {
+        return finish(
+            ErrorReply(400, "invalid_name", "model names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+            "/v1/models/{name}");
+      }
+      if (s.size() == 3) {
+        if (!get) return not_allowed("GET, HEAD", "/v1/models/{name}");
+        return finish(GetModel(req, name), "/v1/models/{name}");
+      }
+      if (s[3] == "versions") {
+        if (s.size() == 4) {
+          if (m != http::verb::post) return not_allowed("POST", "/v1/models/{name}/versions");
+          return finish(Publish(req, name, t), "/v1/models/{name}/versions");
+        }
+        std::string vs = s[4];
+        bool predict = false;
+        size_t colon = vs.find(':');
+        if (colon != std::string::npos) {
+          if (vs.substr(colon) != ":predict" || s.size() != 5) {
+            return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+          }
+          predict = true;
+          vs = vs.substr(0, colon);
+        }
+        int64_t v = 0;
+        if (!ParseVersion(vs, &v)) {
+          return finish(ErrorReply(400, "invalid_version", "versions are positive integers"),
+                        "/v1/models/{name}/versions/{v}");
+        }
+        if (predict) {
+          if (m != http::verb::post)
+            return not_allowed("POST", "/v1/models/{name}/versions/{v}:predict");
+          return finish(Predict(req, name, v), "/v1/models/{name}/versions/{v}:predict");
+        }
+        if (s.size() == 5) {
+          if (get) return finish(GetManifest(req, name, vs), "/v1/models/{name}/versions/{v}");
+          if (m == http::verb::delete_) {
+            return finish(DeleteVersion(name, vs), "/v1/models/{name}/versions/{v}");
+          }
+          return not_allowed("GET, HEAD, DELETE", "/v1/models/{name}/versions/{v}");
+        }
+        if (s.size() == 6 && s[5] == "model.wisp") {
+          if (!get) return not_allowed("GET, HEAD", "/v1/models/{name}/versions/{v}/model.wisp");
+          return finish(GetArtifact(req, name, vs), "/v1/models/{name}/versions/{v}/model.wisp");
+        }
+      }
+      if (s[3] == "channels" && s.size() == 5) {
+        std::string ch = s[4];
+        bool predict = false;
+        size_t colon = ch.find(':');
+        if (colon != std::string::npos) {
+          if (ch.substr(colon) != ":predict") {
+            return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+          }
+          predict = true;
+          ch = ch.substr(0, colon);
+        }
+        if (!IsValidName(ch)) {
+          return finish(ErrorReply(400, "invalid_name",
+                                   "channel names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+                        "/v1/models/{name}/channels/{channel}");
+        }
+        if (predict) {
+          if (m != http::verb::post) {
+            return not_allowed("POST", "/v1/models/{name}/channels/{channel}:predict");
+          }
+          auto snap = registry_->Get(name);
+          auto it = snap ? snap->channels.find(ch) : decltype(snap->channels.end()){};
+          if (!snap) {
+            return finish(ErrorReply(404, "model_not_found", "no model named '" + name + "'"),
+                          "/v1/models/{name}/channels/{channel}:predict");
+          }
+          if (it == snap->channels.end()) {
+            return finish(ErrorReply(404, "channel_not_found",
+                                     "model '" + name + "' has no channel '" + ch + "'"),
+                          "/v1/models/{name}/channels/{channel}:predict");
+          }
+          return finish(Predict(req, name, it->second),
+                        "/v1/models/{name}/channels/{channel}:predict");
+        }
+        const std::string route = "/v1/models/{name}/channels/{channel}";
+        if (get) return finish(GetChannel(req, name, ch), route);
+        if (m == http::verb::put) return finish(PutChannel(req, name, ch), route);
+        if (m == http::verb::delete_) return finish(DeleteChannel(name, ch), route);
+        return not_allowed("GET, HEAD, PUT, DELETE", route);
+      }
+    }
+    return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+  }
+
+  if (!cfg_.web_dir.empty()) {
+    if (!get) return not_allowed("GET, HEAD", "static");
+    return finish(Static(req, t), "static");
+  }
+  return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+}
+
+Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
+                          const std::string& etag, const std::string& content_type,
+                          const std::string& cache_control, bool allow_range) {
+  Reply r;
+  r.Set("ETag", etag);
+  r.Set("Cache-Control", cache_control);
+  if (allow_range) r.Set("Accept-Ranges", "bytes");
+  auto inm = req.find(http::field::if_none_match);
+  if (inm != req.end() &&
+      EtagListMatches(std::string_view(inm->value().data(), inm->value().size()), {etag})) {
+    r.status = 304;
+    r.no_length = true;
+    return r;
+  }
+  const size_t size = data->size();
+  auto range = req.find(http::field::range);
+  if (allow_range && range != req.end()) {
+    bool use_range = true;
+    auto if_range = req.find(http::field::if_range);
+    if (if_range != req.end() && std::string(if_range->value()) != etag) use_range = false;
+    std::string spec(range->value());
+    if (use_range && spec.rfind("bytes=", 0) == 0 && spec.find(',') == std::string::npos) {
+      std::string rs = Trim(spec.substr(6));
+      size_t dash = rs.find('-');
+      bool valid = dash != std::string::npos;
+      std::string a = valid ? rs.substr(0, dash) : "", b = valid ? rs.substr(dash + 1) : "";
+      auto digits = [](const std::string& x) {
+        return !x.empty() && x.size() <= 18 && std::all_of(x.begin(), x.end(), ::isdigit);
+      };
+      uint64_t first = 0, last = 0;
+      bool satisfiable = true;
+      if (valid && digits(a) && (b.empty() || digits(b))) {
+        first = std::stoull(a);
+        last = b.empty() ? size - 1 : std::min<uint64_t>(std::stoull(b), size - 1);
+        if (!b.empty() && std::stoull(b) < first) valid = false;
+        if (first >= size) satisfiable = false;
+      } else if (valid && a.empty() && digits(b)) {
+        uint64_t n = std::stoull(b);
+        if (n == 0 || size == 0) {
+          satisfiable = false;
+        } else {
+          first = n >= size ? 0 : size - n;
+          last = size - 1;
+        }
+      } else {
+        valid = false;
+      }
+      if (valid && !satisfiable) {
+        Reply e =
+            ErrorReply(416, "range_not_satisfiable",
+                       "requested range is outside the " + std::to_string(size) + "-byte body");
+        e.Set("Content-Range", "bytes */" + std::to_string(size));
+        e.Set("ETag", etag);
+        return e;
+      }
+      if (valid) {
+        r.status = 206;
+        r.SetShared(std::move(data), content_type);
+        r.offset = first;
+        r.length = last - first + 1;
+        r.Set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +
+                                   std::to_string(size));
+        return r;
+      }
+    }
+  }
+  r.SetShared(std::move(data), content_type);
+  return r;
+}
+
+std::shared_ptr<const std::string> Handler::LoadCached(const std::string& key,
+                                                       const std::string& path) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = file_cache_.find(key);
+    if (it != file_cache_.end()) return it->second;
+  }
+  auto data = std::make_shared<std::string>();
+  if (!ReadFile(path, data.get())) return nullptr;
+  std::shared_ptr<const std::string> result = std::move(data);
+  std::lock_guard lock(cache_mu_);
+  if (file_cache_bytes_ + result->size() <= kFileCacheLimit) {
+    auto [it, inserted] = file_cache_.emplace(key, result);
+    if (inserted) file_cache_bytes_ += result->size();
+    return it->second;
+  }
+  return result;
+}
+
+Reply Handler::ListModels(const Request& req) {
+  json models = json::array();
+  for (auto& s : registry_->List()) {
+    json channels = json::object();
+    for (auto& [ch, v] : s->channels) channels[ch] = v;
+    json versions = json::array();
+    for (auto& [v, info] : s->versions) versions.push_back(v);
+    models.push_back({{"name", s->name},
+                      {"latest_version",
+                       s->versions.empty() ? json(nullptr) : json(s->versions.rbegin()->first)},
+                      {"versions", versions},
+                      {"channels", channels},
+                      {"url", "/v1/models/" + s->name}});
+  }
+  auto body = std::make_shared<const std::string>(json{{"models", models}}.dump());
+  return ServeBytes(req, body, QuotedEtag(Sha256Hex(*body).substr(0, 32)), kJson, "no-cache",
+                    false);
+}
+
+Reply Handler::GetModel(const Request& req, const std::string& name) {
+  auto s = registry_->Get(name);
+  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  return ServeBytes(req, s->model_json, QuotedEtag(Sha256Hex(*s->model_json).substr(0, 32)), kJson,
+                    "no-cache", false);
+}
+
+Reply Handler::GetManifest(const Request& req, const std::string& name, const std::string& vs) {
+  int64_t v = 0;
+  ParseVersion(vs, &v);
+  auto s = registry_->Get(name);
+  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  auto it = s->manifest_json.find(v);
+  if (it == s->manifest_json.end()) {
+    return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
+  }
+  return ServeBytes(req, it->second, QuotedEtag(Sha256Hex(*it->second).substr(0, 32)), kJson,
+                    "public, max-age=300", false);
+}
+
+Reply Handler::GetChannel(const Request& req, const std::string& name, const std::string& ch) {
+  auto s = registry_->Get(name);
+  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  auto it = s->channel_json.find(ch);
+  if (it == s->channel_json.end()) {
+    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
+  }
+  Reply r = ServeBytes(req, it->second, QuotedEtag(Sha256Hex(*it->second).substr(0, 32)), kJson,
+                       "public, max-age=" + std::to_string(cfg_.channel_max_age_s), false);
+  r.Set("X-Wisp-Model-Version", std::to_string(s->channels.at(ch)));
+  return r;
+}
+
+Reply Handler::GetArtifact(const Request& req, const std::string& name, const std::string& vs) {
+  int64_t v = 0;
+  ParseVersion(vs, &v);
+  auto s = registry_->Get(name);
+  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  auto it = s->versions.find(v);
+  if (it == s->versions.end()) {
+    return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
+  }
+  const VersionInfo& info = it->second;
+  auto ae = req.find(http::field::accept_encoding);
+  bool gzip = info.gzip_size > 0 && ae != req.end() &&
+              AcceptsGzip(std::string_view(ae->value().data(), ae->value().size())) &&
+              req.find(http::field::range) == req.end();
+  std::string etag = QuotedEtag(info.sha256);
+  if (gzip) {
+    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true));
+    if (data) {
+      // A distinct strong validator for the encoded representation; If-None-Match with either
+      // validator is a match (the content is the same model).
+      std::string gz_etag = QuotedEtag(info.sha256 + "-gzip");
+      auto inm = req.find(http::field::if_none_match);
+      Reply r;
+      if (inm != req.end() &&
+          EtagListMatches(std::string_view(inm->value().data(), inm->value().size()),
+                          {etag, gz_etag})) {
+        r.status = 304;
+        r.no_length = true;
+        r.Set("ETag", gz_etag);
+        r.Set("Cache-Control", kImmutable);
+      } else {
+        r = ServeBytes(req, data, gz_etag, "application/octet-stream", kImmutable, false);
+      }
+      r.Set("Content-Encoding", "gzip");
+      r.Set("Vary", "Accept-Encoding");
+      r.Set("X-Wisp-Model-Version", vs);
+      return r;
+    }
+  }
+  auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false));
+  if (!data) return ErrorReply(500, "storage_error", "artifact unreadable");
+  Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
+  if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
+  r.Set("X-Wisp-Model-Version", vs);
+  return r;
+}
+
+Reply Handler::SigningKey() {
+  if (!key_ || !key_->loaded()) {
+    return ErrorReply(404, "no_signing_key", "this server does not sign manifests");
+  }
+  json j = {{"algorithm", "ed25519"},
+            {"key_id", key_->KeyId()},
+            {"public_key", Base64Encode(key_->PublicKeyRaw())},
+            {"public_key_pem", key_->PublicKeyPem()}};
+  Reply r;
+  r.SetBody(j.dump(), kJson);
+  r.Set("Cache-Control", "no-cache");
+  return r;
+}
+
+Reply Handler::Publish(const Request& req, const std::string& name, const Target& t) {
+  if (!engine_->available()) {
+    return ErrorReply(503, "engine_unavailable",
+                      "this build has no model engine: models cannot be validated, publishing "
+                      "is disabled");
+  }
+  const std::string& body = req.body();
+  if (body.empty()) return ErrorReply(400, "empty_body", "the request body must be the model file");
+  // Optional integrity headers.
+  auto cs = req.find("Content-SHA256");
+  if (cs != req.end()) {
+    std::string want = Lower(Trim(std::string(cs->value())));
+    if (want != Sha256Hex(body)) {
+      return ErrorReply(400, "digest_mismatch", "Content-SHA256 does not match the body");
+    }
+  }
+  auto dg = req.find("Digest");
+  if (dg != req.end()) {
+    for (auto& item : SplitList(std::string(dg->value()))) {
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) continue;
+      if (Lower(item.substr(0, eq)) == "sha-256" &&
+          item.substr(eq + 1) != Base64Encode(Sha256Raw(body))) {
+        return ErrorReply(400, "digest_mismatch", "Digest sha-256 does not match the body");
+      }
+    }
+  }
+  std::string label;
+  if (t.query.count("label")) label = t.query.at("label");
+  auto lh = req.find("X-Wisp-Label");
+  if (lh != req.end()) label = std::string(lh->value());
+  if (label.size() > 256) return ErrorReply(400, "invalid_label", "labels are at most 256 bytes");
+  std::string filename = t.query.count("filename") ? t.query.at("filename") : "";
+  auto fh = req.find("X-Wisp-Filename");
+  if (fh != req.end()) filename = std::string(fh->value());
+
+  std::vector<uint8_t> bytes(body.begin(), body.end());
+  auto validated = engine_->Validate(bytes, filename);
+  if (!validated.ok()) {
+    return ErrorReply(400, "invalid_model", "model rejected: " + validated.error());
+  }
+  if (validated.value().wisp_bytes.empty()) {
+    return ErrorReply(500, "internal", "engine accepted the model but produced no bytes");
+  }
+  VersionInfo info;
+  RegistryError err;
+  if (!registry_->Publish(name, validated.value(), label, &info, &err)) {
+    return ErrorReply(err.status, err.code, err.message);
+  }
+  // Point a channel at the new version in the same request when asked (?channel=stable).
+  if (t.query.count("channel")) {
+    const std::string& ch = t.query.at("channel");
+    int64_t prev = 0;
+    if (!IsValidName(ch)) return ErrorReply(400, "invalid_name", "invalid channel name");
+    if (!registry_->SetChannel(name, ch, info.version, &prev, &err)) {
+      return ErrorReply(err.status, err.code, err.message);
+    }
+  }
+  auto snap = registry_->Get(name);
+  Reply r;
+  r.status = 201;
+  r.SetShared(snap->manifest_json.at(info.version), kJson);
+  r.Set("Location", "/v1/models/" + name + "/versions/" + std::to_string(info.version));
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+Reply Handler::PutChannel(const Request& req, const std::string& name, const std::string& ch) {
+  json j = json::parse(req.body(), nullptr, false);
+  if (j.is_discarded()) return ErrorReply(400, "malformed_json", "request body is not valid JSON");
+  if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer() ||
+      j["version"].get<int64_t>() <= 0) {
+    return ErrorReply(400, "bad_request", "expected {\"version\": <positive integer>}");
+  }
+  int64_t v = j["version"].get<int64_t>(), prev = 0;
+  RegistryError err;
+  if (!registry_->SetChannel(name, ch, v, &prev, &err)) {
+    return ErrorReply(err.status, err.code, err.message);
+  }
+  Reply r;
+  json out = {{"name", name},
+              {"channel", ch},
+              {"version", v},
+              {"previous_version", prev ? json(prev) : json(nullptr)}};
+  r.SetBody(out.dump(), kJson);
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+Reply Handler::DeleteChannel(const std::string& name, const std::string& ch) {
+  RegistryError err;
+  if (!registry_->DeleteChannel(name, ch, &err))
+    return ErrorReply(err.status, err.code, err.message);
+  Reply r;
+  r.status = 204;
+  r.no_length = true;
+  return r;
+}
+
+Reply Handler::DeleteVersion(const std::string& name, const std::string& vs) {
+  int64_t v = 0;
+  ParseVersion(vs, &v);
+  RegistryError err;
+  if (!registry_->DeleteVersion(name, v, &err))
+    return ErrorReply(err.status, err.code, err.message);
+  {
+    std::lock_guard lock(loaded_mu_);
+    loaded_.erase({name, v});
+  }
+  Reply r;
+  r.status = 204;
+  r.no_length = true;
+  return r;
+}
+
+size_t Handler::loaded_models() const {
+  std::lock_guard lock(loaded_mu_);
+  return loaded_.size();
+}
+
+std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int64_t version,
+                                                    std::string* error) {
+  std::shared_ptr<Loaded> entry;
+  {
+    std::lock_guard lock(loaded_mu_);
+    auto& slot = loaded_[{name, version}];
+    if (!slot) slot = std::make_shared<Loaded>();
+    entry = slot;
+  }
+  std::lock_guard lock(entry->mu);
+  if (!entry->model) {
+    std::string data;
+    if (!ReadFile(registry_->ArtifactPath(name, version, false), &data, error)) return nullptr;
+    auto loaded = engine_->Load(std::vector<uint8_t>(data.begin(), data.end()));
+    if (!loaded.ok()) {
+      *error = loaded.error();
+      std::lock_guard l2(loaded_mu_);
+      loaded_.erase({name, version});
+      return nullptr;
+    }
+    entry->model = loaded.value();
+  }
+  return entry;
+}
+
+Reply Handler::Predict(const Request& req, const std::string& name, int64_t version) {
+  auto snap = registry_->Get(name);
+  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!snap->versions.count(version)) {
+    return ErrorReply(404, "version_not_found",
+                      "model '" + name + "' has no version " + std::to_string(version));
+  }
+  if (!engine_->available()) {
+    return ErrorReply(503, "engine_unavailable", "this build has no model engine");
+  }
+  std::string error;
+  auto entry = GetLoaded(name, version, &error);
+  if (!entry) return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  const auto& specs = entry->model->inputs();
+  auto ct = req.find(http::field::content_type);
+  bool raw = ct != req.end() && std::string(ct->value()).rfind("application/octet-stream", 0) == 0;
+
+  std::vector<std::vector<Tensor>> batches;
+  if (raw) {
+    if (specs.size() != 1) {
+      return ErrorReply(400, "bad_request",
+                        "raw tensor bodies need a single-input model; this one has " +
+                            std::to_string(specs.size()) + " inputs");
+    }
+    Tensor t;
+    t.name = specs[0].name;
+    t.dtype = specs[0].dtype;
+    t.shape = specs[0].shape;
+    auto sh = req.find("X-Wisp-Shape");
+    if (sh != req.end()) {
+      t.shape.clear();
+      for (auto& d : SplitList(std::string(sh->value()))) {
+        if (d.empty() || d.size() > 9 || !std::all_of(d.begin(), d.end(), ::isdigit)) {
+          return ErrorReply(400, "bad_request", "X-Wisp-Shape is a comma-separated list of dims");
+        }
+        t.shape.push_back(std::stoll(d));
+      }
+    }
+    size_t count = 1;
+    for (auto d : t.shape) {
+      if (d < 0) return ErrorReply(400, "bad_request", "dynamic input shape: send X-Wisp-Shape");
+      count *= static_cast<size_t>(d);
+    }
+    size_t es = DtypeSize(t.dtype);
+    if (es == 0 || req.body().size() != count * es) {
+      return ErrorReply(400, "bad_request",
+                        "raw body must be " + std::to_string(count * es) + " bytes (" + t.dtype +
+                            " " + ShapeString(t.shape) + "), got " +
+                            std::to_string(req.body().size()));
+    }
+    t.data.assign(req.body().begin(), req.body().end());
+    batches.push_back({std::move(t)});
+  } else {
+    json j = json::parse(req.body(), nullptr, false);
+    if (j.is_discarded())
+      return ErrorReply(400, "malformed_json", "request body is not valid JSON");
+    if (!j.is_object() || !j.contains("instances") || !j["instances"].is_array() ||
+        j["instances"].empty()) {
+      return ErrorReply(400, "bad_request",
+                        "expected {\"instances\": [ ... ]} with at least one instance");
+    }
+    for (auto& inst : j["instances"]) {
+      std::vector<Tensor> inputs(specs.size());
+      for (size_t i = 0; i < specs.size(); ++i) {
+        const json* value = &inst;
+        if (inst.is_object()) {
+          if (!inst.contains(specs[i].name)) {
+            return ErrorReply(400, "bad_request", "instance lacks input '" + specs[i].name + "'");
+          }
+          value = &inst[specs[i].name];
+        } else if (specs.size() != 1) {
+          return ErrorReply(
+              400, "bad_request",
+              "this model has several inputs: each instance must be an object keyed by input name");
+        }
+        if (!InstanceToTensor(*value, specs[i], &inputs[i], &error)) {
+          return ErrorReply(400, "bad_request", error);
+        }
+      }
+      batches.push_back(std::move(inputs));
+    }
+  }
+
+  json predictions = json::array();
+  std::vector<Tensor> last;
+  for (auto& inputs : batches) {
+    std::lock_guard lock(entry->mu);
+    auto t0 = std::chrono::steady_clock::now();
+    auto result = entry->model->Predict(inputs);
+    metrics_->ObserveInference(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!result.ok()) return ErrorReply(400, "inference_failed", result.error());
+    if (raw) {
+      last = std::move(result.value());
+      break;
+    }
+    const auto& outs = result.value();
+    if (outs.size() == 1) {
+      json o;
+      if (!TensorToJson(outs[0], &o, &error)) return ErrorReply(500, "internal", error);
+      predictions.push_back(std::move(o));
+    } else {
+      json obj = json::object();
+      for (auto& out : outs) {
+        json o;
+        if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
+        obj[out.name] = std::move(o);
+      }
+      predictions.push_back(std::move(obj));
+    }
+  }
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  r.Set("X-Wisp-Model-Version", std::to_string(version));
+  auto accept = req.find(http::field::accept);
+  bool want_json = accept != req.end() &&
+                   std::string(accept->value()).find("application/json") != std::string::npos;
+  if (raw && last.size() == 1 && !want_json) {
+    std::string shape;
+    for (size_t i = 0; i < last[0].shape.size(); ++i)
+      shape += (i ? "," : "") + std::to_string(last[0].shape[i]);
+    r.Set("X-Wisp-Dtype", last[0].dtype);
+    r.Set("X-Wisp-Shape", shape);
+    r.SetBody(std::string(last[0].data.begin(), last[0].data.end()), "application/octet-stream");
+    return r;
+  }
+  if (raw) {
+    json obj = json::object();
+    for (auto& out : last) {
+      json o;
+      if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
+      obj[out.name] = std::move(o);
+    }
+    predictions.push_back(last.size() == 1 ? obj.begin().value() : obj);
+  }
+  r.SetBody(json{{"predictions", predictions}}.dump(), kJson);
+  return r;
+}
+
+Reply Handler::Static(const Request& req, const Target& t) {
+  for (auto& seg : t.segments) {
+    if (seg.empty() || seg[0] == '.') {
+      return ErrorReply(404, "not_found", "no such file");
+    }
+  }
+  fs::path root = fs::path(cfg_.web_dir);
+  fs::path p = root;
+  for (auto& seg : t.segments) p /= seg;
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) p /= "index.html";
+  // Symlinks must not lead outside the web root.
+  fs::path canon_root = fs::canonical(root, ec);
+  fs::path canon = fs::canonical(p, ec);
+  if (ec || !fs::is_regular_file(canon, ec)) return ErrorReply(404, "not_found", "no such file");
+  auto rel = canon.lexically_relative(canon_root);
+  if (rel.empty() || *rel.begin() == "..") return ErrorReply(404, "not_found", "no such file");
+  struct stat st {};
+  if (::stat(canon.c_str(), &st) != 0) return ErrorReply(404, "not_found", "no such file");
+  std::string key = "static:" + canon.string() + ":" + std::to_string(st.st_size) + ":" +
+                    std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  auto data = LoadCached(key, canon.string());
+  if (!data) return ErrorReply(404, "not_found", "no such file");
+  std::string type = ContentTypeFor(canon.string());
+  bool wasm = type == "application/wasm";
+  std::string etag;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = etag_cache_.find(key);
+    if (it != etag_cache_.end()) etag = it->second;
+  }
+  if (etag.empty()) {
+    etag = QuotedEtag(Sha256Hex(*data).substr(0, 32));
+    std::lock_guard lock(cache_mu_);
+    etag_cache_[key] = etag;
+  }
+  return ServeBytes(req, data, etag, type, wasm ? kImmutable : "no-cache", true);
+}
+
+}  // namespace wisp::server

@@ -1,0 +1,113 @@
+// HTTP semantics of wisp-server, independent of the transport: routing, auth, CORS, conditional
+// and range requests, registry operations and prediction. The transport (server.cc) reads a
+// request, calls Handler, and writes the Reply.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "native/server/config.h"
+#include "native/server/metrics.h"
+#include "native/server/model_engine.h"
+#include "native/server/registry.h"
+#include "native/server/util.h"
+
+namespace wisp::server {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using RequestHeader = http::request_header<>;
+
+struct Reply {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<const std::string> body;  // may be null (no body)
+  size_t offset = 0;
+  size_t length = 0;
+  bool head = false;       // HEAD: send Content-Length of the body but no body bytes
+  bool no_length = false;  // 204/304: no Content-Length
+  bool close = false;      // close the connection after this reply
+  std::string route = "other";
+
+  void Set(const std::string& name, std::string value) {
+    headers.emplace_back(name, std::move(value));
+  }
+  void SetBody(std::string text, const std::string& content_type);
+  void SetShared(std::shared_ptr<const std::string> data, const std::string& content_type);
+};
+
+// A JSON error reply: {"error": {"code": code, "message": message}}.
+Reply ErrorReply(unsigned status, const std::string& code, const std::string& message);
+
+class Handler {
+ public:
+  Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
+          const Ed25519Key* key, std::vector<std::string> tokens);
+
+  // Called when a request header has been read, before its body. A reply means "answer this and
+  // close the connection without reading the body" (unauthenticated writes).
+  std::optional<Reply> Precheck(const RequestHeader& req);
+  Reply Handle(const Request& req);
+  // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
+  void AddCors(const RequestHeader& req, Reply* r) const;
+  size_t loaded_models() const;
+  Metrics* metrics() { return metrics_; }
+
+ private:
+  struct Target {
+    std::vector<std::string> segments;  // percent-decoded path segments
+    std::map<std::string, std::string> query;
+    bool ok = true;
+  };
+  static Target ParseTarget(std::string_view target);
+  bool Authorized(const RequestHeader& req) const;
+  static bool IsWrite(const RequestHeader& req, const Target& t);
+
+  Reply Route(const Request& req, const Target& t);
+  Reply ListModels(const Request& req);
+  Reply GetModel(const Request& req, const std::string& name);
+  Reply GetManifest(const Request& req, const std::string& name, const std::string& version);
+  Reply GetChannel(const Request& req, const std::string& name, const std::string& channel);
+  Reply GetArtifact(const Request& req, const std::string& name, const std::string& version);
+  Reply Publish(const Request& req, const std::string& name, const Target& t);
+  Reply PutChannel(const Request& req, const std::string& name, const std::string& channel);
+  Reply DeleteChannel(const std::string& name, const std::string& channel);
+  Reply DeleteVersion(const std::string& name, const std::string& version);
+  Reply Predict(const Request& req, const std::string& name, int64_t version);
+  Reply Static(const Request& req, const Target& t);
+  Reply SigningKey();
+  // Sends `data` honouring If-None-Match, If-Range and Range.
+  Reply ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
+                   const std::string& etag, const std::string& content_type,
+                   const std::string& cache_control, bool allow_range);
+  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path);
+
+  struct Loaded {
+    std::mutex mu;
+    std::shared_ptr<LoadedModel> model;
+  };
+  std::shared_ptr<Loaded> GetLoaded(const std::string& name, int64_t version, std::string* error);
+
+  const ServerConfig& cfg_;
+  Registry* registry_;
+  ModelEngine* engine_;
+  Metrics* metrics_;
+  const Ed25519Key* key_;
+  std::vector<std::string> token_digests_;  // sha256 of each token
+
+  mutable std::mutex cache_mu_;
+  std::map<std::string, std::shared_ptr<const std::string>> file_cache_;
+  uint64_t file_cache_bytes_ = 0;
+  std::map<std::string, std::string> etag_cache_;
+  mutable std::mutex loaded_mu_;
+  std::map<std::pair<std::string, int64_t>, std::shared_ptr<Loaded>> loaded_;
+};
+
+}  // namespace wisp::server

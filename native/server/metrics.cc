@@ -1,0 +1,61 @@
+#include "native/server/metrics.h"
+
+#include <sstream>
+#include <tuple>
+
+namespace wisp::server {
+
+void Metrics::CountRequest(const std::string& route, const std::string& method, unsigned status) {
+  std::lock_guard lock(mu_);
+  requests_[std::make_tuple(route, method, status)]++;
+}
+
+void Metrics::ObserveInference(double seconds) {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) bucket_counts_[i]++;
+  }
+  inference_count_++;
+  inference_sum_ += seconds;
+}
+
+uint64_t Metrics::RequestCount(const std::string& route) const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (auto& [k, v] : requests_) {
+    if (std::get<0>(k) == route) n += v;
+  }
+  return n;
+}
+
+std::string Metrics::Render(size_t models_loaded, size_t models_registered) const {
+  std::ostringstream o;
+  std::lock_guard lock(mu_);
+  o << "# HELP wisp_http_requests_total HTTP requests by route template, method and status.\n"
+    << "# TYPE wisp_http_requests_total counter\n";
+  for (auto& [k, v] : requests_) {
+    o << "wisp_http_requests_total{route=\"" << std::get<0>(k) << "\",method=\"" << std::get<1>(k)
+      << "\",status=\"" << std::get<2>(k) << "\"} " << v << "\n";
+  }
+  o << "# HELP wisp_http_response_bytes_total Response body bytes sent.\n"
+    << "# TYPE wisp_http_response_bytes_total counter\n"
+    << "wisp_http_response_bytes_total " << bytes_served_.load() << "\n";
+  o << "# HELP wisp_inference_seconds Server-side inference latency.\n"
+    << "# TYPE wisp_inference_seconds histogram\n";
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    o << "wisp_inference_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << bucket_counts_[i]
+      << "\n";
+  }
+  o << "wisp_inference_seconds_bucket{le=\"+Inf\"} " << inference_count_ << "\n"
+    << "wisp_inference_seconds_sum " << inference_sum_ << "\n"
+    << "wisp_inference_seconds_count " << inference_count_ << "\n";
+  o << "# HELP wisp_models_loaded Models loaded in memory for inference.\n"
+    << "# TYPE wisp_models_loaded gauge\n"
+    << "wisp_models_loaded " << models_loaded << "\n";
+  o << "# HELP wisp_models_registered Models in the registry.\n"
+    << "# TYPE wisp_models_registered gauge\n"
+    << "wisp_models_registered " << models_registered << "\n";
+  return o.str();
+}
+
+}  // namespace wisp::server

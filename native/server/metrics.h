@@ -1,0 +1,34 @@
+// Prometheus text-format metrics: requests by route and status, bytes served, inference latency.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace wisp::server {
+
+class Metrics {
+ public:
+  void CountRequest(const std::string& route, const std::string& method, unsigned status);
+  void AddBytesServed(uint64_t n) { bytes_served_ += n; }
+  void ObserveInference(double seconds);
+  // Total requests counted for a route (any status); used by tests and the cache-proxy check.
+  uint64_t RequestCount(const std::string& route) const;
+  std::string Render(size_t models_loaded, size_t models_registered) const;
+
+ private:
+  static constexpr std::array<double, 13> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                      0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, unsigned>, uint64_t> requests_;
+  std::array<uint64_t, kBuckets.size()> bucket_counts_{};
+  uint64_t inference_count_ = 0;
+  double inference_sum_ = 0;
+  std::atomic<uint64_t> bytes_served_{0};
+};
+
+}  // namespace wisp::server

@@ -1,0 +1,94 @@
+// The narrow seam between wisp-server and the inference runtime. The server never parses model
+// files itself: publishing asks the engine to validate (and convert) an upload, and prediction asks
+// it to load a validated .wisp once and run it. The real implementation on top of runtime/ is wired
+// in later (see MakeDefaultModelEngine in default_engine.cc); tests use a FakeModelEngine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace wisp::server {
+
+// A value or a human-readable reason why there is none. Kept independent of runtime/ so that the
+// server builds before the runtime exists; mapping wisp::Status into it is one line.
+template <typename T>
+class EngineResult {
+ public:
+  EngineResult(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
+  static EngineResult Error(std::string message) {
+    EngineResult r;
+    r.error_ = std::move(message);
+    return r;
+  }
+  bool ok() const { return value_.has_value(); }
+  const std::string& error() const { return error_; }
+  T& value() { return *value_; }
+  const T& value() const { return *value_; }
+
+ private:
+  EngineResult() = default;
+  std::optional<T> value_;
+  std::string error_;
+};
+
+// dtype strings: "float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool".
+struct TensorSpec {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;       // -1 for a dynamic dimension
+  std::vector<float> scale;         // empty when not quantized; one entry per channel otherwise
+  std::vector<int64_t> zero_point;  // same length as scale
+};
+
+struct ValidatedModel {
+  std::vector<uint8_t> wisp_bytes;  // the bytes to store (converted when the upload was .tflite)
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+// A tensor crossing the seam: raw little-endian element bytes in `dtype`, dense, row-major.
+struct Tensor {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> data;
+};
+
+// A model loaded once and kept by the server for prediction. The server serialises calls to
+// Predict on one LoadedModel (one mutex per loaded model), so implementations need not be
+// re-entrant; different LoadedModels may run concurrently on different threads.
+class LoadedModel {
+ public:
+  virtual ~LoadedModel() = default;
+  virtual const std::vector<TensorSpec>& inputs() const = 0;
+  virtual const std::vector<TensorSpec>& outputs() const = 0;
+  // `inputs` are in the order of inputs(), with exactly the specified dtype and a concrete shape.
+  virtual EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) = 0;
+};
+
+class ModelEngine {
+ public:
+  virtual ~ModelEngine() = default;
+  // A short identifier shown in /readyz and logs ("wisp-runtime", "fake", "unavailable").
+  virtual std::string name() const = 0;
+  // Whether the engine can validate models at all; /readyz reports not ready otherwise.
+  virtual bool available() const { return true; }
+  // Validates an upload: it must be a .wisp or .tflite the runtime can load, and it must run once
+  // on all-zero inputs. `filename_hint` is the client's file name (may be empty), only a hint: the
+  // engine decides by content. On error the message says why (shown to the client with 400).
+  virtual EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
+                                                const std::string& filename_hint) = 0;
+  // Loads bytes that Validate produced earlier (wisp_bytes) for prediction.
+  virtual EngineResult<std::shared_ptr<LoadedModel>> Load(
+      const std::vector<uint8_t>& wisp_bytes) = 0;
+};
+
+// The engine that the wisp-server binary uses (default_engine.cc). Until the runtime lands this
+// is an engine that refuses every upload with a clear message.
+std::unique_ptr<ModelEngine> MakeDefaultModelEngine();
+
+}  // namespace wisp::server

@@ -1,0 +1,483 @@
+#include "native/server/registry.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace wisp::server {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+bool IsValidName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  auto alnum = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(s[0])) return false;
+  for (char c : s) {
+    if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+bool ParseVersion(const std::string& s, int64_t* v) {
+  if (s.empty() || s.size() > 18 || s[0] == '0') return false;
+  int64_t x = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    x = x * 10 + (c - '0');
+  }
+  *v = x;
+  return true;
+}
+
+namespace {
+
+json SpecToJson(const TensorSpec& t) {
+  json j = {{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}};
+  if (!t.scale.empty()) {
+    j["quantization"] = {{"scale", t.scale}, {"zero_point", t.zero_point}};
+  } else {
+    j["quantization"] = nullptr;
+  }
+  return j;
+}
+
+bool SpecFromJson(const json& j, TensorSpec* t) {
+  if (!j.is_object()) return false;
+  t->name = j.value("name", "");
+  t->dtype = j.value("dtype", "");
+  t->shape = j.value("shape", std::vector<int64_t>{});
+  if (j.contains("quantization") && j["quantization"].is_object()) {
+    t->scale = j["quantization"].value("scale", std::vector<float>{});
+    t->zero_point = j["quantization"].value("zero_point", std::vector<int64_t>{});
+  }
+  return true;
+}
+
+json VersionToIndexJson(const VersionInfo& v) {
+  json in = json::array(), out = json::array();
+  for (auto& t : v.inputs) in.push_back(SpecToJson(t));
+  for (auto& t : v.outputs) out.push_back(SpecToJson(t));
+  return {{"version", v.version},         {"label", v.label},     {"size", v.size},
+          {"sha256", v.sha256},           {"created", v.created}, {"gzip_size", v.gzip_size},
+          {"gzip_sha256", v.gzip_sha256}, {"inputs", in},         {"outputs", out}};
+}
+
+bool VersionFromIndexJson(const json& j, VersionInfo* v) {
+  try {
+    v->version = j.at("version").get<int64_t>();
+    v->label = j.value("label", "");
+    v->size = j.at("size").get<uint64_t>();
+    v->sha256 = j.at("sha256").get<std::string>();
+    v->created = j.value("created", "");
+    v->gzip_size = j.value("gzip_size", uint64_t{0});
+    v->gzip_sha256 = j.value("gzip_sha256", "");
+    for (auto& t : j.value("inputs", json::array())) {
+      TensorSpec s;
+      if (!SpecFromJson(t, &s)) return false;
+      v->inputs.push_back(s);
+    }
+    for (auto& t : j.value("outputs", json::array())) {
+      TensorSpec s;
+      if (!SpecFromJson(t, &s)) return false;
+      v->outputs.push_back(s);
+    }
+    return v->version > 0 && v->sha256.size() == 64;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string HexToRaw(const std::string& hex) {
+  std::string raw;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return raw;
+}
+
+}  // namespace
+
+Registry::Registry(std::string data_dir, const Ed25519Key* signing_key)
+    : data_dir_(std::move(data_dir)), key_(signing_key) {}
+
+Registry::~Registry() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::string Registry::ModelDir(const std::string& name) const {
+  return data_dir_ + "/models/" + name;
+}
+
+std::string Registry::ArtifactPath(const std::string& name, int64_t version, bool gzip) const {
+  return ModelDir(name) + "/versions/" + std::to_string(version) +
+         (gzip ? "/model.wisp.gz" : "/model.wisp");
+}
+
+bool Registry::Open(std::string* error, std::vector<std::string>* log) {
+  if (!MakeDirsDurable(data_dir_ + "/models", error) || !MakeDirsDurable(data_dir_ + "/tmp", error))
+    return false;
+  lock_fd_ = ::open((data_dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    *error = "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)";
+    return false;
+  }
+  // Uploads that were never committed.
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(data_dir_ + "/tmp", ec)) {
+    fs::remove_all(e.path(), ec);
+    log->push_back("removed interrupted upload " + e.path().filename().string());
+  }
+  FsyncPath(data_dir_ + "/tmp");
+  for (auto& e : fs::directory_iterator(data_dir_ + "/models", ec)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_directory() || !IsValidName(name)) {
+      log->push_back("ignoring unexpected entry models/" + name);
+      continue;
+    }
+    LoadModel(name, log);
+  }
+  return true;
+}
+
+bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log) {
+  std::string dir = ModelDir(name);
+  std::error_code ec;
+  // Leftover temporary index files.
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(e.path(), ec);
+  }
+  auto s = std::make_shared<ModelSnapshot>();
+  s->name = name;
+  std::string text;
+  if (!ReadFile(dir + "/index.json", &text)) {
+    // The model directory was created but its first publish never committed.
+    log->push_back("model " + name + ": no index (interrupted first publish), removing");
+    fs::remove_all(dir, ec);
+    FsyncPath(data_dir_ + "/models");
+    return false;
+  }
+  json idx = json::parse(text, nullptr, false);
+  if (idx.is_discarded() || !idx.is_object() || idx.value("name", "") != name) {
+    log->push_back("model " + name + ": index.json unreadable, model not served (left on disk)");
+    return false;
+  }
+  s->next_version = idx.value("next_version", int64_t{1});
+  for (auto& jv : idx.value("versions", json::array())) {
+    VersionInfo v;
+    if (!VersionFromIndexJson(jv, &v)) {
+      log->push_back("model " + name + ": malformed version entry skipped");
+      continue;
+    }
+    std::string data;
+    if (!ReadFile(ArtifactPath(name, v.version, false), &data) || data.size() != v.size ||
+        Sha256Hex(data) != v.sha256) {
+      log->push_back("model " + name + " version " + std::to_string(v.version) +
+                     ": artifact missing or does not match its sha256; not served");
+      continue;
+    }
+    if (v.gzip_size > 0) {
+      std::string gz;
+      if (!ReadFile(ArtifactPath(name, v.version, true), &gz) || gz.size() != v.gzip_size ||
+          Sha256Hex(gz) != v.gzip_sha256) {
+        log->push_back("model " + name + " version " + std::to_string(v.version) +
+                       ": gzip copy damaged; serving identity only");
+        v.gzip_size = 0;
+        v.gzip_sha256.clear();
+      }
+    }
+    s->next_version = std::max(s->next_version, v.version + 1);
+    s->versions[v.version] = std::move(v);
+  }
+  if (idx.contains("channels") && idx["channels"].is_object()) {
+    for (auto& [ch, jv] : idx["channels"].items()) {
+      if (!jv.is_number_integer() || !IsValidName(ch)) continue;
+      int64_t v = jv.get<int64_t>();
+      if (!s->versions.count(v)) {
+        log->push_back("model " + name + ": channel " + ch + " points to unavailable version " +
+                       std::to_string(v) + "; channel not served");
+        continue;
+      }
+      s->channels[ch] = v;
+    }
+  }
+  // Version directories that the index does not know: publishes interrupted before commit, or
+  // deletes interrupted after commit.
+  std::set<int64_t> indexed;
+  for (auto& jv : idx.value("versions", json::array())) {
+    if (jv.is_object()) indexed.insert(jv.value("version", int64_t{0}));
+  }
+  for (auto& e : fs::directory_iterator(dir + "/versions", ec)) {
+    int64_t v = 0;
+    std::string fname = e.path().filename().string();
+    if (!ParseVersion(fname, &v) || !indexed.count(v)) {
+      log->push_back("model " + name + ": removing uncommitted versions/" + fname);
+      fs::remove_all(e.path(), ec);
+      FsyncPath(dir + "/versions");
+    }
+  }
+  auto rendered = Render(s);
+  std::unique_lock lock(mu_);
+  models_[name] = rendered;
+  return true;
+}
+
+std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnapshot> s) const {
+  s->manifest_json.clear();
+  s->channel_json.clear();
+  std::map<int64_t, json> manifests;
+  for (auto& [v, info] : s->versions) {
+    json in = json::array(), out = json::array();
+    for (auto& t : info.inputs) in.push_back(SpecToJson(t));
+    for (auto& t : info.outputs) out.push_back(SpecToJson(t));
+    std::string base = "/v1/models/" + s->name + "/versions/" + std::to_string(v);
+    json m = {{"name", s->name},         {"version", v},
+              {"label", info.label},     {"size", info.size},
+              {"sha256", info.sha256},   {"sri", "sha256-" + Base64Encode(HexToRaw(info.sha256))},
+              {"created", info.created}, {"download_url", base + "/model.wisp"},
+              {"manifest_url", base},    {"inputs", in},
+              {"outputs", out}};
+    if (info.gzip_size) m["gzip_size"] = info.gzip_size;
+    if (key_ && key_->loaded()) {
+      // Canonical form: keys sorted, no whitespace (nlohmann's default object order is sorted).
+      json c = {{"name", s->name}, {"version", v}, {"sha256", info.sha256}, {"size", info.size}};
+      std::string canonical = c.dump();
+      m["signature"] = {{"algorithm", "ed25519"},
+                        {"key_id", key_->KeyId()},
+                        {"signed", canonical},
+                        {"value", Base64Encode(key_->Sign(canonical))}};
+    }
+    s->manifest_json[v] = std::make_shared<const std::string>(m.dump());
+    manifests[v] = std::move(m);
+  }
+  json channels = json::object();
+  for (auto& [ch, v] : s->channels) {
+    channels[ch] = v;
+    json m = manifests[v];
+    m["channel"] = ch;
+    s->channel_json[ch] = std::make_shared<const std::string>(m.dump());
+  }
+  json versions = json::array();
+  for (auto& [v, m] : manifests) versions.push_back(m);
+  json model = {
+      {"name", s->name},
+      {"latest_version", s->versions.empty() ? json(nullptr) : json(s->versions.rbegin()->first)},
+      {"next_version", s->next_version},
+      {"channels", channels},
+      {"versions", versions}};
+  s->model_json = std::make_shared<const std::string>(model.dump());
+  return s;
+}
+
+bool Registry::WriteIndex(const ModelSnapshot& s, std::string* error) {
+  json versions = json::array();
+  for (auto& [v, info] : s.versions) versions.push_back(VersionToIndexJson(info));
+  json channels = json::object();
+  for (auto& [ch, v] : s.channels) channels[ch] = v;
+  json idx = {{"format", 1},
+              {"name", s.name},
+              {"next_version", s.next_version},
+              {"versions", versions},
+              {"channels", channels}};
+  return AtomicWriteFile(ModelDir(s.name) + "/index.json", idx.dump(1), error);
+}
+
+std::shared_ptr<const ModelSnapshot> Registry::Get(const std::string& name) const {
+  std::shared_lock lock(mu_);
+  auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const ModelSnapshot>> Registry::List() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<const ModelSnapshot>> out;
+  for (auto& [n, s] : models_) out.push_back(s);
+  return out;
+}
+
+size_t Registry::model_count() const {
+  std::shared_lock lock(mu_);
+  return models_.size();
+}
+
+static void Fail(RegistryError* err, int status, std::string code, std::string message) {
+  err->status = status;
+  err->code = std::move(code);
+  err->message = std::move(message);
+}
+
+bool Registry::Publish(const std::string& name, const ValidatedModel& model,
+                       const std::string& label, VersionInfo* info, RegistryError* err) {
+  std::string_view bytes(reinterpret_cast<const char*>(model.wisp_bytes.data()),
+                         model.wisp_bytes.size());
+  VersionInfo v;
+  v.label = label;
+  v.size = bytes.size();
+  v.sha256 = Sha256Hex(bytes);
+  v.inputs = model.inputs;
+  v.outputs = model.outputs;
+  // Expensive work (hashing, compression, writing, fsync) happens before taking the commit lock.
+  std::string gz;
+  bool keep_gz = GzipCompress(bytes, &gz, 6) && gz.size() + 1024 < bytes.size() &&
+                 gz.size() < bytes.size() / 20 * 19;
+  std::string tag = RandomHex(8);
+  std::string tmp_art = data_dir_ + "/tmp/" + tag + ".wisp";
+  std::string tmp_gz = data_dir_ + "/tmp/" + tag + ".wisp.gz";
+  std::string e;
+  auto cleanup = [&] {
+    ::unlink(tmp_art.c_str());
+    ::unlink(tmp_gz.c_str());
+  };
+  if (!WriteFileSynced(tmp_art, bytes, &e) || (keep_gz && !WriteFileSynced(tmp_gz, gz, &e))) {
+    cleanup();
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  if (keep_gz) {
+    v.gzip_size = gz.size();
+    v.gzip_sha256 = Sha256Hex(gz);
+  }
+
+  std::lock_guard wlock(write_mu_);
+  auto cur = Get(name);
+  auto s = std::make_shared<ModelSnapshot>();
+  if (cur) {
+    s->name = cur->name;
+    s->next_version = cur->next_version;
+    s->versions = cur->versions;
+    s->channels = cur->channels;
+  } else {
+    s->name = name;
+  }
+  v.version = s->next_version;
+  v.created = NowRfc3339();
+  std::string vdir = ModelDir(name) + "/versions/" + std::to_string(v.version);
+  std::error_code ec;
+  fs::remove_all(vdir, ec);  // a stale uncommitted directory from an earlier failure
+  if (!MakeDirsDurable(vdir, &e) || !RenameDurable(tmp_art, vdir + "/model.wisp", &e) ||
+      (keep_gz && !RenameDurable(tmp_gz, vdir + "/model.wisp.gz", &e))) {
+    cleanup();
+    fs::remove_all(vdir, ec);
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  s->versions[v.version] = v;
+  s->next_version = v.version + 1;
+  if (!WriteIndex(*s, &e)) {
+    fs::remove_all(vdir, ec);
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  auto rendered = Render(s);
+  {
+    std::unique_lock lock(mu_);
+    models_[name] = rendered;
+  }
+  *info = v;
+  return true;
+}
+
+bool Registry::SetChannel(const std::string& name, const std::string& channel, int64_t version,
+                          int64_t* previous, RegistryError* err) {
+  std::lock_guard wlock(write_mu_);
+  auto cur = Get(name);
+  if (!cur) {
+    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
+    return false;
+  }
+  if (!cur->versions.count(version)) {
+    Fail(err, 404, "version_not_found",
+         "model '" + name + "' has no version " + std::to_string(version));
+    return false;
+  }
+  auto s = std::make_shared<ModelSnapshot>(*cur);
+  auto it = s->channels.find(channel);
+  *previous = it == s->channels.end() ? 0 : it->second;
+  s->channels[channel] = version;
+  std::string e;
+  if (!WriteIndex(*s, &e)) {
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  auto rendered = Render(s);
+  std::unique_lock lock(mu_);
+  models_[name] = rendered;
+  return true;
+}
+
+bool Registry::DeleteChannel(const std::string& name, const std::string& channel,
+                             RegistryError* err) {
+  std::lock_guard wlock(write_mu_);
+  auto cur = Get(name);
+  if (!cur || !cur->channels.count(channel)) {
+    Fail(err, 404, "channel_not_found", "model '" + name + "' has no channel '" + channel + "'");
+    return false;
+  }
+  auto s = std::make_shared<ModelSnapshot>(*cur);
+  s->channels.erase(channel);
+  std::string e;
+  if (!WriteIndex(*s, &e)) {
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  auto rendered = Render(s);
+  std::unique_lock lock(mu_);
+  models_[name] = rendered;
+  return true;
+}
+
+bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryError* err) {
+  std::lock_guard wlock(write_mu_);
+  auto cur = Get(name);
+  if (!cur) {
+    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
+    return false;
+  }
+  if (!cur->versions.count(version)) {
+    Fail(err, 404, "version_not_found",
+         "model '" + name + "' has no version " + std::to_string(version));
+    return false;
+  }
+  for (auto& [ch, v] : cur->channels) {
+    if (v == version) {
+      Fail(err, 409, "version_in_use",
+           "version " + std::to_string(version) + " is referenced by channel '" + ch +
+               "'; move the channel first");
+      return false;
+    }
+  }
+  auto s = std::make_shared<ModelSnapshot>(*cur);
+  s->versions.erase(version);
+  std::string e;
+  if (!WriteIndex(*s, &e)) {
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  auto rendered = Render(s);
+  {
+    std::unique_lock lock(mu_);
+    models_[name] = rendered;
+  }
+  // The index no longer names the version; its files are garbage from here on (and are removed
+  // at start-up if this is interrupted). Readers that already hold the file keep their copy.
+  std::error_code ec;
+  std::string vdir = ModelDir(name) + "/versions/" + std::to_string(version);
+  std::string trash =
+      data_dir_ + "/tmp/deleted-" + name + "-" + std::to_string(version) + "-" + RandomHex(4);
+  if (::rename(vdir.c_str(), trash.c_str()) == 0) {
+    fs::remove_all(trash, ec);
+  } else {
+    fs::remove_all(vdir, ec);
+  }
+  return true;
+}
+
+}  // namespace wisp::server

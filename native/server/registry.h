@@ -1,0 +1,104 @@
+// The model registry: immutable integer versions and named channels, stored in a directory.
+//
+// Layout under the data directory:
+//   .lock                                 flock'ed while a server owns the directory
+//   tmp/                                  uploads being written (emptied at start-up)
+//   models/<name>/index.json              the model's committed state (the source of truth)
+//   models/<name>/versions/<v>/model.wisp the artifact (immutable)
+//   models/<name>/versions/<v>/model.wisp.gz  precompressed copy (optional)
+//
+// Commit protocol for a publish: artifact files are written to tmp/ and fsynced, renamed into
+// versions/<v>/ (directory fsynced), and only then index.json is replaced atomically (temporary
+// file, fsync, rename, fsync of the directory). The publish is acknowledged after that. A crash
+// before the index rename leaves an orphan versions/<v>/ that start-up deletes; a crash after it
+// leaves a complete version. Start-up also re-hashes every indexed artifact and refuses to serve
+// any whose size or sha256 does not match the index.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "native/server/model_engine.h"
+#include "native/server/util.h"
+
+namespace wisp::server {
+
+struct VersionInfo {
+  int64_t version = 0;
+  std::string label;
+  uint64_t size = 0;
+  std::string sha256;  // hex
+  std::string created;
+  uint64_t gzip_size = 0;  // 0 when no precompressed copy is stored
+  std::string gzip_sha256;
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+// One model's committed state plus the JSON documents rendered from it (immutable once built;
+// a write replaces the whole snapshot).
+struct ModelSnapshot {
+  std::string name;
+  int64_t next_version = 1;
+  std::map<int64_t, VersionInfo> versions;
+  std::map<std::string, int64_t> channels;
+  // Rendered responses.
+  std::map<int64_t, std::shared_ptr<const std::string>> manifest_json;
+  std::map<std::string, std::shared_ptr<const std::string>> channel_json;
+  std::shared_ptr<const std::string> model_json;
+};
+
+struct RegistryError {
+  int status = 0;  // HTTP status to answer with
+  std::string code;
+  std::string message;
+};
+
+class Registry {
+ public:
+  // `signing_key` may be null (manifests are then unsigned); it must outlive the registry.
+  Registry(std::string data_dir, const Ed25519Key* signing_key);
+  ~Registry();
+
+  // Locks the directory, removes leftovers of interrupted writes and loads every model,
+  // verifying artifacts. Messages about anything repaired or refused are appended to `log`.
+  bool Open(std::string* error, std::vector<std::string>* log);
+
+  std::shared_ptr<const ModelSnapshot> Get(const std::string& name) const;
+  std::vector<std::shared_ptr<const ModelSnapshot>> List() const;
+  std::string ArtifactPath(const std::string& name, int64_t version, bool gzip) const;
+
+  // Stores a validated model as the next version. On success fills `info`.
+  bool Publish(const std::string& name, const ValidatedModel& model, const std::string& label,
+               VersionInfo* info, RegistryError* err);
+  bool SetChannel(const std::string& name, const std::string& channel, int64_t version,
+                  int64_t* previous, RegistryError* err);
+  bool DeleteChannel(const std::string& name, const std::string& channel, RegistryError* err);
+  bool DeleteVersion(const std::string& name, int64_t version, RegistryError* err);
+
+  size_t model_count() const;
+
+ private:
+  bool LoadModel(const std::string& name, std::vector<std::string>* log);
+  bool WriteIndex(const ModelSnapshot& s, std::string* error);
+  std::shared_ptr<const ModelSnapshot> Render(std::shared_ptr<ModelSnapshot> s) const;
+  std::string ModelDir(const std::string& name) const;
+
+  std::string data_dir_;
+  const Ed25519Key* key_;
+  int lock_fd_ = -1;
+  mutable std::shared_mutex mu_;  // guards models_
+  std::map<std::string, std::shared_ptr<const ModelSnapshot>> models_;
+  std::mutex write_mu_;  // serialises all commits
+};
+
+// Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
+bool IsValidName(const std::string& s);
+// Positive decimal integer without sign or leading zeros, at most 18 digits.
+bool ParseVersion(const std::string& s, int64_t* v);
+
+}  // namespace wisp::server

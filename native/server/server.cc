@@ -1,0 +1,463 @@
+#include "native/server/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <unordered_map>
+
+#include "native/server/handler.h"
+#include "native/server/metrics.h"
+#include "native/server/registry.h"
+#include "native/server/shared_body.h"
+#include "native/server/util.h"
+
+namespace wisp::server {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void OnStop() = 0;
+};
+
+struct Core {
+  ServerConfig cfg;
+  std::optional<ssl::context> tls;
+  Metrics metrics;
+  Ed25519Key key;
+  std::unique_ptr<ModelEngine> engine;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<Handler> handler;
+  std::unique_ptr<net::thread_pool> workers;  // blocking work: publish, predict, writes
+  std::atomic<bool> stopping{false};
+  std::mutex sessions_mu;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  // Last, so it is destroyed first: handlers still queued after a forced stop own sessions whose
+  // destructors use the members above.
+  net::io_context ioc;
+};
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Args>
+  Session(Core& core, tcp::socket&& socket, Args&&... args)
+      : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {}
+
+  ~Session() override {
+    std::lock_guard lock(core_.sessions_mu);
+    core_.sessions.erase(this);
+  }
+
+  void Run() {
+    {
+      std::lock_guard lock(core_.sessions_mu);
+      core_.sessions[this] = this->shared_from_this();
+    }
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::Start, this->shared_from_this()));
+  }
+
+  void OnStop() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->idle_) self->Lowest().cancel();
+    });
+  }
+
+ private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::milliseconds(core_.cfg.header_timeout_ms));
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      DoRead();
+    }
+  }
+
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return;  // not TLS, or timed out: nothing to answer
+    DoRead();
+  }
+
+  void DoRead() {
+    if (core_.stopping) return DoClose();
+    parser_.emplace();
+    parser_->body_limit(core_.cfg.max_body_bytes);
+    parser_->header_limit(32 * 1024);
+    idle_ = true;
+    Lowest().expires_after(std::chrono::milliseconds(core_.cfg.header_timeout_ms));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    idle_ = false;
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout) {
+      return DoClose();
+    }
+    if (ec == http::error::body_limit) {
+      return SendEarly(ErrorReply(413, "payload_too_large",
+                                  "request body exceeds the limit of " +
+                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      return SendEarly(ErrorReply(431, "header_too_large", "request header too large"));
+    }
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        return SendEarly(ErrorReply(400, "bad_request", "malformed HTTP request: " + ec.message()));
+      }
+      return DoClose();
+    }
+    auto& req = parser_->get();
+    if (auto early = core_.handler->Precheck(req)) return SendEarly(std::move(*early));
+    auto expect = req.find(http::field::expect);
+    if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
+        !parser_->is_done()) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                     req.version());
+      Lowest().expires_after(std::chrono::milliseconds(core_.cfg.body_timeout_ms));
+      http::async_write(stream_, *cont,
+                        [self = this->shared_from_this(), cont](beast::error_code wec, size_t) {
+                          if (wec) return self->DoClose();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return Dispatch();
+    Lowest().expires_after(std::chrono::milliseconds(core_.cfg.body_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, size_t) {
+    if (ec == http::error::body_limit) {
+      return SendEarly(ErrorReply(413, "payload_too_large",
+                                  "request body exceeds the limit of " +
+                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
+    }
+    if (ec) return DoClose();  // timeout (socket closed), reset, or malformed chunking
+    Dispatch();
+  }
+
+  void Dispatch() {
+    auto m = parser_->get().method();
+    if (m == http::verb::post || m == http::verb::put || m == http::verb::delete_) {
+      // Publishing (validation, compression, fsync) and inference can take a while: they run on
+      // the worker pool so that the I/O threads keep serving reads. The work guard keeps the I/O
+      // loop alive meanwhile (also during a graceful stop).
+      net::post(*core_.workers, [self = this->shared_from_this(),
+                                 guard = net::make_work_guard(stream_.get_executor())]() mutable {
+        Reply r = self->core_.handler->Handle(self->parser_->get());
+        net::post(self->stream_.get_executor(),
+                  [self, r = std::move(r)]() mutable { self->Finish(std::move(r)); });
+      });
+      return;
+    }
+    Finish(core_.handler->Handle(parser_->get()));
+  }
+
+  void Finish(Reply r) {
+    const auto& req = parser_->get();
+    core_.metrics.CountRequest(r.route, std::string(req.method_string()), r.status);
+    Send(std::move(r), req.keep_alive(), req.version());
+  }
+
+  void SendEarly(Reply r) {
+    r.close = true;
+    unsigned version = 11;
+    if (parser_) {
+      core_.handler->AddCors(parser_->get(), &r);
+      if (parser_->get().version() == 10) version = 10;
+    }
+    core_.metrics.CountRequest(r.route, parser_ ? std::string(parser_->get().method_string()) : "",
+                               r.status);
+    Send(std::move(r), false, version);
+  }
+
+  void Send(Reply r, bool keep_alive, unsigned version) {
+    auto res = std::make_shared<http::response<SharedBody>>();
+    res->version(version);
+    res->result(r.status);
+    res->set(http::field::server, "wisp-server");
+    for (auto& [name, value] : r.headers) res->insert(name, value);
+    size_t body_len = r.head ? 0 : r.length;
+    res->body() = SharedBody::value_type{r.body, r.offset, body_len};
+    if (!r.no_length) res->content_length(r.length);
+    close_ = !(keep_alive && !r.close && !core_.stopping);
+    res->keep_alive(!close_);
+    core_.metrics.AddBytesServed(body_len);
+    res_ = res;
+    Lowest().expires_after(std::chrono::milliseconds(core_.cfg.write_timeout_ms));
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    res_.reset();
+    if (ec) return DoClose();
+    if (close_) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    } else {
+      beast::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  Core& core_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<SharedBody>> res_;
+  std::atomic<bool> idle_{false};
+  bool close_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(Core& core, tcp::acceptor acceptor) : core_(core), acceptor_(std::move(acceptor)) {}
+  void Run() { DoAccept(); }
+  void Close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(core_.ioc),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (core_.stopping || !acceptor_.is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      if (core_.tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(core_, std::move(socket),
+                                                                        *core_.tls)
+            ->Run();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(core_, std::move(socket))->Run();
+      }
+    }
+    DoAccept();
+  }
+
+  Core& core_;
+  tcp::acceptor acceptor_;
+};
+
+bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read token file " + path;
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t a = line.find_first_not_of(" \t\r");
+    if (a == std::string::npos || line[a] == '#') continue;
+    size_t b = line.find_last_not_of(" \t\r");
+    tokens->push_back(line.substr(a, b - a + 1));
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Core core;
+  std::shared_ptr<Listener> listener;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  std::mutex stop_mu;
+  bool stopped = false;
+};
+
+Server::Server(ServerConfig cfg, std::unique_ptr<ModelEngine> engine) : impl_(new Impl) {
+  impl_->core.cfg = std::move(cfg);
+  impl_->core.engine = std::move(engine);
+}
+
+Server::~Server() { Stop(); }
+
+Metrics& Server::metrics() { return impl_->core.metrics; }
+uint16_t Server::port() const { return impl_->port; }
+bool Server::tls() const { return impl_->core.tls.has_value(); }
+
+bool Server::Start(std::string* error) {
+  Core& c = impl_->core;
+  const ServerConfig& cfg = c.cfg;
+  std::vector<std::string> tokens;
+  if (!cfg.token_file.empty() && !ReadTokens(cfg.token_file, &tokens, error)) return false;
+  if (!cfg.signing_key.empty() && !c.key.LoadPrivatePem(cfg.signing_key, error)) return false;
+  if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {
+    *error = "--web " + cfg.web_dir + " is not a directory";
+    return false;
+  }
+  if (!cfg.tls_cert.empty()) {
+    try {
+      c.tls.emplace(ssl::context::tls_server);
+      c.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
+      c.tls->use_certificate_chain_file(cfg.tls_cert);
+      c.tls->use_private_key_file(cfg.tls_key, ssl::context::pem);
+    } catch (const std::exception& e) {
+      *error = std::string("TLS setup failed: ") + e.what();
+      return false;
+    }
+  }
+  c.registry = std::make_unique<Registry>(cfg.data_dir, c.key.loaded() ? &c.key : nullptr);
+  std::vector<std::string> log;
+  bool opened = c.registry->Open(error, &log);
+  if (!cfg.quiet || !opened) {
+    for (auto& line : log) std::cerr << "wisp-server: recovery: " << line << "\n";
+  }
+  if (!opened) return false;
+  c.handler = std::make_unique<Handler>(cfg, c.registry.get(), c.engine.get(), &c.metrics,
+                                        c.key.loaded() ? &c.key : nullptr, tokens);
+  try {
+    tcp::endpoint ep(net::ip::make_address(cfg.address), cfg.port);
+    tcp::acceptor acceptor(net::make_strand(c.ioc));
+    acceptor.open(ep.protocol());
+    acceptor.set_option(net::socket_base::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen(net::socket_base::max_listen_connections);
+    impl_->listener = std::make_shared<Listener>(c, std::move(acceptor));
+  } catch (const std::exception& e) {
+    *error = "cannot listen on " + cfg.address + ":" + std::to_string(cfg.port) + ": " + e.what();
+    return false;
+  }
+  impl_->port = impl_->listener->port();
+  impl_->listener->Run();
+  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  c.workers = std::make_unique<net::thread_pool>(std::max(2u, n));
+  for (unsigned i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([&c] {
+      for (;;) {
+        try {
+          c.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          std::cerr << "wisp-server: unexpected exception in I/O thread: " << e.what() << "\n";
+        }
+      }
+    });
+  }
+  return true;
+}
+
+void Server::Stop() {
+  std::lock_guard guard(impl_->stop_mu);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  Core& c = impl_->core;
+  c.stopping = true;
+  if (impl_->listener) impl_->listener->Close();
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(c.sessions_mu);
+    for (auto& [p, w] : c.sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->OnStop();
+  live.clear();
+  // In-flight requests finish; after the grace period the loop is stopped regardless.
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, std::chrono::milliseconds(c.cfg.shutdown_grace_ms),
+                     [&] { return done; })) {
+      c.ioc.stop();
+    }
+  });
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  if (c.workers) c.workers->join();
+  {
+    std::lock_guard lock(m);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+}
+
+int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
+  ServerConfig cfg;
+  int exit_code = 0;
+  if (!ParseServerConfig(argc, argv, &cfg, &exit_code)) return exit_code;
+  std::signal(SIGPIPE, SIG_IGN);
+  // Block the stop signals in every thread; the signal_set below receives them.
+  net::io_context signals_ioc;
+  net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  Server server(cfg, std::move(engine));
+  std::string error;
+  if (!server.Start(&error)) {
+    std::cerr << "wisp-server: " << error << "\n";
+    return 1;
+  }
+  std::string host =
+      cfg.address.find(':') != std::string::npos ? "[" + cfg.address + "]" : cfg.address;
+  std::cout << "listening on " << (server.tls() ? "https" : "http") << "://" << host << ":"
+            << server.port() << std::endl;
+  int received = 0;
+  signals.async_wait([&](const beast::error_code& ec, int sig) {
+    if (!ec) received = sig;
+  });
+  signals_ioc.run();
+  if (!cfg.quiet) std::cerr << "wisp-server: signal " << received << ", shutting down\n";
+  server.Stop();
+  if (!cfg.quiet) std::cerr << "wisp-server: stopped\n";
+  return 0;
+}
+
+}  // namespace wisp::server

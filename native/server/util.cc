@@ -1,0 +1,332 @@
+#include "native/server/util.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+
+namespace wisp::server {
+
+namespace fs = std::filesystem;
+
+std::string Sha256Raw(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+std::string HexEncode(std::string_view raw) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256Raw(data)); }
+
+std::string Base64Encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(raw.data()),
+                          static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string* out) {
+  if (text.size() % 4 != 0) return false;
+  std::string buf(text.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return false;
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock does not strip the padding.
+  if (!text.empty() && text.back() == '=') len--;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') len--;
+  buf.resize(len);
+  *out = std::move(buf);
+  return true;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  return HexEncode(raw);
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256Stream::Update(const void* data, size_t size) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, size);
+}
+std::string Sha256Stream::FinalHex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+// ---- Ed25519 ----
+Ed25519Key::~Ed25519Key() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+
+bool Ed25519Key::LoadPrivatePem(const std::string& path, std::string* error) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    *error = "cannot open signing key " + path + ": " + std::strerror(errno) +
+             " (create one with: openssl genpkey -algorithm ed25519 -out " + path + ")";
+    return false;
+  }
+  EVP_PKEY* pkey = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!pkey) {
+    *error = "signing key " + path + " is not a PEM private key";
+    return false;
+  }
+  if (EVP_PKEY_id(pkey) != EVP_PKEY_ED25519) {
+    EVP_PKEY_free(pkey);
+    *error = "signing key " + path + " is not an Ed25519 key";
+    return false;
+  }
+  EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_));
+  pkey_ = pkey;
+  return true;
+}
+
+std::string Ed25519Key::Sign(std::string_view message) const {
+  if (!pkey_) return {};
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(pkey_)) != 1)
+    return {};
+  size_t len = 64;
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+    return {};
+  sig.resize(len);
+  return sig;
+}
+
+std::string Ed25519Key::PublicKeyRaw() const {
+  if (!pkey_) return {};
+  size_t len = 32;
+  std::string raw(len, '\0');
+  if (EVP_PKEY_get_raw_public_key(static_cast<EVP_PKEY*>(pkey_),
+                                  reinterpret_cast<unsigned char*>(raw.data()), &len) != 1)
+    return {};
+  raw.resize(len);
+  return raw;
+}
+
+std::string Ed25519Key::PublicKeyPem() const {
+  if (!pkey_) return {};
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_PUBKEY(bio.get(), static_cast<EVP_PKEY*>(pkey_));
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+std::string Ed25519Key::KeyId() const { return Sha256Hex(PublicKeyRaw()).substr(0, 16); }
+
+bool Ed25519Verify(std::string_view public_key_raw, std::string_view message,
+                   std::string_view signature_raw) {
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(public_key_raw.data()),
+      public_key_raw.size());
+  if (!pkey) return false;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  bool ok =
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature_raw.data()),
+                       signature_raw.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1;
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+// ---- gzip ----
+bool GzipCompress(std::string_view data, std::string* out, int level) {
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  out->resize(deflateBound(&zs, data.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out->data());
+  zs.avail_out = static_cast<uInt>(out->size());
+  int rc = deflate(&zs, Z_FINISH);
+  out->resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+bool GzipDecompress(std::string_view data, std::string* out) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return false;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  out->clear();
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out->append(buf, sizeof(buf) - zs.avail_out);
+  }
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+// ---- files ----
+static std::string ErrnoText(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (error) *error = ErrnoText("open", path);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    if (error) *error = ErrnoText("stat", path);
+    ::close(fd);
+    return false;
+  }
+  out->resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out->size()) {
+    ssize_t n = ::read(fd, out->data() + done, out->size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out->resize(done);
+  return true;
+}
+
+bool WriteFileSynced(const std::string& path, std::string_view data, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = ErrnoText("create", path);
+    return false;
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = ErrnoText("write", path);
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    *error = ErrnoText("fsync", path);
+    ::close(fd);
+    return false;
+  }
+  if (::close(fd) != 0) {
+    *error = ErrnoText("close", path);
+    return false;
+  }
+  return true;
+}
+
+bool FsyncPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+bool FsyncParentDir(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  return FsyncPath(parent.empty() ? "." : parent.string());
+}
+
+bool RenameDurable(const std::string& from, const std::string& to, std::string* error) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    *error = ErrnoText("rename to", to);
+    return false;
+  }
+  if (!FsyncParentDir(to)) {
+    *error = ErrnoText("fsync directory of", to);
+    return false;
+  }
+  return true;
+}
+
+bool AtomicWriteFile(const std::string& path, std::string_view data, std::string* error) {
+  // The temporary name starts with ".tmp-" so start-up recovery can recognise and remove it.
+  fs::path p(path);
+  std::string tmp =
+      (p.parent_path() / (".tmp-" + p.filename().string() + "-" + RandomHex(6))).string();
+  if (!WriteFileSynced(tmp, data, error)) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (!RenameDurable(tmp, path, error)) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool MakeDirsDurable(const std::string& path, std::string* error) {
+  fs::path p(path);
+  std::vector<fs::path> created;
+  for (fs::path cur = p; !cur.empty() && !fs::exists(cur); cur = cur.parent_path()) {
+    created.push_back(cur);
+    if (cur == cur.parent_path()) break;
+  }
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
+      *error = ErrnoText("mkdir", it->string());
+      return false;
+    }
+    FsyncParentDir(it->string());
+  }
+  return true;
+}
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace wisp::server

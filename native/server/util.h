@@ -1,0 +1,83 @@
+// Small building blocks shared by the server and the client: digests, base64, Ed25519, gzip,
+// and crash-safe file writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wisp::server {
+
+// ---- digests and encodings ----
+std::string Sha256Hex(std::string_view data);
+std::string Sha256Raw(std::string_view data);  // 32 raw bytes
+std::string HexEncode(std::string_view raw);
+std::string Base64Encode(std::string_view raw);
+// Returns false on malformed input.
+bool Base64Decode(std::string_view text, std::string* out);
+// Constant-time comparison (CRYPTO_memcmp); false when sizes differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// Random hex string of 2*bytes characters (RAND_bytes).
+std::string RandomHex(size_t bytes);
+
+// Streaming sha256 for downloads.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(const void* data, size_t size);
+  std::string FinalHex();
+
+ private:
+  void* ctx_;
+};
+
+// ---- Ed25519 ----
+class Ed25519Key {
+ public:
+  Ed25519Key() = default;
+  ~Ed25519Key();
+  Ed25519Key(const Ed25519Key&) = delete;
+  Ed25519Key& operator=(const Ed25519Key&) = delete;
+  // Loads a PEM private key (openssl genpkey -algorithm ed25519 -out key.pem).
+  bool LoadPrivatePem(const std::string& path, std::string* error);
+  bool loaded() const { return pkey_ != nullptr; }
+  std::string Sign(std::string_view message) const;  // 64 raw bytes, empty on failure
+  std::string PublicKeyRaw() const;                  // 32 raw bytes
+  std::string PublicKeyPem() const;
+  // First 16 hex characters of sha256(raw public key).
+  std::string KeyId() const;
+
+ private:
+  void* pkey_ = nullptr;
+};
+
+// Verifies an Ed25519 signature with a raw 32-byte public key.
+bool Ed25519Verify(std::string_view public_key_raw, std::string_view message,
+                   std::string_view signature_raw);
+
+// ---- gzip (zlib, gzip container) ----
+bool GzipCompress(std::string_view data, std::string* out, int level = 9);
+bool GzipDecompress(std::string_view data, std::string* out);
+
+// ---- files ----
+bool ReadFile(const std::string& path, std::string* out, std::string* error = nullptr);
+// Writes `data` to `path` crash-safely: a temporary file in the same directory, fsync, rename,
+// fsync of the directory. Either the old or the new content exists afterwards, never a mix.
+bool AtomicWriteFile(const std::string& path, std::string_view data, std::string* error);
+// Writes and fsyncs a file at `path` (no rename); used for temporary files.
+bool WriteFileSynced(const std::string& path, std::string_view data, std::string* error);
+bool FsyncPath(const std::string& path);  // a file or a directory
+bool FsyncParentDir(const std::string& path);
+// rename(2) followed by an fsync of the destination's directory.
+bool RenameDurable(const std::string& from, const std::string& to, std::string* error);
+// mkdir -p, fsyncing each parent whose entry was created.
+bool MakeDirsDurable(const std::string& path, std::string* error);
+
+// The current UTC time as RFC 3339 ("2026-11-22T21:58:00Z").
+std::string NowRfc3339();
+
+}  // namespace wisp::server

@@ -1,0 +1,232 @@
+// wisp_client against a real wisp-server on 127.0.0.1 (in-process, FakeModelEngine).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "native/client/client.h"
+#include "native/server/metrics.h"
+#include "native/server/util.h"
+#include "tests/server/test_util.h"
+
+namespace wisp::server::testing {
+namespace {
+
+using client::PullOptions;
+using client::PullResult;
+using json = nlohmann::json;
+constexpr const char* kArtifactRoute = "/v1/models/{name}/versions/{v}/model.wisp";
+
+std::string PublishFile(const TestServer& ts, const TempDir& d, const std::string& name,
+                        const std::string& bytes, const std::string& channel) {
+  std::string path = d / ("upload-" + Sha256Hex(bytes).substr(0, 8) + ".wisp");
+  WriteText(path, bytes);
+  std::string manifest, error;
+  EXPECT_TRUE(client::Publish(ts.url, kToken, path, name, "", channel, &manifest, &error)) << error;
+  return manifest;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::string s;
+  ReadFile(path, &s);
+  return s;
+}
+
+TEST(ClientTest, ParsesServerUrls) {
+  client::ServerUrl u;
+  std::string error;
+  ASSERT_TRUE(client::ServerUrl::Parse("http://127.0.0.1:8080/", &u, &error));
+  EXPECT_EQ(u.host, "127.0.0.1");
+  EXPECT_EQ(u.port, "8080");
+  EXPECT_EQ(u.base_path, "");
+  ASSERT_TRUE(client::ServerUrl::Parse("http://[::1]:9/reg", &u, &error));
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.base_path, "/reg");
+  ASSERT_TRUE(client::ServerUrl::Parse("http://models.local", &u, &error));
+  EXPECT_EQ(u.port, "80");
+  EXPECT_FALSE(client::ServerUrl::Parse("ftp://x", &u, &error));
+  ASSERT_TRUE(client::ServerUrl::Parse("https://models.example/r/", &u, &error));
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, "443");
+  EXPECT_EQ(u.base_path, "/r");
+}
+
+TEST(ClientTest, PullPublishChannelAndRollback) {
+  TestServer ts;
+  TempDir d;
+  std::string v1 = FakeModel(50000, 1), v2 = FakeModel(60000, 2);
+  json m1 = json::parse(PublishFile(ts, d, "net", v1, "stable"));
+  EXPECT_EQ(m1["version"], 1);
+
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  PullResult r;
+  std::string error;
+  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kDownloaded);
+  EXPECT_EQ(r.version, 1);
+  EXPECT_EQ(ReadAll(r.path), v1);
+  EXPECT_EQ(r.bytes_downloaded, v1.size());
+  EXPECT_TRUE(std::filesystem::exists(d / "cache/net/v1/manifest.json"));
+
+  // Already current: one conditional request, answered 304, no artifact transfer.
+  uint64_t downloads = ts.server->metrics().RequestCount(kArtifactRoute);
+  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kUpToDate);
+  EXPECT_EQ(ts.server->metrics().RequestCount(kArtifactRoute), downloads);
+
+  // A new version on the channel: downloaded, the previous one kept for rollback.
+  json m2 = json::parse(PublishFile(ts, d, "net", v2, "stable"));
+  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kDownloaded);
+  EXPECT_EQ(r.version, 2);
+  EXPECT_EQ(r.previous_version, 1);
+  EXPECT_EQ(ReadAll(r.path), v2);
+  EXPECT_EQ(ReadAll(d / "cache/net/v1/model.wisp"), v1);
+
+  // Rollback with the operator command; the pull switches without downloading.
+  std::string resp;
+  ASSERT_TRUE(client::SetChannel(ts.url, kToken, "net", "stable", 1, &resp, &error)) << error;
+  EXPECT_EQ(json::parse(resp)["previous_version"], 2);
+  downloads = ts.server->metrics().RequestCount(kArtifactRoute);
+  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kSwitched);
+  EXPECT_EQ(r.version, 1);
+  EXPECT_EQ(ReadAll(r.path), v1);
+  EXPECT_EQ(ts.server->metrics().RequestCount(kArtifactRoute), downloads);
+
+  // Errors are reported with the server's message.
+  EXPECT_FALSE(client::SetChannel(ts.url, "wrong-token", "net", "stable", 2, &resp, &error));
+  EXPECT_NE(error.find("401"), std::string::npos) << error;
+  EXPECT_FALSE(client::SetChannel(ts.url, kToken, "net", "stable", 42, &resp, &error));
+  EXPECT_NE(error.find("no version 42"), std::string::npos) << error;
+  opt.channel = "missing";
+  EXPECT_FALSE(client::Pull(ts.url, "net", opt, &r, &error));
+  EXPECT_NE(error.find("404"), std::string::npos) << error;
+  std::string manifest;
+  WriteText(d / "junk.bin", "not a model");
+  EXPECT_FALSE(client::Publish(ts.url, kToken, d / "junk.bin", "net", "", "", &manifest, &error));
+  EXPECT_NE(error.find("bad magic"), std::string::npos) << error;
+}
+
+TEST(ClientTest, InterruptedDownloadResumesWithRange) {
+  TestServer ts;
+  TempDir d;
+  std::string model = FakeModel(3 << 20, 7);
+  PublishFile(ts, d, "big", model, "stable");
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  // Cancel after roughly a third: the partial file stays.
+  opt.progress = [&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(total, model.size());
+    return done < total / 3;
+  };
+  PullResult r;
+  std::string error;
+  EXPECT_FALSE(client::Pull(ts.url, "big", opt, &r, &error));
+  EXPECT_EQ(error, "cancelled");
+  std::string part = d / "cache/big/v1/model.wisp.part";
+  ASSERT_TRUE(std::filesystem::exists(part));
+  uint64_t partial = std::filesystem::file_size(part);
+  EXPECT_GT(partial, 0u);
+  EXPECT_LT(partial, model.size());
+  EXPECT_FALSE(std::filesystem::exists(d / "cache/big/v1/model.wisp"));
+
+  // The next pull asks only for the rest.
+  opt.progress = nullptr;
+  ASSERT_TRUE(client::Pull(ts.url, "big", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kDownloaded);
+  EXPECT_EQ(r.resumed_from, partial);
+  EXPECT_EQ(r.bytes_downloaded, model.size() - partial);
+  EXPECT_EQ(ReadAll(r.path), model);
+  EXPECT_FALSE(std::filesystem::exists(part));
+  std::string metrics = ts.server->metrics().Render(0, 0);
+  EXPECT_NE(
+      metrics.find(
+          "route=\"/v1/models/{name}/versions/{v}/model.wisp\",method=\"GET\",status=\"206\"} 1"),
+      std::string::npos)
+      << metrics;
+}
+
+TEST(ClientTest, CorruptPartialDownloadIsDiscarded) {
+  TestServer ts;
+  TempDir d;
+  std::string model = FakeModel(100000, 8);
+  PublishFile(ts, d, "m", model, "stable");
+  // A partial file whose bytes do not belong to the artifact (e.g. written by something else).
+  WriteText(d / "cache/m/v1/model.wisp.part", std::string(1000, 'z'));
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  PullResult r;
+  std::string error;
+  EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
+  EXPECT_NE(error.find("does not match"), std::string::npos) << error;
+  EXPECT_FALSE(std::filesystem::exists(d / "cache/m/v1/model.wisp"));
+  EXPECT_FALSE(std::filesystem::exists(d / "cache/m/v1/model.wisp.part"));
+  ASSERT_TRUE(client::Pull(ts.url, "m", opt, &r, &error)) << error;
+  EXPECT_EQ(ReadAll(r.path), model);
+}
+
+TEST(ClientTest, PullOverHttpsVerifiesTheCertificate) {
+  TempDir d;
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
+      (d / "key.pem") + " -out " + (d / "cert.pem") + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  TestServer ts([&](ServerConfig& c) {
+    c.tls_cert = d / "cert.pem";
+    c.tls_key = d / "key.pem";
+  });
+  std::string https = "https://localhost:" + std::to_string(ts.server->port());
+  std::string model = FakeModel(10000, 3);
+  WriteText(d / "m.wisp", model);
+  std::string manifest, error;
+  // Not trusted yet: refused.
+  ::setenv("SSL_CERT_FILE", (d / "missing.pem").c_str(), 1);
+  EXPECT_FALSE(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable", &manifest, &error));
+  ::setenv("SSL_CERT_FILE", (d / "cert.pem").c_str(), 1);
+  ASSERT_TRUE(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable", &manifest, &error))
+      << error;
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  PullResult r;
+  ASSERT_TRUE(client::Pull(https, "m", opt, &r, &error)) << error;
+  EXPECT_EQ(ReadAll(r.path), model);
+  ASSERT_TRUE(client::Pull(https, "m", opt, &r, &error)) << error;
+  EXPECT_EQ(r.state, PullResult::State::kUpToDate);
+  // The certificate names localhost, not 127.0.0.1.
+  std::string ip = "https://127.0.0.1:" + std::to_string(ts.server->port());
+  EXPECT_FALSE(client::Pull(ip, "m", opt, &r, &error));
+  ::unsetenv("SSL_CERT_FILE");
+}
+
+TEST(ClientTest, PinnedSigningKey) {
+  TempDir d;
+  std::string key = d / "k.pem";
+  ASSERT_EQ(
+      std::system(("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null").c_str()), 0);
+  TestServer ts([&](ServerConfig& c) { c.signing_key = key; });
+  PublishFile(ts, d, "m", FakeModel(1000, 1), "stable");
+  Ed25519Key k;
+  std::string error;
+  ASSERT_TRUE(k.LoadPrivatePem(key, &error)) << error;
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  opt.public_key_base64 = Base64Encode(k.PublicKeyRaw());
+  PullResult r;
+  ASSERT_TRUE(client::Pull(ts.url, "m", opt, &r, &error)) << error;
+  // Another key: refused, nothing downloaded.
+  Ed25519Key other;
+  std::string key2 = d / "k2.pem";
+  ASSERT_EQ(
+      std::system(("openssl genpkey -algorithm ed25519 -out " + key2 + " 2>/dev/null").c_str()), 0);
+  ASSERT_TRUE(other.LoadPrivatePem(key2, &error));
+  opt.public_key_base64 = Base64Encode(other.PublicKeyRaw());
+  opt.cache_dir = d / "cache2";
+  EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
+  EXPECT_NE(error.find("signature"), std::string::npos) << error;
+  EXPECT_FALSE(std::filesystem::exists(d / "cache2/m/v1/model.wisp"));
+}
+
+}  // namespace
+}  // namespace wisp::server::testing

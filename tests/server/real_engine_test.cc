@@ -1,0 +1,180 @@
+// wisp-server with the real runtime engine, over HTTP on 127.0.0.1: publishing a real .tflite
+// (converted and validated on publish), refusing a corrupt one, and server-side inference that
+// reproduces the reference runtime's golden output bit for bit.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "native/client/client.h"
+#include "tests/server/test_util.h"
+
+namespace wisp::server::testing {
+namespace {
+
+using client::HttpClient;
+using client::HttpResponse;
+using client::ServerUrl;
+using json = nlohmann::json;
+
+std::string Shared(const std::string& rel) {
+  const char* env = std::getenv("WISP_SHARED");
+  return std::string(env ? env : "../shared") + "/" + rel;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+HttpResponse Call(const std::string& url, const std::string& method, const std::string& target,
+                  const std::string& body = "", client::Headers headers = {}) {
+  ServerUrl u;
+  std::string error;
+  EXPECT_TRUE(ServerUrl::Parse(url, &u, &error));
+  HttpClient c(u, 60000);
+  HttpResponse r;
+  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
+  return r;
+}
+
+TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
+  const std::string model = ReadAll(Shared("models/mlperf_tiny_vww_96_int8.tflite"));
+  const std::string input = ReadAll(Shared("goldens/mlperf_tiny_vww_96_int8/cat.input0.bin"));
+  const std::string golden = ReadAll(Shared("goldens/mlperf_tiny_vww_96_int8/cat.output0.bin"));
+  ASSERT_FALSE(model.empty());
+  ASSERT_EQ(input.size(), 96u * 96 * 3);
+
+  TempDir d;
+  WriteText(d / "tokens", std::string(kToken) + "\n");
+  ServerProcess p(WISP_SERVER_BINARY, {"--port", "0", "--data", d / "data", "--token-file",
+                                       d / "tokens", "--threads", "2", "--quiet"});
+  ASSERT_NE(p.port(), 0) << "wisp-server did not print its port";
+  const client::Headers auth = {{"Authorization", std::string("Bearer ") + kToken},
+                                {"Content-Type", "application/octet-stream"}};
+
+  EXPECT_EQ(Call(p.url(), "GET", "/readyz").status, 200u);
+
+  // A corrupt model is refused with a reason and nothing is stored.
+  std::string corrupt = model.substr(0, model.size() / 2);
+  HttpResponse bad = Call(p.url(), "POST", "/v1/models/vww/versions", corrupt, auth);
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_FALSE(bad.ErrorMessage().empty());
+  EXPECT_EQ(Call(p.url(), "GET", "/v1/models/vww").status, 404u);
+
+  HttpResponse pub = Call(p.url(), "POST", "/v1/models/vww/versions", model, auth);
+  ASSERT_EQ(pub.status, 201u) << pub.body;
+  json manifest = json::parse(pub.body);
+  const int64_t version = manifest["version"];
+  EXPECT_EQ(manifest["inputs"][0]["dtype"], "int8");
+  EXPECT_EQ(manifest["inputs"][0]["shape"], json({1, 96, 96, 3}));
+
+  // The stored artifact is a .wisp (converted on publish).
+  HttpResponse art = Call(p.url(), "GET",
+                          "/v1/models/vww/versions/" + std::to_string(version) + "/model.wisp");
+  ASSERT_EQ(art.status, 200u);
+  ASSERT_GE(art.body.size(), 8u);
+  EXPECT_EQ(art.body.substr(4, 4), "WISP");
+
+  // Raw binary inference reproduces the golden bytes.
+  HttpResponse raw = Call(p.url(), "POST",
+                          "/v1/models/vww/versions/" + std::to_string(version) + ":predict", input,
+                          {{"Content-Type", "application/octet-stream"}});
+  ASSERT_EQ(raw.status, 200u) << raw.body;
+  EXPECT_EQ(raw.body, golden);
+
+  // TF Serving style JSON: {"instances": [...]} -> {"predictions": [...]}.
+  json instance = json::array();
+  for (int y = 0; y < 96; ++y) {
+    json row = json::array();
+    for (int x = 0; x < 96; ++x) {
+      json px = json::array();
+      for (int c = 0; c < 3; ++c) px.push_back(static_cast<int8_t>(input[(y * 96 + x) * 3 + c]));
+      row.push_back(px);
+    }
+    instance.push_back(row);
+  }
+  json req = {{"instances", json::array({instance})}};
+  HttpResponse js = Call(p.url(), "POST",
+                         "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
+                         req.dump(), {{"Content-Type", "application/json"}});
+  ASSERT_EQ(js.status, 200u) << js.body;
+  json pred = json::parse(js.body)["predictions"];
+  ASSERT_EQ(pred.size(), 1u);
+  std::string flat = pred[0].dump();
+  EXPECT_NE(flat.find(std::to_string(static_cast<int8_t>(golden[1]))), std::string::npos) << flat;
+
+  // A wrong-size binary body is a 400 naming the size.
+  HttpResponse wrong = Call(p.url(), "POST",
+                            "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
+                            "abc", {{"Content-Type", "application/octet-stream"}});
+  EXPECT_EQ(wrong.status, 400u) << wrong.body;
+
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+std::string RunCli(const std::string& args, int* exit_code) {
+  std::string out;
+  FILE* f = popen((std::string(WISP_CLI_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  if (!f) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+// The operator and edge-device commands of the CLI against the real server.
+TEST(RealEngineTest, CliPublishChannelAndPull) {
+  TempDir d;
+  WriteText(d / "tokens", std::string(kToken) + "\n");
+  WriteText(d / "token", std::string(kToken) + "\n");
+  ServerProcess p(WISP_SERVER_BINARY, {"--port", "0", "--data", d / "data", "--token-file",
+                                       d / "tokens", "--threads", "2", "--quiet"});
+  ASSERT_NE(p.port(), 0);
+  int code = -1;
+  const std::string token = " --token-file " + d / "token";
+  std::string out = RunCli("publish " + p.url() + " " +
+                               Shared("models/mlperf_tiny_ad01_int8.tflite") +
+                               " --name ad --channel stable" + token,
+                           &code);
+  ASSERT_EQ(code, 0) << out;
+  out = RunCli("publish " + p.url() + " " + Shared("models/mlperf_tiny_ad01_float.tflite") +
+                   " --name ad" + token,
+               &code);
+  ASSERT_EQ(code, 0) << out;
+
+  out = RunCli("pull " + p.url() + " ad --dir " + d / "cache", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("version 1 downloaded"), std::string::npos) << out;
+  out = RunCli("pull " + p.url() + " ad --dir " + d / "cache", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("up to date"), std::string::npos) << out;
+
+  out = RunCli("channel " + p.url() + " ad stable 2" + token, &code);
+  ASSERT_EQ(code, 0) << out;
+  out = RunCli("pull " + p.url() + " ad --dir " + d / "cache", &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("version 2 downloaded"), std::string::npos) << out;
+  EXPECT_NE(out.find("previous version 1"), std::string::npos) << out;
+
+  // The pulled artifact runs.
+  out = RunCli("run " + d / "cache" + "/ad/v2/model.wisp --random 1", &code);
+  EXPECT_EQ(code, 0) << out;
+
+  // A bad token is refused with a non-zero exit and a message.
+  out = RunCli("channel " + p.url() + " ad stable 1 --token nope", &code);
+  EXPECT_NE(code, 0);
+  EXPECT_FALSE(out.empty());
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+}  // namespace
+}  // namespace wisp::server::testing

@@ -1,0 +1,785 @@
+// wisp-server over real HTTP on 127.0.0.1 (ephemeral ports), with FakeModelEngine.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "native/server/config.h"
+#include "native/server/metrics.h"
+#include "native/server/util.h"
+#include "tests/server/test_util.h"
+
+namespace wisp::server::testing {
+namespace {
+
+using client::Headers;
+using client::HttpClient;
+using client::HttpResponse;
+using client::ServerUrl;
+using json = nlohmann::json;
+
+HttpResponse Do(const std::string& url, const std::string& method, const std::string& target,
+                const Headers& headers = {}, const std::string& body = "") {
+  ServerUrl u;
+  std::string error;
+  EXPECT_TRUE(ServerUrl::Parse(url, &u, &error)) << error;
+  HttpClient c(u, 10000);
+  HttpResponse r;
+  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
+  return r;
+}
+
+Headers Auth() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
+
+HttpResponse PublishRaw(const std::string& url, const std::string& name, const std::string& body,
+                        const std::string& query = "") {
+  return Do(url, "POST", "/v1/models/" + name + "/versions" + query, Auth(), body);
+}
+
+json PublishOk(const std::string& url, const std::string& name, const std::string& body,
+               const std::string& query = "") {
+  HttpResponse r = PublishRaw(url, name, body, query);
+  EXPECT_EQ(r.status, 201u) << r.body;
+  return json::parse(r.body, nullptr, false);
+}
+
+void ExpectError(const HttpResponse& r, unsigned status, const std::string& code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  json j = json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"].value("code", ""), code) << r.body;
+  EXPECT_FALSE(j["error"].value("message", "").empty());
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+}
+
+TEST(ServerTest, HealthReadyMetrics) {
+  TestServer ts;
+  auto h = Do(ts.url, "GET", "/healthz");
+  EXPECT_EQ(h.status, 200u);
+  EXPECT_EQ(json::parse(h.body)["status"], "ok");
+  auto r = Do(ts.url, "GET", "/readyz");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(json::parse(r.body)["engine"], "fake");
+  auto m = Do(ts.url, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200u);
+  EXPECT_NE(
+      m.body.find("wisp_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("wisp_inference_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m.body.find("wisp_models_loaded 0"), std::string::npos);
+  EXPECT_NE(m.body.find("wisp_http_response_bytes_total"), std::string::npos);
+  auto head = Do(ts.url, "HEAD", "/healthz");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.Header("content-length"), "16");
+  EXPECT_TRUE(head.body.empty());
+}
+
+TEST(ServerTest, PublishManifestListAndArtifact) {
+  TestServer ts;
+  std::string model = FakeModel(5000, 1);
+  auto r = PublishRaw(ts.url, "mobilenet", model, "?label=first%20try");
+  ASSERT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(r.Header("location"), "/v1/models/mobilenet/versions/1");
+  json m = json::parse(r.body);
+  EXPECT_EQ(m["name"], "mobilenet");
+  EXPECT_EQ(m["version"], 1);
+  EXPECT_EQ(m["label"], "first try");
+  EXPECT_EQ(m["size"], 5000);
+  EXPECT_EQ(m["sha256"], Sha256Hex(model));
+  EXPECT_EQ(m["sri"], "sha256-" + Base64Encode(Sha256Raw(model)));
+  EXPECT_EQ(m["download_url"], "/v1/models/mobilenet/versions/1/model.wisp");
+  EXPECT_FALSE(m["created"].get<std::string>().empty());
+  ASSERT_EQ(m["inputs"].size(), 1u);
+  EXPECT_EQ(m["inputs"][0]["name"], "x");
+  EXPECT_EQ(m["inputs"][0]["dtype"], "float32");
+  EXPECT_EQ(m["inputs"][0]["shape"], json::array({1, 4}));
+  EXPECT_EQ(m["outputs"][0]["name"], "y");
+  EXPECT_FALSE(m.contains("signature"));
+
+  auto list = json::parse(Do(ts.url, "GET", "/v1/models").body);
+  ASSERT_EQ(list["models"].size(), 1u);
+  EXPECT_EQ(list["models"][0]["name"], "mobilenet");
+  EXPECT_EQ(list["models"][0]["latest_version"], 1);
+
+  auto detail = Do(ts.url, "GET", "/v1/models/mobilenet");
+  EXPECT_EQ(detail.status, 200u);
+  json d = json::parse(detail.body);
+  EXPECT_EQ(d["versions"].size(), 1u);
+  EXPECT_EQ(d["versions"][0]["sha256"], m["sha256"]);
+
+  auto man = Do(ts.url, "GET", "/v1/models/mobilenet/versions/1");
+  EXPECT_EQ(man.status, 200u);
+  EXPECT_EQ(json::parse(man.body), m);
+  EXPECT_FALSE(man.Header("etag").empty());
+  auto man304 =
+      Do(ts.url, "GET", "/v1/models/mobilenet/versions/1", {{"If-None-Match", man.Header("etag")}});
+  EXPECT_EQ(man304.status, 304u);
+
+  auto art = Do(ts.url, "GET", "/v1/models/mobilenet/versions/1/model.wisp");
+  EXPECT_EQ(art.status, 200u);
+  EXPECT_EQ(art.body, model);
+  EXPECT_EQ(art.Header("etag"), "\"" + Sha256Hex(model) + "\"");
+  EXPECT_EQ(art.Header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(art.Header("content-length"), "5000");
+  EXPECT_EQ(art.Header("accept-ranges"), "bytes");
+  EXPECT_EQ(art.Header("content-type"), "application/octet-stream");
+
+  // A second publish gets the next version; the first is unchanged.
+  json m2 = PublishOk(ts.url, "mobilenet", FakeModel(3000, 2));
+  EXPECT_EQ(m2["version"], 2);
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/mobilenet/versions/1/model.wisp").body, model);
+
+  // .tflite uploads are converted by the engine; the manifest describes the stored bytes.
+  std::string tfl = "FAKETFL3" + model.substr(8);
+  json m3 = PublishOk(ts.url, "mobilenet", tfl);
+  EXPECT_EQ(m3["sha256"], Sha256Hex(model));
+}
+
+TEST(ServerTest, ConditionalAndRangeRequests) {
+  TestServer ts;
+  std::string model = FakeModel(10000, 3);
+  PublishOk(ts.url, "m", model);
+  const std::string t = "/v1/models/m/versions/1/model.wisp";
+  const std::string etag = "\"" + Sha256Hex(model) + "\"";
+
+  auto nm = Do(ts.url, "GET", t, {{"If-None-Match", etag}});
+  EXPECT_EQ(nm.status, 304u);
+  EXPECT_TRUE(nm.body.empty());
+  EXPECT_EQ(nm.Header("etag"), etag);
+  EXPECT_EQ(Do(ts.url, "GET", t, {{"If-None-Match", "\"other\", " + etag}}).status, 304u);
+  EXPECT_EQ(Do(ts.url, "GET", t, {{"If-None-Match", "\"other\""}}).status, 200u);
+
+  auto r = Do(ts.url, "GET", t, {{"Range", "bytes=100-199"}});
+  EXPECT_EQ(r.status, 206u);
+  EXPECT_EQ(r.body, model.substr(100, 100));
+  EXPECT_EQ(r.Header("content-range"), "bytes 100-199/10000");
+  EXPECT_EQ(r.Header("content-length"), "100");
+
+  auto open = Do(ts.url, "GET", t, {{"Range", "bytes=9000-"}});
+  EXPECT_EQ(open.status, 206u);
+  EXPECT_EQ(open.body, model.substr(9000));
+
+  auto suffix = Do(ts.url, "GET", t, {{"Range", "bytes=-10"}});
+  EXPECT_EQ(suffix.status, 206u);
+  EXPECT_EQ(suffix.body, model.substr(9990));
+
+  auto past_end = Do(ts.url, "GET", t, {{"Range", "bytes=9990-20000"}});
+  EXPECT_EQ(past_end.status, 206u);
+  EXPECT_EQ(past_end.body, model.substr(9990));
+
+  auto bad = Do(ts.url, "GET", t, {{"Range", "bytes=10000-"}});
+  ExpectError(bad, 416, "range_not_satisfiable");
+  EXPECT_EQ(bad.Header("content-range"), "bytes */10000");
+
+  // Multi-range is not supported: the whole body is sent (allowed by RFC 9110).
+  auto multi = Do(ts.url, "GET", t, {{"Range", "bytes=0-1,5-6"}});
+  EXPECT_EQ(multi.status, 200u);
+  EXPECT_EQ(multi.body, model);
+
+  // If-Range with a different validator: full body.
+  auto ifr = Do(ts.url, "GET", t, {{"Range", "bytes=0-9"}, {"If-Range", "\"stale\""}});
+  EXPECT_EQ(ifr.status, 200u);
+  auto ifr_ok = Do(ts.url, "GET", t, {{"Range", "bytes=0-9"}, {"If-Range", etag}});
+  EXPECT_EQ(ifr_ok.status, 206u);
+
+  // A resumed download: first half, then the rest, reassembles to the artifact.
+  auto first = Do(ts.url, "GET", t, {{"Range", "bytes=0-4999"}});
+  auto rest = Do(ts.url, "GET", t, {{"Range", "bytes=5000-"}, {"If-Range", etag}});
+  EXPECT_EQ(first.body + rest.body, model);
+
+  auto head = Do(ts.url, "HEAD", t);
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.Header("content-length"), "10000");
+}
+
+TEST(ServerTest, PrecompressedGzip) {
+  TestServer ts;
+  std::string model = FakeModel(200000, 4, /*compressible=*/true);
+  json m = PublishOk(ts.url, "gz", model);
+  EXPECT_TRUE(m.contains("gzip_size"));
+  const std::string t = "/v1/models/gz/versions/1/model.wisp";
+  auto g = Do(ts.url, "GET", t, {{"Accept-Encoding", "br, gzip"}});
+  EXPECT_EQ(g.status, 200u);
+  EXPECT_EQ(g.Header("content-encoding"), "gzip");
+  EXPECT_NE(g.Header("vary").find("Accept-Encoding"), std::string::npos);
+  EXPECT_LT(g.body.size(), model.size() / 10);
+  std::string plain;
+  ASSERT_TRUE(GzipDecompress(g.body, &plain));
+  EXPECT_EQ(plain, model);
+  auto gz304 =
+      Do(ts.url, "GET", t, {{"Accept-Encoding", "gzip"}, {"If-None-Match", g.Header("etag")}});
+  EXPECT_EQ(gz304.status, 304u);
+  // Refused encodings and range requests get identity.
+  EXPECT_EQ(Do(ts.url, "GET", t, {{"Accept-Encoding", "gzip;q=0"}}).Header("content-encoding"), "");
+  EXPECT_EQ(Do(ts.url, "GET", t).body, model);
+  auto rg = Do(ts.url, "GET", t, {{"Accept-Encoding", "gzip"}, {"Range", "bytes=0-9"}});
+  EXPECT_EQ(rg.status, 206u);
+  EXPECT_EQ(rg.Header("content-encoding"), "");
+  EXPECT_EQ(rg.body, model.substr(0, 10));
+  // Incompressible models have no gzip copy.
+  json m2 = PublishOk(ts.url, "gz", FakeModel(20000, 5));
+  EXPECT_FALSE(m2.contains("gzip_size"));
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/gz/versions/2/model.wisp", {{"Accept-Encoding", "gzip"}})
+                .Header("content-encoding"),
+            "");
+}
+
+TEST(ServerTest, ChannelsMoveRollbackAndRevalidate) {
+  TestServer ts([](ServerConfig& c) { c.channel_max_age_s = 7; });
+  PublishOk(ts.url, "m", FakeModel(100, 1));
+  PublishOk(ts.url, "m", FakeModel(100, 2));
+  const std::string ch = "/v1/models/m/channels/stable";
+  ExpectError(Do(ts.url, "GET", ch), 404, "channel_not_found");
+
+  auto put = Do(ts.url, "PUT", ch, Auth(), R"({"version": 1})");
+  EXPECT_EQ(put.status, 200u) << put.body;
+  EXPECT_EQ(json::parse(put.body)["previous_version"], nullptr);
+  auto g1 = Do(ts.url, "GET", ch);
+  EXPECT_EQ(g1.status, 200u);
+  json j1 = json::parse(g1.body);
+  EXPECT_EQ(j1["version"], 1);
+  EXPECT_EQ(j1["channel"], "stable");
+  EXPECT_EQ(g1.Header("cache-control"), "public, max-age=7");
+  EXPECT_EQ(Do(ts.url, "GET", ch, {{"If-None-Match", g1.Header("etag")}}).status, 304u);
+
+  auto put2 = Do(ts.url, "PUT", ch, Auth(), R"({"version": 2})");
+  EXPECT_EQ(json::parse(put2.body)["previous_version"], 1);
+  auto g2 = Do(ts.url, "GET", ch, {{"If-None-Match", g1.Header("etag")}});
+  EXPECT_EQ(g2.status, 200u);
+  EXPECT_EQ(json::parse(g2.body)["version"], 2);
+  EXPECT_NE(g2.Header("etag"), g1.Header("etag"));
+
+  // Rollback is a channel move.
+  EXPECT_EQ(Do(ts.url, "PUT", ch, Auth(), R"({"version": 1})").status, 200u);
+  EXPECT_EQ(json::parse(Do(ts.url, "GET", ch).body)["version"], 1);
+  auto model = json::parse(Do(ts.url, "GET", "/v1/models/m").body);
+  EXPECT_EQ(model["channels"]["stable"], 1);
+
+  ExpectError(Do(ts.url, "PUT", ch, Auth(), R"({"version": 9})"), 404, "version_not_found");
+  ExpectError(Do(ts.url, "PUT", ch, Auth(), R"({"version": )"), 400, "malformed_json");
+  ExpectError(Do(ts.url, "PUT", ch, Auth(), R"({"v": 1})"), 400, "bad_request");
+  ExpectError(Do(ts.url, "PUT", ch, Auth(), R"({"version": "1"})"), 400, "bad_request");
+  ExpectError(Do(ts.url, "PUT", "/v1/models/nope/channels/stable", Auth(), R"({"version": 1})"),
+              404, "model_not_found");
+  ExpectError(Do(ts.url, "PUT", "/v1/models/m/channels/.bad", Auth(), R"({"version": 1})"), 400,
+              "invalid_name");
+
+  // Publish straight into a channel.
+  json m3 = PublishOk(ts.url, "m", FakeModel(100, 3), "?channel=canary");
+  EXPECT_EQ(json::parse(Do(ts.url, "GET", "/v1/models/m/channels/canary").body)["version"],
+            m3["version"]);
+  EXPECT_EQ(Do(ts.url, "DELETE", "/v1/models/m/channels/canary", Auth()).status, 204u);
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/channels/canary"), 404, "channel_not_found");
+}
+
+TEST(ServerTest, DeleteUnreferencedVersionsOnly) {
+  TestServer ts;
+  PublishOk(ts.url, "m", FakeModel(100, 1));
+  PublishOk(ts.url, "m", FakeModel(100, 2));
+  ASSERT_EQ(Do(ts.url, "PUT", "/v1/models/m/channels/stable", Auth(), R"({"version": 2})").status,
+            200u);
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/m/versions/2", Auth()), 409, "version_in_use");
+  EXPECT_EQ(Do(ts.url, "DELETE", "/v1/models/m/versions/1", Auth()).status, 204u);
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/1"), 404, "version_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp"), 404, "version_not_found");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/m/versions/1", Auth()), 404, "version_not_found");
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m/versions/1"));
+  // Version numbers are never reused, also across restarts.
+  EXPECT_EQ(PublishOk(ts.url, "m", FakeModel(100, 3))["version"], 3);
+  ts.Restart();
+  EXPECT_EQ(PublishOk(ts.url, "m", FakeModel(100, 4))["version"], 4);
+}
+
+TEST(ServerTest, TokensGuardWrites) {
+  TestServer ts;
+  std::string model = FakeModel(100, 1);
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions", {}, model), 401, "unauthorized");
+  auto wrong =
+      Do(ts.url, "POST", "/v1/models/m/versions", {{"Authorization", "Bearer nope"}}, model);
+  ExpectError(wrong, 401, "unauthorized");
+  EXPECT_EQ(wrong.Header("www-authenticate"), "Bearer");
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions",
+                 {{"Authorization", std::string("Basic ") + kToken}}, model),
+              401, "unauthorized");
+  // A token that is a prefix of the real one is not enough.
+  ExpectError(
+      Do(ts.url, "POST", "/v1/models/m/versions", {{"Authorization", "Bearer test-token"}}, model),
+      401, "unauthorized");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m"), 404, "model_not_found");  // nothing stored
+  PublishOk(ts.url, "m", model);
+  ExpectError(Do(ts.url, "PUT", "/v1/models/m/channels/stable", {}, R"({"version": 1})"), 401,
+              "unauthorized");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/m/versions/1", {}), 401, "unauthorized");
+  // Reads are public by default.
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp").status, 200u);
+}
+
+TEST(ServerTest, PrivateReadsAndNoTokens) {
+  TestServer priv([](ServerConfig& c) { c.public_reads = false; });
+  PublishOk(priv.url, "m", FakeModel(100, 1));
+  ExpectError(Do(priv.url, "GET", "/v1/models"), 401, "unauthorized");
+  ExpectError(Do(priv.url, "GET", "/v1/models/m/versions/1/model.wisp"), 401, "unauthorized");
+  ExpectError(
+      Do(priv.url, "POST", "/v1/models/m/versions/1:predict", {}, R"({"instances":[[1,2,3,4]]})"),
+      401, "unauthorized");
+  EXPECT_EQ(Do(priv.url, "GET", "/v1/models", Auth()).status, 200u);
+  EXPECT_EQ(Do(priv.url, "GET", "/healthz").status, 200u);
+  ExpectError(Do(priv.url, "GET", "/metrics"), 401, "unauthorized");
+
+  TestServer none([](ServerConfig& c) { c.token_file.clear(); });
+  ExpectError(Do(none.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)), 403,
+              "forbidden");
+}
+
+TEST(ServerTest, NamesAndTraversalAreValidated) {
+  TestServer ts;
+  for (const char* bad :
+       {"/v1/models/..", "/v1/models/%2e%2e", "/v1/models/a%2fb",
+        "/v1/models/m/versions/..%2f..%2f..%2fetc%2fpasswd", "/v1/models/%00", "/v1/models/%zz"}) {
+    auto r = Do(ts.url, "GET", bad);
+    EXPECT_EQ(r.status, 400u) << bad << " " << r.body;
+  }
+  ExpectError(Do(ts.url, "GET", "/v1/models/.hidden"), 400, "invalid_name");
+  ExpectError(Do(ts.url, "GET", "/v1/models/" + std::string(65, 'a')), 400, "invalid_name");
+  ExpectError(Do(ts.url, "POST", "/v1/models/-x/versions", Auth(), FakeModel(100, 1)), 400,
+              "invalid_name");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/01"), 400, "invalid_version");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/-1"), 400, "invalid_version");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/1x/model.wisp"), 400, "invalid_version");
+  ExpectError(Do(ts.url, "GET", "/v1/nothing"), 404, "not_found");
+  ExpectError(Do(ts.url, "GET", "/index.html"), 404, "not_found");  // no --web
+  ExpectError(Do(ts.url, "PATCH", "/v1/models"), 405, "method_not_allowed");
+  // A raw request with ".." segments never reaches the file system.
+  std::string raw = RawExchange(
+      ts.server->port(),
+      "GET /v1/models/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
+  EXPECT_EQ(std::string(64, 'a').size(), 64u);
+  EXPECT_EQ(PublishRaw(ts.url, std::string(64, 'a'), FakeModel(100, 1)).status, 201u);
+}
+
+TEST(ServerTest, OversizedBodiesAreRefused) {
+  TestServer ts([](ServerConfig& c) { c.max_body_bytes = 4096; });
+  ExpectError(PublishRaw(ts.url, "m", FakeModel(5000, 1)), 413, "payload_too_large");
+  EXPECT_EQ(PublishRaw(ts.url, "m", FakeModel(4000, 1)).status, 201u);
+  // Chunked bodies are counted as they arrive.
+  std::string chunk(3000, 'x');
+  char hex[16];
+  std::snprintf(hex, sizeof(hex), "%zx", chunk.size());
+  std::string req =
+      std::string("POST /v1/models/m/versions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+      kToken + "\r\nTransfer-Encoding: chunked\r\n\r\n" + hex + "\r\n" + chunk + "\r\n" + hex +
+      "\r\n" + chunk + "\r\n0\r\n\r\n";
+  std::string out = RawExchange(ts.server->port(), req);
+  EXPECT_NE(out.find("413"), std::string::npos) << out;
+  // An announced size over the limit is refused before the body is sent.
+  bool closed = false;
+  std::string early = RawExchange(
+      ts.server->port(),
+      std::string("POST /v1/models/m/versions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+          kToken + "\r\nContent-Length: 100000000\r\n\r\n",
+      std::chrono::milliseconds(3000), &closed);
+  EXPECT_NE(early.find("413"), std::string::npos) << early;
+  EXPECT_TRUE(closed);
+}
+
+TEST(ServerTest, CorruptModelsAndDigestsAreRejected) {
+  TestServer ts;
+  auto r = PublishRaw(ts.url, "m", "this is not a model at all");
+  ExpectError(r, 400, "invalid_model");
+  EXPECT_NE(r.body.find("bad magic"), std::string::npos);
+  ExpectError(PublishRaw(ts.url, "m", ""), 400, "empty_body");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m"), 404, "model_not_found");
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m"));
+  EXPECT_TRUE(std::filesystem::is_empty(ts.dir / "data/tmp"));
+
+  std::string model = FakeModel(1000, 1);
+  Headers h = Auth();
+  h.emplace_back("Content-SHA256", std::string(64, '0'));
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions", h, model), 400, "digest_mismatch");
+  h = Auth();
+  h.emplace_back("Content-SHA256", Sha256Hex(model));
+  h.emplace_back("Digest", "sha-256=" + Base64Encode(Sha256Raw(model)));
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", h, model).status, 201u);
+  h = Auth();
+  h.emplace_back("Digest", "sha-256=" + Base64Encode(Sha256Raw("other")));
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions", h, model), 400, "digest_mismatch");
+}
+
+TEST(ServerTest, UnknownModelsAre404) {
+  TestServer ts;
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost"), 404, "model_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost/versions/1"), 404, "model_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost/versions/1/model.wisp"), 404, "model_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost/channels/stable"), 404, "model_not_found");
+  ExpectError(
+      Do(ts.url, "POST", "/v1/models/ghost/versions/1:predict", {}, R"({"instances":[[1,2,3,4]]})"),
+      404, "model_not_found");
+  ExpectError(Do(ts.url, "POST", "/v1/models/ghost/channels/stable:predict", {}, "{}"), 404,
+              "model_not_found");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/ghost/versions/1", Auth()), 404, "model_not_found");
+}
+
+TEST(ServerTest, PredictJsonAndRaw) {
+  TestServer ts;
+  PublishOk(ts.url, "m", FakeModel(100, 1), "?channel=stable");
+  auto r =
+      Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {{"Content-Type", "application/json"}},
+         R"({"instances": [[1, 2, 3, 4], [0.5, 0, -1, 10]]})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json p = json::parse(r.body);
+  EXPECT_EQ(p["predictions"], json::parse("[[2,4,6,8],[1,0,-2,20]]"));
+  EXPECT_EQ(r.Header("x-wisp-model-version"), "1");
+  // Named inputs and the batch dimension spelled out.
+  auto named = Do(ts.url, "POST", "/v1/models/m/channels/stable:predict", {},
+                  R"({"instances": [{"x": [[1, 1, 1, 1]]}]})");
+  ASSERT_EQ(named.status, 200u) << named.body;
+  EXPECT_EQ(json::parse(named.body)["predictions"], json::parse("[[2,2,2,2]]"));
+  // Raw binary tensors.
+  float in[4] = {1.5f, 2, 3, 4};
+  std::string body(reinterpret_cast<char*>(in), 16);
+  auto raw = Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+                {{"Content-Type", "application/octet-stream"}}, body);
+  ASSERT_EQ(raw.status, 200u) << raw.body;
+  EXPECT_EQ(raw.Header("content-type"), "application/octet-stream");
+  EXPECT_EQ(raw.Header("x-wisp-dtype"), "float32");
+  EXPECT_EQ(raw.Header("x-wisp-shape"), "1,4");
+  ASSERT_EQ(raw.body.size(), 16u);
+  float out[4];
+  std::memcpy(out, raw.body.data(), 16);
+  EXPECT_EQ(out[0], 3.0f);
+  EXPECT_EQ(out[3], 8.0f);
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+                 {{"Content-Type", "application/octet-stream"}}, "short"),
+              400, "bad_request");
+  // Errors.
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {}, "{not json"), 400,
+              "malformed_json");
+  ExpectError(
+      Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {}, R"({"instances": [[1, 2, 3]]})"),
+      400, "bad_request");
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+                 R"({"instances": [[1, [2], 3, 4]]})"),
+              400, "bad_request");
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {}, R"({"inputs": 1})"), 400,
+              "bad_request");
+  ExpectError(
+      Do(ts.url, "POST", "/v1/models/m/versions/7:predict", {}, R"({"instances": [[1,2,3,4]]})"),
+      404, "version_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/1:predict"), 405, "method_not_allowed");
+  auto metrics = Do(ts.url, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("wisp_inference_seconds_count 4"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("wisp_models_loaded 1"), std::string::npos);
+}
+
+TEST(ServerTest, ConcurrentPublishesOfOneName) {
+  TestServer ts([](ServerConfig& c) { c.threads = 4; });
+  constexpr int kThreads = 4, kEach = 5;
+  std::mutex mu;
+  std::map<int64_t, std::string> acked;  // version -> sha256
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string model =
+            FakeModel(20000 + static_cast<size_t>(i), static_cast<uint32_t>(t * 100 + i));
+        auto r = PublishRaw(ts.url, "same", model);
+        json m = json::parse(r.body, nullptr, false);
+        if (r.status != 201 || m["sha256"] != Sha256Hex(model)) {
+          failures++;
+          continue;
+        }
+        std::lock_guard lock(mu);
+        if (!acked.emplace(m["version"].get<int64_t>(), Sha256Hex(model)).second) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(acked.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(acked.begin()->first, 1);
+  EXPECT_EQ(acked.rbegin()->first, kThreads * kEach);  // dense 1..N
+  auto verify = [&] {
+    json model = json::parse(Do(ts.url, "GET", "/v1/models/same").body);
+    ASSERT_EQ(model["versions"].size(), acked.size());
+    for (auto& [v, sha] : acked) {
+      auto art = Do(ts.url, "GET", "/v1/models/same/versions/" + std::to_string(v) + "/model.wisp");
+      EXPECT_EQ(Sha256Hex(art.body), sha) << v;
+    }
+  };
+  verify();
+  ts.Restart();
+  verify();
+}
+
+TEST(ServerTest, SignedManifests) {
+  TempDir keys;
+  std::string key_path = keys / "signing.pem";
+  {
+    EVP_PKEY* pkey = nullptr;
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+    ASSERT_EQ(EVP_PKEY_keygen_init(ctx), 1);
+    ASSERT_EQ(EVP_PKEY_keygen(ctx, &pkey), 1);
+    FILE* f = std::fopen(key_path.c_str(), "wb");
+    PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+  }
+  TestServer ts([&](ServerConfig& c) { c.signing_key = key_path; });
+  std::string model = FakeModel(1000, 1);
+  json m = PublishOk(ts.url, "m", model, "?channel=stable");
+  ASSERT_TRUE(m.contains("signature"));
+  EXPECT_EQ(m["signature"]["algorithm"], "ed25519");
+  json canonical = json::parse(m["signature"]["signed"].get<std::string>());
+  EXPECT_EQ(canonical,
+            json({{"name", "m"}, {"version", 1}, {"sha256", Sha256Hex(model)}, {"size", 1000}}));
+  auto key = json::parse(Do(ts.url, "GET", "/v1/signing-key").body);
+  EXPECT_EQ(key["key_id"], m["signature"]["key_id"]);
+  std::string error;
+  auto channel = Do(ts.url, "GET", "/v1/models/m/channels/stable").body;
+  EXPECT_TRUE(client::VerifyManifestSignature(channel, key["public_key"], &error)) << error;
+  // A mirror that swaps the digest cannot keep the signature valid.
+  json tampered = json::parse(channel);
+  tampered["sha256"] = std::string(64, 'f');
+  EXPECT_FALSE(client::VerifyManifestSignature(tampered.dump(), key["public_key"], &error));
+  // A missing key file is a start-up error that says how to make one.
+  Server s(
+      [&] {
+        ServerConfig c;
+        c.port = 0;
+        c.data_dir = keys / "d";
+        c.signing_key = keys / "missing.pem";
+        return c;
+      }(),
+      std::make_unique<FakeModelEngine>());
+  EXPECT_FALSE(s.Start(&error));
+  EXPECT_NE(error.find("openssl genpkey -algorithm ed25519"), std::string::npos) << error;
+  // Servers without a key say so.
+  TestServer plain;
+  ExpectError(Do(plain.url, "GET", "/v1/signing-key"), 404, "no_signing_key");
+}
+
+TEST(ServerTest, Cors) {
+  TestServer ts([](ServerConfig& c) { c.cors_origins = {"https://app.example"}; });
+  auto r = Do(ts.url, "GET", "/v1/models", {{"Origin", "https://app.example"}});
+  EXPECT_EQ(r.Header("access-control-allow-origin"), "https://app.example");
+  EXPECT_NE(r.Header("access-control-expose-headers").find("ETag"), std::string::npos);
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models", {{"Origin", "https://evil.example"}})
+                .Header("access-control-allow-origin"),
+            "");
+  auto pre = Do(ts.url, "OPTIONS", "/v1/models/m/versions",
+                {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(pre.status, 204u);
+  EXPECT_NE(pre.Header("access-control-allow-methods").find("POST"), std::string::npos);
+  EXPECT_NE(pre.Header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  // Errors carry CORS headers too, so browsers can read them.
+  auto err = Do(ts.url, "GET", "/v1/models/ghost", {{"Origin", "https://app.example"}});
+  EXPECT_EQ(err.status, 404u);
+  EXPECT_EQ(err.Header("access-control-allow-origin"), "https://app.example");
+  TestServer any([](ServerConfig& c) { c.cors_origins = {"*"}; });
+  EXPECT_EQ(Do(any.url, "GET", "/healthz", {{"Origin", "https://x"}})
+                .Header("access-control-allow-origin"),
+            "*");
+}
+
+TEST(ServerTest, StaticWebFiles) {
+  TempDir outside;
+  WriteText(outside / "secret.txt", "secret");
+  TestServer ts([&](ServerConfig& c) {
+    std::string web = outside / "web";
+    WriteText(web + "/index.html", "<html>demo</html>");
+    WriteText(web + "/wisp.wasm", std::string("\0asm\1\0\0\0", 8));
+    WriteText(web + "/js/app.js", "console.log(1)");
+    WriteText(web + "/sub/index.html", "sub");
+    WriteText(web + "/.env", "hidden");
+    std::filesystem::create_symlink(outside / "secret.txt", web + "/link.txt");
+    c.web_dir = web;
+  });
+  auto idx = Do(ts.url, "GET", "/");
+  EXPECT_EQ(idx.status, 200u);
+  EXPECT_EQ(idx.body, "<html>demo</html>");
+  EXPECT_EQ(idx.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(Do(ts.url, "GET", "/sub/").body, "sub");
+  auto wasm = Do(ts.url, "GET", "/wisp.wasm");
+  EXPECT_EQ(wasm.status, 200u);
+  EXPECT_EQ(wasm.Header("content-type"), "application/wasm");
+  EXPECT_EQ(wasm.Header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(Do(ts.url, "GET", "/wisp.wasm", {{"If-None-Match", wasm.Header("etag")}}).status, 304u);
+  auto js = Do(ts.url, "GET", "/js/app.js");
+  EXPECT_EQ(js.Header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.Header("cache-control"), "no-cache");
+  ExpectError(Do(ts.url, "GET", "/missing.js"), 404, "not_found");
+  ExpectError(Do(ts.url, "GET", "/.env"), 404, "not_found");
+  ExpectError(Do(ts.url, "GET", "/link.txt"), 404, "not_found");  // symlink out of the root
+  EXPECT_EQ(Do(ts.url, "GET", "/%2e%2e/secret.txt").status, 400u);
+  std::string raw = RawExchange(
+      ts.server->port(), "GET /../secret.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(raw.find("secret\r\n"), std::string::npos);
+  EXPECT_EQ(raw.find("\r\n\r\nsecret"), std::string::npos);
+  ExpectError(Do(ts.url, "POST", "/index.html", {}, "x"), 405, "method_not_allowed");
+  // The API still works next to the static files.
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models").status, 200u);
+}
+
+TEST(ServerTest, SlowClientsTimeOutAndKeepAliveWorks) {
+  TestServer ts([](ServerConfig& c) {
+    c.header_timeout_ms = 300;
+    c.body_timeout_ms = 300;
+  });
+  // Two pipelined requests on one connection: two responses.
+  std::string two = RawExchange(ts.server->port(),
+                                "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz "
+                                "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  size_t first = two.find("HTTP/1.1 200");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(two.find("HTTP/1.1 200", first + 1), std::string::npos);
+  // A header that never completes: the server hangs up after the header timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  RawExchange(ts.server->port(),
+              "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", std::chrono::milliseconds(3000),
+              &closed);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(closed);
+  EXPECT_LT(elapsed, std::chrono::milliseconds(2000));
+  // A body that never completes.
+  t0 = std::chrono::steady_clock::now();
+  RawExchange(
+      ts.server->port(),
+      std::string("POST /v1/models/m/versions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+          kToken + "\r\nContent-Length: 1000\r\n\r\nFAKEWISP",
+      std::chrono::milliseconds(3000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
+  // Garbage is a 400.
+  std::string junk = RawExchange(ts.server->port(), "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_NE(junk.find("400"), std::string::npos) << junk;
+  EXPECT_EQ(Do(ts.url, "GET", "/healthz").status, 200u);
+}
+
+TEST(ServerTest, GracefulStopFinishesInFlightRequests) {
+  TestServer ts;
+  PublishOk(ts.url, "m", FakeModel(100, 1));
+  // An idle keep-alive connection must not hold up the stop.
+  ServerUrl u;
+  std::string error;
+  ASSERT_TRUE(ServerUrl::Parse(ts.url, &u, &error));
+  HttpClient idle(u);
+  HttpResponse ir;
+  ASSERT_TRUE(idle.Request("GET", "/healthz", {}, "", &ir, &error));
+  HttpResponse slow;
+  std::thread t([&] {
+    slow = Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+              R"({"instances": [[999, 1, 1, 1]]})");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto t0 = std::chrono::steady_clock::now();
+  ts.server->Stop();
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  t.join();
+  EXPECT_EQ(slow.status, 200u) << slow.body;
+  EXPECT_LT(elapsed, std::chrono::milliseconds(3000));
+  // Not accepting any more.
+  HttpClient after(u, 1000);
+  EXPECT_FALSE(after.Request("GET", "/healthz", {}, "", &ir, &error));
+}
+
+TEST(ServerTest, StopGivesUpAfterTheGracePeriod) {
+  auto ts = std::make_unique<TestServer>([](ServerConfig& c) { c.shutdown_grace_ms = 50; });
+  PublishOk(ts->url, "m", FakeModel(100, 1));
+  std::thread t([&] {
+    ServerUrl u;
+    std::string error;
+    ServerUrl::Parse(ts->url, &u, &error);
+    HttpClient c(u, 5000);
+    HttpResponse r;
+    // Either answered or cut off; it must not hang.
+    c.Request("POST", "/v1/models/m/versions/1:predict", {}, R"({"instances": [[999, 1, 1, 1]]})",
+              &r, &error);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto t0 = std::chrono::steady_clock::now();
+  ts->server->Stop();
+  ts.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
+  t.join();
+}
+
+TEST(ServerTest, StartupRecoveryRemovesLeftoversAndRefusesCorruptArtifacts) {
+  TestServer ts;
+  std::string good = FakeModel(1000, 1), bad = FakeModel(1000, 2);
+  PublishOk(ts.url, "m", good);
+  PublishOk(ts.url, "m", bad);
+  ts.server->Stop();
+  // Leftovers of crashes at different moments, plus on-disk damage.
+  WriteText(ts.dir / "data/tmp/abc.wisp", "half an upload");
+  WriteText(ts.dir / "data/models/m/versions/3/model.wisp", "uncommitted");
+  WriteText(ts.dir / "data/models/m/.tmp-index.json-123", "{half");
+  WriteText(ts.dir / "data/models/m/versions/2/model.wisp", FakeModel(1000, 99));  // bit rot
+  std::filesystem::create_directories(ts.dir /
+                                      "data/models/fresh/versions/1");  // first publish cut
+  ts.Start();
+  EXPECT_TRUE(std::filesystem::is_empty(ts.dir / "data/tmp"));
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m/versions/3"));
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m/.tmp-index.json-123"));
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/fresh"));
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp").body, good);
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/2/model.wisp"), 404, "version_not_found");
+  // The damaged version's number is still not reused.
+  EXPECT_EQ(PublishOk(ts.url, "m", FakeModel(100, 3))["version"], 3);
+}
+
+TEST(ServerTest, OnlyOneServerPerDataDirectory) {
+  TestServer ts;
+  Server second(ts.cfg, std::make_unique<FakeModelEngine>());
+  std::string error;
+  EXPECT_FALSE(second.Start(&error));
+  EXPECT_NE(error.find("in use"), std::string::npos) << error;
+}
+
+TEST(ServerConfigTest, FlagsAndConfigFiles) {
+  TempDir d;
+  WriteText(d / "c.json", R"({"port": 0, "data": "/tmp/x", "threads": 3, "public-reads": false,
+                             "cors-origins": ["https://a", "https://b"], "max-body-bytes": 1234})");
+  WriteText(d / "c.ini", "port=9999\naddress=0.0.0.0\npublic-reads=true\n");
+  auto parse = [](std::vector<std::string> args, ServerConfig* cfg) {
+    std::vector<char*> argv;
+    static std::string prog = "wisp-server";
+    argv.push_back(prog.data());
+    for (auto& a : args) argv.push_back(a.data());
+    int code = 0;
+    return ParseServerConfig(static_cast<int>(argv.size()), argv.data(), cfg, &code);
+  };
+  ServerConfig a;
+  ASSERT_TRUE(parse({"--config", d / "c.json"}, &a));
+  EXPECT_EQ(a.port, 0);
+  EXPECT_EQ(a.data_dir, "/tmp/x");
+  EXPECT_EQ(a.threads, 3u);
+  EXPECT_FALSE(a.public_reads);
+  EXPECT_EQ(a.cors_origins, (std::vector<std::string>{"https://a", "https://b"}));
+  EXPECT_EQ(a.max_body_bytes, 1234u);
+  ServerConfig b;
+  ASSERT_TRUE(parse({"--config", d / "c.ini", "--threads", "2"}, &b));
+  EXPECT_EQ(b.port, 9999);
+  EXPECT_EQ(b.address, "0.0.0.0");
+  EXPECT_EQ(b.threads, 2u);
+  ServerConfig c;
+  ASSERT_TRUE(parse({"--cors-origins", "https://x,https://y", "--public-reads", "false"}, &c));
+  EXPECT_EQ(c.cors_origins.size(), 2u);
+  EXPECT_FALSE(c.public_reads);
+  ServerConfig e;
+  EXPECT_FALSE(parse({"--tls-cert", "a.pem"}, &e));
+  EXPECT_FALSE(parse({"--bogus"}, &e));
+}
+
+}  // namespace
+}  // namespace wisp::server::testing

@@ -1,0 +1,187 @@
+// Helpers shared by the server and client tests: temporary directories, an in-process server
+// with FakeModelEngine, raw sockets, and child processes running the fake-engine server binary.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "native/client/client.h"
+#include "native/server/server.h"
+#include "tests/server/fake_model_engine.h"
+
+namespace wisp::server::testing {
+
+inline constexpr const char* kToken = "test-token-0123456789";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "wisp-server-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+inline void WriteText(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// A fake model of `size` bytes (>= 16): deterministic pseudo-random, or compressible.
+inline std::string FakeModel(size_t size, uint32_t seed, bool compressible = false) {
+  std::string s = "FAKEWISP";
+  std::mt19937 rng(seed);
+  while (s.size() < size) {
+    s.push_back(compressible ? static_cast<char>('a' + (s.size() / 1000) % 3)
+                             : static_cast<char>(rng() & 0xff));
+  }
+  return s;
+}
+
+struct TestServer {
+  TempDir dir;
+  ServerConfig cfg;
+  std::unique_ptr<Server> server;
+  std::string url;
+
+  explicit TestServer(std::function<void(ServerConfig&)> tweak = nullptr) {
+    WriteText(dir / "tokens", std::string("# comment\n") + kToken + "\n");
+    cfg.port = 0;
+    cfg.threads = 2;
+    cfg.data_dir = dir / "data";
+    cfg.token_file = dir / "tokens";
+    cfg.quiet = true;
+    if (tweak) tweak(cfg);
+    Start();
+  }
+  void Start() {
+    server = std::make_unique<Server>(cfg, std::make_unique<FakeModelEngine>());
+    std::string error;
+    if (!server->Start(&error)) throw std::runtime_error(error);
+    url = "http://127.0.0.1:" + std::to_string(server->port());
+  }
+  void Restart() {
+    server->Stop();
+    server.reset();
+    Start();
+  }
+  ~TestServer() {
+    if (server) server->Stop();
+  }
+};
+
+// Sends raw bytes and reads until the server closes or `timeout` passes. Returns what was read.
+inline std::string RawExchange(uint16_t port, const std::string& data,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
+                               bool* closed_by_server = nullptr) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::socket sock(ioc);
+  sock.connect({net::ip::make_address("127.0.0.1"), port});
+  net::write(sock, net::buffer(data));
+  std::string out;
+  char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  sock.non_blocking(true);
+  if (closed_by_server) *closed_by_server = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    boost::system::error_code ec;
+    size_t n = sock.read_some(net::buffer(buf), ec);
+    if (ec == net::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ec) {
+      if (closed_by_server) *closed_by_server = true;
+      break;
+    }
+    out.append(buf, n);
+  }
+  return out;
+}
+
+// A child process running the fake-engine server binary; stdout is read for the port line.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& binary, std::vector<std::string> args) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(binary.c_str()));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = ::fdopen(fds[0], "r");
+    char line[256];
+    // Bounded: the child prints the line right after binding, or exits.
+    if (out_ && std::fgets(line, sizeof(line), out_)) {
+      std::string l(line);
+      size_t colon = l.rfind(':');
+      if (l.rfind("listening on ", 0) == 0 && colon != std::string::npos) {
+        port_ = static_cast<uint16_t>(std::stoi(l.substr(colon + 1)));
+      }
+    }
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+    if (out_) std::fclose(out_);
+  }
+  uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void Signal(int sig) { ::kill(pid_, sig); }
+  // Returns the exit status (or 128+signal); bounded by `timeout`.
+  int Wait(std::chrono::milliseconds timeout = std::chrono::milliseconds(15000)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return -2;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  uint16_t port_ = 0;
+  bool reaped_ = false;
+};
+
+}  // namespace wisp::server::testing
