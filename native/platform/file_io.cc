@@ -81,8 +81,7 @@ Status WriteFileAtomic(const std::string& path, const void* data, size_t size) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    return IoError("cannot rename '%s' to '%s': %s", tmp.c_str(), path.c_str(),
-                   std::strerror(err));
+    return IoError("cannot rename '%s' to '%s': %s", tmp.c_str(), path.c_str(), std::strerror(err));
   }
   const int dir = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {

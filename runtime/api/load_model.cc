@@ -15,9 +15,12 @@ ModelFormat DetectModelFormat(const uint8_t* bytes, size_t size) {
 
 const char* ModelFormatName(ModelFormat format) {
   switch (format) {
-    case ModelFormat::kWisp: return "wisp";
-    case ModelFormat::kTflite: return "tflite";
-    default: return "unknown";
+    case ModelFormat::kWisp:
+      return "wisp";
+    case ModelFormat::kTflite:
+      return "tflite";
+    default:
+      return "unknown";
   }
 }
 

@@ -4,28 +4,44 @@ namespace wisp {
 
 size_t DTypeSize(DType dtype) {
   switch (dtype) {
-    case DType::FLOAT32: return 4;
-    case DType::INT8: return 1;
-    case DType::UINT8: return 1;
-    case DType::INT16: return 2;
-    case DType::INT32: return 4;
-    case DType::INT64: return 8;
-    case DType::BOOL: return 1;
-    case DType::FLOAT16: return 2;
+    case DType::FLOAT32:
+      return 4;
+    case DType::INT8:
+      return 1;
+    case DType::UINT8:
+      return 1;
+    case DType::INT16:
+      return 2;
+    case DType::INT32:
+      return 4;
+    case DType::INT64:
+      return 8;
+    case DType::BOOL:
+      return 1;
+    case DType::FLOAT16:
+      return 2;
   }
   return 0;
 }
 
 const char* DTypeName(DType dtype) {
   switch (dtype) {
-    case DType::FLOAT32: return "float32";
-    case DType::INT8: return "int8";
-    case DType::UINT8: return "uint8";
-    case DType::INT16: return "int16";
-    case DType::INT32: return "int32";
-    case DType::INT64: return "int64";
-    case DType::BOOL: return "bool";
-    case DType::FLOAT16: return "float16";
+    case DType::FLOAT32:
+      return "float32";
+    case DType::INT8:
+      return "int8";
+    case DType::UINT8:
+      return "uint8";
+    case DType::INT16:
+      return "int16";
+    case DType::INT32:
+      return "int32";
+    case DType::INT64:
+      return "int64";
+    case DType::BOOL:
+      return "bool";
+    case DType::FLOAT16:
+      return "float16";
   }
   return "unknown";
 }

@@ -44,15 +44,15 @@ class [[nodiscard]] Status {
 
 std::string StrFormat(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define WISP_ERROR_FACTORY(Name, Code)                                        \
+#define WISP_ERROR_FACTORY(Name, Code)                                            \
   inline Status Name(const char* fmt, ...) __attribute__((format(printf, 1, 2))); \
-  inline Status Name(const char* fmt, ...) {                                  \
-    va_list ap;                                                               \
-    va_start(ap, fmt);                                                        \
-    char buf[1024];                                                           \
-    vsnprintf(buf, sizeof(buf), fmt, ap);                                     \
-    va_end(ap);                                                               \
-    return Status(StatusCode::Code, buf);                                     \
+  inline Status Name(const char* fmt, ...) {                                      \
+    va_list ap;                                                                   \
+    va_start(ap, fmt);                                                            \
+    char buf[1024];                                                               \
+    vsnprintf(buf, sizeof(buf), fmt, ap);                                         \
+    va_end(ap);                                                                   \
+    return Status(StatusCode::Code, buf);                                         \
   }
 
 }  // namespace wisp
@@ -75,7 +75,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)), has_value_(true) {}  // NOLINT(implicit)
-  Result(Status status) : status_(std::move(status)) {}           // NOLINT(implicit)
+  Result(Status status) : status_(std::move(status)) {}            // NOLINT(implicit)
 
   bool ok() const { return has_value_; }
   const Status& status() const { return status_; }
@@ -97,9 +97,9 @@ class [[nodiscard]] Result {
 #define WISP_CONCAT_INNER(a, b) a##b
 #define WISP_CONCAT(a, b) WISP_CONCAT_INNER(a, b)
 
-#define WISP_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::wisp::Status wisp_status_ = (expr);   \
+#define WISP_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::wisp::Status wisp_status_ = (expr);        \
     if (!wisp_status_.ok()) return wisp_status_; \
   } while (0)
 

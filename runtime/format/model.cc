@@ -22,18 +22,26 @@ bool RangeWithin(uint64_t offset, uint64_t size, uint64_t limit) {
 
 int64_t DTypeMin(DType t) {
   switch (t) {
-    case DType::INT8: return -128;
-    case DType::UINT8: return 0;
-    case DType::INT16: return -32768;
-    default: return std::numeric_limits<int32_t>::min();
+    case DType::INT8:
+      return -128;
+    case DType::UINT8:
+      return 0;
+    case DType::INT16:
+      return -32768;
+    default:
+      return std::numeric_limits<int32_t>::min();
   }
 }
 int64_t DTypeMax(DType t) {
   switch (t) {
-    case DType::INT8: return 127;
-    case DType::UINT8: return 255;
-    case DType::INT16: return 32767;
-    default: return std::numeric_limits<int32_t>::max();
+    case DType::INT8:
+      return 127;
+    case DType::UINT8:
+      return 255;
+    case DType::INT16:
+      return 32767;
+    default:
+      return std::numeric_limits<int32_t>::max();
   }
 }
 
@@ -264,15 +272,16 @@ Status Model::Validate(const LoadOptions& options) {
       d.intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
     }
     for (size_t k = 0; k < d.inputs.size(); ++k) {
-      WISP_RETURN_IF_ERROR(check_index(d.inputs[k], true, StrFormat("%s input %zu", where.c_str(), k)));
+      WISP_RETURN_IF_ERROR(
+          check_index(d.inputs[k], true, StrFormat("%s input %zu", where.c_str(), k)));
       if (d.inputs[k] >= 0 && !produced[d.inputs[k]]) {
-        return InvalidModel("%s: input %zu %s is read before any operator writes it",
-                            where.c_str(), k, DescribeTensor(d.inputs[k]).c_str());
+        return InvalidModel("%s: input %zu %s is read before any operator writes it", where.c_str(),
+                            k, DescribeTensor(d.inputs[k]).c_str());
       }
     }
     for (size_t k = 0; k < d.intermediates.size(); ++k) {
-      WISP_RETURN_IF_ERROR(
-          check_index(d.intermediates[k], false, StrFormat("%s intermediate %zu", where.c_str(), k)));
+      WISP_RETURN_IF_ERROR(check_index(d.intermediates[k], false,
+                                       StrFormat("%s intermediate %zu", where.c_str(), k)));
     }
     if (d.outputs.empty()) return InvalidModel("%s has no outputs", where.c_str());
     for (size_t k = 0; k < d.outputs.size(); ++k) {
@@ -283,9 +292,10 @@ Status Model::Validate(const LoadOptions& options) {
                             DescribeTensor(o).c_str());
       }
       if (produced[o]) {
-        return InvalidModel("%s: output %zu %s is already written by a graph input or an earlier "
-                            "operator",
-                            where.c_str(), k, DescribeTensor(o).c_str());
+        return InvalidModel(
+            "%s: output %zu %s is already written by a graph input or an earlier "
+            "operator",
+            where.c_str(), k, DescribeTensor(o).c_str());
       }
       produced[o] = 1;
     }

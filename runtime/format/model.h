@@ -16,7 +16,7 @@
 namespace wisp {
 
 struct QuantParams {
-  std::vector<float> scale;        // empty: not quantized
+  std::vector<float> scale;  // empty: not quantized
   std::vector<int32_t> zero_point;
   int32_t axis = 0;
 
@@ -30,8 +30,8 @@ struct TensorDesc {
   Shape shape;
   QuantParams quant;
   int64_t num_elements = 0;
-  size_t bytes = 0;                 // num_elements * DTypeSize(dtype)
-  const uint8_t* data = nullptr;    // constant data in the model bytes, or nullptr
+  size_t bytes = 0;               // num_elements * DTypeSize(dtype)
+  const uint8_t* data = nullptr;  // constant data in the model bytes, or nullptr
   bool is_variable = false;
 
   bool is_constant() const { return data != nullptr; }

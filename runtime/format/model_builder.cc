@@ -105,8 +105,8 @@ std::vector<uint8_t> ModelBuilder::Finish() const {
     auto intermediates = b.CreateVector(op.intermediates);
     auto options = op.options.Pack(b);
     auto name = b.CreateString(op.name);
-    ops.push_back(fb::CreateOperator(b, op.type, inputs, outputs, intermediates,
-                                     op.options.type, options, name));
+    ops.push_back(fb::CreateOperator(b, op.type, inputs, outputs, intermediates, op.options.type,
+                                     options, name));
   }
 
   std::vector<flatbuffers::Offset<fb::KeyValue>> metadata;
@@ -121,12 +121,12 @@ std::vector<uint8_t> ModelBuilder::Finish() const {
   }
 
   const fb::Sha256 zero_hash;
-  auto model = fb::CreateModel(
-      b, /*schema_version=*/1, b.CreateString(name_), b.CreateString(version_),
-      b.CreateString(description_), b.CreateString(producer_),
-      b.CreateVectorOfSortedTables(&metadata), b.CreateVector(assets), b.CreateVector(tensors),
-      b.CreateVector(ops), b.CreateVector(inputs_), b.CreateVector(outputs_),
-      /*data_offset=*/0, /*data_size=*/data_.size(), &zero_hash);
+  auto model = fb::CreateModel(b, /*schema_version=*/1, b.CreateString(name_),
+                               b.CreateString(version_), b.CreateString(description_),
+                               b.CreateString(producer_), b.CreateVectorOfSortedTables(&metadata),
+                               b.CreateVector(assets), b.CreateVector(tensors), b.CreateVector(ops),
+                               b.CreateVector(inputs_), b.CreateVector(outputs_),
+                               /*data_offset=*/0, /*data_size=*/data_.size(), &zero_hash);
   fb::FinishModelBuffer(b, model);
 
   const size_t fb_size = b.GetSize();

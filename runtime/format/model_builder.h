@@ -19,8 +19,8 @@ class ModelBuilder {
   int32_t AddTensor(const std::string& name, DType dtype, const Shape& shape,
                     const QuantParams& quant = {}, bool is_variable = false);
   // A constant whose bytes are copied into the data section. `bytes` must match dtype x shape.
-  int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape,
-                      const void* data, size_t bytes, const QuantParams& quant = {});
+  int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape, const void* data,
+                      size_t bytes, const QuantParams& quant = {});
   template <typename T>
   int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape,
                       const std::vector<T>& values, const QuantParams& quant = {}) {

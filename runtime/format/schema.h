@@ -5,8 +5,8 @@
 // the macro, makes every later #include <limits.h> a no-op (include guard) and keeps the name.
 #pragma once
 
-#include <climits>
 #include <limits.h>
+#include <climits>
 #ifdef ARG_MAX
 #undef ARG_MAX
 #endif

@@ -111,7 +111,8 @@ Status Interpreter::Prepare() {
   }
   if (variables_bytes_) {
     variables_ = AlignedAlloc(variables_bytes_);
-    if (!variables_) return ResourceExhausted("cannot allocate %zu bytes of state", variables_bytes_);
+    if (!variables_)
+      return ResourceExhausted("cannot allocate %zu bytes of state", variables_bytes_);
   }
 
   data_.assign(tensors.size(), nullptr);

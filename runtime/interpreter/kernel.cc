@@ -74,8 +74,7 @@ Status KernelContext::ExpectShape(const TensorDesc& t, const char* role,
                                   const Shape& expected) const {
   if (t.shape != expected) {
     return Error(StatusCode::kInvalidModel, "%s '%s' has shape %s; expected %s", role,
-                 t.name.c_str(), ShapeToString(t.shape).c_str(),
-                 ShapeToString(expected).c_str());
+                 t.name.c_str(), ShapeToString(t.shape).c_str(), ShapeToString(expected).c_str());
   }
   return Status::Ok();
 }

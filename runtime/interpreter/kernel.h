@@ -51,7 +51,8 @@ class KernelContext {
   // Checks shared by many kernels; each returns an error naming the tensor.
   Status ExpectInputs(size_t min_count, size_t max_count) const;
   Status ExpectOutputs(size_t count) const;
-  Status ExpectDType(const TensorDesc* t, const char* role, std::initializer_list<DType> allowed) const;
+  Status ExpectDType(const TensorDesc* t, const char* role,
+                     std::initializer_list<DType> allowed) const;
   Status ExpectRank(const TensorDesc* t, const char* role, size_t rank) const;
   Status ExpectShape(const TensorDesc& t, const char* role, const Shape& expected) const;
 
@@ -60,9 +61,13 @@ class KernelContext {
 
   // Invoke only: tensor data pointers and scratch memory.
   template <typename T>
-  const T* in(size_t i) const { return reinterpret_cast<const T*>(data_[op_.inputs[i]]); }
+  const T* in(size_t i) const {
+    return reinterpret_cast<const T*>(data_[op_.inputs[i]]);
+  }
   template <typename T>
-  T* out(size_t i) const { return reinterpret_cast<T*>(data_[op_.outputs[i]]); }
+  T* out(size_t i) const {
+    return reinterpret_cast<T*>(data_[op_.outputs[i]]);
+  }
   const uint8_t* in_bytes(size_t i) const { return data_[op_.inputs[i]]; }
   uint8_t* out_bytes(size_t i) const { return data_[op_.outputs[i]]; }
   void* scratch(int handle) const { return scratch_ptrs_[handle]; }

@@ -21,7 +21,7 @@ struct ConvCommon {
   Path path = Path::kFloat;
   // float
   const float* filter_f = nullptr;  // in place in the model, or filter_deq
-  std::vector<float> filter_deq;     // int8 weights of a hybrid model, dequantized
+  std::vector<float> filter_deq;    // int8 weights of a hybrid model, dequantized
   std::vector<float> bias_f;
   float act_min = 0.0f, act_max = 0.0f;
   // int8 / uint8
@@ -59,9 +59,18 @@ Status SelectPath(const KernelContext& ctx, const TensorDesc& input, const Tenso
   DType act = input.dtype;
   DType bias_dtype;
   switch (act) {
-    case DType::FLOAT32: *path = Path::kFloat; bias_dtype = DType::FLOAT32; break;
-    case DType::INT8: *path = Path::kInt8; bias_dtype = DType::INT32; break;
-    case DType::UINT8: *path = Path::kUint8; bias_dtype = DType::INT32; break;
+    case DType::FLOAT32:
+      *path = Path::kFloat;
+      bias_dtype = DType::FLOAT32;
+      break;
+    case DType::INT8:
+      *path = Path::kInt8;
+      bias_dtype = DType::INT32;
+      break;
+    case DType::UINT8:
+      *path = Path::kUint8;
+      bias_dtype = DType::INT32;
+      break;
     default:
       return ctx.Error(StatusCode::kUnsupported,
                        "input '%s' has dtype %s; supported: float32, int8, uint8 (int16x8 is not "
@@ -129,7 +138,8 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
         const size_t k = nscales == 1 ? 0 : static_cast<size_t>(channel_of(i));
         const int32_t w = static_cast<int8_t>(filter.data[i]);
         // As TFLite's Dequantize: scale * (q - zero_point) in float.
-        c->filter_deq[i] = fq.scale[k] * static_cast<float>(w - static_cast<int32_t>(fq.zero_point[k]));
+        c->filter_deq[i] =
+            fq.scale[k] * static_cast<float>(w - static_cast<int32_t>(fq.zero_point[k]));
       }
       c->filter_f = c->filter_deq.data();
     }
@@ -200,8 +210,8 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
   for (int32_t ch = 0; ch < out_c; ++ch) {
     int32_t b = 0;
     if (bias != nullptr) std::memcpy(&b, bias->data + ch * sizeof(int32_t), sizeof(int32_t));
-    q.folded_bias[ch] = static_cast<int32_t>(static_cast<uint32_t>(b) -
-                                             static_cast<uint32_t>(input_zp) * sums[ch]);
+    q.folded_bias[ch] =
+        static_cast<int32_t>(static_cast<uint32_t>(b) - static_cast<uint32_t>(input_zp) * sums[ch]);
     // XNNPACK (convolution-nhwc.c, fully-connected-nc.c): the product of the input and filter
     // scales rounded to float, then divided by the output scale, all in binary32.
     const float product = input_scale * filter_scale(ch);
@@ -241,8 +251,9 @@ class Conv2DKernel : public OpKernel {
     g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
     const fb::Activation activation = opt ? opt->activation() : defaults.activation;
     if (g_.stride_h < 1 || g_.stride_w < 1 || g_.dilation_h < 1 || g_.dilation_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel, "strides (%d, %d) and dilations (%d, %d) must be >= 1",
-                       g_.stride_h, g_.stride_w, g_.dilation_h, g_.dilation_w);
+      return ctx.Error(StatusCode::kInvalidModel,
+                       "strides (%d, %d) and dilations (%d, %d) must be >= 1", g_.stride_h,
+                       g_.stride_w, g_.dilation_h, g_.dilation_w);
     }
     g_.batch = input.shape[0];
     g_.in_h = input.shape[1];
@@ -266,7 +277,8 @@ class Conv2DKernel : public OpKernel {
                        filter.name.c_str(), input.name.c_str());
     }
     g_.pad_top = ConvPadBefore(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h, g_.out_h);
-    g_.pad_left = ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
+    g_.pad_left =
+        ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
     WISP_RETURN_IF_ERROR(
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
@@ -292,8 +304,8 @@ class Conv2DKernel : public OpKernel {
         QuantizedGemmInt8(rows, g_.in_c, g_.out_c, ctx.in<int8_t>(0), gemm_weights_.data(), c_.q,
                           ctx.out<int8_t>(0));
       } else {
-        QuantizedGemmUint8(rows, g_.in_c, g_.out_c, ctx.in<uint8_t>(0), gemm_weights_.data(),
-                           c_.q, ctx.out<uint8_t>(0));
+        QuantizedGemmUint8(rows, g_.in_c, g_.out_c, ctx.in<uint8_t>(0), gemm_weights_.data(), c_.q,
+                           ctx.out<uint8_t>(0));
       }
       return Status::Ok();
     }
@@ -343,8 +355,9 @@ class DepthwiseConv2DKernel : public OpKernel {
     g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
     const fb::Activation activation = opt ? opt->activation() : defaults.activation;
     if (g_.stride_h < 1 || g_.stride_w < 1 || g_.dilation_h < 1 || g_.dilation_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel, "strides (%d, %d) and dilations (%d, %d) must be >= 1",
-                       g_.stride_h, g_.stride_w, g_.dilation_h, g_.dilation_w);
+      return ctx.Error(StatusCode::kInvalidModel,
+                       "strides (%d, %d) and dilations (%d, %d) must be >= 1", g_.stride_h,
+                       g_.stride_w, g_.dilation_h, g_.dilation_w);
     }
     g_.batch = input.shape[0];
     g_.in_h = input.shape[1];
@@ -371,7 +384,8 @@ class DepthwiseConv2DKernel : public OpKernel {
                        filter.name.c_str(), input.name.c_str());
     }
     g_.pad_top = ConvPadBefore(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h, g_.out_h);
-    g_.pad_left = ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
+    g_.pad_left =
+        ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
     WISP_RETURN_IF_ERROR(
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(

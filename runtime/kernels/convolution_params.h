@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/kernels/quantization.h"
 #include "runtime/format/schema.h"
+#include "runtime/kernels/quantization.h"
 
 namespace wisp {
 

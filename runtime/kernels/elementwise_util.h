@@ -28,9 +28,9 @@ bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out);
 // way are merged, so a same-shape pair becomes one flat run and a per-channel operand becomes
 // (outer, channels) with no per-element index arithmetic.
 struct BroadcastPlan {
-  bool flat = false;   // a and b both have the output's layout: one contiguous run
-  int64_t size = 0;    // output elements
-  int rank = 0;        // merged dimensions (>= 1 unless flat)
+  bool flat = false;  // a and b both have the output's layout: one contiguous run
+  int64_t size = 0;   // output elements
+  int rank = 0;       // merged dimensions (>= 1 unless flat)
   int64_t dims[kMaxBroadcastRank] = {};
   int64_t a_stride[kMaxBroadcastRank] = {};  // 0 where a is broadcast
   int64_t b_stride[kMaxBroadcastRank] = {};
@@ -76,27 +76,28 @@ void ForEachBroadcastRun(const BroadcastPlan& p, Run&& run) {
 // common same-shape, scalar and per-channel cases.
 template <typename TA, typename TB, typename TO, typename F>
 void BroadcastBinary(const BroadcastPlan& p, const TA* a, const TB* b, TO* out, F f) {
-  ForEachBroadcastRun(p, [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
-    // A local copy of the functor: stores through a uint8_t/int8_t output may alias anything
-    // reached through a reference, which would force reloading its parameters every element
-    // and defeat vectorisation.
-    const F fn = f;
-    const TA* pa = a + ao;
-    const TB* pb = b + bo;
-    TO* po = out + oo;
-    if (as == 1 && bs == 1) {
-      for (int64_t i = 0; i < n; ++i) po[i] = fn(pa[i], pb[i]);
-    } else if (as == 1) {
-      const TB vb = *pb;
-      for (int64_t i = 0; i < n; ++i) po[i] = fn(pa[i], vb);
-    } else if (bs == 1) {
-      const TA va = *pa;
-      for (int64_t i = 0; i < n; ++i) po[i] = fn(va, pb[i]);
-    } else {
-      const TO v = fn(*pa, *pb);
-      for (int64_t i = 0; i < n; ++i) po[i] = v;
-    }
-  });
+  ForEachBroadcastRun(p,
+                      [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+                        // A local copy of the functor: stores through a uint8_t/int8_t output may
+                        // alias anything reached through a reference, which would force reloading
+                        // its parameters every element and defeat vectorisation.
+                        const F fn = f;
+                        const TA* pa = a + ao;
+                        const TB* pb = b + bo;
+                        TO* po = out + oo;
+                        if (as == 1 && bs == 1) {
+                          for (int64_t i = 0; i < n; ++i) po[i] = fn(pa[i], pb[i]);
+                        } else if (as == 1) {
+                          const TB vb = *pb;
+                          for (int64_t i = 0; i < n; ++i) po[i] = fn(pa[i], vb);
+                        } else if (bs == 1) {
+                          const TA va = *pa;
+                          for (int64_t i = 0; i < n; ++i) po[i] = fn(va, pb[i]);
+                        } else {
+                          const TO v = fn(*pa, *pb);
+                          for (int64_t i = 0; i < n; ++i) po[i] = v;
+                        }
+                      });
 }
 
 // ---- Binary operators ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // 16-bit fixed-point sigmoid and tanh exactly as gemmlowp's fixedpoint.h computes them for
 // std::int16_t raw values (FixedPoint<int16_t, N>). TFLite's integer LSTM (lstm_eval.cc,
-// EvalInteger8x8_16) calls tensor_utils::ApplySigmoid / ApplyTanh, whose portable versions (the ones
-// a WebAssembly build runs) are gemmlowp::logistic / gemmlowp::tanh on these types; our outputs
-// must match them bit for bit, so every wrap-around, rounding and saturation below is deliberate.
+// EvalInteger8x8_16) calls tensor_utils::ApplySigmoid / ApplyTanh, whose portable versions (the
+// ones a WebAssembly build runs) are gemmlowp::logistic / gemmlowp::tanh on these types; our
+// outputs must match them bit for bit, so every wrap-around, rounding and saturation below is
+// deliberate.
 //
 // Notation: a "QN" value is a raw int16 with N integer bits and 15 - N fractional bits.
 #pragma once
@@ -69,8 +70,8 @@ inline int16_t ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(int16_t a) {
   const int16_t x3 = SaturatingRoundingDoublingHighMul16(x2, x);
   const int16_t x4 = SaturatingRoundingDoublingHighMul16(x2, x2);
   const int16_t x4_over_4 = RoundingDivideByPOT16(x4, 2);
-  const int16_t sum = Wrap16(
-      SaturatingRoundingDoublingHighMul16(Wrap16(x4_over_4 + x3), constant_1_over_3) + x2);
+  const int16_t sum =
+      Wrap16(SaturatingRoundingDoublingHighMul16(Wrap16(x4_over_4 + x3), constant_1_over_3) + x2);
   const int16_t poly = RoundingDivideByPOT16(sum, 1);
   return SaturatingAdd16(constant_term,
                          SaturatingRoundingDoublingHighMul16(constant_term, Wrap16(x + poly)));
@@ -116,14 +117,15 @@ inline int16_t HalfDenominatorReciprocalQ2(int16_t half_denominator) {
   const int16_t constant_48_over_17 = Constant16(1515870810);
   const int16_t constant_neg_32_over_17 = Constant16(-1010580540);
   constexpr int16_t kOneQ2 = 1 << 13;
-  int16_t x = Wrap16(constant_48_over_17 +
-                     SaturatingRoundingDoublingHighMul16(half_denominator, constant_neg_32_over_17));
+  int16_t x = Wrap16(constant_48_over_17 + SaturatingRoundingDoublingHighMul16(
+                                               half_denominator, constant_neg_32_over_17));
   for (int i = 0; i < 3; ++i) {
     const int16_t half_denominator_times_x =
         SaturatingRoundingDoublingHighMul16(half_denominator, x);
     const int16_t one_minus = Wrap16(kOneQ2 - half_denominator_times_x);
     // Q2 * Q2 = Q4, rescaled back to Q2.
-    x = Wrap16(x + SaturatingRoundingMultiplyByPOT16<2>(SaturatingRoundingDoublingHighMul16(x, one_minus)));
+    x = Wrap16(x + SaturatingRoundingMultiplyByPOT16<2>(
+                       SaturatingRoundingDoublingHighMul16(x, one_minus)));
   }
   return x;
 }
@@ -165,14 +167,22 @@ inline int16_t Tanh16(int16_t a) {
 // Runtime dispatch of Tanh16 over the integer bits TFLite's ApplyTanh accepts (0..6).
 inline int16_t Tanh16Dispatch(int integer_bits, int16_t a) {
   switch (integer_bits) {
-    case 0: return Tanh16<0>(a);
-    case 1: return Tanh16<1>(a);
-    case 2: return Tanh16<2>(a);
-    case 3: return Tanh16<3>(a);
-    case 4: return Tanh16<4>(a);
-    case 5: return Tanh16<5>(a);
-    case 6: return Tanh16<6>(a);
-    default: return 0;
+    case 0:
+      return Tanh16<0>(a);
+    case 1:
+      return Tanh16<1>(a);
+    case 2:
+      return Tanh16<2>(a);
+    case 3:
+      return Tanh16<3>(a);
+    case 4:
+      return Tanh16<4>(a);
+    case 5:
+      return Tanh16<5>(a);
+    case 6:
+      return Tanh16<6>(a);
+    default:
+      return 0;
   }
 }
 

@@ -23,32 +23,35 @@ void QuantizeMultiplier(double multiplier, int32_t* quantized_multiplier, int* s
 
 QuantRange ActivationRangeTflite(fb::Activation act, float scale, int32_t zero_point, int32_t qmin,
                                  int32_t qmax) {
-  auto quantize = [&](float f) {
-    return zero_point + static_cast<int32_t>(std::round(f / scale));
-  };
+  auto quantize = [&](float f) { return zero_point + static_cast<int32_t>(std::round(f / scale)); };
   switch (act) {
-    case fb::Activation::RELU: return {std::max(qmin, quantize(0.0f)), qmax};
+    case fb::Activation::RELU:
+      return {std::max(qmin, quantize(0.0f)), qmax};
     case fb::Activation::RELU6:
       return {std::max(qmin, quantize(0.0f)), std::min(qmax, quantize(6.0f))};
     case fb::Activation::RELU_N1_TO_1:
       return {std::max(qmin, quantize(-1.0f)), std::min(qmax, quantize(1.0f))};
-    default: return {qmin, qmax};
+    default:
+      return {qmin, qmax};
   }
 }
 
-QuantRange ActivationRangeXnnpack(fb::Activation act, float scale, int32_t zero_point,
-                                  int32_t qmin, int32_t qmax) {
+QuantRange ActivationRangeXnnpack(fb::Activation act, float scale, int32_t zero_point, int32_t qmin,
+                                  int32_t qmax) {
   auto quantize = [&](float f) {
     const float q = f / scale + static_cast<float>(zero_point);
-    const float clamped =
-        std::min(std::max(q, static_cast<float>(qmin)), static_cast<float>(qmax));
+    const float clamped = std::min(std::max(q, static_cast<float>(qmin)), static_cast<float>(qmax));
     return static_cast<int32_t>(std::lrintf(clamped));
   };
   switch (act) {
-    case fb::Activation::RELU: return {quantize(0.0f), qmax};
-    case fb::Activation::RELU6: return {quantize(0.0f), quantize(6.0f)};
-    case fb::Activation::RELU_N1_TO_1: return {quantize(-1.0f), quantize(1.0f)};
-    default: return {qmin, qmax};
+    case fb::Activation::RELU:
+      return {quantize(0.0f), qmax};
+    case fb::Activation::RELU6:
+      return {quantize(0.0f), quantize(6.0f)};
+    case fb::Activation::RELU_N1_TO_1:
+      return {quantize(-1.0f), quantize(1.0f)};
+    default:
+      return {qmin, qmax};
   }
 }
 
@@ -56,10 +59,19 @@ void ActivationRangeFloat(fb::Activation act, float* lo, float* hi) {
   *lo = -std::numeric_limits<float>::infinity();
   *hi = std::numeric_limits<float>::infinity();
   switch (act) {
-    case fb::Activation::RELU: *lo = 0.0f; break;
-    case fb::Activation::RELU6: *lo = 0.0f; *hi = 6.0f; break;
-    case fb::Activation::RELU_N1_TO_1: *lo = -1.0f; *hi = 1.0f; break;
-    default: break;
+    case fb::Activation::RELU:
+      *lo = 0.0f;
+      break;
+    case fb::Activation::RELU6:
+      *lo = 0.0f;
+      *hi = 6.0f;
+      break;
+    case fb::Activation::RELU_N1_TO_1:
+      *lo = -1.0f;
+      *hi = 1.0f;
+      break;
+    default:
+      break;
   }
 }
 

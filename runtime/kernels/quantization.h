@@ -61,8 +61,8 @@ inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multip
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
   return RoundingDivideByPOT(
-      SaturatingRoundingDoublingHighMul(static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift),
-                                        quantized_multiplier),
+      SaturatingRoundingDoublingHighMul(
+          static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift), quantized_multiplier),
       right_shift);
 }
 
@@ -80,8 +80,8 @@ QuantRange ActivationRangeTflite(fb::Activation act, float scale, int32_t zero_p
 
 // XNNPACK's delegate path: the activation bounds are real numbers quantized with
 // lrintf(value / scale + zero_point) (half to even, in float), clamped to [qmin, qmax].
-QuantRange ActivationRangeXnnpack(fb::Activation act, float scale, int32_t zero_point,
-                                  int32_t qmin, int32_t qmax);
+QuantRange ActivationRangeXnnpack(fb::Activation act, float scale, int32_t zero_point, int32_t qmin,
+                                  int32_t qmax);
 
 // Float activation bounds (-inf/+inf when none).
 void ActivationRangeFloat(fb::Activation act, float* lo, float* hi);

@@ -19,23 +19,33 @@ namespace wisp {
 
 namespace {
 
-bool PerTensor(const TensorDesc& t) { return t.quant.scale.size() == 1 && t.quant.zero_point.size() == 1; }
+bool PerTensor(const TensorDesc& t) {
+  return t.quant.scale.size() == 1 && t.quant.zero_point.size() == 1;
+}
 
 int32_t TypeMin(DType d) {
   switch (d) {
-    case DType::INT8: return -128;
-    case DType::UINT8: return 0;
-    case DType::INT16: return -32768;
-    default: return std::numeric_limits<int32_t>::min();
+    case DType::INT8:
+      return -128;
+    case DType::UINT8:
+      return 0;
+    case DType::INT16:
+      return -32768;
+    default:
+      return std::numeric_limits<int32_t>::min();
   }
 }
 
 int32_t TypeMax(DType d) {
   switch (d) {
-    case DType::INT8: return 127;
-    case DType::UINT8: return 255;
-    case DType::INT16: return 32767;
-    default: return std::numeric_limits<int32_t>::max();
+    case DType::INT8:
+      return 127;
+    case DType::UINT8:
+      return 255;
+    case DType::INT16:
+      return 32767;
+    default:
+      return std::numeric_limits<int32_t>::max();
   }
 }
 
@@ -118,8 +128,14 @@ class BinaryKernel : public OpKernel {
           hi = std::numeric_limits<int32_t>::max();
         }
         if (act == fb::Activation::RELU) lo = 0;
-        if (act == fb::Activation::RELU6) { lo = 0; hi = 6; }
-        if (act == fb::Activation::RELU_N1_TO_1) { lo = -1; hi = 1; }
+        if (act == fb::Activation::RELU6) {
+          lo = 0;
+          hi = 6;
+        }
+        if (act == fb::Activation::RELU_N1_TO_1) {
+          lo = -1;
+          hi = 1;
+        }
         int_lo_ = lo;
         int_hi_ = hi;
         impl_ = dtype_ == DType::INT32 ? "reference-i32" : "reference-i64";
@@ -160,10 +176,17 @@ class BinaryKernel : public OpKernel {
         BinaryInteger<int64_t>(op_, plan_, ctx.in<int64_t>(0), ctx.in<int64_t>(1),
                                ctx.out<int64_t>(0), int_lo_, int_hi_);
         break;
-      case DType::INT8: InvokeQuantized<int8_t>(ctx); break;
-      case DType::UINT8: InvokeQuantized<uint8_t>(ctx); break;
-      case DType::INT16: InvokeQuantized<int16_t>(ctx); break;
-      default: break;
+      case DType::INT8:
+        InvokeQuantized<int8_t>(ctx);
+        break;
+      case DType::UINT8:
+        InvokeQuantized<uint8_t>(ctx);
+        break;
+      case DType::INT16:
+        InvokeQuantized<int16_t>(ctx);
+        break;
+      default:
+        break;
     }
     return Status::Ok();
   }
@@ -206,10 +229,9 @@ class BinaryKernel : public OpKernel {
     if (dtype_ == DType::INT16) {
       // XNNPACK has no int16 arithmetic here: TFLite's general int16 kernels (symmetric only).
       if (za != 0 || zb != 0 || zo != 0) {
-        return ctx.Error(StatusCode::kUnsupported,
-                         "int16 %s needs zero points of 0 ('%s', '%s', '%s')",
-                         OpTypeName(ctx.op().type), a.name.c_str(), b.name.c_str(),
-                         out.name.c_str());
+        return ctx.Error(
+            StatusCode::kUnsupported, "int16 %s needs zero points of 0 ('%s', '%s', '%s')",
+            OpTypeName(ctx.op().type), a.name.c_str(), b.name.c_str(), out.name.c_str());
       }
       if (op_ == BinaryOp::kMul) {
         MakeTfliteMulParams(sa, za, sb, zb, so, zo, tfl_act, &tfl_mul_);
@@ -219,7 +241,10 @@ class BinaryKernel : public OpKernel {
       }
       // TFLite switches to a different "POT" kernel when every scale is a power of two (and the
       // converter's pot_scale_int16 flag, which the .wisp options do not carry, is set).
-      auto pot = [](float s) { int e; return std::frexp(s, &e) == 0.5f; };
+      auto pot = [](float s) {
+        int e;
+        return std::frexp(s, &e) == 0.5f;
+      };
       if (pot(sa) && pot(sb) && pot(so)) {
         return ctx.Error(StatusCode::kUnsupported,
                          "int16 %s with power-of-two scales is not supported (output '%s')",
@@ -261,9 +286,15 @@ class BinaryKernel : public OpKernel {
     const T* b = ctx.in<T>(1);
     T* o = ctx.out<T>(0);
     switch (path_) {
-      case QuantPath::kRaw: MaxMinRaw<T>(plan_, a, b, o, op_ == BinaryOp::kMaximum); break;
-      case QuantPath::kTfliteAdd: AddSubQuantizedTflite<T>(plan_, a, b, o, tfl_add_); break;
-      case QuantPath::kTfliteMul: MulQuantizedTflite<T>(plan_, a, b, o, tfl_mul_); break;
+      case QuantPath::kRaw:
+        MaxMinRaw<T>(plan_, a, b, o, op_ == BinaryOp::kMaximum);
+        break;
+      case QuantPath::kTfliteAdd:
+        AddSubQuantizedTflite<T>(plan_, a, b, o, tfl_add_);
+        break;
+      case QuantPath::kTfliteMul:
+        MulQuantizedTflite<T>(plan_, a, b, o, tfl_mul_);
+        break;
       case QuantPath::kXnnAdd:
       case QuantPath::kXnnMul:
         if constexpr (sizeof(T) == 1) {
@@ -303,9 +334,9 @@ class UnaryKernel : public OpKernel {
     const TensorDesc& out = ctx.output(0);
     WISP_RETURN_IF_ERROR(ExpectSameShape(ctx, in, out));
     if (in.dtype != out.dtype) {
-      return ctx.Error(StatusCode::kUnsupported, "input '%s' (%s) and output '%s' (%s) differ in dtype",
-                       in.name.c_str(), DTypeName(in.dtype), out.name.c_str(),
-                       DTypeName(out.dtype));
+      return ctx.Error(StatusCode::kUnsupported,
+                       "input '%s' (%s) and output '%s' (%s) differ in dtype", in.name.c_str(),
+                       DTypeName(in.dtype), out.name.c_str(), DTypeName(out.dtype));
     }
     dtype_ = in.dtype;
     if (op_ == UnaryOp::kLeakyRelu) {
@@ -332,7 +363,8 @@ class UnaryKernel : public OpKernel {
         break;
       case UnaryOp::kLeakyRelu:
         xnn_lrelu_ok_ = MakeXnnLeakyReluParams(si, zi, so, zo, alpha_, qmin, qmax, &xnn_lrelu_);
-        if (!xnn_lrelu_ok_) MakeTfliteLeakyReluParams(si, zi, so, zo, alpha_, qmin, qmax, &tfl_lrelu_);
+        if (!xnn_lrelu_ok_)
+          MakeTfliteLeakyReluParams(si, zi, so, zo, alpha_, qmin, qmax, &tfl_lrelu_);
         impl_ = xnn_lrelu_ok_ ? "xnnpack-lrelu-lut" : "tflite-leaky-relu-lut";
         break;
       case UnaryOp::kHardSwish:
@@ -355,7 +387,8 @@ class UnaryKernel : public OpKernel {
         }
         impl_ = "xnnpack-lut";
         return Status::Ok();
-      default: break;
+      default:
+        break;
     }
     for (int32_t v = qmin; v <= qmax; ++v) {
       table_[static_cast<uint8_t>(v)] = static_cast<uint8_t>(Scalar(v));
@@ -391,11 +424,14 @@ class UnaryKernel : public OpKernel {
   int32_t Scalar(int32_t x) const {
     switch (op_) {
       case UnaryOp::kRelu:
-      case UnaryOp::kRelu6: return ReluTflite(x, relu_);
+      case UnaryOp::kRelu6:
+        return ReluTflite(x, relu_);
       case UnaryOp::kLeakyRelu:
         return xnn_lrelu_ok_ ? LeakyReluXnnpack(x, xnn_lrelu_) : LeakyReluTflite(x, tfl_lrelu_);
-      case UnaryOp::kHardSwish: return HardSwishTflite(x, hswish_);
-      default: return x;
+      case UnaryOp::kHardSwish:
+        return HardSwishTflite(x, hswish_);
+      default:
+        return x;
     }
   }
 
@@ -421,8 +457,10 @@ class QuantizeKernel : public OpKernel {
     const TensorDesc& in = *ctx.input(0);
     const TensorDesc& out = ctx.output(0);
     WISP_RETURN_IF_ERROR(ExpectSameShape(ctx, in, out));
-    WISP_RETURN_IF_ERROR(ctx.ExpectDType(&in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8}));
-    WISP_RETURN_IF_ERROR(ctx.ExpectDType(&out, "output", {DType::INT8, DType::UINT8, DType::INT16}));
+    WISP_RETURN_IF_ERROR(
+        ctx.ExpectDType(&in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8}));
+    WISP_RETURN_IF_ERROR(
+        ctx.ExpectDType(&out, "output", {DType::INT8, DType::UINT8, DType::INT16}));
     WISP_RETURN_IF_ERROR(ExpectPerTensorQuant(ctx, out, "output"));
     in_dtype_ = in.dtype;
     out_dtype_ = out.dtype;
@@ -438,8 +476,9 @@ class QuantizeKernel : public OpKernel {
       return Status::Ok();
     }
     if (out_dtype_ == DType::INT16) {
-      return ctx.Error(StatusCode::kUnsupported, "QUANTIZE %s -> int16 is not supported (output '%s')",
-                       DTypeName(in_dtype_), out.name.c_str());
+      return ctx.Error(StatusCode::kUnsupported,
+                       "QUANTIZE %s -> int16 is not supported (output '%s')", DTypeName(in_dtype_),
+                       out.name.c_str());
     }
     WISP_RETURN_IF_ERROR(ExpectPerTensorQuant(ctx, in, "input"));
     const float si = in.quant.scale[0];
@@ -508,8 +547,8 @@ class DequantizeKernel : public OpKernel {
     const TensorDesc& in = *ctx.input(0);
     const TensorDesc& out = ctx.output(0);
     WISP_RETURN_IF_ERROR(ExpectSameShape(ctx, in, out));
-    WISP_RETURN_IF_ERROR(ctx.ExpectDType(
-        &in, "input", {DType::INT8, DType::UINT8, DType::INT16, DType::FLOAT16}));
+    WISP_RETURN_IF_ERROR(
+        ctx.ExpectDType(&in, "input", {DType::INT8, DType::UINT8, DType::INT16, DType::FLOAT16}));
     WISP_RETURN_IF_ERROR(ctx.ExpectDType(&out, "output", {DType::FLOAT32}));
     dtype_ = in.dtype;
     if (dtype_ == DType::FLOAT16) return Status::Ok();
@@ -527,7 +566,8 @@ class DequantizeKernel : public OpKernel {
       }
       channels_ = in.shape[q.axis];
       inner_ = 1;
-      for (size_t d = static_cast<size_t>(q.axis) + 1; d < in.shape.size(); ++d) inner_ *= in.shape[d];
+      for (size_t d = static_cast<size_t>(q.axis) + 1; d < in.shape.size(); ++d)
+        inner_ *= in.shape[d];
     }
     scales_ = q.scale;
     zero_points_ = q.zero_point;
@@ -538,15 +578,22 @@ class DequantizeKernel : public OpKernel {
     const int64_t n = ctx.input(0)->num_elements;
     float* out = ctx.out<float>(0);
     switch (dtype_) {
-      case DType::INT8: Run(ctx.in<int8_t>(0), out, n); break;
-      case DType::UINT8: Run(ctx.in<uint8_t>(0), out, n); break;
-      case DType::INT16: Run(ctx.in<int16_t>(0), out, n); break;
+      case DType::INT8:
+        Run(ctx.in<int8_t>(0), out, n);
+        break;
+      case DType::UINT8:
+        Run(ctx.in<uint8_t>(0), out, n);
+        break;
+      case DType::INT16:
+        Run(ctx.in<int16_t>(0), out, n);
+        break;
       case DType::FLOAT16: {
         const uint16_t* in = ctx.in<uint16_t>(0);
         for (int64_t i = 0; i < n; ++i) out[i] = HalfToFloat(in[i]);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     return Status::Ok();
   }
@@ -559,7 +606,8 @@ class DequantizeKernel : public OpKernel {
     if (scales_.size() == 1) {
       const float s = scales_[0];
       const int32_t zp = static_cast<int32_t>(zero_points_[0]);
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - zp) * s;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - zp) * s;
       return;
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -612,14 +660,22 @@ using CastFn = void (*)(const void*, void*, int64_t);
 template <typename From>
 CastFn CastTo(DType to) {
   switch (to) {
-    case DType::FLOAT32: return &CastLoop<From, float>;
-    case DType::INT32: return &CastLoop<From, int32_t>;
-    case DType::INT64: return &CastLoop<From, int64_t>;
-    case DType::INT8: return &CastLoop<From, int8_t>;
-    case DType::UINT8: return &CastLoop<From, uint8_t>;
-    case DType::INT16: return &CastLoop<From, int16_t>;
-    case DType::BOOL: return &CastLoop<From, bool>;
-    default: return nullptr;
+    case DType::FLOAT32:
+      return &CastLoop<From, float>;
+    case DType::INT32:
+      return &CastLoop<From, int32_t>;
+    case DType::INT64:
+      return &CastLoop<From, int64_t>;
+    case DType::INT8:
+      return &CastLoop<From, int8_t>;
+    case DType::UINT8:
+      return &CastLoop<From, uint8_t>;
+    case DType::INT16:
+      return &CastLoop<From, int16_t>;
+    case DType::BOOL:
+      return &CastLoop<From, bool>;
+    default:
+      return nullptr;
   }
 }
 
@@ -636,14 +692,29 @@ class CastKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ctx.ExpectDType(&in, "input", allowed));
     WISP_RETURN_IF_ERROR(ctx.ExpectDType(&out, "output", allowed));
     switch (in.dtype) {
-      case DType::FLOAT32: fn_ = CastTo<float>(out.dtype); break;
-      case DType::INT32: fn_ = CastTo<int32_t>(out.dtype); break;
-      case DType::INT64: fn_ = CastTo<int64_t>(out.dtype); break;
-      case DType::INT8: fn_ = CastTo<int8_t>(out.dtype); break;
-      case DType::UINT8: fn_ = CastTo<uint8_t>(out.dtype); break;
-      case DType::INT16: fn_ = CastTo<int16_t>(out.dtype); break;
-      case DType::BOOL: fn_ = CastTo<bool>(out.dtype); break;
-      default: break;
+      case DType::FLOAT32:
+        fn_ = CastTo<float>(out.dtype);
+        break;
+      case DType::INT32:
+        fn_ = CastTo<int32_t>(out.dtype);
+        break;
+      case DType::INT64:
+        fn_ = CastTo<int64_t>(out.dtype);
+        break;
+      case DType::INT8:
+        fn_ = CastTo<int8_t>(out.dtype);
+        break;
+      case DType::UINT8:
+        fn_ = CastTo<uint8_t>(out.dtype);
+        break;
+      case DType::INT16:
+        fn_ = CastTo<int16_t>(out.dtype);
+        break;
+      case DType::BOOL:
+        fn_ = CastTo<bool>(out.dtype);
+        break;
+      default:
+        break;
     }
     if (fn_ == nullptr) {
       return ctx.Error(StatusCode::kUnsupported, "CAST %s -> %s is not supported",

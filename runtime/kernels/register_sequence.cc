@@ -4,7 +4,8 @@
 namespace wisp {
 
 void RegisterSequenceKernels(KernelRegistry& registry) {
-  registry.Register(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, &CreateUnidirectionalSequenceLstmKernel);
+  registry.Register(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM,
+                    &CreateUnidirectionalSequenceLstmKernel);
 }
 
 }  // namespace wisp

@@ -21,10 +21,13 @@ class KernelRegistry {
   KernelFactory factories_[static_cast<int>(fb::OpType::MAX) + 1] = {};
 };
 
-void RegisterConvolutionKernels(KernelRegistry& registry);  // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
-void RegisterElementwiseKernels(KernelRegistry& registry);  // binary/unary math, activations, (de)quantize, cast
-void RegisterReductionKernels(KernelRegistry& registry);    // pooling, MEAN, SOFTMAX, ARG_MAX
-void RegisterShapeKernels(KernelRegistry& registry);        // reshape, concat, pack, slice, pad, resize, gather
-void RegisterSequenceKernels(KernelRegistry& registry);     // UNIDIRECTIONAL_SEQUENCE_LSTM
+void RegisterConvolutionKernels(
+    KernelRegistry& registry);  // CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+void RegisterElementwiseKernels(
+    KernelRegistry& registry);  // binary/unary math, activations, (de)quantize, cast
+void RegisterReductionKernels(KernelRegistry& registry);  // pooling, MEAN, SOFTMAX, ARG_MAX
+void RegisterShapeKernels(
+    KernelRegistry& registry);  // reshape, concat, pack, slice, pad, resize, gather
+void RegisterSequenceKernels(KernelRegistry& registry);  // UNIDIRECTIONAL_SEQUENCE_LSTM
 
 }  // namespace wisp

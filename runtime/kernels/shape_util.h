@@ -20,8 +20,8 @@ inline Status ReadConstantInts(const KernelContext& ctx, size_t input, const cha
     return ctx.Error(StatusCode::kInvalidModel, "%s (input %zu) is absent", role, input);
   }
   if (t->dtype != DType::INT32 && t->dtype != DType::INT64) {
-    return ctx.Error(StatusCode::kUnsupported, "%s '%s' has dtype %s; supported: INT32/INT64",
-                     role, t->name.c_str(), DTypeName(t->dtype));
+    return ctx.Error(StatusCode::kUnsupported, "%s '%s' has dtype %s; supported: INT32/INT64", role,
+                     t->name.c_str(), DTypeName(t->dtype));
   }
   if (!t->is_constant()) {
     return ctx.Error(StatusCode::kUnsupported,

@@ -92,11 +92,12 @@ TEST(Cli, EveryModelConvertsRunsAndPlansASmallerArena) {
 TEST(Cli, SaveOutputsWritesGoldenLayout) {
   const std::string dir = TempDir() + "/outs";
   const std::string in = Shared("goldens/mlperf_tiny_ad01_int8/lcg_seed1.input0.bin");
-  CommandResult r = Wisp("run " + Shared("models/mlperf_tiny_ad01_int8.tflite") + " --input " +
-                         in + " --save-outputs " + dir);
+  CommandResult r = Wisp("run " + Shared("models/mlperf_tiny_ad01_int8.tflite") + " --input " + in +
+                         " --save-outputs " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto ours = testing::ReadFileBytes(dir + "/output0.bin");
-  auto golden = testing::ReadFileBytes(Shared("goldens/mlperf_tiny_ad01_int8/lcg_seed1.output0.bin"));
+  auto golden =
+      testing::ReadFileBytes(Shared("goldens/mlperf_tiny_ad01_int8/lcg_seed1.output0.bin"));
   ASSERT_TRUE(ours.ok() && golden.ok());
   EXPECT_EQ(*ours, *golden);
 }

@@ -171,8 +171,8 @@ std::string CaseName(const ::testing::TestParamInfo<size_t>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest,
-                         ::testing::Range<size_t>(0, Cases().size()), CaseName);
+INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest, ::testing::Range<size_t>(0, Cases().size()),
+                         CaseName);
 
 TEST(GoldenManifest, HasCases) { EXPECT_GE(Cases().size(), 14u); }
 

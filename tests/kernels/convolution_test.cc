@@ -59,9 +59,12 @@ Shape InputShape(const Spec& s) {
 }
 Shape FilterShape(const Spec& s) {
   switch (s.kind) {
-    case Kind::kConv: return {s.oc, s.kh, s.kw, s.ic};
-    case Kind::kDepthwise: return {1, s.kh, s.kw, s.oc};
-    case Kind::kFullyConnected: return {s.oc, s.ic};
+    case Kind::kConv:
+      return {s.oc, s.kh, s.kw, s.ic};
+    case Kind::kDepthwise:
+      return {1, s.kh, s.kw, s.oc};
+    case Kind::kFullyConnected:
+      return {s.oc, s.ic};
   }
   return {};
 }
@@ -116,7 +119,8 @@ std::vector<T> Reference(const Spec& s, const std::vector<T>& x, const std::vect
               const size_t pix = ((static_cast<size_t>(b) * s.h + iy) * s.w + ix) * s.ic;
               if (s.kind == Kind::kConv) {
                 for (int c = 0; c < s.ic; ++c) {
-                  acc += x[pix + c] * w[((static_cast<size_t>(o) * s.kh + ky) * s.kw + kx) * s.ic + c];
+                  acc +=
+                      x[pix + c] * w[((static_cast<size_t>(o) * s.kh + ky) * s.kw + kx) * s.ic + c];
                 }
               } else {
                 acc += x[pix + o / mult] * w[(static_cast<size_t>(ky) * s.kw + kx) * s.oc + o];
@@ -133,9 +137,12 @@ std::vector<T> Reference(const Spec& s, const std::vector<T>& x, const std::vect
 
 fb::OpType OpTypeOf(const Spec& s) {
   switch (s.kind) {
-    case Kind::kConv: return fb::OpType::CONV_2D;
-    case Kind::kDepthwise: return fb::OpType::DEPTHWISE_CONV_2D;
-    case Kind::kFullyConnected: return fb::OpType::FULLY_CONNECTED;
+    case Kind::kConv:
+      return fb::OpType::CONV_2D;
+    case Kind::kDepthwise:
+      return fb::OpType::DEPTHWISE_CONV_2D;
+    case Kind::kFullyConnected:
+      return fb::OpType::FULLY_CONNECTED;
   }
   return fb::OpType::CONV_2D;
 }
@@ -178,10 +185,12 @@ fb::OpOptionsUnion OptionsOf(const Spec& s) {
 void RunFloat(const Spec& s, uint32_t seed, bool reference_only = false) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(NumElements(InputShape(s))), w(NumElements(FilterShape(s))), bias(s.oc, 0.0f);
+  std::vector<float> x(NumElements(InputShape(s))), w(NumElements(FilterShape(s))),
+      bias(s.oc, 0.0f);
   for (float& v : x) v = dist(rng);
   for (float& v : w) v = dist(rng);
-  if (s.has_bias) for (float& v : bias) v = dist(rng);
+  if (s.has_bias)
+    for (float& v : bias) v = dist(rng);
 
   SingleOpModel m;
   const int32_t in = m.AddInput("input", DType::FLOAT32, InputShape(s));
@@ -283,7 +292,8 @@ TEST(ConvolutionConv2D, FloatWithInt8Filter) {
   ASSERT_TRUE(m.Invoke().ok());
   const std::vector<float> got = m.Output<float>(0);
   std::vector<double> xd(x.begin(), x.end()), wd(w.size()), bd(bias.begin(), bias.end());
-  for (size_t i = 0; i < w.size(); ++i) wd[i] = w[i] * static_cast<double>(scales[FilterChannel(s, i)]);
+  for (size_t i = 0; i < w.size(); ++i)
+    wd[i] = w[i] * static_cast<double>(scales[FilterChannel(s, i)]);
   const std::vector<double> want = Reference(s, xd, wd, bd);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << "at " << i;
@@ -309,7 +319,8 @@ struct ClampCounts {
 };
 
 template <typename T>
-void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed, ClampCounts* counts = nullptr) {
+void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed,
+                  ClampCounts* counts = nullptr) {
   const DType dt = std::is_same<T, int8_t>::value ? DType::INT8 : DType::UINT8;
   const int32_t tmin = std::numeric_limits<T>::min(), tmax = std::numeric_limits<T>::max();
   std::mt19937 rng(seed);
@@ -319,7 +330,8 @@ void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed, ClampCounts
   std::vector<int32_t> bias(s.oc, 0);
   for (T& v : x) v = static_cast<T>(qdist(rng));
   for (T& v : w) v = static_cast<T>(qdist(rng));
-  if (s.has_bias) for (int32_t& v : bias) v = bdist(rng);
+  if (s.has_bias)
+    for (int32_t& v : bias) v = bdist(rng);
 
   const bool per_channel = qs.w_scales.size() > 1;
   const int axis = s.kind == Kind::kDepthwise ? 3 : 0;
@@ -347,7 +359,8 @@ void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed, ClampCounts
   // Float: dequantized values in double.
   std::vector<double> xd(x.size()), wd(w.size()), bd(s.oc);
   for (size_t i = 0; i < x.size(); ++i) xd[i] = static_cast<double>(xi[i]) * qs.in_scale;
-  for (size_t i = 0; i < w.size(); ++i) wd[i] = static_cast<double>(wi[i]) * w_scale(FilterChannel(s, i));
+  for (size_t i = 0; i < w.size(); ++i)
+    wd[i] = static_cast<double>(wi[i]) * w_scale(FilterChannel(s, i));
   for (int c = 0; c < s.oc; ++c) bd[c] = bias[c] * static_cast<double>(qs.in_scale) * w_scale(c);
   const std::vector<double> real = Reference(s, xd, wd, bd);
 
@@ -373,7 +386,8 @@ void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed, ClampCounts
         std::min(std::max(static_cast<int32_t>(std::nearbyint(y)) + qs.out_zp, qmin), qmax);
     EXPECT_EQ(static_cast<int32_t>(got[i]), exact) << "at " << i << " acc " << acc[i];
     const double r = std::min(std::max(real[i], lo), hi);
-    const double q = std::min(std::max(std::round(r / qs.out_scale) + qs.out_zp, double(tmin)), double(tmax));
+    const double q =
+        std::min(std::max(std::round(r / qs.out_scale) + qs.out_zp, double(tmin)), double(tmax));
     EXPECT_NEAR(static_cast<double>(got[i]), q, 1.0) << "at " << i;
     if (counts != nullptr && got[i] == qmin) ++counts->at_min;
     if (counts != nullptr && got[i] == qmax) ++counts->at_max;
@@ -511,11 +525,12 @@ TEST(ConvolutionFullyConnected, Uint8) {
 TEST(ConvolutionFullyConnected, Int8RoundsHalfToEven) {
   SingleOpModel m;
   const int32_t in = m.AddInput("input", DType::INT8, {4, 1}, PerTensor(0.5f, 0));
-  const int32_t f = m.AddConstant("filter", DType::INT8, {1, 1}, std::vector<int8_t>{1},
-                                  PerChannel({1.0f}, 0));
+  const int32_t f =
+      m.AddConstant("filter", DType::INT8, {1, 1}, std::vector<int8_t>{1}, PerChannel({1.0f}, 0));
   const int32_t b = m.AddConstant("bias", DType::INT32, {1}, std::vector<int32_t>{0});
   const int32_t out = m.AddOutput("output", DType::INT8, {4, 1}, PerTensor(1.0f, 0));
-  m.AddOperator(fb::OpType::FULLY_CONNECTED, {in, f, b}, {out}, Options(fb::FullyConnectedOptionsT()));
+  m.AddOperator(fb::OpType::FULLY_CONNECTED, {in, f, b}, {out},
+                Options(fb::FullyConnectedOptionsT()));
   ASSERT_TRUE(m.Build().ok());
   m.SetInput(0, std::vector<int8_t>{5, 7, -5, -3});  // 2.5, 3.5, -2.5, -1.5
   ASSERT_TRUE(m.Invoke().ok());
@@ -541,7 +556,8 @@ Status BuildConv(DType in_dt, DType w_dt, DType bias_dt, Shape out_shape, QuantP
 
 TEST(ConvolutionConv2D, RejectsBadModels) {
   // SAME padding, stride 1: output [1, 5, 5, 2].
-  Status ok = BuildConv(DType::INT8, DType::INT8, DType::INT32, {1, 5, 5, 2}, PerChannel({0.1f, 0.2f}, 0));
+  Status ok =
+      BuildConv(DType::INT8, DType::INT8, DType::INT32, {1, 5, 5, 2}, PerChannel({0.1f, 0.2f}, 0));
   EXPECT_TRUE(ok.ok()) << ok.ToString();
 
   Status s = BuildConv(DType::INT8, DType::UINT8, DType::INT32, {1, 5, 5, 2}, PerTensor(0.1f, 0));
@@ -559,7 +575,8 @@ TEST(ConvolutionConv2D, RejectsBadModels) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("the_filter"), std::string::npos) << s.ToString();
 
-  s = BuildConv(DType::INT8, DType::INT8, DType::INT32, {1, 5, 5, 2}, PerChannel({0.1f, 0.2f, 0.3f}, 0));
+  s = BuildConv(DType::INT8, DType::INT8, DType::INT32, {1, 5, 5, 2},
+                PerChannel({0.1f, 0.2f, 0.3f}, 0));
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("the_filter"), std::string::npos) << s.ToString();
 
@@ -577,7 +594,8 @@ TEST(ConvolutionFullyConnected, RejectsBadShapes) {
   const int32_t in = m.AddInput("fc_in", DType::FLOAT32, {2, 7});
   const int32_t f = m.AddConstant("fc_w", DType::FLOAT32, {3, 4}, std::vector<float>(12, 0.0f));
   const int32_t out = m.AddOutput("fc_out", DType::FLOAT32, {2, 3});
-  m.AddOperator(fb::OpType::FULLY_CONNECTED, {in, f, -1}, {out}, Options(fb::FullyConnectedOptionsT()));
+  m.AddOperator(fb::OpType::FULLY_CONNECTED, {in, f, -1}, {out},
+                Options(fb::FullyConnectedOptionsT()));
   Status s = m.Build();
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("fc_in"), std::string::npos) << s.ToString();
@@ -586,7 +604,8 @@ TEST(ConvolutionFullyConnected, RejectsBadShapes) {
 TEST(ConvolutionDepthwiseConv2D, RejectsBadMultiplier) {
   SingleOpModel m;
   const int32_t in = m.AddInput("dw_in", DType::FLOAT32, {1, 4, 4, 3});
-  const int32_t f = m.AddConstant("dw_w", DType::FLOAT32, {1, 3, 3, 4}, std::vector<float>(36, 0.0f));
+  const int32_t f =
+      m.AddConstant("dw_w", DType::FLOAT32, {1, 3, 3, 4}, std::vector<float>(36, 0.0f));
   const int32_t out = m.AddOutput("dw_out", DType::FLOAT32, {1, 4, 4, 4});
   m.AddOperator(fb::OpType::DEPTHWISE_CONV_2D, {in, f, -1}, {out},
                 Options(fb::DepthwiseConv2DOptionsT()));

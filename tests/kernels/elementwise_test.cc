@@ -1,6 +1,7 @@
 // Elementwise family: each operator on tiny single-op models, checked against float math
-// (quantized: within one quantum) and, where the reference runtime's integer formula is known, exact
-// values that distinguish it from the alternatives (half-even vs half-away, XNNPACK vs TFLite).
+// (quantized: within one quantum) and, where the reference runtime's integer formula is known,
+// exact values that distinguish it from the alternatives (half-even vs half-away, XNNPACK vs
+// TFLite).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -131,7 +132,8 @@ void CheckQuantizedBinary(fb::OpType op, const Shape& sa, float qa, int32_t za, 
     if (act == fb::Activation::RELU) r = std::max(r, 0.0);
     if (act == fb::Activation::RELU6) r = std::min(std::max(r, 0.0), 6.0);
     const int32_t want = QuantizeRef<T>(r, qo, zo);
-    EXPECT_NEAR(static_cast<int32_t>(out[i]), want, 1) << "element " << i << " a=" << x << " b=" << y;
+    EXPECT_NEAR(static_cast<int32_t>(out[i]), want, 1)
+        << "element " << i << " a=" << x << " b=" << y;
     exact += static_cast<int32_t>(out[i]) == want;
   }
   if (exact_count) *exact_count = exact;
@@ -141,9 +143,10 @@ void CheckQuantizedBinary(fb::OpType op, const Shape& sa, float qa, int32_t za, 
 
 TEST(ElementwiseAdd, FloatSameShapeAndActivation) {
   std::vector<float> out;
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::ADD, {DType::FLOAT32, {2, 2}}, std::vector<float>{1, -2, 3, 4.5f},
-                               {DType::FLOAT32, {2, 2}}, std::vector<float>{0.5f, -1, 4, 2},
-                               {DType::FLOAT32, {2, 2}}, &out, fb::Activation::RELU6)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::ADD, {DType::FLOAT32, {2, 2}},
+                               std::vector<float>{1, -2, 3, 4.5f}, {DType::FLOAT32, {2, 2}},
+                               std::vector<float>{0.5f, -1, 4, 2}, {DType::FLOAT32, {2, 2}}, &out,
+                               fb::Activation::RELU6)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{1.5f, 0.0f, 6.0f, 6.0f}));
 }
@@ -183,11 +186,10 @@ TEST(ElementwiseAdd, Int8XnnpackRoundsHalfUp) {
   // ratio 0.5 -> shift 21, multiplier 2^20: +-1.5 -> 2 / -1 and +-0.5 -> 1 / 0 (half toward +inf,
   // where TFLite's kernel would round half away from zero).
   std::vector<int8_t> out;
-  ASSERT_TRUE(RunBinary<int8_t>(fb::OpType::ADD, {DType::INT8, {4}, PerTensor(0.5f, 0)},
-                                std::vector<int8_t>{3, -3, 1, -1},
-                                {DType::INT8, {4}, PerTensor(0.5f, 0)},
-                                std::vector<int8_t>{0, 0, 0, 0},
-                                {DType::INT8, {4}, PerTensor(1.0f, 0)}, &out)
+  ASSERT_TRUE(RunBinary<int8_t>(
+                  fb::OpType::ADD, {DType::INT8, {4}, PerTensor(0.5f, 0)},
+                  std::vector<int8_t>{3, -3, 1, -1}, {DType::INT8, {4}, PerTensor(0.5f, 0)},
+                  std::vector<int8_t>{0, 0, 0, 0}, {DType::INT8, {4}, PerTensor(1.0f, 0)}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<int8_t>{2, -1, 1, 0}));
 }
@@ -195,10 +197,10 @@ TEST(ElementwiseAdd, Int8XnnpackRoundsHalfUp) {
 TEST(ElementwiseAdd, Int8ResidualMatchesFloat) {
   // Scales from a MoveNet residual add.
   int exact = 0;
-  CheckQuantizedBinary<int8_t>(fb::OpType::ADD, {1, 6, 6, 16}, 0.0393688f, 12, {1, 6, 6, 16},
-                               0.0374003f, -5, {1, 6, 6, 16}, 0.0410074f, 7, DType::INT8,
-                               [](double x, double y) { return x + y; }, fb::Activation::NONE,
-                               &exact);
+  CheckQuantizedBinary<int8_t>(
+      fb::OpType::ADD, {1, 6, 6, 16}, 0.0393688f, 12, {1, 6, 6, 16}, 0.0374003f, -5, {1, 6, 6, 16},
+      0.0410074f, 7, DType::INT8, [](double x, double y) { return x + y; }, fb::Activation::NONE,
+      &exact);
   EXPECT_GT(exact, 6 * 6 * 16 * 9 / 10);
 }
 
@@ -206,9 +208,9 @@ TEST(ElementwiseAdd, Uint8ResidualAndRelu) {
   CheckQuantizedBinary<uint8_t>(fb::OpType::ADD, {1, 5, 5, 24}, 0.40149f, 136, {1, 5, 5, 24},
                                 0.27583f, 119, {1, 5, 5, 24}, 0.43217f, 133, DType::UINT8,
                                 [](double x, double y) { return x + y; });
-  CheckQuantizedBinary<int8_t>(fb::OpType::ADD, {1, 4, 4, 16}, 0.0394f, -128, {1, 4, 4, 16},
-                               0.1042f, 4, {1, 4, 4, 16}, 0.0509f, -128, DType::INT8,
-                               [](double x, double y) { return x + y; }, fb::Activation::RELU);
+  CheckQuantizedBinary<int8_t>(
+      fb::OpType::ADD, {1, 4, 4, 16}, 0.0394f, -128, {1, 4, 4, 16}, 0.1042f, 4, {1, 4, 4, 16},
+      0.0509f, -128, DType::INT8, [](double x, double y) { return x + y; }, fb::Activation::RELU);
 }
 
 TEST(ElementwiseAdd, Int8Broadcast) {
@@ -221,15 +223,16 @@ TEST(ElementwiseAdd, Int8Broadcast) {
 
 TEST(ElementwiseAdd, Int32AndInt64) {
   std::vector<int32_t> out;
-  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::ADD, {DType::INT32, {2, 2}}, std::vector<int32_t>{1, -5, 7, 2147483647},
-                                 {DType::INT32, {2}}, std::vector<int32_t>{10, 1},
-                                 {DType::INT32, {2, 2}}, &out)
+  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::ADD, {DType::INT32, {2, 2}},
+                                 std::vector<int32_t>{1, -5, 7, 2147483647}, {DType::INT32, {2}},
+                                 std::vector<int32_t>{10, 1}, {DType::INT32, {2, 2}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<int32_t>{11, -4, 17, std::numeric_limits<int32_t>::min()}));
   std::vector<int64_t> out64;
-  ASSERT_TRUE(RunBinary<int64_t>(fb::OpType::ADD, {DType::INT64, {2}}, std::vector<int64_t>{1, -(int64_t{1} << 40)},
-                                 {DType::INT64, {2}}, std::vector<int64_t>{2, 5},
-                                 {DType::INT64, {2}}, &out64, fb::Activation::RELU)
+  ASSERT_TRUE(RunBinary<int64_t>(fb::OpType::ADD, {DType::INT64, {2}},
+                                 std::vector<int64_t>{1, -(int64_t{1} << 40)}, {DType::INT64, {2}},
+                                 std::vector<int64_t>{2, 5}, {DType::INT64, {2}}, &out64,
+                                 fb::Activation::RELU)
                   .ok());
   EXPECT_EQ(out64, (std::vector<int64_t>{3, 0}));
 }
@@ -243,7 +246,8 @@ TEST(ElementwiseAdd, RejectsBadShapesAndDtypes) {
   EXPECT_NE(s.message().find("'b'"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("ADD"), std::string::npos) << s.ToString();
   s = RunBinary<float>(fb::OpType::ADD, {DType::FLOAT32, {2, 3}}, std::vector<float>(6),
-                       {DType::FLOAT32, {3}}, std::vector<float>(3), {DType::FLOAT32, {3, 2}}, &out);
+                       {DType::FLOAT32, {3}}, std::vector<float>(3), {DType::FLOAT32, {3, 2}},
+                       &out);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("'out'"), std::string::npos) << s.ToString();
   s = RunBinary<float>(fb::OpType::ADD, {DType::FLOAT32, {3}}, std::vector<float>(3),
@@ -265,13 +269,14 @@ TEST(ElementwiseAdd, Int16SymmetricUsesTfliteGeneralKernel) {
   CheckQuantizedBinary<int16_t>(fb::OpType::SUB, {128}, 0.0003f, 0, {128}, 0.0005f, 0, {128},
                                 0.0006f, 0, DType::INT16, [](double x, double y) { return x - y; });
   CheckQuantizedBinary<int16_t>(fb::OpType::MUL, {128}, 0.0003f, 0, {128}, 0.0005f, 0, {128},
-                                0.00001f, 0, DType::INT16, [](double x, double y) { return x * y; });
+                                0.00001f, 0, DType::INT16,
+                                [](double x, double y) { return x * y; });
   // Power-of-two scales select TFLite's separate POT kernel, which is not implemented.
   std::vector<int16_t> out;
-  Status s = RunBinary<int16_t>(fb::OpType::ADD, {DType::INT16, {2}, PerTensor(0.5f, 0)},
-                                std::vector<int16_t>(2), {DType::INT16, {2}, PerTensor(0.25f, 0)},
-                                std::vector<int16_t>(2), {DType::INT16, {2}, PerTensor(1.0f, 0)},
-                                &out);
+  Status s =
+      RunBinary<int16_t>(fb::OpType::ADD, {DType::INT16, {2}, PerTensor(0.5f, 0)},
+                         std::vector<int16_t>(2), {DType::INT16, {2}, PerTensor(0.25f, 0)},
+                         std::vector<int16_t>(2), {DType::INT16, {2}, PerTensor(1.0f, 0)}, &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.ToString();
   s = RunBinary<int16_t>(fb::OpType::ADD, {DType::INT16, {2}, PerTensor(0.3f, 1)},
                          std::vector<int16_t>(2), {DType::INT16, {2}, PerTensor(0.3f, 0)},
@@ -289,9 +294,9 @@ TEST(ElementwiseSub, FloatAndInt32) {
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0.5f, 1.5f, 2.5f}));
   std::vector<int32_t> oi;
-  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::SUB, {DType::INT32, {1, 3}}, std::vector<int32_t>{5, 7, 9},
-                                 {DType::INT32, {1, 3}}, std::vector<int32_t>{6, 7, 1},
-                                 {DType::INT32, {1, 3}}, &oi)
+  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::SUB, {DType::INT32, {1, 3}},
+                                 std::vector<int32_t>{5, 7, 9}, {DType::INT32, {1, 3}},
+                                 std::vector<int32_t>{6, 7, 1}, {DType::INT32, {1, 3}}, &oi)
                   .ok());
   EXPECT_EQ(oi, (std::vector<int32_t>{-1, 0, 8}));
 }
@@ -323,15 +328,16 @@ TEST(ElementwiseSub, Int8OutsideXnnpackScaleRangeUsesTflite) {
 
 TEST(ElementwiseMul, FloatInt32) {
   std::vector<float> out;
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::MUL, {DType::FLOAT32, {2, 2}}, std::vector<float>{1, -2, 3, 4},
-                               {DType::FLOAT32, {2, 1}}, std::vector<float>{2, -1},
-                               {DType::FLOAT32, {2, 2}}, &out, fb::Activation::RELU)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::MUL, {DType::FLOAT32, {2, 2}},
+                               std::vector<float>{1, -2, 3, 4}, {DType::FLOAT32, {2, 1}},
+                               std::vector<float>{2, -1}, {DType::FLOAT32, {2, 2}}, &out,
+                               fb::Activation::RELU)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{2, 0, 0, 0}));
   std::vector<int32_t> oi;
-  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::MUL, {DType::INT32, {1, 3}}, std::vector<int32_t>{5, -7, 9},
-                                 {DType::INT32, {}}, std::vector<int32_t>{48},
-                                 {DType::INT32, {1, 3}}, &oi)
+  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::MUL, {DType::INT32, {1, 3}},
+                                 std::vector<int32_t>{5, -7, 9}, {DType::INT32, {}},
+                                 std::vector<int32_t>{48}, {DType::INT32, {1, 3}}, &oi)
                   .ok());
   EXPECT_EQ(oi, (std::vector<int32_t>{240, -336, 432}));
 }
@@ -353,36 +359,37 @@ TEST(ElementwiseMul, QuantizedMatchesFloat) {
   CheckQuantizedBinary<int8_t>(fb::OpType::MUL, {1, 4, 4, 3}, 1.0f, -128, {}, 3.0757e-5f, -128,
                                {1, 4, 4, 3}, 0.0078431f, -128, DType::INT8,
                                [](double x, double y) { return x * y; });
-  CheckQuantizedBinary<uint8_t>(fb::OpType::MUL, {3, 5}, 0.02f, 128, {5}, 0.03f, 10, {3, 5}, 0.01f,
-                                100, DType::UINT8, [](double x, double y) { return x * y; },
-                                fb::Activation::RELU6);
+  CheckQuantizedBinary<uint8_t>(
+      fb::OpType::MUL, {3, 5}, 0.02f, 128, {5}, 0.03f, 10, {3, 5}, 0.01f, 100, DType::UINT8,
+      [](double x, double y) { return x * y; }, fb::Activation::RELU6);
   // product/out ratio 2^-20 is below XNNPACK's range: TFLite's fixed-point path.
-  CheckQuantizedBinary<int8_t>(fb::OpType::MUL, {16}, 0.001f, 0, {16}, 0.001f, 0, {16},
-                               1.048576f, 0, DType::INT8, [](double x, double y) { return x * y; });
+  CheckQuantizedBinary<int8_t>(fb::OpType::MUL, {16}, 0.001f, 0, {16}, 0.001f, 0, {16}, 1.048576f,
+                               0, DType::INT8, [](double x, double y) { return x * y; });
 }
 
 // ---- DIV / FLOOR_DIV -------------------------------------------------------------------------
 
 TEST(ElementwiseDiv, FloatAndInt32) {
   std::vector<float> out;
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::DIV, {DType::FLOAT32, {1, 2, 2}}, std::vector<float>{1, -3, 6, 9},
-                               {DType::FLOAT32, {2, 1}}, std::vector<float>{2, 3},
-                               {DType::FLOAT32, {1, 2, 2}}, &out, fb::Activation::RELU_N1_TO_1)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::DIV, {DType::FLOAT32, {1, 2, 2}},
+                               std::vector<float>{1, -3, 6, 9}, {DType::FLOAT32, {2, 1}},
+                               std::vector<float>{2, 3}, {DType::FLOAT32, {1, 2, 2}}, &out,
+                               fb::Activation::RELU_N1_TO_1)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0.5f, -1.0f, 1.0f, 1.0f}));
   std::vector<int32_t> oi;
-  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::DIV, {DType::INT32, {4}}, std::vector<int32_t>{7, -7, 7, -7},
-                                 {DType::INT32, {4}}, std::vector<int32_t>{2, 2, -2, -2},
-                                 {DType::INT32, {4}}, &oi)
+  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::DIV, {DType::INT32, {4}},
+                                 std::vector<int32_t>{7, -7, 7, -7}, {DType::INT32, {4}},
+                                 std::vector<int32_t>{2, 2, -2, -2}, {DType::INT32, {4}}, &oi)
                   .ok());
   EXPECT_EQ(oi, (std::vector<int32_t>{3, -3, -3, 3}));
 }
 
 TEST(ElementwiseDiv, Int32DivisionByZeroIsAnError) {
   std::vector<int32_t> oi;
-  Status s = RunBinary<int32_t>(fb::OpType::DIV, {DType::INT32, {2}}, std::vector<int32_t>{1, 2},
-                                {DType::INT32, {2}}, std::vector<int32_t>{1, 0},
-                                {DType::INT32, {2}}, &oi);
+  Status s =
+      RunBinary<int32_t>(fb::OpType::DIV, {DType::INT32, {2}}, std::vector<int32_t>{1, 2},
+                         {DType::INT32, {2}}, std::vector<int32_t>{1, 0}, {DType::INT32, {2}}, &oi);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("DIV"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("zero"), std::string::npos) << s.ToString();
@@ -391,9 +398,9 @@ TEST(ElementwiseDiv, Int32DivisionByZeroIsAnError) {
 TEST(ElementwiseFloorDiv, Int32RoundsTowardMinusInfinity) {
   std::vector<int32_t> oi;
   ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::FLOOR_DIV, {DType::INT32, {1, 6}},
-                                 std::vector<int32_t>{7, -7, 7, -7, 6, -6},
-                                 {DType::INT32, {1, 6}}, std::vector<int32_t>{2, 2, -2, -2, 3, 3},
-                                 {DType::INT32, {1, 6}}, &oi)
+                                 std::vector<int32_t>{7, -7, 7, -7, 6, -6}, {DType::INT32, {1, 6}},
+                                 std::vector<int32_t>{2, 2, -2, -2, 3, 3}, {DType::INT32, {1, 6}},
+                                 &oi)
                   .ok());
   EXPECT_EQ(oi, (std::vector<int32_t>{3, -4, -4, 3, 2, -2}));
   // MoveNet: [1,1] / scalar.
@@ -406,14 +413,15 @@ TEST(ElementwiseFloorDiv, Int32RoundsTowardMinusInfinity) {
 
 TEST(ElementwiseFloorDiv, FloatAndZeroDivisor) {
   std::vector<float> out;
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::FLOOR_DIV, {DType::FLOAT32, {3}}, std::vector<float>{7, -7, 7.5f},
-                               {DType::FLOAT32, {3}}, std::vector<float>{2, 2, -2.5f},
-                               {DType::FLOAT32, {3}}, &out)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::FLOOR_DIV, {DType::FLOAT32, {3}},
+                               std::vector<float>{7, -7, 7.5f}, {DType::FLOAT32, {3}},
+                               std::vector<float>{2, 2, -2.5f}, {DType::FLOAT32, {3}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{3, -4, -3}));
   std::vector<int32_t> oi;
-  Status s = RunBinary<int32_t>(fb::OpType::FLOOR_DIV, {DType::INT32, {2}}, std::vector<int32_t>{1, 2},
-                                {DType::INT32, {}}, std::vector<int32_t>{0}, {DType::INT32, {2}}, &oi);
+  Status s =
+      RunBinary<int32_t>(fb::OpType::FLOOR_DIV, {DType::INT32, {2}}, std::vector<int32_t>{1, 2},
+                         {DType::INT32, {}}, std::vector<int32_t>{0}, {DType::INT32, {2}}, &oi);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("FLOOR_DIV"), std::string::npos) << s.ToString();
 }
@@ -422,14 +430,14 @@ TEST(ElementwiseFloorDiv, FloatAndZeroDivisor) {
 
 TEST(ElementwiseMaxMin, FloatInt8Int32) {
   std::vector<float> out;
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::MAXIMUM, {DType::FLOAT32, {2, 2}}, std::vector<float>{1, -2, 3, 4},
-                               {DType::FLOAT32, {2}}, std::vector<float>{2, -3},
-                               {DType::FLOAT32, {2, 2}}, &out)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::MAXIMUM, {DType::FLOAT32, {2, 2}},
+                               std::vector<float>{1, -2, 3, 4}, {DType::FLOAT32, {2}},
+                               std::vector<float>{2, -3}, {DType::FLOAT32, {2, 2}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{2, -2, 3, 4}));
-  ASSERT_TRUE(RunBinary<float>(fb::OpType::MINIMUM, {DType::FLOAT32, {2, 2}}, std::vector<float>{1, -2, 3, 4},
-                               {DType::FLOAT32, {2}}, std::vector<float>{2, -3},
-                               {DType::FLOAT32, {2, 2}}, &out)
+  ASSERT_TRUE(RunBinary<float>(fb::OpType::MINIMUM, {DType::FLOAT32, {2, 2}},
+                               std::vector<float>{1, -2, 3, 4}, {DType::FLOAT32, {2}},
+                               std::vector<float>{2, -3}, {DType::FLOAT32, {2, 2}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{1, -3, 2, -3}));
   std::vector<int8_t> o8;
@@ -440,9 +448,9 @@ TEST(ElementwiseMaxMin, FloatInt8Int32) {
                   .ok());
   EXPECT_EQ(o8, (std::vector<int8_t>{0, 5, 127}));
   std::vector<int32_t> o32;
-  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::MINIMUM, {DType::INT32, {3}}, std::vector<int32_t>{-1, 5, 9},
-                                 {DType::INT32, {3}}, std::vector<int32_t>{0, 0, 10},
-                                 {DType::INT32, {3}}, &o32)
+  ASSERT_TRUE(RunBinary<int32_t>(fb::OpType::MINIMUM, {DType::INT32, {3}},
+                                 std::vector<int32_t>{-1, 5, 9}, {DType::INT32, {3}},
+                                 std::vector<int32_t>{0, 0, 10}, {DType::INT32, {3}}, &o32)
                   .ok());
   EXPECT_EQ(o32, (std::vector<int32_t>{-1, 0, 9}));
 }
@@ -459,13 +467,13 @@ fb::OpOptionsUnion LeakyOpts(float alpha) {
 
 TEST(ElementwiseSqrt, Float) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::SQRT, {DType::FLOAT32, {4}}, std::vector<float>{0, 1, 2, 16},
-                              {DType::FLOAT32, {4}}, &out)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::SQRT, {DType::FLOAT32, {4}},
+                              std::vector<float>{0, 1, 2, 16}, {DType::FLOAT32, {4}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 1, std::sqrt(2.0f), 4}));
   std::vector<int8_t> o8;
-  Status s = RunUnary<int8_t>(fb::OpType::SQRT, {DType::INT8, {1}, PerTensor(1, 0)}, std::vector<int8_t>{1},
-                              {DType::INT8, {1}, PerTensor(1, 0)}, &o8);
+  Status s = RunUnary<int8_t>(fb::OpType::SQRT, {DType::INT8, {1}, PerTensor(1, 0)},
+                              std::vector<int8_t>{1}, {DType::INT8, {1}, PerTensor(1, 0)}, &o8);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
 }
 
@@ -479,8 +487,12 @@ void CheckQuantizedUnary(fb::OpType op, float si, int32_t zi, float so, int32_t 
   const auto in = AllValues<T>();
   const Shape shape = {static_cast<int32_t>(in.size())};
   std::vector<T> out, out_ref;
-  auto opts = [&]() { return op == fb::OpType::LEAKY_RELU ? LeakyOpts(static_cast<float>(alpha)) : fb::OpOptionsUnion{}; };
-  Status s = RunUnary<T>(op, {dt, shape, PerTensor(si, zi)}, in, {dt, shape, PerTensor(so, zo)}, &out, opts());
+  auto opts = [&]() {
+    return op == fb::OpType::LEAKY_RELU ? LeakyOpts(static_cast<float>(alpha))
+                                        : fb::OpOptionsUnion{};
+  };
+  Status s = RunUnary<T>(op, {dt, shape, PerTensor(si, zi)}, in, {dt, shape, PerTensor(so, zo)},
+                         &out, opts());
   ASSERT_TRUE(s.ok()) << s.ToString();
   s = RunUnary<T>(op, {dt, shape, PerTensor(si, zi)}, in, {dt, shape, PerTensor(so, zo)}, &out_ref,
                   opts(), /*reference_only=*/true);
@@ -496,8 +508,8 @@ void CheckQuantizedUnary(fb::OpType op, float si, int32_t zi, float so, int32_t 
 
 TEST(ElementwiseRelu, FloatAndQuantized) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::RELU, {DType::FLOAT32, {3}}, std::vector<float>{-1, 0.5f, 9},
-                              {DType::FLOAT32, {3}}, &out)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::RELU, {DType::FLOAT32, {3}},
+                              std::vector<float>{-1, 0.5f, 9}, {DType::FLOAT32, {3}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 0.5f, 9}));
   CheckQuantizedUnary<int8_t>(fb::OpType::RELU, 0.1f, 3, 0.05f, -100,
@@ -508,8 +520,8 @@ TEST(ElementwiseRelu, FloatAndQuantized) {
 
 TEST(ElementwiseRelu6, FloatAndQuantized) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::RELU6, {DType::FLOAT32, {3}}, std::vector<float>{-1, 0.5f, 9},
-                              {DType::FLOAT32, {3}}, &out)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::RELU6, {DType::FLOAT32, {3}},
+                              std::vector<float>{-1, 0.5f, 9}, {DType::FLOAT32, {3}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 0.5f, 6}));
   auto relu6 = [](double x, double) { return std::min(std::max(x, 0.0), 6.0); };
@@ -519,8 +531,9 @@ TEST(ElementwiseRelu6, FloatAndQuantized) {
 
 TEST(ElementwiseLeakyRelu, FloatAndQuantized) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::LEAKY_RELU, {DType::FLOAT32, {3}}, std::vector<float>{-2, 0, 3},
-                              {DType::FLOAT32, {3}}, &out, LeakyOpts(0.25f))
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::LEAKY_RELU, {DType::FLOAT32, {3}},
+                              std::vector<float>{-2, 0, 3}, {DType::FLOAT32, {3}}, &out,
+                              LeakyOpts(0.25f))
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{-0.5f, 0, 3}));
   auto lrelu = [](double x, double a) { return x > 0 ? x : x * a; };
@@ -529,16 +542,16 @@ TEST(ElementwiseLeakyRelu, FloatAndQuantized) {
   // XNNPACK's Q8 form: -1.5 -> -1 and -0.5 -> 0 (half up), not TFLite's -2 / -1.
   std::vector<int8_t> q;
   ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::LEAKY_RELU, {DType::INT8, {3}, PerTensor(1, 0)},
-                               std::vector<int8_t>{-3, -1, 5}, {DType::INT8, {3}, PerTensor(1, 0)}, &q,
-                               LeakyOpts(0.5f))
+                               std::vector<int8_t>{-3, -1, 5}, {DType::INT8, {3}, PerTensor(1, 0)},
+                               &q, LeakyOpts(0.5f))
                   .ok());
   EXPECT_EQ(q, (std::vector<int8_t>{-1, 0, 5}));
 }
 
 TEST(ElementwiseHardSwish, FloatAndQuantized) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::HARD_SWISH, {DType::FLOAT32, {4}}, std::vector<float>{-4, -1, 1, 4},
-                              {DType::FLOAT32, {4}}, &out)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::HARD_SWISH, {DType::FLOAT32, {4}},
+                              std::vector<float>{-4, -1, 1, 4}, {DType::FLOAT32, {4}}, &out)
                   .ok());
   EXPECT_NEAR(out[0], 0.0f, 1e-6f);
   EXPECT_NEAR(out[1], -1.0f / 3.0f, 1e-6f);
@@ -563,8 +576,8 @@ TEST(ElementwiseTanh, FloatAndQuantized) {
 
 TEST(ElementwiseLogistic, FloatAndQuantized) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::LOGISTIC, {DType::FLOAT32, {3}}, std::vector<float>{-1, 0, 2},
-                              {DType::FLOAT32, {3}}, &out)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::LOGISTIC, {DType::FLOAT32, {3}},
+                              std::vector<float>{-1, 0, 2}, {DType::FLOAT32, {3}}, &out)
                   .ok());
   EXPECT_NEAR(out[0], 1 / (1 + std::exp(1.0)), 1e-6);
   EXPECT_EQ(out[1], 0.5f);
@@ -614,28 +627,31 @@ TEST(ElementwiseQuantize, Requantize) {
   // int8 -> int8 in XNNPACK's range: Q8 multiplier, half up.
   std::vector<int8_t> q;
   ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::QUANTIZE, {DType::INT8, {4}, PerTensor(1.0f, 0)},
-                               std::vector<int8_t>{1, -1, 3, -3}, {DType::INT8, {4}, PerTensor(2.0f, 0)},
-                               &q)
+                               std::vector<int8_t>{1, -1, 3, -3},
+                               {DType::INT8, {4}, PerTensor(2.0f, 0)}, &q)
                   .ok());
   EXPECT_EQ(q, (std::vector<int8_t>{1, 0, 2, -1}));
   // MoveNet: int8 (1/256, -128) -> int8 (0.0040969, -128) over every value.
   const auto all = AllValues<int8_t>();
-  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::QUANTIZE, {DType::INT8, {256}, PerTensor(0.00390625f, -128)},
-                               all, {DType::INT8, {256}, PerTensor(0.0040968540f, -128)}, &q)
+  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::QUANTIZE,
+                               {DType::INT8, {256}, PerTensor(0.00390625f, -128)}, all,
+                               {DType::INT8, {256}, PerTensor(0.0040968540f, -128)}, &q)
                   .ok());
   for (int i = 0; i < 256; ++i) {
     EXPECT_NEAR(q[i], QuantizeRef<int8_t>((all[i] + 128) * 0.00390625, 0.0040968540f, -128), 1);
   }
   // uint8 -> int8 with equal scales and zero points 128 apart (MobileNet input): exact shift.
   const auto allu = AllValues<uint8_t>();
-  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::QUANTIZE, {DType::UINT8, {256}, PerTensor(0.0078431f, 127)},
-                               allu, {DType::INT8, {256}, PerTensor(0.0078431f, -1)}, &q)
+  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::QUANTIZE,
+                               {DType::UINT8, {256}, PerTensor(0.0078431f, 127)}, allu,
+                               {DType::INT8, {256}, PerTensor(0.0078431f, -1)}, &q)
                   .ok());
   for (int i = 0; i < 256; ++i) EXPECT_EQ(q[i], i - 128);
   // int8 -> uint8 (LSTM output).
   std::vector<uint8_t> u;
-  ASSERT_TRUE(RunUnary<uint8_t>(fb::OpType::QUANTIZE, {DType::INT8, {256}, PerTensor(0.00390625f, -128)},
-                                all, {DType::UINT8, {256}, PerTensor(0.00390625f, 0)}, &u)
+  ASSERT_TRUE(RunUnary<uint8_t>(fb::OpType::QUANTIZE,
+                                {DType::INT8, {256}, PerTensor(0.00390625f, -128)}, all,
+                                {DType::UINT8, {256}, PerTensor(0.00390625f, 0)}, &u)
                   .ok());
   for (int i = 0; i < 256; ++i) EXPECT_EQ(u[i], i);
   // uint8 -> uint8 with a scale change; TFLite path for an out-of-range ratio (1000x).
@@ -659,7 +675,8 @@ TEST(ElementwiseQuantize, RejectsPerChannelOutput) {
 
 TEST(ElementwiseDequantize, AllInputTypes) {
   std::vector<float> out;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::DEQUANTIZE, {DType::INT8, {3}, PerTensor(14.999096f, -128)},
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::DEQUANTIZE,
+                              {DType::INT8, {3}, PerTensor(14.999096f, -128)},
                               std::vector<int8_t>{-128, 0, 127}, {DType::FLOAT32, {3}}, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0.0f, 128 * 14.999096f, 255 * 14.999096f}));
@@ -689,22 +706,23 @@ TEST(ElementwiseDequantize, AllInputTypes) {
 
 TEST(ElementwiseCast, Conversions) {
   std::vector<int32_t> i32;
-  ASSERT_TRUE(RunUnary<int32_t>(fb::OpType::CAST, {DType::FLOAT32, {4}}, std::vector<float>{1.9f, -1.9f, 0.0f, 3e9f},
-                                {DType::INT32, {4}}, &i32)
+  ASSERT_TRUE(RunUnary<int32_t>(fb::OpType::CAST, {DType::FLOAT32, {4}},
+                                std::vector<float>{1.9f, -1.9f, 0.0f, 3e9f}, {DType::INT32, {4}},
+                                &i32)
                   .ok());
   EXPECT_EQ(i32, (std::vector<int32_t>{1, -1, 0, std::numeric_limits<int32_t>::max()}));
   std::vector<float> f;
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::CAST, {DType::UINT8, {3}}, std::vector<uint8_t>{0, 128, 255},
-                              {DType::FLOAT32, {3}}, &f)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::CAST, {DType::UINT8, {3}},
+                              std::vector<uint8_t>{0, 128, 255}, {DType::FLOAT32, {3}}, &f)
                   .ok());
   EXPECT_EQ(f, (std::vector<float>{0, 128, 255}));
-  ASSERT_TRUE(RunUnary<float>(fb::OpType::CAST, {DType::INT32, {2}}, std::vector<int32_t>{-7, 16777217},
-                              {DType::FLOAT32, {2}}, &f)
+  ASSERT_TRUE(RunUnary<float>(fb::OpType::CAST, {DType::INT32, {2}},
+                              std::vector<int32_t>{-7, 16777217}, {DType::FLOAT32, {2}}, &f)
                   .ok());
   EXPECT_EQ(f, (std::vector<float>{-7.0f, 16777216.0f}));
   std::vector<uint8_t> b;  // bool is one byte
-  ASSERT_TRUE(RunUnary<uint8_t>(fb::OpType::CAST, {DType::FLOAT32, {3}}, std::vector<float>{0.0f, -0.5f, 2.0f},
-                                {DType::BOOL, {3}}, &b)
+  ASSERT_TRUE(RunUnary<uint8_t>(fb::OpType::CAST, {DType::FLOAT32, {3}},
+                                std::vector<float>{0.0f, -0.5f, 2.0f}, {DType::BOOL, {3}}, &b)
                   .ok());
   EXPECT_EQ(b, (std::vector<uint8_t>{0, 1, 1}));
   std::vector<int64_t> i64;
@@ -713,8 +731,8 @@ TEST(ElementwiseCast, Conversions) {
                   .ok());
   EXPECT_EQ(i64, (std::vector<int64_t>{1, 0}));
   std::vector<int8_t> i8;
-  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::CAST, {DType::INT32, {3}}, std::vector<int32_t>{5, -3, 300},
-                               {DType::INT8, {3}}, &i8)
+  ASSERT_TRUE(RunUnary<int8_t>(fb::OpType::CAST, {DType::INT32, {3}},
+                               std::vector<int32_t>{5, -3, 300}, {DType::INT8, {3}}, &i8)
                   .ok());
   EXPECT_EQ(i8, (std::vector<int8_t>{5, -3, 44}));
   Status s = RunUnary<float>(fb::OpType::CAST, {DType::FLOAT16, {1}}, std::vector<uint16_t>{0},

@@ -58,12 +58,15 @@ LstmWeights RandomWeights(const LstmConfig& c, uint32_t seed, float scale = 0.5f
     w.wx[g] = RandomVector(rng, static_cast<size_t>(c.n_cell * c.n_input), -scale, scale);
     w.wh[g] = RandomVector(rng, static_cast<size_t>(c.n_cell * c.n_output), -scale, scale);
     w.bias[g] = RandomVector(rng, static_cast<size_t>(c.n_cell), -0.3f, 0.3f);
-    if (c.peephole && g != 2) w.peephole[g] = RandomVector(rng, static_cast<size_t>(c.n_cell), -0.5f, 0.5f);
-    if (c.layer_norm) w.layer_norm[g] = RandomVector(rng, static_cast<size_t>(c.n_cell), 0.5f, 1.5f);
+    if (c.peephole && g != 2)
+      w.peephole[g] = RandomVector(rng, static_cast<size_t>(c.n_cell), -0.5f, 0.5f);
+    if (c.layer_norm)
+      w.layer_norm[g] = RandomVector(rng, static_cast<size_t>(c.n_cell), 0.5f, 1.5f);
   }
   if (c.projection) {
     w.projection = RandomVector(rng, static_cast<size_t>(c.n_output * c.n_cell), -scale, scale);
-    if (c.projection_bias) w.projection_bias = RandomVector(rng, static_cast<size_t>(c.n_output), -0.2f, 0.2f);
+    if (c.projection_bias)
+      w.projection_bias = RandomVector(rng, static_cast<size_t>(c.n_output), -0.2f, 0.2f);
   }
   return w;
 }
@@ -73,17 +76,22 @@ std::vector<float> ReferenceLstm(const LstmConfig& c, const LstmWeights& w,
                                  const std::vector<float>& input) {
   std::vector<float> output(static_cast<size_t>(c.batch * c.time * c.n_output));
   for (int b = 0; b < c.batch; ++b) {
-    std::vector<double> h(static_cast<size_t>(c.n_output), 0.0), cell(static_cast<size_t>(c.n_cell), 0.0);
+    std::vector<double> h(static_cast<size_t>(c.n_output), 0.0),
+        cell(static_cast<size_t>(c.n_cell), 0.0);
     for (int t = 0; t < c.time; ++t) {
-      const size_t step = c.time_major ? static_cast<size_t>(t * c.batch + b) : static_cast<size_t>(b * c.time + t);
+      const size_t step =
+          c.time_major ? static_cast<size_t>(t * c.batch + b) : static_cast<size_t>(b * c.time + t);
       const float* x = &input[step * static_cast<size_t>(c.n_input)];
       auto gate = [&](int g, bool sigmoid) {
         std::vector<double> z(static_cast<size_t>(c.n_cell));
         for (int r = 0; r < c.n_cell; ++r) {
           double acc = 0.0;
-          for (int k = 0; k < c.n_input; ++k) acc += w.wx[g][static_cast<size_t>(r * c.n_input + k)] * x[k];
-          for (int k = 0; k < c.n_output; ++k) acc += w.wh[g][static_cast<size_t>(r * c.n_output + k)] * h[static_cast<size_t>(k)];
-          if (!w.peephole[g].empty()) acc += w.peephole[g][static_cast<size_t>(r)] * cell[static_cast<size_t>(r)];
+          for (int k = 0; k < c.n_input; ++k)
+            acc += w.wx[g][static_cast<size_t>(r * c.n_input + k)] * x[k];
+          for (int k = 0; k < c.n_output; ++k)
+            acc += w.wh[g][static_cast<size_t>(r * c.n_output + k)] * h[static_cast<size_t>(k)];
+          if (!w.peephole[g].empty())
+            acc += w.peephole[g][static_cast<size_t>(r)] * cell[static_cast<size_t>(r)];
           z[static_cast<size_t>(r)] = acc;
         }
         if (c.layer_norm) {
@@ -93,7 +101,8 @@ std::vector<float> ReferenceLstm(const LstmConfig& c, const LstmWeights& w,
           for (double v : z) var += (v - mean) * (v - mean);
           var /= c.n_cell;
           for (int r = 0; r < c.n_cell; ++r) {
-            z[static_cast<size_t>(r)] = (z[static_cast<size_t>(r)] - mean) / std::sqrt(var + 1e-8) * w.layer_norm[g][static_cast<size_t>(r)];
+            z[static_cast<size_t>(r)] = (z[static_cast<size_t>(r)] - mean) / std::sqrt(var + 1e-8) *
+                                        w.layer_norm[g][static_cast<size_t>(r)];
           }
         }
         for (int r = 0; r < c.n_cell; ++r) {
@@ -114,18 +123,25 @@ std::vector<float> ReferenceLstm(const LstmConfig& c, const LstmWeights& w,
       }
       const std::vector<double> o = gate(3, true);
       std::vector<double> hidden(static_cast<size_t>(c.n_cell));
-      for (int r = 0; r < c.n_cell; ++r) hidden[static_cast<size_t>(r)] = o[static_cast<size_t>(r)] * std::tanh(cell[static_cast<size_t>(r)]);
+      for (int r = 0; r < c.n_cell; ++r)
+        hidden[static_cast<size_t>(r)] =
+            o[static_cast<size_t>(r)] * std::tanh(cell[static_cast<size_t>(r)]);
       if (c.projection) {
         for (int k = 0; k < c.n_output; ++k) {
           double acc = w.projection_bias.empty() ? 0.0 : w.projection_bias[static_cast<size_t>(k)];
-          for (int r = 0; r < c.n_cell; ++r) acc += w.projection[static_cast<size_t>(k * c.n_cell + r)] * hidden[static_cast<size_t>(r)];
-          if (c.proj_clip > 0) acc = std::max<double>(-c.proj_clip, std::min<double>(c.proj_clip, acc));
+          for (int r = 0; r < c.n_cell; ++r)
+            acc += w.projection[static_cast<size_t>(k * c.n_cell + r)] *
+                   hidden[static_cast<size_t>(r)];
+          if (c.proj_clip > 0)
+            acc = std::max<double>(-c.proj_clip, std::min<double>(c.proj_clip, acc));
           h[static_cast<size_t>(k)] = acc;
         }
       } else {
         h = hidden;
       }
-      for (int k = 0; k < c.n_output; ++k) output[step * static_cast<size_t>(c.n_output) + static_cast<size_t>(k)] = static_cast<float>(h[static_cast<size_t>(k)]);
+      for (int k = 0; k < c.n_output; ++k)
+        output[step * static_cast<size_t>(c.n_output) + static_cast<size_t>(k)] =
+            static_cast<float>(h[static_cast<size_t>(k)]);
     }
   }
   return output;
@@ -153,28 +169,31 @@ fb::OpOptionsUnion LstmOptions(const LstmConfig& c) {
 // TFLite does.
 class StatefulModel {
  public:
-  int32_t AddInput(const std::string& name, DType dtype, const Shape& shape, const QuantParams& quant = {}) {
+  int32_t AddInput(const std::string& name, DType dtype, const Shape& shape,
+                   const QuantParams& quant = {}) {
     const int32_t t = builder_.AddTensor(name, dtype, shape, quant);
     inputs_.push_back(t);
     return t;
   }
   template <typename T>
-  int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape, const std::vector<T>& values,
-                      const QuantParams& quant = {}) {
+  int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape,
+                      const std::vector<T>& values, const QuantParams& quant = {}) {
     return builder_.AddConstant(name, dtype, shape, values, quant);
   }
-  int32_t AddOutput(const std::string& name, DType dtype, const Shape& shape, const QuantParams& quant = {}) {
+  int32_t AddOutput(const std::string& name, DType dtype, const Shape& shape,
+                    const QuantParams& quant = {}) {
     const int32_t t = builder_.AddTensor(name, dtype, shape, quant);
     outputs_.push_back(t);
     return t;
   }
-  int32_t AddTensor(const std::string& name, DType dtype, const Shape& shape, const QuantParams& quant = {},
-                    bool is_variable = false) {
+  int32_t AddTensor(const std::string& name, DType dtype, const Shape& shape,
+                    const QuantParams& quant = {}, bool is_variable = false) {
     return builder_.AddTensor(name, dtype, shape, quant, is_variable);
   }
   void AddOperator(fb::OpType type, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
                    fb::OpOptionsUnion options = {}, std::vector<int32_t> intermediates = {}) {
-    builder_.AddOperator(type, std::move(inputs), std::move(outputs), std::move(options), std::move(intermediates));
+    builder_.AddOperator(type, std::move(inputs), std::move(outputs), std::move(options),
+                         std::move(intermediates));
   }
   Status Build() {
     builder_.SetInputs(inputs_);
@@ -205,20 +224,26 @@ void BuildFloatLstm(ModelT& m, const LstmConfig& c, const LstmWeights& w, int sk
   for (int g = 0; g < 4; ++g) {
     if (w.wx[g].empty()) continue;
     const std::string n = gate_names[g];
-    in[static_cast<size_t>(1 + g)] = m.AddConstant("w_x_" + n, DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
-    in[static_cast<size_t>(5 + g)] = m.AddConstant("w_h_" + n, DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
-    in[static_cast<size_t>(12 + g)] = m.AddConstant("b_" + n, DType::FLOAT32, {c.n_cell}, w.bias[g]);
+    in[static_cast<size_t>(1 + g)] =
+        m.AddConstant("w_x_" + n, DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
+    in[static_cast<size_t>(5 + g)] =
+        m.AddConstant("w_h_" + n, DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
+    in[static_cast<size_t>(12 + g)] =
+        m.AddConstant("b_" + n, DType::FLOAT32, {c.n_cell}, w.bias[g]);
     if (!w.peephole[g].empty()) {
       const int idx = g == 0 ? 9 : g == 1 ? 10 : 11;
-      in[static_cast<size_t>(idx)] = m.AddConstant("w_c_" + n, DType::FLOAT32, {c.n_cell}, w.peephole[g]);
+      in[static_cast<size_t>(idx)] =
+          m.AddConstant("w_c_" + n, DType::FLOAT32, {c.n_cell}, w.peephole[g]);
     }
     if (!w.layer_norm[g].empty()) {
-      in[static_cast<size_t>(20 + g)] = m.AddConstant("ln_" + n, DType::FLOAT32, {c.n_cell}, w.layer_norm[g]);
+      in[static_cast<size_t>(20 + g)] =
+          m.AddConstant("ln_" + n, DType::FLOAT32, {c.n_cell}, w.layer_norm[g]);
     }
   }
   if (!w.projection.empty()) {
     in[16] = m.AddConstant("w_proj", DType::FLOAT32, {c.n_output, c.n_cell}, w.projection);
-    if (!w.projection_bias.empty()) in[17] = m.AddConstant("b_proj", DType::FLOAT32, {c.n_output}, w.projection_bias);
+    if (!w.projection_bias.empty())
+      in[17] = m.AddConstant("b_proj", DType::FLOAT32, {c.n_output}, w.projection_bias);
   }
   in[18] = m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, true);
   in[19] = m.AddTensor("c_state", DType::FLOAT32, {c.batch, c.n_cell}, {}, true);
@@ -230,7 +255,8 @@ void BuildFloatLstm(ModelT& m, const LstmConfig& c, const LstmWeights& w, int sk
 void ExpectFloatLstmMatches(const LstmConfig& c, uint32_t seed) {
   const LstmWeights w = RandomWeights(c, seed);
   std::mt19937 rng(seed + 1000);
-  const std::vector<float> x = RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.5f, 1.5f);
+  const std::vector<float> x =
+      RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.5f, 1.5f);
   SingleOpModel m;
   BuildFloatLstm(m, c, w);
   Status s = m.Build();
@@ -241,7 +267,8 @@ void ExpectFloatLstmMatches(const LstmConfig& c, uint32_t seed) {
     ASSERT_TRUE(m.Invoke().ok());
     const std::vector<float> got = m.Output<float>(0);
     ASSERT_EQ(got.size(), expected.size());
-    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5f) << "element " << i;
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], expected[i], 1e-5f) << "element " << i;
   }
 }
 
@@ -290,14 +317,17 @@ TEST(LstmFloat, StateCarriesOverWhenNotReset) {
   const LstmConfig c;
   const LstmWeights w = RandomWeights(c, 6);
   std::mt19937 rng(7);
-  const std::vector<float> x = RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
+  const std::vector<float> x =
+      RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
   // Two invokes of a 3-step sequence with the state kept == one 6-step sequence.
   LstmConfig c6 = c;
   c6.time = 2 * c.time;
   std::vector<float> x6;
   const size_t per_batch = static_cast<size_t>(c.time * c.n_input);
   for (size_t b = 0; b < static_cast<size_t>(c.batch); ++b) {
-    for (int rep = 0; rep < 2; ++rep) x6.insert(x6.end(), x.begin() + static_cast<long>(b * per_batch), x.begin() + static_cast<long>((b + 1) * per_batch));
+    for (int rep = 0; rep < 2; ++rep)
+      x6.insert(x6.end(), x.begin() + static_cast<long>(b * per_batch),
+                x.begin() + static_cast<long>((b + 1) * per_batch));
   }
   const std::vector<float> expected6 = ReferenceLstm(c6, w, x6);
 
@@ -354,25 +384,34 @@ LstmWeights BuildInt8Lstm(SingleOpModel& m, const LstmConfig& c, const LstmWeigh
     if (w.wx[g].empty()) continue;
     const std::string n = gate_names[g];
     const float sx = SymmetricScale(w.wx[g]), sh = SymmetricScale(w.wh[g]);
-    const std::vector<int8_t> qx = Quantize<int8_t>(w.wx[g], sx, 0), qh = Quantize<int8_t>(w.wh[g], sh, 0);
+    const std::vector<int8_t> qx = Quantize<int8_t>(w.wx[g], sx, 0),
+                              qh = Quantize<int8_t>(w.wh[g], sh, 0);
     dq.wx[g] = Dequantize(qx, sx, 0);
     dq.wh[g] = Dequantize(qh, sh, 0);
     const float bias_scale = q.input_scale * sx;
     const std::vector<int32_t> qb = QuantizeBias(w.bias[g], bias_scale);
     for (size_t i = 0; i < qb.size(); ++i) dq.bias[g][i] = static_cast<float>(qb[i]) * bias_scale;
-    in[static_cast<size_t>(1 + g)] = m.AddConstant("w_x_" + n, DType::INT8, {c.n_cell, c.n_input}, qx, PerTensor(sx, 0));
-    in[static_cast<size_t>(5 + g)] = m.AddConstant("w_h_" + n, DType::INT8, {c.n_cell, c.n_output}, qh, PerTensor(sh, 0));
-    in[static_cast<size_t>(12 + g)] = m.AddConstant("b_" + n, DType::INT32, {c.n_cell}, qb, PerTensor(bias_scale, 0));
+    in[static_cast<size_t>(1 + g)] =
+        m.AddConstant("w_x_" + n, DType::INT8, {c.n_cell, c.n_input}, qx, PerTensor(sx, 0));
+    in[static_cast<size_t>(5 + g)] =
+        m.AddConstant("w_h_" + n, DType::INT8, {c.n_cell, c.n_output}, qh, PerTensor(sh, 0));
+    in[static_cast<size_t>(12 + g)] =
+        m.AddConstant("b_" + n, DType::INT32, {c.n_cell}, qb, PerTensor(bias_scale, 0));
   }
-  in[18] = m.AddTensor("h_state", DType::INT8, {c.batch, c.n_output}, PerTensor(q.state_scale, q.state_zp), true);
-  in[19] = m.AddTensor("c_state", DType::INT16, {c.batch, c.n_cell}, PerTensor(q.cell_scale, 0), true);
+  in[18] = m.AddTensor("h_state", DType::INT8, {c.batch, c.n_output},
+                       PerTensor(q.state_scale, q.state_zp), true);
+  in[19] =
+      m.AddTensor("c_state", DType::INT16, {c.batch, c.n_cell}, PerTensor(q.cell_scale, 0), true);
   if (skip >= 0) in[static_cast<size_t>(skip)] = -1;
-  const int32_t out = m.AddOutput("y", DType::INT8, OutputShape(c), PerTensor(q.state_scale, q.state_zp));
+  const int32_t out =
+      m.AddOutput("y", DType::INT8, OutputShape(c), PerTensor(q.state_scale, q.state_zp));
   // Like the converter: gate intermediates carry nothing without layer norm; the hidden one has the
   // output state's quantization.
   std::vector<int32_t> inter;
-  for (int i = 0; i < 4; ++i) inter.push_back(m.AddTensor("gate_intermediate_" + std::to_string(i), DType::FLOAT32, {0}));
-  inter.push_back(m.AddTensor("hidden_intermediate", DType::INT8, {0}, PerTensor(q.state_scale, q.state_zp)));
+  for (int i = 0; i < 4; ++i)
+    inter.push_back(m.AddTensor("gate_intermediate_" + std::to_string(i), DType::FLOAT32, {0}));
+  inter.push_back(
+      m.AddTensor("hidden_intermediate", DType::INT8, {0}, PerTensor(q.state_scale, q.state_zp)));
   m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {out}, LstmOptions(c), inter);
   return dq;
 }
@@ -381,7 +420,8 @@ void ExpectInt8LstmClose(const LstmConfig& c, uint32_t seed, int tolerance) {
   const QuantLstm q;
   const LstmWeights w = RandomWeights(c, seed);
   std::mt19937 rng(seed + 99);
-  const std::vector<float> xf = RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
+  const std::vector<float> xf =
+      RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
   const std::vector<int8_t> xq = Quantize<int8_t>(xf, q.input_scale, q.input_zp);
   SingleOpModel m;
   const LstmWeights dq = BuildInt8Lstm(m, c, w, q);
@@ -390,15 +430,18 @@ void ExpectInt8LstmClose(const LstmConfig& c, uint32_t seed, int tolerance) {
   m.SetInput(0, xq);
   ASSERT_TRUE(m.Invoke().ok());
   const std::vector<int8_t> got = m.Output<int8_t>(0);
-  const std::vector<float> expected = ReferenceLstm(c, dq, Dequantize(xq, q.input_scale, q.input_zp));
+  const std::vector<float> expected =
+      ReferenceLstm(c, dq, Dequantize(xq, q.input_scale, q.input_zp));
   const std::vector<int8_t> expected_q = Quantize<int8_t>(expected, q.state_scale, q.state_zp);
   ASSERT_EQ(got.size(), expected_q.size());
   int max_diff = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     max_diff = std::max(max_diff, std::abs(got[i] - expected_q[i]));
-    EXPECT_NEAR(got[i], expected_q[i], tolerance) << "element " << i << " (float " << expected[i] << ")";
+    EXPECT_NEAR(got[i], expected_q[i], tolerance)
+        << "element " << i << " (float " << expected[i] << ")";
   }
-  std::printf("int8 LSTM vs float: max difference %d quanta over %zu outputs\n", max_diff, got.size());
+  std::printf("int8 LSTM vs float: max difference %d quanta over %zu outputs\n", max_diff,
+              got.size());
 }
 
 TEST(LstmInt8, BatchMajorCloseToFloat) {
@@ -431,7 +474,8 @@ TEST(LstmInt8, CellClipSaturatesCell) {
   LstmWeights w = RandomWeights(c, 14, 2.0f);
   for (float& b : w.bias[1]) b = 3.0f;  // forget gate ~1: the cell accumulates
   std::mt19937 rng(15);
-  const std::vector<float> xf = RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
+  const std::vector<float> xf =
+      RandomVector(rng, static_cast<size_t>(c.batch * c.time * c.n_input), -1.f, 1.f);
   const std::vector<int8_t> xq = Quantize<int8_t>(xf, q.input_scale, q.input_zp);
   SingleOpModel m;
   const LstmWeights dq = BuildInt8Lstm(m, c, w, q);
@@ -439,7 +483,8 @@ TEST(LstmInt8, CellClipSaturatesCell) {
   m.SetInput(0, xq);
   ASSERT_TRUE(m.Invoke().ok());
   const std::vector<int8_t> got = m.Output<int8_t>(0);
-  const std::vector<int8_t> expected = Quantize<int8_t>(ReferenceLstm(c, dq, Dequantize(xq, q.input_scale, q.input_zp)), q.state_scale, q.state_zp);
+  const std::vector<int8_t> expected = Quantize<int8_t>(
+      ReferenceLstm(c, dq, Dequantize(xq, q.input_scale, q.input_zp)), q.state_scale, q.state_zp);
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_NEAR(got[i], expected[i], 3) << "element " << i;
     // |h| = |o * tanh(c)| <= tanh(0.5) = 0.46 -> at most 60 quanta of 1/128.
@@ -449,7 +494,8 @@ TEST(LstmInt8, CellClipSaturatesCell) {
 
 // The runtime that produced our goldens (TFLite of the tfjs-tflite 0.0.1-alpha.10 era) stores the
 // hidden state as q = round(h / scale) - zero_point (its CwiseMul subtracts the zero point it is
-// given); exact on a case where h is known: zero weights, so every gate is sigmoid/tanh of its bias.
+// given); exact on a case where h is known: zero weights, so every gate is sigmoid/tanh of its
+// bias.
 TEST(LstmInt8, HiddenZeroPointSubtractedLikeReference) {
   LstmConfig c;
   c.batch = 1;
@@ -469,7 +515,8 @@ TEST(LstmInt8, HiddenZeroPointSubtractedLikeReference) {
   SingleOpModel m;
   BuildInt8Lstm(m, c, w, q);
   ASSERT_TRUE(m.Build().ok());
-  m.SetInput(0, std::vector<int8_t>{static_cast<int8_t>(q.input_zp), static_cast<int8_t>(q.input_zp)});
+  m.SetInput(0,
+             std::vector<int8_t>{static_cast<int8_t>(q.input_zp), static_cast<int8_t>(q.input_zp)});
   ASSERT_TRUE(m.Invoke().ok());
   const std::vector<int8_t> got = m.Output<int8_t>(0);
   for (int r = 0; r < c.n_cell; ++r) {
@@ -500,7 +547,8 @@ TEST(LstmFixedPoint, TanhMatchesLibmForEveryIntegerBitCount) {
     for (int raw = -32768; raw <= 32767; raw += 5) {
       const int16_t got = lstm_fixedpoint::Tanh16Dispatch(bits, static_cast<int16_t>(raw));
       const double want = std::tanh(std::ldexp(static_cast<double>(raw), bits - 15)) * 32768.0;
-      max_err = std::max(max_err, static_cast<int>(std::lround(std::fabs(got - std::min(want, 32767.0)))));
+      max_err = std::max(max_err,
+                         static_cast<int>(std::lround(std::fabs(got - std::min(want, 32767.0)))));
     }
     EXPECT_LE(max_err, 16) << "integer bits " << bits;
     EXPECT_EQ(lstm_fixedpoint::Tanh16Dispatch(bits, 0), 0);
@@ -554,16 +602,20 @@ TEST(LstmErrors, WrongRecurrentShapeNamed) {
   std::vector<int32_t> in(24, -1);
   in[0] = m.AddInput("x", DType::FLOAT32, InputShape(c));
   for (int g = 0; g < 4; ++g) {
-    in[static_cast<size_t>(1 + g)] = m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
+    in[static_cast<size_t>(1 + g)] =
+        m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
     // recurrent_to_cell has its dimensions swapped and one too many columns
     const Shape wh_shape = g == 2 ? Shape{c.n_cell, c.n_output + 1} : Shape{c.n_cell, c.n_output};
     std::vector<float> wh(static_cast<size_t>(NumElements(wh_shape)), 0.1f);
-    in[static_cast<size_t>(5 + g)] = m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, wh_shape, wh);
-    in[static_cast<size_t>(12 + g)] = m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
+    in[static_cast<size_t>(5 + g)] =
+        m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, wh_shape, wh);
+    in[static_cast<size_t>(12 + g)] =
+        m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
   }
   in[18] = m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, true);
   in[19] = m.AddTensor("c_state", DType::FLOAT32, {c.batch, c.n_cell}, {}, true);
-  m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
+  m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in,
+                {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
   const std::string e = BuildError(m);
   EXPECT_NE(e.find("recurrent_to_cell_weights"), std::string::npos) << e;
   EXPECT_NE(e.find("wh2"), std::string::npos) << e;
@@ -577,13 +629,18 @@ TEST(LstmErrors, WrongOutputShapeAndNonVariableState) {
     std::vector<int32_t> in(24, -1);
     in[0] = m.AddInput("x", DType::FLOAT32, InputShape(c));
     for (int g = 0; g < 4; ++g) {
-      in[static_cast<size_t>(1 + g)] = m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
-      in[static_cast<size_t>(5 + g)] = m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
-      in[static_cast<size_t>(12 + g)] = m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
+      in[static_cast<size_t>(1 + g)] =
+          m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
+      in[static_cast<size_t>(5 + g)] =
+          m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
+      in[static_cast<size_t>(12 + g)] =
+          m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
     }
-    in[18] = m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, /*is_variable=*/false);
+    in[18] =
+        m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, /*is_variable=*/false);
     in[19] = m.AddTensor("c_state", DType::FLOAT32, {c.batch, c.n_cell}, {}, true);
-    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
+    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in,
+                  {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
     const std::string e = BuildError(m);
     // (the loader already refuses a state that nothing writes; either way the tensor is named)
     EXPECT_NE(e.find("h_state"), std::string::npos) << e;
@@ -593,13 +650,18 @@ TEST(LstmErrors, WrongOutputShapeAndNonVariableState) {
     std::vector<int32_t> in(24, -1);
     in[0] = m.AddInput("x", DType::FLOAT32, InputShape(c));
     for (int g = 0; g < 4; ++g) {
-      in[static_cast<size_t>(1 + g)] = m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
-      in[static_cast<size_t>(5 + g)] = m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
-      in[static_cast<size_t>(12 + g)] = m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
+      in[static_cast<size_t>(1 + g)] =
+          m.AddConstant("wx" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_input}, w.wx[g]);
+      in[static_cast<size_t>(5 + g)] =
+          m.AddConstant("wh" + std::to_string(g), DType::FLOAT32, {c.n_cell, c.n_output}, w.wh[g]);
+      in[static_cast<size_t>(12 + g)] =
+          m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
     }
     in[18] = m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, true);
     in[19] = m.AddTensor("c_state", DType::FLOAT32, {c.batch, c.n_cell}, {}, true);
-    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {m.AddOutput("y_bad", DType::FLOAT32, {c.batch, c.time, c.n_output + 1})}, LstmOptions(c));
+    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in,
+                  {m.AddOutput("y_bad", DType::FLOAT32, {c.batch, c.time, c.n_output + 1})},
+                  LstmOptions(c));
     const std::string e = BuildError(m);
     EXPECT_NE(e.find("y_bad"), std::string::npos) << e;
   }
@@ -614,14 +676,19 @@ TEST(LstmErrors, HybridAndMissingHiddenIntermediateRejected) {
     std::vector<int32_t> in(24, -1);
     in[0] = m.AddInput("x", DType::FLOAT32, InputShape(c));
     for (int g = 0; g < 4; ++g) {
-      const std::vector<int8_t> qx(static_cast<size_t>(c.n_cell * c.n_input), 1), qh(static_cast<size_t>(c.n_cell * c.n_output), 1);
-      in[static_cast<size_t>(1 + g)] = m.AddConstant("qwx" + std::to_string(g), DType::INT8, {c.n_cell, c.n_input}, qx, PerTensor(0.01f, 0));
-      in[static_cast<size_t>(5 + g)] = m.AddConstant("qwh" + std::to_string(g), DType::INT8, {c.n_cell, c.n_output}, qh, PerTensor(0.01f, 0));
-      in[static_cast<size_t>(12 + g)] = m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
+      const std::vector<int8_t> qx(static_cast<size_t>(c.n_cell * c.n_input), 1),
+          qh(static_cast<size_t>(c.n_cell * c.n_output), 1);
+      in[static_cast<size_t>(1 + g)] = m.AddConstant(
+          "qwx" + std::to_string(g), DType::INT8, {c.n_cell, c.n_input}, qx, PerTensor(0.01f, 0));
+      in[static_cast<size_t>(5 + g)] = m.AddConstant(
+          "qwh" + std::to_string(g), DType::INT8, {c.n_cell, c.n_output}, qh, PerTensor(0.01f, 0));
+      in[static_cast<size_t>(12 + g)] =
+          m.AddConstant("b" + std::to_string(g), DType::FLOAT32, {c.n_cell}, w.bias[g]);
     }
     in[18] = m.AddTensor("h_state", DType::FLOAT32, {c.batch, c.n_output}, {}, true);
     in[19] = m.AddTensor("c_state", DType::FLOAT32, {c.batch, c.n_cell}, {}, true);
-    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in, {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
+    m.AddOperator(fb::OpType::UNIDIRECTIONAL_SEQUENCE_LSTM, in,
+                  {m.AddOutput("y", DType::FLOAT32, OutputShape(c))}, LstmOptions(c));
     const std::string e = BuildError(m);
     EXPECT_NE(e.find("qwx0"), std::string::npos) << e;
     EXPECT_NE(e.find("hybrid"), std::string::npos) << e;
@@ -638,7 +705,8 @@ TEST(LstmErrors, HybridAndMissingHiddenIntermediateRejected) {
   }
 }
 
-// ---- the real model: keras_lstm_mnist_ptq ---------------------------------------------------------
+// ---- the real model: keras_lstm_mnist_ptq
+// ---------------------------------------------------------
 
 std::string SharedFile(const std::string& rel) {
   const char* root = std::getenv("WISP_SHARED");
@@ -654,8 +722,16 @@ bool ReadAll(const std::string& path, std::vector<uint8_t>* out) {
 
 // Points subgraph 0's (only) output and every signature output at `tensor`, in place.
 bool RedirectTfliteOutput(std::vector<uint8_t>& b, int32_t tensor) {
-  auto u32 = [&](size_t o) { uint32_t v; std::memcpy(&v, &b[o], 4); return v; };
-  auto i32 = [&](size_t o) { int32_t v; std::memcpy(&v, &b[o], 4); return v; };
+  auto u32 = [&](size_t o) {
+    uint32_t v;
+    std::memcpy(&v, &b[o], 4);
+    return v;
+  };
+  auto i32 = [&](size_t o) {
+    int32_t v;
+    std::memcpy(&v, &b[o], 4);
+    return v;
+  };
   auto field = [&](size_t table, int i) -> size_t {
     const size_t vt = table - static_cast<size_t>(i32(table));
     uint16_t vt_len, off;
@@ -727,35 +803,39 @@ LoadedModel LoadTflite(const std::vector<uint8_t>& tflite) {
 // the reference runtime (tfjs-tflite 0.0.1-alpha.10, single-threaded SIMD build, Chromium) on the
 // same model with its graph output redirected to the LSTM output (tensor 24).
 const int8_t kReferenceLstmOutput[28 * 20] = {
-    5, -1, 2, 2, -2, -4, 6, -4, -4, 1, 5, 1, 4, -2, 5, 1, 7, -3, 0, 6,
-    7, -4, 4, 3, -5, -8, 10, -8, -7, 1, 7, -1, 5, -6, 10, 0, 12, -7, -1, 12,
-    9, -7, 7, 3, -5, -10, 13, -11, -8, 1, 7, -3, 4, -9, 14, -2, 14, -9, -2, 17,
-    9, -9, 9, 3, -5, -11, 15, -14, -9, 2, 5, -5, 2, -11, 18, -5, 15, -10, -3, 21,
-    9, -10, 12, 2, -4, -10, 16, -17, -8, 2, 3, -7, 0, -12, 21, -7, 16, -11, -3, 24,
-    9, -12, 14, 2, -3, -9, 16, -19, -6, 2, 2, -8, -2, -13, 23, -9, 15, -11, -4, 27,
-    8, -13, 16, 2, -1, -7, 15, -22, -4, 3, 0, -9, -3, -13, 25, -11, 15, -11, -4, 28,
-    -40, 3, 29, -12, 12, 21, 39, 11, 45, -5, -32, 14, -15, 61, -13, -41, 13, 52, 10, -13,
-    -41, 13, 42, -42, 27, 64, 39, 54, 54, -50, -83, 76, -32, 113, -65, -79, 12, 36, 28, -76,
-    52, 24, 65, -57, 33, 43, 25, 95, 33, -89, -84, 102, 25, 100, -89, -45, 23, -29, 72, -93,
-    96, 27, 73, -51, 15, -19, 6, 104, 14, -82, -66, 64, 89, 25, -93, 41, 24, -69, 91, -89,
-    108, 41, 55, -36, 8, -61, -18, 95, -60, -45, -48, 18, 113, -47, -94, 76, -1, -88, 87, -58,
-    112, 61, 21, -27, 14, -66, -44, 72, -100, -4, -45, 4, 116, -76, -95, 68, -43, -95, 66, 1,
-    115, 83, -1, -22, 21, -36, -67, 51, -113, 20, -51, 2, 110, -57, -84, 46, -78, -91, 41, 48,
-    110, 99, -3, -22, 31, 19, -87, 42, -109, 26, -69, 1, 105, 16, -64, 22, -95, -68, 23, 48,
-    116, 103, -7, -46, 61, 56, -92, 74, -30, 31, -99, 4, 104, 82, -55, -1, -72, 54, 19, -21,
-    121, 97, -26, -88, 58, 39, -88, 101, 58, 7, -74, 18, 95, 88, -74, 43, 25, 87, 60, -57,
-    119, 96, -28, -96, -44, 2, -65, 86, 31, 21, 9, -5, 115, 74, -84, 84, 55, 40, 91, -43,
-    99, 99, -17, -87, -85, -23, 13, 53, -43, 34, 72, -32, 123, 63, -58, 80, 53, 16, 74, 11,
-    31, 97, 7, -75, -97, -32, 66, 42, -76, 35, 92, -44, 121, 64, -22, 50, 54, 17, 45, 48,
-    -50, 88, 23, -73, -100, -29, 85, 44, -69, 3, 96, -65, 116, 75, -6, 15, 54, 36, 32, 48,
-    -87, 80, 25, -72, -103, -26, 84, 48, -45, -52, 94, -88, 106, 89, -1, -13, 45, 56, 31, 41,
-    -94, 76, 24, -57, -102, -26, 77, 50, -22, -85, 91, -101, 81, 98, 2, -34, 37, 64, 32, 37,
-    -84, 69, 24, -22, -99, -30, 66, 53, -3, -101, 81, -106, 39, 99, 11, -46, 28, 65, 39, 31,
-    -63, 65, 29, 22, -91, -35, 62, 57, 12, -109, 62, -109, -3, 97, 24, -55, 28, 68, 43, 29,
-    -38, 57, 34, 54, -79, -38, 57, 54, 21, -111, 45, -107, -21, 90, 33, -57, 28, 66, 45, 26,
-    -9, 51, 39, 68, -65, -41, 48, 52, 23, -109, 32, -98, -24, 80, 48, -57, 30, 58, 48, 25,
-    12, 45, 45, 61, -51, -47, 33, 46, 14, -102, 21, -75, -24, 62, 75, -51, 33, 41, 49, 26
-};
+    5,   -1,   2,    2,   -2,  -4,   6,   -4,  -4,  1,    5,    1,   4,    -2,   5,   1,    7,
+    -3,  0,    6,    7,   -4,  4,    3,   -5,  -8,  10,   -8,   -7,  1,    7,    -1,  5,    -6,
+    10,  0,    12,   -7,  -1,  12,   9,   -7,  7,   3,    -5,   -10, 13,   -11,  -8,  1,    7,
+    -3,  4,    -9,   14,  -2,  14,   -9,  -2,  17,  9,    -9,   9,   3,    -5,   -11, 15,   -14,
+    -9,  2,    5,    -5,  2,   -11,  18,  -5,  15,  -10,  -3,   21,  9,    -10,  12,  2,    -4,
+    -10, 16,   -17,  -8,  2,   3,    -7,  0,   -12, 21,   -7,   16,  -11,  -3,   24,  9,    -12,
+    14,  2,    -3,   -9,  16,  -19,  -6,  2,   2,   -8,   -2,   -13, 23,   -9,   15,  -11,  -4,
+    27,  8,    -13,  16,  2,   -1,   -7,  15,  -22, -4,   3,    0,   -9,   -3,   -13, 25,   -11,
+    15,  -11,  -4,   28,  -40, 3,    29,  -12, 12,  21,   39,   11,  45,   -5,   -32, 14,   -15,
+    61,  -13,  -41,  13,  52,  10,   -13, -41, 13,  42,   -42,  27,  64,   39,   54,  54,   -50,
+    -83, 76,   -32,  113, -65, -79,  12,  36,  28,  -76,  52,   24,  65,   -57,  33,  43,   25,
+    95,  33,   -89,  -84, 102, 25,   100, -89, -45, 23,   -29,  72,  -93,  96,   27,  73,   -51,
+    15,  -19,  6,    104, 14,  -82,  -66, 64,  89,  25,   -93,  41,  24,   -69,  91,  -89,  108,
+    41,  55,   -36,  8,   -61, -18,  95,  -60, -45, -48,  18,   113, -47,  -94,  76,  -1,   -88,
+    87,  -58,  112,  61,  21,  -27,  14,  -66, -44, 72,   -100, -4,  -45,  4,    116, -76,  -95,
+    68,  -43,  -95,  66,  1,   115,  83,  -1,  -22, 21,   -36,  -67, 51,   -113, 20,  -51,  2,
+    110, -57,  -84,  46,  -78, -91,  41,  48,  110, 99,   -3,   -22, 31,   19,   -87, 42,   -109,
+    26,  -69,  1,    105, 16,  -64,  22,  -95, -68, 23,   48,   116, 103,  -7,   -46, 61,   56,
+    -92, 74,   -30,  31,  -99, 4,    104, 82,  -55, -1,   -72,  54,  19,   -21,  121, 97,   -26,
+    -88, 58,   39,   -88, 101, 58,   7,   -74, 18,  95,   88,   -74, 43,   25,   87,  60,   -57,
+    119, 96,   -28,  -96, -44, 2,    -65, 86,  31,  21,   9,    -5,  115,  74,   -84, 84,   55,
+    40,  91,   -43,  99,  99,  -17,  -87, -85, -23, 13,   53,   -43, 34,   72,   -32, 123,  63,
+    -58, 80,   53,   16,  74,  11,   31,  97,  7,   -75,  -97,  -32, 66,   42,   -76, 35,   92,
+    -44, 121,  64,   -22, 50,  54,   17,  45,  48,  -50,  88,   23,  -73,  -100, -29, 85,   44,
+    -69, 3,    96,   -65, 116, 75,   -6,  15,  54,  36,   32,   48,  -87,  80,   25,  -72,  -103,
+    -26, 84,   48,   -45, -52, 94,   -88, 106, 89,  -1,   -13,  45,  56,   31,   41,  -94,  76,
+    24,  -57,  -102, -26, 77,  50,   -22, -85, 91,  -101, 81,   98,  2,    -34,  37,  64,   32,
+    37,  -84,  69,   24,  -22, -99,  -30, 66,  53,  -3,   -101, 81,  -106, 39,   99,  11,   -46,
+    28,  65,   39,   31,  -63, 65,   29,  22,  -91, -35,  62,   57,  12,   -109, 62,  -109, -3,
+    97,  24,   -55,  28,  68,  43,   29,  -38, 57,  34,   54,   -79, -38,  57,   54,  21,   -111,
+    45,  -107, -21,  90,  33,  -57,  28,  66,  45,  26,   -9,   51,  39,   68,   -65, -41,  48,
+    52,  23,   -109, 32,  -98, -24,  80,  48,  -57, 30,   58,   48,  25,   12,   45,  45,   61,
+    -51, -47,  33,   46,  14,  -102, 21,  -75, -24, 62,   75,   -51, 33,   41,   49,  26};
 
 TEST(LstmGolden, KerasLstmHiddenStatesMatchReferenceExactly) {
   std::vector<uint8_t> tflite, input;

@@ -133,8 +133,8 @@ TEST(ReductionAveragePool, FloatValidAndSame) {
 
 TEST(ReductionAveragePool, Int8MatchesReferenceRuntime) {
   // LiteRT.js 2.5.3 output for Pattern input, SAME 3x3 stride 2 (not delegated: TFLite kernel).
-  const std::vector<int8_t> expected = {-33, 40, -27, 3,  21, -34, -5, -17, 1,
-                                        -11, 7,  -6,  -19, -10, 29, -26, 35, -20};
+  const std::vector<int8_t> expected = {-33, 40, -27, 3,   21,  -34, -5,  -17, 1,
+                                        -11, 7,  -6,  -19, -10, 29,  -26, 35,  -20};
   std::vector<int8_t> out;
   ASSERT_TRUE(RunPool(fb::OpType::AVERAGE_POOL_2D, DType::INT8, {1, 5, 5, 2}, {1, 3, 3, 2},
                       PerTensor(0.08f, 3), PerTensor(0.08f, 3),
@@ -227,9 +227,8 @@ Status RunMean(DType dtype, const Shape& in_shape, const std::vector<int32_t>& a
   SingleOpModel m;
   const int32_t a = m.AddInput("in", dtype, in_shape, in_q);
   const int32_t ax =
-      constant_axes
-          ? m.AddConstant("axes", DType::INT32, {static_cast<int32_t>(axes.size())}, axes)
-          : m.AddInput("axes", DType::INT32, {static_cast<int32_t>(axes.size())});
+      constant_axes ? m.AddConstant("axes", DType::INT32, {static_cast<int32_t>(axes.size())}, axes)
+                    : m.AddInput("axes", DType::INT32, {static_cast<int32_t>(axes.size())});
   const int32_t o = m.AddOutput("out", dtype, out_shape, out_q);
   fb::ReducerOptionsT opts;
   opts.keep_dims = keep_dims;
@@ -245,8 +244,8 @@ Status RunMean(DType dtype, const Shape& in_shape, const std::vector<int32_t>& a
 TEST(ReductionMean, FloatAxes) {
   const std::vector<float> in = RandomFloat(2 * 3 * 4, 5);
   std::vector<float> out;
-  ASSERT_TRUE(RunMean<float>(DType::FLOAT32, {2, 3, 4}, {1, -1}, {2, 1, 1}, {}, {}, true, in, &out)
-                  .ok());
+  ASSERT_TRUE(
+      RunMean<float>(DType::FLOAT32, {2, 3, 4}, {1, -1}, {2, 1, 1}, {}, {}, true, in, &out).ok());
   for (int b = 0; b < 2; ++b) {
     double sum = 0;
     for (int i = 0; i < 12; ++i) sum += in[b * 12 + i];
@@ -343,7 +342,7 @@ TEST(ReductionSoftmax, Float) {
 
 TEST(ReductionSoftmax, Int8MatchesReferenceRuntime) {
   // Includes a certain class: round(256 * 1.0) - 128 = 128 saturates to 127.
-  const std::vector<int8_t> expected = {-128, 11,   -128, -128, -128, -128, -128, -128, -11, -128,
+  const std::vector<int8_t> expected = {-128, 11,   -128, -128, -128, -128, -128, -128, -11,  -128,
                                         -128, -127, -128, -128, -128, 127,  -128, -128, -128, -128,
                                         -128, -128, 11,   -128, -128, -128, -128, -128, -128, -11};
   std::vector<int8_t> out;
@@ -354,8 +353,8 @@ TEST(ReductionSoftmax, Int8MatchesReferenceRuntime) {
 }
 
 TEST(ReductionSoftmax, Uint8MatchesReferenceRuntime) {
-  const std::vector<uint8_t> expected = {0, 0, 7,   0, 0, 0, 243, 0, 0, 6, 0, 0, 0,   249, 0,
-                                         0, 6, 0,   0, 0, 132, 0, 0, 3, 0, 0, 0, 120, 0, 0};
+  const std::vector<uint8_t> expected = {0, 0, 7, 0, 0, 0,   243, 0, 0, 6, 0, 0, 0,   249, 0,
+                                         0, 6, 0, 0, 0, 132, 0,   0, 3, 0, 0, 0, 120, 0,   0};
   std::vector<uint8_t> out;
   ASSERT_TRUE(RunSoftmax(DType::UINT8, {3, 10}, PerTensor(0.09889253973960876f, 58),
                          PerTensor(1.0f / 256, 0), Pattern<uint8_t>(30), &out)
@@ -367,18 +366,17 @@ TEST(ReductionSoftmax, QuantizedWithinOneQuantumOfFloat) {
   const float si = 0.06336501985788345f;
   const std::vector<int8_t> in = Random<int8_t>(4 * 1001, 8, -128, 127);
   std::vector<int8_t> out;
-  ASSERT_TRUE(RunSoftmax(DType::INT8, {4, 1001}, PerTensor(si, -53), PerTensor(1.0f / 256, -128),
-                         in, &out)
-                  .ok());
+  ASSERT_TRUE(
+      RunSoftmax(DType::INT8, {4, 1001}, PerTensor(si, -53), PerTensor(1.0f / 256, -128), in, &out)
+          .ok());
   ExpectWithinOneQuantum(out, FloatSoftmax(testing::Dequantize(in, si, -53), 1001), 1.0f / 256,
                          -128);
   const std::vector<uint8_t> in8 = Random<uint8_t>(5 * 12, 9, 0, 255);
   std::vector<uint8_t> out8;
-  ASSERT_TRUE(RunSoftmax(DType::UINT8, {5, 12}, PerTensor(0.1f, 58), PerTensor(1.0f / 256, 0), in8,
-                         &out8)
-                  .ok());
-  ExpectWithinOneQuantum(out8, FloatSoftmax(testing::Dequantize(in8, 0.1f, 58), 12), 1.0f / 256,
-                         0);
+  ASSERT_TRUE(
+      RunSoftmax(DType::UINT8, {5, 12}, PerTensor(0.1f, 58), PerTensor(1.0f / 256, 0), in8, &out8)
+          .ok());
+  ExpectWithinOneQuantum(out8, FloatSoftmax(testing::Dequantize(in8, 0.1f, 58), 12), 1.0f / 256, 0);
 }
 
 TEST(ReductionSoftmax, RejectsMixedDTypes) {
@@ -397,9 +395,8 @@ template <typename TI, typename TO>
 Status RunArgMax(DType in_dtype, const Shape& in_shape, int32_t axis, DType out_dtype,
                  const Shape& out_shape, const std::vector<TI>& input, std::vector<TO>* out) {
   SingleOpModel m;
-  const int32_t a = m.AddInput("in", in_dtype, in_shape, IsQuantizedInteger(in_dtype)
-                                                              ? PerTensor(0.1f, 3)
-                                                              : QuantParams{});
+  const int32_t a = m.AddInput("in", in_dtype, in_shape,
+                               IsQuantizedInteger(in_dtype) ? PerTensor(0.1f, 3) : QuantParams{});
   const int32_t ax = m.AddConstant("axis", DType::INT32, {}, std::vector<int32_t>{axis});
   const int32_t o = m.AddOutput("out", out_dtype, out_shape);
   m.AddOperator(fb::OpType::ARG_MAX, {a, ax}, {o}, Opts(fb::ArgMaxOptionsT{}));
@@ -413,9 +410,8 @@ Status RunArgMax(DType in_dtype, const Shape& in_shape, int32_t axis, DType out_
 TEST(ReductionArgMax, FloatLastAxisTiesPickLowestIndex) {
   std::vector<int32_t> out;
   ASSERT_TRUE((RunArgMax<float, int32_t>(DType::FLOAT32, {2, 4}, -1, DType::INT32, {2},
-                                        {1.0f, 3.0f, 3.0f, 2.0f, -5.0f, -5.0f, -7.0f, -5.0f},
-                                        &out)
-                  .ok()));
+                                         {1.0f, 3.0f, 3.0f, 2.0f, -5.0f, -5.0f, -7.0f, -5.0f}, &out)
+                   .ok()));
   EXPECT_EQ(out, (std::vector<int32_t>{1, 0}));
 }
 
@@ -423,8 +419,8 @@ TEST(ReductionArgMax, Int8MiddleAxisInt32) {
   // movenet: [1, 2304, 17] along axis 1 -> [1, 17]; here [1, 3, 2].
   std::vector<int32_t> out;
   ASSERT_TRUE((RunArgMax<int8_t, int32_t>(DType::INT8, {1, 3, 2}, 1, DType::INT32, {1, 2},
-                                         {-128, 5, 7, 5, 7, -3}, &out)
-                  .ok()));
+                                          {-128, 5, 7, 5, 7, -3}, &out)
+                   .ok()));
   EXPECT_EQ(out, (std::vector<int32_t>{1, 0}));
 }
 
@@ -447,8 +443,8 @@ TEST(ReductionArgMax, RejectsBadOutputs) {
                                      std::vector<float>(8), &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.ToString();
   std::vector<int32_t> out32;
-  s = RunArgMax<float, int32_t>(DType::FLOAT32, {2, 4}, 2, DType::INT32, {2},
-                                std::vector<float>(8), &out32);
+  s = RunArgMax<float, int32_t>(DType::FLOAT32, {2, 4}, 2, DType::INT32, {2}, std::vector<float>(8),
+                                &out32);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("ARG_MAX"), std::string::npos) << s.ToString();
 }

@@ -87,7 +87,8 @@ TEST(ShapeSqueeze, ExplicitAndAllDims) {
   for (bool explicit_dims : {true, false}) {
     SingleOpModel m;
     const int32_t a = m.AddInput("in", DType::FLOAT32, {1, 3, 1, 2});
-    const int32_t o = m.AddOutput("out", DType::FLOAT32, explicit_dims ? Shape{1, 3, 2} : Shape{3, 2});
+    const int32_t o =
+        m.AddOutput("out", DType::FLOAT32, explicit_dims ? Shape{1, 3, 2} : Shape{3, 2});
     fb::SqueezeOptionsT opts;
     if (explicit_dims) opts.squeeze_dims = {-2};
     m.AddOperator(fb::OpType::SQUEEZE, {a}, {o}, Opts(opts));
@@ -161,8 +162,8 @@ TEST(ShapeConcatenation, Uint8DifferentScalesMatchReferenceRuntime) {
   m.SetInput(1, bv);
   ASSERT_TRUE(m.Invoke().ok());
   const std::vector<uint8_t> got = m.Output<uint8_t>(0);
-  EXPECT_EQ(got, (std::vector<uint8_t>{40, 93, 146, 0, 64, 13, 66, 119, 155, 0, 172, 39, 92, 18,
-                                       109, 145, 12, 65, 200, 0}));
+  EXPECT_EQ(got, (std::vector<uint8_t>{40,  93, 146, 0,  64,  13,  66, 119, 155, 0,
+                                       172, 39, 92,  18, 109, 145, 12, 65,  200, 0}));
   // And within one quantum of float requantization.
   for (int p = 0; p < 4; ++p) {
     for (int c = 0; c < 5; ++c) {
@@ -256,8 +257,7 @@ TEST(ShapePad, FloatAndInt8PadsWithZeroPoint) {
   ASSERT_TRUE(m.Build().ok());
   m.SetInput(0, std::vector<int8_t>{1, 2, 3, 4});
   ASSERT_TRUE(m.Invoke().ok());
-  EXPECT_EQ(m.Output<int8_t>(0),
-            (std::vector<int8_t>{-7, -7, -7, -7, 1, 2, -7, -7, 3, 4, -7, -7}));
+  EXPECT_EQ(m.Output<int8_t>(0), (std::vector<int8_t>{-7, -7, -7, -7, 1, 2, -7, -7, 3, 4, -7, -7}));
 
   SingleOpModel f;
   const int32_t b = f.AddInput("in", DType::FLOAT32, {3});
@@ -402,9 +402,9 @@ TEST(ShapeGatherNd, FullIndexAndOutOfRangeIsAnInvokeError) {
   m.SetInput(1, std::vector<int32_t>{1, 2, 0, 1});
   ASSERT_TRUE(m.Invoke().ok());
   EXPECT_EQ(m.Output<float>(0), (std::vector<float>{5, 1}));
-  for (const std::vector<int32_t>& bad : {std::vector<int32_t>{2, 0, 0, 0},
-                                          std::vector<int32_t>{0, 0, 0, -1},
-                                          std::vector<int32_t>{0, 3, 0, 0}}) {
+  for (const std::vector<int32_t>& bad :
+       {std::vector<int32_t>{2, 0, 0, 0}, std::vector<int32_t>{0, 0, 0, -1},
+        std::vector<int32_t>{0, 3, 0, 0}}) {
     m.SetInput(1, bad);
     Status s = m.Invoke();
     EXPECT_EQ(s.code(), StatusCode::kOutOfRange) << s.ToString();
@@ -478,31 +478,31 @@ TEST(ShapeResizeBilinear, QuantizedMatchesReferenceRuntime) {
   ASSERT_TRUE(RunResize(fb::OpType::RESIZE_BILINEAR, DType::INT8, {1, 3, 4, 2}, 5, 7,
                         PerTensor(0.2f, -3), false, true, Pattern<int8_t>(24), &out8)
                   .ok());
-  EXPECT_EQ(out8, (std::vector<int8_t>{
-                      41,  114, 2,   75,  -61, 12, 4,   -51, 69,  -96, 6,   -12, -33, 40,
-                      70,  40,  31,  38,  -32, 33, -18, -22, 3,   -67, -1,  17,  -4,  69,
-                      113, -70, 74,  -18, 11,  66, -52, 21,  -97, -24, -13, 60,  39,  112,
-                      3,   -27, 18,  -30, 43,  -34, -9, -13, -53, 9,   30,  4,   82,  2,
-                      -71, 2,   -19, -37, 65,  -100, 20, -35, -25, 30, 59,  -33, 111, -72}));
+  EXPECT_EQ(out8, (std::vector<int8_t>{41,  114,  2,   75,  -61, 12,  4,   -51, 69,  -96, 6,   -12,
+                                       -33, 40,   70,  40,  31,  38,  -32, 33,  -18, -22, 3,   -67,
+                                       -1,  17,   -4,  69,  113, -70, 74,  -18, 11,  66,  -52, 21,
+                                       -97, -24,  -13, 60,  39,  112, 3,   -27, 18,  -30, 43,  -34,
+                                       -9,  -13,  -53, 9,   30,  4,   82,  2,   -71, 2,   -19, -37,
+                                       65,  -100, 20,  -35, -25, 30,  59,  -33, 111, -72}));
   ASSERT_TRUE(RunResize(fb::OpType::RESIZE_BILINEAR, DType::INT8, {1, 3, 4, 2}, 5, 7,
                         PerTensor(0.2f, -3), false, false, Pattern<int8_t>(24), &out8)
                   .ok());
-  EXPECT_EQ(out8, (std::vector<int8_t>{
-                      41,  114, -22, 51,  -48, -12, 35,  -75, 46,  -64, -17, 19,  -33, 40,
-                      84,  4,   21,  29,  -27, 31,  -31, -31, -21, -21, 4,   62,  10,  83,
-                      76,  -56, 43,  -1,  2,   31,  -61, -3,  -51, 7,   33,  62,  53,  75,
-                      -34, -12, 20,  -46, 45,  -58, -18, -3,  -8,  7,   76,  -27, 97,  -35,
-                      -71, 2,   12,  -61, 59,  -87, -4,  -4,  7,   7,   90,  -56, 111, -72}));
+  EXPECT_EQ(out8, (std::vector<int8_t>{41,  114, -22, 51, -48, -12, 35,  -75, 46,  -64, -17, 19,
+                                       -33, 40,  84,  4,  21,  29,  -27, 31,  -31, -31, -21, -21,
+                                       4,   62,  10,  83, 76,  -56, 43,  -1,  2,   31,  -61, -3,
+                                       -51, 7,   33,  62, 53,  75,  -34, -12, 20,  -46, 45,  -58,
+                                       -18, -3,  -8,  7,  76,  -27, 97,  -35, -71, 2,   12,  -61,
+                                       59,  -87, -4,  -4, 7,   7,   90,  -56, 111, -72}));
   std::vector<uint8_t> outu;
   ASSERT_TRUE(RunResize(fb::OpType::RESIZE_BILINEAR, DType::UINT8, {1, 3, 4, 2}, 5, 7,
                         PerTensor(0.2f, 30), true, false, Pattern<uint8_t>(24), &outu)
                   .ok());
-  EXPECT_EQ(outu, (std::vector<uint8_t>{
-                      41,  114, 114, 59,  187, 4,   132, 77,  77,  150, 150, 95,  223, 40,
-                      77,  150, 86,  95,  95,  40,  104, 113, 113, 186, 122, 131, 131, 76,
-                      113, 186, 58,  131, 3,   76,  76,  149, 149, 222, 94,  167, 39,  112,
-                      149, 94,  94,  103, 39,  112, 112, 121, 185, 130, 130, 139, 75,  148,
-                      185, 2,   130, 75,  75,  148, 148, 93,  221, 38,  166, 111, 111, 184}));
+  EXPECT_EQ(outu, (std::vector<uint8_t>{41,  114, 114, 59,  187, 4,   132, 77,  77,  150, 150, 95,
+                                        223, 40,  77,  150, 86,  95,  95,  40,  104, 113, 113, 186,
+                                        122, 131, 131, 76,  113, 186, 58,  131, 3,   76,  76,  149,
+                                        149, 222, 94,  167, 39,  112, 149, 94,  94,  103, 39,  112,
+                                        112, 121, 185, 130, 130, 139, 75,  148, 185, 2,   130, 75,
+                                        75,  148, 148, 93,  221, 38,  166, 111, 111, 184}));
 }
 
 TEST(ShapeResizeBilinear, QuantizedWithinOneQuantumOfFloat) {
@@ -539,18 +539,18 @@ TEST(ShapeResizeNearestNeighbor, CoordinateModes) {
   const std::vector<float> in = {0, 1, 2, 3};  // 1x1x4x1 row
   std::vector<float> out;
   // Default: floor(o * 4/3) -> 0, 1, 2.
-  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3,
-                        {}, false, false, in, &out)
+  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3, {},
+                        false, false, in, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 1, 2}));
   // align_corners: round(o * 3/2) -> 0, 2 (round half away), 3.
-  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3,
-                        {}, true, false, in, &out)
+  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3, {},
+                        true, false, in, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 2, 3}));
   // half_pixel_centers: floor((o + 0.5) * 4/3) -> 0, 2, 3.
-  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3,
-                        {}, false, true, in, &out)
+  ASSERT_TRUE(RunResize(fb::OpType::RESIZE_NEAREST_NEIGHBOR, DType::FLOAT32, {1, 1, 4, 1}, 1, 3, {},
+                        false, true, in, &out)
                   .ok());
   EXPECT_EQ(out, (std::vector<float>{0, 2, 3}));
   // Upsampling uint8 2x: each pixel repeated.

@@ -43,8 +43,7 @@ TEST(ArenaPlanner, NeverOverlapsLiveBuffers) {
   for (size_t i = 0; i < specs.size(); ++i) {
     EXPECT_LE(p.offset(static_cast<int>(i)) + specs[i].bytes, p.arena_bytes());
     for (size_t j = i + 1; j < specs.size(); ++j) {
-      const bool time_overlap =
-          specs[i].first <= specs[j].last && specs[j].first <= specs[i].last;
+      const bool time_overlap = specs[i].first <= specs[j].last && specs[j].first <= specs[i].last;
       if (!time_overlap) continue;
       const size_t ai = p.offset(static_cast<int>(i)), aj = p.offset(static_cast<int>(j));
       const bool space_overlap = ai < aj + specs[j].bytes && aj < ai + specs[i].bytes;

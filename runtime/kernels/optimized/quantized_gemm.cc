@@ -48,28 +48,30 @@ inline void GemmBlock(int32_t in_c, int32_t out_c, int32_t block, const T* x, co
   }
   for (int r = 0; r < kRows; ++r) {
     T* o = out + static_cast<size_t>(r) * out_c + c0;
-    for (int j = 0; j < n; ++j) o[j] = static_cast<T>(RequantizeChannel(static_cast<int32_t>(acc[r][j]), p, c0 + j));
+    for (int j = 0; j < n; ++j)
+      o[j] = static_cast<T>(RequantizeChannel(static_cast<int32_t>(acc[r][j]), p, c0 + j));
   }
 }
 
 template <typename T>
-void QuantizedGemm(int32_t rows, int32_t in_c, int32_t out_c, const T* input,
-                   const int16_t* packed, const QuantConvParams& p, T* output) {
+void QuantizedGemm(int32_t rows, int32_t in_c, int32_t out_c, const T* input, const int16_t* packed,
+                   const QuantConvParams& p, T* output) {
   const int32_t blocks = (out_c + kGemmBlockN - 1) / kGemmBlockN;
   int32_t r = 0;
   for (; r + kGemmBlockM <= rows; r += kGemmBlockM) {
     const T* x = input + static_cast<size_t>(r) * in_c;
     T* out = output + static_cast<size_t>(r) * out_c;
     for (int32_t b = 0; b < blocks; ++b) {
-      GemmBlock<T, kGemmBlockM>(in_c, out_c, b, x, packed + static_cast<size_t>(b) * in_c * kGemmBlockN,
-                                p, out);
+      GemmBlock<T, kGemmBlockM>(in_c, out_c, b, x,
+                                packed + static_cast<size_t>(b) * in_c * kGemmBlockN, p, out);
     }
   }
   for (; r < rows; ++r) {
     const T* x = input + static_cast<size_t>(r) * in_c;
     T* out = output + static_cast<size_t>(r) * out_c;
     for (int32_t b = 0; b < blocks; ++b) {
-      GemmBlock<T, 1>(in_c, out_c, b, x, packed + static_cast<size_t>(b) * in_c * kGemmBlockN, p, out);
+      GemmBlock<T, 1>(in_c, out_c, b, x, packed + static_cast<size_t>(b) * in_c * kGemmBlockN, p,
+                      out);
     }
   }
 }

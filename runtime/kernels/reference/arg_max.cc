@@ -20,8 +20,7 @@ class ArgMaxKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ReadConstantInts(ctx, 1, "axis", &axis_values));
     int axis;
     if (axis_values.size() != 1 || !NormalizeAxis(axis_values[0], in.shape.size(), &axis)) {
-      return ctx.Error(StatusCode::kInvalidModel,
-                       "axis '%s' must hold one axis of input '%s' %s",
+      return ctx.Error(StatusCode::kInvalidModel, "axis '%s' must hold one axis of input '%s' %s",
                        ctx.input(1)->name.c_str(), in.name.c_str(),
                        ShapeToString(in.shape).c_str());
     }
@@ -42,11 +41,21 @@ class ArgMaxKernel : public OpKernel {
 
   Status Invoke(const KernelContext& ctx) override {
     switch (in_dtype_) {
-      case DType::FLOAT32: Dispatch<float>(ctx); break;
-      case DType::INT8: Dispatch<int8_t>(ctx); break;
-      case DType::UINT8: Dispatch<uint8_t>(ctx); break;
-      case DType::INT16: Dispatch<int16_t>(ctx); break;
-      default: Dispatch<int32_t>(ctx); break;
+      case DType::FLOAT32:
+        Dispatch<float>(ctx);
+        break;
+      case DType::INT8:
+        Dispatch<int8_t>(ctx);
+        break;
+      case DType::UINT8:
+        Dispatch<uint8_t>(ctx);
+        break;
+      case DType::INT16:
+        Dispatch<int16_t>(ctx);
+        break;
+      default:
+        Dispatch<int32_t>(ctx);
+        break;
     }
     return Status::Ok();
   }

@@ -119,8 +119,10 @@ bool MakeXnnAddParams(float a_scale, int32_t a_zp, float b_scale, int32_t b_zp, 
   const int32_t max_exponent = static_cast<int32_t>(FloatBits(max_abs) >> 23) - 127;
   const uint32_t shift = static_cast<uint32_t>(20 - max_exponent);
   // Adding `shift` to the exponent field multiplies by 2^shift exactly.
-  const int32_t abs_a_mult = static_cast<int32_t>(std::lrintf(BitsFloat(FloatBits(abs_a) + (shift << 23))));
-  const int32_t abs_b_mult = static_cast<int32_t>(std::lrintf(BitsFloat(FloatBits(abs_b) + (shift << 23))));
+  const int32_t abs_a_mult =
+      static_cast<int32_t>(std::lrintf(BitsFloat(FloatBits(abs_a) + (shift << 23))));
+  const int32_t abs_b_mult =
+      static_cast<int32_t>(std::lrintf(BitsFloat(FloatBits(abs_b) + (shift << 23))));
   p->a_multiplier = std::signbit(a_output_scale) ? -abs_a_mult : abs_a_mult;
   p->b_multiplier = std::signbit(b_output_scale) ? -abs_b_mult : abs_b_mult;
   p->shift = shift;
@@ -214,8 +216,8 @@ template <typename T>
 void MulQuantizedXnnpack(const BroadcastPlan& plan, const T* a, const T* b, T* out,
                          const XnnMulParams& p) {
   BroadcastBinary(plan, a, b, out, [p](T x, T y) {
-    const int32_t acc = (static_cast<int32_t>(x) - p.a_zero_point) *
-                        (static_cast<int32_t>(y) - p.b_zero_point);
+    const int32_t acc =
+        (static_cast<int32_t>(x) - p.a_zero_point) * (static_cast<int32_t>(y) - p.b_zero_point);
     return static_cast<T>(RequantizeFp32(acc, p.requant));
   });
 }
@@ -224,9 +226,10 @@ template <typename T>
 void MulQuantizedTflite(const BroadcastPlan& plan, const T* a, const T* b, T* out,
                         const TfliteMulParams& p) {
   BroadcastBinary(plan, a, b, out, [p](T x, T y) {
-    const int32_t acc = (static_cast<int32_t>(x) - p.a_zero_point) *
-                        (static_cast<int32_t>(y) - p.b_zero_point);
-    const int32_t v = MultiplyByQuantizedMultiplier(acc, p.multiplier, p.shift) + p.output_zero_point;
+    const int32_t acc =
+        (static_cast<int32_t>(x) - p.a_zero_point) * (static_cast<int32_t>(y) - p.b_zero_point);
+    const int32_t v =
+        MultiplyByQuantizedMultiplier(acc, p.multiplier, p.shift) + p.output_zero_point;
     return static_cast<T>(Clamp(v, p.qmin, p.qmax));
   });
 }

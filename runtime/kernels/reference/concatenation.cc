@@ -75,10 +75,10 @@ class JoinKernel : public OpKernel {
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
       const TensorDesc* in = ctx.input(i);
       if (in == nullptr || in->dtype != out.dtype) {
-        return ctx.Error(StatusCode::kInvalidModel, "input %zu%s%s%s has dtype %s; output '%s' is %s",
-                         i, in ? " '" : "", in ? in->name.c_str() : "", in ? "'" : "",
-                         in ? DTypeName(in->dtype) : "absent", out.name.c_str(),
-                         DTypeName(out.dtype));
+        return ctx.Error(
+            StatusCode::kInvalidModel, "input %zu%s%s%s has dtype %s; output '%s' is %s", i,
+            in ? " '" : "", in ? in->name.c_str() : "", in ? "'" : "",
+            in ? DTypeName(in->dtype) : "absent", out.name.c_str(), DTypeName(out.dtype));
       }
     }
     if (out.dtype == DType::INT16) {
@@ -104,8 +104,8 @@ class JoinKernel : public OpKernel {
         if (r.copy) {
           std::memcpy(out, in, static_cast<size_t>(n) * elem_size_);
         } else if (dtype_ == DType::INT8) {
-          RequantizeBlock(reinterpret_cast<const int8_t*>(in), reinterpret_cast<int8_t*>(out), n,
-                          r, out_zp_);
+          RequantizeBlock(reinterpret_cast<const int8_t*>(in), reinterpret_cast<int8_t*>(out), n, r,
+                          out_zp_);
         } else {
           RequantizeBlock(in, out, n, r, out_zp_);
         }

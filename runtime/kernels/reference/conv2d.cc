@@ -50,11 +50,12 @@ void Conv2DQuantized(const ConvGeometry& g, const T* input, const int16_t* filte
           uint32_t acc = static_cast<uint32_t>(p.folded_bias[oc]);
           for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
             for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
-              const T* x = TapRow(g, image, iy0 + ky * g.dilation_h, ix0 + kx * g.dilation_w,
-                                  pad_row);
+              const T* x =
+                  TapRow(g, image, iy0 + ky * g.dilation_h, ix0 + kx * g.dilation_w, pad_row);
               uint32_t dot = 0;
               for (int32_t ic = 0; ic < g.in_c; ++ic) {
-                dot += static_cast<uint32_t>(static_cast<int32_t>(x[ic]) * static_cast<int32_t>(w[ic]));
+                dot += static_cast<uint32_t>(static_cast<int32_t>(x[ic]) *
+                                             static_cast<int32_t>(w[ic]));
               }
               acc += dot;
               w += g.in_c;
@@ -85,8 +86,8 @@ void Conv2DFloat(const ConvGeometry& g, const float* input, const float* filter,
           float acc = bias[oc];
           for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
             for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
-              const float* x = TapRow(g, image, iy0 + ky * g.dilation_h,
-                                      ix0 + kx * g.dilation_w, pad_row);
+              const float* x =
+                  TapRow(g, image, iy0 + ky * g.dilation_h, ix0 + kx * g.dilation_w, pad_row);
               for (int32_t ic = 0; ic < g.in_c; ++ic) acc += x[ic] * w[ic];
               w += g.in_c;
             }

@@ -32,9 +32,9 @@ class GatherNdKernel : public OpKernel {
     const int32_t k = indices.shape.back();
     if (k < 1 || static_cast<size_t>(k) > params.shape.size()) {
       return ctx.Error(StatusCode::kInvalidModel,
-                       "indices '%s' %s index %d dimensions of params '%s' %s", indices.name.c_str(),
-                       ShapeToString(indices.shape).c_str(), k, params.name.c_str(),
-                       ShapeToString(params.shape).c_str());
+                       "indices '%s' %s index %d dimensions of params '%s' %s",
+                       indices.name.c_str(), ShapeToString(indices.shape).c_str(), k,
+                       params.name.c_str(), ShapeToString(params.shape).c_str());
     }
     Shape expected(indices.shape.begin(), indices.shape.end() - 1);
     for (size_t d = static_cast<size_t>(k); d < params.shape.size(); ++d) {

@@ -66,9 +66,10 @@ const char* const kTensorNames[24] = {
 };
 
 int PeepholeIndex(int gate) {
-  return gate == kGateInput ? kCellToInputWeights
-                            : gate == kGateForget ? kCellToForgetWeights
-                                                  : gate == kGateOutput ? kCellToOutputWeights : -1;
+  return gate == kGateInput    ? kCellToInputWeights
+         : gate == kGateForget ? kCellToForgetWeights
+         : gate == kGateOutput ? kCellToOutputWeights
+                               : -1;
 }
 
 // ---- float ------------------------------------------------------------------------------------
@@ -77,11 +78,16 @@ float Sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 float ApplyActivation(fb::Activation act, float x) {
   switch (act) {
-    case fb::Activation::NONE: return x;
-    case fb::Activation::RELU: return std::max(0.0f, x);
-    case fb::Activation::RELU_N1_TO_1: return std::max(-1.0f, std::min(1.0f, x));
-    case fb::Activation::RELU6: return std::max(0.0f, std::min(6.0f, x));
-    case fb::Activation::TANH: return std::tanh(x);
+    case fb::Activation::NONE:
+      return x;
+    case fb::Activation::RELU:
+      return std::max(0.0f, x);
+    case fb::Activation::RELU_N1_TO_1:
+      return std::max(-1.0f, std::min(1.0f, x));
+    case fb::Activation::RELU6:
+      return std::max(0.0f, std::min(6.0f, x));
+    case fb::Activation::TANH:
+      return std::tanh(x);
   }
   return x;
 }
@@ -282,7 +288,8 @@ void LstmStepInt8x8_16(const LstmDims& d, const LstmInt8Params& p, const int8_t*
 
   // CalculateLstmOutputInteger8x8_16: hidden = o * tanh(c) requantized to the hidden scale.
   const int tanh_integer_bits = 15 + p.cell_scale_log2;
-  for (int32_t r = 0; r < n; ++r) tanh_c[r] = lstm_fixedpoint::Tanh16Dispatch(tanh_integer_bits, c[r]);
+  for (int32_t r = 0; r < n; ++r)
+    tanh_c[r] = lstm_fixedpoint::Tanh16Dispatch(tanh_integer_bits, c[r]);
   for (int32_t r = 0; r < n; ++r) {
     int32_t v = static_cast<int32_t>(og[r]) * tanh_c[r];
     v = MultiplyByQuantizedMultiplier(v, p.hidden_multiplier, p.hidden_shift);
@@ -300,7 +307,8 @@ void LstmStepInt8x8_16(const LstmDims& d, const LstmInt8Params& p, const int8_t*
                                p.output_state_zp, h);
     if (p.proj_clip > 0) {
       for (int32_t o = 0; o < d.n_output; ++o) {
-        h[o] = static_cast<int8_t>(std::max<int32_t>(std::min<int32_t>(h[o], p.proj_clip), -p.proj_clip));
+        h[o] = static_cast<int8_t>(
+            std::max<int32_t>(std::min<int32_t>(h[o], p.proj_clip), -p.proj_clip));
       }
     }
   } else {
@@ -345,8 +353,8 @@ Status UnidirectionalSequenceLstmKernel::CheckShape(const KernelContext& ctx, in
                                                     const Shape& expected) const {
   const TensorDesc* t = ctx.input(static_cast<size_t>(index));
   if (t->shape != expected) {
-    return ctx.Error(StatusCode::kInvalidModel, "input %d (%s) %s has shape %s; expected %s",
-                     index, kTensorNames[index], ctx.DescribeInput(static_cast<size_t>(index)).c_str(),
+    return ctx.Error(StatusCode::kInvalidModel, "input %d (%s) %s has shape %s; expected %s", index,
+                     kTensorNames[index], ctx.DescribeInput(static_cast<size_t>(index)).c_str(),
                      ShapeToString(t->shape).c_str(), ShapeToString(expected).c_str());
   }
   return Status::Ok();
@@ -371,7 +379,8 @@ Status UnidirectionalSequenceLstmKernel::CheckPerTensorConstant(const KernelCont
     return ctx.Error(StatusCode::kUnsupported,
                      "input %d (%s) %s must be a constant in an integer LSTM (its zero-point "
                      "folding is precomputed)",
-                     index, kTensorNames[index], ctx.DescribeInput(static_cast<size_t>(index)).c_str());
+                     index, kTensorNames[index],
+                     ctx.DescribeInput(static_cast<size_t>(index)).c_str());
   }
   if (t->dtype != DType::INT32 && (t->quant.empty() || t->quant.per_channel())) {
     return ctx.Error(StatusCode::kUnsupported,
@@ -434,7 +443,8 @@ Status UnidirectionalSequenceLstmKernel::Prepare(KernelContext& ctx) {
   const bool any_peephole = ctx.input(9) || ctx.input(10) || ctx.input(11);
   use_peephole_ = ctx.input(11) != nullptr;
   if (any_peephole && !((ctx.input(9) || use_cifg_) && ctx.input(10) && ctx.input(11))) {
-    return ctx.Error(StatusCode::kInvalidModel, "peephole weights must be all present or all absent");
+    return ctx.Error(StatusCode::kInvalidModel,
+                     "peephole weights must be all present or all absent");
   }
   if (use_cifg_ && ctx.input(kInputGateBias)) {
     return ctx.Error(StatusCode::kInvalidModel, "input_gate_bias must be absent with CIFG");
@@ -455,9 +465,12 @@ Status UnidirectionalSequenceLstmKernel::Prepare(KernelContext& ctx) {
 
   // Shapes (CheckInputTensorDimensions).
   for (int g = 0; g < 4; ++g) {
-    if (ctx.input(static_cast<size_t>(1 + g))) WISP_RETURN_IF_ERROR(CheckShape(ctx, 1 + g, {n_cell, n_input}));
-    if (ctx.input(static_cast<size_t>(5 + g))) WISP_RETURN_IF_ERROR(CheckShape(ctx, 5 + g, {n_cell, n_output}));
-    if (ctx.input(static_cast<size_t>(12 + g))) WISP_RETURN_IF_ERROR(CheckShape(ctx, 12 + g, {n_cell}));
+    if (ctx.input(static_cast<size_t>(1 + g)))
+      WISP_RETURN_IF_ERROR(CheckShape(ctx, 1 + g, {n_cell, n_input}));
+    if (ctx.input(static_cast<size_t>(5 + g)))
+      WISP_RETURN_IF_ERROR(CheckShape(ctx, 5 + g, {n_cell, n_output}));
+    if (ctx.input(static_cast<size_t>(12 + g)))
+      WISP_RETURN_IF_ERROR(CheckShape(ctx, 12 + g, {n_cell}));
     const int peephole = PeepholeIndex(g);
     if (peephole >= 0 && ctx.input(static_cast<size_t>(peephole))) {
       WISP_RETURN_IF_ERROR(CheckShape(ctx, peephole, {n_cell}));
@@ -473,11 +486,13 @@ Status UnidirectionalSequenceLstmKernel::Prepare(KernelContext& ctx) {
   }
   if (use_projection_) {
     WISP_RETURN_IF_ERROR(CheckShape(ctx, kProjectionWeights, {n_output, n_cell}));
-    if (ctx.input(kProjectionBias)) WISP_RETURN_IF_ERROR(CheckShape(ctx, kProjectionBias, {n_output}));
+    if (ctx.input(kProjectionBias))
+      WISP_RETURN_IF_ERROR(CheckShape(ctx, kProjectionBias, {n_output}));
   }
   for (int s : {kOutputState, kCellState}) {
     const TensorDesc* t = ctx.input(static_cast<size_t>(s));
-    const int64_t expected = static_cast<int64_t>(dims_.n_batch) * (s == kOutputState ? n_output : n_cell);
+    const int64_t expected =
+        static_cast<int64_t>(dims_.n_batch) * (s == kOutputState ? n_output : n_cell);
     if (!t->is_variable) {
       return ctx.Error(StatusCode::kInvalidModel, "input %d (%s) %s must be a variable tensor", s,
                        kTensorNames[s], ctx.DescribeInput(static_cast<size_t>(s)).c_str());
@@ -593,13 +608,15 @@ Status UnidirectionalSequenceLstmKernel::PrepareInteger(KernelContext& ctx) {
 
   // Quantized clips (PopulateQuantizedLstmParams8x8_16): float division, truncated.
   const float cell_scale = TensorScale(ctx, kCellState);
-  q_.cell_clip = cell_clip_ > 0.0f
-                     ? static_cast<int16_t>(std::min(std::max(cell_clip_ / cell_scale, -32768.0f), 32767.0f))
-                     : 0;
+  q_.cell_clip =
+      cell_clip_ > 0.0f
+          ? static_cast<int16_t>(std::min(std::max(cell_clip_ / cell_scale, -32768.0f), 32767.0f))
+          : 0;
   const float output_scale = ctx.output(0).quant.empty() ? 1.0f : ctx.output(0).quant.scale[0];
-  q_.proj_clip = proj_clip_ > 0.0f
-                     ? static_cast<int8_t>(std::min(std::max(proj_clip_ / output_scale, -128.0f), 127.0f))
-                     : 0;
+  q_.proj_clip =
+      proj_clip_ > 0.0f
+          ? static_cast<int8_t>(std::min(std::max(proj_clip_ / output_scale, -128.0f), 127.0f))
+          : 0;
 
   // Effective scales, with TFLite's float32 arithmetic (then QuantizeMultiplier in double).
   const float input_scale = TensorScale(ctx, kInput);
@@ -625,9 +642,12 @@ Status UnidirectionalSequenceLstmKernel::PrepareInteger(KernelContext& ctx) {
   for (int g = 0; g < 4; ++g) {
     if (g == kGateInput && use_cifg_) continue;
     Int8GateParams& gate = q_.gate[g];
-    gate.input_weights = reinterpret_cast<const int8_t*>(ctx.input(static_cast<size_t>(1 + g))->data);
-    gate.recurrent_weights = reinterpret_cast<const int8_t*>(ctx.input(static_cast<size_t>(5 + g))->data);
-    const int32_t* bias = reinterpret_cast<const int32_t*>(ctx.input(static_cast<size_t>(12 + g))->data);
+    gate.input_weights =
+        reinterpret_cast<const int8_t*>(ctx.input(static_cast<size_t>(1 + g))->data);
+    gate.recurrent_weights =
+        reinterpret_cast<const int8_t*>(ctx.input(static_cast<size_t>(5 + g))->data);
+    const int32_t* bias =
+        reinterpret_cast<const int32_t*>(ctx.input(static_cast<size_t>(12 + g))->data);
     gate.input_bias = fold(1 + g, bias, -input_zp);
     gate.recurrent_bias = fold(5 + g, nullptr, -q_.output_state_zp);
     const float eff_input = TensorScale(ctx, 1 + g) * input_scale / gate_scale;
@@ -636,7 +656,8 @@ Status UnidirectionalSequenceLstmKernel::PrepareInteger(KernelContext& ctx) {
     QuantizeMultiplier(eff_recurrent, &gate.recurrent_multiplier, &gate.recurrent_shift);
     const int peephole = PeepholeIndex(g);
     if (use_peephole_ && peephole >= 0 && ctx.input(static_cast<size_t>(peephole))) {
-      gate.cell_weights = reinterpret_cast<const int16_t*>(ctx.input(static_cast<size_t>(peephole))->data);
+      gate.cell_weights =
+          reinterpret_cast<const int16_t*>(ctx.input(static_cast<size_t>(peephole))->data);
       const float eff_cell = static_cast<float>(std::pow(2, cell_scale_log2) *
                                                 TensorScale(ctx, peephole) / gate_scale);
       QuantizeMultiplier(eff_cell, &gate.cell_multiplier, &gate.cell_shift);
@@ -648,8 +669,9 @@ Status UnidirectionalSequenceLstmKernel::PrepareInteger(KernelContext& ctx) {
     q_.projection_weights = reinterpret_cast<const int8_t*>(ctx.input(kProjectionWeights)->data);
     const TensorDesc* pb = ctx.input(kProjectionBias);
     // The hidden vector carries -hidden_zp (see LstmStepInt8x8_16), hence + hidden_zp here.
-    q_.projection_bias = fold(kProjectionWeights,
-                              pb ? reinterpret_cast<const int32_t*>(pb->data) : nullptr, q_.hidden_zp);
+    q_.projection_bias =
+        fold(kProjectionWeights, pb ? reinterpret_cast<const int32_t*>(pb->data) : nullptr,
+             q_.hidden_zp);
     const float eff_proj = TensorScale(ctx, kProjectionWeights) * hidden_scale / output_state_scale;
     QuantizeMultiplier(eff_proj, &q_.projection_multiplier, &q_.projection_shift);
   }
@@ -683,7 +705,8 @@ Status UnidirectionalSequenceLstmKernel::Invoke(const KernelContext& ctx) {
 
   LstmFloatWeights w;
   auto f = [&](int index) -> const float* {
-    return ctx.input(static_cast<size_t>(index)) ? ctx.in<float>(static_cast<size_t>(index)) : nullptr;
+    return ctx.input(static_cast<size_t>(index)) ? ctx.in<float>(static_cast<size_t>(index))
+                                                 : nullptr;
   };
   for (int g = 0; g < 4; ++g) {
     w.input_to[g] = f(1 + g);
@@ -705,7 +728,8 @@ Status UnidirectionalSequenceLstmKernel::Invoke(const KernelContext& ctx) {
     float* c = cell_state + static_cast<int64_t>(b) * d.n_cell;
     for (int32_t t = 0; t < d.max_time; ++t) {
       const int64_t s = step_index(b, t);
-      LstmStepFloat(d, w, activation_, cell_clip_, proj_clip_, input + s * d.n_input, h, c, scratch);
+      LstmStepFloat(d, w, activation_, cell_clip_, proj_clip_, input + s * d.n_input, h, c,
+                    scratch);
       std::memcpy(output + s * d.n_output, h, sizeof(float) * static_cast<size_t>(d.n_output));
     }
   }

@@ -77,8 +77,8 @@ class MeanKernel : public OpKernel {
       if (in.quant.empty() || out.quant.empty() || in.quant.per_channel() ||
           out.quant.per_channel()) {
         return ctx.Error(StatusCode::kUnsupported,
-                         "input '%s' and output '%s' need per-tensor quantization",
-                         in.name.c_str(), out.name.c_str());
+                         "input '%s' and output '%s' need per-tensor quantization", in.name.c_str(),
+                         out.name.c_str());
       }
       // The int32 sum and N * zero point stay exact below 2^23 elements.
       if (num_reduced_ > (1 << 23)) {
@@ -97,9 +97,15 @@ class MeanKernel : public OpKernel {
 
   Status Invoke(const KernelContext& ctx) override {
     switch (dtype_) {
-      case DType::FLOAT32: Run<float>(ctx.in<float>(0), ctx.out<float>(0)); break;
-      case DType::INT8: Run<int8_t>(ctx.in<int8_t>(0), ctx.out<int8_t>(0)); break;
-      default: Run<uint8_t>(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0)); break;
+      case DType::FLOAT32:
+        Run<float>(ctx.in<float>(0), ctx.out<float>(0));
+        break;
+      case DType::INT8:
+        Run<int8_t>(ctx.in<int8_t>(0), ctx.out<int8_t>(0));
+        break;
+      default:
+        Run<uint8_t>(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0));
+        break;
     }
     return Status::Ok();
   }

@@ -16,9 +16,9 @@ class PadKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ctx.ExpectOutputs(1));
     const TensorDesc& in = *ctx.input(0);
     const TensorDesc& out = ctx.output(0);
-    WISP_RETURN_IF_ERROR(ctx.ExpectDType(&in, "input",
-                                         {DType::FLOAT32, DType::INT8, DType::UINT8, DType::INT16,
-                                          DType::INT32, DType::INT64}));
+    WISP_RETURN_IF_ERROR(ctx.ExpectDType(
+        &in, "input",
+        {DType::FLOAT32, DType::INT8, DType::UINT8, DType::INT16, DType::INT32, DType::INT64}));
     if (out.dtype != in.dtype) {
       return ctx.Error(StatusCode::kInvalidModel, "output '%s' is %s but input '%s' is %s",
                        out.name.c_str(), DTypeName(out.dtype), in.name.c_str(),
@@ -73,7 +73,8 @@ class PadKernel : public OpKernel {
 
   Status Invoke(const KernelContext& ctx) override {
     uint8_t* out = ctx.out_bytes(0);
-    for (size_t i = 0; i < out_bytes_; i += elem_size_) std::memcpy(out + i, pad_value_.data(), elem_size_);
+    for (size_t i = 0; i < out_bytes_; i += elem_size_)
+      std::memcpy(out + i, pad_value_.data(), elem_size_);
     if (rank_ == 0) {
       std::memcpy(out, ctx.in_bytes(0), elem_size_);
       return Status::Ok();

@@ -40,8 +40,8 @@ void Pool(const T* in, T* out, const PoolGeometry& g, Acc lo, Acc hi) {
           for (int32_t fy = fy0; fy < fy1; ++fy) {
             for (int32_t fx = fx0; fx < fx1; ++fx) {
               const Acc v = static_cast<Acc>(
-                  in[((static_cast<size_t>(b) * g.in_h + y0 + fy) * g.in_w + x0 + fx) *
-                         g.channels + c]);
+                  in[((static_cast<size_t>(b) * g.in_h + y0 + fy) * g.in_w + x0 + fx) * g.channels +
+                     c]);
               if (kAverage) {
                 acc += v;
               } else {
@@ -90,8 +90,8 @@ class Pool2DKernel : public OpKernel {
       if (in.quant.empty() || out.quant.empty() || in.quant.per_channel() ||
           out.quant.per_channel()) {
         return ctx.Error(StatusCode::kUnsupported,
-                         "input '%s' and output '%s' need per-tensor quantization",
-                         in.name.c_str(), out.name.c_str());
+                         "input '%s' and output '%s' need per-tensor quantization", in.name.c_str(),
+                         out.name.c_str());
       }
       // TFLite's quantized pooling works on raw values and requires equal parameters.
       if (!SameQuant(in, out)) {
@@ -129,11 +129,10 @@ class Pool2DKernel : public OpKernel {
     if (opts->padding() == fb::Padding::VALID) g_.pad_top = g_.pad_left = 0;
     if (g_.out_h < 1 || g_.out_w < 1) {
       return ctx.Error(StatusCode::kInvalidModel, "filter (%d, %d) is larger than input '%s' %s",
-                       g_.filter_h, g_.filter_w, in.name.c_str(),
-                       ShapeToString(in.shape).c_str());
+                       g_.filter_h, g_.filter_w, in.name.c_str(), ShapeToString(in.shape).c_str());
     }
-    WISP_RETURN_IF_ERROR(ctx.ExpectShape(out, "output",
-                                         {g_.batch, g_.out_h, g_.out_w, g_.channels}));
+    WISP_RETURN_IF_ERROR(
+        ctx.ExpectShape(out, "output", {g_.batch, g_.out_h, g_.out_w, g_.channels}));
     const fb::Activation act = opts->activation();
     if (act == fb::Activation::TANH) {
       return ctx.Error(StatusCode::kUnsupported, "fused activation TANH is not supported");
@@ -143,11 +142,10 @@ class Pool2DKernel : public OpKernel {
     } else {
       const int32_t qmin = dtype_ == DType::INT8 ? -128 : 0;
       const int32_t qmax = dtype_ == DType::INT8 ? 127 : 255;
-      const QuantRange r =
-          average_ ? ActivationRangeTflite(act, out.quant.scale[0], out.quant.zero_point[0], qmin,
-                                           qmax)
-                   : ActivationRangeXnnpack(act, out.quant.scale[0], out.quant.zero_point[0],
-                                            qmin, qmax);
+      const QuantRange r = average_ ? ActivationRangeTflite(act, out.quant.scale[0],
+                                                            out.quant.zero_point[0], qmin, qmax)
+                                    : ActivationRangeXnnpack(act, out.quant.scale[0],
+                                                             out.quant.zero_point[0], qmin, qmax);
       qlo_ = r.min;
       qhi_ = r.max;
     }

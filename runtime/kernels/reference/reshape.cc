@@ -12,15 +12,14 @@ Status CheckSameData(const KernelContext& ctx) {
   const TensorDesc& out = ctx.output(0);
   if (in.dtype != out.dtype) {
     return ctx.Error(StatusCode::kInvalidModel, "input '%s' is %s but output '%s' is %s",
-                     in.name.c_str(), DTypeName(in.dtype), out.name.c_str(),
-                     DTypeName(out.dtype));
+                     in.name.c_str(), DTypeName(in.dtype), out.name.c_str(), DTypeName(out.dtype));
   }
   if (in.num_elements != out.num_elements) {
     return ctx.Error(StatusCode::kInvalidModel,
-                     "input '%s' %s has %lld elements but output '%s' %s has %lld",
-                     in.name.c_str(), ShapeToString(in.shape).c_str(),
-                     static_cast<long long>(in.num_elements), out.name.c_str(),
-                     ShapeToString(out.shape).c_str(), static_cast<long long>(out.num_elements));
+                     "input '%s' %s has %lld elements but output '%s' %s has %lld", in.name.c_str(),
+                     ShapeToString(in.shape).c_str(), static_cast<long long>(in.num_elements),
+                     out.name.c_str(), ShapeToString(out.shape).c_str(),
+                     static_cast<long long>(out.num_elements));
   }
   // Quantization is not compared: TFLite's RESHAPE copies bytes whatever the parameters say.
   return Status::Ok();

@@ -56,8 +56,7 @@ std::vector<Tap> BilinearTaps(int32_t in_size, int32_t out_size, bool align_corn
 
 // XNNPACK f32-ibilinear: lerp horizontally on the top and bottom rows, then vertically.
 void ResizeBilinearFloat(const float* in, float* out, int32_t batch, int32_t in_h, int32_t in_w,
-                         int32_t channels, const std::vector<Tap>& ys,
-                         const std::vector<Tap>& xs) {
+                         int32_t channels, const std::vector<Tap>& ys, const std::vector<Tap>& xs) {
   for (int32_t b = 0; b < batch; ++b) {
     const float* image = in + static_cast<size_t>(b) * in_h * in_w * channels;
     for (const Tap& ty : ys) {
@@ -109,13 +108,11 @@ Status PrepareResize(KernelContext& ctx, const char* op) {
   WISP_RETURN_IF_ERROR(ctx.ExpectOutputs(1));
   const TensorDesc& in = *ctx.input(0);
   const TensorDesc& out = ctx.output(0);
-  WISP_RETURN_IF_ERROR(
-      ctx.ExpectDType(&in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8}));
+  WISP_RETURN_IF_ERROR(ctx.ExpectDType(&in, "input", {DType::FLOAT32, DType::INT8, DType::UINT8}));
   WISP_RETURN_IF_ERROR(ctx.ExpectRank(&in, "input", 4));
   if (out.dtype != in.dtype) {
     return ctx.Error(StatusCode::kInvalidModel, "output '%s' is %s but input '%s' is %s",
-                     out.name.c_str(), DTypeName(out.dtype), in.name.c_str(),
-                     DTypeName(in.dtype));
+                     out.name.c_str(), DTypeName(out.dtype), in.name.c_str(), DTypeName(in.dtype));
   }
   // Both the delegate and TFLite interpolate raw quantized values: no requantization exists.
   if (in.dtype != DType::FLOAT32 && !SameQuant(in, out)) {
@@ -130,8 +127,8 @@ Status PrepareResize(KernelContext& ctx, const char* op) {
     return ctx.Error(StatusCode::kInvalidModel, "size '%s' must hold two positive values",
                      ctx.input(1)->name.c_str());
   }
-  const Shape expected = {in.shape[0], static_cast<int32_t>(size[0]),
-                          static_cast<int32_t>(size[1]), in.shape[3]};
+  const Shape expected = {in.shape[0], static_cast<int32_t>(size[0]), static_cast<int32_t>(size[1]),
+                          in.shape[3]};
   return ctx.ExpectShape(out, "output", expected);
 }
 
@@ -162,12 +159,12 @@ class ResizeBilinearKernel : public OpKernel {
                             shape_[3], ys_, xs_);
         break;
       case DType::INT8:
-        ResizeBilinearQ11(ctx.in<int8_t>(0), ctx.out<int8_t>(0), shape_[0], shape_[1],
-                          shape_[2], shape_[3], ys_, xs_);
+        ResizeBilinearQ11(ctx.in<int8_t>(0), ctx.out<int8_t>(0), shape_[0], shape_[1], shape_[2],
+                          shape_[3], ys_, xs_);
         break;
       default:
-        ResizeBilinearQ11(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0), shape_[0], shape_[1],
-                          shape_[2], shape_[3], ys_, xs_);
+        ResizeBilinearQ11(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0), shape_[0], shape_[1], shape_[2],
+                          shape_[3], ys_, xs_);
         break;
     }
     return Status::Ok();
@@ -189,8 +186,8 @@ std::vector<int32_t> NearestSources(int32_t in_size, int32_t out_size, bool alig
   std::vector<int32_t> src(static_cast<size_t>(out_size));
   for (int32_t o = 0; o < out_size; ++o) {
     const float x = (static_cast<float>(o) + offset) * scale;
-    int32_t v = align_corners ? static_cast<int32_t>(std::round(x))
-                              : static_cast<int32_t>(std::floor(x));
+    int32_t v =
+        align_corners ? static_cast<int32_t>(std::round(x)) : static_cast<int32_t>(std::floor(x));
     v = std::min(v, in_size - 1);
     if (half_pixel_centers) v = std::max(v, 0);
     src[static_cast<size_t>(o)] = v;

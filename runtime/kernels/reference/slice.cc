@@ -175,7 +175,8 @@ class StridedSliceKernel : public SliceBase {
         b = s > 0 ? 0 : dim - 1;
       } else {
         b = begin[d] < 0 ? begin[d] + dim : begin[d];
-        b = s > 0 ? std::min(std::max(b, int64_t{0}), dim) : std::min(std::max(b, int64_t{-1}), dim - 1);
+        b = s > 0 ? std::min(std::max(b, int64_t{0}), dim)
+                  : std::min(std::max(b, int64_t{-1}), dim - 1);
       }
       if ((end_mask >> d) & 1) {
         e = s > 0 ? dim : -1;
@@ -183,7 +184,8 @@ class StridedSliceKernel : public SliceBase {
         e = end[d];
         if (offset) e += b;
         if (e < 0 && !offset) e += dim;
-        e = s > 0 ? std::min(std::max(e, int64_t{0}), dim) : std::min(std::max(e, int64_t{-1}), dim - 1);
+        e = s > 0 ? std::min(std::max(e, int64_t{0}), dim)
+                  : std::min(std::max(e, int64_t{-1}), dim - 1);
       }
       int64_t n = s > 0 ? (e - b + s - 1) / s : (b - e + (-s) - 1) / (-s);
       n = std::max<int64_t>(n, 0);

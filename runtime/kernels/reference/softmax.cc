@@ -47,8 +47,8 @@ class SoftmaxKernel : public OpKernel {
       if (in.quant.empty() || out.quant.empty() || in.quant.per_channel() ||
           out.quant.per_channel()) {
         return ctx.Error(StatusCode::kUnsupported,
-                         "input '%s' and output '%s' need per-tensor quantization",
-                         in.name.c_str(), out.name.c_str());
+                         "input '%s' and output '%s' need per-tensor quantization", in.name.c_str(),
+                         out.name.c_str());
       }
       const float scale = -in.quant.scale[0] * beta_;
       for (int32_t v = 0; v <= 255; ++v) table_[255 - v] = std::exp(scale * static_cast<float>(v));
@@ -60,9 +60,15 @@ class SoftmaxKernel : public OpKernel {
 
   Status Invoke(const KernelContext& ctx) override {
     switch (dtype_) {
-      case DType::FLOAT32: RunFloat(ctx.in<float>(0), ctx.out<float>(0)); break;
-      case DType::INT8: RunQuantized(ctx.in<int8_t>(0), ctx.out<int8_t>(0)); break;
-      default: RunQuantized(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0)); break;
+      case DType::FLOAT32:
+        RunFloat(ctx.in<float>(0), ctx.out<float>(0));
+        break;
+      case DType::INT8:
+        RunQuantized(ctx.in<int8_t>(0), ctx.out<int8_t>(0));
+        break;
+      default:
+        RunQuantized(ctx.in<uint8_t>(0), ctx.out<uint8_t>(0));
+        break;
     }
     return Status::Ok();
   }

@@ -30,7 +30,8 @@ class TransposeKernel : public OpKernel {
     std::vector<int64_t> perm;
     WISP_RETURN_IF_ERROR(ReadConstantInts(ctx, 1, "perm", &perm));
     if (perm.size() != rank) {
-      return ctx.Error(StatusCode::kInvalidModel, "perm '%s' has %zu values; input '%s' has rank %zu",
+      return ctx.Error(StatusCode::kInvalidModel,
+                       "perm '%s' has %zu values; input '%s' has rank %zu",
                        ctx.input(1)->name.c_str(), perm.size(), in.name.c_str(), rank);
     }
     std::vector<bool> seen(rank, false);

@@ -27,7 +27,7 @@ float MuslTanhf(float x) {
   float ax;
   std::memcpy(&ax, &w, sizeof(ax));
   float t;
-  if (w > 0x3f0c9f54u) {  // |x| > log(3)/2 ~= 0.5493 or nan
+  if (w > 0x3f0c9f54u) {    // |x| > log(3)/2 ~= 0.5493 or nan
     if (w > 0x41200000u) {  // |x| > 10
       t = std::isnan(ax) ? ax : 1.0f;
     } else {
@@ -71,8 +71,8 @@ int16_t SatDoublingHighMul16(int16_t a, int16_t b) {
 
 int16_t SaturatingLeftShift16(int16_t value, int amount) {
   const int32_t r = static_cast<int32_t>(value) * (1 << amount);
-  return static_cast<int16_t>(Clamp(r, std::numeric_limits<int16_t>::min(),
-                                    std::numeric_limits<int16_t>::max()));
+  return static_cast<int16_t>(
+      Clamp(r, std::numeric_limits<int16_t>::min(), std::numeric_limits<int16_t>::max()));
 }
 
 // gemmlowp::RoundingDivideByPOT for int16 (half away from zero).
@@ -198,8 +198,8 @@ void MakeTfliteReluParams(bool relu6, float in_scale, int32_t in_zp, float out_s
   p->input_zero_point = in_zp;
   p->output_zero_point = out_zp;
   p->act_min = std::max(qmin, out_zp + static_cast<int32_t>(std::round(0.0f / out_scale)));
-  p->act_max = relu6 ? std::min(qmax, out_zp + static_cast<int32_t>(std::round(6.0f / out_scale)))
-                     : qmax;
+  p->act_max =
+      relu6 ? std::min(qmax, out_zp + static_cast<int32_t>(std::round(6.0f / out_scale))) : qmax;
 }
 
 int32_t ReluTflite(int32_t x, const TfliteReluParams& p) {
