@@ -28,16 +28,32 @@ for f in web/dist/wisp_simd.wasm web/dist/wisp_simd.mjs web/dist/wisp_simd_mt.wa
   printf '  %-32s %9d %9d\n' "${f#web/}" "$(stat -c %s "$f")" "$(gzip -9 -c "$f" | wc -c)"
 done
 
-echo "== npm pack (dry run)"
-packed=$(cd web && npm pack --dry-run --json 2>/dev/null)
-for f in src/wisp.mjs src/wisp.d.ts src/worker.mjs dist/wisp_simd.wasm dist/wisp_simd_mt.wasm dist/wisp_simd_mt.worker.js; do
-  grep -q "\"$f\"" <<<"$packed" || { echo "npm pack is missing $f"; exit 1; }
-done
-echo "  package files present"
+echo "== npm pack: install the tarball into a scratch project and run a model from it"
+pack_dir=$(mktemp -d)
+trap 'rm -rf "$pack_dir"' EXIT
+tarball=$(cd web && npm pack --silent --pack-destination "$pack_dir" | tail -1)
+tar -tzf "$pack_dir/$tarball" | sed 's/^/  /'
+mkdir -p "$pack_dir/app"
+(cd "$pack_dir/app" && echo '{"name":"app","private":true,"type":"module"}' > package.json &&
+  npm install --offline --no-audit --no-fund --silent "../$tarball" &&
+  timeout 300 node --input-type=module -e "
+    import { Wisp } from 'wisp-runtime';
+    import { topK } from 'wisp-runtime/image';
+    const model = process.env.WISP_SHARED + '/models/mlperf_tiny_vww_96_int8.tflite';
+    for (const threads of [1, 2]) {
+      const rt = await Wisp.create({ threads });
+      const m = await rt.load(model);
+      const [out] = await m.run(new Int8Array(96 * 96 * 3));
+      if (!(out.data instanceof Int8Array) || out.data.length !== 2) throw new Error('bad output');
+      console.log('  installed package OK:', rt.variant.name, 'threads', rt.variant.numThreads, 'top', topK(out.data, 1)[0]);
+      rt.dispose();
+    }")
 
 status=0
 echo "== node tests"
 (cd web && timeout 2400 node --test --test-reporter=spec test/node/) || status=1
+echo "== node golden tests on the threaded variant (2 threads)"
+(cd web && WISP_GOLDEN_THREADS=2 timeout 2400 node --test --test-reporter=spec test/node/golden.test.mjs) || status=1
 
 if [[ "${WISP_WEB_SKIP_BROWSER:-0}" != 1 ]]; then
   echo "== chromium tests"

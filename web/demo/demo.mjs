@@ -1,0 +1,282 @@
+// The Wisp demo: pick a model and an image, classify in the browser, show the top 5, the latency
+// and the WebAssembly variant in use. Inputs are built exactly like the goldens: BMP decoded in JS
+// (other formats through createImageBitmap without colour conversion), resized with the core's
+// integer bilinear resize (in WebAssembly), then converted to the input dtype.
+// URL parameters: ?model=<shared model file>&image=<shared image file>&threads=auto|N&worker=1&autorun=1
+import { Wisp } from '../src/wisp.mjs';
+import { decodeBmp, rgbaToRgb, imageToTensor, topK } from '../src/image.mjs';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = window.demoState = { ready: false, busy: false, error: null, top5: null, variant: null, latencies: [], runs: 0 };
+
+const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+const KWS = ['down', 'go', 'left', 'no', 'off', 'on', 'right', 'stop', 'up', 'yes', '_silence_', '_unknown_'];
+const VWW = ['no person', 'person'];
+let imagenetLabels = null;
+
+let runtime = null;
+let model = null;
+let modelName = '';
+let image = null;        // { width, height, channels: 3, data }
+let imageName = '';
+let loadToken = 0;
+
+function setStatus(text, kind = '') {
+  const el = $('status');
+  el.textContent = text;
+  el.className = `status ${kind}`;
+}
+
+function fmtMs(ms) {
+  return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function fmtBytes(n) {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
+}
+
+function showVariant(v) {
+  const badges = ['<span class="badge">WASM SIMD128</span>',
+    v.threads ? `<span class="badge">threads × ${v.numThreads}</span>` : '<span class="badge">single thread</span>',
+    `<span class="badge ${v.worker ? '' : 'muted'}">${v.worker ? 'Web Worker' : 'main thread'}</span>`,
+    `<span class="badge ${crossOriginIsolated ? '' : 'muted'}">${crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'}</span>`];
+  if (v.fallback) badges.push(`<span class="badge warn" title="${v.fallback}">fallback: no threads</span>`);
+  $('variant').innerHTML = badges.join(' ');
+  $('variant').dataset.variant = v.name;
+}
+
+async function createRuntime() {
+  const threads = params.get('threads') ?? 'auto';
+  const worker = $('worker').checked;
+  runtime?.dispose();
+  model = null;
+  runtime = await Wisp.create({ threads: threads === 'auto' ? 'auto' : Number(threads), worker });
+  state.variant = runtime.variant;
+  showVariant(runtime.variant);
+}
+
+async function labelsFor(m) {
+  const n = m.outputs[0]?.shape.at(-1);
+  if (m.labels && m.labels.length >= n) return m.labels;
+  if (n === 1001 || n === 1000) {
+    if (!imagenetLabels) {
+      try {
+        const r = await fetch('/shared/labels/imagenet_labels.txt');
+        if (r.ok) imagenetLabels = (await r.text()).split(/\r?\n/);
+      } catch { /* no labels: indices */ }
+    }
+    return imagenetLabels;
+  }
+  if (/vww/.test(modelName) && n === 2) return VWW;
+  if (/resnet8|cifar/.test(modelName) && n === 10) return CIFAR10;
+  if (/kws/.test(modelName) && n === 12) return KWS;
+  if (n === 10) return [...Array(10).keys()].map(String);
+  return null;
+}
+
+async function loadModel(source, name) {
+  const token = ++loadToken;
+  $('run').disabled = true;
+  model?.dispose();
+  model = null;
+  modelName = name;
+  state.ready = false;
+  const bar = $('progress-bar');
+  $('progress').hidden = false;
+  bar.style.width = '0%';
+  setStatus(`Loading ${name}…`);
+  const t0 = performance.now();
+  try {
+    const m = await runtime.load(source, {
+      name,
+      onProgress: ({ loaded, total }) => {
+        bar.style.width = total ? `${(100 * loaded / total).toFixed(1)}%` : '100%';
+        $('progress-text').textContent = total ? `${fmtBytes(loaded)} / ${fmtBytes(total)}` : fmtBytes(loaded);
+      },
+    });
+    if (token !== loadToken) { m.dispose(); return; }
+    model = m;
+    const loadMs = performance.now() - t0;
+    $('lat-load').textContent = fmtMs(loadMs);
+    const io = (t) => `${t.name}: ${t.dtype} [${t.shape.join('×')}]`;
+    $('model-info').textContent = `in ${m.inputs.map(io).join(', ')} · out ${m.outputs.map(io).join(', ')} · arena ${fmtBytes(m.info.arenaBytes)}`;
+    state.latencies = [];
+    updateStats();
+    setStatus(`${name} ready.`, 'ok');
+    state.ready = true;
+    $('run').disabled = !image;
+    if (image) await classify();
+  } catch (e) {
+    if (token !== loadToken) return;
+    state.error = e.message;
+    setStatus(`Could not load ${name}: ${e.message}`, 'error');
+    $('model-info').textContent = '';
+  } finally {
+    if (token === loadToken) setTimeout(() => { $('progress').hidden = true; }, 400);
+  }
+}
+
+async function decodeImage(blob, name) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (bytes[0] === 0x42 && bytes[1] === 0x4d) return decodeBmp(bytes);
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { colorSpace: 'srgb', willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
+  bitmap.close();
+  return { width: canvas.width, height: canvas.height, channels: 3, data: rgbaToRgb(data, canvas.width, canvas.height) };
+}
+
+async function setImage(blob, name) {
+  try {
+    image = await decodeImage(blob, name);
+    imageName = name;
+    $('image-info').textContent = `${name} · ${image.width}×${image.height}`;
+    drawPreview(image.data, image.width, image.height, 3);
+    $('run').disabled = !model;
+    if (model) await classify();
+  } catch (e) {
+    setStatus(`Could not read ${name}: ${e.message}`, 'error');
+  }
+}
+
+function drawPreview(pixels, w, h, c) {
+  const canvas = $('preview');
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(w, h);
+  for (let i = 0; i < w * h; i++) {
+    img.data[4 * i] = pixels[c * i];
+    img.data[4 * i + 1] = pixels[c * i + (c === 3 ? 1 : 0)];
+    img.data[4 * i + 2] = pixels[c * i + (c === 3 ? 2 : 0)];
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function updateStats() {
+  const l = state.latencies;
+  $('lat-last').textContent = l.length ? fmtMs(l.at(-1)) : '–';
+  $('lat-median').textContent = l.length ? fmtMs(median(l)) : '–';
+  $('lat-count').textContent = String(l.length);
+}
+
+async function classify() {
+  if (!model || !image || state.busy) return;
+  state.busy = true;
+  $('run').disabled = true;
+  try {
+    const input = model.inputs[0];
+    const tensor = await imageToTensor(runtime, image, input);
+    const shape = input.shape;
+    const c = shape.length === 4 ? shape[3] : 1;
+    const preview = input.dtype === 'int8' ? Uint8Array.from(tensor, (q) => q + 128)
+      : input.dtype === 'float32' ? Uint8Array.from(tensor, (x) => Math.round(x * 255)) : tensor;
+    drawPreview(preview, shape[2], shape[1], c);
+    const t0 = performance.now();
+    const [out] = await model.run(tensor, { dequantize: true });
+    const ms = performance.now() - t0;
+    state.latencies.push(ms);
+    state.runs++;
+    updateStats();
+    const labels = await labelsFor(model);
+    const scores = out.data;
+    const idx = topK(out.raw ?? scores, 5);
+    state.top5 = idx.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, score: scores[i] }));
+    const max = Math.max(...state.top5.map((t) => Math.abs(t.score)), 1e-9);
+    $('top5').innerHTML = state.top5.map((t) => `<li data-index="${t.index}"><span class="label">${escapeHtml(t.label)}</span>` +
+      `<span class="score">${t.score.toFixed(4)}</span><span class="bar"><i style="width:${(100 * Math.max(0, t.score) / max).toFixed(1)}%"></i></span></li>`).join('');
+    setStatus(`${imageName} with ${modelName}: ${fmtMs(ms)}${model.lastInvokeMs ? ` (invoke ${fmtMs(model.lastInvokeMs)})` : ''}`, 'ok');
+  } catch (e) {
+    state.error = e.message;
+    setStatus(`Inference failed: ${e.message}`, 'error');
+  } finally {
+    state.busy = false;
+    $('run').disabled = !model || !image;
+  }
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]);
+}
+
+function fillSelect(select, items, placeholder) {
+  select.innerHTML = `<option value="">${placeholder}</option>` + items.map((f) => `<option value="${escapeHtml(f)}">${escapeHtml(f)}</option>`).join('');
+}
+
+async function main() {
+  $('worker').checked = params.get('worker') === '1';
+  let listing = { models: [], images: [] };
+  try {
+    const r = await fetch('/api/shared.json');
+    if (r.ok) listing = await r.json();
+  } catch { /* static hosting: file pickers only */ }
+  fillSelect($('model-select'), listing.models, listing.models.length ? 'Choose a model…' : 'no shared models');
+  fillSelect($('image-select'), listing.images, listing.images.length ? 'Choose an image…' : 'no shared images');
+
+  try {
+    await createRuntime();
+  } catch (e) {
+    setStatus(`Could not start the runtime: ${e.message}`, 'error');
+    state.error = e.message;
+    return;
+  }
+
+  $('model-select').addEventListener('change', (e) => {
+    const f = e.target.value;
+    if (f) loadModel(`/shared/models/${encodeURIComponent(f)}`, f.replace(/\.(tflite|wisp)$/, ''));
+  });
+  $('model-file').addEventListener('change', (e) => {
+    const f = e.target.files[0];
+    if (f) { $('model-select').value = ''; loadModel(f, f.name.replace(/\.(tflite|wisp)$/, '')); }
+  });
+  $('image-select').addEventListener('change', async (e) => {
+    const f = e.target.value;
+    if (!f) return;
+    const r = await fetch(`/shared/images/${encodeURIComponent(f)}`);
+    if (r.ok) setImage(await r.blob(), f);
+  });
+  $('image-file').addEventListener('change', (e) => {
+    const f = e.target.files[0];
+    if (f) { $('image-select').value = ''; setImage(f, f.name); }
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer.files[0];
+    if (f) { $('image-select').value = ''; setImage(f, f.name); }
+  });
+  $('run').addEventListener('click', () => classify());
+  $('worker').addEventListener('change', async () => {
+    await createRuntime();
+    const f = $('model-select').value;
+    if (f) await loadModel(`/shared/models/${encodeURIComponent(f)}`, f.replace(/\.(tflite|wisp)$/, ''));
+  });
+
+  const wantModel = params.get('model') ?? (listing.models.includes('tf2_mobilenet_v2_1.0_224_ptq.tflite') ? 'tf2_mobilenet_v2_1.0_224_ptq.tflite' : null);
+  const wantImage = params.get('image') ?? (listing.images.includes('cat.bmp') ? 'cat.bmp' : null);
+  if (wantImage && listing.images.includes(wantImage)) {
+    $('image-select').value = wantImage;
+    const r = await fetch(`/shared/images/${encodeURIComponent(wantImage)}`);
+    if (r.ok) await setImage(await r.blob(), wantImage);
+  }
+  if (wantModel && listing.models.includes(wantModel)) {
+    $('model-select').value = wantModel;
+    await loadModel(`/shared/models/${encodeURIComponent(wantModel)}`, wantModel.replace(/\.(tflite|wisp)$/, ''));
+  }
+  state.started = true;
+}
+
+main();

@@ -1,0 +1,150 @@
+// Type declarations for wisp-runtime (src/wisp.mjs).
+
+export type DType = 'float32' | 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'bool' | 'float16';
+
+export type TypedArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
+  | Int32Array | BigInt64Array;
+
+/** real = (q - zeroPoint) * scale; per-channel along `axis` when scale has more than one entry. */
+export interface Quantization {
+  scale: number[];
+  zeroPoint: number[];
+  axis: number;
+}
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly index: number;
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly quantization: Quantization | null;
+  /** Size of the tensor in bytes. */
+  readonly bytes: number;
+}
+
+export interface Tensor {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Int8Array for int8, Uint8Array for uint8/bool, Float32Array for float32, BigInt64Array for int64, ... */
+  data: TypedArray;
+  quantization: Quantization | null;
+  /** With { dequantize: true }: the raw quantized values and their dtype. */
+  raw?: TypedArray;
+  rawDtype?: DType;
+}
+
+export interface RunOptions {
+  /** Quantize float inputs (Float32Array / number[]) for quantized input tensors. Default false. */
+  quantize?: boolean;
+  /** Return quantized outputs dequantized to Float32Array (raw values in `raw`). Default false. */
+  dequantize?: boolean;
+}
+
+export interface LoadProgress {
+  loaded: number;
+  /** 0 when unknown (no Content-Length, or a compressed response). */
+  total: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+  /** Name recorded for an imported .tflite (defaults to the file name). */
+  name?: string;
+  /** Check the content hash recorded in a .wisp file. */
+  verifySha256?: boolean;
+  /** Keep variable state (e.g. LSTM) from one run to the next, as TFLite does. Default: each run starts from zero state. */
+  keepState?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  description: string;
+  producer: string;
+  sha256: string;
+  /** Bytes of the planned activation arena. */
+  arenaBytes: number;
+  /** Bytes of the .wisp model in the WebAssembly heap. */
+  modelBytes: number;
+}
+
+export type Inputs = TypedArray | TypedArray[] | Record<string, TypedArray>;
+
+export interface Model {
+  readonly inputs: ReadonlyArray<TensorInfo>;
+  readonly outputs: ReadonlyArray<TensorInfo>;
+  readonly info: ModelInfo;
+  /** Labels embedded in the model (an asset whose name contains "label"), if any. */
+  readonly labels: string[] | null;
+  /** Duration of the last invoke in milliseconds (inside the runtime's thread). */
+  readonly lastInvokeMs?: number;
+  run(inputs: Inputs, options?: RunOptions): Promise<Tensor[]>;
+  /** Frees the model's memory. Idempotent. */
+  dispose(): void;
+}
+
+export interface Variant {
+  /** 'simd' (SIMD128, one thread) or 'simd-mt' (SIMD128 + pthreads). */
+  name: 'simd' | 'simd-mt';
+  simd: true;
+  threads: boolean;
+  numThreads: number;
+  worker: boolean;
+  /** Why a threaded runtime was requested but a single-threaded one is in use, else null. */
+  fallback: string | null;
+}
+
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Response;
+
+export interface Runtime {
+  readonly variant: Variant;
+  load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+  /** The core's integer half-pixel bilinear resize of interleaved 8-bit pixels. */
+  resizeImage(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number,
+              outWidth: number, outHeight: number): Promise<Uint8Array>;
+  /** Converts a .tflite to .wisp bytes (as `wisp convert`), optionally embedding labels. */
+  convert(source: ModelSource, options?: { name?: string; labels?: string | string[] }): Promise<Uint8Array>;
+  /** Frees every model and stops the runtime's threads / worker. */
+  dispose(): void;
+}
+
+export interface CreateOptions {
+  /** 'auto' (default): up to 4 threads when SharedArrayBuffer is usable, else 1. */
+  threads?: 'auto' | number;
+  /** Run the runtime in a Worker (same API; inference off the main thread). */
+  worker?: boolean;
+  /** Force the single-threaded variant. */
+  variant?: 'simd';
+  /** Where the .wasm files are: a function of the file name, or a map file name -> URL. */
+  wasmUrl?: ((file: string) => string | URL) | Record<string, string | URL>;
+  /** Emscripten-style locator, also used for the pthread worker script. */
+  locateFile?: (file: string, prefix: string) => string;
+  /** The .wasm bytes (skips fetching). */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  initTimeoutMs?: number;
+  print?: (text: string) => void;
+  printErr?: (text: string) => void;
+}
+
+export interface Features {
+  simd: boolean;
+  threads: boolean;
+  crossOriginIsolated: boolean;
+  hardwareConcurrency: number;
+}
+
+export declare class WispError extends Error {}
+
+export declare function detectFeatures(): Promise<Features>;
+export declare function dequantize(tensor: Pick<Tensor, 'data' | 'shape' | 'quantization'>): Float32Array;
+
+export declare const Wisp: {
+  create(options?: CreateOptions): Promise<Runtime>;
+  detectFeatures: typeof detectFeatures;
+  dequantize: typeof dequantize;
+  readonly DTYPES: ReadonlyArray<DType>;
+};
+export default Wisp;

@@ -1,0 +1,865 @@
+// Wisp: on-device inference in WebAssembly, for browsers, Web Workers and Node 20.
+//
+//   import { Wisp } from 'wisp-runtime';
+//   const rt = await Wisp.create({ threads: 'auto' });          // or { worker: true }
+//   const model = await rt.load(urlOrBytes, { onProgress });     // .wisp or .tflite
+//   const [out] = await model.run(inputTypedArray);              // or [a, b] or { name: a }
+//   model.inputs / model.outputs                                 // name, dtype, shape, quantization
+//   model.dispose(); rt.dispose();
+//
+// Each runtime owns one WebAssembly instance (its own heap and, in the threaded variant, its own
+// pthread workers); nothing is shared between runtimes and nothing is written to globalThis.
+
+const IS_NODE = typeof process === 'object' && process !== null &&
+  typeof process.versions === 'object' && process.versions !== null && typeof process.versions.node === 'string';
+
+// Data types, numbered as in schemas/wisp.fbs (enum DType).
+const DTYPES = ['float32', 'int8', 'uint8', 'int16', 'int32', 'int64', 'bool', 'float16'];
+const ARRAY_TYPES = {
+  float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, int32: Int32Array,
+  int64: BigInt64Array, bool: Uint8Array, float16: Uint16Array,
+};
+const QUANT_RANGE = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767] };
+
+/** An Error carrying the core's message (which tensor, operator or byte offset is at fault). */
+export class WispError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'WispError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feature detection
+
+// (module (func (result v128) i32.const 0 i8x16.splat))
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10,
+  8, 1, 6, 0, 65, 0, 253, 15, 11]);
+
+function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+function sharedMemorySupported() {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  if (!IS_NODE && globalThis.crossOriginIsolated !== true) return false;
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return m.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+async function hardwareThreads() {
+  if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) return navigator.hardwareConcurrency;
+  if (IS_NODE) {
+    const os = await import(/* webpackIgnore: true */ 'node:os');
+    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  }
+  return 1;
+}
+
+/** What this environment supports: { simd, threads, crossOriginIsolated, hardwareConcurrency }. */
+export async function detectFeatures() {
+  return {
+    simd: simdSupported(),
+    threads: sharedMemorySupported(),
+    crossOriginIsolated: IS_NODE ? true : globalThis.crossOriginIsolated === true,
+    hardwareConcurrency: await hardwareThreads(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetching bytes (the model, the .wasm) with progress
+
+function isUrlLike(x) {
+  return (typeof URL !== 'undefined' && x instanceof URL) || typeof x === 'string';
+}
+
+function toUrl(x) {
+  if (x instanceof URL) return x;
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(x) && !(IS_NODE && /^[a-zA-Z]:[\\/]/.test(x))) return new URL(x);
+  if (IS_NODE) return null;  // a file path
+  return new URL(x, globalThis.location?.href);
+}
+
+// Reads `source` (URL, path in Node, Response, Blob) and returns its bytes. With a `sink` and a
+// known length, the body is streamed into sink.write(chunk, offset) after sink.begin(total) and
+// { inHeap: true, length } is returned instead.
+async function readSource(source, { onProgress, signal, sink } = {}) {
+  // Node: a file path or a file: URL is read from disk (fs accepts both).
+  if (IS_NODE && isUrlLike(source) && (toUrl(source) === null || toUrl(source).protocol === 'file:')) {
+    const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
+    const data = new Uint8Array(await fs.readFile(toUrl(source) ?? source));
+    onProgress?.({ loaded: data.length, total: data.length });
+    return data;
+  }
+  let response = source;
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const data = new Uint8Array(await source.arrayBuffer());
+    onProgress?.({ loaded: data.length, total: data.length });
+    return data;
+  }
+  if (isUrlLike(source)) {
+    const url = toUrl(source);
+    try {
+      response = await fetch(url, { signal, credentials: 'same-origin' });
+    } catch (e) {
+      throw new WispError(`cannot fetch ${url}: ${e.message}`, { cause: e });
+    }
+  }
+  if (!response || typeof response.arrayBuffer !== 'function') {
+    throw new WispError('load() expects a URL, a file path (Node), a Response, a Blob, an ArrayBuffer or a typed array');
+  }
+  if (!response.ok) throw new WispError(`cannot fetch ${response.url}: HTTP ${response.status} ${response.statusText}`);
+  const encoded = response.headers.get('content-encoding');
+  const length = Number(response.headers.get('content-length')) || 0;
+  const total = encoded && encoded !== 'identity' ? 0 : length;  // compressed: length is not the byte count
+  if (!response.body || typeof response.body.getReader !== 'function') {
+    const data = new Uint8Array(await response.arrayBuffer());
+    onProgress?.({ loaded: data.length, total: data.length });
+    return data;
+  }
+  const reader = response.body.getReader();
+  let loaded = 0;
+  if (sink && total && sink.begin(total)) {
+    onProgress?.({ loaded: 0, total });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.length > total) {
+        reader.cancel().catch(() => {});
+        throw new WispError(`${response.url}: the response is longer than its Content-Length (${total} bytes)`);
+      }
+      sink.write(value, loaded);
+      loaded += value.length;
+      onProgress?.({ loaded, total });
+    }
+    return { inHeap: true, length: loaded };
+  }
+  let data = total ? new Uint8Array(total) : null;
+  const chunks = [];
+  onProgress?.({ loaded: 0, total });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (data && loaded + value.length <= data.length) {
+      data.set(value, loaded);
+    } else {
+      if (data) { chunks.push(data.subarray(0, loaded)); data = null; }
+      chunks.push(value);
+    }
+    loaded += value.length;
+    onProgress?.({ loaded, total: total || 0 });
+  }
+  if (data) return loaded === data.length ? data : data.subarray(0, loaded);
+  const out = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) { out.set(c, off); off += c.length; }
+  onProgress?.({ loaded, total: loaded });
+  return out;
+}
+
+function asBytes(x) {
+  if (x instanceof Uint8Array) return x;
+  if (x instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && x instanceof SharedArrayBuffer)) return new Uint8Array(x);
+  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebAssembly instantiation
+
+const VARIANTS = {
+  simd: { name: 'simd', threads: false, glue: () => import('../dist/wisp_simd.mjs'), wasm: 'wisp_simd.wasm' },
+  'simd-mt': { name: 'simd-mt', threads: true, glue: () => import('../dist/wisp_simd_mt.mjs'), wasm: 'wisp_simd_mt.wasm' },
+};
+
+function defaultWasmUrl(file) {
+  return file === 'wisp_simd.wasm' ? new URL('../dist/wisp_simd.wasm', import.meta.url)
+    : new URL('../dist/wisp_simd_mt.wasm', import.meta.url);
+}
+
+function resolveWasmUrl(file, options) {
+  if (options.wasmUrl) {
+    if (typeof options.wasmUrl === 'function') return options.wasmUrl(file);
+    if (typeof options.wasmUrl === 'object' && !(options.wasmUrl instanceof URL) && options.wasmUrl[file]) return options.wasmUrl[file];
+  }
+  if (typeof options.locateFile === 'function') return options.locateFile(file, '');
+  return defaultWasmUrl(file);
+}
+
+async function instantiateWasm(url, imports, options) {
+  if (options.wasmBinary) {
+    return WebAssembly.instantiate(asBytes(options.wasmBinary), imports);
+  }
+  if (IS_NODE) {
+    const bytes = await readSource(url instanceof URL ? url : String(url));
+    return WebAssembly.instantiate(bytes, imports);
+  }
+  if (typeof WebAssembly.instantiateStreaming === 'function') {
+    try {
+      return await WebAssembly.instantiateStreaming(fetch(url, { credentials: 'same-origin' }), imports);
+    } catch (e) {
+      // A server that sends the wrong MIME type: fall back to compiling from bytes.
+      if (!(e instanceof TypeError)) throw e;
+    }
+  }
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) throw new WispError(`cannot fetch ${url}: HTTP ${response.status}`);
+  return WebAssembly.instantiate(await response.arrayBuffer(), imports);
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new WispError(`timed out after ${ms} ms: ${what}`)), ms); }),
+  ]);
+}
+
+async function createModule(variant, numThreads, options) {
+  const { default: factory } = await variant.glue();
+  const wasmUrl = resolveWasmUrl(variant.wasm, options);
+  let failInit;
+  const initFailed = new Promise((_, reject) => { failInit = reject; });
+  const state = { memory: null, abortReason: null };
+  const args = {
+    print: (text) => (options.print ?? console.log)(text),
+    printErr: (text) => (options.printErr ?? console.warn)(text),
+    onAbort: (what) => { state.abortReason = String(what); },
+    instantiateWasm(imports, receiveInstance) {
+      instantiateWasm(wasmUrl, imports, options).then(({ instance, module }) => {
+        state.memory = instance.exports.memory ?? imports.env?.memory ?? null;
+        receiveInstance(instance, module);
+      }, (e) => failInit(new WispError(`cannot instantiate ${variant.wasm}: ${e.message}`, { cause: e })));
+      return {};
+    },
+  };
+  if (variant.threads) {
+    args.wispPoolSize = Math.max(1, numThreads - 1);
+    if (options.locateFile) args.locateFile = options.locateFile;
+    if (options.mainScriptUrlOrBlob) args.mainScriptUrlOrBlob = options.mainScriptUrlOrBlob;
+  }
+  if (IS_NODE) {
+    const [{ createRequire }, url] = await Promise.all([import(/* webpackIgnore: true */ 'node:module'),
+      import(/* webpackIgnore: true */ 'node:url')]);
+    args.nodeRequire = createRequire(import.meta.url);
+    args.nodeDirname = url.fileURLToPath(new URL('../dist/', import.meta.url));
+  }
+  const mod = await (variant.threads
+    ? withTimeout(Promise.race([factory(args), initFailed]), options.initTimeoutMs ?? 60000, `starting the ${variant.name} variant`)
+    : Promise.race([factory(args), initFailed]));
+  if (!state.memory) state.memory = mod.wasmMemory ?? null;
+  if (IS_NODE) mod.wispUnrefWorkers?.();
+  return { mod, state };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runtime (in this thread)
+
+class Core {
+  constructor(mod, state, variant) {
+    this.mod = mod;
+    this.state = state;
+    this.variant = variant;
+    this.dead = null;
+    this.u8 = null;
+    this.encoder = new TextEncoder();
+    this.decoder = new TextDecoder();
+  }
+
+  heap() {
+    const buffer = this.state.memory ? this.state.memory.buffer : this.mod.HEAPU8.buffer;
+    if (!this.u8 || this.u8.buffer !== buffer) this.u8 = new Uint8Array(buffer);
+    return this.u8;
+  }
+
+  // Calls an export; a trap (abort, out of memory, unreachable) becomes a WispError and poisons
+  // this runtime: its heap may be inconsistent, so later calls fail fast with the same message.
+  call(name, ...args) {
+    if (this.dead) throw new WispError(this.dead);
+    try {
+      return this.mod['_' + name](...args);
+    } catch (e) {
+      const reason = this.state.abortReason ?? (e && e.message) ?? String(e);
+      this.dead = `the WebAssembly runtime stopped in ${name}: ${reason}` +
+        (/memory|alloc/i.test(reason) ? ' (out of memory?)' : '') + '; create a new runtime with Wisp.create()';
+      throw new WispError(this.dead, { cause: e });
+    }
+  }
+
+  cstring(ptr) {
+    if (!ptr) return '';
+    const heap = this.heap();
+    let end = ptr;
+    while (heap[end] !== 0) end++;
+    return this.decoder.decode(heap.slice(ptr, end));
+  }
+
+  lastError() {
+    return this.cstring(this.call('wisp_last_error'));
+  }
+
+  malloc(size) {
+    const ptr = this.call('malloc', Math.max(1, size));
+    if (!ptr) throw new WispError(`out of memory: cannot allocate ${size} bytes in the WebAssembly heap`);
+    return ptr;
+  }
+
+  allocString(s) {
+    const bytes = this.encoder.encode(s);
+    const ptr = this.malloc(bytes.length + 1);
+    const heap = this.heap();
+    heap.set(bytes, ptr);
+    heap[ptr + bytes.length] = 0;
+    return ptr;
+  }
+}
+
+function describeIo(core, handle, isOutput, i) {
+  const dtype = DTYPES[core.call('wisp_io_dtype', handle, isOutput, i)] ?? 'unknown';
+  const rank = core.call('wisp_io_rank', handle, isOutput, i);
+  const shape = [];
+  for (let d = 0; d < rank; d++) shape.push(core.call('wisp_io_dim', handle, isOutput, i, d));
+  const nq = core.call('wisp_io_quant_count', handle, isOutput, i);
+  let quantization = null;
+  if (nq > 0) {
+    const scale = [];
+    const zeroPoint = [];
+    for (let k = 0; k < nq; k++) {
+      scale.push(core.call('wisp_io_quant_scale', handle, isOutput, i, k));
+      zeroPoint.push(core.call('wisp_io_quant_zero_point', handle, isOutput, i, k));
+    }
+    quantization = { scale, zeroPoint, axis: core.call('wisp_io_quant_axis', handle, isOutput, i) };
+  }
+  return {
+    name: core.cstring(core.call('wisp_io_name', handle, isOutput, i)),
+    index: i,
+    dtype,
+    shape,
+    quantization,
+    bytes: core.call('wisp_io_bytes', handle, isOutput, i),
+  };
+}
+
+function numElements(shape) {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+// Per-element (scale, zero point) along the quantized axis.
+function quantAt(q, shape, i) {
+  if (q.scale.length === 1) return [q.scale[0], q.zeroPoint[0] ?? 0];
+  let inner = 1;
+  for (let d = q.axis + 1; d < shape.length; d++) inner *= shape[d];
+  const c = Math.floor(i / inner) % q.scale.length;
+  return [q.scale[c], q.zeroPoint[c] ?? 0];
+}
+
+/** Dequantizes a quantized output ({data, dtype, shape, quantization}) to a Float32Array. */
+export function dequantize(tensor) {
+  const q = tensor.quantization;
+  const out = new Float32Array(tensor.data.length);
+  if (!q) { for (let i = 0; i < out.length; i++) out[i] = Number(tensor.data[i]); return out; }
+  for (let i = 0; i < out.length; i++) {
+    const [scale, zp] = quantAt(q, tensor.shape, i);
+    out[i] = (Number(tensor.data[i]) - zp) * scale;
+  }
+  return out;
+}
+
+// Math.round rounds half up; TFLite rounds half away from zero.
+function roundHalfAway(x) { return x < 0 ? -Math.round(-x) : Math.round(x); }
+
+function normalizeInputs(inputs, descs) {
+  if (inputs == null) throw new WispError('run() needs inputs');
+  let list;
+  if (ArrayBuffer.isView(inputs)) {
+    list = [inputs];
+  } else if (Array.isArray(inputs)) {
+    list = inputs;
+  } else if (typeof inputs === 'object') {
+    const names = descs.map((d) => d.name);
+    for (const key of Object.keys(inputs)) {
+      if (!names.includes(key)) throw new WispError(`unknown input '${key}'; the model's inputs are: ${names.map((n) => `'${n}'`).join(', ')}`);
+    }
+    list = descs.map((d) => {
+      if (!(d.name in inputs)) throw new WispError(`missing input '${d.name}'`);
+      return inputs[d.name];
+    });
+  } else {
+    throw new WispError('run() expects a typed array, an array of typed arrays, or an object keyed by input name');
+  }
+  if (list.length !== descs.length) {
+    throw new WispError(`the model has ${descs.length} input(s) (${descs.map((d) => `'${d.name}'`).join(', ')}) but ${list.length} were given`);
+  }
+  return list;
+}
+
+// Converts one user input to the exact bytes of the input tensor.
+function inputBytes(value, desc, options) {
+  if (value && typeof value === 'object' && 'data' in value && !ArrayBuffer.isView(value)) value = value.data;  // a tensor object
+  if (!ArrayBuffer.isView(value) && !Array.isArray(value)) {
+    throw new WispError(`input '${desc.name}': expected a typed array, got ${value === null ? 'null' : typeof value}`);
+  }
+  const n = numElements(desc.shape);
+  if (value.length !== n && !(value instanceof DataView)) {
+    throw new WispError(`input '${desc.name}': expected ${n} elements for shape [${desc.shape.join(', ')}] (${desc.dtype}), got ${value.length}`);
+  }
+  const Want = ARRAY_TYPES[desc.dtype];
+  if (!Want) throw new WispError(`input '${desc.name}': dtype ${desc.dtype} is not supported from JS`);
+  if (value instanceof Want || (desc.dtype === 'uint8' && value instanceof Uint8ClampedArray) ||
+      (desc.dtype === 'bool' && value instanceof Uint8Array)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  const isFloat = value instanceof Float32Array || value instanceof Float64Array || Array.isArray(value);
+  if (isFloat && desc.quantization && QUANT_RANGE[desc.dtype]) {
+    if (!options.quantize) {
+      throw new WispError(`input '${desc.name}' is ${desc.dtype} (scale ${desc.quantization.scale[0]}, zero point ${desc.quantization.zeroPoint[0]}); ` +
+        `pass a ${Want.name} or run(inputs, { quantize: true }) to quantize float values`);
+    }
+    const out = quantizeRounded(value, desc);
+    return new Uint8Array(out.buffer);
+  }
+  if (Array.isArray(value)) {
+    const out = desc.dtype === 'int64' ? Want.from(value, (v) => BigInt(v)) : Want.from(value);
+    return new Uint8Array(out.buffer);
+  }
+  throw new WispError(`input '${desc.name}': expected a ${Want.name} (${desc.dtype}), got a ${value.constructor.name}`);
+}
+
+function quantizeRounded(values, desc) {
+  const q = desc.quantization;
+  const [lo, hi] = QUANT_RANGE[desc.dtype];
+  const out = new ARRAY_TYPES[desc.dtype](values.length);
+  for (let i = 0; i < values.length; i++) {
+    const [scale, zp] = quantAt(q, desc.shape, i);
+    const v = roundHalfAway(values[i] / scale) + zp;
+    out[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return out;
+}
+
+class LocalModel {
+  constructor(runtime, handle, info) {
+    this.runtime = runtime;
+    this.handle = handle;
+    /** @type {ReadonlyArray<import('./wisp').TensorInfo>} */
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
+    this.info = info.info;
+    this.labels = info.labels;
+  }
+
+  _check() {
+    if (!this.handle) throw new WispError('this model was disposed');
+  }
+
+  runSync(inputs, options = {}) {
+    this._check();
+    const core = this.runtime.core;
+    const list = normalizeInputs(inputs, this.inputs);
+    const bytes = list.map((v, i) => inputBytes(v, this.inputs[i], options));
+    for (let i = 0; i < bytes.length; i++) {
+      const ptr = core.call('wisp_io_data', this.handle, 0, i);
+      core.heap().set(bytes[i], ptr);
+    }
+    const t0 = performance.now();
+    if (core.call('wisp_model_invoke', this.handle) !== 0) throw new WispError(core.lastError());
+    this.lastInvokeMs = performance.now() - t0;
+    const heap = core.heap();
+    return this.outputs.map((d, i) => {
+      const ptr = core.call('wisp_io_data', this.handle, 1, i);
+      const Type = ARRAY_TYPES[d.dtype] ?? Uint8Array;
+      const raw = heap.slice(ptr, ptr + d.bytes);
+      const data = new Type(raw.buffer, 0, d.bytes / Type.BYTES_PER_ELEMENT);
+      const tensor = { name: d.name, dtype: d.dtype, shape: d.shape.slice(), data, quantization: d.quantization };
+      if (options.dequantize && d.quantization) {
+        return { ...tensor, dtype: 'float32', data: dequantize(tensor), raw: data, rawDtype: d.dtype };
+      }
+      return tensor;
+    });
+  }
+
+  /** Runs the model; resolves to [{ name, dtype, shape, data, quantization }]. */
+  async run(inputs, options = {}) {
+    return this.runSync(inputs, options);
+  }
+
+  dispose() {
+    if (!this.handle) return;
+    const core = this.runtime.core;
+    this.runtime.models.delete(this);
+    if (!core.dead) core.call('wisp_model_free', this.handle);
+    this.handle = 0;
+  }
+}
+
+function readModelInfo(core, handle) {
+  const nIn = core.call('wisp_model_num_io', handle, 0);
+  const nOut = core.call('wisp_model_num_io', handle, 1);
+  const inputs = [];
+  const outputs = [];
+  for (let i = 0; i < nIn; i++) inputs.push(Object.freeze(describeIo(core, handle, 0, i)));
+  for (let i = 0; i < nOut; i++) outputs.push(Object.freeze(describeIo(core, handle, 1, i)));
+  const str = (what) => {
+    const p = core.allocString(what);
+    try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
+  };
+  let labels = null;
+  const nAssets = core.call('wisp_model_num_assets', handle);
+  for (let i = 0; i < nAssets; i++) {
+    const name = core.cstring(core.call('wisp_model_asset_name', handle, i));
+    if (/label/i.test(name)) {
+      const ptr = core.call('wisp_model_asset_data', handle, i);
+      const size = core.call('wisp_model_asset_size', handle, i);
+      labels = core.decoder.decode(core.heap().slice(ptr, ptr + size)).split(/\r?\n/);
+      if (labels.length && labels[labels.length - 1] === '') labels.pop();
+      break;
+    }
+  }
+  return {
+    inputs: Object.freeze(inputs),
+    outputs: Object.freeze(outputs),
+    labels,
+    info: {
+      name: str('name'),
+      version: str('version'),
+      description: str('description'),
+      producer: str('producer'),
+      sha256: str('sha256'),
+      arenaBytes: core.call('wisp_model_arena_bytes', handle),
+      modelBytes: core.call('wisp_model_size_bytes', handle),
+    },
+  };
+}
+
+class LocalRuntime {
+  constructor(core, variantInfo) {
+    this.core = core;
+    this.variant = variantInfo;
+    this.models = new Set();
+  }
+
+  // Copies the model bytes into the WebAssembly heap once; the runtime uses them in place.
+  _loadBytes(bytes, options) {
+    const ptr = this.core.malloc(bytes.length);
+    this.core.heap().set(bytes, ptr);
+    return this._loadFromHeap(ptr, bytes.length, options);
+  }
+
+  // Loads the model whose bytes are at heap[ptr, ptr + size) (malloc'd; ownership passes to the core).
+  _loadFromHeap(ptr, size, options) {
+    const core = this.core;
+    let namePtr;
+    try {
+      namePtr = core.allocString(options.name ?? '');
+    } catch (e) {
+      if (!core.dead) core.call('free', ptr);
+      throw e;
+    }
+    let handle;
+    try {
+      handle = core.call('wisp_model_load', ptr, size, (options.verifySha256 ? 1 : 0) | (options.keepState ? 2 : 0), namePtr);  // owns ptr now
+    } finally {
+      if (!core.dead) core.call('free', namePtr);
+    }
+    if (!handle) throw new WispError(core.lastError() || 'the model could not be loaded');
+    let info;
+    try {
+      info = readModelInfo(core, handle);
+    } catch (e) {
+      if (!core.dead) core.call('wisp_model_free', handle);
+      throw e;
+    }
+    const model = new LocalModel(this, handle, info);
+    this.models.add(model);
+    return model;
+  }
+
+  /** Loads a .wisp or .tflite from a URL, a path (Node), a Response, a Blob or bytes. */
+  async load(source, options = {}) {
+    if (!options.name && isUrlLike(source)) {
+      const m = /([^/\\?#]+?)(\.tflite|\.wisp)?(?:[?#].*)?$/.exec(String(source));
+      if (m) options = { ...options, name: m[1] };
+    }
+    let bytes = asBytes(source);
+    if (bytes) {
+      options.onProgress?.({ loaded: bytes.length, total: bytes.length });
+      return this._loadBytes(bytes, options);
+    }
+    // A download of known length streams straight into the WebAssembly heap: no full copy in JS.
+    const core = this.core;
+    let ptr = 0;
+    const sink = {
+      begin: (total) => { ptr = core.malloc(total); return true; },
+      write: (chunk, offset) => { core.heap().set(chunk, ptr + offset); },
+    };
+    let result;
+    try {
+      result = await readSource(source, { ...options, sink });
+    } catch (e) {
+      if (ptr && !core.dead) core.call('free', ptr);
+      throw e;
+    }
+    if (result.inHeap) return this._loadFromHeap(ptr, result.length, options);
+    return this._loadBytes(result, options);
+  }
+
+  /** The core's integer half-pixel bilinear resize of interleaved 8-bit pixels. */
+  async resizeImage(pixels, width, height, channels, outWidth, outHeight) {
+    return this.resizeImageSync(pixels, width, height, channels, outWidth, outHeight);
+  }
+
+  /** Converts a .tflite (URL, path, bytes) to .wisp bytes, optionally embedding labels. */
+  async convert(source, options = {}) {
+    let bytes = asBytes(source);
+    if (!bytes) bytes = await readSource(source, options);
+    return this.convertSync(bytes, options);
+  }
+
+  convertSync(bytes, options = {}) {
+    const core = this.core;
+    const labels = Array.isArray(options.labels) ? options.labels.join('\n') + '\n' : (options.labels ?? '');
+    const src = core.malloc(bytes.length);
+    const name = core.allocString(options.name ?? '');
+    const lab = core.allocString(labels);
+    const sizePtr = core.malloc(4);
+    try {
+      core.heap().set(bytes, src);
+      const out = core.call('wisp_convert_tflite', src, bytes.length, name, lab, sizePtr);
+      if (!out) throw new WispError(core.lastError());
+      const heap = core.heap();
+      const size = new DataView(heap.buffer).getUint32(sizePtr, true);
+      const result = heap.slice(out, out + size);
+      core.call('free', out);
+      return result;
+    } finally {
+      for (const p of [src, name, lab, sizePtr]) core.call('free', p);
+    }
+  }
+
+  resizeImageSync(pixels, width, height, channels, outWidth, outHeight) {
+    const core = this.core;
+    const src = core.malloc(width * height * channels);
+    const dst = core.malloc(outWidth * outHeight * channels);
+    try {
+      core.heap().set(asBytes(pixels).subarray(0, width * height * channels), src);
+      if (core.call('wisp_resize_bilinear_u8', src, width, height, channels, dst, outWidth, outHeight) !== 0) {
+        throw new WispError(core.lastError());
+      }
+      return core.heap().slice(dst, dst + outWidth * outHeight * channels);
+    } finally {
+      core.call('free', src);
+      core.call('free', dst);
+    }
+  }
+
+  // Test hook: 1 when the pool ran two tasks concurrently on different threads (threaded variant).
+  _parallelSelfTest() {
+    return this.core.call('wisp_parallel_selftest');
+  }
+
+  dispose() {
+    for (const m of [...this.models]) m.dispose();
+    try {
+      if (!this.core.dead && this.variant.threads) this.core.call('wisp_set_num_threads', 1);
+    } catch { /* already broken */ }
+    this.core.mod.wispTerminateWorkers?.();
+    this.core.dead = 'this runtime was disposed';
+  }
+}
+
+async function createLocal(options) {
+  if (!simdSupported()) {
+    throw new WispError('this environment lacks WebAssembly SIMD (128-bit), which Wisp requires');
+  }
+  const features = await detectFeatures();
+  let requested = options.threads ?? 'auto';
+  let numThreads;
+  if (requested === 'auto') numThreads = Math.max(1, Math.min(4, features.hardwareConcurrency));
+  else numThreads = Math.max(1, Math.floor(Number(requested)) || 1);
+  let fallback = null;
+  let variant = VARIANTS.simd;
+  if (options.variant === 'simd') numThreads = 1;
+  if (numThreads > 1) {
+    if (features.threads) variant = VARIANTS['simd-mt'];
+    else fallback = IS_NODE ? 'shared WebAssembly memory is unavailable' : 'the page is not cross-origin isolated (COOP/COEP), so SharedArrayBuffer is unavailable';
+  }
+  let created;
+  if (variant.threads) {
+    try {
+      created = await createModule(variant, numThreads, options);
+    } catch (e) {
+      fallback = `the threaded variant failed to start (${e.message})`;
+      variant = VARIANTS.simd;
+    }
+  }
+  if (!created) created = await createModule(variant, 1, options);
+  const core = new Core(created.mod, created.state, variant);
+  const threads = variant.threads ? core.call('wisp_set_num_threads', numThreads) : 1;
+  return new LocalRuntime(core, Object.freeze({
+    name: variant.name, simd: true, threads: variant.threads, numThreads: threads, worker: false,
+    fallback: fallback && numThreads > 1 ? `single-threaded: ${fallback}` : null,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker-backed runtime: the same API, with the runtime in a (module) Worker.
+
+class RemoteModel {
+  constructor(rt, handle, info) {
+    this.runtime = rt;
+    this.handle = handle;
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
+    this.info = info.info;
+    this.labels = info.labels;
+  }
+
+  async run(inputs, options = {}) {
+    if (!this.handle) throw new WispError('this model was disposed');
+    const { quantize: q, dequantize: dq } = options;
+    const r = await this.runtime._request('run', { handle: this.handle, inputs, options: { quantize: q, dequantize: dq } });
+    this.lastInvokeMs = r.invokeMs;
+    return r.outputs;
+  }
+
+  dispose() {
+    if (!this.handle) return;
+    const h = this.handle;
+    this.handle = 0;
+    this.runtime._request('dispose', { handle: h }).catch(() => {});
+  }
+}
+
+class RemoteRuntime {
+  constructor(worker, isNodeWorker) {
+    this.worker = worker;
+    this.nodeWorker = isNodeWorker;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.variant = null;
+    const onMessage = (msg) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      if (msg.progress) { p.onProgress?.(msg.progress); return; }
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(new WispError(msg.error));
+      else p.resolve(msg.result);
+    };
+    const onError = (e) => {
+      const err = new WispError(`the Wisp worker failed: ${e?.message ?? e}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    if (isNodeWorker) {
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.unref();
+    } else {
+      worker.onmessage = (e) => onMessage(e.data);
+      worker.onerror = (e) => { e.preventDefault?.(); onError(e); };
+    }
+  }
+
+  _request(op, payload, { onProgress, transfer = [] } = {}) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      if (this.nodeWorker && this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ id, op, ...payload }, transfer);
+    }).finally(() => {
+      if (this.nodeWorker && this.pending.size === 0) this.worker.unref();
+    });
+  }
+
+  async load(source, options = {}) {
+    const { onProgress, ...rest } = options;
+    let payload;
+    const bytes = asBytes(source);
+    if (bytes) {
+      const copy = bytes.slice();  // transferred to the worker
+      payload = { bytes: copy, options: rest };
+      const r = await this._request('load', payload, { onProgress, transfer: [copy.buffer] });
+      return new RemoteModel(this, r.handle, r);
+    }
+    if (typeof Blob !== 'undefined' && source instanceof Blob) {
+      payload = { blob: source, options: rest };
+    } else if (isUrlLike(source)) {
+      let url = source;
+      if (!IS_NODE || toUrl(String(source)) !== null) url = String(toUrl(String(source)));
+      payload = { url: String(url), options: rest };
+    } else {
+      const data = await readSource(source, { onProgress });
+      return this.load(data, rest);
+    }
+    const r = await this._request('load', payload, { onProgress });
+    return new RemoteModel(this, r.handle, r);
+  }
+
+  async convert(source, options = {}) {
+    let bytes = asBytes(source);
+    if (!bytes) bytes = await readSource(source, options);
+    const copy = bytes.slice();
+    const { onProgress: _p, signal: _s, ...rest } = options;
+    return this._request('convert', { bytes: copy, options: rest }, { transfer: [copy.buffer] });
+  }
+
+  async resizeImage(pixels, width, height, channels, outWidth, outHeight) {
+    const copy = asBytes(pixels).slice(0, width * height * channels);
+    return this._request('resize', { pixels: copy, width, height, channels, outWidth, outHeight }, { transfer: [copy.buffer] });
+  }
+
+  dispose() {
+    for (const p of this.pending.values()) p.reject(new WispError('the runtime was disposed'));
+    this.pending.clear();
+    this.worker.terminate();
+  }
+}
+
+async function createRemote(options) {
+  const { worker: _w, print: _p, printErr: _pe, wasmBinary, locateFile, wasmUrl, ...rest } = options;
+  if (typeof locateFile === 'function' || typeof wasmUrl === 'function') {
+    throw new WispError('with { worker: true }, pass wasmUrl as an object { "wisp_simd.wasm": url, ... } (functions cannot be sent to a worker)');
+  }
+  const init = { ...rest, wasmUrl: wasmUrl ? Object.fromEntries(Object.entries(wasmUrl).map(([k, v]) => [k, String(v)])) : undefined };
+  if (wasmBinary) init.wasmBinary = asBytes(wasmBinary).slice();
+  let worker;
+  let rt;
+  if (IS_NODE) {
+    const { Worker } = await import(/* webpackIgnore: true */ 'node:worker_threads');
+    worker = new Worker(new URL('./worker.mjs', import.meta.url));
+    rt = new RemoteRuntime(worker, true);
+  } else {
+    worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+    rt = new RemoteRuntime(worker, false);
+  }
+  try {
+    const variant = await withTimeout(rt._request('init', { options: init }), options.initTimeoutMs ?? 90000, 'starting the Wisp worker');
+    rt.variant = Object.freeze({ ...variant, worker: true });
+  } catch (e) {
+    rt.dispose();
+    throw e;
+  }
+  return rt;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const Wisp = {
+  /**
+   * Creates a runtime. Options: threads ('auto' | number), worker (boolean), wasmUrl / locateFile
+   * (where the .wasm files are), wasmBinary (bytes of the .wasm; single variant), variant ('simd').
+   */
+  async create(options = {}) {
+    return options.worker ? createRemote(options) : createLocal(options);
+  },
+  detectFeatures,
+  dequantize,
+  DTYPES: Object.freeze([...DTYPES]),
+};
+
+export { createLocal as _createLocal };
+export default Wisp;

@@ -1,0 +1,81 @@
+// The Worker side of Wisp.create({ worker: true }): a runtime in this thread, driven by messages
+// from RemoteRuntime (wisp.mjs). Runs as a module Worker in browsers and a worker_threads Worker
+// in Node.
+import { _createLocal } from './wisp.mjs';
+
+let post;
+let onMessage;
+const IS_NODE = typeof process === 'object' && typeof process.versions?.node === 'string' && typeof self === 'undefined';
+if (IS_NODE) {
+  const { parentPort } = await import(/* webpackIgnore: true */ 'node:worker_threads');
+  post = (msg, transfer) => parentPort.postMessage(msg, transfer);
+  onMessage = (fn) => parentPort.on('message', fn);
+} else {
+  post = (msg, transfer) => self.postMessage(msg, transfer);
+  onMessage = (fn) => { self.onmessage = (e) => fn(e.data); };
+}
+
+let runtime = null;
+const models = new Map();
+let nextHandle = 1;
+
+function reply(id, result, transfer = []) { post({ id, result }, transfer); }
+
+async function handle(msg) {
+  const { id, op } = msg;
+  try {
+    switch (op) {
+      case 'init': {
+        runtime = await _createLocal(msg.options ?? {});
+        reply(id, { ...runtime.variant });
+        return;
+      }
+      case 'load': {
+        if (!runtime) throw new Error('the worker runtime is not initialised');
+        const onProgress = (progress) => post({ id, progress });
+        const source = msg.bytes ?? msg.blob ?? msg.url;
+        const model = await runtime.load(source, { ...msg.options, onProgress });
+        const h = nextHandle++;
+        models.set(h, model);
+        reply(id, { handle: h, inputs: model.inputs, outputs: model.outputs, info: model.info, labels: model.labels });
+        return;
+      }
+      case 'run': {
+        const model = models.get(msg.handle);
+        if (!model) throw new Error('this model was disposed');
+        const outputs = model.runSync(msg.inputs, msg.options ?? {});
+        const transfer = [];
+        for (const o of outputs) {
+          transfer.push(o.data.buffer);
+          if (o.raw) transfer.push(o.raw.buffer);
+        }
+        reply(id, { outputs, invokeMs: model.lastInvokeMs }, transfer);
+        return;
+      }
+      case 'dispose': {
+        models.get(msg.handle)?.dispose();
+        models.delete(msg.handle);
+        reply(id, true);
+        return;
+      }
+      case 'convert': {
+        const out = runtime.convertSync(msg.bytes, msg.options ?? {});
+        reply(id, out, [out.buffer]);
+        return;
+      }
+      case 'resize': {
+        const out = runtime.resizeImageSync(msg.pixels, msg.width, msg.height, msg.channels, msg.outWidth, msg.outHeight);
+        reply(id, out, [out.buffer]);
+        return;
+      }
+      default:
+        throw new Error(`unknown request '${op}'`);
+    }
+  } catch (e) {
+    post({ id, error: e?.message ?? String(e) });
+  }
+}
+
+// Requests run one at a time, in order (a run must not interleave with a load).
+let queue = Promise.resolve();
+onMessage((msg) => { queue = queue.then(() => handle(msg)); });

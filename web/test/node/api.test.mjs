@@ -1,0 +1,160 @@
+// The JS API in Node: metadata, the three input forms, int8 tensors, quantize/dequantize options,
+// errors carrying the core's message, dispose, the threaded variant and the worker-backed mode.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Wisp, WispError, dequantize } from '../../src/wisp.mjs';
+import { decodeBmp, imageToTensor, topK } from '../../src/image.mjs';
+import { SHARED, GOLDENS, haveShared, loadManifest, readTensor, argmax } from '../shared.mjs';
+
+const skip = haveShared() ? false : `no shared data at ${SHARED}`;
+const MBV2 = path.join(SHARED, 'models/tf2_mobilenet_v2_1.0_224_ptq.tflite');
+const VWW = path.join(SHARED, 'models/mlperf_tiny_vww_96_int8.tflite');
+const manifest = skip ? { cases: [] } : loadManifest();
+const caseOf = (id) => manifest.cases.find((c) => c.id === id);
+
+const runtimes = [];
+async function create(options) {
+  const rt = await Wisp.create(options);
+  runtimes.push(rt);
+  return rt;
+}
+after(() => { for (const rt of runtimes) rt.dispose(); });
+
+test('single-threaded runtime: int8 model, metadata, input forms, options', { skip, timeout: 300000 }, async () => {
+  const rt = await create({ threads: 1 });
+  assert.equal(rt.variant.name, 'simd');
+  assert.equal(rt.variant.threads, false);
+  assert.equal(rt._parallelSelfTest(), 0);
+  const progress = [];
+  const model = await rt.load(pathToFileURL(VWW), { onProgress: (p) => progress.push(p) });
+  assert.ok(progress.length >= 1 && progress.at(-1).loaded === fs.statSync(VWW).size, 'progress reported');
+  const c = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const [inInfo] = model.inputs;
+  const [outInfo] = model.outputs;
+  assert.equal(inInfo.dtype, 'int8');
+  assert.deepEqual(inInfo.shape, [1, 96, 96, 3]);
+  assert.ok(inInfo.quantization && inInfo.quantization.scale.length === 1);
+  assert.equal(outInfo.dtype, 'int8');
+  assert.deepEqual(outInfo.quantization.scale, c.outputs[0].quantization.scale);
+  assert.deepEqual(outInfo.quantization.zeroPoint, c.outputs[0].quantization.zero_point);
+  assert.ok(model.info.arenaBytes > 0);
+
+  const input = readTensor(c.inputs[0].file, 'int8');
+  const golden = readTensor(c.outputs[0].file, 'int8');
+  const [a] = await model.run(input);
+  assert.ok(a.data instanceof Int8Array, 'int8 output is an Int8Array');
+  assert.deepEqual(a.shape, [1, 2]);
+  assert.deepEqual([...a.data], [...golden]);
+  const [b] = await model.run([input]);
+  const [d] = await model.run({ [inInfo.name]: input });
+  assert.deepEqual([...b.data], [...a.data]);
+  assert.deepEqual([...d.data], [...a.data]);
+
+  // Float inputs are quantized on request; real values that sit on the grid give the same bytes.
+  const q = inInfo.quantization;
+  const real = Float32Array.from(input, (v) => (v - q.zeroPoint[0]) * q.scale[0]);
+  await assert.rejects(model.run(real), (e) => e instanceof WispError && /quantize: true/.test(e.message));
+  const [e] = await model.run(real, { quantize: true });
+  assert.deepEqual([...e.data], [...a.data]);
+
+  // Dequantized outputs.
+  const [f] = await model.run(input, { dequantize: true });
+  assert.ok(f.data instanceof Float32Array);
+  assert.equal(f.rawDtype, 'int8');
+  assert.deepEqual([...f.data], [...dequantize(a)]);
+  assert.ok(Math.abs(f.data[0] - (golden[0] - c.outputs[0].quantization.zero_point[0]) * c.outputs[0].quantization.scale[0]) < 1e-7);
+
+  // Input errors name the tensor.
+  await assert.rejects(model.run(new Int8Array(5)), /input 'input_1'|expected 27648 elements/);
+  await assert.rejects(model.run({ nope: input }), /unknown input 'nope'/);
+  await assert.rejects(model.run(new Uint8Array(input.length)), /Int8Array/);
+
+  model.dispose();
+  model.dispose();
+  await assert.rejects(model.run(input), /disposed/);
+});
+
+test('corrupt and truncated models reject with the core message; the runtime keeps working', { skip, timeout: 300000 }, async () => {
+  const rt = await create({ threads: 1 });
+  await assert.rejects(rt.load(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])),
+    (e) => e instanceof WispError && /identifier at byte offset 4/.test(e.message));
+  const bytes = fs.readFileSync(VWW);
+  await assert.rejects(rt.load(bytes.subarray(0, 5000)), (e) => e instanceof WispError && /invalid model/.test(e.message));
+  const flipped = new Uint8Array(bytes);
+  flipped[1] ^= 0xff; flipped[2] ^= 0x7f;  // root table offset far past the end
+  await assert.rejects(rt.load(flipped), (e) => e instanceof WispError && e.message.length > 10 && !/Aborted/.test(e.message));
+  await assert.rejects(rt.load(path.join(SHARED, 'models/does_not_exist.tflite')), /ENOENT|no such file/);
+  const model = await rt.load(bytes);
+  const c = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const [out] = await model.run(readTensor(c.inputs[0].file, 'int8'));
+  assert.equal(argmax(out.data), c.top5[0].index);
+  model.dispose();
+});
+
+test('image helpers reproduce the golden input (BMP decode + core resize)', { skip, timeout: 300000 }, async () => {
+  const rt = await create({ threads: 1 });
+  const c = caseOf('tf2_mobilenet_v2_1.0_224_ptq/cat');
+  const img = decodeBmp(fs.readFileSync(path.join(SHARED, 'images/cat.bmp')));
+  assert.equal(img.width, 512);
+  assert.equal(img.height, 341);
+  const info = { name: 'input', dtype: 'uint8', shape: [1, 224, 224, 3] };
+  const tensor = await imageToTensor(rt, img, info);
+  assert.deepEqual(Buffer.from(tensor.buffer), fs.readFileSync(path.join(GOLDENS, c.inputs[0].file)));
+  const vww = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const t8 = await imageToTensor(rt, img, { name: 'x', dtype: 'int8', shape: [1, 96, 96, 3] });
+  assert.deepEqual(Buffer.from(t8.buffer), fs.readFileSync(path.join(GOLDENS, vww.inputs[0].file)));
+  assert.deepEqual(topK([1, 5, 5, 0, 9], 3), [4, 1, 2]);
+});
+
+test('threaded variant (pthreads) gives the golden result', { skip, timeout: 600000 }, async () => {
+  const rt = await create({ threads: 2 });
+  assert.equal(rt.variant.name, 'simd-mt', rt.variant.fallback ?? '');
+  assert.equal(rt.variant.numThreads, 2);
+  assert.equal(rt._parallelSelfTest(), 1, 'the pool runs tasks concurrently on two threads');
+  const model = await rt.load(MBV2);
+  const c = caseOf('tf2_mobilenet_v2_1.0_224_ptq/cat');
+  const [out] = await model.run(readTensor(c.inputs[0].file, 'uint8'));
+  assert.deepEqual([...out.data], [...readTensor(c.outputs[0].file, 'uint8')]);
+  await assert.rejects(rt.load(new Uint8Array(64)), /identifier/);
+  model.dispose();
+});
+
+test('worker-backed runtime: same API, errors and results', { skip, timeout: 600000 }, async () => {
+  const rt = await create({ worker: true, threads: 1 });
+  assert.equal(rt.variant.worker, true);
+  await assert.rejects(rt.load(new Uint8Array(32)), (e) => e instanceof WispError && /identifier/.test(e.message));
+  const progress = [];
+  const model = await rt.load(VWW, { onProgress: (p) => progress.push(p) });
+  assert.ok(progress.length >= 1);
+  assert.equal(model.inputs[0].dtype, 'int8');
+  const c = caseOf('mlperf_tiny_vww_96_int8/squat');
+  const [out] = await model.run(readTensor(c.inputs[0].file, 'int8'));
+  assert.ok(out.data instanceof Int8Array);
+  assert.deepEqual([...out.data], [...readTensor(c.outputs[0].file, 'int8')]);
+  const resized = await rt.resizeImage(new Uint8Array([0, 255, 0, 255]), 2, 2, 1, 1, 1);
+  assert.deepEqual([...resized], [128]);
+  model.dispose();
+});
+
+test('.tflite -> .wisp conversion in WebAssembly; the .wisp loads in place with its labels', { skip, timeout: 600000 }, async () => {
+  const rt = await create({ threads: 1 });
+  const labels = fs.readFileSync(path.join(SHARED, 'labels/imagenet_labels.txt'), 'utf8');
+  const wisp = await rt.convert(MBV2, { name: 'mbv2', labels });
+  assert.equal(String.fromCharCode(...wisp.subarray(4, 8)), 'WISP');
+  const model = await rt.load(wisp, { verifySha256: true });
+  assert.equal(model.info.name, 'mbv2');
+  assert.equal(model.info.modelBytes, wisp.length, 'the .wisp bytes are the model (used in place)');
+  assert.equal(model.labels?.[286], 'Egyptian cat');
+  const c = caseOf('tf2_mobilenet_v2_1.0_224_ptq/cat');
+  const [out] = await model.run(readTensor(c.inputs[0].file, 'uint8'));
+  assert.deepEqual([...out.data], [...readTensor(c.outputs[0].file, 'uint8')]);
+  model.dispose();
+  // A bit flip in the data section is caught by the recorded hash when asked.
+  const bad = wisp.slice();
+  bad[bad.length - 100] ^= 1;
+  await assert.rejects(rt.load(bad, { verifySha256: true }), (e) => e instanceof WispError && /sha256|hash/i.test(e.message));
+  await assert.rejects(rt.convert(new Uint8Array(16)), (e) => e instanceof WispError);
+});
