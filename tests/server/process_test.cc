@@ -71,7 +71,9 @@ TEST(ServerProcessTest, KillDashNineDuringPublishesLosesNothingAcknowledged) {
     // Nothing listed is partial.
     auto model = Get(p.url(), "/v1/models/crash");
     if (model.status == 200) {
-      for (auto& m : json::parse(model.body)["versions"]) {
+      // Keep the parsed document alive: a range-for over a member of a temporary dangles.
+      const json listing = json::parse(model.body);
+      for (const auto& m : listing["versions"]) {
         auto art = Get(p.url(), m["download_url"].get<std::string>());
         EXPECT_EQ(art.body.size(), m["size"].get<size_t>());
         EXPECT_EQ(Sha256Hex(art.body), m["sha256"].get<std::string>());
