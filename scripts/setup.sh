@@ -9,7 +9,7 @@ APT_PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev libgtest-dev
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libboost-dev libboost-system-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  emscripten nodejs npm
+  emscripten
   chromium
   wrk nginx-light
 )
@@ -18,6 +18,10 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node and npm may come from outside Debian (images often ship a newer npm that conflicts with
+# Debian's package): only install them when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
