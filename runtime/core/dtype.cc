@@ -1,5 +1,7 @@
 #include "runtime/core/dtype.h"
 
+#include <limits>
+
 namespace wisp {
 
 size_t DTypeSize(DType dtype) {
@@ -48,6 +50,32 @@ const char* DTypeName(DType dtype) {
 
 bool IsQuantizedInteger(DType dtype) {
   return dtype == DType::INT8 || dtype == DType::UINT8 || dtype == DType::INT16;
+}
+
+int32_t DTypeMinValue(DType dtype) {
+  switch (dtype) {
+    case DType::INT8:
+      return -128;
+    case DType::UINT8:
+      return 0;
+    case DType::INT16:
+      return -32768;
+    default:
+      return std::numeric_limits<int32_t>::min();
+  }
+}
+
+int32_t DTypeMaxValue(DType dtype) {
+  switch (dtype) {
+    case DType::INT8:
+      return 127;
+    case DType::UINT8:
+      return 255;
+    case DType::INT16:
+      return 32767;
+    default:
+      return std::numeric_limits<int32_t>::max();
+  }
 }
 
 }  // namespace wisp

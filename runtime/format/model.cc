@@ -20,31 +20,6 @@ bool RangeWithin(uint64_t offset, uint64_t size, uint64_t limit) {
   return offset <= limit && size <= limit - offset;
 }
 
-int64_t DTypeMin(DType t) {
-  switch (t) {
-    case DType::INT8:
-      return -128;
-    case DType::UINT8:
-      return 0;
-    case DType::INT16:
-      return -32768;
-    default:
-      return std::numeric_limits<int32_t>::min();
-  }
-}
-int64_t DTypeMax(DType t) {
-  switch (t) {
-    case DType::INT8:
-      return 127;
-    case DType::UINT8:
-      return 255;
-    case DType::INT16:
-      return 32767;
-    default:
-      return std::numeric_limits<int32_t>::max();
-  }
-}
-
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 }  // namespace
@@ -195,7 +170,7 @@ Status Model::Validate(const LoadOptions& options) {
                                 where().c_str(), c, static_cast<double>(s));
           }
           const int64_t zp = nz ? q->zero_point()->Get(static_cast<flatbuffers::uoffset_t>(c)) : 0;
-          if (zp < DTypeMin(d.dtype) || zp > DTypeMax(d.dtype)) {
+          if (zp < DTypeMinValue(d.dtype) || zp > DTypeMaxValue(d.dtype)) {
             return InvalidModel("%s: zero point %lld outside the %s range", where().c_str(),
                                 static_cast<long long>(zp), DTypeName(d.dtype));
           }

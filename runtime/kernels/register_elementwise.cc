@@ -23,32 +23,6 @@ bool PerTensor(const TensorDesc& t) {
   return t.quant.scale.size() == 1 && t.quant.zero_point.size() == 1;
 }
 
-int32_t TypeMin(DType d) {
-  switch (d) {
-    case DType::INT8:
-      return -128;
-    case DType::UINT8:
-      return 0;
-    case DType::INT16:
-      return -32768;
-    default:
-      return std::numeric_limits<int32_t>::min();
-  }
-}
-
-int32_t TypeMax(DType d) {
-  switch (d) {
-    case DType::INT8:
-      return 127;
-    case DType::UINT8:
-      return 255;
-    case DType::INT16:
-      return 32767;
-    default:
-      return std::numeric_limits<int32_t>::max();
-  }
-}
-
 Status ExpectPerTensorQuant(const KernelContext& ctx, const TensorDesc& t, const char* role) {
   if (!PerTensor(t)) {
     return ctx.Error(StatusCode::kUnsupported,
@@ -60,7 +34,7 @@ Status ExpectPerTensorQuant(const KernelContext& ctx, const TensorDesc& t, const
                      t.name.c_str(), static_cast<double>(t.quant.scale[0]));
   }
   const int32_t zp = t.quant.zero_point[0];
-  if (zp < TypeMin(t.dtype) || zp > TypeMax(t.dtype)) {
+  if (zp < DTypeMinValue(t.dtype) || zp > DTypeMaxValue(t.dtype)) {
     return ctx.Error(StatusCode::kInvalidModel, "%s '%s' has zero point %d outside %s range", role,
                      t.name.c_str(), zp, DTypeName(t.dtype));
   }
@@ -223,7 +197,7 @@ class BinaryKernel : public OpKernel {
     const float sa = a.quant.scale[0], sb = b.quant.scale[0], so = out.quant.scale[0];
     const int32_t za = a.quant.zero_point[0], zb = b.quant.zero_point[0];
     const int32_t zo = out.quant.zero_point[0];
-    const int32_t qmin = TypeMin(dtype_), qmax = TypeMax(dtype_);
+    const int32_t qmin = DTypeMinValue(dtype_), qmax = DTypeMaxValue(dtype_);
     const QuantRange xnn_act = ActivationRangeXnnpack(act, so, zo, qmin, qmax);
     const QuantRange tfl_act = ActivationRangeTflite(act, so, zo, qmin, qmax);
     if (dtype_ == DType::INT16) {
@@ -354,7 +328,7 @@ class UnaryKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ExpectPerTensorQuant(ctx, out, "output"));
     const float si = in.quant.scale[0], so = out.quant.scale[0];
     const int32_t zi = in.quant.zero_point[0], zo = out.quant.zero_point[0];
-    const int32_t qmin = TypeMin(dtype_), qmax = TypeMax(dtype_);
+    const int32_t qmin = DTypeMinValue(dtype_), qmax = DTypeMaxValue(dtype_);
     switch (op_) {
       case UnaryOp::kRelu:
       case UnaryOp::kRelu6:
@@ -466,8 +440,8 @@ class QuantizeKernel : public OpKernel {
     out_dtype_ = out.dtype;
     scale_ = out.quant.scale[0];
     zp_ = out.quant.zero_point[0];
-    qmin_ = TypeMin(out_dtype_);
-    qmax_ = TypeMax(out_dtype_);
+    qmin_ = DTypeMinValue(out_dtype_);
+    qmax_ = DTypeMaxValue(out_dtype_);
     if (in_dtype_ == DType::FLOAT32) {
       // The delegate converts f32 -> qs8/qu8; int16 outputs stay in TFLite.
       xnn_ = out_dtype_ != DType::INT16;
@@ -489,7 +463,7 @@ class QuantizeKernel : public OpKernel {
     TfliteRequantParams tp;
     xnn_ = in_dtype_ == out_dtype_ && MakeXnnRequantParams(si, zi, scale_, zp_, qmin_, qmax_, &xp);
     if (!xnn_) MakeTfliteRequantParams(si, zi, scale_, zp_, qmin_, qmax_, &tp);
-    const int32_t imin = TypeMin(in_dtype_), imax = TypeMax(in_dtype_);
+    const int32_t imin = DTypeMinValue(in_dtype_), imax = DTypeMaxValue(in_dtype_);
     for (int32_t v = imin; v <= imax; ++v) {
       const int32_t q = xnn_ ? RequantizeXnnpack(v, xp) : RequantizeTflite(v, tp);
       table_[static_cast<uint8_t>(v)] = static_cast<uint8_t>(q);

@@ -160,60 +160,8 @@ fb::OpOptionsUnion LstmOptions(const LstmConfig& c) {
   o.cell_clip = c.cell_clip;
   o.proj_clip = c.proj_clip;
   o.time_major = c.time_major;
-  fb::OpOptionsUnion u;  // (op_test_util's Options() takes a const& that Set() cannot move from)
-  u.Set(std::move(o));
-  return u;
+  return Options(std::move(o));
 }
-
-// SingleOpModel's builder interface, but the interpreter keeps variables between invokes as
-// TFLite does.
-class StatefulModel {
- public:
-  int32_t AddInput(const std::string& name, DType dtype, const Shape& shape,
-                   const QuantParams& quant = {}) {
-    const int32_t t = builder_.AddTensor(name, dtype, shape, quant);
-    inputs_.push_back(t);
-    return t;
-  }
-  template <typename T>
-  int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape,
-                      const std::vector<T>& values, const QuantParams& quant = {}) {
-    return builder_.AddConstant(name, dtype, shape, values, quant);
-  }
-  int32_t AddOutput(const std::string& name, DType dtype, const Shape& shape,
-                    const QuantParams& quant = {}) {
-    const int32_t t = builder_.AddTensor(name, dtype, shape, quant);
-    outputs_.push_back(t);
-    return t;
-  }
-  int32_t AddTensor(const std::string& name, DType dtype, const Shape& shape,
-                    const QuantParams& quant = {}, bool is_variable = false) {
-    return builder_.AddTensor(name, dtype, shape, quant, is_variable);
-  }
-  void AddOperator(fb::OpType type, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
-                   fb::OpOptionsUnion options = {}, std::vector<int32_t> intermediates = {}) {
-    builder_.AddOperator(type, std::move(inputs), std::move(outputs), std::move(options),
-                         std::move(intermediates));
-  }
-  Status Build() {
-    builder_.SetInputs(inputs_);
-    builder_.SetOutputs(outputs_);
-    auto model = Model::Load(builder_.Finish());
-    if (!model.ok()) return model.status();
-    InterpreterOptions options;
-    options.reset_variables_each_invoke = false;
-    auto interp = Interpreter::Create(*model, options);
-    if (!interp.ok()) return interp.status();
-    interpreter_ = std::move(*interp);
-    return Status::Ok();
-  }
-  Interpreter& interpreter() { return *interpreter_; }
-
- private:
-  ModelBuilder builder_;
-  std::vector<int32_t> inputs_, outputs_;
-  std::unique_ptr<Interpreter> interpreter_;
-};
 
 // Builds a float LSTM; `skip` (if >= 0) leaves that input absent, to test error reporting.
 template <typename ModelT>
@@ -331,9 +279,12 @@ TEST(LstmFloat, StateCarriesOverWhenNotReset) {
   }
   const std::vector<float> expected6 = ReferenceLstm(c6, w, x6);
 
-  StatefulModel m;
+  // State carried between invokes, as TFLite does.
+  SingleOpModel m;
   BuildFloatLstm(m, c, w);
-  ASSERT_TRUE(m.Build().ok());
+  InterpreterOptions stateful;
+  stateful.reset_variables_each_invoke = false;
+  ASSERT_TRUE(m.Build(stateful).ok());
   ASSERT_TRUE(m.interpreter().SetInput(0, x.data(), x.size() * sizeof(float)).ok());
   ASSERT_TRUE(m.interpreter().Invoke().ok());
   ASSERT_TRUE(m.interpreter().Invoke().ok());

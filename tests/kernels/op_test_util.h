@@ -83,12 +83,15 @@ class SingleOpModel {
 
   // Loads and prepares; returns the first error (load or prepare).
   Status Build(bool reference_only = false) {
+    InterpreterOptions options;
+    options.kernels.reference_only = reference_only;
+    return Build(options);
+  }
+  Status Build(const InterpreterOptions& options) {
     builder_.SetInputs(inputs_);
     builder_.SetOutputs(outputs_);
     auto model = Model::Load(builder_.Finish());
     if (!model.ok()) return model.status();
-    InterpreterOptions options;
-    options.kernels.reference_only = reference_only;
     auto interp = Interpreter::Create(*model, options);
     if (!interp.ok()) return interp.status();
     interpreter_ = std::move(*interp);
