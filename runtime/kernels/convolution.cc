@@ -229,6 +229,27 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
   return Status::Ok();
 }
 
+// Shared by CONV_2D and DEPTHWISE_CONV_2D once g->in_* and g->kernel_* are known: checks strides
+// and dilations, then derives output size and leading padding exactly as TFLite does.
+Status PlanSpatialGeometry(const KernelContext& ctx, fb::Padding padding, const TensorDesc& input,
+                           const TensorDesc& filter, ConvGeometry* g) {
+  if (g->stride_h < 1 || g->stride_w < 1 || g->dilation_h < 1 || g->dilation_w < 1) {
+    return ctx.Error(StatusCode::kInvalidModel,
+                     "strides (%d, %d) and dilations (%d, %d) must be >= 1", g->stride_h,
+                     g->stride_w, g->dilation_h, g->dilation_w);
+  }
+  g->out_h = ConvOutputSize(padding, g->in_h, g->kernel_h, g->stride_h, g->dilation_h);
+  g->out_w = ConvOutputSize(padding, g->in_w, g->kernel_w, g->stride_w, g->dilation_w);
+  if (g->out_h < 1 || g->out_w < 1) {
+    return ctx.Error(StatusCode::kInvalidModel,
+                     "filter '%s' (dilated) is larger than input '%s' with VALID padding",
+                     filter.name.c_str(), input.name.c_str());
+  }
+  g->pad_top = ConvPadBefore(padding, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, g->out_h);
+  g->pad_left = ConvPadBefore(padding, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->out_w);
+  return Status::Ok();
+}
+
 // ---- CONV_2D -----------------------------------------------------------------------------------
 
 class Conv2DKernel : public OpKernel {
@@ -250,11 +271,6 @@ class Conv2DKernel : public OpKernel {
     g_.dilation_h = opt ? opt->dilation_h() : defaults.dilation_h;
     g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
     const fb::Activation activation = opt ? opt->activation() : defaults.activation;
-    if (g_.stride_h < 1 || g_.stride_w < 1 || g_.dilation_h < 1 || g_.dilation_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel,
-                       "strides (%d, %d) and dilations (%d, %d) must be >= 1", g_.stride_h,
-                       g_.stride_w, g_.dilation_h, g_.dilation_w);
-    }
     g_.batch = input.shape[0];
     g_.in_h = input.shape[1];
     g_.in_w = input.shape[2];
@@ -269,16 +285,7 @@ class Conv2DKernel : public OpKernel {
                        filter.name.c_str(), ShapeToString(filter.shape).c_str(), g_.in_c,
                        input.name.c_str());
     }
-    g_.out_h = ConvOutputSize(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h);
-    g_.out_w = ConvOutputSize(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w);
-    if (g_.out_h < 1 || g_.out_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel,
-                       "filter '%s' (dilated) is larger than input '%s' with VALID padding",
-                       filter.name.c_str(), input.name.c_str());
-    }
-    g_.pad_top = ConvPadBefore(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h, g_.out_h);
-    g_.pad_left =
-        ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
+    WISP_RETURN_IF_ERROR(PlanSpatialGeometry(ctx, padding, input, filter, &g_));
     WISP_RETURN_IF_ERROR(
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
@@ -354,11 +361,6 @@ class DepthwiseConv2DKernel : public OpKernel {
     g_.dilation_h = opt ? opt->dilation_h() : defaults.dilation_h;
     g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
     const fb::Activation activation = opt ? opt->activation() : defaults.activation;
-    if (g_.stride_h < 1 || g_.stride_w < 1 || g_.dilation_h < 1 || g_.dilation_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel,
-                       "strides (%d, %d) and dilations (%d, %d) must be >= 1", g_.stride_h,
-                       g_.stride_w, g_.dilation_h, g_.dilation_w);
-    }
     g_.batch = input.shape[0];
     g_.in_h = input.shape[1];
     g_.in_w = input.shape[2];
@@ -376,16 +378,7 @@ class DepthwiseConv2DKernel : public OpKernel {
                        input.name.c_str());
     }
     g_.depth_multiplier = g_.out_c / g_.in_c;
-    g_.out_h = ConvOutputSize(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h);
-    g_.out_w = ConvOutputSize(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w);
-    if (g_.out_h < 1 || g_.out_w < 1) {
-      return ctx.Error(StatusCode::kInvalidModel,
-                       "filter '%s' (dilated) is larger than input '%s' with VALID padding",
-                       filter.name.c_str(), input.name.c_str());
-    }
-    g_.pad_top = ConvPadBefore(padding, g_.in_h, g_.kernel_h, g_.stride_h, g_.dilation_h, g_.out_h);
-    g_.pad_left =
-        ConvPadBefore(padding, g_.in_w, g_.kernel_w, g_.stride_w, g_.dilation_w, g_.out_w);
+    WISP_RETURN_IF_ERROR(PlanSpatialGeometry(ctx, padding, input, filter, &g_));
     WISP_RETURN_IF_ERROR(
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
