@@ -553,8 +553,7 @@ bool Publish(const std::string& server, const std::string& token, const std::str
   HttpClient client(url, 300000);
   Headers h = {{"Authorization", AuthHeader(token)},
                {"Content-Type", "application/octet-stream"},
-               {"Content-SHA256", Sha256Hex(body)},
-               {"X-Wisp-Filename", fs::path(file).filename().string()}};
+               {"Content-SHA256", Sha256Hex(body)}};
   if (!label.empty()) h.emplace_back("X-Wisp-Label", label);
   std::string target = "/v1/models/" + name + "/versions";
   if (!channel.empty()) target += "?channel=" + channel;

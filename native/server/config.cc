@@ -60,6 +60,9 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
       ->capture_default_str();
   app.add_option("--public-reads", cfg->public_reads, "Reads without a token (true/false)")
       ->capture_default_str();
+  app.add_option("--cross-origin-isolation", cfg->cross_origin_isolation,
+                 "Send COOP/COEP with static files (true/false)")
+      ->capture_default_str();
   app.add_option("--header-timeout-ms", cfg->header_timeout_ms, "Request header read timeout")
       ->capture_default_str();
   app.add_option("--body-timeout-ms", cfg->body_timeout_ms, "Request body read timeout")

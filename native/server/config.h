@@ -19,6 +19,8 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;  // "*" allows any origin
   uint64_t max_body_bytes = 256ull << 20;
   bool public_reads = true;
+  // COOP/COEP on static files, so the demo page may use SharedArrayBuffer (threaded WebAssembly).
+  bool cross_origin_isolation = true;
   unsigned header_timeout_ms = 15000;  // whole request header, including keep-alive idle time
   unsigned body_timeout_ms = 120000;   // whole request body
   unsigned write_timeout_ms = 300000;  // whole response

@@ -35,8 +35,8 @@ class RuntimeModel : public LoadedModel {
   EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) override {
     using R = EngineResult<std::vector<Tensor>>;
     if (inputs.size() != interp_->num_inputs()) {
-      return R::Error(StrFormat("the model has %zu inputs, got %zu", interp_->num_inputs(),
-                                inputs.size()));
+      return R::Error(
+          StrFormat("the model has %zu inputs, got %zu", interp_->num_inputs(), inputs.size()));
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
       const TensorDesc& t = interp_->input(i);
@@ -67,24 +67,16 @@ class RuntimeModel : public LoadedModel {
   std::vector<TensorSpec> inputs_, outputs_;
 };
 
-std::string StemOf(const std::string& filename) {
-  size_t start = filename.find_last_of('/');
-  start = start == std::string::npos ? 0 : start + 1;
-  size_t end = filename.find_last_of('.');
-  if (end == std::string::npos || end < start) end = filename.size();
-  return filename.substr(start, end - start);
-}
-
 class RuntimeEngine : public ModelEngine {
  public:
   std::string name() const override { return "wisp-runtime"; }
 
   EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
-                                        const std::string& filename_hint) override {
+                                        const std::string& model_name) override {
     using R = EngineResult<ValidatedModel>;
     ModelLoadOptions options;
     options.verify_sha256 = true;  // a .wisp upload must be intact
-    options.name = StemOf(filename_hint);
+    options.name = model_name;
     // The upload vector outlives this call only as long as the caller keeps it: copy .wisp bytes
     // into memory the model owns.
     auto owned = std::make_shared<std::vector<uint8_t>>(upload);
@@ -99,7 +91,8 @@ class RuntimeEngine : public ModelEngine {
     if (!s.ok()) return R::Error("the model does not run on zero inputs: " + s.ToString());
     ValidatedModel v;
     v.wisp_bytes.assign((*model)->bytes(), (*model)->bytes() + (*model)->size());
-    for (size_t i = 0; i < (*interp)->num_inputs(); ++i) v.inputs.push_back(SpecOf((*interp)->input(i)));
+    for (size_t i = 0; i < (*interp)->num_inputs(); ++i)
+      v.inputs.push_back(SpecOf((*interp)->input(i)));
     for (size_t i = 0; i < (*interp)->num_outputs(); ++i) {
       v.outputs.push_back(SpecOf((*interp)->output(i)));
     }

@@ -463,7 +463,7 @@ Reply Handler::Handle(const Request& req) {
       r.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
       r.Set("Access-Control-Allow-Headers",
             "Authorization, Content-Type, If-None-Match, If-Range, Range, Content-SHA256, Digest, "
-            "X-Wisp-Label, X-Wisp-Filename");
+            "X-Wisp-Label");
       r.Set("Access-Control-Max-Age", "600");
     }
   } else {
@@ -868,12 +868,9 @@ Reply Handler::Publish(const Request& req, const std::string& name, const Target
   auto lh = req.find("X-Wisp-Label");
   if (lh != req.end()) label = std::string(lh->value());
   if (label.size() > 256) return ErrorReply(400, "invalid_label", "labels are at most 256 bytes");
-  std::string filename = t.query.count("filename") ? t.query.at("filename") : "";
-  auto fh = req.find("X-Wisp-Filename");
-  if (fh != req.end()) filename = std::string(fh->value());
 
   std::vector<uint8_t> bytes(body.begin(), body.end());
-  auto validated = engine_->Validate(bytes, filename);
+  auto validated = engine_->Validate(bytes, name);
   if (!validated.ok()) {
     return ErrorReply(400, "invalid_model", "model rejected: " + validated.error());
   }
@@ -1156,7 +1153,14 @@ Reply Handler::Static(const Request& req, const Target& t) {
     std::lock_guard lock(cache_mu_);
     etag_cache_[key] = etag;
   }
-  return ServeBytes(req, data, etag, type, wasm ? kImmutable : "no-cache", true);
+  Reply r = ServeBytes(req, data, etag, type, wasm ? kImmutable : "no-cache", true);
+  if (cfg_.cross_origin_isolation) {
+    // Pages served from --web are cross-origin isolated, so the threaded WebAssembly variant
+    // (SharedArrayBuffer) works; every resource they load from this server is same-origin.
+    r.Set("Cross-Origin-Opener-Policy", "same-origin");
+    r.Set("Cross-Origin-Embedder-Policy", "require-corp");
+  }
+  return r;
 }
 
 }  // namespace wisp::server

@@ -78,10 +78,10 @@ class ModelEngine {
   // Whether the engine can validate models at all; /readyz reports not ready otherwise.
   virtual bool available() const { return true; }
   // Validates an upload: it must be a .wisp or .tflite the runtime can load, and it must run once
-  // on all-zero inputs. `filename_hint` is the client's file name (may be empty), only a hint: the
-  // engine decides by content. On error the message says why (shown to the client with 400).
+  // on all-zero inputs; the engine decides the format by content. A converted .tflite is named
+  // `model_name` (the registry name). On error the message says why (shown to the client with 400).
   virtual EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
-                                                const std::string& filename_hint) = 0;
+                                                const std::string& model_name) = 0;
   // Loads bytes that Validate produced earlier (wisp_bytes) for prediction.
   virtual EngineResult<std::shared_ptr<LoadedModel>> Load(
       const std::vector<uint8_t>& wisp_bytes) = 0;

@@ -74,16 +74,16 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
   EXPECT_EQ(manifest["inputs"][0]["shape"], json({1, 96, 96, 3}));
 
   // The stored artifact is a .wisp (converted on publish).
-  HttpResponse art = Call(p.url(), "GET",
-                          "/v1/models/vww/versions/" + std::to_string(version) + "/model.wisp");
+  HttpResponse art =
+      Call(p.url(), "GET", "/v1/models/vww/versions/" + std::to_string(version) + "/model.wisp");
   ASSERT_EQ(art.status, 200u);
   ASSERT_GE(art.body.size(), 8u);
   EXPECT_EQ(art.body.substr(4, 4), "WISP");
 
   // Raw binary inference reproduces the golden bytes.
-  HttpResponse raw = Call(p.url(), "POST",
-                          "/v1/models/vww/versions/" + std::to_string(version) + ":predict", input,
-                          {{"Content-Type", "application/octet-stream"}});
+  HttpResponse raw =
+      Call(p.url(), "POST", "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
+           input, {{"Content-Type", "application/octet-stream"}});
   ASSERT_EQ(raw.status, 200u) << raw.body;
   EXPECT_EQ(raw.body, golden);
 
@@ -99,9 +99,9 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
     instance.push_back(row);
   }
   json req = {{"instances", json::array({instance})}};
-  HttpResponse js = Call(p.url(), "POST",
-                         "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
-                         req.dump(), {{"Content-Type", "application/json"}});
+  HttpResponse js =
+      Call(p.url(), "POST", "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
+           req.dump(), {{"Content-Type", "application/json"}});
   ASSERT_EQ(js.status, 200u) << js.body;
   json pred = json::parse(js.body)["predictions"];
   ASSERT_EQ(pred.size(), 1u);
@@ -109,9 +109,9 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
   EXPECT_NE(flat.find(std::to_string(static_cast<int8_t>(golden[1]))), std::string::npos) << flat;
 
   // A wrong-size binary body is a 400 naming the size.
-  HttpResponse wrong = Call(p.url(), "POST",
-                            "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
-                            "abc", {{"Content-Type", "application/octet-stream"}});
+  HttpResponse wrong =
+      Call(p.url(), "POST", "/v1/models/vww/versions/" + std::to_string(version) + ":predict",
+           "abc", {{"Content-Type", "application/octet-stream"}});
   EXPECT_EQ(wrong.status, 400u) << wrong.body;
 
   p.Signal(SIGTERM);
@@ -140,10 +140,10 @@ TEST(RealEngineTest, CliPublishChannelAndPull) {
   ASSERT_NE(p.port(), 0);
   int code = -1;
   const std::string token = " --token-file " + d / "token";
-  std::string out = RunCli("publish " + p.url() + " " +
-                               Shared("models/mlperf_tiny_ad01_int8.tflite") +
-                               " --name ad --channel stable" + token,
-                           &code);
+  std::string out =
+      RunCli("publish " + p.url() + " " + Shared("models/mlperf_tiny_ad01_int8.tflite") +
+                 " --name ad --channel stable" + token,
+             &code);
   ASSERT_EQ(code, 0) << out;
   out = RunCli("publish " + p.url() + " " + Shared("models/mlperf_tiny_ad01_float.tflite") +
                    " --name ad" + token,
