@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libboost-dev libboost-system-dev libssl-dev nlohmann-json3-dev libcli11-dev
   emscripten
   chromium
-  wrk nginx-light
+  wrk nginx-light openssl curl
 )
 
 missing=()

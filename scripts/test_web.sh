@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The WebAssembly package: builds both wasm variants (SIMD128, SIMD128 + pthreads) into web/dist,
-# then runs the Node tests (API + every golden case) and the headless-Chromium tests, checks that
+# then runs the Node tests (API + every golden case + loadFromServer against the real wisp-server)
+# and the headless-Chromium tests (including the demo served by wisp-server), checks that
 # `npm pack` ships the package files, and prints the size of each .wasm / JS file.
 #   scripts/test_web.sh            build + all web tests
 #   WISP_WEB_SKIP_BROWSER=1 ...    Node tests only
@@ -17,6 +18,12 @@ if [[ ! -d web/node_modules/playwright-core ]] || [[ web/package-lock.json -nt w
   # --ignore-scripts: playwright-core must never download a browser; Debian's chromium is used.
   (cd web && npm ci --ignore-scripts --no-audit --no-fund)
 fi
+
+echo "== native wisp-server and CLI (the server tests publish models and serve web/ with them)"
+cmake --preset native >/dev/null
+cmake --build build/native -j"$(nproc)" --target wisp-server wisp
+# The loadFromServer / demo-from-wisp-server tests must run here, never skip silently.
+export WISP_REQUIRE_SERVER_TESTS=1
 
 echo "== wasm build (both variants -> web/dist)"
 cmake --preset wasm >/dev/null

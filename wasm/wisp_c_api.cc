@@ -18,6 +18,7 @@
 #include "runtime/import/tflite_importer.h"
 #include "runtime/interpreter/interpreter.h"
 #include "runtime/preprocess/image.h"
+#include "runtime/util/sha256.h"
 #include "wasm/thread_pool_wasm.h"
 
 namespace {
@@ -85,7 +86,8 @@ EMSCRIPTEN_KEEPALIVE int wisp_parallel_selftest() {
 // the runtime in every case (success or failure). A .wisp is used in place (no copy; freed with
 // the model); a .tflite is imported into a new buffer and the original is freed right away.
 // Flags: bit 0 = verify the recorded sha256; bit 1 = keep variable state (LSTM) from one invoke
-// to the next, as TFLite does (default: every invoke starts from zero state). Returns a handle, or 0 with wisp_last_error().
+// to the next, as TFLite does (default: every invoke starts from zero state). Returns a handle, or
+// 0 with wisp_last_error().
 EMSCRIPTEN_KEEPALIVE WispModel* wisp_model_load(uint8_t* bytes, size_t size, int flags,
                                                 const char* name) {
   g_last_error.clear();
@@ -93,7 +95,8 @@ EMSCRIPTEN_KEEPALIVE WispModel* wisp_model_load(uint8_t* bytes, size_t size, int
     SetError("invalid argument: no model bytes");
     return nullptr;
   }
-  std::shared_ptr<const void> keepalive(bytes, [](const void* p) { std::free(const_cast<void*>(p)); });
+  std::shared_ptr<const void> keepalive(bytes,
+                                        [](const void* p) { std::free(const_cast<void*>(p)); });
   wisp::ModelLoadOptions options;
   options.verify_sha256 = (flags & 1) != 0;
   if (name != nullptr) options.name = name;
@@ -148,13 +151,21 @@ EMSCRIPTEN_KEEPALIVE const char* wisp_model_info(WispModel* m, const char* what)
   if (m == nullptr || what == nullptr) return "";
   const std::string w = what;
   const wisp::Model& model = *m->model;
-  if (w == "name") m->scratch = model.name();
-  else if (w == "version") m->scratch = model.version();
-  else if (w == "description") m->scratch = model.description();
-  else if (w == "producer") m->scratch = model.producer();
-  else if (w == "sha256") m->scratch = model.content_sha256_hex();
-  else if (w.rfind("meta:", 0) == 0) m->scratch = model.Metadata(w.substr(5));
-  else m->scratch.clear();
+  if (w == "name") {
+    m->scratch = model.name();
+  } else if (w == "version") {
+    m->scratch = model.version();
+  } else if (w == "description") {
+    m->scratch = model.description();
+  } else if (w == "producer") {
+    m->scratch = model.producer();
+  } else if (w == "sha256") {
+    m->scratch = model.content_sha256_hex();
+  } else if (w.rfind("meta:", 0) == 0) {
+    m->scratch = model.Metadata(w.substr(5));
+  } else {
+    m->scratch.clear();
+  }
   return m->scratch.c_str();
 }
 
@@ -224,8 +235,9 @@ EMSCRIPTEN_KEEPALIVE int wisp_io_quant_axis(WispModel* m, int is_output, int i) 
 // Converts a .tflite to .wisp bytes (the `wisp convert` of the CLI). Returns a malloc'd buffer the
 // caller frees, its size in *out_size; 0 with wisp_last_error() on failure. The input stays
 // owned by the caller. `labels` (may be empty) is embedded as the asset "labels.txt".
-EMSCRIPTEN_KEEPALIVE uint8_t* wisp_convert_tflite(const uint8_t* bytes, size_t size, const char* name,
-                                                  const char* labels, size_t* out_size) {
+EMSCRIPTEN_KEEPALIVE uint8_t* wisp_convert_tflite(const uint8_t* bytes, size_t size,
+                                                  const char* name, const char* labels,
+                                                  size_t* out_size) {
   g_last_error.clear();
   if (bytes == nullptr || out_size == nullptr) {
     SetError("invalid argument: no model bytes");
@@ -269,6 +281,13 @@ EMSCRIPTEN_KEEPALIVE int wisp_resize_bilinear_u8(const uint8_t* src, int w, int 
   }
   std::memcpy(dst, out.pixels.data(), out.pixels.size());
   return 0;
+}
+
+// sha256 of data[0, size) as 64 lower-case hex characters + NUL into out_hex (65 bytes). The JS
+// package uses it to verify downloads where SubtleCrypto is unavailable (insecure origins).
+EMSCRIPTEN_KEEPALIVE void wisp_sha256_hex(const uint8_t* data, size_t size, char* out_hex) {
+  const std::string hex = wisp::Sha256Hex(data, size);
+  std::memcpy(out_hex, hex.c_str(), hex.size() + 1);
 }
 
 }  // extern "C"

@@ -59,6 +59,57 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
+/** Options of Runtime.loadFromServer (plus every LoadOptions field except onProgress semantics). */
+export interface ServerLoadOptions extends Omit<LoadOptions, 'name'> {
+  /** Channel to follow (default 'stable'). Ignored when `version` is given. */
+  channel?: string;
+  /** A pinned version number instead of a channel. */
+  version?: number;
+  /**
+   * 'latest' (default): revalidate the channel now (If-None-Match), download only when its sha256
+   * is not cached; when the server is unreachable, use the last good cached version.
+   * 'cached': use the cached version at once when there is one and refresh in the background
+   * (model.served.update) for the next load.
+   */
+  policy?: 'latest' | 'cached';
+  /**
+   * Pinned Ed25519 manifest-signing key: raw 32 bytes, their base64 (GET /v1/signing-key
+   * `public_key`), an SPKI PEM, or a CryptoKey. The manifest must carry a valid signature.
+   */
+  publicKey?: string | ArrayBuffer | ArrayBufferView | CryptoKey;
+  /** Extra request headers (e.g. Authorization for a server with token-only reads). */
+  headers?: Record<string, string>;
+  /** false: no caching; or a Cache-like object (match/put/delete/keys). Default: caches.open(cacheName). */
+  cache?: false | Pick<Cache, 'match' | 'put' | 'delete' | 'keys'>;
+  /** Cache API cache name (default 'wisp-models-v1'). */
+  cacheName?: string;
+  /** Name recorded for the model (default: the model name on the server). */
+  name?: string;
+  /** fetch implementation (default globalThis.fetch). */
+  fetch?: typeof fetch;
+}
+
+/** Where a model loaded with loadFromServer came from. */
+export interface ServedInfo {
+  server: string;
+  name: string;
+  /** null when a version was pinned. */
+  channel: string | null;
+  version: number;
+  sha256: string;
+  /** The server's manifest (size, sha256, sri, inputs, outputs, signature, ...). */
+  manifest: Record<string, unknown> & { name: string; version: number; size: number; sha256: string; download_url: string };
+  /** Where the artifact bytes came from: downloaded now, or the Cache API. */
+  from: 'network' | 'cache';
+  /**
+   * 'modified': the server sent a (new) manifest; 'not-modified': a 304; 'offline': the server was
+   * unreachable and the last good version was used; 'deferred': policy 'cached' (see update).
+   */
+  revalidation: 'modified' | 'not-modified' | 'offline' | 'deferred';
+  /** Policy 'cached' only: the background refresh (never rejects; `error` says what failed). */
+  update: Promise<{ updated: boolean; version: number; manifest: ServedInfo['manifest']; error: Error | null }> | null;
+}
+
 export interface ModelInfo {
   name: string;
   version: string;
@@ -81,6 +132,8 @@ export interface Model {
   readonly labels: string[] | null;
   /** Duration of the last invoke in milliseconds (inside the runtime's thread). */
   readonly lastInvokeMs?: number;
+  /** Set by Runtime.loadFromServer. */
+  readonly served?: ServedInfo;
   run(inputs: Inputs, options?: RunOptions): Promise<Tensor[]>;
   /** Frees the model's memory. Idempotent. */
   dispose(): void;
@@ -102,6 +155,13 @@ export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | 
 export interface Runtime {
   readonly variant: Variant;
   load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+  /**
+   * Loads the current version of `name` (channel 'stable' by default) from a Wisp server: the
+   * artifact is cached in the Cache API keyed by its sha256, its size and sha256 are checked
+   * against the manifest before it is stored or run, and the manifest's signature is checked when
+   * a publicKey is pinned. Works offline with the last good version.
+   */
+  loadFromServer(serverUrl: string | URL, name: string, options?: ServerLoadOptions): Promise<Model>;
   /** The core's integer half-pixel bilinear resize of interleaved 8-bit pixels. */
   resizeImage(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: number,
               outWidth: number, outHeight: number): Promise<Uint8Array>;

@@ -6,9 +6,12 @@
 //   const [out] = await model.run(inputTypedArray);              // or [a, b] or { name: a }
 //   model.inputs / model.outputs                                 // name, dtype, shape, quantization
 //   model.dispose(); rt.dispose();
+//   const m = await rt.loadFromServer('https://models.example', 'mobilenet', { channel: 'stable' });
 //
 // Each runtime owns one WebAssembly instance (its own heap and, in the threaded variant, its own
 // pthread workers); nothing is shared between runtimes and nothing is written to globalThis.
+
+import { fetchServerModel } from './registry_client.mjs';
 
 const IS_NODE = typeof process === 'object' && process !== null &&
   typeof process.versions === 'object' && process.versions !== null && typeof process.versions.node === 'string';
@@ -535,6 +538,31 @@ function readModelInfo(core, handle) {
   };
 }
 
+// rt.loadFromServer: verified bytes from the registry client, then an ordinary load. The
+// provenance (version, sha256, cache or network, background update) is on model.served.
+async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
+  const {
+    channel, version, policy, onProgress, publicKey, signal, headers, cache, cacheName, fetch: _f, ...loadOptions
+  } = options;
+  const got = await fetchServerModel(serverUrl, name, options, {
+    hashFallback, makeError: (message, o) => new WispError(message, o),
+  });
+  if (got.from === 'cache') onProgress?.({ loaded: got.bytes.length, total: got.bytes.length });
+  const model = await rt.load(got.bytes, { ...loadOptions, name: loadOptions.name ?? name, signal });
+  model.served = Object.freeze({
+    server: String(serverUrl),
+    name,
+    channel: version == null ? (channel ?? 'stable') : null,
+    version: got.manifest.version,
+    sha256: got.manifest.sha256,
+    manifest: got.manifest,
+    from: got.from,
+    revalidation: got.revalidation,
+    update: got.update,
+  });
+  return model;
+}
+
 class LocalRuntime {
   constructor(core, variantInfo) {
     this.core = core;
@@ -605,6 +633,25 @@ class LocalRuntime {
     }
     if (result.inHeap) return this._loadFromHeap(ptr, result.length, options);
     return this._loadBytes(result, options);
+  }
+
+  /** Loads the current version of `name` from a Wisp server (see wisp.d.ts, ServerLoadOptions). */
+  async loadFromServer(serverUrl, name, options = {}) {
+    return loadFromServer(this, serverUrl, name, options, (bytes) => this.sha256HexSync(bytes));
+  }
+
+  sha256HexSync(bytes) {
+    const core = this.core;
+    const src = core.malloc(bytes.length);
+    const out = core.malloc(65);
+    try {
+      core.heap().set(bytes, src);
+      core.call('wisp_sha256_hex', src, bytes.length, out);
+      return core.cstring(out);
+    } finally {
+      core.call('free', src);
+      core.call('free', out);
+    }
   }
 
   /** The core's integer half-pixel bilinear resize of interleaved 8-bit pixels. */
@@ -797,6 +844,13 @@ class RemoteRuntime {
     }
     const r = await this._request('load', payload, { onProgress });
     return new RemoteModel(this, r.handle, r);
+  }
+
+  async loadFromServer(serverUrl, name, options = {}) {
+    return loadFromServer(this, serverUrl, name, options, (bytes) => {
+      const copy = asBytes(bytes).slice();
+      return this._request('sha256', { bytes: copy }, { transfer: [copy.buffer] });
+    });
   }
 
   async convert(source, options = {}) {

@@ -63,6 +63,10 @@ async function handle(msg) {
         reply(id, out, [out.buffer]);
         return;
       }
+      case 'sha256': {
+        reply(id, runtime.sha256HexSync(msg.bytes));
+        return;
+      }
       case 'resize': {
         const out = runtime.resizeImageSync(msg.pixels, msg.width, msg.height, msg.channels, msg.outWidth, msg.outHeight);
         reply(id, out, [out.buffer]);

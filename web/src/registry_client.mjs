@@ -1,0 +1,336 @@
+// Fetching a model from a Wisp server (wisp-server) the way an edge client should: resolve a
+// channel (or a pinned version) to its manifest, check the manifest's Ed25519 signature against a
+// pinned key, download the artifact only when its sha256 is not already cached, verify size and
+// sha256 before anything is stored or run, and keep the last good version for offline use.
+//
+// Browser Cache API layout (cache `wisp-models-v1` unless options.cacheName says otherwise):
+//   <manifest URL>                        the last good manifest of that channel/version, with
+//                                         the server's ETag (revalidated with If-None-Match)
+//   <server>/.wisp-cache/sha256/<hex>     the artifact bytes, keyed by their sha256
+// Artifacts that no cached manifest references (as current or previous) are deleted.
+// Without a Cache API (Node, insecure origins) the same checks run with nothing cached, unless a
+// Cache-like object is passed as options.cache.
+
+const DEFAULT_CACHE_NAME = 'wisp-models-v1';
+const ARTIFACT_PREFIX = '.wisp-cache/sha256/';
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function hex(bytes) {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+function base64ToBytes(b64) {
+  const clean = String(b64).replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) throw new Error('not base64');
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function subtle() {
+  return globalThis.crypto?.subtle ?? null;
+}
+
+/** Lower-case hex sha256 of `bytes`: SubtleCrypto when available, else `fallback(bytes)`. */
+export async function sha256Hex(bytes, fallback) {
+  const s = subtle();
+  if (s) return hex(new Uint8Array(await s.digest('SHA-256', bytes)));
+  if (fallback) return fallback(bytes);
+  throw new Error('no SHA-256 implementation (SubtleCrypto needs a secure context: https or localhost)');
+}
+
+// A pinned manifest-signing key: a CryptoKey, the raw 32-byte key (bytes or base64, as served by
+// GET /v1/signing-key) or an SPKI PEM (`openssl pkey -pubout`).
+async function importPublicKey(key, fail) {
+  if (typeof CryptoKey !== 'undefined' && key instanceof CryptoKey) return key;
+  const s = subtle();
+  if (!s) fail('verifying a manifest signature needs SubtleCrypto (a secure context: https or localhost)');
+  let format = 'raw';
+  let data;
+  try {
+    if (typeof key === 'string' && key.includes('-----BEGIN')) {
+      format = 'spki';
+      data = base64ToBytes(key.replace(/-----[^-]+-----/g, ''));
+    } else if (typeof key === 'string') {
+      data = base64ToBytes(key);
+    } else if (key instanceof ArrayBuffer || ArrayBuffer.isView(key)) {
+      data = key instanceof ArrayBuffer ? new Uint8Array(key) : new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+    } else {
+      throw new Error(`unsupported type ${typeof key}`);
+    }
+    if (format === 'raw' && data.length !== 32) throw new Error(`a raw Ed25519 key is 32 bytes, this one is ${data.length}`);
+    return await s.importKey(format, data, { name: 'Ed25519' }, false, ['verify']);
+  } catch (e) {
+    return fail(`publicKey is not a usable Ed25519 public key: ${e.message}`);
+  }
+}
+
+// The string the server signs: canonical JSON of {name, sha256, size, version}, keys sorted,
+// no whitespace (docs/server.md, "Signed manifests"). Rebuilt from the manifest's own fields so a
+// signature over other values cannot vouch for these.
+function signedString(m) {
+  return JSON.stringify({ name: m.name, sha256: m.sha256, size: m.size, version: m.version });
+}
+
+async function verifySignature(manifest, key, what, fail) {
+  const sig = manifest.signature;
+  if (!sig || typeof sig !== 'object') fail(`${what}: the manifest is not signed, but a public key was pinned`);
+  if (sig.algorithm !== 'ed25519') fail(`${what}: unsupported signature algorithm '${sig.algorithm}'`);
+  const message = signedString(manifest);
+  if (sig.signed !== undefined && sig.signed !== message) {
+    fail(`${what}: the signed fields (${sig.signed}) do not match the manifest (${message})`);
+  }
+  let value;
+  try { value = base64ToBytes(sig.value); } catch { fail(`${what}: the signature is not base64`); }
+  let ok = false;
+  try {
+    ok = await subtle().verify({ name: 'Ed25519' }, key, value, new TextEncoder().encode(message));
+  } catch (e) {
+    fail(`${what}: signature verification failed: ${e.message}`);
+  }
+  if (!ok) fail(`${what}: the manifest signature does not verify with the pinned public key; refusing this model`);
+}
+
+function checkManifest(m, name, what, fail) {
+  if (!m || typeof m !== 'object') fail(`${what}: the manifest is not a JSON object`);
+  if (m.name !== name) fail(`${what}: the manifest is for model '${m.name}', not '${name}'`);
+  if (!Number.isSafeInteger(m.version) || m.version < 1) fail(`${what}: the manifest has no valid version`);
+  if (!Number.isSafeInteger(m.size) || m.size < 0) fail(`${what}: the manifest has no valid size`);
+  if (typeof m.sha256 !== 'string' || !HEX64.test(m.sha256)) fail(`${what}: the manifest has no valid sha256`);
+  if (typeof m.download_url !== 'string' || !m.download_url) fail(`${what}: the manifest has no download_url`);
+}
+
+async function openCache(options) {
+  if (options.cache === false) return null;
+  if (options.cache && typeof options.cache.match === 'function') return options.cache;
+  if (typeof globalThis.caches === 'undefined') return null;
+  try {
+    return await globalThis.caches.open(options.cacheName ?? DEFAULT_CACHE_NAME);
+  } catch {
+    return null;  // storage disabled (private mode, opaque origin): run uncached
+  }
+}
+
+async function errorMessage(response) {
+  try {
+    const body = await response.json();
+    if (body?.error?.message) return body.error.message;
+  } catch { /* not JSON */ }
+  return `HTTP ${response.status} ${response.statusText}`.trim();
+}
+
+// Streams a response body into one buffer of the expected size, reporting progress. A body that
+// does not have exactly `size` bytes is an error (truncated download or wrong artifact).
+async function readExactly(response, size, onProgress, what, fail) {
+  const out = new Uint8Array(size);
+  let loaded = 0;
+  onProgress?.({ loaded: 0, total: size });
+  if (!response.body || typeof response.body.getReader !== 'function') {
+    const all = new Uint8Array(await response.arrayBuffer());
+    if (all.length !== size) fail(`${what}: received ${all.length} bytes, the manifest says ${size}`);
+    onProgress?.({ loaded: size, total: size });
+    return all;
+  }
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.length > size) {
+      reader.cancel().catch(() => {});
+      fail(`${what}: received more than the ${size} bytes the manifest announces`);
+    }
+    out.set(value, loaded);
+    loaded += value.length;
+    onProgress?.({ loaded, total: size });
+  }
+  if (loaded !== size) fail(`${what}: the download stopped after ${loaded} of ${size} bytes`);
+  return out;
+}
+
+class ServerModelSource {
+  constructor(serverUrl, name, options, hashFallback, makeError) {
+    if (typeof name !== 'string' || !name) throw makeError('loadFromServer(serverUrl, name): name is required');
+    const base = new URL(String(serverUrl), globalThis.location?.href);
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.base = base;
+    this.name = name;
+    this.options = options;
+    this.channel = options.version == null ? (options.channel ?? 'stable') : null;
+    if (options.version != null && !(Number.isSafeInteger(options.version) && options.version > 0)) {
+      throw makeError(`loadFromServer: version must be a positive integer, got ${options.version}`);
+    }
+    const path = this.channel ? `channels/${encodeURIComponent(this.channel)}` : `versions/${options.version}`;
+    this.manifestUrl = new URL(`v1/models/${encodeURIComponent(name)}/${path}`, base);
+    this.what = `${name}${this.channel ? `@${this.channel}` : ` v${options.version}`} from ${base.origin}`;
+    this.hashFallback = hashFallback;
+    this.fail = (message, cause) => { throw makeError(message, cause ? { cause } : undefined); };
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.headers = options.headers ?? {};
+  }
+
+  artifactKey(sha) {
+    return new URL(ARTIFACT_PREFIX + sha, this.base).href;
+  }
+
+  async key() {
+    if (this.options.publicKey == null) return null;
+    if (!this.keyPromise) this.keyPromise = importPublicKey(this.options.publicKey, this.fail);
+    return this.keyPromise;
+  }
+
+  // The cached manifest record: { manifest, etag, previous } or null.
+  async cachedRecord(cache) {
+    if (!cache) return null;
+    try {
+      const r = await cache.match(this.manifestUrl.href);
+      if (!r) return null;
+      const manifest = await r.json();
+      checkManifest(manifest, this.name, this.what, this.fail);
+      return { manifest, etag: r.headers.get('etag'), previous: r.headers.get('x-wisp-previous-sha256') };
+    } catch {
+      return null;  // unreadable record: treated as absent and replaced
+    }
+  }
+
+  // Cached artifact bytes, re-verified (storage can be corrupted or tampered with); null if absent.
+  async cachedArtifact(cache, manifest) {
+    if (!cache) return null;
+    let r;
+    try { r = await cache.match(this.artifactKey(manifest.sha256)); } catch { return null; }
+    if (!r) return null;
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    if (bytes.length === manifest.size && await sha256Hex(bytes, this.hashFallback) === manifest.sha256) return bytes;
+    await cache.delete(this.artifactKey(manifest.sha256)).catch(() => {});
+    return null;
+  }
+
+  // GET the manifest; { status: 200, manifest, etag } | { status: 304 } | { offline: error }.
+  async fetchManifest(etag, signal) {
+    const headers = { accept: 'application/json', ...this.headers };
+    if (etag) headers['if-none-match'] = etag;
+    let r;
+    try {
+      // no-store: the revalidation must reach the server (or its proxies), not the HTTP cache.
+      r = await this.fetch(this.manifestUrl.href, { headers, cache: 'no-store', signal, credentials: 'same-origin' });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return { offline: e };
+    }
+    if (r.status === 304) return { status: 304 };
+    if (r.status >= 500 || r.status === 408 || r.status === 429) {
+      return { offline: new Error(`${await errorMessage(r)} (from ${this.manifestUrl.href})`) };
+    }
+    if (!r.ok) this.fail(`${this.what}: ${await errorMessage(r)}`);
+    let manifest;
+    try { manifest = await r.json(); } catch (e) { this.fail(`${this.what}: the manifest is not valid JSON`, e); }
+    checkManifest(manifest, this.name, this.what, this.fail);
+    return { status: 200, manifest, etag: r.headers.get('etag') };
+  }
+
+  async download(manifest, onProgress, signal) {
+    const url = new URL(manifest.download_url, this.manifestUrl);
+    const what = `${this.what}: model.wisp v${manifest.version}`;
+    let r;
+    try {
+      r = await this.fetch(url.href, { headers: this.headers, signal, credentials: 'same-origin' });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      this.fail(`${what}: cannot download ${url.href}: ${e.message}`, e);
+    }
+    if (!r.ok) this.fail(`${what}: cannot download ${url.href}: ${await errorMessage(r)}`);
+    const bytes = await readExactly(r, manifest.size, onProgress, what, this.fail);
+    const got = await sha256Hex(bytes, this.hashFallback);
+    if (got !== manifest.sha256) {
+      this.fail(`${what}: sha256 mismatch (manifest ${manifest.sha256}, received ${got}); refusing this model`);
+    }
+    return bytes;
+  }
+
+  async store(cache, manifest, etag, bytes, previousSha) {
+    if (!cache) return;
+    try {
+      const headers = { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) };
+      await cache.put(this.artifactKey(manifest.sha256), new Response(bytes, { headers }));
+      const meta = { 'content-type': 'application/json', 'x-wisp-stored': new Date().toISOString() };
+      if (etag) meta.etag = etag;
+      if (previousSha && previousSha !== manifest.sha256) meta['x-wisp-previous-sha256'] = previousSha;
+      await cache.put(this.manifestUrl.href, new Response(JSON.stringify(manifest), { headers: meta }));
+      await this.collect(cache);
+    } catch {
+      // Quota exceeded or storage disabled: the model still runs, it just is not cached.
+    }
+  }
+
+  // Deletes artifacts that no cached manifest references (as its current or previous version).
+  async collect(cache) {
+    const keys = await cache.keys();
+    const live = new Set();
+    const artifacts = [];
+    for (const req of keys) {
+      const marker = req.url.indexOf(ARTIFACT_PREFIX);
+      if (marker >= 0) { artifacts.push({ req, sha: req.url.slice(marker + ARTIFACT_PREFIX.length) }); continue; }
+      const r = await cache.match(req);
+      if (!r) continue;
+      const prev = r.headers.get('x-wisp-previous-sha256');
+      if (prev) live.add(prev);
+      try { live.add((await r.json()).sha256); } catch { /* not a manifest */ }
+    }
+    for (const a of artifacts) if (!live.has(a.sha)) await cache.delete(a.req);
+  }
+
+  // Resolves, verifies and (when needed) downloads. Returns { bytes, manifest, from, revalidation }.
+  async resolve({ cache, record, onProgress, signal }) {
+    const key = await this.key();
+    const cachedBytes = record ? await this.cachedArtifact(cache, record.manifest) : null;
+    const answer = await this.fetchManifest(cachedBytes ? record.etag : null, signal);
+    if (answer.offline || answer.status === 304) {
+      if (!cachedBytes) {
+        this.fail(`${this.what}: cannot reach the server (${answer.offline?.message ?? 'no answer'}) and nothing is cached`,
+          answer.offline);
+      }
+      if (key) await verifySignature(record.manifest, key, this.what, this.fail);
+      return { bytes: cachedBytes, manifest: record.manifest, from: 'cache', revalidation: answer.offline ? 'offline' : 'not-modified' };
+    }
+    const { manifest, etag } = answer;
+    if (key) await verifySignature(manifest, key, this.what, this.fail);
+    let bytes = null;
+    let from = 'network';
+    if (cachedBytes && record.manifest.sha256 === manifest.sha256) bytes = cachedBytes;
+    else bytes = await this.cachedArtifact(cache, manifest);  // e.g. a rollback to the previous version
+    if (bytes) from = 'cache';
+    else bytes = await this.download(manifest, onProgress, signal);
+    await this.store(cache, manifest, etag, bytes, record?.manifest.sha256 ?? null);
+    return { bytes, manifest, from, revalidation: 'modified' };
+  }
+}
+
+/**
+ * Resolves `name` on a Wisp server to verified artifact bytes.
+ * options: channel ('stable'), version (a pinned version instead of a channel), policy
+ * ('latest' | 'cached'), onProgress, publicKey, signal, headers, cache / cacheName, fetch.
+ * Returns { bytes, manifest, from: 'network' | 'cache', revalidation, update: Promise | null }.
+ */
+export async function fetchServerModel(serverUrl, name, options, { hashFallback, makeError }) {
+  const src = new ServerModelSource(serverUrl, name, options, hashFallback, makeError);
+  const policy = options.policy ?? 'latest';
+  if (policy !== 'latest' && policy !== 'cached') throw makeError(`loadFromServer: unknown policy '${policy}' (use 'latest' or 'cached')`);
+  const cache = await openCache(options);
+  const record = await src.cachedRecord(cache);
+  if (policy === 'cached' && record) {
+    const key = await src.key();
+    const bytes = await src.cachedArtifact(cache, record.manifest);
+    if (bytes) {
+      if (key) await verifySignature(record.manifest, key, src.what, src.fail);
+      // Refresh for next time; this load keeps the cached version. Never rejects.
+      const update = src.resolve({ cache, record, signal: options.signal }).then(
+        (r) => ({ updated: r.manifest.sha256 !== record.manifest.sha256, version: r.manifest.version, manifest: r.manifest, error: null }),
+        (e) => ({ updated: false, version: record.manifest.version, manifest: record.manifest, error: e }));
+      return { bytes, manifest: record.manifest, from: 'cache', revalidation: 'deferred', update };
+    }
+  }
+  const r = await src.resolve({ cache, record, onProgress: options.onProgress, signal: options.signal });
+  return { ...r, update: null };
+}
