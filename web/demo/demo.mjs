@@ -2,13 +2,22 @@
 // and the WebAssembly variant in use. Inputs are built exactly like the goldens: BMP decoded in JS
 // (other formats through createImageBitmap without colour conversion), resized with the core's
 // integer bilinear resize (in WebAssembly), then converted to the input dtype.
-// URL parameters: ?model=<shared model file>&image=<shared image file>&threads=auto|N&worker=1&autorun=1
+// Two sources of models: served by wisp-server (the page lists GET /v1/models and loads a
+// channel with rt.loadFromServer: Cache API, sha256 check, ETag revalidation, offline fallback),
+// or the shared data folder of the test server (/api/shared.json).
+// URL parameters: ?model=<server model name or shared model file>&channel=stable&policy=latest|cached
+//   &server=<another wisp-server URL (needs CORS)>&image=<shared image file>&threads=auto|N&worker=1
 import { Wisp } from '../src/wisp.mjs';
 import { decodeBmp, rgbaToRgb, imageToTensor, topK } from '../src/image.mjs';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = window.demoState = { ready: false, busy: false, error: null, top5: null, variant: null, latencies: [], runs: 0 };
+const state = window.demoState = {
+  ready: false, busy: false, error: null, top5: null, variant: null, latencies: [], runs: 0, served: null, serverModels: null,
+};
+// The wisp-server this page talks to: ?server=..., else the server that served the page (the demo
+// lives at <server>/demo/, so the API is at ../v1/).
+const serverBase = new URL(params.get('server') ?? '../', location.href);
 
 const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const KWS = ['down', 'go', 'left', 'no', 'off', 'on', 'right', 'stop', 'up', 'yes', '_silence_', '_unknown_'];
@@ -75,6 +84,7 @@ async function labelsFor(m) {
   return null;
 }
 
+// source: a URL or File of a model, or { server, name, channel } for a model on a wisp-server.
 async function loadModel(source, name) {
   const token = ++loadToken;
   $('run').disabled = true;
@@ -88,14 +98,15 @@ async function loadModel(source, name) {
   setStatus(`Loading ${name}…`);
   const t0 = performance.now();
   try {
-    const m = await runtime.load(source, {
-      name,
-      onProgress: ({ loaded, total }) => {
-        bar.style.width = total ? `${(100 * loaded / total).toFixed(1)}%` : '100%';
-        $('progress-text').textContent = total ? `${fmtBytes(loaded)} / ${fmtBytes(total)}` : fmtBytes(loaded);
-      },
-    });
+    const onProgress = ({ loaded, total }) => {
+      bar.style.width = total ? `${(100 * loaded / total).toFixed(1)}%` : '100%';
+      $('progress-text').textContent = total ? `${fmtBytes(loaded)} / ${fmtBytes(total)}` : fmtBytes(loaded);
+    };
+    const m = source.server
+      ? await runtime.loadFromServer(source.server, source.name, { channel: source.channel, policy: params.get('policy') ?? 'latest', onProgress })
+      : await runtime.load(source, { name, onProgress });
     if (token !== loadToken) { m.dispose(); return; }
+    showServed(m.served ?? null);
     model = m;
     const loadMs = performance.now() - t0;
     $('lat-load').textContent = fmtMs(loadMs);
@@ -115,6 +126,25 @@ async function loadModel(source, name) {
   } finally {
     if (token === loadToken) setTimeout(() => { $('progress').hidden = true; }, 400);
   }
+}
+
+function showServed(served) {
+  state.served = served && {
+    version: served.version, sha256: served.sha256, from: served.from, revalidation: served.revalidation, channel: served.channel,
+  };
+  const el = $('served');
+  if (!served) { el.textContent = ''; return; }
+  const how = {
+    modified: served.from === 'cache' ? 'channel moved; bytes already cached' : 'downloaded and verified',
+    'not-modified': 'from the browser cache (channel unchanged: 304)',
+    offline: 'server unreachable: last good version from the browser cache',
+    deferred: 'from the browser cache; checking for updates in the background',
+  }[served.revalidation];
+  el.innerHTML = `<span class="badge">${escapeHtml(served.channel ?? 'pinned')} → v${served.version}</span> ` +
+    `<span class="badge muted" title="${served.sha256}">sha256 ${served.sha256.slice(0, 12)}…</span> ${escapeHtml(how)}`;
+  served.update?.then((u) => {
+    if (u.updated) el.insertAdjacentText('beforeend', ` · v${u.version} downloaded for next time`);
+  });
 }
 
 async function decodeImage(blob, name) {
@@ -213,15 +243,48 @@ function fillSelect(select, items, placeholder) {
   select.innerHTML = `<option value="">${placeholder}</option>` + items.map((f) => `<option value="${escapeHtml(f)}">${escapeHtml(f)}</option>`).join('');
 }
 
+// The models of a wisp-server, one entry per (model, channel): { value, label, name, channel }.
+async function serverModels() {
+  try {
+    const r = await fetch(new URL('v1/models', serverBase), { headers: { accept: 'application/json' } });
+    if (!r.ok || !(r.headers.get('content-type') ?? '').includes('json')) return null;
+    const { models } = await r.json();
+    const entries = [];
+    for (const m of models ?? []) {
+      for (const [channel, version] of Object.entries(m.channels ?? {})) {
+        entries.push({ value: `${m.name}@${channel}`, label: `${m.name} · ${channel} (v${version})`, name: m.name, channel });
+      }
+    }
+    return entries;
+  } catch {
+    return null;  // not a wisp-server
+  }
+}
+
+function selectedSource(value) {
+  const entry = state.serverModels?.find((e) => e.value === value);
+  if (entry) return [{ server: serverBase.href, name: entry.name, channel: entry.channel }, entry.name];
+  return [`/shared/models/${encodeURIComponent(value)}`, value.replace(/\.(tflite|wisp)$/, '')];
+}
+
 async function main() {
   $('worker').checked = params.get('worker') === '1';
   let listing = { models: [], images: [] };
+  state.serverModels = await serverModels();
   try {
     const r = await fetch('/api/shared.json');
     if (r.ok) listing = await r.json();
   } catch { /* static hosting: file pickers only */ }
-  fillSelect($('model-select'), listing.models, listing.models.length ? 'Choose a model…' : 'no shared models');
+  if (state.serverModels) {
+    $('model-source').textContent = `Models on ${serverBase.host}`;
+    $('model-select').innerHTML = `<option value="">${state.serverModels.length ? 'Choose a model…' : 'no models published'}</option>` +
+      state.serverModels.map((e) => `<option value="${escapeHtml(e.value)}">${escapeHtml(e.label)}</option>`).join('');
+    $('foot').textContent = `Models come from the wisp-server at ${serverBase.origin}: verified by sha256 and kept in this browser's Cache API; inference runs here.`;
+  } else {
+    fillSelect($('model-select'), listing.models, listing.models.length ? 'Choose a model…' : 'no shared models');
+  }
   fillSelect($('image-select'), listing.images, listing.images.length ? 'Choose an image…' : 'no shared images');
+  $('image-select').closest('label').hidden = listing.images.length === 0;  // e.g. served by wisp-server: drop or pick a file
 
   try {
     await createRuntime();
@@ -232,8 +295,7 @@ async function main() {
   }
 
   $('model-select').addEventListener('change', (e) => {
-    const f = e.target.value;
-    if (f) loadModel(`/shared/models/${encodeURIComponent(f)}`, f.replace(/\.(tflite|wisp)$/, ''));
+    if (e.target.value) loadModel(...selectedSource(e.target.value));
   });
   $('model-file').addEventListener('change', (e) => {
     const f = e.target.files[0];
@@ -262,7 +324,7 @@ async function main() {
   $('worker').addEventListener('change', async () => {
     await createRuntime();
     const f = $('model-select').value;
-    if (f) await loadModel(`/shared/models/${encodeURIComponent(f)}`, f.replace(/\.(tflite|wisp)$/, ''));
+    if (f) await loadModel(...selectedSource(f));
   });
 
   const wantModel = params.get('model') ?? (listing.models.includes('tf2_mobilenet_v2_1.0_224_ptq.tflite') ? 'tf2_mobilenet_v2_1.0_224_ptq.tflite' : null);
@@ -272,9 +334,20 @@ async function main() {
     const r = await fetch(`/shared/images/${encodeURIComponent(wantImage)}`);
     if (r.ok) await setImage(await r.blob(), wantImage);
   }
-  if (wantModel && listing.models.includes(wantModel)) {
+  if (state.serverModels) {
+    // ?model=NAME (channel from ?channel=, default stable), else the first model on stable.
+    const channel = params.get('channel') ?? 'stable';
+    const entry = wantModel ? state.serverModels.find((e) => e.name === wantModel && e.channel === channel)
+      : state.serverModels.find((e) => e.channel === 'stable');
+    if (entry) {
+      $('model-select').value = entry.value;
+      await loadModel(...selectedSource(entry.value));
+    } else if (wantModel) {
+      setStatus(`The server has no model '${wantModel}' on channel '${channel}'.`, 'error');
+    }
+  } else if (wantModel && listing.models.includes(wantModel)) {
     $('model-select').value = wantModel;
-    await loadModel(`/shared/models/${encodeURIComponent(wantModel)}`, wantModel.replace(/\.(tflite|wisp)$/, ''));
+    await loadModel(...selectedSource(wantModel));
   }
   state.started = true;
 }
