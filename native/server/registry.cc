@@ -314,6 +314,35 @@ static void Fail(RegistryError* err, int status, std::string code, std::string m
   err->message = std::move(message);
 }
 
+// The model's current snapshot if it has `version`; otherwise null with a 404 in `err`.
+static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const ModelSnapshot> cur,
+                                                        const std::string& name, int64_t version,
+                                                        RegistryError* err) {
+  if (!cur) {
+    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
+    return nullptr;
+  }
+  if (!cur->versions.count(version)) {
+    Fail(err, 404, "version_not_found",
+         "model '" + name + "' has no version " + std::to_string(version));
+    return nullptr;
+  }
+  return cur;
+}
+
+bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
+  std::string e;
+  if (!WriteIndex(*s, &e)) {
+    Fail(err, 500, "storage_error", e);
+    return false;
+  }
+  std::string name = s->name;
+  auto rendered = Render(std::move(s));
+  std::unique_lock lock(mu_);
+  models_[name] = rendered;
+  return true;
+}
+
 bool Registry::Publish(const std::string& name, const ValidatedModel& model,
                        const std::string& label, VersionInfo* info, RegistryError* err) {
   std::string_view bytes(reinterpret_cast<const char*>(model.wisp_bytes.data()),
@@ -371,15 +400,9 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   }
   s->versions[v.version] = v;
   s->next_version = v.version + 1;
-  if (!WriteIndex(*s, &e)) {
+  if (!Commit(s, err)) {
     fs::remove_all(vdir, ec);
-    Fail(err, 500, "storage_error", e);
     return false;
-  }
-  auto rendered = Render(s);
-  {
-    std::unique_lock lock(mu_);
-    models_[name] = rendered;
   }
   *info = v;
   return true;
@@ -388,29 +411,13 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
 bool Registry::SetChannel(const std::string& name, const std::string& channel, int64_t version,
                           int64_t* previous, RegistryError* err) {
   std::lock_guard wlock(write_mu_);
-  auto cur = Get(name);
-  if (!cur) {
-    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
-    return false;
-  }
-  if (!cur->versions.count(version)) {
-    Fail(err, 404, "version_not_found",
-         "model '" + name + "' has no version " + std::to_string(version));
-    return false;
-  }
+  auto cur = WithVersion(Get(name), name, version, err);
+  if (!cur) return false;
   auto s = std::make_shared<ModelSnapshot>(*cur);
   auto it = s->channels.find(channel);
   *previous = it == s->channels.end() ? 0 : it->second;
   s->channels[channel] = version;
-  std::string e;
-  if (!WriteIndex(*s, &e)) {
-    Fail(err, 500, "storage_error", e);
-    return false;
-  }
-  auto rendered = Render(s);
-  std::unique_lock lock(mu_);
-  models_[name] = rendered;
-  return true;
+  return Commit(s, err);
 }
 
 bool Registry::DeleteChannel(const std::string& name, const std::string& channel,
@@ -423,29 +430,13 @@ bool Registry::DeleteChannel(const std::string& name, const std::string& channel
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->channels.erase(channel);
-  std::string e;
-  if (!WriteIndex(*s, &e)) {
-    Fail(err, 500, "storage_error", e);
-    return false;
-  }
-  auto rendered = Render(s);
-  std::unique_lock lock(mu_);
-  models_[name] = rendered;
-  return true;
+  return Commit(s, err);
 }
 
 bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryError* err) {
   std::lock_guard wlock(write_mu_);
-  auto cur = Get(name);
-  if (!cur) {
-    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
-    return false;
-  }
-  if (!cur->versions.count(version)) {
-    Fail(err, 404, "version_not_found",
-         "model '" + name + "' has no version " + std::to_string(version));
-    return false;
-  }
+  auto cur = WithVersion(Get(name), name, version, err);
+  if (!cur) return false;
   for (auto& [ch, v] : cur->channels) {
     if (v == version) {
       Fail(err, 409, "version_in_use",
@@ -456,16 +447,7 @@ bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryE
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->versions.erase(version);
-  std::string e;
-  if (!WriteIndex(*s, &e)) {
-    Fail(err, 500, "storage_error", e);
-    return false;
-  }
-  auto rendered = Render(s);
-  {
-    std::unique_lock lock(mu_);
-    models_[name] = rendered;
-  }
+  if (!Commit(s, err)) return false;
   // The index no longer names the version; its files are garbage from here on (and are removed
   // at start-up if this is interrupted). Readers that already hold the file keep their copy.
   std::error_code ec;

@@ -85,6 +85,10 @@ class Registry {
  private:
   bool LoadModel(const std::string& name, std::vector<std::string>* log);
   bool WriteIndex(const ModelSnapshot& s, std::string* error);
+  // Makes `s` the model's committed state: index.json replaced durably, then the rendered
+  // snapshot swapped in for readers. Called with write_mu_ held; a storage error leaves both as
+  // they were.
+  bool Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err);
   std::shared_ptr<const ModelSnapshot> Render(std::shared_ptr<ModelSnapshot> s) const;
   std::string ModelDir(const std::string& name) const;
 

@@ -248,6 +248,13 @@ class TfliteImporter {
   Status RequireInputs(const OpContext& c, size_t count) const;
   template <typename T>
   Result<const T*> Options(const OpContext& c) const;
+  // The fused activation of an elementwise operator whose options table is T (NONE when absent).
+  template <typename T>
+  Status FusedActivation(const OpContext& c, tfl::ActivationFunctionType* activation) const;
+  // RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR: same inputs, same flags, options table T.
+  template <typename T>
+  Status MapResize(const OpContext& c, fb::OpType op_type, fb::OpType* type,
+                   fb::OpOptionsUnion* options) const;
   Status MapActivation(OpContext& c, tfl::ActivationFunctionType in, fb::Activation* out) const;
   Status MapPadding(const OpContext& c, tfl::Padding in, fb::Padding* out) const;
   Status CheckPositive(const OpContext& c, const char* what, int32_t value) const;
@@ -778,6 +785,28 @@ Result<const T*> TfliteImporter::Options(const OpContext& c) const {
   return c.op->builtin_options_as<T>();
 }
 
+template <typename T>
+Status TfliteImporter::FusedActivation(const OpContext& c,
+                                       tfl::ActivationFunctionType* activation) const {
+  WISP_ASSIGN_OR_RETURN(const T* in, Options<T>(c));
+  *activation = in ? in->fused_activation_function() : tfl::ActivationFunctionType::NONE;
+  return Status::Ok();
+}
+
+template <typename T>
+Status TfliteImporter::MapResize(const OpContext& c, fb::OpType op_type, fb::OpType* type,
+                                 fb::OpOptionsUnion* options) const {
+  WISP_RETURN_IF_ERROR(ExpectCounts(c, 2, 2, 1));
+  WISP_RETURN_IF_ERROR(RequireInputs(c, 2));
+  WISP_ASSIGN_OR_RETURN(const T* in, Options<T>(c));
+  fb::ResizeOptionsT out;
+  out.align_corners = in ? in->align_corners() : false;
+  out.half_pixel_centers = in ? in->half_pixel_centers() : false;
+  *type = op_type;
+  options->Set(std::move(out));
+  return Status::Ok();
+}
+
 Status TfliteImporter::MapActivation(OpContext& c, tfl::ActivationFunctionType in,
                                      fb::Activation* out) const {
   switch (in) {
@@ -1031,30 +1060,22 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       WISP_RETURN_IF_ERROR(RequireInputs(c, 2));
       tfl::ActivationFunctionType activation = tfl::ActivationFunctionType::NONE;
       switch (static_cast<BO>(code)) {
-        case BO::ADD: {
-          WISP_ASSIGN_OR_RETURN(const tfl::AddOptions* in, Options<tfl::AddOptions>(c));
-          if (in) activation = in->fused_activation_function();
+        case BO::ADD:
+          WISP_RETURN_IF_ERROR(FusedActivation<tfl::AddOptions>(c, &activation));
           *type = fb::OpType::ADD;
           break;
-        }
-        case BO::SUB: {
-          WISP_ASSIGN_OR_RETURN(const tfl::SubOptions* in, Options<tfl::SubOptions>(c));
-          if (in) activation = in->fused_activation_function();
+        case BO::SUB:
+          WISP_RETURN_IF_ERROR(FusedActivation<tfl::SubOptions>(c, &activation));
           *type = fb::OpType::SUB;
           break;
-        }
-        case BO::MUL: {
-          WISP_ASSIGN_OR_RETURN(const tfl::MulOptions* in, Options<tfl::MulOptions>(c));
-          if (in) activation = in->fused_activation_function();
+        case BO::MUL:
+          WISP_RETURN_IF_ERROR(FusedActivation<tfl::MulOptions>(c, &activation));
           *type = fb::OpType::MUL;
           break;
-        }
-        case BO::DIV: {
-          WISP_ASSIGN_OR_RETURN(const tfl::DivOptions* in, Options<tfl::DivOptions>(c));
-          if (in) activation = in->fused_activation_function();
+        case BO::DIV:
+          WISP_RETURN_IF_ERROR(FusedActivation<tfl::DivOptions>(c, &activation));
           *type = fb::OpType::DIV;
           break;
-        }
         case BO::MAXIMUM:
           *type = fb::OpType::MAXIMUM;
           break;
@@ -1135,30 +1156,11 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       options->Set(std::move(out));
       return Status::Ok();
     }
-    case BO::RESIZE_BILINEAR: {
-      WISP_RETURN_IF_ERROR(ExpectCounts(c, 2, 2, 1));
-      WISP_RETURN_IF_ERROR(RequireInputs(c, 2));
-      WISP_ASSIGN_OR_RETURN(const tfl::ResizeBilinearOptions* in,
-                            Options<tfl::ResizeBilinearOptions>(c));
-      fb::ResizeOptionsT out;
-      out.align_corners = in ? in->align_corners() : false;
-      out.half_pixel_centers = in ? in->half_pixel_centers() : false;
-      *type = fb::OpType::RESIZE_BILINEAR;
-      options->Set(std::move(out));
-      return Status::Ok();
-    }
-    case BO::RESIZE_NEAREST_NEIGHBOR: {
-      WISP_RETURN_IF_ERROR(ExpectCounts(c, 2, 2, 1));
-      WISP_RETURN_IF_ERROR(RequireInputs(c, 2));
-      WISP_ASSIGN_OR_RETURN(const tfl::ResizeNearestNeighborOptions* in,
-                            Options<tfl::ResizeNearestNeighborOptions>(c));
-      fb::ResizeOptionsT out;
-      out.align_corners = in ? in->align_corners() : false;
-      out.half_pixel_centers = in ? in->half_pixel_centers() : false;
-      *type = fb::OpType::RESIZE_NEAREST_NEIGHBOR;
-      options->Set(std::move(out));
-      return Status::Ok();
-    }
+    case BO::RESIZE_BILINEAR:
+      return MapResize<tfl::ResizeBilinearOptions>(c, fb::OpType::RESIZE_BILINEAR, type, options);
+    case BO::RESIZE_NEAREST_NEIGHBOR:
+      return MapResize<tfl::ResizeNearestNeighborOptions>(c, fb::OpType::RESIZE_NEAREST_NEIGHBOR,
+                                                          type, options);
     case BO::ARG_MAX: {
       WISP_RETURN_IF_ERROR(ExpectCounts(c, 2, 2, 1));
       WISP_RETURN_IF_ERROR(RequireInputs(c, 2));
