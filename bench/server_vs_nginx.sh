@@ -5,7 +5,10 @@
 # nginx serves the very same bytes as static files from disk (the manifest JSON as wisp-server
 # rendered it, the artifact as downloaded from wisp-server) with the same number of workers as
 # wisp-server has threads. Prints requests/s and p99 latency for each, and wisp/nginx ratios.
+# Each row alternates the two servers --rounds times (default 3) and reports the medians, so a
+# noisy neighbour on the machine hits both alike.
 #   bench/server_vs_nginx.sh [--model FILE.tflite] [--duration 10] [--connections 32] [--threads 2]
+#                            [--rounds 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WISP_SHARED="${WISP_SHARED:-$(cd .. && pwd)/shared}"
@@ -13,13 +16,15 @@ model="$WISP_SHARED/models/tf2_mobilenet_v2_1.0_224_ptq.tflite"
 duration=10
 connections=32
 threads=2
+rounds=3
 while (($#)); do
   case "$1" in
     --model) model="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
   esac
 done
 for tool in wrk nginx curl; do
@@ -109,16 +114,24 @@ wrk_run() {
 }
 
 printf 'model: %s (artifact %d bytes)\n' "$(basename "$model")" "$(stat -c %s "$root$artifact_path")"
-printf 'wrk: %s threads, %ss per run; servers: %s threads (wisp-server) / %s workers (nginx %s)\n' \
-  "$threads" "$duration" "$threads" "$threads" "$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')"
+printf 'wrk: %s threads, %ss per run, median of %s alternating rounds; servers: %s threads (wisp-server) / %s workers (nginx %s)\n' \
+  "$threads" "$duration" "$rounds" "$threads" "$threads" "$("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///')"
 printf '\n| %-26s | %5s | %14s | %10s | %14s | %10s | %8s |\n' "request" "conns" "wisp req/s" "wisp p99" "nginx req/s" "nginx p99" "ratio"
 printf '|%s|\n' "----------------------------|-------|----------------|------------|----------------|------------|----------"
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 row() {
-  local label="$1" conns="$2" wisp_args=("${@:3:2}") nginx_args=("${@:5:2}")
-  read -r w_rps w_p99 < <(wrk_run "$conns" "${wisp_args[@]}")
-  read -r n_rps n_p99 < <(wrk_run "$conns" "${nginx_args[@]}")
-  printf '| %-26s | %5s | %14.0f | %8.2fms | %14.0f | %8.2fms | %7.0f%% |\n' "$label" "$conns" "$w_rps" "$w_p99" "$n_rps" "$n_p99" \
-    "$(awk -v a="$w_rps" -v b="$n_rps" 'BEGIN {print 100 * a / b}')"
+  local label="$1" conns="$2" wisp_args=("${@:3:2}") nginx_args=("${@:5:2}") w n i
+  local -a w_rps=() w_p99=() n_rps=() n_p99=()
+  for ((i = 0; i < rounds; i++)); do
+    read -r -a w < <(wrk_run "$conns" "${wisp_args[@]}")
+    read -r -a n < <(wrk_run "$conns" "${nginx_args[@]}")
+    w_rps+=("${w[0]}"); w_p99+=("${w[1]}"); n_rps+=("${n[0]}"); n_p99+=("${n[1]}")
+  done
+  local wr wp nr np
+  wr=$(printf '%s\n' "${w_rps[@]}" | median); wp=$(printf '%s\n' "${w_p99[@]}" | median)
+  nr=$(printf '%s\n' "${n_rps[@]}" | median); np=$(printf '%s\n' "${n_p99[@]}" | median)
+  printf '| %-26s | %5s | %14.0f | %8.2fms | %14.0f | %8.2fms | %7.0f%% |\n' "$label" "$conns" "$wr" "$wp" "$nr" "$np" \
+    "$(awk -v a="$wr" -v b="$nr" 'BEGIN {print 100 * a / b}')"
 }
 # Interleaved per row so both servers see the same machine conditions.
 row "channel manifest 200" "$connections" "$wisp_url$manifest_path" "" "$nginx_url$manifest_path" ""

@@ -745,8 +745,7 @@ Reply Handler::ListModels(const Request& req) {
 Reply Handler::GetModel(const Request& req, const std::string& name) {
   auto s = registry_->Get(name);
   if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
-  return ServeBytes(req, s->model_json, QuotedEtag(Sha256Hex(*s->model_json).substr(0, 32)), kJson,
-                    "no-cache", false);
+  return ServeBytes(req, s->model_json.body, s->model_json.etag, kJson, "no-cache", false);
 }
 
 Reply Handler::GetManifest(const Request& req, const std::string& name, const std::string& vs) {
@@ -758,8 +757,7 @@ Reply Handler::GetManifest(const Request& req, const std::string& name, const st
   if (it == s->manifest_json.end()) {
     return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
   }
-  return ServeBytes(req, it->second, QuotedEtag(Sha256Hex(*it->second).substr(0, 32)), kJson,
-                    "public, max-age=300", false);
+  return ServeBytes(req, it->second.body, it->second.etag, kJson, "public, max-age=300", false);
 }
 
 Reply Handler::GetChannel(const Request& req, const std::string& name, const std::string& ch) {
@@ -769,7 +767,7 @@ Reply Handler::GetChannel(const Request& req, const std::string& name, const std
   if (it == s->channel_json.end()) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
   }
-  Reply r = ServeBytes(req, it->second, QuotedEtag(Sha256Hex(*it->second).substr(0, 32)), kJson,
+  Reply r = ServeBytes(req, it->second.body, it->second.etag, kJson,
                        "public, max-age=" + std::to_string(cfg_.channel_max_age_s), false);
   r.Set("X-Wisp-Model-Version", std::to_string(s->channels.at(ch)));
   return r;
@@ -894,7 +892,7 @@ Reply Handler::Publish(const Request& req, const std::string& name, const Target
   auto snap = registry_->Get(name);
   Reply r;
   r.status = 201;
-  r.SetShared(snap->manifest_json.at(info.version), kJson);
+  r.SetShared(snap->manifest_json.at(info.version).body, kJson);
   r.Set("Location", "/v1/models/" + name + "/versions/" + std::to_string(info.version));
   r.Set("Cache-Control", "no-store");
   return r;

@@ -230,6 +230,13 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   return true;
 }
 
+RenderedJson RenderedJson::From(std::string text) {
+  RenderedJson r;
+  r.etag = "\"" + Sha256Hex(text).substr(0, 32) + "\"";
+  r.body = std::make_shared<const std::string>(std::move(text));
+  return r;
+}
+
 std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnapshot> s) const {
   s->manifest_json.clear();
   s->channel_json.clear();
@@ -255,7 +262,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
                         {"signed", canonical},
                         {"value", Base64Encode(key_->Sign(canonical))}};
     }
-    s->manifest_json[v] = std::make_shared<const std::string>(m.dump());
+    s->manifest_json[v] = RenderedJson::From(m.dump());
     manifests[v] = std::move(m);
   }
   json channels = json::object();
@@ -263,7 +270,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     channels[ch] = v;
     json m = manifests[v];
     m["channel"] = ch;
-    s->channel_json[ch] = std::make_shared<const std::string>(m.dump());
+    s->channel_json[ch] = RenderedJson::From(m.dump());
   }
   json versions = json::array();
   for (auto& [v, m] : manifests) versions.push_back(m);
@@ -273,7 +280,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
       {"next_version", s->next_version},
       {"channels", channels},
       {"versions", versions}};
-  s->model_json = std::make_shared<const std::string>(model.dump());
+  s->model_json = RenderedJson::From(model.dump());
   return s;
 }
 

@@ -39,6 +39,14 @@ struct VersionInfo {
   std::vector<TensorSpec> inputs, outputs;
 };
 
+// A JSON document rendered once per commit, with its ETag, so that reads only copy pointers.
+struct RenderedJson {
+  std::shared_ptr<const std::string> body;
+  std::string etag;  // quoted
+
+  static RenderedJson From(std::string text);
+};
+
 // One model's committed state plus the JSON documents rendered from it (immutable once built;
 // a write replaces the whole snapshot).
 struct ModelSnapshot {
@@ -47,9 +55,9 @@ struct ModelSnapshot {
   std::map<int64_t, VersionInfo> versions;
   std::map<std::string, int64_t> channels;
   // Rendered responses.
-  std::map<int64_t, std::shared_ptr<const std::string>> manifest_json;
-  std::map<std::string, std::shared_ptr<const std::string>> channel_json;
-  std::shared_ptr<const std::string> model_json;
+  std::map<int64_t, RenderedJson> manifest_json;
+  std::map<std::string, RenderedJson> channel_json;
+  RenderedJson model_json;
 };
 
 struct RegistryError {

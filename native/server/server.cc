@@ -5,7 +5,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -54,9 +53,15 @@ struct Core {
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
-  // Last, so it is destroyed first: handlers still queued after a forced stop own sessions whose
-  // destructors use the members above.
-  net::io_context ioc;
+  // One event loop per I/O thread, as nginx has one per worker: a connection lives on one loop,
+  // so its handlers need no strand and threads never contend for one epoll queue. Accepted
+  // connections are dealt round-robin. Last, so they are destroyed first: handlers still queued
+  // after a forced stop own sessions whose destructors use the members above.
+  std::vector<std::unique_ptr<net::io_context>> loops;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+  std::atomic<size_t> next_loop{0};
+
+  net::io_context& NextLoop() { return *loops[next_loop++ % loops.size()]; }
 };
 
 template <class Stream>
@@ -270,7 +275,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(core_.ioc),
+    acceptor_.async_accept(core_.NextLoop(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -362,9 +367,14 @@ bool Server::Start(std::string* error) {
   if (!opened) return false;
   c.handler = std::make_unique<Handler>(cfg, c.registry.get(), c.engine.get(), &c.metrics,
                                         c.key.loaded() ? &c.key : nullptr, tokens);
+  const unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    c.loops.push_back(std::make_unique<net::io_context>(1));
+    c.keep_running.push_back(net::make_work_guard(*c.loops.back()));
+  }
   try {
     tcp::endpoint ep(net::ip::make_address(cfg.address), cfg.port);
-    tcp::acceptor acceptor(net::make_strand(c.ioc));
+    tcp::acceptor acceptor(*c.loops[0]);
     acceptor.open(ep.protocol());
     acceptor.set_option(net::socket_base::reuse_address(true));
     acceptor.bind(ep);
@@ -376,13 +386,12 @@ bool Server::Start(std::string* error) {
   }
   impl_->port = impl_->listener->port();
   impl_->listener->Run();
-  unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   c.workers = std::make_unique<net::thread_pool>(std::max(2u, n));
   for (unsigned i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([&c] {
+    impl_->threads.emplace_back([loop = c.loops[i].get()] {
       for (;;) {
         try {
-          c.ioc.run();
+          loop->run();
           return;
         } catch (const std::exception& e) {
           std::cerr << "wisp-server: unexpected exception in I/O thread: " << e.what() << "\n";
@@ -409,6 +418,8 @@ void Server::Stop() {
   }
   for (auto& s : live) s->OnStop();
   live.clear();
+  // Each loop now returns once its connections are done.
+  for (auto& g : c.keep_running) g.reset();
   // In-flight requests finish; after the grace period the loop is stopped regardless.
   std::mutex m;
   std::condition_variable cv;
@@ -417,7 +428,7 @@ void Server::Stop() {
     std::unique_lock lock(m);
     if (!cv.wait_for(lock, std::chrono::milliseconds(c.cfg.shutdown_grace_ms),
                      [&] { return done; })) {
-      c.ioc.stop();
+      for (auto& loop : c.loops) loop->stop();
     }
   });
   for (auto& t : impl_->threads) t.join();
