@@ -57,6 +57,8 @@ Status Interpreter::Prepare() {
   for (size_t i = 0; i < ops.size(); ++i) {
     contexts_.push_back(
         std::make_unique<KernelContext>(m, static_cast<int32_t>(i), options_.kernels));
+    // Known at Prepare, so kernels can size per-thread scratch.
+    contexts_.back()->thread_pool_ = options_.thread_pool;
     kernels_.push_back(KernelRegistry::Global().Find(ops[i].type)());
     WISP_RETURN_IF_ERROR(kernels_.back()->Prepare(*contexts_.back()));
   }
@@ -130,7 +132,6 @@ Status Interpreter::Prepare() {
   for (size_t i = 0; i < ops.size(); ++i) {
     KernelContext& ctx = *contexts_[i];
     ctx.data_ = data_.data();
-    ctx.thread_pool_ = options_.thread_pool;
     for (int id : scratch_buffers[i]) ctx.scratch_ptrs_.push_back(arena_ + planner.offset(id));
   }
   return Status::Ok();

@@ -1,12 +1,15 @@
 // OpKernel wrappers of the convolution family: Prepare validates the operator, derives the
 // geometry and precomputes everything the kernels need (zero-point folded biases, per-channel
 // requantization scales, weights repacked as int16 (w - w_zp), padding rows); Invoke only
-// dispatches to the chosen implementation.
+// dispatches to the chosen implementation, split over the thread pool when there is one.
 #include "runtime/kernels/convolution.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
+#include "runtime/interpreter/thread_pool.h"
 #include "runtime/kernels/convolution_params.h"
 #include "runtime/kernels/quantization.h"
 
@@ -250,6 +253,57 @@ Status PlanSpatialGeometry(const KernelContext& ctx, fb::Padding padding, const 
   return Status::Ok();
 }
 
+// ---- Splitting work over the thread pool --------------------------------------------------------
+// Output rows (of a convolution) and GEMM rows are independent and every kernel computes each
+// one exactly the same way wherever it starts, so a split result equals the single-threaded one
+// bit for bit. Below ~64K multiply-adds per task the dispatch costs more than it saves.
+constexpr int64_t kMinMacsPerTask = 1 << 16;
+
+int NumTasks(ThreadPool* pool, int64_t rows, int64_t macs, int max_tasks) {
+  if (pool == nullptr) return 1;
+  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
+  return static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>({pool->num_threads(), max_tasks, rows, by_work})));
+}
+
+// Runs fn(task, band, output_offset) where `band` computes output rows [r0, r1) of `g` (batch 1)
+// on the same input: out_h shrinks to the band and pad_top shifts so that input row
+// oy * stride_h - pad_top is unchanged.
+template <typename Fn>
+void ForEachOutputBand(ThreadPool* pool, const ConvGeometry& g, int64_t macs_per_row, int max_tasks,
+                       const Fn& fn) {
+  const int tasks = g.batch == 1 ? NumTasks(pool, g.out_h, macs_per_row * g.out_h, max_tasks) : 1;
+  ParallelFor(pool, tasks, [&](int t) {
+    const int32_t r0 = static_cast<int32_t>(static_cast<int64_t>(g.out_h) * t / tasks);
+    const int32_t r1 = static_cast<int32_t>(static_cast<int64_t>(g.out_h) * (t + 1) / tasks);
+    if (r1 <= r0) return;
+    ConvGeometry band = g;
+    band.out_h = r1 - r0;
+    band.pad_top = g.pad_top - r0 * g.stride_h;
+    fn(t, band, static_cast<int64_t>(r0) * g.out_w * g.out_c);
+  });
+}
+
+// The packed GEMM over `rows` rows, in bands of whole register blocks.
+template <typename T>
+void ParallelGemm(ThreadPool* pool, int32_t rows, int32_t in_c, int32_t out_c, const T* input,
+                  const int16_t* packed, const QuantConvParams& q, T* output) {
+  const int64_t blocks = (rows + kGemmBlockM - 1) / kGemmBlockM;
+  const int tasks = NumTasks(pool, blocks, static_cast<int64_t>(rows) * in_c * out_c, 64);
+  ParallelFor(pool, tasks, [&](int t) {
+    const int32_t r0 = static_cast<int32_t>(blocks * t / tasks) * kGemmBlockM;
+    const int32_t r1 = std::min(rows, static_cast<int32_t>(blocks * (t + 1) / tasks) * kGemmBlockM);
+    if (r1 <= r0) return;
+    const T* x = input + static_cast<int64_t>(r0) * in_c;
+    T* out = output + static_cast<int64_t>(r0) * out_c;
+    if constexpr (std::is_same_v<T, int8_t>) {
+      QuantizedGemmInt8(r1 - r0, in_c, out_c, x, packed, q, out);
+    } else {
+      QuantizedGemmUint8(r1 - r0, in_c, out_c, x, packed, q, out);
+    }
+  });
+}
+
 // ---- CONV_2D -----------------------------------------------------------------------------------
 
 class Conv2DKernel : public OpKernel {
@@ -290,54 +344,122 @@ class Conv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, g_.out_c, g_.in_c, activation, &c_));
-    // A 1x1 convolution with stride 1 and no padding is a GEMM over the pixels.
-    if (!ctx.options().reference_only && c_.path != Path::kFloat && g_.kernel_h == 1 &&
-        g_.kernel_w == 1 && g_.stride_h == 1 && g_.stride_w == 1 && g_.pad_top == 0 &&
-        g_.pad_left == 0 && g_.out_h == g_.in_h && g_.out_w == g_.in_w) {
-      PackGemmWeights(c_.filter_q.data(), g_.out_c, g_.in_c, &gemm_weights_);
-      c_.filter_q.clear();
-      c_.filter_q.shrink_to_fit();
-      gemm_ = true;
+    if (ctx.options().reference_only || c_.path == Path::kFloat) return Status::Ok();
+    // A 1x1 convolution with stride 1 and no padding is a GEMM over the pixels; any other is a
+    // GEMM over gathered patches of kh * kw * in_c values (the filter's own layout).
+    const bool pointwise = g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 &&
+                           g_.stride_w == 1 && g_.pad_top == 0 && g_.pad_left == 0 &&
+                           g_.out_h == g_.in_h && g_.out_w == g_.in_w;
+    patch_size_ = g_.kernel_h * g_.kernel_w * g_.in_c;
+    PackGemmWeights(c_.filter_q.data(), g_.out_c, pointwise ? g_.in_c : patch_size_,
+                    &gemm_weights_);
+    c_.filter_q.clear();
+    c_.filter_q.shrink_to_fit();
+    mode_ = pointwise ? Mode::kGemm : Mode::kIm2ColGemm;
+    if (mode_ == Mode::kIm2ColGemm) {
+      // Patches are gathered a few GEMM blocks at a time, into at most ~32 KiB per thread, and
+      // in at least as many chunks as there are threads.
+      max_tasks_ = ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
+      const int64_t pixels = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
+      const int64_t per_task = (pixels + max_tasks_ - 1) / max_tasks_;
+      const int64_t by_size = (32 << 10) / patch_size_;
+      chunk_pixels_ = static_cast<int32_t>(
+          std::max<int64_t>(1, std::min(per_task, by_size) / kGemmBlockM) * kGemmBlockM);
+      patches_scratch_ =
+          ctx.RequestScratch(static_cast<size_t>(chunk_pixels_) * patch_size_ * max_tasks_);
     }
     return Status::Ok();
   }
 
-  const char* implementation() const override { return gemm_ ? "optimized_gemm" : "reference"; }
+  const char* implementation() const override {
+    return mode_ == Mode::kGemm         ? "optimized_gemm"
+           : mode_ == Mode::kIm2ColGemm ? "optimized_im2col_gemm"
+                                        : "reference";
+  }
 
   Status Invoke(const KernelContext& ctx) override {
-    if (gemm_) {
-      const int32_t rows = g_.batch * g_.out_h * g_.out_w;
+    ThreadPool* pool = ctx.thread_pool();
+    if (mode_ == Mode::kIm2ColGemm) {
       if (c_.path == Path::kInt8) {
-        QuantizedGemmInt8(rows, g_.in_c, g_.out_c, ctx.in<int8_t>(0), gemm_weights_.data(), c_.q,
-                          ctx.out<int8_t>(0));
+        Im2ColGemm(ctx, ctx.in<int8_t>(0), ctx.out<int8_t>(0));
       } else {
-        QuantizedGemmUint8(rows, g_.in_c, g_.out_c, ctx.in<uint8_t>(0), gemm_weights_.data(), c_.q,
-                           ctx.out<uint8_t>(0));
+        Im2ColGemm(ctx, ctx.in<uint8_t>(0), ctx.out<uint8_t>(0));
       }
       return Status::Ok();
     }
-    switch (c_.path) {
-      case Path::kFloat:
-        Conv2DFloat(g_, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min, c_.act_max,
-                    reinterpret_cast<const float*>(c_.pad_row.data()), ctx.out<float>(0));
-        break;
-      case Path::kInt8:
-        Conv2DInt8(g_, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                   reinterpret_cast<const int8_t*>(c_.pad_row.data()), ctx.out<int8_t>(0));
-        break;
-      case Path::kUint8:
-        Conv2DUint8(g_, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q, c_.pad_row.data(),
-                    ctx.out<uint8_t>(0));
-        break;
+    if (mode_ == Mode::kGemm) {
+      const int32_t rows = g_.batch * g_.out_h * g_.out_w;
+      if (c_.path == Path::kInt8) {
+        ParallelGemm(pool, rows, g_.in_c, g_.out_c, ctx.in<int8_t>(0), gemm_weights_.data(), c_.q,
+                     ctx.out<int8_t>(0));
+      } else {
+        ParallelGemm(pool, rows, g_.in_c, g_.out_c, ctx.in<uint8_t>(0), gemm_weights_.data(), c_.q,
+                     ctx.out<uint8_t>(0));
+      }
+      return Status::Ok();
     }
+    const int64_t macs_per_row =
+        static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w * g_.in_c;
+    ForEachOutputBand(
+        pool, g_, macs_per_row, 64, [&](int, const ConvGeometry& band, int64_t offset) {
+          switch (c_.path) {
+            case Path::kFloat:
+              Conv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
+                          c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
+                          ctx.out<float>(0) + offset);
+              break;
+            case Path::kInt8:
+              Conv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                         reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                         ctx.out<int8_t>(0) + offset);
+              break;
+            case Path::kUint8:
+              Conv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q, c_.pad_row.data(),
+                          ctx.out<uint8_t>(0) + offset);
+              break;
+          }
+        });
     return Status::Ok();
   }
 
  private:
+  enum class Mode { kReference, kGemm, kIm2ColGemm };
+
+  // Each task gathers chunk_pixels_ patches into its own scratch, then runs the GEMM on them.
+  template <typename T>
+  void Im2ColGemm(const KernelContext& ctx, const T* input, T* output) const {
+    T* patches_base = static_cast<T*>(ctx.scratch(patches_scratch_));
+    const int64_t pixels = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
+    const int64_t chunks = (pixels + chunk_pixels_ - 1) / chunk_pixels_;
+    const T pad_value = static_cast<T>(c_.q.input_zero_point);
+    const int tasks =
+        NumTasks(ctx.thread_pool(), chunks, pixels * patch_size_ * g_.out_c, max_tasks_);
+    ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+      T* patches = patches_base + static_cast<size_t>(t) * chunk_pixels_ * patch_size_;
+      for (int64_t chunk = chunks * t / tasks; chunk < chunks * (t + 1) / tasks; ++chunk) {
+        const int64_t p0 = chunk * chunk_pixels_;
+        const int32_t count = static_cast<int32_t>(std::min<int64_t>(chunk_pixels_, pixels - p0));
+        if constexpr (std::is_same_v<T, int8_t>) {
+          Im2ColInt8(g_, input, p0, count, pad_value, patches);
+          QuantizedGemmInt8(count, patch_size_, g_.out_c, patches, gemm_weights_.data(), c_.q,
+                            output + p0 * g_.out_c);
+        } else {
+          Im2ColUint8(g_, input, p0, count, pad_value, patches);
+          QuantizedGemmUint8(count, patch_size_, g_.out_c, patches, gemm_weights_.data(), c_.q,
+                             output + p0 * g_.out_c);
+        }
+      }
+    });
+  }
+
   ConvGeometry g_;
   ConvCommon c_;
-  bool gemm_ = false;
+  Mode mode_ = Mode::kReference;
   std::vector<int16_t> gemm_weights_;
+  int32_t patch_size_ = 0;
+  int32_t chunk_pixels_ = 0;
+  int max_tasks_ = 1;
+  int patches_scratch_ = -1;
 };
 
 // ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------------
@@ -383,28 +505,39 @@ class DepthwiseConv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 3, g_.out_c, g_.in_c, activation, &c_));
-    acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4);
+    // One row of out_c accumulators per task (at most one task per pool thread).
+    max_tasks_ = ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
+    acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
     return Status::Ok();
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    void* acc = ctx.scratch(acc_scratch_);
-    switch (c_.path) {
-      case Path::kFloat:
-        DepthwiseConv2DFloat(g_, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
-                             c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
-                             static_cast<float*>(acc), ctx.out<float>(0));
-        break;
-      case Path::kInt8:
-        DepthwiseConv2DInt8(g_, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                            reinterpret_cast<const int8_t*>(c_.pad_row.data()),
-                            static_cast<int32_t*>(acc), ctx.out<int8_t>(0));
-        break;
-      case Path::kUint8:
-        DepthwiseConv2DUint8(g_, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q, c_.pad_row.data(),
-                             static_cast<int32_t*>(acc), ctx.out<uint8_t>(0));
-        break;
-    }
+    char* acc_rows = static_cast<char*>(ctx.scratch(acc_scratch_));
+    const int64_t macs_per_row =
+        static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w;
+    ForEachOutputBand(ctx.thread_pool(), g_, macs_per_row, max_tasks_,
+                      [&](int task, const ConvGeometry& band, int64_t offset) {
+                        void* acc = acc_rows + static_cast<size_t>(task) * g_.out_c * 4;
+                        switch (c_.path) {
+                          case Path::kFloat:
+                            DepthwiseConv2DFloat(
+                                band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
+                                c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
+                                static_cast<float*>(acc), ctx.out<float>(0) + offset);
+                            break;
+                          case Path::kInt8:
+                            DepthwiseConv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                                                reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                                                static_cast<int32_t*>(acc),
+                                                ctx.out<int8_t>(0) + offset);
+                            break;
+                          case Path::kUint8:
+                            DepthwiseConv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
+                                                 c_.pad_row.data(), static_cast<int32_t*>(acc),
+                                                 ctx.out<uint8_t>(0) + offset);
+                            break;
+                        }
+                      });
     return Status::Ok();
   }
 
@@ -412,6 +545,7 @@ class DepthwiseConv2DKernel : public OpKernel {
   ConvGeometry g_;
   ConvCommon c_;
   int acc_scratch_ = -1;
+  int max_tasks_ = 1;
 };
 
 // ---- FULLY_CONNECTED ---------------------------------------------------------------------------
@@ -468,11 +602,11 @@ class FullyConnectedKernel : public OpKernel {
   Status Invoke(const KernelContext& ctx) override {
     if (gemm_) {
       if (c_.path == Path::kInt8) {
-        QuantizedGemmInt8(batch_, in_c_, out_c_, ctx.in<int8_t>(0), gemm_weights_.data(), c_.q,
-                          ctx.out<int8_t>(0));
+        ParallelGemm(ctx.thread_pool(), batch_, in_c_, out_c_, ctx.in<int8_t>(0),
+                     gemm_weights_.data(), c_.q, ctx.out<int8_t>(0));
       } else {
-        QuantizedGemmUint8(batch_, in_c_, out_c_, ctx.in<uint8_t>(0), gemm_weights_.data(), c_.q,
-                           ctx.out<uint8_t>(0));
+        ParallelGemm(ctx.thread_pool(), batch_, in_c_, out_c_, ctx.in<uint8_t>(0),
+                     gemm_weights_.data(), c_.q, ctx.out<uint8_t>(0));
       }
       return Status::Ok();
     }

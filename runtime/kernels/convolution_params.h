@@ -109,4 +109,13 @@ void QuantizedGemmInt8(int32_t rows, int32_t in_c, int32_t out_c, const int8_t* 
 void QuantizedGemmUint8(int32_t rows, int32_t in_c, int32_t out_c, const uint8_t* input,
                         const int16_t* packed, const QuantConvParams& p, uint8_t* output);
 
+// CONV_2D of any kernel size, stride, dilation and padding as the GEMM above with
+// in_c = kh * kw * in_c: writes the patches of output pixels [first_pixel, first_pixel + count)
+// (pixels numbered over batch, out_h, out_w) as rows of `patches`. Padded taps get `pad_value`
+// (the input zero point).
+void Im2ColInt8(const ConvGeometry& g, const int8_t* input, int64_t first_pixel, int32_t count,
+                int8_t pad_value, int8_t* patches);
+void Im2ColUint8(const ConvGeometry& g, const uint8_t* input, int64_t first_pixel, int32_t count,
+                 uint8_t pad_value, uint8_t* patches);
+
 }  // namespace wisp

@@ -4,14 +4,19 @@
 // values (quantized outputs within one quantum), and, for quantized paths, exactly against the
 // XNNPACK integer formula the reference runtime uses (docs/arithmetic.md, section 2):
 //   out = clamp(rne(f32(acc) * f32(f32(s_in * s_w[c]) / s_out)) + zp_out, qmin, qmax).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "native/platform/thread_pool.h"
 #include "op_test_util.h"
+#include "runtime/interpreter/thread_pool.h"
 
 namespace wisp {
 namespace {
@@ -620,9 +625,11 @@ TEST(ConvolutionDepthwiseConv2D, RejectsBadMultiplier) {
 namespace wisp {
 namespace {
 
-// The optimized GEMM path (1x1 CONV_2D, FULLY_CONNECTED) must equal the reference bit for bit.
+// The optimized GEMM paths (CONV_2D as a GEMM over pixels or gathered patches, FULLY_CONNECTED)
+// must equal the reference bit for bit.
 template <typename T>
-void CompareOptimizedWithReference(const Spec& s, uint32_t seed) {
+void CompareOptimizedWithReference(const Spec& s, uint32_t seed,
+                                   const char* optimized = "optimized_gemm") {
   const DType dt = std::is_same<T, int8_t>::value ? DType::INT8 : DType::UINT8;
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> qdist(std::numeric_limits<T>::min(),
@@ -650,7 +657,7 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed) {
     Status st = m.Build(reference_only != 0);
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_STREQ(m.interpreter().kernel_implementation(0),
-                 reference_only ? "reference" : "optimized_gemm");
+                 reference_only ? "reference" : optimized);
     m.SetInput(0, x);
     ASSERT_TRUE(m.Invoke().ok());
     outputs[reference_only] = m.Output<T>(0);
@@ -676,6 +683,32 @@ TEST(ConvolutionConv2D, OptimizedGemmMatchesReference) {
   }
 }
 
+TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> size(1, 11), kernel(1, 5), stride(1, 3), channels(1, 19);
+  for (int i = 0; i < 24; ++i) {
+    Spec s;
+    s.n = i % 3 + 1, s.h = size(rng), s.w = size(rng);
+    s.ic = channels(rng), s.oc = channels(rng);
+    s.kh = kernel(rng), s.kw = kernel(rng);
+    s.sh = stride(rng), s.sw = stride(rng);
+    s.dh = i % 4 == 0 ? 2 : 1, s.dw = i % 5 == 0 ? 2 : 1;
+    s.padding = i % 2 ? fb::Padding::SAME : fb::Padding::VALID;
+    if (s.padding == fb::Padding::VALID) {
+      s.h = std::max(s.h, (s.kh - 1) * s.dh + 1);
+      s.w = std::max(s.w, (s.kw - 1) * s.dw + 1);
+    }
+    if (s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1) s.kh = 2;  // not the pointwise GEMM
+    s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
+    s.has_bias = i % 4 != 1;
+    if (i % 2) {
+      CompareOptimizedWithReference<int8_t>(s, 300 + i, "optimized_im2col_gemm");
+    } else {
+      CompareOptimizedWithReference<uint8_t>(s, 300 + i, "optimized_im2col_gemm");
+    }
+  }
+}
+
 TEST(ConvolutionFullyConnected, OptimizedGemmMatchesReference) {
   std::mt19937 rng(41);
   std::uniform_int_distribution<int> batch(1, 9), channels(1, 70);
@@ -692,6 +725,124 @@ TEST(ConvolutionFullyConnected, OptimizedGemmMatchesReference) {
       CompareOptimizedWithReference<uint8_t>(s, 200 + i);
     }
   }
+}
+
+}  // namespace
+}  // namespace wisp
+
+namespace wisp {
+namespace {
+
+// A real pool that records how many tasks each Run split the work into.
+class CountingPool : public ThreadPool {
+ public:
+  explicit CountingPool(int threads) : pool_(threads) {}
+  int num_threads() const override { return pool_.num_threads(); }
+  void Run(int num_tasks, const std::function<void(int)>& fn) override {
+    max_tasks_ = std::max(max_tasks_, num_tasks);
+    pool_.Run(num_tasks, fn);
+  }
+  int max_tasks() const { return max_tasks_; }
+
+ private:
+  NativeThreadPool pool_;
+  int max_tasks_ = 0;
+};
+
+// Splitting a convolution over threads (bands of output rows, or of GEMM rows) must give the
+// single-threaded result bit for bit, for every path.
+template <typename T>
+void CompareThreadedWithSingle(const Spec& s, uint32_t seed, bool reference_only) {
+  const DType dt = std::is_same<T, float>::value    ? DType::FLOAT32
+                   : std::is_same<T, int8_t>::value ? DType::INT8
+                                                    : DType::UINT8;
+  std::mt19937 rng(seed);
+  std::vector<T> x(NumElements(InputShape(s))), w(NumElements(FilterShape(s)));
+  std::vector<float> fbias(s.oc);
+  std::vector<int32_t> qbias(s.oc);
+  if constexpr (std::is_same<T, float>::value) {
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (float& v : x) v = d(rng);
+    for (float& v : w) v = d(rng);
+    for (float& v : fbias) v = d(rng);
+  } else {
+    std::uniform_int_distribution<int32_t> q(std::numeric_limits<T>::min(),
+                                             std::numeric_limits<T>::max());
+    std::uniform_int_distribution<int32_t> b(-5000, 5000);
+    for (T& v : x) v = static_cast<T>(q(rng));
+    for (T& v : w) v = static_cast<T>(q(rng));
+    for (int32_t& v : qbias) v = b(rng);
+  }
+  const int32_t zp = dt == DType::UINT8 ? 121 : -7;
+  CountingPool pool(3);
+  std::vector<T> outputs[2];
+  for (int threaded = 0; threaded < 2; ++threaded) {
+    SingleOpModel m;
+    const bool quant = dt != DType::FLOAT32;
+    const int32_t in =
+        m.AddInput("input", dt, InputShape(s), quant ? PerTensor(0.05f, zp) : QuantParams());
+    const int32_t f =
+        m.AddConstant("filter", dt, FilterShape(s), w,
+                      quant ? PerTensor(0.01f, dt == DType::UINT8 ? 131 : 0) : QuantParams());
+    const int32_t b = quant ? m.AddConstant("bias", DType::INT32, {s.oc}, qbias)
+                            : m.AddConstant("bias", DType::FLOAT32, {s.oc}, fbias);
+    const int32_t out =
+        m.AddOutput("output", dt, OutputShape(s), quant ? PerTensor(0.25f, zp / 2) : QuantParams());
+    m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
+    InterpreterOptions options;
+    options.kernels.reference_only = reference_only;
+    if (threaded) options.thread_pool = &pool;
+    Status st = m.Build(options);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    m.SetInput(0, x);
+    ASSERT_TRUE(m.Invoke().ok());
+    outputs[threaded] = m.Output<T>(0);
+  }
+  EXPECT_GT(pool.max_tasks(), 1) << "the work was not split";
+  EXPECT_EQ(outputs[0], outputs[1]);
+}
+
+Spec Big(Kind kind, int k, int stride, int dilation, int ic, int oc, fb::Padding padding) {
+  Spec s;
+  s.kind = kind;
+  s.h = 37, s.w = 29, s.ic = ic, s.oc = oc;
+  s.kh = s.kw = k;
+  s.sh = s.sw = stride;
+  s.dh = s.dw = dilation;
+  s.padding = padding;
+  s.act = fb::Activation::RELU6;
+  return s;
+}
+
+TEST(ConvolutionThreads, Conv2DSplitsOutputRowsExactly) {
+  for (bool reference_only : {false, true}) {
+    const Spec s = Big(Kind::kConv, 3, 2, 1, 8, 24, fb::Padding::SAME);
+    CompareThreadedWithSingle<int8_t>(s, 1, reference_only);
+    CompareThreadedWithSingle<uint8_t>(Big(Kind::kConv, 3, 1, 2, 5, 16, fb::Padding::VALID), 2,
+                                       reference_only);
+    CompareThreadedWithSingle<float>(s, 3, reference_only);
+    // 1x1 stride 1: the packed GEMM unless reference_only.
+    CompareThreadedWithSingle<int8_t>(Big(Kind::kConv, 1, 1, 1, 32, 40, fb::Padding::VALID), 4,
+                                      reference_only);
+  }
+}
+
+TEST(ConvolutionThreads, DepthwiseSplitsOutputRowsExactly) {
+  CompareThreadedWithSingle<int8_t>(Big(Kind::kDepthwise, 3, 1, 1, 64, 64, fb::Padding::SAME), 5,
+                                    false);
+  CompareThreadedWithSingle<uint8_t>(Big(Kind::kDepthwise, 3, 2, 1, 48, 96, fb::Padding::SAME), 6,
+                                     false);
+  CompareThreadedWithSingle<float>(Big(Kind::kDepthwise, 5, 1, 2, 64, 64, fb::Padding::VALID), 7,
+                                   false);
+}
+
+TEST(ConvolutionThreads, FullyConnectedSplitsRowsExactly) {
+  Spec s;
+  s.kind = Kind::kFullyConnected;
+  s.ic = 96, s.oc = 80;
+  s.fc_input_shape = {50, s.ic};
+  CompareThreadedWithSingle<int8_t>(s, 8, false);
+  CompareThreadedWithSingle<uint8_t>(s, 9, false);
 }
 
 }  // namespace
