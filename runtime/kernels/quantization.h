@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -25,6 +26,17 @@ struct Fp32Requant {
   int32_t qmax = 127;
 };
 
+// x rounded half to even, as std::nearbyint in the default rounding mode (up to the sign of a
+// zero result, which the integer conversions after it cannot see). Below 2^22 in magnitude,
+// adding and subtracting 1.5 * 2^23 does exactly that (the sum has no fraction bits left)
+// without a library call; anything larger takes the library path.
+static_assert(FLT_EVAL_METHOD == 0, "RoundHalfToEven needs float arithmetic in float precision");
+inline float RoundHalfToEven(float x) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  if (std::fabs(x) < 4194304.0f) return (x + kMagic) - kMagic;
+  return std::nearbyint(x);
+}
+
 // round-half-to-even(clamp(acc * scale)) + zero_point, as XNNPACK's *_minmax_fp32 kernels compute
 // it (magic-bias, lrintf and cvtps2dq variants all round half to even).
 inline int32_t RequantizeFp32(int32_t acc, const Fp32Requant& p) {
@@ -32,7 +44,7 @@ inline int32_t RequantizeFp32(int32_t acc, const Fp32Requant& p) {
   const float lo = static_cast<float>(p.qmin - p.zero_point);
   const float hi = static_cast<float>(p.qmax - p.zero_point);
   x = std::min(std::max(x, lo), hi);
-  return static_cast<int32_t>(std::nearbyint(x)) + p.zero_point;
+  return static_cast<int32_t>(RoundHalfToEven(x)) + p.zero_point;
 }
 
 // ---- TFLite fixed point ----------------------------------------------------------------------
