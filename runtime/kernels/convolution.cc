@@ -505,39 +505,56 @@ class DepthwiseConv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 3, g_.out_c, g_.in_c, activation, &c_));
+    optimized_ =
+        !ctx.options().reference_only && c_.path != Path::kFloat && g_.depth_multiplier == 1;
     // One row of out_c accumulators per task (at most one task per pool thread).
     max_tasks_ = ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
     acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
     return Status::Ok();
   }
 
+  const char* implementation() const override {
+    return optimized_ ? "optimized_multiplier1" : "reference";
+  }
+
   Status Invoke(const KernelContext& ctx) override {
     char* acc_rows = static_cast<char*>(ctx.scratch(acc_scratch_));
     const int64_t macs_per_row =
         static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w;
-    ForEachOutputBand(ctx.thread_pool(), g_, macs_per_row, max_tasks_,
-                      [&](int task, const ConvGeometry& band, int64_t offset) {
-                        void* acc = acc_rows + static_cast<size_t>(task) * g_.out_c * 4;
-                        switch (c_.path) {
-                          case Path::kFloat:
-                            DepthwiseConv2DFloat(
-                                band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
-                                c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
-                                static_cast<float*>(acc), ctx.out<float>(0) + offset);
-                            break;
-                          case Path::kInt8:
-                            DepthwiseConv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                                                reinterpret_cast<const int8_t*>(c_.pad_row.data()),
-                                                static_cast<int32_t*>(acc),
-                                                ctx.out<int8_t>(0) + offset);
-                            break;
-                          case Path::kUint8:
-                            DepthwiseConv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
-                                                 c_.pad_row.data(), static_cast<int32_t*>(acc),
-                                                 ctx.out<uint8_t>(0) + offset);
-                            break;
-                        }
-                      });
+    ForEachOutputBand(
+        ctx.thread_pool(), g_, macs_per_row, max_tasks_,
+        [&](int task, const ConvGeometry& band, int64_t offset) {
+          void* acc = acc_rows + static_cast<size_t>(task) * g_.out_c * 4;
+          switch (c_.path) {
+            case Path::kFloat:
+              DepthwiseConv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(),
+                                   c_.act_min, c_.act_max,
+                                   reinterpret_cast<const float*>(c_.pad_row.data()),
+                                   static_cast<float*>(acc), ctx.out<float>(0) + offset);
+              break;
+            case Path::kInt8:
+              if (optimized_) {
+                DepthwiseConv2DInt8Multiplier1(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                                               reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                                               ctx.out<int8_t>(0) + offset);
+              } else {
+                DepthwiseConv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                                    reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                                    static_cast<int32_t*>(acc), ctx.out<int8_t>(0) + offset);
+              }
+              break;
+            case Path::kUint8:
+              if (optimized_) {
+                DepthwiseConv2DUint8Multiplier1(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
+                                                c_.pad_row.data(), ctx.out<uint8_t>(0) + offset);
+              } else {
+                DepthwiseConv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
+                                     c_.pad_row.data(), static_cast<int32_t*>(acc),
+                                     ctx.out<uint8_t>(0) + offset);
+              }
+              break;
+          }
+        });
     return Status::Ok();
   }
 
@@ -546,6 +563,7 @@ class DepthwiseConv2DKernel : public OpKernel {
   ConvCommon c_;
   int acc_scratch_ = -1;
   int max_tasks_ = 1;
+  bool optimized_ = false;
 };
 
 // ---- FULLY_CONNECTED ---------------------------------------------------------------------------

@@ -109,6 +109,15 @@ void QuantizedGemmInt8(int32_t rows, int32_t in_c, int32_t out_c, const int8_t* 
 void QuantizedGemmUint8(int32_t rows, int32_t in_c, int32_t out_c, const uint8_t* input,
                         const int16_t* packed, const QuantConvParams& p, uint8_t* output);
 
+// DEPTHWISE_CONV_2D with depth multiplier 1 (out_c == in_c), SIMD where available; same
+// arguments as the reference kernels (no accumulator scratch). Bit-exact with them.
+void DepthwiseConv2DInt8Multiplier1(const ConvGeometry& g, const int8_t* input,
+                                    const int16_t* filter, const QuantConvParams& p,
+                                    const int8_t* pad_row, int8_t* output);
+void DepthwiseConv2DUint8Multiplier1(const ConvGeometry& g, const uint8_t* input,
+                                     const int16_t* filter, const QuantConvParams& p,
+                                     const uint8_t* pad_row, uint8_t* output);
+
 // CONV_2D of any kernel size, stride, dilation and padding as the GEMM above with
 // in_c = kh * kw * in_c: writes the patches of output pixels [first_pixel, first_pixel + count)
 // (pixels numbered over batch, out_h, out_w) as rows of `patches`. Padded taps get `pad_value`

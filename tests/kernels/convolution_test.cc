@@ -643,7 +643,8 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed,
   for (T& v : w) v = static_cast<T>(qdist(rng));
   for (int32_t& v : bias) v = bdist(rng);
   for (float& v : scales) v = sdist(rng);
-  const QuantParams wq = dt == DType::INT8 ? PerChannel(scales, 0) : PerTensor(scales[0], 131);
+  const QuantParams wq = dt == DType::INT8 ? PerChannel(scales, s.kind == Kind::kDepthwise ? 3 : 0)
+                                           : PerTensor(scales[0], 131);
   const int32_t zp = dt == DType::INT8 ? -7 : 121;
 
   std::vector<T> outputs[2];
@@ -705,6 +706,32 @@ TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
       CompareOptimizedWithReference<int8_t>(s, 300 + i, "optimized_im2col_gemm");
     } else {
       CompareOptimizedWithReference<uint8_t>(s, 300 + i, "optimized_im2col_gemm");
+    }
+  }
+}
+
+TEST(ConvolutionDepthwiseConv2D, OptimizedMultiplier1MatchesReference) {
+  std::mt19937 rng(43);
+  std::uniform_int_distribution<int> size(1, 12), kernel(1, 5), stride(1, 3), channels(1, 37);
+  for (int i = 0; i < 24; ++i) {
+    Spec s;
+    s.kind = Kind::kDepthwise;
+    s.n = i % 3 + 1, s.h = size(rng), s.w = size(rng);
+    s.ic = s.oc = channels(rng);
+    s.kh = kernel(rng), s.kw = kernel(rng);
+    s.sh = stride(rng), s.sw = stride(rng);
+    s.dh = i % 4 == 0 ? 2 : 1, s.dw = i % 5 == 0 ? 2 : 1;
+    s.padding = i % 2 ? fb::Padding::SAME : fb::Padding::VALID;
+    if (s.padding == fb::Padding::VALID) {
+      s.h = std::max(s.h, (s.kh - 1) * s.dh + 1);
+      s.w = std::max(s.w, (s.kw - 1) * s.dw + 1);
+    }
+    s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
+    s.has_bias = i % 4 != 1;
+    if (i % 2) {
+      CompareOptimizedWithReference<int8_t>(s, 400 + i, "optimized_multiplier1");
+    } else {
+      CompareOptimizedWithReference<uint8_t>(s, 400 + i, "optimized_multiplier1");
     }
   }
 }
