@@ -684,13 +684,17 @@ TEST(ConvolutionConv2D, OptimizedGemmMatchesReference) {
   }
 }
 
-TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
-  std::mt19937 rng(42);
-  std::uniform_int_distribution<int> size(1, 11), kernel(1, 5), stride(1, 3), channels(1, 19);
+// Random spatial geometries (batch, kernel, stride, dilation, padding, activation, bias) for
+// `kind`, each compared with the reference on int8 and uint8 in turn.
+void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* optimized) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> size(1, 12), kernel(1, 5), stride(1, 3), channels(1, 37);
   for (int i = 0; i < 24; ++i) {
     Spec s;
+    s.kind = kind;
     s.n = i % 3 + 1, s.h = size(rng), s.w = size(rng);
-    s.ic = channels(rng), s.oc = channels(rng);
+    s.ic = channels(rng);
+    s.oc = kind == Kind::kDepthwise ? s.ic : channels(rng);
     s.kh = kernel(rng), s.kw = kernel(rng);
     s.sh = stride(rng), s.sw = stride(rng);
     s.dh = i % 4 == 0 ? 2 : 1, s.dw = i % 5 == 0 ? 2 : 1;
@@ -699,41 +703,24 @@ TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
       s.h = std::max(s.h, (s.kh - 1) * s.dh + 1);
       s.w = std::max(s.w, (s.kw - 1) * s.dw + 1);
     }
-    if (s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1) s.kh = 2;  // not the pointwise GEMM
+    // A pointwise CONV_2D takes the plain GEMM, tested above.
+    if (kind == Kind::kConv && s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1) s.kh = 2;
     s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
     s.has_bias = i % 4 != 1;
     if (i % 2) {
-      CompareOptimizedWithReference<int8_t>(s, 300 + i, "optimized_im2col_gemm");
+      CompareOptimizedWithReference<int8_t>(s, seed * 10 + i, optimized);
     } else {
-      CompareOptimizedWithReference<uint8_t>(s, 300 + i, "optimized_im2col_gemm");
+      CompareOptimizedWithReference<uint8_t>(s, seed * 10 + i, optimized);
     }
   }
 }
 
+TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
+  CompareRandomSpatialWithReference(Kind::kConv, 42, "optimized_im2col_gemm");
+}
+
 TEST(ConvolutionDepthwiseConv2D, OptimizedMultiplier1MatchesReference) {
-  std::mt19937 rng(43);
-  std::uniform_int_distribution<int> size(1, 12), kernel(1, 5), stride(1, 3), channels(1, 37);
-  for (int i = 0; i < 24; ++i) {
-    Spec s;
-    s.kind = Kind::kDepthwise;
-    s.n = i % 3 + 1, s.h = size(rng), s.w = size(rng);
-    s.ic = s.oc = channels(rng);
-    s.kh = kernel(rng), s.kw = kernel(rng);
-    s.sh = stride(rng), s.sw = stride(rng);
-    s.dh = i % 4 == 0 ? 2 : 1, s.dw = i % 5 == 0 ? 2 : 1;
-    s.padding = i % 2 ? fb::Padding::SAME : fb::Padding::VALID;
-    if (s.padding == fb::Padding::VALID) {
-      s.h = std::max(s.h, (s.kh - 1) * s.dh + 1);
-      s.w = std::max(s.w, (s.kw - 1) * s.dw + 1);
-    }
-    s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
-    s.has_bias = i % 4 != 1;
-    if (i % 2) {
-      CompareOptimizedWithReference<int8_t>(s, 400 + i, "optimized_multiplier1");
-    } else {
-      CompareOptimizedWithReference<uint8_t>(s, 400 + i, "optimized_multiplier1");
-    }
-  }
+  CompareRandomSpatialWithReference(Kind::kDepthwise, 43, "optimized_multiplier1");
 }
 
 TEST(ConvolutionFullyConnected, OptimizedGemmMatchesReference) {
