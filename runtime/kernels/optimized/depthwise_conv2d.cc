@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/optimized/requantize_simd.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -67,6 +68,9 @@ void Depthwise(const ConvGeometry& g, const T* input, const int16_t* filter,
   const int32_t taps = g.kernel_h * g.kernel_w;
   const T* tap_rows[64];
   const bool few_taps = taps <= 64;
+#if WISP_DW_SIMD
+  const bool vector_requantize = Requantize8Exact(p);
+#endif
   for (int32_t b = 0; b < g.batch; ++b) {
     const T* image = input + static_cast<int64_t>(b) * g.in_h * g.in_w * g.in_c;
     for (int32_t oy = 0; oy < g.out_h; ++oy) {
@@ -89,6 +93,13 @@ void Depthwise(const ConvGeometry& g, const T* input, const int16_t* filter,
           for (int32_t t = 0; t < taps; ++t) {
             const T* x = few_taps ? tap_rows[t] : tap_row(t);
             MulAdd(Widen8(x + c), filter + static_cast<int64_t>(t) * channels + c, &lo, &hi);
+          }
+          if (vector_requantize) {
+            Int32x4 bias_lo, bias_hi;
+            std::memcpy(&bias_lo, p.folded_bias.data() + c, sizeof(bias_lo));
+            std::memcpy(&bias_hi, p.folded_bias.data() + c + 4, sizeof(bias_hi));
+            Requantize8(Add(lo, bias_lo), Add(hi, bias_hi), p, c, 8, output + c);
+            continue;
           }
           uint32_t sums[8];
           Store(sums, lo);

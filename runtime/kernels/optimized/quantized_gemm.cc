@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/optimized/requantize_simd.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -120,6 +121,17 @@ inline void GemmBlock(int32_t pairs, int32_t out_c, int32_t block, const int16_t
     }
   }
   AccumulateBlock<kRows>(pairs, x, w, acc);
+#if WISP_REQUANT_SIMD
+  if (Requantize8Exact(p)) {
+    for (int r = 0; r < kRows; ++r) {
+      Int32x4 lo, hi;
+      std::memcpy(&lo, acc[r], sizeof(lo));
+      std::memcpy(&hi, acc[r] + 4, sizeof(hi));
+      Requantize8(lo, hi, p, c0, n, out + static_cast<size_t>(r) * out_c + c0);
+    }
+    return;
+  }
+#endif
   for (int r = 0; r < kRows; ++r) {
     T* o = out + static_cast<size_t>(r) * out_c + c0;
     for (int j = 0; j < n; ++j)
