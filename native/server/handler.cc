@@ -738,8 +738,7 @@ Reply Handler::ListModels(const Request& req) {
                       {"url", "/v1/models/" + s->name}});
   }
   auto body = std::make_shared<const std::string>(json{{"models", models}}.dump());
-  return ServeBytes(req, body, QuotedEtag(Sha256Hex(*body).substr(0, 32)), kJson, "no-cache",
-                    false);
+  return ServeBytes(req, body, ContentEtag(*body), kJson, "no-cache", false);
 }
 
 Reply Handler::GetModel(const Request& req, const std::string& name) {
@@ -1147,7 +1146,7 @@ Reply Handler::Static(const Request& req, const Target& t) {
     if (it != etag_cache_.end()) etag = it->second;
   }
   if (etag.empty()) {
-    etag = QuotedEtag(Sha256Hex(*data).substr(0, 32));
+    etag = ContentEtag(*data);
     std::lock_guard lock(cache_mu_);
     etag_cache_[key] = etag;
   }

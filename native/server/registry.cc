@@ -232,7 +232,7 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
 
 RenderedJson RenderedJson::From(std::string text) {
   RenderedJson r;
-  r.etag = "\"" + Sha256Hex(text).substr(0, 32) + "\"";
+  r.etag = ContentEtag(text);
   r.body = std::make_shared<const std::string>(std::move(text));
   return r;
 }

@@ -40,6 +40,10 @@ std::string HexEncode(std::string_view raw) {
 
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256Raw(data)); }
 
+std::string ContentEtag(std::string_view data) {
+  return "\"" + Sha256Hex(data).substr(0, 32) + "\"";
+}
+
 std::string Base64Encode(std::string_view raw) {
   std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

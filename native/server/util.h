@@ -12,6 +12,8 @@ namespace wisp::server {
 // ---- digests and encodings ----
 std::string Sha256Hex(std::string_view data);
 std::string Sha256Raw(std::string_view data);  // 32 raw bytes
+// Strong ETag of a generated document or static file: the first 128 bits of its sha256, quoted.
+std::string ContentEtag(std::string_view data);
 std::string HexEncode(std::string_view raw);
 std::string Base64Encode(std::string_view raw);
 // Returns false on malformed input.
