@@ -253,11 +253,35 @@ Status PlanSpatialGeometry(const KernelContext& ctx, fb::Padding padding, const 
   return Status::Ok();
 }
 
+// Stride, dilation, padding and activation of CONV_2D or DEPTHWISE_CONV_2D (options table
+// `Table`, schema defaults when the operator has none) and the NHWC extents of the input.
+template <typename Table>
+void ReadSpatialOptions(const Table* opt, const TensorDesc& input, ConvGeometry* g,
+                        fb::Padding* padding, fb::Activation* activation) {
+  typename Table::NativeTableType defaults;
+  *padding = opt ? opt->padding() : defaults.padding;
+  *activation = opt ? opt->activation() : defaults.activation;
+  g->stride_h = opt ? opt->stride_h() : defaults.stride_h;
+  g->stride_w = opt ? opt->stride_w() : defaults.stride_w;
+  g->dilation_h = opt ? opt->dilation_h() : defaults.dilation_h;
+  g->dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
+  g->batch = input.shape[0];
+  g->in_h = input.shape[1];
+  g->in_w = input.shape[2];
+  g->in_c = input.shape[3];
+}
+
 // ---- Splitting work over the thread pool --------------------------------------------------------
 // Output rows (of a convolution) and GEMM rows are independent and every kernel computes each
 // one exactly the same way wherever it starts, so a split result equals the single-threaded one
 // bit for bit. Below ~64K multiply-adds per task the dispatch costs more than it saves.
 constexpr int64_t kMinMacsPerTask = 1 << 16;
+
+// The most tasks a kernel splits into: one per pool thread. Known at Prepare, so per-task
+// scratch can be sized then.
+int MaxTasks(const KernelContext& ctx) {
+  return ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
+}
 
 int NumTasks(ThreadPool* pool, int64_t rows, int64_t macs, int max_tasks) {
   if (pool == nullptr) return 1;
@@ -317,18 +341,9 @@ class Conv2DKernel : public OpKernel {
     const TensorDesc& output = ctx.output(0);
     WISP_RETURN_IF_ERROR(ctx.ExpectRank(&input, "input", 4));
     WISP_RETURN_IF_ERROR(ctx.ExpectRank(&filter, "filter", 4));
-    const fb::Conv2DOptions* opt = ctx.fb_op().options_as_Conv2DOptions();
-    fb::Conv2DOptionsT defaults;
-    const fb::Padding padding = opt ? opt->padding() : defaults.padding;
-    g_.stride_h = opt ? opt->stride_h() : defaults.stride_h;
-    g_.stride_w = opt ? opt->stride_w() : defaults.stride_w;
-    g_.dilation_h = opt ? opt->dilation_h() : defaults.dilation_h;
-    g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
-    const fb::Activation activation = opt ? opt->activation() : defaults.activation;
-    g_.batch = input.shape[0];
-    g_.in_h = input.shape[1];
-    g_.in_w = input.shape[2];
-    g_.in_c = input.shape[3];
+    fb::Padding padding;
+    fb::Activation activation;
+    ReadSpatialOptions(ctx.fb_op().options_as_Conv2DOptions(), input, &g_, &padding, &activation);
     g_.out_c = filter.shape[0];
     g_.kernel_h = filter.shape[1];
     g_.kernel_w = filter.shape[2];
@@ -359,7 +374,7 @@ class Conv2DKernel : public OpKernel {
     if (mode_ == Mode::kIm2ColGemm) {
       // Patches are gathered a few GEMM blocks at a time, into at most ~32 KiB per thread, and
       // in at least as many chunks as there are threads.
-      max_tasks_ = ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
+      max_tasks_ = MaxTasks(ctx);
       const int64_t pixels = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
       const int64_t per_task = (pixels + max_tasks_ - 1) / max_tasks_;
       const int64_t by_size = (32 << 10) / patch_size_;
@@ -475,18 +490,10 @@ class DepthwiseConv2DKernel : public OpKernel {
     const TensorDesc& output = ctx.output(0);
     WISP_RETURN_IF_ERROR(ctx.ExpectRank(&input, "input", 4));
     WISP_RETURN_IF_ERROR(ctx.ExpectRank(&filter, "filter", 4));
-    const fb::DepthwiseConv2DOptions* opt = ctx.fb_op().options_as_DepthwiseConv2DOptions();
-    fb::DepthwiseConv2DOptionsT defaults;
-    const fb::Padding padding = opt ? opt->padding() : defaults.padding;
-    g_.stride_h = opt ? opt->stride_h() : defaults.stride_h;
-    g_.stride_w = opt ? opt->stride_w() : defaults.stride_w;
-    g_.dilation_h = opt ? opt->dilation_h() : defaults.dilation_h;
-    g_.dilation_w = opt ? opt->dilation_w() : defaults.dilation_w;
-    const fb::Activation activation = opt ? opt->activation() : defaults.activation;
-    g_.batch = input.shape[0];
-    g_.in_h = input.shape[1];
-    g_.in_w = input.shape[2];
-    g_.in_c = input.shape[3];
+    fb::Padding padding;
+    fb::Activation activation;
+    ReadSpatialOptions(ctx.fb_op().options_as_DepthwiseConv2DOptions(), input, &g_, &padding,
+                       &activation);
     g_.kernel_h = filter.shape[1];
     g_.kernel_w = filter.shape[2];
     g_.out_c = filter.shape[3];
@@ -507,9 +514,12 @@ class DepthwiseConv2DKernel : public OpKernel {
         PrepareCommon(ctx, input, filter, bias, output, 3, g_.out_c, g_.in_c, activation, &c_));
     optimized_ =
         !ctx.options().reference_only && c_.path != Path::kFloat && g_.depth_multiplier == 1;
-    // One row of out_c accumulators per task (at most one task per pool thread).
-    max_tasks_ = ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
-    acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
+    max_tasks_ = MaxTasks(ctx);
+    // The reference kernels keep one row of out_c accumulators per task; the optimized one
+    // keeps them in registers.
+    if (!optimized_) {
+      acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
+    }
     return Status::Ok();
   }
 
@@ -518,13 +528,13 @@ class DepthwiseConv2DKernel : public OpKernel {
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    char* acc_rows = static_cast<char*>(ctx.scratch(acc_scratch_));
+    char* acc_rows = optimized_ ? nullptr : static_cast<char*>(ctx.scratch(acc_scratch_));
     const int64_t macs_per_row =
         static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w;
     ForEachOutputBand(
         ctx.thread_pool(), g_, macs_per_row, max_tasks_,
         [&](int task, const ConvGeometry& band, int64_t offset) {
-          void* acc = acc_rows + static_cast<size_t>(task) * g_.out_c * 4;
+          void* acc = acc_rows ? acc_rows + static_cast<size_t>(task) * g_.out_c * 4 : nullptr;
           switch (c_.path) {
             case Path::kFloat:
               DepthwiseConv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(),

@@ -110,7 +110,7 @@ inline void AccumulateBlock(int32_t pairs, const int16_t* x, const int16_t* w,
 
 template <typename T, int kRows>
 inline void GemmBlock(int32_t pairs, int32_t out_c, int32_t block, const int16_t* x,
-                      const int16_t* w, const QuantConvParams& p, T* out) {
+                      const int16_t* w, const QuantConvParams& p, bool vector_requantize, T* out) {
   const int32_t c0 = block * kGemmBlockN;
   const int32_t n = std::min(kGemmBlockN, out_c - c0);
   // uint32: wraps like XNNPACK's int32 arithmetic instead of overflowing (hostile models).
@@ -122,7 +122,7 @@ inline void GemmBlock(int32_t pairs, int32_t out_c, int32_t block, const int16_t
   }
   AccumulateBlock<kRows>(pairs, x, w, acc);
 #if WISP_REQUANT_SIMD
-  if (Requantize8Exact(p)) {
+  if (vector_requantize) {
     for (int r = 0; r < kRows; ++r) {
       Int32x4 lo, hi;
       std::memcpy(&lo, acc[r], sizeof(lo));
@@ -131,6 +131,8 @@ inline void GemmBlock(int32_t pairs, int32_t out_c, int32_t block, const int16_t
     }
     return;
   }
+#else
+  (void)vector_requantize;  // no vector epilogue in this build
 #endif
   for (int r = 0; r < kRows; ++r) {
     T* o = out + static_cast<size_t>(r) * out_c + c0;
@@ -157,6 +159,11 @@ void QuantizedGemm(int32_t rows, int32_t in_c, int32_t out_c, const T* input, co
   const int32_t blocks = (out_c + kGemmBlockN - 1) / kGemmBlockN;
   const int32_t pairs = (in_c + 1) / 2;
   const size_t block_stride = static_cast<size_t>(pairs) * kGemmBlockN * 2;
+#if WISP_REQUANT_SIMD
+  const bool vector_requantize = Requantize8Exact(p);
+#else
+  const bool vector_requantize = false;
+#endif
   // Each row is widened once and then meets every channel block.
   std::vector<int16_t> wide(static_cast<size_t>(kGemmBlockM) * pairs * 2);
   int32_t r = 0;
@@ -164,14 +171,16 @@ void QuantizedGemm(int32_t rows, int32_t in_c, int32_t out_c, const T* input, co
     WidenRows(input, r, kGemmBlockM, in_c, pairs, wide.data());
     T* out = output + static_cast<size_t>(r) * out_c;
     for (int32_t b = 0; b < blocks; ++b) {
-      GemmBlock<T, kGemmBlockM>(pairs, out_c, b, wide.data(), packed + b * block_stride, p, out);
+      GemmBlock<T, kGemmBlockM>(pairs, out_c, b, wide.data(), packed + b * block_stride, p,
+                                vector_requantize, out);
     }
   }
   for (; r < rows; ++r) {
     WidenRows(input, r, 1, in_c, pairs, wide.data());
     T* out = output + static_cast<size_t>(r) * out_c;
     for (int32_t b = 0; b < blocks; ++b) {
-      GemmBlock<T, 1>(pairs, out_c, b, wide.data(), packed + b * block_stride, p, out);
+      GemmBlock<T, 1>(pairs, out_c, b, wide.data(), packed + b * block_stride, p, vector_requantize,
+                      out);
     }
   }
 }
