@@ -282,9 +282,10 @@ class ServerModelSource {
   }
 
   // Resolves, verifies and (when needed) downloads. Returns { bytes, manifest, from, revalidation }.
-  async resolve({ cache, record, onProgress, signal }) {
+  // `verified`: the record's artifact bytes when the caller has already read and checked them.
+  async resolve({ cache, record, verified, onProgress, signal }) {
     const key = await this.key();
-    const cachedBytes = record ? await this.cachedArtifact(cache, record.manifest) : null;
+    const cachedBytes = verified ?? (record ? await this.cachedArtifact(cache, record.manifest) : null);
     const answer = await this.fetchManifest(cachedBytes ? record.etag : null, signal);
     if (answer.offline || answer.status === 304) {
       if (!cachedBytes) {
@@ -325,7 +326,7 @@ export async function fetchServerModel(serverUrl, name, options, { hashFallback,
     if (bytes) {
       if (key) await verifySignature(record.manifest, key, src.what, src.fail);
       // Refresh for next time; this load keeps the cached version. Never rejects.
-      const update = src.resolve({ cache, record, signal: options.signal }).then(
+      const update = src.resolve({ cache, record, verified: bytes, signal: options.signal }).then(
         (r) => ({ updated: r.manifest.sha256 !== record.manifest.sha256, version: r.manifest.version, manifest: r.manifest, error: null }),
         (e) => ({ updated: false, version: record.manifest.version, manifest: record.manifest, error: e }));
       return { bytes, manifest: record.manifest, from: 'cache', revalidation: 'deferred', update };
