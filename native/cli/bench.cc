@@ -9,6 +9,7 @@
 #include "native/cli/model_file.h"
 #include "native/platform/thread_pool.h"
 #include "runtime/interpreter/interpreter.h"
+#include "runtime/interpreter/profile.h"
 
 namespace wisp::cli {
 namespace {
@@ -20,6 +21,7 @@ struct BenchArgs {
   int threads = 1;
   bool reference = false;
   bool json = false;
+  bool profile = false;
 };
 
 int RunBench(const BenchArgs& args) {
@@ -58,6 +60,14 @@ int RunBench(const BenchArgs& args) {
     if (!s.ok()) return Fail(s.message());
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
+  if (args.profile) {
+    // A separate pass, so the clock reads between operators do not bias the latency above.
+    (*interp)->SetProfiling(true);
+    for (int i = 0; i < args.runs; ++i) {
+      Status s = (*interp)->Invoke();
+      if (!s.ok()) return Fail(s.message());
+    }
+  }
   std::sort(ms.begin(), ms.end());
   const double median =
       ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
@@ -65,11 +75,13 @@ int RunBench(const BenchArgs& args) {
   getrusage(RUSAGE_SELF, &usage);
   const double load_ms = std::chrono::duration<double, std::milli>(load1 - load0).count();
   if (args.json) {
+    const std::string profile =
+        args.profile ? ",\"profile\":" + ProfileJson(ProfileRows(**interp), args.runs) : "";
     std::printf(
         "{\"model\":\"%s\",\"runs\":%d,\"threads\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,"
-        "\"max_ms\":%.4f,\"load_ms\":%.3f,\"arena_bytes\":%zu,\"peak_rss_kib\":%ld}\n",
+        "\"max_ms\":%.4f,\"load_ms\":%.3f,\"arena_bytes\":%zu,\"peak_rss_kib\":%ld%s}\n",
         args.model.c_str(), args.runs, args.threads, median, ms.front(), ms.back(), load_ms,
-        (*interp)->arena_bytes(), usage.ru_maxrss);
+        (*interp)->arena_bytes(), usage.ru_maxrss, profile.c_str());
   } else {
     std::printf("model        %s\n", args.model.c_str());
     std::printf("runs         %d (after %d warm-up), threads %d%s\n", args.runs, args.warmup,
@@ -78,6 +90,10 @@ int RunBench(const BenchArgs& args) {
     std::printf("load+prepare %.1f ms\n", load_ms);
     std::printf("arena        %zu bytes\n", (*interp)->arena_bytes());
     std::printf("peak RSS     %ld KiB\n", usage.ru_maxrss);
+    if (args.profile) {
+      std::printf("\nper operator (mean of %d profiled runs, sorted by time):\n", args.runs);
+      std::fputs(ProfileTable(ProfileRows(**interp)).c_str(), stdout);
+    }
   }
   return 0;
 }
@@ -93,6 +109,8 @@ void AddBenchCommand(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "worker threads")->check(CLI::Range(1, 256));
   cmd->add_flag("--reference", args->reference, "use only the reference kernels");
   cmd->add_flag("--json", args->json, "one JSON line");
+  cmd->add_flag("--profile", args->profile,
+                "per-operator table: op, type, shape, microkernel, time, share");
   cmd->callback([args] { ExitCode() = RunBench(*args); });
 }
 

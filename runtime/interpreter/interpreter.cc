@@ -1,5 +1,6 @@
 #include "runtime/interpreter/interpreter.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -165,10 +166,28 @@ void Interpreter::ResetVariables() {
 
 Status Interpreter::Invoke() {
   if (options_.reset_variables_each_invoke) ResetVariables();
+  if (!profiling_) {
+    for (size_t i = 0; i < kernels_.size(); ++i) {
+      WISP_RETURN_IF_ERROR(kernels_[i]->Invoke(*contexts_[i]));
+    }
+    return Status::Ok();
+  }
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t0 = Clock::now();
   for (size_t i = 0; i < kernels_.size(); ++i) {
     WISP_RETURN_IF_ERROR(kernels_[i]->Invoke(*contexts_[i]));
+    const Clock::time_point t1 = Clock::now();
+    op_time_ns_[i] += std::chrono::duration<double, std::nano>(t1 - t0).count();
+    t0 = t1;
   }
+  ++profiled_runs_;
   return Status::Ok();
+}
+
+void Interpreter::SetProfiling(bool on) {
+  profiling_ = on;
+  op_time_ns_.assign(kernels_.size(), 0.0);
+  profiled_runs_ = 0;
 }
 
 const char* Interpreter::kernel_implementation(size_t op_index) const {

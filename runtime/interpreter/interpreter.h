@@ -46,6 +46,13 @@ class Interpreter {
   Status Invoke();
   void ResetVariables();
 
+  // Per-operator timing (runtime/interpreter/profile.h): when on, every Invoke adds each
+  // operator's wall time to op_time_ns(). Turning it on (again) clears what was accumulated.
+  void SetProfiling(bool on);
+  bool profiling() const { return profiling_; }
+  const std::vector<double>& op_time_ns() const { return op_time_ns_; }
+  int64_t profiled_runs() const { return profiled_runs_; }
+
   size_t arena_bytes() const { return arena_bytes_; }
   // Sum of every intermediate and scratch buffer allocated separately: what the plan saves on.
   size_t naive_arena_bytes() const { return naive_arena_bytes_; }
@@ -69,6 +76,9 @@ class Interpreter {
   size_t naive_arena_bytes_ = 0;
   uint8_t* variables_ = nullptr;
   size_t variables_bytes_ = 0;
+  bool profiling_ = false;
+  std::vector<double> op_time_ns_;
+  int64_t profiled_runs_ = 0;
 };
 
 }  // namespace wisp
