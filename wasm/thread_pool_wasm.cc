@@ -38,7 +38,7 @@ class WasmThreadPool final : public ThreadPool {
 
   int num_threads() const override { return num_threads_; }
 
-  void Run(int num_tasks, const std::function<void(int task)>& fn) override {
+  void Run(int num_tasks, TaskFn fn) override {
     if (num_tasks <= 0) return;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -56,7 +56,7 @@ class WasmThreadPool final : public ThreadPool {
   }
 
  private:
-  void DoTasks(const std::function<void(int)>& fn, int num_tasks) {
+  void DoTasks(const TaskFn& fn, int num_tasks) {
     int finished = 0;
     for (;;) {
       const int task = next_task_.fetch_add(1, std::memory_order_relaxed);
@@ -74,7 +74,7 @@ class WasmThreadPool final : public ThreadPool {
   void WorkerLoop() {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* fn;
+      const TaskFn* fn;
       int num_tasks;
       {
         std::unique_lock<std::mutex> lock(mu_);
@@ -95,7 +95,7 @@ class WasmThreadPool final : public ThreadPool {
   std::condition_variable done_;
   uint64_t generation_ = 0;
   bool stop_ = false;
-  const std::function<void(int)>* fn_ = nullptr;
+  const TaskFn* fn_ = nullptr;
   int num_tasks_ = 0;
   int pending_ = 0;
   std::atomic<int> next_task_{0};

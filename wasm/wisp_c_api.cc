@@ -17,6 +17,8 @@
 #include "runtime/core/dtype.h"
 #include "runtime/import/tflite_importer.h"
 #include "runtime/interpreter/interpreter.h"
+#include "runtime/interpreter/profile.h"
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/preprocess/image.h"
 #include "runtime/util/sha256.h"
 #include "wasm/thread_pool_wasm.h"
@@ -58,6 +60,18 @@ EMSCRIPTEN_KEEPALIVE const char* wisp_last_error() { return g_last_error.c_str()
 EMSCRIPTEN_KEEPALIVE int wisp_set_num_threads(int n) { return wisp::wasm::SetNumThreads(n); }
 EMSCRIPTEN_KEEPALIVE int wisp_num_threads() { return wisp::wasm::NumThreads(); }
 EMSCRIPTEN_KEEPALIVE int wisp_threads_supported() { return wisp::wasm::ThreadsSupported() ? 1 : 0; }
+
+// The microkernel ISA level in use ("wasmrelaxed", "wasmsimd", "scalar"): relaxed only where the
+// engine computes the relaxed dot product in a way an exact kernel exists for.
+EMSCRIPTEN_KEEPALIVE const char* wisp_microkernel_isa() {
+  static std::string isa;
+  isa = wisp::Microkernels().isa;
+  return isa.c_str();
+}
+// Caps the ISA level for models loaded afterwards ("" for none); 0 for an unknown name.
+EMSCRIPTEN_KEEPALIVE int wisp_set_isa_limit(const char* isa) {
+  return wisp::SetMicrokernelIsaLimit(isa ? isa : "") ? 1 : 0;
+}
 
 // Checks that the pool really runs tasks in parallel: task 0 waits (up to 5 s) for task 1, which
 // can only finish meanwhile on another thread. Returns 1 when both ran concurrently on different
@@ -132,6 +146,27 @@ EMSCRIPTEN_KEEPALIVE int wisp_model_invoke(WispModel* m) {
     return 1;
   }
   return 0;
+}
+
+// Runs the model `runs` times on its current inputs with per-operator timing and returns the
+// report as JSON (runtime/interpreter/profile.h), or "" with wisp_last_error() on failure.
+EMSCRIPTEN_KEEPALIVE const char* wisp_model_profile(WispModel* m, int runs) {
+  if (m == nullptr) {
+    SetError("invalid argument: model was disposed");
+    return "";
+  }
+  m->interpreter->SetProfiling(true);
+  for (int i = 0; i < runs; ++i) {
+    wisp::Status s = m->interpreter->Invoke();
+    if (!s.ok()) {
+      m->interpreter->SetProfiling(false);
+      SetError(s);
+      return "";
+    }
+  }
+  m->scratch = wisp::ProfileJson(wisp::ProfileRows(*m->interpreter), runs);
+  m->interpreter->SetProfiling(false);
+  return m->scratch.c_str();
 }
 
 EMSCRIPTEN_KEEPALIVE int wisp_model_num_io(WispModel* m, int is_output) {

@@ -40,7 +40,7 @@ void NativeThreadPool::WorkerLoop() {
   }
 }
 
-void NativeThreadPool::Run(int num_tasks, const std::function<void(int)>& fn) {
+void NativeThreadPool::Run(int num_tasks, TaskFn fn) {
   if (num_tasks <= 0) return;
   {
     std::lock_guard<std::mutex> lock(mu_);

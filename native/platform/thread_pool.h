@@ -18,7 +18,7 @@ class NativeThreadPool : public ThreadPool {
   ~NativeThreadPool() override;
 
   int num_threads() const override { return static_cast<int>(workers_.size()) + 1; }
-  void Run(int num_tasks, const std::function<void(int)>& fn) override;
+  void Run(int num_tasks, TaskFn fn) override;
 
  private:
   void WorkerLoop();
@@ -27,7 +27,7 @@ class NativeThreadPool : public ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  const std::function<void(int)>* fn_ = nullptr;
+  const TaskFn* fn_ = nullptr;
   int num_tasks_ = 0;
   int next_task_ = 0;
   int pending_ = 0;

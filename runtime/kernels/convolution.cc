@@ -11,7 +11,9 @@
 
 #include "runtime/interpreter/thread_pool.h"
 #include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/parallel.h"
 #include "runtime/kernels/quantization.h"
+#include "runtime/kernels/quantized_conv.h"
 
 namespace wisp {
 namespace {
@@ -30,8 +32,30 @@ struct ConvCommon {
   // int8 / uint8
   QuantConvParams q;
   std::vector<int16_t> filter_q;
+  std::vector<int32_t> bias_q;     // as in the model (zeros when it has none)
+  std::vector<int32_t> filter_zp;  // per output channel
   // in_c elements of the padding value (0.0f or the input zero point)
   std::vector<uint8_t> pad_row;
+
+  // What the microkernel plans need (quantized_conv.h).
+  QuantFilter MicrokernelFilter() const {
+    QuantFilter f;
+    f.w_minus_zp = filter_q.data();
+    f.w_zp = filter_zp.data();
+    f.weights_uint8 = path == Path::kUint8;
+    f.bias = bias_q.data();
+    f.scale = q.scale.data();
+    f.input_zero_point = q.input_zero_point;
+    f.uint8 = path == Path::kUint8;
+    f.epilogue = MakeQuantEpilogue(q.output_zero_point, q.qmin, q.qmax);
+    return f;
+  }
+  // Weights as the reference kernels want them are no longer needed once a plan packed them.
+  void DropReferenceWeights() {
+    filter_q = {};
+    bias_q = {};
+    filter_zp = {};
+  }
 };
 
 bool ValidScale(float s) { return std::isfinite(s) && s > 0.0f && std::isnormal(s); }
@@ -210,9 +234,13 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
   }
   q.folded_bias.resize(out_c);
   q.scale.resize(out_c);
+  c->bias_q.assign(out_c, 0);
+  c->filter_zp.resize(out_c);
   for (int32_t ch = 0; ch < out_c; ++ch) {
     int32_t b = 0;
     if (bias != nullptr) std::memcpy(&b, bias->data + ch * sizeof(int32_t), sizeof(int32_t));
+    c->bias_q[ch] = b;
+    c->filter_zp[ch] = filter_zp(ch);
     q.folded_bias[ch] =
         static_cast<int32_t>(static_cast<uint32_t>(b) - static_cast<uint32_t>(input_zp) * sums[ch]);
     // XNNPACK (convolution-nhwc.c, fully-connected-nc.c): the product of the input and filter
@@ -271,25 +299,6 @@ void ReadSpatialOptions(const Table* opt, const TensorDesc& input, ConvGeometry*
   g->in_c = input.shape[3];
 }
 
-// ---- Splitting work over the thread pool --------------------------------------------------------
-// Output rows (of a convolution) and GEMM rows are independent and every kernel computes each
-// one exactly the same way wherever it starts, so a split result equals the single-threaded one
-// bit for bit. Below ~64K multiply-adds per task the dispatch costs more than it saves.
-constexpr int64_t kMinMacsPerTask = 1 << 16;
-
-// The most tasks a kernel splits into: one per pool thread. Known at Prepare, so per-task
-// scratch can be sized then.
-int MaxTasks(const KernelContext& ctx) {
-  return ctx.thread_pool() ? std::max(1, ctx.thread_pool()->num_threads()) : 1;
-}
-
-int NumTasks(ThreadPool* pool, int64_t rows, int64_t macs, int max_tasks) {
-  if (pool == nullptr) return 1;
-  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
-  return static_cast<int>(
-      std::max<int64_t>(1, std::min<int64_t>({pool->num_threads(), max_tasks, rows, by_work})));
-}
-
 // Runs fn(task, band, output_offset) where `band` computes output rows [r0, r1) of `g` (batch 1)
 // on the same input: out_h shrinks to the band and pad_top shifts so that input row
 // oy * stride_h - pad_top is unchanged.
@@ -308,24 +317,11 @@ void ForEachOutputBand(ThreadPool* pool, const ConvGeometry& g, int64_t macs_per
   });
 }
 
-// The packed GEMM over `rows` rows, in bands of whole register blocks.
-template <typename T>
-void ParallelGemm(ThreadPool* pool, int32_t rows, int32_t in_c, int32_t out_c, const T* input,
-                  const int16_t* packed, const QuantConvParams& q, T* output) {
-  const int64_t blocks = (rows + kGemmBlockM - 1) / kGemmBlockM;
-  const int tasks = NumTasks(pool, blocks, static_cast<int64_t>(rows) * in_c * out_c, 64);
-  ParallelFor(pool, tasks, [&](int t) {
-    const int32_t r0 = static_cast<int32_t>(blocks * t / tasks) * kGemmBlockM;
-    const int32_t r1 = std::min(rows, static_cast<int32_t>(blocks * (t + 1) / tasks) * kGemmBlockM);
-    if (r1 <= r0) return;
-    const T* x = input + static_cast<int64_t>(r0) * in_c;
-    T* out = output + static_cast<int64_t>(r0) * out_c;
-    if constexpr (std::is_same_v<T, int8_t>) {
-      QuantizedGemmInt8(r1 - r0, in_c, out_c, x, packed, q, out);
-    } else {
-      QuantizedGemmUint8(r1 - r0, in_c, out_c, x, packed, q, out);
-    }
-  });
+// A quantized operator runs on the microkernels unless the reference kernels were asked for. The
+// microkernels may read a few bytes past an input row (a k group, a channel tile), which arena
+// tensors allow; a constant input (weights-only graph) keeps the reference kernels.
+bool UseMicrokernels(const KernelContext& ctx, const ConvCommon& c, const TensorDesc& input) {
+  return !ctx.options().reference_only && c.path != Path::kFloat && !input.is_constant();
 }
 
 // ---- CONV_2D -----------------------------------------------------------------------------------
@@ -359,122 +355,53 @@ class Conv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, g_.out_c, g_.in_c, activation, &c_));
-    if (ctx.options().reference_only || c_.path == Path::kFloat) return Status::Ok();
-    // A 1x1 convolution with stride 1 and no padding is a GEMM over the pixels; any other is a
-    // GEMM over gathered patches of kh * kw * in_c values (the filter's own layout).
-    const bool pointwise = g_.kernel_h == 1 && g_.kernel_w == 1 && g_.stride_h == 1 &&
-                           g_.stride_w == 1 && g_.pad_top == 0 && g_.pad_left == 0 &&
-                           g_.out_h == g_.in_h && g_.out_w == g_.in_w;
-    patch_size_ = g_.kernel_h * g_.kernel_w * g_.in_c;
-    PackGemmWeights(c_.filter_q.data(), g_.out_c, pointwise ? g_.in_c : patch_size_,
-                    &gemm_weights_);
-    c_.filter_q.clear();
-    c_.filter_q.shrink_to_fit();
-    mode_ = pointwise ? Mode::kGemm : Mode::kIm2ColGemm;
-    if (mode_ == Mode::kIm2ColGemm) {
-      // Patches are gathered a few GEMM blocks at a time, into at most ~32 KiB per thread, and
-      // in at least as many chunks as there are threads.
-      max_tasks_ = MaxTasks(ctx);
-      const int64_t pixels = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
-      const int64_t per_task = (pixels + max_tasks_ - 1) / max_tasks_;
-      const int64_t by_size = (32 << 10) / patch_size_;
-      chunk_pixels_ = static_cast<int32_t>(
-          std::max<int64_t>(1, std::min(per_task, by_size) / kGemmBlockM) * kGemmBlockM);
-      patches_scratch_ =
-          ctx.RequestScratch(static_cast<size_t>(chunk_pixels_) * patch_size_ * max_tasks_);
+    if (UseMicrokernels(ctx, c_, input)) {
+      plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
+      c_.DropReferenceWeights();
+      microkernels_ = true;
     }
     return Status::Ok();
   }
 
   const char* implementation() const override {
-    return mode_ == Mode::kGemm         ? "optimized_gemm"
-           : mode_ == Mode::kIm2ColGemm ? "optimized_im2col_gemm"
-                                        : "reference";
+    return microkernels_ ? plan_.microkernel() : "reference";
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    ThreadPool* pool = ctx.thread_pool();
-    if (mode_ == Mode::kIm2ColGemm) {
-      if (c_.path == Path::kInt8) {
-        Im2ColGemm(ctx, ctx.in<int8_t>(0), ctx.out<int8_t>(0));
-      } else {
-        Im2ColGemm(ctx, ctx.in<uint8_t>(0), ctx.out<uint8_t>(0));
-      }
-      return Status::Ok();
-    }
-    if (mode_ == Mode::kGemm) {
-      const int32_t rows = g_.batch * g_.out_h * g_.out_w;
-      if (c_.path == Path::kInt8) {
-        ParallelGemm(pool, rows, g_.in_c, g_.out_c, ctx.in<int8_t>(0), gemm_weights_.data(), c_.q,
-                     ctx.out<int8_t>(0));
-      } else {
-        ParallelGemm(pool, rows, g_.in_c, g_.out_c, ctx.in<uint8_t>(0), gemm_weights_.data(), c_.q,
-                     ctx.out<uint8_t>(0));
-      }
+    if (microkernels_) {
+      plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
       return Status::Ok();
     }
     const int64_t macs_per_row =
         static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w * g_.in_c;
-    ForEachOutputBand(
-        pool, g_, macs_per_row, 64, [&](int, const ConvGeometry& band, int64_t offset) {
-          switch (c_.path) {
-            case Path::kFloat:
-              Conv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
-                          c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
-                          ctx.out<float>(0) + offset);
-              break;
-            case Path::kInt8:
-              Conv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                         reinterpret_cast<const int8_t*>(c_.pad_row.data()),
-                         ctx.out<int8_t>(0) + offset);
-              break;
-            case Path::kUint8:
-              Conv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q, c_.pad_row.data(),
-                          ctx.out<uint8_t>(0) + offset);
-              break;
-          }
-        });
+    ForEachOutputBand(ctx.thread_pool(), g_, macs_per_row, 64,
+                      [&](int, const ConvGeometry& band, int64_t offset) {
+                        switch (c_.path) {
+                          case Path::kFloat:
+                            Conv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(),
+                                        c_.act_min, c_.act_max,
+                                        reinterpret_cast<const float*>(c_.pad_row.data()),
+                                        ctx.out<float>(0) + offset);
+                            break;
+                          case Path::kInt8:
+                            Conv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                                       reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                                       ctx.out<int8_t>(0) + offset);
+                            break;
+                          case Path::kUint8:
+                            Conv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
+                                        c_.pad_row.data(), ctx.out<uint8_t>(0) + offset);
+                            break;
+                        }
+                      });
     return Status::Ok();
   }
 
  private:
-  enum class Mode { kReference, kGemm, kIm2ColGemm };
-
-  // Each task gathers chunk_pixels_ patches into its own scratch, then runs the GEMM on them.
-  template <typename T>
-  void Im2ColGemm(const KernelContext& ctx, const T* input, T* output) const {
-    T* patches_base = static_cast<T*>(ctx.scratch(patches_scratch_));
-    const int64_t pixels = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
-    const int64_t chunks = (pixels + chunk_pixels_ - 1) / chunk_pixels_;
-    const T pad_value = static_cast<T>(c_.q.input_zero_point);
-    const int tasks =
-        NumTasks(ctx.thread_pool(), chunks, pixels * patch_size_ * g_.out_c, max_tasks_);
-    ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
-      T* patches = patches_base + static_cast<size_t>(t) * chunk_pixels_ * patch_size_;
-      for (int64_t chunk = chunks * t / tasks; chunk < chunks * (t + 1) / tasks; ++chunk) {
-        const int64_t p0 = chunk * chunk_pixels_;
-        const int32_t count = static_cast<int32_t>(std::min<int64_t>(chunk_pixels_, pixels - p0));
-        if constexpr (std::is_same_v<T, int8_t>) {
-          Im2ColInt8(g_, input, p0, count, pad_value, patches);
-          QuantizedGemmInt8(count, patch_size_, g_.out_c, patches, gemm_weights_.data(), c_.q,
-                            output + p0 * g_.out_c);
-        } else {
-          Im2ColUint8(g_, input, p0, count, pad_value, patches);
-          QuantizedGemmUint8(count, patch_size_, g_.out_c, patches, gemm_weights_.data(), c_.q,
-                             output + p0 * g_.out_c);
-        }
-      }
-    });
-  }
-
   ConvGeometry g_;
   ConvCommon c_;
-  Mode mode_ = Mode::kReference;
-  std::vector<int16_t> gemm_weights_;
-  int32_t patch_size_ = 0;
-  int32_t chunk_pixels_ = 0;
-  int max_tasks_ = 1;
-  int patches_scratch_ = -1;
+  bool microkernels_ = false;
+  QuantGemmPlan plan_;
 };
 
 // ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------------
@@ -512,59 +439,53 @@ class DepthwiseConv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 3, g_.out_c, g_.in_c, activation, &c_));
-    optimized_ =
-        !ctx.options().reference_only && c_.path != Path::kFloat && g_.depth_multiplier == 1;
     max_tasks_ = MaxTasks(ctx);
-    // The reference kernels keep one row of out_c accumulators per task; the optimized one
-    // keeps them in registers.
-    if (!optimized_) {
-      acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
+    if (UseMicrokernels(ctx, c_, input) && g_.depth_multiplier == 1) {
+      plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
+      c_.DropReferenceWeights();
+      microkernels_ = true;
+      return Status::Ok();
     }
+    // The reference kernels keep one row of out_c accumulators per task.
+    acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
     return Status::Ok();
   }
 
   const char* implementation() const override {
-    return optimized_ ? "optimized_multiplier1" : "reference";
+    return microkernels_ ? plan_.microkernel() : "reference";
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    char* acc_rows = optimized_ ? nullptr : static_cast<char*>(ctx.scratch(acc_scratch_));
+    if (microkernels_) {
+      plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
+      return Status::Ok();
+    }
+    char* acc_rows = static_cast<char*>(ctx.scratch(acc_scratch_));
     const int64_t macs_per_row =
         static_cast<int64_t>(g_.out_w) * g_.out_c * g_.kernel_h * g_.kernel_w;
-    ForEachOutputBand(
-        ctx.thread_pool(), g_, macs_per_row, max_tasks_,
-        [&](int task, const ConvGeometry& band, int64_t offset) {
-          void* acc = acc_rows ? acc_rows + static_cast<size_t>(task) * g_.out_c * 4 : nullptr;
-          switch (c_.path) {
-            case Path::kFloat:
-              DepthwiseConv2DFloat(band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(),
-                                   c_.act_min, c_.act_max,
-                                   reinterpret_cast<const float*>(c_.pad_row.data()),
-                                   static_cast<float*>(acc), ctx.out<float>(0) + offset);
-              break;
-            case Path::kInt8:
-              if (optimized_) {
-                DepthwiseConv2DInt8Multiplier1(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                                               reinterpret_cast<const int8_t*>(c_.pad_row.data()),
-                                               ctx.out<int8_t>(0) + offset);
-              } else {
-                DepthwiseConv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
-                                    reinterpret_cast<const int8_t*>(c_.pad_row.data()),
-                                    static_cast<int32_t*>(acc), ctx.out<int8_t>(0) + offset);
-              }
-              break;
-            case Path::kUint8:
-              if (optimized_) {
-                DepthwiseConv2DUint8Multiplier1(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
-                                                c_.pad_row.data(), ctx.out<uint8_t>(0) + offset);
-              } else {
-                DepthwiseConv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
-                                     c_.pad_row.data(), static_cast<int32_t*>(acc),
-                                     ctx.out<uint8_t>(0) + offset);
-              }
-              break;
-          }
-        });
+    ForEachOutputBand(ctx.thread_pool(), g_, macs_per_row, max_tasks_,
+                      [&](int task, const ConvGeometry& band, int64_t offset) {
+                        void* acc = acc_rows + static_cast<size_t>(task) * g_.out_c * 4;
+                        switch (c_.path) {
+                          case Path::kFloat:
+                            DepthwiseConv2DFloat(
+                                band, ctx.in<float>(0), c_.filter_f, c_.bias_f.data(), c_.act_min,
+                                c_.act_max, reinterpret_cast<const float*>(c_.pad_row.data()),
+                                static_cast<float*>(acc), ctx.out<float>(0) + offset);
+                            break;
+                          case Path::kInt8:
+                            DepthwiseConv2DInt8(band, ctx.in<int8_t>(0), c_.filter_q.data(), c_.q,
+                                                reinterpret_cast<const int8_t*>(c_.pad_row.data()),
+                                                static_cast<int32_t*>(acc),
+                                                ctx.out<int8_t>(0) + offset);
+                            break;
+                          case Path::kUint8:
+                            DepthwiseConv2DUint8(band, ctx.in<uint8_t>(0), c_.filter_q.data(), c_.q,
+                                                 c_.pad_row.data(), static_cast<int32_t*>(acc),
+                                                 ctx.out<uint8_t>(0) + offset);
+                            break;
+                        }
+                      });
     return Status::Ok();
   }
 
@@ -573,7 +494,8 @@ class DepthwiseConv2DKernel : public OpKernel {
   ConvCommon c_;
   int acc_scratch_ = -1;
   int max_tasks_ = 1;
-  bool optimized_ = false;
+  bool microkernels_ = false;
+  QuantDwconvPlan plan_;
 };
 
 // ---- FULLY_CONNECTED ---------------------------------------------------------------------------
@@ -616,26 +538,26 @@ class FullyConnectedKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ctx.ExpectShape(output, "output", expected));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, out_c_, in_c_, activation, &c_));
-    if (!ctx.options().reference_only && c_.path != Path::kFloat) {
-      PackGemmWeights(c_.filter_q.data(), out_c_, in_c_, &gemm_weights_);
-      c_.filter_q.clear();
-      c_.filter_q.shrink_to_fit();
-      gemm_ = true;
+    if (UseMicrokernels(ctx, c_, input)) {
+      // A 1x1 convolution over a column of `batch` pixels.
+      ConvGeometry g;
+      g.in_h = g.out_h = batch_;
+      g.in_c = in_c_;
+      g.out_c = out_c_;
+      plan_.Prepare(ctx, g, c_.MicrokernelFilter());
+      c_.DropReferenceWeights();
+      microkernels_ = true;
     }
     return Status::Ok();
   }
 
-  const char* implementation() const override { return gemm_ ? "optimized_gemm" : "reference"; }
+  const char* implementation() const override {
+    return microkernels_ ? plan_.microkernel() : "reference";
+  }
 
   Status Invoke(const KernelContext& ctx) override {
-    if (gemm_) {
-      if (c_.path == Path::kInt8) {
-        ParallelGemm(ctx.thread_pool(), batch_, in_c_, out_c_, ctx.in<int8_t>(0),
-                     gemm_weights_.data(), c_.q, ctx.out<int8_t>(0));
-      } else {
-        ParallelGemm(ctx.thread_pool(), batch_, in_c_, out_c_, ctx.in<uint8_t>(0),
-                     gemm_weights_.data(), c_.q, ctx.out<uint8_t>(0));
-      }
+    if (microkernels_) {
+      plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
       return Status::Ok();
     }
     switch (c_.path) {
@@ -658,8 +580,8 @@ class FullyConnectedKernel : public OpKernel {
  private:
   int32_t batch_ = 0, in_c_ = 0, out_c_ = 0;
   ConvCommon c_;
-  bool gemm_ = false;
-  std::vector<int16_t> gemm_weights_;
+  bool microkernels_ = false;
+  QuantGemmPlan plan_;
 };
 
 }  // namespace

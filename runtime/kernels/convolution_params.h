@@ -95,36 +95,4 @@ void FullyConnectedInt8(int32_t batch, int32_t in_c, int32_t out_c, const int8_t
 void FullyConnectedUint8(int32_t batch, int32_t in_c, int32_t out_c, const uint8_t* input,
                          const int16_t* filter, const QuantConvParams& p, uint8_t* output);
 
-// ---- Optimized kernels (runtime/kernels/optimized/) -------------------------------------------
-
-// GEMM for 1x1 convolutions with stride 1 and no padding, and for fully connected layers:
-// `rows` input rows of in_c values (pixels or batch entries). Weights packed by PackGemmWeights
-// from the [out_c, in_c] int16 (w - w_zp) layout. Bit-exact with the reference kernels.
-constexpr int kGemmBlockM = 4;  // rows per register block
-constexpr int kGemmBlockN = 8;  // output channels per register block
-void PackGemmWeights(const int16_t* filter, int32_t out_c, int32_t in_c,
-                     std::vector<int16_t>* packed);
-void QuantizedGemmInt8(int32_t rows, int32_t in_c, int32_t out_c, const int8_t* input,
-                       const int16_t* packed, const QuantConvParams& p, int8_t* output);
-void QuantizedGemmUint8(int32_t rows, int32_t in_c, int32_t out_c, const uint8_t* input,
-                        const int16_t* packed, const QuantConvParams& p, uint8_t* output);
-
-// DEPTHWISE_CONV_2D with depth multiplier 1 (out_c == in_c), SIMD where available; same
-// arguments as the reference kernels (no accumulator scratch). Bit-exact with them.
-void DepthwiseConv2DInt8Multiplier1(const ConvGeometry& g, const int8_t* input,
-                                    const int16_t* filter, const QuantConvParams& p,
-                                    const int8_t* pad_row, int8_t* output);
-void DepthwiseConv2DUint8Multiplier1(const ConvGeometry& g, const uint8_t* input,
-                                     const int16_t* filter, const QuantConvParams& p,
-                                     const uint8_t* pad_row, uint8_t* output);
-
-// CONV_2D of any kernel size, stride, dilation and padding as the GEMM above with
-// in_c = kh * kw * in_c: writes the patches of output pixels [first_pixel, first_pixel + count)
-// (pixels numbered over batch, out_h, out_w) as rows of `patches`. Padded taps get `pad_value`
-// (the input zero point).
-void Im2ColInt8(const ConvGeometry& g, const int8_t* input, int64_t first_pixel, int32_t count,
-                int8_t pad_value, int8_t* patches);
-void Im2ColUint8(const ConvGeometry& g, const uint8_t* input, int64_t first_pixel, int32_t count,
-                 uint8_t pad_value, uint8_t* patches);
-
 }  // namespace wisp

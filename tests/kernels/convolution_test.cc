@@ -17,6 +17,7 @@
 #include "native/platform/thread_pool.h"
 #include "op_test_util.h"
 #include "runtime/interpreter/thread_pool.h"
+#include "runtime/kernels/microkernels/config.h"
 
 namespace wisp {
 namespace {
@@ -625,11 +626,22 @@ TEST(ConvolutionDepthwiseConv2D, RejectsBadMultiplier) {
 namespace wisp {
 namespace {
 
-// The optimized GEMM paths (CONV_2D as a GEMM over pixels or gathered patches, FULLY_CONNECTED)
-// must equal the reference bit for bit.
+// Runs `cases` once per microkernel ISA level (scalar, sse2, ...), then restores the default.
+template <typename Fn>
+void ForEachIsaLevel(const Fn& cases) {
+  for (const std::string& isa : MicrokernelIsaLevels()) {
+    SCOPED_TRACE("ISA level " + isa);
+    ASSERT_TRUE(SetMicrokernelIsaLimit(isa));
+    cases();
+  }
+  SetMicrokernelIsaLimit("");
+}
+
+// The microkernel paths (CONV_2D as a GEMM over pixels or through row windows, FULLY_CONNECTED,
+// DEPTHWISE_CONV_2D) must equal the reference bit for bit, with every ISA level this build and
+// machine offer (microkernels/config.h): `family` is the microkernel name's prefix.
 template <typename T>
-void CompareOptimizedWithReference(const Spec& s, uint32_t seed,
-                                   const char* optimized = "optimized_gemm") {
+void CompareOptimizedWithReference(const Spec& s, uint32_t seed, const char* family = "q8_gemm_") {
   const DType dt = std::is_same<T, int8_t>::value ? DType::INT8 : DType::UINT8;
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> qdist(std::numeric_limits<T>::min(),
@@ -657,8 +669,12 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed,
     m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
     Status st = m.Build(reference_only != 0);
     ASSERT_TRUE(st.ok()) << st.ToString();
-    EXPECT_STREQ(m.interpreter().kernel_implementation(0),
-                 reference_only ? "reference" : optimized);
+    const std::string impl = m.interpreter().kernel_implementation(0);
+    if (reference_only) {
+      EXPECT_EQ(impl, "reference");
+    } else {
+      EXPECT_EQ(impl.rfind(family, 0), 0u) << impl;
+    }
     m.SetInput(0, x);
     ASSERT_TRUE(m.Invoke().ok());
     outputs[reference_only] = m.Output<T>(0);
@@ -666,7 +682,7 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed,
   EXPECT_EQ(outputs[0], outputs[1]);
 }
 
-TEST(ConvolutionConv2D, OptimizedGemmMatchesReference) {
+void PointwiseCases() {
   std::mt19937 rng(40);
   std::uniform_int_distribution<int> small(1, 7), channels(1, 45);
   for (int i = 0; i < 12; ++i) {
@@ -684,9 +700,11 @@ TEST(ConvolutionConv2D, OptimizedGemmMatchesReference) {
   }
 }
 
+TEST(ConvolutionConv2D, PointwiseGemmMatchesReference) { ForEachIsaLevel(PointwiseCases); }
+
 // Random spatial geometries (batch, kernel, stride, dilation, padding, activation, bias) for
 // `kind`, each compared with the reference on int8 and uint8 in turn.
-void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* optimized) {
+void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* family) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> size(1, 12), kernel(1, 5), stride(1, 3), channels(1, 37);
   for (int i = 0; i < 24; ++i) {
@@ -708,22 +726,22 @@ void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* opt
     s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
     s.has_bias = i % 4 != 1;
     if (i % 2) {
-      CompareOptimizedWithReference<int8_t>(s, seed * 10 + i, optimized);
+      CompareOptimizedWithReference<int8_t>(s, seed * 10 + i, family);
     } else {
-      CompareOptimizedWithReference<uint8_t>(s, seed * 10 + i, optimized);
+      CompareOptimizedWithReference<uint8_t>(s, seed * 10 + i, family);
     }
   }
 }
 
-TEST(ConvolutionConv2D, Im2ColGemmMatchesReference) {
-  CompareRandomSpatialWithReference(Kind::kConv, 42, "optimized_im2col_gemm");
+TEST(ConvolutionConv2D, WindowedGemmMatchesReference) {
+  ForEachIsaLevel([] { CompareRandomSpatialWithReference(Kind::kConv, 42, "q8_gemm_"); });
 }
 
-TEST(ConvolutionDepthwiseConv2D, OptimizedMultiplier1MatchesReference) {
-  CompareRandomSpatialWithReference(Kind::kDepthwise, 43, "optimized_multiplier1");
+TEST(ConvolutionDepthwiseConv2D, MicrokernelsMatchReference) {
+  ForEachIsaLevel([] { CompareRandomSpatialWithReference(Kind::kDepthwise, 43, "q8_dwconv_"); });
 }
 
-TEST(ConvolutionFullyConnected, OptimizedGemmMatchesReference) {
+void FullyConnectedCases() {
   std::mt19937 rng(41);
   std::uniform_int_distribution<int> batch(1, 9), channels(1, 70);
   for (int i = 0; i < 12; ++i) {
@@ -741,6 +759,8 @@ TEST(ConvolutionFullyConnected, OptimizedGemmMatchesReference) {
   }
 }
 
+TEST(ConvolutionFullyConnected, GemmMatchesReference) { ForEachIsaLevel(FullyConnectedCases); }
+
 }  // namespace
 }  // namespace wisp
 
@@ -752,7 +772,7 @@ class CountingPool : public ThreadPool {
  public:
   explicit CountingPool(int threads) : pool_(threads) {}
   int num_threads() const override { return pool_.num_threads(); }
-  void Run(int num_tasks, const std::function<void(int)>& fn) override {
+  void Run(int num_tasks, TaskFn fn) override {
     max_tasks_ = std::max(max_tasks_, num_tasks);
     pool_.Run(num_tasks, fn);
   }

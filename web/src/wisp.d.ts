@@ -122,6 +122,28 @@ export interface ModelInfo {
   modelBytes: number;
 }
 
+export interface ProfileRow {
+  /** Operator index in the model. */
+  op: number;
+  /** Operator type, e.g. 'CONV_2D'. */
+  type: string;
+  /** Shape of the operator's first output, e.g. '[1, 112, 112, 32]'. */
+  shape: string;
+  /** The microkernel (or reference kernel) chosen for it. */
+  microkernel: string;
+  /** Mean microseconds per invoke. */
+  us: number;
+  /** Share of the summed operator time, 0..1. */
+  share: number;
+}
+
+export interface Profile {
+  runs: number;
+  totalUs: number;
+  /** One row per operator, in operator order. */
+  ops: ProfileRow[];
+}
+
 export type Inputs = TypedArray | TypedArray[] | Record<string, TypedArray>;
 
 export interface Model {
@@ -135,6 +157,11 @@ export interface Model {
   /** Set by Runtime.loadFromServer. */
   readonly served?: ServedInfo;
   run(inputs: Inputs, options?: RunOptions): Promise<Tensor[]>;
+  /**
+   * Per-operator timing over `runs` invokes (default 20) on `inputs` (default: the last run's):
+   * the same report as `wisp bench --profile`.
+   */
+  profile(options?: { inputs?: Inputs; runs?: number }): Promise<Profile>;
   /** Frees the model's memory. Idempotent. */
   dispose(): void;
 }

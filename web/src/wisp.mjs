@@ -43,6 +43,15 @@ function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
+// (module (func (param v128) (result v128)
+//   local.get 0 local.get 0 local.get 0 i32x4.relaxed_dot_i8x16_i7x16_add_s))
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 123, 1, 123, 3, 2, 1,
+  0, 10, 13, 1, 11, 0, 32, 0, 32, 0, 32, 0, 253, 147, 2, 11]);
+
+function relaxedSimdSupported() {
+  try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
 function sharedMemorySupported() {
   if (typeof SharedArrayBuffer === 'undefined') return false;
   if (!IS_NODE && globalThis.crossOriginIsolated !== true) return false;
@@ -63,10 +72,14 @@ async function hardwareThreads() {
   return 1;
 }
 
-/** What this environment supports: { simd, threads, crossOriginIsolated, hardwareConcurrency }. */
+/**
+ * What this environment supports: { simd, relaxedSimd, threads, crossOriginIsolated,
+ * hardwareConcurrency }.
+ */
 export async function detectFeatures() {
   return {
     simd: simdSupported(),
+    relaxedSimd: relaxedSimdSupported(),
     threads: sharedMemorySupported(),
     crossOriginIsolated: IS_NODE ? true : globalThis.crossOriginIsolated === true,
     hardwareConcurrency: await hardwareThreads(),
@@ -174,14 +187,22 @@ function asBytes(x) {
 // ---------------------------------------------------------------------------------------------
 // WebAssembly instantiation
 
+// Four builds of the same core: SIMD128 or SIMD128 + relaxed SIMD (dot-product kernels), each
+// single-threaded or with pthreads. The imports and URLs are spelled out so bundlers see them.
 const VARIANTS = {
-  simd: { name: 'simd', threads: false, glue: () => import('../dist/wisp_simd.mjs'), wasm: 'wisp_simd.wasm' },
-  'simd-mt': { name: 'simd-mt', threads: true, glue: () => import('../dist/wisp_simd_mt.mjs'), wasm: 'wisp_simd_mt.wasm' },
+  simd: { name: 'simd', threads: false, relaxed: false, glue: () => import('../dist/wisp_simd.mjs'), wasm: 'wisp_simd.wasm' },
+  'simd-mt': { name: 'simd-mt', threads: true, relaxed: false, glue: () => import('../dist/wisp_simd_mt.mjs'), wasm: 'wisp_simd_mt.wasm' },
+  relaxed: { name: 'relaxed', threads: false, relaxed: true, glue: () => import('../dist/wisp_relaxed.mjs'), wasm: 'wisp_relaxed.wasm' },
+  'relaxed-mt': { name: 'relaxed-mt', threads: true, relaxed: true, glue: () => import('../dist/wisp_relaxed_mt.mjs'), wasm: 'wisp_relaxed_mt.wasm' },
 };
 
 function defaultWasmUrl(file) {
-  return file === 'wisp_simd.wasm' ? new URL('../dist/wisp_simd.wasm', import.meta.url)
-    : new URL('../dist/wisp_simd_mt.wasm', import.meta.url);
+  switch (file) {
+    case 'wisp_simd.wasm': return new URL('../dist/wisp_simd.wasm', import.meta.url);
+    case 'wisp_simd_mt.wasm': return new URL('../dist/wisp_simd_mt.wasm', import.meta.url);
+    case 'wisp_relaxed.wasm': return new URL('../dist/wisp_relaxed.wasm', import.meta.url);
+    default: return new URL('../dist/wisp_relaxed_mt.wasm', import.meta.url);
+  }
 }
 
 function resolveWasmUrl(file, options) {
@@ -490,6 +511,25 @@ class LocalModel {
     return this.runSync(inputs, options);
   }
 
+  /**
+   * Per-operator timing: runs the model `runs` times (default 20) on `inputs` (default: the
+   * inputs of the last run) and returns { runs, totalUs, ops: [{ op, type, shape, microkernel,
+   * us, share }] } in operator order; the same report as `wisp bench --profile`.
+   */
+  profileSync({ inputs, runs = 20 } = {}) {
+    this._check();
+    if (inputs != null) this.runSync(inputs);
+    const core = this.runtime.core;
+    const json = core.cstring(core.call('wisp_model_profile', this.handle, Math.max(1, runs | 0)));
+    if (!json) throw new WispError(core.lastError());
+    const r = JSON.parse(json);
+    return { runs: r.runs, totalUs: r.total_us, ops: r.ops };
+  }
+
+  async profile(options = {}) {
+    return this.profileSync(options);
+  }
+
   dispose() {
     if (!this.handle) return;
     const core = this.runtime.core;
@@ -727,11 +767,24 @@ async function createLocal(options) {
   let numThreads;
   if (requested === 'auto') numThreads = Math.max(1, Math.min(4, features.hardwareConcurrency));
   else numThreads = Math.max(1, Math.floor(Number(requested)) || 1);
+  // simd: 'auto' (relaxed SIMD where the engine has it), 'relaxed' (the same, said explicitly)
+  // or 'simd128' (never relaxed). A named variant ('simd', 'relaxed', ...) fixes both choices.
+  let simd = options.simd ?? 'auto';
+  if (!['auto', 'relaxed', 'simd128'].includes(simd)) {
+    throw new WispError(`simd must be 'auto', 'relaxed' or 'simd128', not '${simd}'`);
+  }
+  if (options.variant != null) {
+    const named = VARIANTS[options.variant];
+    if (!named) throw new WispError(`unknown variant '${options.variant}'; one of ${Object.keys(VARIANTS).join(', ')}`);
+    simd = named.relaxed ? 'relaxed' : 'simd128';
+    if (!named.threads) numThreads = 1;
+  }
+  const relaxed = simd !== 'simd128' && features.relaxedSimd;
   let fallback = null;
-  let variant = VARIANTS.simd;
-  if (options.variant === 'simd') numThreads = 1;
+  const single = relaxed ? VARIANTS.relaxed : VARIANTS.simd;
+  let variant = single;
   if (numThreads > 1) {
-    if (features.threads) variant = VARIANTS['simd-mt'];
+    if (features.threads) variant = relaxed ? VARIANTS['relaxed-mt'] : VARIANTS['simd-mt'];
     else fallback = IS_NODE ? 'shared WebAssembly memory is unavailable' : 'the page is not cross-origin isolated (COOP/COEP), so SharedArrayBuffer is unavailable';
   }
   let created;
@@ -740,14 +793,22 @@ async function createLocal(options) {
       created = await createModule(variant, numThreads, options);
     } catch (e) {
       fallback = `the threaded variant failed to start (${e.message})`;
-      variant = VARIANTS.simd;
+      variant = single;
     }
   }
   if (!created) created = await createModule(variant, 1, options);
   const core = new Core(created.mod, created.state, variant);
   const threads = variant.threads ? core.call('wisp_set_num_threads', numThreads) : 1;
+  if (options.isa != null) {
+    // Caps the microkernel level (tests run every level the engine offers).
+    const isa = core.allocString(String(options.isa));
+    const known = core.call('wisp_set_isa_limit', isa);
+    core.call('free', isa);
+    if (!known) throw new WispError(`unknown isa '${options.isa}' (scalar, wasmsimd${variant.relaxed ? ', wasmrelaxed' : ''})`);
+  }
   return new LocalRuntime(core, Object.freeze({
-    name: variant.name, simd: true, threads: variant.threads, numThreads: threads, worker: false,
+    name: variant.name, simd: true, relaxed: variant.relaxed, threads: variant.threads, numThreads: threads, worker: false,
+    isa: core.cstring(core.call('wisp_microkernel_isa')),
     fallback: fallback && numThreads > 1 ? `single-threaded: ${fallback}` : null,
   }));
 }
@@ -771,6 +832,11 @@ class RemoteModel {
     const r = await this.runtime._request('run', { handle: this.handle, inputs, options: { quantize: q, dequantize: dq } });
     this.lastInvokeMs = r.invokeMs;
     return r.outputs;
+  }
+
+  async profile({ inputs, runs } = {}) {
+    if (!this.handle) throw new WispError('this model was disposed');
+    return this.runtime._request('profile', { handle: this.handle, inputs, runs });
   }
 
   dispose() {

@@ -52,6 +52,12 @@ async function handle(msg) {
         reply(id, { outputs, invokeMs: model.lastInvokeMs }, transfer);
         return;
       }
+      case 'profile': {
+        const model = models.get(msg.handle);
+        if (!model) throw new Error('this model was disposed');
+        reply(id, model.profileSync({ inputs: msg.inputs, runs: msg.runs }));
+        return;
+      }
       case 'dispose': {
         models.get(msg.handle)?.dispose();
         models.delete(msg.handle);

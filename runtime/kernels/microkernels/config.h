@@ -1,0 +1,49 @@
+// The microkernel table: which microkernel each operator uses on this target. Chosen once, at the
+// first model load, from what the build contains and what the CPU (x86: cpuid) or the engine
+// (WebAssembly: a relaxed-SIMD probe) can run, capped by an optional ISA limit so that tests can
+// run every variant the machine supports. Operators ask Microkernels() in Prepare and keep the
+// function pointers; Invoke never consults the table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/microkernels/dwconv.h"
+#include "runtime/kernels/microkernels/gemm.h"
+
+namespace wisp {
+
+struct MicrokernelConfig {
+  std::string isa;  // what was selected: "avx512vnni", "sse2", "wasmrelaxed", "wasmsimd", ...
+  const GemmKernelInfo* gemm = nullptr;  // CONV_2D (via indirection) and FULLY_CONNECTED
+  // Depthwise kernels in order of preference; Prepare takes the first that fits the filter.
+  std::vector<const DwconvKernelInfo*> dwconv;
+};
+
+const MicrokernelConfig& Microkernels();
+
+// The ISA levels this build knows, lowest first (e.g. {"scalar", "sse2"} on x86-64, {"scalar",
+// "wasmsimd", "wasmrelaxed"} in the relaxed WebAssembly variant).
+std::vector<std::string> MicrokernelIsaLevels();
+// Caps the selection at `isa` (one of MicrokernelIsaLevels(), or "" for no cap) and selects again.
+// Returns false, changing nothing, for an unknown name. Models prepared before keep their
+// kernels. Natively the environment variable WISP_ISA sets the initial cap.
+bool SetMicrokernelIsaLimit(const std::string& isa);
+
+// Every microkernel compiled in, for tests and benchmarks.
+struct GemmKernelEntry {
+  const GemmKernelInfo* info;
+  std::string isa;
+  bool runnable;    // this CPU / engine can execute it
+  bool full_range;  // exact on any input here; else only when operands stay 7-bit (relaxed dot
+                    // kernels whose engine semantics differ from the variant's)
+};
+struct DwconvKernelEntry {
+  const DwconvKernelInfo* info;
+  std::string isa;
+  bool runnable;
+};
+std::vector<GemmKernelEntry> AllGemmKernels();
+std::vector<DwconvKernelEntry> AllDwconvKernels();
+
+}  // namespace wisp

@@ -1,0 +1,36 @@
+// Quantized depthwise-convolution microkernels (depth multiplier 1), unipass: every filter tap of
+// a channel tile is accumulated in registers before the tile is requantized and stored.
+//
+// A call computes `output_width` output pixels of one output row. Pixel p reads its `taps` input
+// pointers at input[p * input_stride + t] (each to the pixel's channels, or to the zero buffer
+// filled with the input zero point), so adjacent pixels can share pointers (see
+// convolution_windows.h), and writes `channels` values at output + p * channels.
+//   out[c] = requantize(bias'[c] + sum_t x[t][c] * (w[t][c] - w_zp[c]))
+// Weights are packed per channel tile (pack.h): int32 bias' (zero points folded in), taps x tile
+// int16 weights, float scales. Channel tiles past `channels` are computed on padding and not
+// stored; input rows may be over-read by up to one tile (the arena and zero buffer allow it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/kernels/microkernels/quant_epilogue.h"
+
+namespace wisp {
+
+using QDwconvFn = void (*)(size_t channels, size_t output_width, size_t taps,
+                           const uint8_t* const* input, size_t input_stride, const void* packed_w,
+                           uint8_t* output, const QuantEpilogue* epilogue);
+
+struct DwconvKernelInfo {
+  const char* name;  // e.g. "q8_dwconv_9p16__wasmsimd"
+  int channel_tile = 1;
+  int taps = 0;  // 0: any number of taps; else only this many (3x3 = 9, 5x5 = 25)
+  // int16 products summed in pairs before widening: exact only for int8 inputs and weights in
+  // [-127, 127] (two products of magnitude <= 128 * 127 fit in int16).
+  bool needs_narrow_weights = false;
+  QDwconvFn qs8;
+  QDwconvFn qu8;  // nullptr when the kernel cannot handle uint8 inputs
+};
+
+}  // namespace wisp

@@ -1,0 +1,46 @@
+// Every microkernel this build can contain, by target. Which of them an operator uses is decided
+// once, in config.cc; tests reach all of them through AllGemmKernels() / AllDwconvKernels().
+#pragma once
+
+#include "runtime/kernels/microkernels/dwconv.h"
+#include "runtime/kernels/microkernels/gemm.h"
+
+namespace wisp {
+
+// Portable C++: every target.
+extern const GemmKernelInfo kQ8Gemm4x4Scalar;
+extern const DwconvKernelInfo kQ8DwconvUp4cScalar;
+extern const RowSumsFn kQ8RowSumsScalarQs8;
+extern const RowSumsFn kQ8RowSumsScalarQu8;
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define WISP_MICROKERNELS_X86 1
+extern const GemmKernelInfo kQ8Gemm4x4c8Sse2;
+extern const DwconvKernelInfo kQ8Dwconv9p16cSse2;
+extern const DwconvKernelInfo kQ8Dwconv25p16cSse2;
+extern const DwconvKernelInfo kQ8DwconvUp16cSse2;
+#endif
+
+#if defined(__wasm_simd128__)
+#define WISP_MICROKERNELS_WASMSIMD 1
+extern const GemmKernelInfo kQ8Gemm3x4c8Wasmsimd;
+extern const DwconvKernelInfo kQ8Dwconv9p16cWasmsimd;
+extern const DwconvKernelInfo kQ8Dwconv25p16cWasmsimd;
+extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;
+extern const RowSumsFn kQ8RowSumsWasmsimdQs8;
+extern const RowSumsFn kQ8RowSumsWasmsimdQu8;
+#endif
+
+// The relaxed-SIMD kernels are compiled only into the relaxed WebAssembly variants, which define
+// WISP_WASM_RELAXED (the other variants must load on engines without relaxed SIMD).
+#if defined(__wasm_simd128__) && defined(WISP_WASM_RELAXED)
+#define WISP_MICROKERNELS_WASMRELAXED 1
+extern const GemmKernelInfo kQ8Gemm4x8c4WasmUsdot;
+extern const GemmKernelInfo kQ8Gemm4x8c4WasmSdot;
+#endif
+
+// How the engine computes i32x4.relaxed_dot_i8x16_i7x16_add_s for second operands above 127.
+enum class RelaxedDot { kUnsignedSecond, kSigned, kUnusable };
+RelaxedDot RelaxedDotSemantics();  // defined only where WISP_MICROKERNELS_WASMRELAXED
+
+}  // namespace wisp

@@ -1,0 +1,106 @@
+#include "runtime/kernels/microkernels/pack.h"
+
+#include <cstring>
+
+namespace wisp {
+namespace {
+
+int32_t RoundUp(int32_t x, int32_t m) { return (x + m - 1) / m * m; }
+
+void StoreI32(uint8_t* p, int32_t v) { std::memcpy(p, &v, sizeof(v)); }
+
+// The shift s[n] of an 8-bit layout (see pack.h): w_zp when every w - w_zp of the channel is a
+// signed byte, else whatever makes the raw weights signed bytes.
+int32_t ChannelShift(const GemmWeightsSource& src, int32_t n) {
+  const size_t per_channel = static_cast<size_t>(src.ks) * src.kc;
+  const int16_t* w = src.w_minus_zp + per_channel * n;
+  for (size_t i = 0; i < per_channel; ++i) {
+    if (w[i] < -128 || w[i] > 127) return src.weights_uint8 ? 128 : 0;
+  }
+  return src.w_zp[n];
+}
+
+}  // namespace
+
+PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
+  const int32_t nr = layout.nr, kr = layout.kr, wb = layout.weight_bytes;
+  const int32_t kcp = RoundUp(src.kc, kr);
+  const int32_t blocks = (src.n + nr - 1) / nr;
+  const int32_t input_shift = wb == 1 ? layout.input_shift[src.input_uint8 ? 1 : 0] : 0;
+  const uint32_t x_zp = static_cast<uint32_t>(src.input_zero_point + input_shift);
+  const size_t values_bytes = static_cast<size_t>(src.ks) * kcp * nr * wb;
+  PackedGemm out;
+  out.block_bytes = static_cast<size_t>(nr) * 4 + values_bytes + static_cast<size_t>(nr) * 4 +
+                    (wb == 1 ? static_cast<size_t>(nr) * 4 : 0);
+  out.data.assign(out.block_bytes * blocks, 0);
+  const size_t per_channel = static_cast<size_t>(src.ks) * src.kc;
+  for (int32_t b = 0; b < blocks; ++b) {
+    uint8_t* block = out.data.data() + out.block_bytes * b;
+    uint8_t* values = block + nr * 4;
+    uint8_t* scales = values + values_bytes;
+    uint8_t* factors = scales + nr * 4;
+    for (int32_t j = 0; j < nr; ++j) {
+      const int32_t n = b * nr + j;
+      if (n >= src.n) break;  // padding channels stay zero (bias, weights, scale, factor)
+      const int16_t* w = src.w_minus_zp + per_channel * n;
+      // w' - w_zp' = w - w_zp whatever the shift, so the bias correction reads the source.
+      uint32_t sum = 0;
+      for (size_t i = 0; i < per_channel; ++i) sum += static_cast<uint32_t>(w[i]);
+      const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[n]) : 0u;
+      StoreI32(block + j * 4, static_cast<int32_t>(bias - x_zp * sum));
+      std::memcpy(scales + j * 4, &src.scale[n], 4);
+      const int32_t shift = wb == 1 ? ChannelShift(src, n) : 0;
+      if (wb == 1) {
+        const int32_t factor = -(src.w_zp[n] - shift);
+        StoreI32(factors + j * 4, factor);
+        if (factor != 0) out.needs_row_sums = true;
+      }
+      for (int32_t t = 0; t < src.ks; ++t) {
+        const int32_t ft = src.tap_order ? src.tap_order[t] : t;
+        for (int32_t k = 0; k < src.kc; ++k) {
+          const int32_t v = w[static_cast<size_t>(ft) * src.kc + k];
+          const size_t at = ((static_cast<size_t>(t) * (kcp / kr) + k / kr) * nr + j) * kr + k % kr;
+          if (wb == 2) {
+            const int16_t v16 = static_cast<int16_t>(v);
+            std::memcpy(values + at * 2, &v16, 2);
+          } else {
+            // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift.
+            values[at] = static_cast<uint8_t>(static_cast<int8_t>(v + src.w_zp[n] - shift));
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> PackDwconv(int channel_tile, const DwconvWeightsSource& src) {
+  const int32_t ct = channel_tile;
+  const int32_t tiles = (src.channels + ct - 1) / ct;
+  const size_t tile_bytes =
+      static_cast<size_t>(ct) * 4 + static_cast<size_t>(src.taps) * ct * 2 + ct * 4;
+  std::vector<uint8_t> out(tile_bytes * tiles, 0);
+  for (int32_t tile = 0; tile < tiles; ++tile) {
+    uint8_t* p = out.data() + tile_bytes * tile;
+    uint8_t* weights = p + ct * 4;
+    uint8_t* scales = weights + static_cast<size_t>(src.taps) * ct * 2;
+    for (int32_t j = 0; j < ct; ++j) {
+      const int32_t c = tile * ct + j;
+      if (c >= src.channels) break;
+      uint32_t sum = 0;
+      for (int32_t t = 0; t < src.taps; ++t) {
+        const int32_t ft = src.tap_order ? src.tap_order[t] : t;
+        const int16_t w = src.w_minus_zp[static_cast<size_t>(ft) * src.channels + c];
+        sum += static_cast<uint32_t>(static_cast<int32_t>(w));
+        std::memcpy(weights + (static_cast<size_t>(t) * ct + j) * 2, &w, 2);
+      }
+      const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[c]) : 0u;
+      StoreI32(p + j * 4,
+               static_cast<int32_t>(bias - static_cast<uint32_t>(src.input_zero_point) * sum));
+      std::memcpy(scales + j * 4, &src.scale[c], 4);
+    }
+  }
+  return out;
+}
+
+}  // namespace wisp

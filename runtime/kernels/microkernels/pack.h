@@ -1,0 +1,65 @@
+// Weights packed once at Prepare in the layout a microkernel reads, with every zero-point
+// correction folded in, so the kernels only multiply, add and requantize.
+//
+// GEMM (gemm.h), per block of nr output channels:
+//   int32 bias'[nr] | ks taps x ceil(kc / kr) groups x nr channels x kr values | float scale[nr]
+//   | int32 row_sum_factor[nr] (8-bit layouts only)
+// with the values int16 (w - w_zp), or int8 w' = w - s[n] for 8-bit layouts. For input x with zero
+// point x_zp the reference accumulator is
+//   bias + sum (x - x_zp)(w - w_zp) = bias' + sum x' w' + row_sum_factor[n] * row_sum[r]
+// with x' = x + (the kernel's input shift), w_zp'[n] = w_zp[n] - s[n], and
+//   bias'[n]            = bias[n] - (x_zp + input shift) * sum_k (w[n][k] - w_zp[n])
+//   row_sum_factor[n]   = -w_zp'[n]
+//   row_sum[r]          = sum over taps and k < kc of x'[r][t][k]
+// The shift s[n] is w_zp[n] when every w - w_zp of the channel fits a signed byte (then the
+// factor is 0), else 128 for uint8 weights (0 for int8), so uint8 models need row sums only for
+// the channels whose weights spread wider than a byte around their zero point. All of it wraps
+// in int32 like the reference, so the results are bit-exact.
+//
+// Depthwise (dwconv.h), per tile of channel_tile channels:
+//   int32 bias'[tile] | taps x tile int16 (w - w_zp) | float scale[tile]
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/kernels/microkernels/gemm.h"
+
+namespace wisp {
+
+struct GemmWeightsSource {
+  int32_t n = 0;                        // output channels
+  int32_t ks = 1;                       // taps per output row
+  int32_t kc = 0;                       // values per tap
+  const int16_t* w_minus_zp = nullptr;  // [n][filter tap][kc], (w - w_zp[n])
+  const int32_t* tap_order = nullptr;   // window tap t reads filter tap tap_order[t]; null: same
+  const int32_t* w_zp = nullptr;        // [n]
+  bool weights_uint8 = false;
+  const int32_t* bias = nullptr;  // [n], or null for zeros
+  const float* scale = nullptr;   // [n], f32(f32(s_in * s_w[n]) / s_out)
+  int32_t input_zero_point = 0;
+  bool input_uint8 = false;
+};
+
+struct PackedGemm {
+  std::vector<uint8_t> data;
+  size_t block_bytes = 0;
+  // Some row_sum_factor is nonzero: the caller passes row sums (RowSums) to the kernel.
+  bool needs_row_sums = false;
+};
+
+PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src);
+
+struct DwconvWeightsSource {
+  int32_t channels = 0;
+  int32_t taps = 0;
+  const int16_t* w_minus_zp = nullptr;  // [filter tap][channels]
+  const int32_t* tap_order = nullptr;   // as for GEMM
+  const int32_t* bias = nullptr;        // [channels], or null
+  const float* scale = nullptr;         // [channels]
+  int32_t input_zero_point = 0;
+};
+
+std::vector<uint8_t> PackDwconv(int channel_tile, const DwconvWeightsSource& src);
+
+}  // namespace wisp

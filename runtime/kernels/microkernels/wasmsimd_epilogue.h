@@ -1,0 +1,59 @@
+// The requantization epilogue (quant_epilogue.h) on WebAssembly SIMD128 lanes, shared by the
+// wasmsimd and wasmrelaxed microkernels.
+#pragma once
+
+#include <wasm_simd128.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "runtime/kernels/microkernels/quant_epilogue.h"
+
+namespace wisp {
+
+// Four int32 accumulators and their float scales -> four requantized int32 values.
+inline v128_t WasmRequantize4(v128_t acc, v128_t scale, const QuantEpilogue& e) {
+  v128_t x = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale);
+  x = wasm_f32x4_pmax(wasm_f32x4_splat(e.min), x);
+  x = wasm_f32x4_pmin(wasm_f32x4_splat(e.max), x);
+  x = wasm_f32x4_add(x, wasm_f32x4_splat(kMagicBias));
+  return wasm_i32x4_sub(x, wasm_i32x4_splat(e.magic_minus_zero_point));
+}
+
+// Sixteen requantized int32 values (already within [qmin, qmax]) -> sixteen bytes of T.
+template <typename T>
+inline v128_t WasmNarrow16(v128_t q0, v128_t q1, v128_t q2, v128_t q3) {
+  const v128_t lo = wasm_i16x8_narrow_i32x4(q0, q1);
+  const v128_t hi = wasm_i16x8_narrow_i32x4(q2, q3);
+  if constexpr (std::is_same_v<T, int8_t>) return wasm_i8x16_narrow_i16x8(lo, hi);
+  return wasm_u8x16_narrow_i16x8(lo, hi);
+}
+
+template <typename T>
+inline v128_t WasmNarrow8(v128_t q0, v128_t q1) {
+  const v128_t lo = wasm_i16x8_narrow_i32x4(q0, q1);
+  if constexpr (std::is_same_v<T, int8_t>) return wasm_i8x16_narrow_i16x8(lo, lo);
+  return wasm_u8x16_narrow_i16x8(lo, lo);
+}
+
+// Stores the first n (< 16) bytes of v.
+inline void WasmStorePartial(uint8_t* out, v128_t v, size_t n) {
+  if (n & 8) {
+    wasm_v128_store64_lane(out, v, 0);
+    v = wasm_i64x2_shuffle(v, v, 1, 1);
+    out += 8;
+  }
+  if (n & 4) {
+    wasm_v128_store32_lane(out, v, 0);
+    v = wasm_u64x2_shr(v, 32);
+    out += 4;
+  }
+  if (n & 2) {
+    wasm_v128_store16_lane(out, v, 0);
+    v = wasm_u32x4_shr(v, 16);
+    out += 2;
+  }
+  if (n & 1) wasm_v128_store8_lane(out, v, 0);
+}
+
+}  // namespace wisp

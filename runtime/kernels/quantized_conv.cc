@@ -1,0 +1,195 @@
+#include "runtime/kernels/quantized_conv.h"
+
+#include <algorithm>
+
+#include "runtime/kernels/microkernels/config.h"
+#include "runtime/kernels/parallel.h"
+
+namespace wisp {
+namespace {
+
+constexpr int kMaxMr = 8;
+
+// Kernels read up to one register block past the last input value they use (a k group, a
+// channel tile): the zero buffer covers that too.
+constexpr size_t kZeroSlack = 64;
+
+}  // namespace
+
+// ---- GEMM ---------------------------------------------------------------------------------------
+
+void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f) {
+  g_ = g;
+  const MicrokernelConfig& config = Microkernels();
+  const GemmKernelInfo* k = config.gemm;
+  name_ = k->name;
+  layout_ = k->layout;
+  fn_ = f.uint8 ? k->qu8 : k->qs8;
+  input_shift_ = layout_.weight_bytes == 1 ? layout_.input_shift[f.uint8 ? 1 : 0] : 0;
+  epilogue_ = f.epilogue;
+  pointwise_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+               g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
+  const int32_t ks = g.kernel_h * g.kernel_w;
+  const std::vector<int32_t> order = ColumnMajorTapOrder(g.kernel_h, g.kernel_w);
+  GemmWeightsSource src;
+  src.n = g.out_c;
+  src.ks = ks;
+  src.kc = g.in_c;
+  src.w_minus_zp = f.w_minus_zp;
+  src.tap_order = order.data();
+  src.w_zp = f.w_zp;
+  src.weights_uint8 = f.weights_uint8;
+  src.bias = f.bias;
+  src.scale = f.scale;
+  src.input_zero_point = f.input_zero_point;
+  src.input_uint8 = f.uint8;
+  packed_ = PackGemm(layout_, src);
+  if (packed_.needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
+  max_tasks_ = MaxTasks(ctx);
+  if (!pointwise_) {
+    windows_ = PlanRowWindows(g);
+    zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
+                 static_cast<uint8_t>(f.input_zero_point));
+    scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
+  }
+}
+
+void QuantGemmPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const {
+  if (pointwise_) {
+    RunPointwise(ctx.thread_pool(), input, output);
+  } else {
+    RunWindows(ctx, input, output);
+  }
+}
+
+void QuantGemmPlan::RunPointwise(ThreadPool* pool, const uint8_t* input, uint8_t* output) const {
+  const int64_t m = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
+  const int32_t k = g_.in_c, n = g_.out_c;
+  const int mr = layout_.mr, nr = layout_.nr;
+  const int64_t m_tiles = (m + mr - 1) / mr;
+  const int64_t n_blocks = (n + nr - 1) / nr;
+  const int tasks = NumTasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
+  // Split the rows when there are enough of them, else the channel blocks (fully connected).
+  const bool split_rows = m_tiles >= tasks;
+  ParallelFor(pool, tasks, [&](int t) {
+    int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
+    if (split_rows) {
+      t0 = m_tiles * t / tasks;
+      t1 = m_tiles * (t + 1) / tasks;
+    } else {
+      b0 = n_blocks * t / tasks;
+      b1 = n_blocks * (t + 1) / tasks;
+    }
+    const size_t n0 = static_cast<size_t>(b0) * nr;
+    const size_t nc = std::min<size_t>(static_cast<size_t>(b1) * nr, n) - n0;
+    if (t1 <= t0 || b1 <= b0) return;
+    const void* w = packed_.data.data() + packed_.block_bytes * b0;
+    const uint8_t* rows[kMaxMr];
+    GemmWindow windows[kMaxMr];
+    int32_t sums[kMaxMr];
+    for (int r = 0; r < kMaxMr; ++r) windows[r] = &rows[r];
+    for (int64_t tile = t0; tile < t1; ++tile) {
+      const int64_t m0 = tile * mr;
+      const size_t rows_here = static_cast<size_t>(std::min<int64_t>(mr, m - m0));
+      for (size_t r = 0; r < rows_here; ++r) rows[r] = input + (m0 + r) * k;
+      const int32_t* row_sums = nullptr;
+      if (row_sums_ != nullptr) {
+        row_sums_(rows_here, k, 1, windows, input_shift_, sums);
+        row_sums = sums;
+      }
+      fn_(rows_here, nc, k, 1, windows, w, output + m0 * n + n0, n, row_sums, &epilogue_);
+    }
+  });
+}
+
+void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
+                               uint8_t* output) const {
+  const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const size_t ks = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
+  const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
+  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
+  const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
+  auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
+  const int mr = layout_.mr;
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const uint8_t** table = tables + windows_.pointers * t;
+    GemmWindow windows[kMaxMr];
+    int32_t sums[kMaxMr];
+    for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
+      const int32_t b = static_cast<int32_t>(row / g_.out_h);
+      const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
+      uint8_t* out = output + out_row_bytes * row;
+      for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
+        const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
+        for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * windows_.stride;
+        const int32_t* row_sums = nullptr;
+        if (row_sums_ != nullptr) {
+          row_sums_(rows_here, g_.in_c, ks, windows, input_shift_, sums);
+          row_sums = sums;
+        }
+        fn_(rows_here, g_.out_c, g_.in_c, ks, windows, packed_.data.data(),
+            out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+      }
+    }
+  });
+}
+
+// ---- Depthwise ----------------------------------------------------------------------------------
+
+void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f) {
+  g_ = g;
+  const int32_t taps = g.kernel_h * g.kernel_w;
+  bool narrow = !f.uint8;
+  for (int64_t i = 0; narrow && i < static_cast<int64_t>(taps) * g.out_c; ++i) {
+    narrow = f.w_minus_zp[i] >= -127 && f.w_minus_zp[i] <= 127;
+  }
+  const DwconvKernelInfo* kernel = nullptr;
+  for (const DwconvKernelInfo* k : Microkernels().dwconv) {
+    if ((k->taps == 0 || k->taps == taps) && (!f.uint8 || k->qu8 != nullptr) &&
+        (!k->needs_narrow_weights || narrow)) {
+      kernel = k;
+      break;
+    }
+  }
+  name_ = kernel->name;
+  fn_ = f.uint8 ? kernel->qu8 : kernel->qs8;
+  epilogue_ = f.epilogue;
+  const std::vector<int32_t> order = ColumnMajorTapOrder(g.kernel_h, g.kernel_w);
+  DwconvWeightsSource src;
+  src.channels = g.out_c;
+  src.taps = taps;
+  src.w_minus_zp = f.w_minus_zp;
+  src.tap_order = order.data();
+  src.bias = f.bias;
+  src.scale = f.scale;
+  src.input_zero_point = f.input_zero_point;
+  packed_ = PackDwconv(kernel->channel_tile, src);
+  windows_ = PlanRowWindows(g);
+  zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<uint8_t>(f.input_zero_point));
+  max_tasks_ = MaxTasks(ctx);
+  scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
+}
+
+void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const {
+  const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const size_t taps = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
+  const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(taps) * g_.out_c;
+  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
+  const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
+  auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const uint8_t** table = tables + windows_.pointers * t;
+    for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
+      const int32_t b = static_cast<int32_t>(row / g_.out_h);
+      const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
+      fn_(g_.out_c, g_.out_w, taps, table, windows_.stride, packed_.data(),
+          output + out_row_bytes * row, &epilogue_);
+    }
+  });
+}
+
+}  // namespace wisp

@@ -1,0 +1,77 @@
+// The quantized convolution family on the microkernel layer: Prepare picks the microkernels from
+// the table (microkernels/config.h), packs the weights in their layout and reserves the scratch
+// the windows need; Run only builds indirection rows and calls microkernels, split over the
+// thread pool. One plan serves CONV_2D of any geometry and FULLY_CONNECTED (GEMM), another
+// DEPTHWISE_CONV_2D with depth multiplier 1.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/interpreter/kernel.h"
+#include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/convolution_windows.h"
+#include "runtime/kernels/microkernels/dwconv.h"
+#include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/pack.h"
+
+namespace wisp {
+
+// The quantized operator as Prepare validated it.
+struct QuantFilter {
+  const int16_t* w_minus_zp = nullptr;  // TFLite layout, (w - w_zp)
+  const int32_t* w_zp = nullptr;        // per output channel
+  bool weights_uint8 = false;
+  const int32_t* bias = nullptr;  // per output channel, or null
+  const float* scale = nullptr;   // per output channel
+  int32_t input_zero_point = 0;
+  bool uint8 = false;  // input and output dtype (int8 otherwise)
+  QuantEpilogue epilogue;
+};
+
+// CONV_2D (1x1 stride 1 unpadded as a plain GEMM over pixels, anything else through row windows)
+// and FULLY_CONNECTED (a 1x1 convolution over a column of `batch` pixels).
+class QuantGemmPlan {
+ public:
+  void Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f);
+  void Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
+  const char* microkernel() const { return name_; }
+
+ private:
+  void RunPointwise(ThreadPool* pool, const uint8_t* input, uint8_t* output) const;
+  void RunWindows(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
+
+  ConvGeometry g_;
+  const char* name_ = "";
+  GemmLayout layout_;
+  QGemmFn fn_ = nullptr;
+  RowSumsFn row_sums_ = nullptr;  // set when the packed weights need row sums
+  int32_t input_shift_ = 0;       // what the kernel adds to input bytes (for row sums)
+  PackedGemm packed_;
+  QuantEpilogue epilogue_;
+  bool pointwise_ = false;
+  RowWindows windows_;
+  std::vector<uint8_t> zero_;
+  int max_tasks_ = 1;
+  int scratch_ = -1;
+};
+
+class QuantDwconvPlan {
+ public:
+  void Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f);
+  void Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
+  const char* microkernel() const { return name_; }
+
+ private:
+  ConvGeometry g_;
+  const char* name_ = "";
+  QDwconvFn fn_ = nullptr;
+  std::vector<uint8_t> packed_;
+  QuantEpilogue epilogue_;
+  RowWindows windows_;
+  std::vector<uint8_t> zero_;
+  int max_tasks_ = 1;
+  int scratch_ = -1;
+};
+
+}  // namespace wisp

@@ -1,0 +1,280 @@
+// Every microkernel compiled into this build (microkernels/config.h: AllGemmKernels,
+// AllDwconvKernels), checked bit for bit against the reference arithmetic on random shapes,
+// windows (with padding taps), zero points, per-channel and per-tensor weights, activation
+// ranges and int8/uint8 data. Built natively and with Emscripten (run under Node, and in
+// Chromium for the relaxed-SIMD kernels), so each ISA's kernels meet the same oracle.
+//
+// A relaxed dot-product kernel whose engine reads operands differently from the variant's
+// assumption (GemmKernelEntry::full_range false, e.g. the usdot kernel in Node 20) is still run,
+// on operands kept in the 7-bit range where every engine agrees.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/kernels/microkernels/config.h"
+#include "runtime/kernels/microkernels/pack.h"
+#include "runtime/kernels/quantization.h"
+
+namespace wisp {
+namespace {
+
+// Bytes a kernel may read past the values it uses (k groups, channel tiles).
+constexpr size_t kSlack = 64;
+
+struct Rng {
+  std::mt19937 gen;
+  explicit Rng(uint32_t seed) : gen(seed) {}
+  int32_t Int(int32_t lo, int32_t hi) {
+    return std::uniform_int_distribution<int32_t>(lo, hi)(gen);
+  }
+  float Float(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(gen); }
+  bool Coin(double p = 0.5) { return std::bernoulli_distribution(p)(gen); }
+};
+
+int32_t ValueOf(uint8_t byte, bool uint8) {
+  return uint8 ? static_cast<int32_t>(byte) : static_cast<int32_t>(static_cast<int8_t>(byte));
+}
+
+// A random activation range as fused activations produce: [qmin, qmax] within the dtype.
+void RandomRange(Rng& rng, bool uint8, int32_t* qmin, int32_t* qmax) {
+  const int32_t lo = uint8 ? 0 : -128, hi = uint8 ? 255 : 127;
+  *qmin = rng.Coin(0.6) ? lo : rng.Int(lo, lo + 100);
+  *qmax = rng.Coin(0.6) ? hi : rng.Int(*qmin + 1, hi);
+}
+
+std::string GemmCase(const GemmKernelEntry& e, bool uint8, size_t mr, size_t nc, size_t kc,
+                     size_t ks) {
+  return std::string(e.info->name) + (uint8 ? " qu8" : " qs8") + " mr=" + std::to_string(mr) +
+         " nc=" + std::to_string(nc) + " kc=" + std::to_string(kc) + " ks=" + std::to_string(ks);
+}
+
+void CheckGemmKernel(const GemmKernelEntry& e, uint32_t seed) {
+  const GemmLayout& layout = e.info->layout;
+  Rng rng(seed);
+  for (int trial = 0; trial < 60; ++trial) {
+    const bool uint8 = trial % 2 == 1;
+    const QGemmFn fn = uint8 ? e.info->qu8 : e.info->qs8;
+    const size_t mr = static_cast<size_t>(rng.Int(1, layout.mr));
+    const size_t nc = static_cast<size_t>(rng.Int(1, 3 * layout.nr + 3));
+    const size_t kc = static_cast<size_t>(rng.Int(1, trial < 40 ? 24 : 300));
+    const size_t ks = static_cast<size_t>(rng.Int(1, trial % 3 == 0 ? 1 : 9));
+    SCOPED_TRACE(GemmCase(e, uint8, mr, nc, kc, ks));
+    // 7-bit mode: every engine agrees when the kernel's operands are x + shift in [0, 127] and
+    // weights within +-64 of the zero point.
+    const bool seven_bit = !e.full_range;
+    const int32_t shift = layout.weight_bytes == 1 ? layout.input_shift[uint8 ? 1 : 0] : 0;
+    const int32_t x_lo = seven_bit ? -shift : (uint8 ? 0 : -128);
+    const int32_t x_hi = seven_bit ? x_lo + 127 : x_lo + 255;
+    const int32_t x_zp = rng.Int(x_lo, x_hi);
+
+    // Inputs: rows of random bytes, and the zero buffer (the input zero point) for padding.
+    const size_t row_bytes = kc + kSlack;
+    std::vector<uint8_t> pool(row_bytes * 16), zero(row_bytes, static_cast<uint8_t>(x_zp));
+    for (uint8_t& b : pool) b = static_cast<uint8_t>(rng.Int(x_lo, x_hi));
+    std::vector<const uint8_t*> taps(mr * ks);
+    std::vector<GemmWindow> windows(mr);
+    for (size_t r = 0; r < mr; ++r) {
+      for (size_t t = 0; t < ks; ++t) {
+        taps[r * ks + t] = rng.Coin(0.15) ? zero.data() : pool.data() + row_bytes * rng.Int(0, 15);
+      }
+      windows[r] = taps.data() + r * ks;
+    }
+
+    // Weights: int8 per channel (zero point usually 0), or uint8 per tensor.
+    const int32_t n = static_cast<int32_t>(nc);
+    std::vector<int32_t> w_zp(n), bias(n);
+    std::vector<float> scale(n);
+    std::vector<int16_t> w(nc * ks * kc);
+    const int32_t tensor_zp = uint8 ? rng.Int(0, 255) : 0;
+    for (int32_t c = 0; c < n; ++c) {
+      w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
+      bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
+      scale[c] = rng.Float(0.0001f, 0.05f);
+      // Some channels narrow (fit a byte around the zero point), most as wide as the dtype.
+      const bool narrow = seven_bit || rng.Coin(0.3);
+      for (size_t i = 0; i < ks * kc; ++i) {
+        int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-127, 127);
+        if (narrow)
+          raw = std::clamp(w_zp[c] + rng.Int(-64, 64), uint8 ? 0 : -128, uint8 ? 255 : 127);
+        w[c * ks * kc + i] = static_cast<int16_t>(raw - w_zp[c]);
+      }
+    }
+    int32_t qmin, qmax;
+    RandomRange(rng, uint8, &qmin, &qmax);
+    const int32_t out_zp = rng.Int(qmin, qmax);
+    const QuantEpilogue epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
+
+    GemmWeightsSource src;
+    src.n = n;
+    src.ks = static_cast<int32_t>(ks);
+    src.kc = static_cast<int32_t>(kc);
+    src.w_minus_zp = w.data();
+    src.w_zp = w_zp.data();
+    src.weights_uint8 = uint8;
+    src.bias = bias.data();
+    src.scale = scale.data();
+    src.input_zero_point = x_zp;
+    src.input_uint8 = uint8;
+    const PackedGemm packed = PackGemm(layout, src);
+
+    std::vector<int32_t> sums(mr);
+    const int32_t* row_sums = nullptr;
+    if (packed.needs_row_sums) {
+      const RowSumsFn rs = uint8 ? e.info->row_sums_qu8 : e.info->row_sums_qs8;
+      ASSERT_NE(rs, nullptr);
+      rs(mr, kc, ks, windows.data(), shift, sums.data());
+      for (size_t r = 0; r < mr; ++r) {
+        uint32_t expect = 0;
+        for (size_t t = 0; t < ks; ++t) {
+          for (size_t k = 0; k < kc; ++k)
+            expect += static_cast<uint32_t>(ValueOf(windows[r][t][k], uint8) + shift);
+        }
+        ASSERT_EQ(static_cast<uint32_t>(sums[r]), expect) << "row sum of row " << r;
+      }
+      row_sums = sums.data();
+    }
+
+    const size_t c_stride = nc + 5;
+    std::vector<uint8_t> out(mr * c_stride, 0xA5);
+    fn(mr, nc, kc, ks, windows.data(), packed.data.data(), out.data(), c_stride, row_sums,
+       &epilogue);
+
+    for (size_t r = 0; r < mr; ++r) {
+      for (size_t c = 0; c < nc; ++c) {
+        uint32_t acc = static_cast<uint32_t>(bias[c]);
+        for (size_t t = 0; t < ks; ++t) {
+          for (size_t k = 0; k < kc; ++k) {
+            const int32_t x = ValueOf(windows[r][t][k], uint8) - x_zp;
+            acc += static_cast<uint32_t>(x * w[(c * ks + t) * kc + k]);
+          }
+        }
+        Fp32Requant rq;
+        rq.scale = scale[c];
+        rq.zero_point = out_zp;
+        rq.qmin = qmin;
+        rq.qmax = qmax;
+        const int32_t expect = RequantizeFp32(static_cast<int32_t>(acc), rq);
+        ASSERT_EQ(ValueOf(out[r * c_stride + c], uint8), expect) << "row " << r << " channel " << c;
+      }
+      for (size_t c = nc; c < c_stride; ++c) {
+        ASSERT_EQ(out[r * c_stride + c], 0xA5) << "wrote past nc in row " << r;
+      }
+    }
+  }
+}
+
+TEST(Microkernels, EveryGemmKernelMatchesReference) {
+  int tested = 0;
+  for (const GemmKernelEntry& e : AllGemmKernels()) {
+    if (!e.runnable) continue;
+    SCOPED_TRACE(std::string(e.info->name) + (e.full_range ? "" : " (7-bit operands)"));
+    CheckGemmKernel(e, 1234);
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);  // at least scalar and the target's SIMD kernel
+}
+
+void CheckDwconvKernel(const DwconvKernelEntry& e, uint32_t seed) {
+  Rng rng(seed);
+  for (int trial = 0; trial < 60; ++trial) {
+    const bool uint8 = trial % 2 == 1 && e.info->qu8 != nullptr;
+    const QDwconvFn fn = uint8 ? e.info->qu8 : e.info->qs8;
+    const size_t channels = static_cast<size_t>(rng.Int(1, trial < 40 ? 40 : 200));
+    const size_t width = static_cast<size_t>(rng.Int(1, 6));
+    const size_t taps =
+        e.info->taps ? static_cast<size_t>(e.info->taps) : static_cast<size_t>(rng.Int(1, 30));
+    const size_t stride = static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
+    SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                 " channels=" + std::to_string(channels) + " width=" + std::to_string(width) +
+                 " taps=" + std::to_string(taps) + " stride=" + std::to_string(stride));
+    const int32_t x_lo = uint8 ? 0 : -128;
+    const int32_t x_zp = rng.Int(x_lo, x_lo + 255);
+    const size_t row_bytes = channels + kSlack;
+    std::vector<uint8_t> pool(row_bytes * 16), zero(row_bytes, static_cast<uint8_t>(x_zp));
+    for (uint8_t& b : pool) b = static_cast<uint8_t>(rng.Int(x_lo, x_lo + 255));
+    std::vector<const uint8_t*> input((width - 1) * stride + taps);
+    for (const uint8_t*& p : input)
+      p = rng.Coin(0.15) ? zero.data() : pool.data() + row_bytes * rng.Int(0, 15);
+
+    std::vector<int16_t> w(taps * channels);
+    std::vector<int32_t> bias(channels);
+    std::vector<float> scale(channels);
+    const int32_t w_zp = uint8 ? rng.Int(0, 255) : 0;
+    for (int16_t& v : w) {
+      const int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-127, 127);
+      v = static_cast<int16_t>(raw - w_zp);
+    }
+    for (size_t c = 0; c < channels; ++c) {
+      bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
+      scale[c] = rng.Float(0.0001f, 0.05f);
+    }
+    int32_t qmin, qmax;
+    RandomRange(rng, uint8, &qmin, &qmax);
+    const int32_t out_zp = rng.Int(qmin, qmax);
+    const QuantEpilogue epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
+
+    DwconvWeightsSource src;
+    src.channels = static_cast<int32_t>(channels);
+    src.taps = static_cast<int32_t>(taps);
+    src.w_minus_zp = w.data();
+    src.bias = bias.data();
+    src.scale = scale.data();
+    src.input_zero_point = x_zp;
+    const std::vector<uint8_t> packed = PackDwconv(e.info->channel_tile, src);
+
+    std::vector<uint8_t> out(width * channels + 7, 0xA5);
+    fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &epilogue);
+    for (size_t p = 0; p < width; ++p) {
+      for (size_t c = 0; c < channels; ++c) {
+        uint32_t acc = static_cast<uint32_t>(bias[c]);
+        for (size_t t = 0; t < taps; ++t) {
+          const int32_t x = ValueOf(input[p * stride + t][c], uint8) - x_zp;
+          acc += static_cast<uint32_t>(x * w[t * channels + c]);
+        }
+        Fp32Requant rq;
+        rq.scale = scale[c];
+        rq.zero_point = out_zp;
+        rq.qmin = qmin;
+        rq.qmax = qmax;
+        ASSERT_EQ(ValueOf(out[p * channels + c], uint8),
+                  RequantizeFp32(static_cast<int32_t>(acc), rq))
+            << "pixel " << p << " channel " << c;
+      }
+    }
+    for (size_t i = width * channels; i < out.size(); ++i)
+      ASSERT_EQ(out[i], 0xA5) << "wrote past the row";
+  }
+}
+
+TEST(Microkernels, EveryDwconvKernelMatchesReference) {
+  int tested = 0;
+  for (const DwconvKernelEntry& e : AllDwconvKernels()) {
+    if (!e.runnable) continue;
+    CheckDwconvKernel(e, 4321);
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+// The table picks a runnable kernel at every ISA level, and the cap is honoured.
+TEST(Microkernels, ConfigSelectsPerIsaLevel) {
+  const std::vector<std::string> levels = MicrokernelIsaLevels();
+  ASSERT_FALSE(levels.empty());
+  EXPECT_EQ(levels.front(), "scalar");
+  ASSERT_TRUE(SetMicrokernelIsaLimit("scalar"));
+  EXPECT_EQ(Microkernels().isa, "scalar");
+  EXPECT_STREQ(Microkernels().gemm->name, "q8_gemm_4x4__scalar");
+  EXPECT_FALSE(SetMicrokernelIsaLimit("no-such-isa"));
+  EXPECT_EQ(Microkernels().isa, "scalar");
+  ASSERT_TRUE(SetMicrokernelIsaLimit(""));
+  EXPECT_NE(Microkernels().gemm, nullptr);
+  EXPECT_FALSE(Microkernels().dwconv.empty());
+}
+
+}  // namespace
+}  // namespace wisp
