@@ -30,8 +30,9 @@ cmake --preset wasm >/dev/null
 cmake --build build/wasm -j"$(nproc)"
 
 echo "== sizes (bytes: raw / gzip -9)"
-for f in web/dist/wisp_simd.wasm web/dist/wisp_simd.mjs web/dist/wisp_simd_mt.wasm web/dist/wisp_simd_mt.mjs \
-         web/dist/wisp_simd_mt.worker.js web/src/wisp.mjs web/src/worker.mjs web/src/image.mjs; do
+for f in web/dist/wisp_simd.wasm web/dist/wisp_relaxed.wasm web/dist/wisp_simd_mt.wasm web/dist/wisp_relaxed_mt.wasm \
+         web/dist/wisp_simd.mjs web/dist/wisp_simd_mt.mjs web/dist/wisp_simd_mt.worker.js \
+         web/src/wisp.mjs web/src/worker.mjs web/src/image.mjs; do
   printf '  %-32s %9d %9d\n' "${f#web/}" "$(stat -c %s "$f")" "$(gzip -9 -c "$f" | wc -c)"
 done
 
@@ -57,6 +58,18 @@ mkdir -p "$pack_dir/app"
     }")
 
 status=0
+echo "== WebAssembly microkernel tests (every microkernel against the reference)"
+tests_dir=build/wasm/wasm/tests
+timeout 600 node wasm/run_wasm_tests.mjs "$tests_dir/microkernel_tests_simd.mjs" || status=1
+# Node 20: relaxed SIMD behind a flag, and Liftoff miscompiles the relaxed dot product; its engine
+# reads the operands differently from Chromium's, so the relaxed kernels run on 7-bit operands.
+timeout 600 node --experimental-wasm-relaxed-simd --no-liftoff wasm/run_wasm_tests.mjs \
+  "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
+if [[ "${WISP_WEB_SKIP_BROWSER:-0}" != 1 ]]; then
+  # Chromium runs the relaxed dot product the way the usdot kernel assumes: full-range operands.
+  timeout 600 node wasm/run_wasm_tests.mjs --browser "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
+fi
+
 echo "== node tests"
 (cd web && timeout 2400 node --test --test-reporter=spec test/node/) || status=1
 echo "== node golden tests on the threaded variant (2 threads)"

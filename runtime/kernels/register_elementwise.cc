@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "runtime/kernels/elementwise_util.h"
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/registry.h"
 
 namespace wisp {
@@ -136,6 +137,11 @@ class BinaryKernel : public OpKernel {
                          b.name.c_str());
       }
     }
+    if (vadd_ != nullptr) {
+      vadd_(static_cast<size_t>(plan_.size), ctx.in_bytes(0), ctx.in_bytes(1), ctx.out_bytes(0),
+            &vadd_params_);
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::FLOAT32:
         BinaryFloat(op_, plan_, ctx.in<float>(0), ctx.in<float>(1), ctx.out<float>(0), float_lo_,
@@ -234,6 +240,22 @@ class BinaryKernel : public OpKernel {
       if (MakeXnnAddParams(sa, za, sb, zb, so, zo, sub, xnn_act, &xnn_add_)) {
         path_ = QuantPath::kXnnAdd;
         impl_ = "xnnpack-vadd";
+        // Same-shaped int8/uint8 inputs (residual connections): the vadd microkernel.
+        if (plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
+            !ctx.options().reference_only && !a.is_constant() && !b.is_constant()) {
+          const VaddKernelInfo* k = Microkernels().vadd;
+          vadd_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+          impl_ = k->name;
+          vadd_params_.a_zero_point = xnn_add_.a_zero_point;
+          vadd_params_.b_zero_point = xnn_add_.b_zero_point;
+          vadd_params_.a_multiplier = xnn_add_.a_multiplier;
+          vadd_params_.b_multiplier = xnn_add_.b_multiplier;
+          vadd_params_.rounding = xnn_add_.rounding;
+          vadd_params_.shift = xnn_add_.shift;
+          vadd_params_.output_zero_point = xnn_add_.output_zero_point;
+          vadd_params_.qmin = xnn_add_.qmin;
+          vadd_params_.qmax = xnn_add_.qmax;
+        }
       } else {
         // The delegate refuses these scales, so the reference runs TFLite's kernel.
         MakeTfliteAddParams(sa, za, sb, zb, so, zo, sub, 20, tfl_act, &tfl_add_);
@@ -289,6 +311,8 @@ class BinaryKernel : public OpKernel {
   int64_t int_lo_ = 0, int_hi_ = 0;
   QuantPath path_ = QuantPath::kRaw;
   XnnAddParams xnn_add_;
+  QVaddFn vadd_ = nullptr;  // the microkernel for same-shaped 8-bit ADD/SUB
+  QAddParams vadd_params_;
   TfliteAddParams tfl_add_;
   XnnMulParams xnn_mul_;
   TfliteMulParams tfl_mul_;

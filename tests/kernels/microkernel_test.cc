@@ -5,10 +5,11 @@
 // Chromium for the relaxed-SIMD kernels), so each ISA's kernels meet the same oracle.
 //
 // A relaxed dot-product kernel whose engine reads operands differently from the variant's
-// assumption (GemmKernelEntry::full_range false, e.g. the usdot kernel in Node 20) is still run,
+// assumption (MicrokernelEntry::full_range false, e.g. the usdot kernel in Node 20) is still run,
 // on operands kept in the 7-bit range where every engine agrees.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -47,13 +48,13 @@ void RandomRange(Rng& rng, bool uint8, int32_t* qmin, int32_t* qmax) {
   *qmax = rng.Coin(0.6) ? hi : rng.Int(*qmin + 1, hi);
 }
 
-std::string GemmCase(const GemmKernelEntry& e, bool uint8, size_t mr, size_t nc, size_t kc,
-                     size_t ks) {
+std::string GemmCase(const MicrokernelEntry<GemmKernelInfo>& e, bool uint8, size_t mr, size_t nc,
+                     size_t kc, size_t ks) {
   return std::string(e.info->name) + (uint8 ? " qu8" : " qs8") + " mr=" + std::to_string(mr) +
          " nc=" + std::to_string(nc) + " kc=" + std::to_string(kc) + " ks=" + std::to_string(ks);
 }
 
-void CheckGemmKernel(const GemmKernelEntry& e, uint32_t seed) {
+void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
   const GemmLayout& layout = e.info->layout;
   Rng rng(seed);
   for (int trial = 0; trial < 60; ++trial) {
@@ -170,16 +171,18 @@ void CheckGemmKernel(const GemmKernelEntry& e, uint32_t seed) {
 
 TEST(Microkernels, EveryGemmKernelMatchesReference) {
   int tested = 0;
-  for (const GemmKernelEntry& e : AllGemmKernels()) {
+  for (const MicrokernelEntry<GemmKernelInfo>& e : AllGemmKernels()) {
     if (!e.runnable) continue;
     SCOPED_TRACE(std::string(e.info->name) + (e.full_range ? "" : " (7-bit operands)"));
+    std::printf("  %s (%s)%s\n", e.info->name, e.isa.c_str(),
+                e.full_range ? "" : ": 7-bit operands, the engine reads them differently");
     CheckGemmKernel(e, 1234);
     ++tested;
   }
   EXPECT_GE(tested, 2);  // at least scalar and the target's SIMD kernel
 }
 
-void CheckDwconvKernel(const DwconvKernelEntry& e, uint32_t seed) {
+void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t seed) {
   Rng rng(seed);
   for (int trial = 0; trial < 60; ++trial) {
     const bool uint8 = trial % 2 == 1 && e.info->qu8 != nullptr;
@@ -253,9 +256,90 @@ void CheckDwconvKernel(const DwconvKernelEntry& e, uint32_t seed) {
 
 TEST(Microkernels, EveryDwconvKernelMatchesReference) {
   int tested = 0;
-  for (const DwconvKernelEntry& e : AllDwconvKernels()) {
+  for (const MicrokernelEntry<DwconvKernelInfo>& e : AllDwconvKernels()) {
     if (!e.runnable) continue;
     CheckDwconvKernel(e, 4321);
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryRsumKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<RsumKernelInfo>& e : AllRsumKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(777);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t rows = static_cast<size_t>(rng.Int(1, 70));
+      const size_t channels = static_cast<size_t>(rng.Int(1, 70));
+      const size_t stride = channels + static_cast<size_t>(rng.Int(0, 9));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " rows=" + std::to_string(rows) + " channels=" + std::to_string(channels));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> in(rows * stride);
+      for (uint8_t& b : in) b = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      const int32_t in_zp = rng.Int(lo, lo + 255);
+      const int32_t bias = -static_cast<int32_t>(rows) * in_zp;
+      const float scale = rng.Float(0.5f, 2.0f) / static_cast<float>(rows);
+      int32_t qmin, qmax;
+      RandomRange(rng, uint8, &qmin, &qmax);
+      const int32_t out_zp = rng.Int(qmin, qmax);
+      const QuantEpilogue epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
+      std::vector<uint8_t> out(channels + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(rows, channels, in.data(), stride, bias, scale,
+                                          out.data(), &epilogue);
+      for (size_t c = 0; c < channels; ++c) {
+        int32_t sum = bias;
+        for (size_t r = 0; r < rows; ++r) sum += ValueOf(in[r * stride + c], uint8);
+        Fp32Requant rq;
+        rq.scale = scale;
+        rq.zero_point = out_zp;
+        rq.qmin = qmin;
+        rq.qmax = qmax;
+        ASSERT_EQ(ValueOf(out[c], uint8), RequantizeFp32(sum, rq)) << "channel " << c;
+      }
+      for (size_t c = channels; c < out.size(); ++c)
+        ASSERT_EQ(out[c], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryVaddKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<VaddKernelInfo>& e : AllVaddKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(999);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(1, 100));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> a(n), b(n);
+      for (uint8_t& v : a) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      for (uint8_t& v : b) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      QAddParams p;
+      p.a_zero_point = rng.Int(lo, lo + 255);
+      p.b_zero_point = rng.Int(lo, lo + 255);
+      p.shift = static_cast<uint32_t>(rng.Int(10, 20));
+      p.a_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.b_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.rounding = (1 << (p.shift - 1)) - (rng.Coin() ? 1 : 0);
+      RandomRange(rng, uint8, &p.qmin, &p.qmax);
+      p.output_zero_point = rng.Int(p.qmin, p.qmax);
+      std::vector<uint8_t> out(n + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, a.data(), b.data(), out.data(), &p);
+      for (size_t i = 0; i < n; ++i) {
+        const int32_t acc = p.a_multiplier * (ValueOf(a[i], uint8) - p.a_zero_point) +
+                            p.b_multiplier * (ValueOf(b[i], uint8) - p.b_zero_point) + p.rounding;
+        const int32_t expect = std::clamp((acc >> p.shift) + p.output_zero_point, p.qmin, p.qmax);
+        ASSERT_EQ(ValueOf(out[i], uint8), expect) << "element " << i;
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
     ++tested;
   }
   EXPECT_GE(tested, 2);

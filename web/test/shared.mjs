@@ -31,9 +31,9 @@ export function readTensor(file, dtype) {
   return new Type(copy.buffer, 0, buf.length / Type.BYTES_PER_ELEMENT);
 }
 
-// The native golden test's criteria (tests/integration/golden_test.cc): quantized outputs within
-// one quantum and >= 99% exact; float within 1e-5 * max(1, range of the golden); int64/int32
-// >= 99% exact; classifiers keep the golden top-1.
+// The native golden test's criteria (tests/integration/golden_test.cc): quantized and integer
+// outputs bit for bit; float within 1e-5 * max(1, range of the golden); classifiers keep the
+// golden top-1.
 export function compareOutput(ours, golden, dtype) {
   const n = golden.length;
   let exact = 0, withinOne = 0, maxAbs = 0, lo = Infinity, hi = -Infinity;
@@ -52,12 +52,9 @@ export function compareOutput(ours, golden, dtype) {
     const tol = 1e-5 * Math.max(1, hi - lo);
     ok = maxAbs <= tol;
     if (!ok) why = `max |diff| ${maxAbs} > tolerance ${tol}`;
-  } else if (dtype === 'int64' || dtype === 'int32') {
-    ok = exact >= Math.floor((n * 99) / 100);
-    if (!ok) why = `only ${exact}/${n} exact (< 99%)`;
   } else {
-    ok = withinOne === n && exact * 100 >= n * 99;
-    if (!ok) why = withinOne !== n ? `${n - withinOne} elements off by more than 1` : `only ${exact}/${n} exact (< 99%)`;
+    ok = exact === n;
+    if (!ok) why = `${n - exact}/${n} elements differ (${n - withinOne} by more than 1)`;
   }
   return { ok, why, exact, n, maxAbs };
 }

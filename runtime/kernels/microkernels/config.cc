@@ -8,12 +8,13 @@
 namespace wisp {
 namespace {
 
-// One ISA level: its kernels, and whether this machine runs them.
+// One ISA level: the kernels it prefers, every GEMM variant it holds, and whether this machine
+// runs them.
 struct IsaLevel {
   const char* name;
   bool runnable;
-  const GemmKernelInfo* gemm;
-  std::vector<const DwconvKernelInfo*> dwconv;
+  MicrokernelConfig kernels;  // isa left empty
+  std::vector<MicrokernelEntry<GemmKernelInfo>> gemm_variants;
 };
 
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
@@ -23,24 +24,43 @@ RelaxedDot EngineRelaxedDot() {
 }
 #endif
 
+IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
+               std::vector<const DwconvKernelInfo*> dwconv, const RsumKernelInfo* rsum,
+               const VaddKernelInfo* vadd) {
+  IsaLevel level{name, runnable, {}, {{gemm, name, runnable, true}}};
+  level.kernels.gemm = gemm;
+  level.kernels.dwconv = std::move(dwconv);
+  level.kernels.rsum = rsum;
+  level.kernels.vadd = vadd;
+  return level;
+}
+
 std::vector<IsaLevel> Levels() {
   std::vector<IsaLevel> levels;
-  levels.push_back({"scalar", true, &kQ8Gemm4x4Scalar, {&kQ8DwconvUp4cScalar}});
+  levels.push_back(Level("scalar", true, &kQ8Gemm4x4Scalar, {&kQ8DwconvUp4cScalar},
+                         &kQ8Rsum4cScalar, &kQ8Vadd1Scalar));
 #if defined(WISP_MICROKERNELS_X86)
-  const std::vector<const DwconvKernelInfo*> sse2_dw = {&kQ8Dwconv9p16cSse2, &kQ8Dwconv25p16cSse2,
-                                                        &kQ8DwconvUp16cSse2};
-  levels.push_back({"sse2", true, &kQ8Gemm4x4c8Sse2, sse2_dw});
+  levels.push_back(Level("sse2", true, &kQ8Gemm4x4c8Sse2,
+                         {&kQ8Dwconv9p16cSse2, &kQ8Dwconv25p16cSse2, &kQ8DwconvUp16cSse2},
+                         &kQ8Rsum16cSse2, &kQ8Vadd16Sse2));
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   const std::vector<const DwconvKernelInfo*> simd_dw = {
       &kQ8Dwconv9p16cWasmsimd, &kQ8Dwconv25p16cWasmsimd, &kQ8DwconvUp16cWasmsimd};
-  levels.push_back({"wasmsimd", true, &kQ8Gemm3x4c8Wasmsimd, simd_dw});
+  levels.push_back(Level("wasmsimd", true, &kQ8Gemm3x4c8Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
+                         &kQ8Vadd16Wasmsimd));
 #endif
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
+  // The probe decides which dot-product kernel is exact here, if either is.
   const RelaxedDot dot = EngineRelaxedDot();
-  levels.push_back({"wasmrelaxed", dot != RelaxedDot::kUnusable,
-                    dot == RelaxedDot::kSigned ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot,
-                    simd_dw});
+  IsaLevel relaxed =
+      Level("wasmrelaxed", dot != RelaxedDot::kUnusable,
+            dot == RelaxedDot::kSigned ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot, simd_dw,
+            &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd);
+  relaxed.gemm_variants = {
+      {&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, dot == RelaxedDot::kUnsignedSecond},
+      {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, dot == RelaxedDot::kSigned}};
+  levels.push_back(relaxed);
 #endif
   return levels;
 }
@@ -57,17 +77,28 @@ void SelectLocked() {
     if (env != nullptr) g_limit = env;
     g_limit_read = true;
   }
-  MicrokernelConfig config;
   for (const IsaLevel& level : Levels()) {
     if (level.runnable) {
-      config.isa = level.name;
-      config.gemm = level.gemm;
-      config.dwconv = level.dwconv;
+      g_config = level.kernels;
+      g_config.isa = level.name;
     }
     if (g_limit == level.name) break;
   }
-  g_config = config;
   g_selected = true;
+}
+
+// The distinct kernels `pick` returns over all levels, each with its level.
+template <typename Info, typename Pick>
+std::vector<MicrokernelEntry<Info>> Collect(const Pick& pick) {
+  std::vector<MicrokernelEntry<Info>> all;
+  for (const IsaLevel& level : Levels()) {
+    for (const Info* info : pick(level)) {
+      bool seen = false;
+      for (const MicrokernelEntry<Info>& e : all) seen = seen || e.info == info;
+      if (!seen) all.push_back({info, level.name, level.runnable, true});
+    }
+  }
+  return all;
 }
 
 }  // namespace
@@ -95,33 +126,26 @@ bool SetMicrokernelIsaLimit(const std::string& isa) {
   return true;
 }
 
-std::vector<GemmKernelEntry> AllGemmKernels() {
-  std::vector<GemmKernelEntry> all;
-  all.push_back({&kQ8Gemm4x4Scalar, "scalar", true, true});
-#if defined(WISP_MICROKERNELS_X86)
-  all.push_back({&kQ8Gemm4x4c8Sse2, "sse2", true, true});
-#endif
-#if defined(WISP_MICROKERNELS_WASMSIMD)
-  all.push_back({&kQ8Gemm3x4c8Wasmsimd, "wasmsimd", true, true});
-#endif
-#if defined(WISP_MICROKERNELS_WASMRELAXED)
-  const RelaxedDot dot = EngineRelaxedDot();
-  all.push_back({&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, dot == RelaxedDot::kUnsignedSecond});
-  all.push_back({&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, dot == RelaxedDot::kSigned});
-#endif
+std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels() {
+  std::vector<MicrokernelEntry<GemmKernelInfo>> all;
+  for (const IsaLevel& level : Levels()) {
+    for (const MicrokernelEntry<GemmKernelInfo>& e : level.gemm_variants) all.push_back(e);
+  }
   return all;
 }
 
-std::vector<DwconvKernelEntry> AllDwconvKernels() {
-  std::vector<DwconvKernelEntry> all;
-  for (const IsaLevel& level : Levels()) {
-    for (const DwconvKernelInfo* k : level.dwconv) {
-      bool seen = false;
-      for (const DwconvKernelEntry& e : all) seen = seen || e.info == k;
-      if (!seen) all.push_back({k, level.name, level.runnable});
-    }
-  }
-  return all;
+std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels() {
+  return Collect<DwconvKernelInfo>([](const IsaLevel& l) { return l.kernels.dwconv; });
+}
+
+std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels() {
+  return Collect<RsumKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const RsumKernelInfo*>{l.kernels.rsum}; });
+}
+
+std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels() {
+  return Collect<VaddKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const VaddKernelInfo*>{l.kernels.vadd}; });
 }
 
 }  // namespace wisp

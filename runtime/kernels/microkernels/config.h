@@ -10,6 +10,8 @@
 
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/reduce.h"
+#include "runtime/kernels/microkernels/vadd.h"
 
 namespace wisp {
 
@@ -18,6 +20,8 @@ struct MicrokernelConfig {
   const GemmKernelInfo* gemm = nullptr;  // CONV_2D (via indirection) and FULLY_CONNECTED
   // Depthwise kernels in order of preference; Prepare takes the first that fits the filter.
   std::vector<const DwconvKernelInfo*> dwconv;
+  const RsumKernelInfo* rsum = nullptr;  // MEAN over the spatial axes
+  const VaddKernelInfo* vadd = nullptr;  // ADD / SUB of same-shaped tensors
 };
 
 const MicrokernelConfig& Microkernels();
@@ -31,19 +35,18 @@ std::vector<std::string> MicrokernelIsaLevels();
 bool SetMicrokernelIsaLimit(const std::string& isa);
 
 // Every microkernel compiled in, for tests and benchmarks.
-struct GemmKernelEntry {
-  const GemmKernelInfo* info;
+template <typename Info>
+struct MicrokernelEntry {
+  const Info* info;
   std::string isa;
-  bool runnable;    // this CPU / engine can execute it
-  bool full_range;  // exact on any input here; else only when operands stay 7-bit (relaxed dot
-                    // kernels whose engine semantics differ from the variant's)
+  bool runnable;  // this CPU / engine can execute it
+  // Exact on any input here; false only for a relaxed dot-product kernel whose engine reads the
+  // operands differently from the kernel's assumption: then exact while operands stay 7-bit.
+  bool full_range = true;
 };
-struct DwconvKernelEntry {
-  const DwconvKernelInfo* info;
-  std::string isa;
-  bool runnable;
-};
-std::vector<GemmKernelEntry> AllGemmKernels();
-std::vector<DwconvKernelEntry> AllDwconvKernels();
+std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels();
+std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels();
+std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels();
+std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels();
 
 }  // namespace wisp

@@ -4,12 +4,16 @@
 
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/reduce.h"
+#include "runtime/kernels/microkernels/vadd.h"
 
 namespace wisp {
 
 // Portable C++: every target.
 extern const GemmKernelInfo kQ8Gemm4x4Scalar;
 extern const DwconvKernelInfo kQ8DwconvUp4cScalar;
+extern const RsumKernelInfo kQ8Rsum4cScalar;
+extern const VaddKernelInfo kQ8Vadd1Scalar;
 extern const RowSumsFn kQ8RowSumsScalarQs8;
 extern const RowSumsFn kQ8RowSumsScalarQu8;
 
@@ -19,6 +23,8 @@ extern const GemmKernelInfo kQ8Gemm4x4c8Sse2;
 extern const DwconvKernelInfo kQ8Dwconv9p16cSse2;
 extern const DwconvKernelInfo kQ8Dwconv25p16cSse2;
 extern const DwconvKernelInfo kQ8DwconvUp16cSse2;
+extern const RsumKernelInfo kQ8Rsum16cSse2;
+extern const VaddKernelInfo kQ8Vadd16Sse2;
 #endif
 
 #if defined(__wasm_simd128__)
@@ -27,6 +33,8 @@ extern const GemmKernelInfo kQ8Gemm3x4c8Wasmsimd;
 extern const DwconvKernelInfo kQ8Dwconv9p16cWasmsimd;
 extern const DwconvKernelInfo kQ8Dwconv25p16cWasmsimd;
 extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;
+extern const RsumKernelInfo kQ8Rsum16cWasmsimd;
+extern const VaddKernelInfo kQ8Vadd16Wasmsimd;
 extern const RowSumsFn kQ8RowSumsWasmsimdQs8;
 extern const RowSumsFn kQ8RowSumsWasmsimdQu8;
 #endif

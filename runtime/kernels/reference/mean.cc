@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/shape_util.h"
 #include "runtime/kernels/shape_util_nd.h"
 
@@ -91,11 +92,39 @@ class MeanKernel : public OpKernel {
       out_zp_ = out.quant.zero_point[0];
       qmin_ = dtype_ == DType::INT8 ? -128 : 0;
       qmax_ = dtype_ == DType::INT8 ? 127 : 255;
+      // Reduced axes in one contiguous run (global average pooling over NHWC's H and W): a row
+      // reduction microkernel, once per outer index.
+      size_t first = rank, last = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        if (reduced[d]) first = std::min(first, d), last = d;
+      }
+      bool contiguous = first < rank;
+      for (size_t d = first; contiguous && d <= last; ++d) contiguous = reduced[d];
+      if (contiguous && !ctx.options().reference_only && !in.is_constant()) {
+        rsum_ = dtype_ == DType::INT8 ? Microkernels().rsum->qs8 : Microkernels().rsum->qu8;
+        rsum_name_ = Microkernels().rsum->name;
+        inner_ = 1;
+        for (size_t d = last + 1; d < rank; ++d) inner_ *= in.shape[d];
+        outer_ = count_ / inner_;
+        epilogue_ = MakeQuantEpilogue(out_zp_, qmin_, qmax_);
+      }
     }
     return Status::Ok();
   }
 
+  const char* implementation() const override { return rsum_ ? rsum_name_ : "reference"; }
+
   Status Invoke(const KernelContext& ctx) override {
+    if (rsum_ != nullptr) {
+      const uint8_t* in = ctx.in_bytes(0);
+      uint8_t* out = ctx.out_bytes(0);
+      const size_t rows = static_cast<size_t>(num_reduced_), inner = static_cast<size_t>(inner_);
+      for (int64_t o = 0; o < outer_; ++o) {
+        rsum_(rows, inner, in + o * rows * inner, inner, -in_zp_sum_, scale_, out + o * inner,
+              &epilogue_);
+      }
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::FLOAT32:
         Run<float>(ctx.in<float>(0), ctx.out<float>(0));
@@ -147,6 +176,11 @@ class MeanKernel : public OpKernel {
   float inv_n_ = 1.0f;
   float scale_ = 1.0f;
   int32_t in_zp_sum_ = 0, out_zp_ = 0, qmin_ = 0, qmax_ = 0;
+  // The microkernel path: outer_ x (num_reduced_ rows of inner_ values).
+  QRsumFn rsum_ = nullptr;
+  const char* rsum_name_ = "";
+  int64_t outer_ = 1, inner_ = 1;
+  QuantEpilogue epilogue_;
 };
 
 }  // namespace

@@ -158,3 +158,37 @@ test('.tflite -> .wisp conversion in WebAssembly; the .wisp loads in place with 
   await assert.rejects(rt.load(bad, { verifySha256: true }), (e) => e instanceof WispError && /sha256|hash/i.test(e.message));
   await assert.rejects(rt.convert(new Uint8Array(16)), (e) => e instanceof WispError);
 });
+
+test('variant and microkernel choice: simd option, isa cap, per-operator profile', { skip, timeout: 300000 }, async () => {
+  // Node 20 validates relaxed SIMD only with --experimental-wasm-relaxed-simd; without it a
+  // request for relaxed SIMD falls back to the SIMD128 build.
+  const features = await Wisp.detectFeatures();
+  const rt = await create({ threads: 1, simd: 'relaxed' });
+  assert.equal(rt.variant.name, features.relaxedSimd ? 'relaxed' : 'simd');
+  assert.ok(['wasmsimd', 'wasmrelaxed'].includes(rt.variant.isa), rt.variant.isa);
+  const plain = await create({ threads: 1, simd: 'simd128' });
+  assert.equal(plain.variant.name, 'simd');
+  assert.equal(plain.variant.relaxed, false);
+  await assert.rejects(Wisp.create({ simd: 'avx' }), (e) => e instanceof WispError && /simd must be/.test(e.message));
+  await assert.rejects(Wisp.create({ isa: 'avx512' }), (e) => e instanceof WispError && /unknown isa 'avx512'/.test(e.message));
+
+  // The scalar microkernels give the same bytes as the SIMD ones, and the profile names them.
+  const scalar = await create({ threads: 1, simd: 'simd128', isa: 'scalar' });
+  assert.equal(scalar.variant.isa, 'scalar');
+  const c = caseOf('mlperf_tiny_vww_96_int8/squat');
+  const input = readTensor(c.inputs[0].file, c.inputs[0].dtype);
+  const [a, b] = await Promise.all([plain.load(VWW), scalar.load(VWW)]);
+  const [outA] = a.runSync(input);
+  const [outB] = b.runSync(input);
+  assert.deepEqual(outB.data, outA.data);
+  assert.deepEqual(outA.data, readTensor(c.outputs[0].file, c.outputs[0].dtype));
+  const p = await b.profile({ runs: 3 });
+  assert.equal(p.runs, 3);
+  assert.ok(p.ops.length > 10, `${p.ops.length} operators`);
+  const conv = p.ops.find((o) => o.type === 'CONV_2D');
+  assert.match(conv.microkernel, /^q8_gemm_.*__scalar$/);
+  assert.ok(p.ops.every((o) => o.us >= 0 && o.share >= 0 && o.share <= 1));
+  assert.ok(Math.abs(p.ops.reduce((s, o) => s + o.share, 0) - 1) < 1e-3);
+  const pa = await a.profile({ inputs: input, runs: 2 });
+  assert.match(pa.ops.find((o) => o.type === 'CONV_2D').microkernel, /__wasmsimd$/);
+});
