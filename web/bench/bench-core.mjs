@@ -30,3 +30,20 @@ export async function benchModel({ modelSource, input, threads, warmup = 3, minR
     rt.dispose();
   }
 }
+
+// Per-operator profile (model.profile) of one model on one input, after warm-up runs. The engine
+// compiles lazily with its baseline tier and optimizes hot functions in the background, which
+// takes a second or two: warm up by time, not by count.
+export async function profileModel({ modelSource, input, threads = 1, simd = 'auto', isa, runs = 30, warmupMs = 2500 }) {
+  const rt = await Wisp.create({ threads, simd, isa });
+  try {
+    const model = await rt.load(modelSource);
+    const t0 = performance.now();
+    for (let i = 0; i < 10000 && (i < 10 || performance.now() - t0 < warmupMs); i++) model.runSync(input);
+    const profile = await model.profile({ inputs: input, runs });
+    model.dispose();
+    return { variant: rt.variant.name, isa: rt.variant.isa, numThreads: rt.variant.numThreads, ...profile };
+  } finally {
+    rt.dispose();
+  }
+}
