@@ -141,14 +141,9 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
 void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f) {
   g_ = g;
   const int32_t taps = g.kernel_h * g.kernel_w;
-  bool narrow = !f.uint8;
-  for (int64_t i = 0; narrow && i < static_cast<int64_t>(taps) * g.out_c; ++i) {
-    narrow = f.w_minus_zp[i] >= -127 && f.w_minus_zp[i] <= 127;
-  }
   const DwconvKernelInfo* kernel = nullptr;
   for (const DwconvKernelInfo* k : Microkernels().dwconv) {
-    if ((k->taps == 0 || k->taps == taps) && (!f.uint8 || k->qu8 != nullptr) &&
-        (!k->needs_narrow_weights || narrow)) {
+    if ((k->taps == 0 || k->taps == taps) && (!f.uint8 || k->qu8 != nullptr)) {
       kernel = k;
       break;
     }
@@ -162,10 +157,13 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   src.taps = taps;
   src.w_minus_zp = f.w_minus_zp;
   src.tap_order = order.data();
+  src.w_zp = f.w_zp;
+  src.weights_uint8 = f.weights_uint8;
   src.bias = f.bias;
   src.scale = f.scale;
   src.input_zero_point = f.input_zero_point;
-  packed_ = PackDwconv(kernel->channel_tile, src);
+  src.input_uint8 = f.uint8;
+  packed_ = PackDwconv(*kernel, src);
   windows_ = PlanRowWindows(g);
   zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<uint8_t>(f.input_zero_point));
   max_tasks_ = MaxTasks(ctx);

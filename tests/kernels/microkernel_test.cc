@@ -183,38 +183,51 @@ TEST(Microkernels, EveryGemmKernelMatchesReference) {
 }
 
 void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t seed) {
+  const DwconvKernelInfo& k = *e.info;
   Rng rng(seed);
   for (int trial = 0; trial < 60; ++trial) {
-    const bool uint8 = trial % 2 == 1 && e.info->qu8 != nullptr;
-    const QDwconvFn fn = uint8 ? e.info->qu8 : e.info->qs8;
+    const bool uint8 = trial % 2 == 1 && k.qu8 != nullptr;
+    const QDwconvFn fn = uint8 ? k.qu8 : k.qs8;
     const size_t channels = static_cast<size_t>(rng.Int(1, trial < 40 ? 40 : 200));
     const size_t width = static_cast<size_t>(rng.Int(1, 6));
-    const size_t taps =
-        e.info->taps ? static_cast<size_t>(e.info->taps) : static_cast<size_t>(rng.Int(1, 30));
+    const size_t taps = k.taps ? static_cast<size_t>(k.taps) : static_cast<size_t>(rng.Int(1, 30));
     const size_t stride = static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
-    SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+    SCOPED_TRACE(std::string(k.name) + (uint8 ? " qu8" : " qs8") + (e.full_range ? "" : " 7-bit") +
                  " channels=" + std::to_string(channels) + " width=" + std::to_string(width) +
                  " taps=" + std::to_string(taps) + " stride=" + std::to_string(stride));
-    const int32_t x_lo = uint8 ? 0 : -128;
-    const int32_t x_zp = rng.Int(x_lo, x_lo + 255);
+    // 7-bit mode (relaxed kernels whose engine reads operands differently): inputs as the kernel
+    // sees them in [0, 127], weights within +-64 of the zero point.
+    const bool seven_bit = !e.full_range;
+    const int32_t shift = k.tap_group > 1 ? k.input_shift[uint8 ? 1 : 0] : 0;
+    const int32_t x_lo = seven_bit ? -shift : (uint8 ? 0 : -128);
+    const int32_t x_hi = seven_bit ? x_lo + 127 : x_lo + 255;
+    const int32_t x_zp = rng.Int(x_lo, x_hi);
     const size_t row_bytes = channels + kSlack;
     std::vector<uint8_t> pool(row_bytes * 16), zero(row_bytes, static_cast<uint8_t>(x_zp));
-    for (uint8_t& b : pool) b = static_cast<uint8_t>(rng.Int(x_lo, x_lo + 255));
+    for (uint8_t& b : pool) b = static_cast<uint8_t>(rng.Int(x_lo, x_hi));
     std::vector<const uint8_t*> input((width - 1) * stride + taps);
-    for (const uint8_t*& p : input)
+    for (const uint8_t*& p : input) {
       p = rng.Coin(0.15) ? zero.data() : pool.data() + row_bytes * rng.Int(0, 15);
-
-    std::vector<int16_t> w(taps * channels);
-    std::vector<int32_t> bias(channels);
-    std::vector<float> scale(channels);
-    const int32_t w_zp = uint8 ? rng.Int(0, 255) : 0;
-    for (int16_t& v : w) {
-      const int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-127, 127);
-      v = static_cast<int16_t>(raw - w_zp);
     }
+
+    // Weights: int8 per channel (zero point usually 0), or uint8 per tensor; some channels
+    // narrow (fitting a byte around the zero point), most as wide as the dtype.
+    std::vector<int16_t> w(taps * channels);
+    std::vector<int32_t> bias(channels), w_zp(channels);
+    std::vector<float> scale(channels);
+    const int32_t tensor_zp = uint8 ? rng.Int(0, 255) : 0;
     for (size_t c = 0; c < channels; ++c) {
+      w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
       bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
       scale[c] = rng.Float(0.0001f, 0.05f);
+      const bool narrow = seven_bit || rng.Coin(0.3);
+      for (size_t t = 0; t < taps; ++t) {
+        int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-128, 127);
+        if (narrow) {
+          raw = std::clamp(w_zp[c] + rng.Int(-64, 64), uint8 ? 0 : -128, uint8 ? 255 : 127);
+        }
+        w[t * channels + c] = static_cast<int16_t>(raw - w_zp[c]);
+      }
     }
     int32_t qmin, qmax;
     RandomRange(rng, uint8, &qmin, &qmax);
@@ -225,10 +238,13 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     src.channels = static_cast<int32_t>(channels);
     src.taps = static_cast<int32_t>(taps);
     src.w_minus_zp = w.data();
+    src.w_zp = w_zp.data();
+    src.weights_uint8 = uint8;
     src.bias = bias.data();
     src.scale = scale.data();
     src.input_zero_point = x_zp;
-    const std::vector<uint8_t> packed = PackDwconv(e.info->channel_tile, src);
+    src.input_uint8 = uint8;
+    const std::vector<uint8_t> packed = PackDwconv(k, src);
 
     std::vector<uint8_t> out(width * channels + 7, 0xA5);
     fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &epilogue);
@@ -249,8 +265,9 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
             << "pixel " << p << " channel " << c;
       }
     }
-    for (size_t i = width * channels; i < out.size(); ++i)
+    for (size_t i = width * channels; i < out.size(); ++i) {
       ASSERT_EQ(out[i], 0xA5) << "wrote past the row";
+    }
   }
 }
 
@@ -258,6 +275,8 @@ TEST(Microkernels, EveryDwconvKernelMatchesReference) {
   int tested = 0;
   for (const MicrokernelEntry<DwconvKernelInfo>& e : AllDwconvKernels()) {
     if (!e.runnable) continue;
+    std::printf("  %s (%s)%s\n", e.info->name, e.isa.c_str(),
+                e.full_range ? "" : ": 7-bit operands, the engine reads them differently");
     CheckDwconvKernel(e, 4321);
     ++tested;
   }

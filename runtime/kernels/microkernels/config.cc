@@ -8,13 +8,14 @@
 namespace wisp {
 namespace {
 
-// One ISA level: the kernels it prefers, every GEMM variant it holds, and whether this machine
-// runs them.
+// One ISA level: the kernels it prefers, whether this machine runs them, and every variant of
+// the dot-product kernels it holds (the relaxed level compiles one per engine semantics).
 struct IsaLevel {
   const char* name;
   bool runnable;
   MicrokernelConfig kernels;  // isa left empty
   std::vector<MicrokernelEntry<GemmKernelInfo>> gemm_variants;
+  std::vector<MicrokernelEntry<DwconvKernelInfo>> dwconv_variants;
 };
 
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
@@ -27,7 +28,9 @@ RelaxedDot EngineRelaxedDot() {
 IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
                std::vector<const DwconvKernelInfo*> dwconv, const RsumKernelInfo* rsum,
                const VaddKernelInfo* vadd) {
-  IsaLevel level{name, runnable, {}, {{gemm, name, runnable, true}}};
+  IsaLevel level{name, runnable, {}, {{gemm, name, runnable, true}}, {}};
+  for (const DwconvKernelInfo* k : dwconv)
+    level.dwconv_variants.push_back({k, name, runnable, true});
   level.kernels.gemm = gemm;
   level.kernels.dwconv = std::move(dwconv);
   level.kernels.rsum = rsum;
@@ -51,15 +54,21 @@ std::vector<IsaLevel> Levels() {
                          &kQ8Vadd16Wasmsimd));
 #endif
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
-  // The probe decides which dot-product kernel is exact here, if either is.
+  // The probe decides which dot-product kernels are exact here, if either set is.
   const RelaxedDot dot = EngineRelaxedDot();
+  const bool sdot = dot == RelaxedDot::kSigned;
+  const bool usdot = dot == RelaxedDot::kUnsignedSecond;
   IsaLevel relaxed =
-      Level("wasmrelaxed", dot != RelaxedDot::kUnusable,
-            dot == RelaxedDot::kSigned ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot, simd_dw,
+      Level("wasmrelaxed", sdot || usdot, sdot ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot,
+            {sdot ? &kQ8Dwconv9p16c4WasmSdot : &kQ8Dwconv9p16c4WasmUsdot,
+             sdot ? &kQ8DwconvUp16c4WasmSdot : &kQ8DwconvUp16c4WasmUsdot},
             &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd);
-  relaxed.gemm_variants = {
-      {&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, dot == RelaxedDot::kUnsignedSecond},
-      {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, dot == RelaxedDot::kSigned}};
+  relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
+                           {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
+  relaxed.dwconv_variants = {{&kQ8Dwconv9p16c4WasmUsdot, "wasmrelaxed", true, usdot},
+                             {&kQ8DwconvUp16c4WasmUsdot, "wasmrelaxed", true, usdot},
+                             {&kQ8Dwconv9p16c4WasmSdot, "wasmrelaxed", true, sdot},
+                             {&kQ8DwconvUp16c4WasmSdot, "wasmrelaxed", true, sdot}};
   levels.push_back(relaxed);
 #endif
   return levels;
@@ -135,7 +144,15 @@ std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels() {
 }
 
 std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels() {
-  return Collect<DwconvKernelInfo>([](const IsaLevel& l) { return l.kernels.dwconv; });
+  std::vector<MicrokernelEntry<DwconvKernelInfo>> all;
+  for (const IsaLevel& level : Levels()) {
+    for (const MicrokernelEntry<DwconvKernelInfo>& e : level.dwconv_variants) {
+      bool seen = false;
+      for (const MicrokernelEntry<DwconvKernelInfo>& a : all) seen = seen || a.info == e.info;
+      if (!seen) all.push_back(e);
+    }
+  }
+  return all;
 }
 
 std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels() {

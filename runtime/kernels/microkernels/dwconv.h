@@ -6,9 +6,11 @@
 // filled with the input zero point), so adjacent pixels can share pointers (see
 // convolution_windows.h), and writes `channels` values at output + p * channels.
 //   out[c] = requantize(bias'[c] + sum_t x[t][c] * (w[t][c] - w_zp[c]))
-// Weights are packed per channel tile (pack.h): int32 bias' (zero points folded in), taps x tile
-// int16 weights, float scales. Channel tiles past `channels` are computed on padding and not
-// stored; input rows may be over-read by up to one tile (the arena and zero buffer allow it).
+// Weights are packed per channel tile (pack.h): int32 bias' (zero points folded in), the weights,
+// float scales; either int16 (w - w_zp) per tap, or, for dot-product kernels, signed bytes with
+// four taps of a channel side by side (the layout a relaxed dot product reads). Channel tiles
+// past `channels` are computed on padding and not stored; input rows may be over-read by up to
+// one tile (the arena and zero buffer allow it).
 #pragma once
 
 #include <cstddef>
@@ -26,9 +28,10 @@ struct DwconvKernelInfo {
   const char* name;  // e.g. "q8_dwconv_9p16__wasmsimd"
   int channel_tile = 1;
   int taps = 0;  // 0: any number of taps; else only this many (3x3 = 9, 5x5 = 25)
-  // int16 products summed in pairs before widening: exact only for int8 inputs and weights in
-  // [-127, 127] (two products of magnitude <= 128 * 127 fit in int16).
-  bool needs_narrow_weights = false;
+  // 1: int16 weights, one tap at a time. 4: the 8-bit dot-product layout, taps in groups of four
+  // (pack.h), with the input shifted as input_shift says (as GemmLayout::input_shift).
+  int tap_group = 1;
+  int input_shift[2] = {0, 0};
   QDwconvFn qs8;
   QDwconvFn qu8;  // nullptr when the kernel cannot handle uint8 inputs
 };

@@ -45,6 +45,10 @@ extern const RowSumsFn kQ8RowSumsWasmsimdQu8;
 #define WISP_MICROKERNELS_WASMRELAXED 1
 extern const GemmKernelInfo kQ8Gemm4x8c4WasmUsdot;
 extern const GemmKernelInfo kQ8Gemm4x8c4WasmSdot;
+extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot;
+extern const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot;
+extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmSdot;
+extern const DwconvKernelInfo kQ8DwconvUp16c4WasmSdot;
 #endif
 
 // How the engine computes i32x4.relaxed_dot_i8x16_i7x16_add_s for second operands above 127.

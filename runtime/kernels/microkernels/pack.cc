@@ -74,30 +74,55 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
   return out;
 }
 
-std::vector<uint8_t> PackDwconv(int channel_tile, const DwconvWeightsSource& src) {
-  const int32_t ct = channel_tile;
+std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src) {
+  const int32_t ct = kernel.channel_tile;
   const int32_t tiles = (src.channels + ct - 1) / ct;
-  const size_t tile_bytes =
-      static_cast<size_t>(ct) * 4 + static_cast<size_t>(src.taps) * ct * 2 + ct * 4;
+  const bool dot = kernel.tap_group > 1;
+  const int32_t slots = dot ? RoundUp(src.taps, kernel.tap_group) : src.taps;
+  const size_t weight_bytes = static_cast<size_t>(slots) * ct * (dot ? 1 : 2);
+  const size_t tile_bytes = static_cast<size_t>(ct) * 4 + weight_bytes + ct * 4 +
+                            (dot ? static_cast<size_t>(ct) * 4 + 16 : 0);
+  const int32_t input_shift = dot ? kernel.input_shift[src.input_uint8 ? 1 : 0] : 0;
+  const uint32_t x_zp = static_cast<uint32_t>(src.input_zero_point + input_shift);
   std::vector<uint8_t> out(tile_bytes * tiles, 0);
   for (int32_t tile = 0; tile < tiles; ++tile) {
     uint8_t* p = out.data() + tile_bytes * tile;
     uint8_t* weights = p + ct * 4;
-    uint8_t* scales = weights + static_cast<size_t>(src.taps) * ct * 2;
+    uint8_t* scales = weights + weight_bytes;
+    uint8_t* factors = scales + ct * 4;
     for (int32_t j = 0; j < ct; ++j) {
       const int32_t c = tile * ct + j;
       if (c >= src.channels) break;
-      uint32_t sum = 0;
-      for (int32_t t = 0; t < src.taps; ++t) {
+      auto w_at = [&](int32_t t) {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
-        const int16_t w = src.w_minus_zp[static_cast<size_t>(ft) * src.channels + c];
-        sum += static_cast<uint32_t>(static_cast<int32_t>(w));
-        std::memcpy(weights + (static_cast<size_t>(t) * ct + j) * 2, &w, 2);
+        return src.w_minus_zp[static_cast<size_t>(ft) * src.channels + c];
+      };
+      uint32_t sum = 0;
+      bool fits = true;
+      for (int32_t t = 0; t < src.taps; ++t) {
+        sum += static_cast<uint32_t>(static_cast<int32_t>(w_at(t)));
+        fits = fits && w_at(t) >= -128 && w_at(t) <= 127;
       }
       const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[c]) : 0u;
-      StoreI32(p + j * 4,
-               static_cast<int32_t>(bias - static_cast<uint32_t>(src.input_zero_point) * sum));
+      StoreI32(p + j * 4, static_cast<int32_t>(bias - x_zp * sum));
       std::memcpy(scales + j * 4, &src.scale[c], 4);
+      if (!dot) {
+        for (int32_t t = 0; t < src.taps; ++t) {
+          const int16_t w = w_at(t);
+          std::memcpy(weights + (static_cast<size_t>(t) * ct + j) * 2, &w, 2);
+        }
+        continue;
+      }
+      // As for GEMM: bytes around the zero point where they fit, else around 128 (uint8) with a
+      // correction by the input sum.
+      const int32_t shift = fits ? src.w_zp[c] : (src.weights_uint8 ? 128 : 0);
+      const int32_t factor = -(src.w_zp[c] - shift);
+      StoreI32(factors + j * 4, factor);
+      if (factor != 0) StoreI32(factors + ct * 4, 1);
+      for (int32_t t = 0; t < src.taps; ++t) {
+        const size_t at = (static_cast<size_t>(t / 4) * ct + j) * 4 + t % 4;
+        weights[at] = static_cast<uint8_t>(static_cast<int8_t>(w_at(t) + src.w_zp[c] - shift));
+      }
     }
   }
   return out;

@@ -16,13 +16,20 @@
 // the channels whose weights spread wider than a byte around their zero point. All of it wraps
 // in int32 like the reference, so the results are bit-exact.
 //
-// Depthwise (dwconv.h), per tile of channel_tile channels:
+// Depthwise (dwconv.h), per tile of channel_tile channels, for tap_group 1:
 //   int32 bias'[tile] | taps x tile int16 (w - w_zp) | float scale[tile]
+// and for the 8-bit dot-product layout (tap_group 4, taps rounded up to groups of four, the
+// padding taps with zero weights):
+//   int32 bias'[tile] | groups x tile x 4 int8 w' | float scale[tile] | int32 factor[tile]
+//   | int32 needs_sums, 12 bytes of padding
+// with w' = w - s[c] and factor[c] = -(w_zp[c] - s[c]) chosen as for GEMM: the kernel adds
+// factor[c] * (sum over the pixel's real taps of x'[t][c]) when the tile's needs_sums is set.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
 
 namespace wisp {
@@ -55,11 +62,15 @@ struct DwconvWeightsSource {
   int32_t taps = 0;
   const int16_t* w_minus_zp = nullptr;  // [filter tap][channels]
   const int32_t* tap_order = nullptr;   // as for GEMM
-  const int32_t* bias = nullptr;        // [channels], or null
-  const float* scale = nullptr;         // [channels]
+  const int32_t* w_zp = nullptr;        // [channels]; the 8-bit layout needs it
+  bool weights_uint8 = false;
+  const int32_t* bias = nullptr;  // [channels], or null
+  const float* scale = nullptr;   // [channels]
   int32_t input_zero_point = 0;
+  bool input_uint8 = false;
 };
 
-std::vector<uint8_t> PackDwconv(int channel_tile, const DwconvWeightsSource& src);
+// Packs for `kernel`'s layout (channel tile, tap group, input shift).
+std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src);
 
 }  // namespace wisp

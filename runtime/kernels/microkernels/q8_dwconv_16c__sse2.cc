@@ -59,10 +59,10 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
 }  // namespace
 
 const DwconvKernelInfo kQ8Dwconv9p16cSse2 = {
-    "q8_dwconv_9p16c__sse2", kTile, 9, false, Dwconv<int8_t, 9>, Dwconv<uint8_t, 9>};
+    "q8_dwconv_9p16c__sse2", kTile, 9, 1, {0, 0}, Dwconv<int8_t, 9>, Dwconv<uint8_t, 9>};
 const DwconvKernelInfo kQ8Dwconv25p16cSse2 = {
-    "q8_dwconv_25p16c__sse2", kTile, 25, false, Dwconv<int8_t, 25>, Dwconv<uint8_t, 25>};
+    "q8_dwconv_25p16c__sse2", kTile, 25, 1, {0, 0}, Dwconv<int8_t, 25>, Dwconv<uint8_t, 25>};
 const DwconvKernelInfo kQ8DwconvUp16cSse2 = {
-    "q8_dwconv_up16c__sse2", kTile, 0, false, Dwconv<int8_t, 0>, Dwconv<uint8_t, 0>};
+    "q8_dwconv_up16c__sse2", kTile, 0, 1, {0, 0}, Dwconv<int8_t, 0>, Dwconv<uint8_t, 0>};
 
 }  // namespace wisp

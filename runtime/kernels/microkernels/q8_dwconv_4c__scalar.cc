@@ -42,7 +42,7 @@ void Dwconv(size_t channels, size_t output_width, size_t taps, const uint8_t* co
 
 }  // namespace
 
-const DwconvKernelInfo kQ8DwconvUp4cScalar = {"q8_dwconv_up4c__scalar", kTile,          0, false,
-                                              Dwconv<int8_t>,           Dwconv<uint8_t>};
+const DwconvKernelInfo kQ8DwconvUp4cScalar = {
+    "q8_dwconv_up4c__scalar", kTile, 0, 1, {0, 0}, Dwconv<int8_t>, Dwconv<uint8_t>};
 
 }  // namespace wisp
