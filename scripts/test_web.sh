@@ -60,14 +60,14 @@ mkdir -p "$pack_dir/app"
 status=0
 echo "== WebAssembly microkernel tests (every microkernel against the reference)"
 tests_dir=build/wasm/wasm/tests
-timeout 600 node wasm/run_wasm_tests.mjs "$tests_dir/microkernel_tests_simd.mjs" || status=1
+timeout 600 node wasm/run_wasm_main.mjs "$tests_dir/microkernel_tests_simd.mjs" || status=1
 # Node 20: relaxed SIMD behind a flag, and Liftoff miscompiles the relaxed dot product; its engine
 # reads the operands differently from Chromium's, so the relaxed kernels run on 7-bit operands.
-timeout 600 node --experimental-wasm-relaxed-simd --no-liftoff wasm/run_wasm_tests.mjs \
+timeout 600 node --experimental-wasm-relaxed-simd --no-liftoff wasm/run_wasm_main.mjs \
   "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
 if [[ "${WISP_WEB_SKIP_BROWSER:-0}" != 1 ]]; then
   # Chromium runs the relaxed dot product the way the usdot kernel assumes: full-range operands.
-  timeout 600 node wasm/run_wasm_tests.mjs --browser "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
+  timeout 600 node wasm/run_wasm_main.mjs --browser "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
 fi
 
 echo "== node tests"

@@ -1,8 +1,10 @@
-// Runs a GoogleTest binary built with Emscripten (tests/wasm) under Node, or in headless
-// Chromium with --browser, and exits with its status. The module gets its .wasm bytes handed in
-// (Debian's Emscripten 3.1.6 loader would call fetch() under Node 20).
-//   node wasm/run_wasm_tests.mjs build/wasm/wasm/tests/microkernel_tests_simd.mjs
-//   node wasm/run_wasm_tests.mjs --browser build/wasm/wasm/tests/microkernel_tests_relaxed.mjs
+// Runs a program built with Emscripten as an ES module with a main() (the GoogleTest binaries of
+// tests/wasm, the microkernel benchmark) under Node, or in headless Chromium with --browser, and
+// exits with its status. Arguments after `--` are passed to main(). The module gets its .wasm
+// bytes handed in (Debian's Emscripten 3.1.6 loader would call fetch() under Node 20).
+//   node wasm/run_wasm_main.mjs build/wasm/wasm/tests/microkernel_tests_simd.mjs
+//   node wasm/run_wasm_main.mjs --browser build/wasm/wasm/tests/microkernel_tests_relaxed.mjs
+//   node wasm/run_wasm_main.mjs --browser build/wasm/bench/microkernel_bench_relaxed.mjs -- gemm
 // Relaxed-SIMD modules need `node --experimental-wasm-relaxed-simd --no-liftoff` (V8 11.3's
 // baseline tier miscompiles the relaxed dot product; the optimizing tier is right).
 import fs from 'node:fs';
@@ -10,11 +12,14 @@ import path from 'node:path';
 import http from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const args = process.argv.slice(2);
+const all = process.argv.slice(2);
+const dashes = all.indexOf('--');
+const args = dashes >= 0 ? all.slice(0, dashes) : all;
+const programArgs = dashes >= 0 ? all.slice(dashes + 1) : [];
 const browser = args.includes('--browser');
 const file = path.resolve(args.filter((a) => !a.startsWith('--'))[0] ?? '');
 if (!fs.existsSync(file)) {
-  console.error('usage: node run_wasm_tests.mjs [--browser] tests.mjs');
+  console.error('usage: node run_wasm_main.mjs [--browser] program.mjs [-- args...]');
   process.exit(2);
 }
 const wasmFile = file.replace(/\.mjs$/, '.wasm');
@@ -26,6 +31,7 @@ async function runInNode() {
     factory({
       nodeRequire: createRequire(import.meta.url),  // wasm/pre.js: the glue's require/__dirname
       nodeDirname: path.dirname(file),
+      arguments: programArgs,
       wasmBinary: fs.readFileSync(wasmFile),
       print: (t) => console.log(t),
       printErr: (t) => console.error(t),
@@ -50,13 +56,14 @@ async function runInChromium() {
   try {
     const page = await b.context.newPage();
     await page.goto(`${url}/`, { timeout: 60000 });
-    const { code, lines } = await page.evaluate(async () => {
+    const { code, lines } = await page.evaluate(async (programArgs) => {
       const { default: factory } = await import('/tests.mjs');
       const wasmBinary = new Uint8Array(await (await fetch('/tests.wasm')).arrayBuffer());
       const lines = [];
       const code = await new Promise((resolve) => {
         factory({
           wasmBinary,
+          arguments: programArgs,
           print: (t) => lines.push(t),
           printErr: (t) => lines.push(t),
           onExit: resolve,
@@ -64,7 +71,7 @@ async function runInChromium() {
         }).catch((e) => { lines.push(String(e)); resolve(1); });
       });
       return { code, lines };
-    });
+    }, programArgs);
     console.log(lines.join('\n'));
     return code;
   } finally {
@@ -73,7 +80,7 @@ async function runInChromium() {
   }
 }
 
-const timer = setTimeout(() => { console.error('timed out after 600 s'); process.exit(1); }, 600000);
+const timer = setTimeout(() => { console.error('timed out after 1200 s'); process.exit(1); }, 1200000);
 const code = browser ? await runInChromium() : await runInNode();
 clearTimeout(timer);
 process.exit(code);
