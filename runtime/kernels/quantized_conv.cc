@@ -1,6 +1,7 @@
 #include "runtime/kernels/quantized_conv.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/parallel.h"
@@ -13,6 +14,18 @@ constexpr int kMaxMr = 8;
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
+
+// dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
+void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, src + i, 8);
+    v ^= 0x8080808080808080ull;
+    std::memcpy(dst + i, &v, 8);
+  }
+  for (; i < n; ++i) dst[i] = src[i] ^ 0x80;
+}
 
 }  // namespace
 
@@ -46,6 +59,14 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   packed_ = PackGemm(layout_, src);
   if (packed_.needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
   max_tasks_ = MaxTasks(ctx);
+  // A pointwise int8 layer with more than one block of channels: flip each row tile once
+  // (a kernel flipping inside reads every row again per block).
+  if (pointwise_ && !f.uint8 && k->qs8_flipped_input != nullptr && g.out_c > layout_.nr &&
+      !packed_.needs_row_sums) {
+    flipped_fn_ = k->qs8_flipped_input;
+    flip_row_bytes_ = (static_cast<size_t>(g.in_c) + kZeroSlack + 15) / 16 * 16;
+    flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
+  }
   if (!pointwise_) {
     windows_ = PlanRowWindows(g);
     zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
@@ -56,13 +77,16 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
 
 void QuantGemmPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const {
   if (pointwise_) {
-    RunPointwise(ctx.thread_pool(), input, output);
+    RunPointwise(ctx, input, output);
   } else {
     RunWindows(ctx, input, output);
   }
 }
 
-void QuantGemmPlan::RunPointwise(ThreadPool* pool, const uint8_t* input, uint8_t* output) const {
+void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
+                                 uint8_t* output) const {
+  ThreadPool* pool = ctx.thread_pool();
+  uint8_t* flip_base = flipped_fn_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
   const int64_t m = static_cast<int64_t>(g_.batch) * g_.out_h * g_.out_w;
   const int32_t k = g_.in_c, n = g_.out_c;
   const int mr = layout_.mr, nr = layout_.nr;
@@ -88,10 +112,19 @@ void QuantGemmPlan::RunPointwise(ThreadPool* pool, const uint8_t* input, uint8_t
     GemmWindow windows[kMaxMr];
     int32_t sums[kMaxMr];
     for (int r = 0; r < kMaxMr; ++r) windows[r] = &rows[r];
+    uint8_t* flipped = flip_base ? flip_base + flip_row_bytes_ * mr * t : nullptr;
     for (int64_t tile = t0; tile < t1; ++tile) {
       const int64_t m0 = tile * mr;
       const size_t rows_here = static_cast<size_t>(std::min<int64_t>(mr, m - m0));
       for (size_t r = 0; r < rows_here; ++r) rows[r] = input + (m0 + r) * k;
+      if (flipped != nullptr) {
+        for (size_t r = 0; r < rows_here; ++r) {
+          FlipBytes(rows[r], static_cast<size_t>(k), flipped + flip_row_bytes_ * r);
+          rows[r] = flipped + flip_row_bytes_ * r;
+        }
+        flipped_fn_(rows_here, nc, k, 1, windows, w, output + m0 * n + n0, n, nullptr, &epilogue_);
+        continue;
+      }
       const int32_t* row_sums = nullptr;
       if (row_sums_ != nullptr) {
         row_sums_(rows_here, k, 1, windows, input_shift_, sums);

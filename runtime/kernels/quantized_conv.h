@@ -38,13 +38,18 @@ class QuantGemmPlan {
   const char* microkernel() const { return name_; }
 
  private:
-  void RunPointwise(ThreadPool* pool, const uint8_t* input, uint8_t* output) const;
+  void RunPointwise(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
   void RunWindows(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
 
   ConvGeometry g_;
   const char* name_ = "";
   GemmLayout layout_;
   QGemmFn fn_ = nullptr;
+  // Pointwise only: the kernel for inputs flipped once per row tile (GemmKernelInfo::
+  // qs8_flipped_input), with per-task scratch for the flipped tile; null when not worth it.
+  QGemmFn flipped_fn_ = nullptr;
+  int flip_scratch_ = -1;
+  size_t flip_row_bytes_ = 0;
   RowSumsFn row_sums_ = nullptr;  // set when the packed weights need row sums
   int32_t input_shift_ = 0;       // what the kernel adds to input bytes (for row sums)
   PackedGemm packed_;

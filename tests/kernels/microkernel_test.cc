@@ -145,6 +145,25 @@ void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
     fn(mr, nc, kc, ks, windows.data(), packed.data.data(), out.data(), c_stride, row_sums,
        &epilogue);
 
+    // The same inputs flipped by the caller (GemmKernelInfo::qs8_flipped_input) give the same
+    // bytes.
+    std::vector<uint8_t> flipped_out;
+    if (!uint8 && e.info->qs8_flipped_input != nullptr && row_sums == nullptr) {
+      std::vector<uint8_t> fpool(pool), fzero(zero);
+      for (uint8_t& b : fpool) b ^= 0x80;
+      for (uint8_t& b : fzero) b ^= 0x80;
+      std::vector<const uint8_t*> ftaps(taps.size());
+      for (size_t i = 0; i < taps.size(); ++i) {
+        ftaps[i] = taps[i] == zero.data() ? fzero.data() : fpool.data() + (taps[i] - pool.data());
+      }
+      std::vector<GemmWindow> fwindows(mr);
+      for (size_t r = 0; r < mr; ++r) fwindows[r] = ftaps.data() + r * ks;
+      flipped_out.assign(mr * c_stride, 0xA5);
+      e.info->qs8_flipped_input(mr, nc, kc, ks, fwindows.data(), packed.data.data(),
+                                flipped_out.data(), c_stride, nullptr, &epilogue);
+      ASSERT_EQ(flipped_out, out) << "flipped-input entry point";
+    }
+
     for (size_t r = 0; r < mr; ++r) {
       for (size_t c = 0; c < nc; ++c) {
         uint32_t acc = static_cast<uint32_t>(bias[c]);

@@ -57,6 +57,11 @@ struct GemmKernelInfo {
   QGemmFn qu8;                       // uint8 input and output
   RowSumsFn row_sums_qs8 = nullptr;  // for 8-bit layouts (weight_bytes == 1)
   RowSumsFn row_sums_qu8 = nullptr;
+  // int8 input and output, the input bytes already flipped (XOR 0x80) by the caller: for
+  // kernels whose int8 input shift is +128, a caller that reads contiguous rows flips each row
+  // tile once instead of the kernel flipping it again for every block of channels. Null when
+  // the kernel does not flip.
+  QGemmFn qs8_flipped_input = nullptr;
 };
 
 }  // namespace wisp

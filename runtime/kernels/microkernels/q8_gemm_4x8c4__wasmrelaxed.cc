@@ -103,7 +103,8 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
 const GemmKernelInfo kQ8Gemm4x8c4WasmUsdot = {
     "q8_gemm_4x8c4__wasmusdot", GemmLayout{kMr, kNr, kKr, 1, {128, 0}},
     Gemm<int8_t, true>,         Gemm<uint8_t, false>,
-    kQ8RowSumsWasmsimdQs8,      kQ8RowSumsWasmsimdQu8};
+    kQ8RowSumsWasmsimdQs8,      kQ8RowSumsWasmsimdQu8,
+    Gemm<int8_t, false>};
 // sdot: int8 inputs as they are, uint8 inputs flipped to signed bytes (-128).
 const GemmKernelInfo kQ8Gemm4x8c4WasmSdot = {
     "q8_gemm_4x8c4__wasmsdot", GemmLayout{kMr, kNr, kKr, 1, {0, -128}},
