@@ -43,13 +43,19 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   pointwise_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
                g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
   const int32_t ks = g.kernel_h * g.kernel_w;
+  // Few input channels (an RGB or mono first layer): a window's taps would each fill a k group
+  // of the kernel with mostly padding, so each output pixel's patch is gathered into one
+  // contiguous row of kh * kw * in_c values instead, in the filter's own order.
+  const int32_t kr = layout_.kr;
+  patches_ = !pointwise_ && ks > 1 && g.in_c <= 4 &&
+             (g.in_c + kr - 1) / kr * kr * ks > (ks * g.in_c + kr - 1) / kr * kr;
   const std::vector<int32_t> order = ColumnMajorTapOrder(g.kernel_h, g.kernel_w);
   GemmWeightsSource src;
   src.n = g.out_c;
-  src.ks = ks;
-  src.kc = g.in_c;
+  src.ks = patches_ ? 1 : ks;
+  src.kc = patches_ ? ks * g.in_c : g.in_c;
   src.w_minus_zp = f.w_minus_zp;
-  src.tap_order = order.data();
+  src.tap_order = patches_ ? nullptr : order.data();
   src.w_zp = f.w_zp;
   src.weights_uint8 = f.weights_uint8;
   src.bias = f.bias;
@@ -59,12 +65,16 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   packed_ = PackGemm(layout_, src);
   if (packed_.needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
   max_tasks_ = MaxTasks(ctx);
-  // A pointwise int8 layer with more than one block of channels: flip each row tile once
-  // (a kernel flipping inside reads every row again per block).
-  if (pointwise_ && !f.uint8 && k->qs8_flipped_input != nullptr && g.out_c > layout_.nr &&
-      !packed_.needs_row_sums) {
+  // Contiguous rows (pointwise, or gathered patches) of an int8 layer with more than one block
+  // of channels: flip each row tile once (a kernel flipping inside reads every row again per
+  // block of channels).
+  const size_t row_values = static_cast<size_t>(patches_ ? ks * g.in_c : g.in_c);
+  if ((pointwise_ || patches_) && !f.uint8 && k->qs8_flipped_input != nullptr &&
+      g.out_c > layout_.nr && !packed_.needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
-    flip_row_bytes_ = (static_cast<size_t>(g.in_c) + kZeroSlack + 15) / 16 * 16;
+  }
+  if (flipped_fn_ != nullptr || patches_) {
+    flip_row_bytes_ = (row_values + kZeroSlack + 15) / 16 * 16;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
   if (!pointwise_) {
@@ -72,6 +82,29 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
                  static_cast<uint8_t>(f.input_zero_point));
     scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
+  }
+}
+
+void QuantGemmPlan::GatherPatch(GemmWindow window, bool flip, uint8_t* dst) const {
+  const size_t in_c = static_cast<size_t>(g_.in_c);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  const uint8_t mask = flip ? 0x80 : 0x00;
+  for (int32_t ky = 0; ky < g_.kernel_h; ++ky, dst += span) {
+    const uint8_t* first = window[ky];
+    const uint8_t* last = window[(g_.kernel_w - 1) * g_.kernel_h + ky];
+    if (span <= 16 && last == first + span - in_c) {
+      // The row's taps are adjacent pixels: one 16-byte copy (the rows, the zero buffer and the
+      // scratch all have slack past their end for the over-read and over-write).
+      uint8_t bytes[16];
+      std::memcpy(bytes, first, 16);
+      for (uint8_t& b : bytes) b ^= mask;
+      std::memcpy(dst, bytes, 16);
+      continue;
+    }
+    for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
+      const uint8_t* src = window[kx * g_.kernel_h + ky];
+      for (size_t c = 0; c < in_c; ++c) dst[kx * in_c + c] = src[c] ^ mask;
+    }
   }
 }
 
@@ -144,11 +177,15 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
+  uint8_t* patch_base = patches_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
   const int mr = layout_.mr;
+  const size_t in_c = static_cast<size_t>(g_.in_c);
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     const uint8_t** table = tables + windows_.pointers * t;
     GemmWindow windows[kMaxMr];
     int32_t sums[kMaxMr];
+    uint8_t* patch = patch_base ? patch_base + flip_row_bytes_ * mr * t : nullptr;
+    const uint8_t* patch_rows[kMaxMr];
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
@@ -157,6 +194,23 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
       for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
         const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
         for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * windows_.stride;
+        if (patch != nullptr) {
+          // Gather each pixel's patch (filter order: ky, then kx, then channels) into a row.
+          for (size_t r = 0; r < rows_here; ++r) {
+            patch_rows[r] = patch + flip_row_bytes_ * r;
+            GatherPatch(windows[r], flipped_fn_ != nullptr, patch + flip_row_bytes_ * r);
+            windows[r] = &patch_rows[r];
+          }
+          const int32_t* row_sums = nullptr;
+          if (row_sums_ != nullptr) {
+            row_sums_(rows_here, ks * in_c, 1, windows, input_shift_, sums);
+            row_sums = sums;
+          }
+          (flipped_fn_ ? flipped_fn_ : fn_)(
+              rows_here, g_.out_c, ks * in_c, 1, windows, packed_.data.data(),
+              out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+          continue;
+        }
         const int32_t* row_sums = nullptr;
         if (row_sums_ != nullptr) {
           row_sums_(rows_here, g_.in_c, ks, windows, input_shift_, sums);

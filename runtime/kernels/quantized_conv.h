@@ -40,13 +40,16 @@ class QuantGemmPlan {
  private:
   void RunPointwise(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
   void RunWindows(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
+  // Patches mode: the window's taps as one row, flipped (XOR 0x80) for flipped_fn_.
+  void GatherPatch(GemmWindow window, bool flip, uint8_t* dst) const;
 
   ConvGeometry g_;
   const char* name_ = "";
   GemmLayout layout_;
   QGemmFn fn_ = nullptr;
-  // Pointwise only: the kernel for inputs flipped once per row tile (GemmKernelInfo::
-  // qs8_flipped_input), with per-task scratch for the flipped tile; null when not worth it.
+  // Contiguous rows only (pointwise or patches): the kernel for inputs flipped once per row tile
+  // (GemmKernelInfo::qs8_flipped_input); null when not worth it. The per-task scratch holds
+  // the flipped or gathered row tile.
   QGemmFn flipped_fn_ = nullptr;
   int flip_scratch_ = -1;
   size_t flip_row_bytes_ = 0;
@@ -55,6 +58,7 @@ class QuantGemmPlan {
   PackedGemm packed_;
   QuantEpilogue epilogue_;
   bool pointwise_ = false;
+  bool patches_ = false;  // few input channels: each pixel's patch gathered into one row
   RowWindows windows_;
   std::vector<uint8_t> zero_;
   int max_tasks_ = 1;
