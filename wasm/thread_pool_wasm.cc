@@ -18,8 +18,12 @@ namespace wasm {
 
 namespace {
 
-// Workers sleep on a condition variable between jobs; a job hands out task indices through an
-// atomic counter and the calling thread works on it too, so Run() never waits on an idle pool.
+// A job is published by bumping a 64-bit state word, (generation << 32) | next task index;
+// workers claim tasks by compare-and-swap on that word, so a worker still finishing one job can
+// never take a task of the next. Between jobs a worker spins on the word for a while before it
+// sleeps on a condition variable: an interpreter dispatches one job per operator, dozens per
+// inference, and waking a sleeping Web Worker costs tens of microseconds each time. The calling
+// thread works on every job too and spins until the job's tasks are done.
 class WasmThreadPool final : public ThreadPool {
  public:
   explicit WasmThreadPool(int num_threads) : num_threads_(num_threads) {
@@ -29,8 +33,8 @@ class WasmThreadPool final : public ThreadPool {
   ~WasmThreadPool() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      ++generation_;
+      stop_.store(true, std::memory_order_release);
+      state_.fetch_add(uint64_t{1} << 32, std::memory_order_acq_rel);
     }
     wake_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -40,51 +44,63 @@ class WasmThreadPool final : public ThreadPool {
 
   void Run(int num_tasks, TaskFn fn) override {
     if (num_tasks <= 0) return;
-    {
+    const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+    // Each generation's job lives in its own slot: a worker still looking at the previous job
+    // reads the other slot, and can claim nothing there (its compare-and-swap fails).
+    Job& job = jobs_[generation & 1];
+    job.fn.store(&fn, std::memory_order_relaxed);
+    job.num_tasks.store(num_tasks, std::memory_order_relaxed);
+    remaining_.store(num_tasks, std::memory_order_relaxed);
+    state_.store(generation << 32, std::memory_order_release);
+    if (sleeping_.load(std::memory_order_acquire) > 0) {
       std::lock_guard<std::mutex> lock(mu_);
-      fn_ = &fn;
-      num_tasks_ = num_tasks;
-      next_task_.store(0, std::memory_order_relaxed);
-      pending_ = num_tasks;
-      ++generation_;
+      wake_.notify_all();
     }
-    wake_.notify_all();
-    DoTasks(fn, num_tasks);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    fn_ = nullptr;
+    DoTasks(static_cast<uint32_t>(generation));
+    while (remaining_.load(std::memory_order_acquire) > 0) {
+    }
   }
 
  private:
-  void DoTasks(const TaskFn& fn, int num_tasks) {
-    int finished = 0;
+  // Claims and runs tasks of `generation` until none are left or a newer job replaced it.
+  void DoTasks(uint32_t generation) {
+    const Job& job = jobs_[generation & 1];
+    uint64_t s = state_.load(std::memory_order_acquire);
     for (;;) {
-      const int task = next_task_.fetch_add(1, std::memory_order_relaxed);
-      if (task >= num_tasks) break;
-      fn(task);
-      ++finished;
-    }
-    if (finished > 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      pending_ -= finished;
-      if (pending_ == 0) done_.notify_all();
+      if (static_cast<uint32_t>(s >> 32) != generation) return;
+      const uint32_t task = static_cast<uint32_t>(s);
+      if (task >= static_cast<uint32_t>(job.num_tasks.load(std::memory_order_relaxed))) return;
+      if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        continue;
+      }
+      // The job cannot end while this task is unfinished, so the slot still holds it.
+      (*job.fn.load(std::memory_order_relaxed))(static_cast<int>(task));
+      remaining_.fetch_sub(1, std::memory_order_acq_rel);
+      s = state_.load(std::memory_order_acquire);
     }
   }
 
   void WorkerLoop() {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-      const TaskFn* fn;
-      int num_tasks;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-        fn = fn_;
-        num_tasks = num_tasks_;
+      // Spin for the next job (about 50-100 us), then sleep.
+      uint32_t generation = seen;
+      for (int spin = 0; spin < 20000 && generation == seen; ++spin) {
+        generation = static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32);
       }
-      if (fn != nullptr) DoTasks(*fn, num_tasks);
+      if (generation == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        sleeping_.fetch_add(1, std::memory_order_acq_rel);
+        wake_.wait(lock, [&] {
+          return static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32) != seen;
+        });
+        sleeping_.fetch_sub(1, std::memory_order_acq_rel);
+        generation = static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32);
+      }
+      if (stop_.load(std::memory_order_acquire)) return;
+      seen = generation;
+      DoTasks(generation);
     }
   }
 
@@ -92,13 +108,15 @@ class WasmThreadPool final : public ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-  const TaskFn* fn_ = nullptr;
-  int num_tasks_ = 0;
-  int pending_ = 0;
-  std::atomic<int> next_task_{0};
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> remaining_{0};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stop_{false};
+  struct Job {
+    std::atomic<const TaskFn*> fn{nullptr};
+    std::atomic<int> num_tasks{0};
+  };
+  Job jobs_[2];
 };
 
 std::unique_ptr<WasmThreadPool> g_pool;
