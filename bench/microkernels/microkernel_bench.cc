@@ -49,15 +49,15 @@ void BenchGemm(const MicrokernelEntry<GemmKernelInfo>& e, const GemmShape& s, bo
                double min_us) {
   const GemmLayout& l = e.info->layout;
   std::mt19937 rng(1);
-  std::vector<int16_t> w(static_cast<size_t>(s.n) * s.ks * s.k);
-  for (int16_t& v : w) v = static_cast<int16_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<uint8_t> w(static_cast<size_t>(s.n) * s.ks * s.k);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(rng());
   std::vector<int32_t> zp(s.n, uint8 ? 128 : 0), bias(s.n, 100);
   std::vector<float> scale(s.n, 0.001f);
   GemmWeightsSource src;
   src.n = s.n;
   src.ks = s.ks;
   src.kc = s.k;
-  src.w_minus_zp = w.data();
+  src.weights = w.data();
   src.w_zp = zp.data();
   src.weights_uint8 = uint8;
   src.bias = bias.data();
@@ -106,14 +106,14 @@ void BenchDwconv(const MicrokernelEntry<DwconvKernelInfo>& e, const DwShape& s, 
   const DwconvKernelInfo& k = *e.info;
   if (k.taps != 0 && k.taps != s.taps) return;
   std::mt19937 rng(2);
-  std::vector<int16_t> w(static_cast<size_t>(s.taps) * s.channels);
-  for (int16_t& v : w) v = static_cast<int16_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<uint8_t> w(static_cast<size_t>(s.taps) * s.channels);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(rng());
   std::vector<int32_t> zp(s.channels, uint8 ? 128 : 0), bias(s.channels, 100);
   std::vector<float> scale(s.channels, 0.001f);
   DwconvWeightsSource src;
   src.channels = s.channels;
   src.taps = s.taps;
-  src.w_minus_zp = w.data();
+  src.weights = w.data();
   src.w_zp = zp.data();
   src.weights_uint8 = uint8;
   src.bias = bias.data();

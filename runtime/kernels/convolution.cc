@@ -31,16 +31,21 @@ struct ConvCommon {
   float act_min = 0.0f, act_max = 0.0f;
   // int8 / uint8
   QuantConvParams q;
-  std::vector<int16_t> filter_q;
+  const uint8_t* filter_raw = nullptr;  // in place in the model
+  int64_t filter_elements = 0;
+  int32_t channel_axis = 0;
   std::vector<int32_t> bias_q;     // as in the model (zeros when it has none)
   std::vector<int32_t> filter_zp;  // per output channel
+  // The reference kernels' weights (BuildReferenceWeights): int16 (w - w_zp), and
+  // q.folded_bias. Built only when an operator runs on them.
+  std::vector<int16_t> filter_q;
   // in_c elements of the padding value (0.0f or the input zero point)
   std::vector<uint8_t> pad_row;
 
   // What the microkernel plans need (quantized_conv.h).
   QuantFilter MicrokernelFilter() const {
     QuantFilter f;
-    f.w_minus_zp = filter_q.data();
+    f.weights = filter_raw;
     f.w_zp = filter_zp.data();
     f.weights_uint8 = path == Path::kUint8;
     f.bias = bias_q.data();
@@ -50,11 +55,37 @@ struct ConvCommon {
     f.epilogue = MakeQuantEpilogue(q.output_zero_point, q.qmin, q.qmax);
     return f;
   }
-  // Weights as the reference kernels want them are no longer needed once a plan packed them.
-  void DropReferenceWeights() {
-    filter_q = {};
-    bias_q = {};
-    filter_zp = {};
+  // The int16 (w - w_zp) weights and zero-point folded biases of the reference kernels. Walked in
+  // memory order without a division per element; the sums wrap in uint32 like XNNPACK's packing.
+  void BuildReferenceWeights() {
+    if (path == Path::kFloat) return;
+    const int32_t out_c = static_cast<int32_t>(filter_zp.size());
+    const int64_t per_channel = filter_elements / out_c;
+    const bool is_u8 = path == Path::kUint8;
+    filter_q.resize(static_cast<size_t>(filter_elements));
+    std::vector<uint32_t> sums(out_c, 0);
+    auto convert = [&](int64_t i, int32_t ch) {
+      const int32_t raw = is_u8 ? static_cast<int32_t>(filter_raw[i])
+                                : static_cast<int32_t>(static_cast<int8_t>(filter_raw[i]));
+      const int32_t w = raw - filter_zp[ch];
+      filter_q[i] = static_cast<int16_t>(w);
+      sums[ch] += static_cast<uint32_t>(w);
+    };
+    if (channel_axis == 0) {
+      int64_t i = 0;
+      for (int32_t ch = 0; ch < out_c; ++ch) {
+        for (int64_t k = 0; k < per_channel; ++k, ++i) convert(i, ch);
+      }
+    } else {
+      for (int64_t i = 0; i < filter_elements;) {
+        for (int32_t ch = 0; ch < out_c; ++ch, ++i) convert(i, ch);
+      }
+    }
+    q.folded_bias.resize(out_c);
+    for (int32_t ch = 0; ch < out_c; ++ch) {
+      q.folded_bias[ch] = static_cast<int32_t>(
+          static_cast<uint32_t>(bias_q[ch]) - static_cast<uint32_t>(q.input_zero_point) * sums[ch]);
+    }
   }
 };
 
@@ -220,20 +251,10 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
   q.qmin = range.min;
   q.qmax = range.max;
 
-  // Weights as int16 (w - w_zp); per-channel sums for the zero-point folding. The sums wrap
-  // in uint32 like XNNPACK's packing routines.
-  c->filter_q.resize(static_cast<size_t>(n));
-  std::vector<uint32_t> sums(out_c, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t ch = channel_of(i);
-    const int32_t raw = is_u8 ? static_cast<int32_t>(filter.data[i])
-                              : static_cast<int32_t>(static_cast<int8_t>(filter.data[i]));
-    const int32_t w = raw - filter_zp(ch);
-    c->filter_q[i] = static_cast<int16_t>(w);
-    sums[ch] += static_cast<uint32_t>(w);
-  }
-  q.folded_bias.resize(out_c);
   q.scale.resize(out_c);
+  c->filter_raw = filter.data;
+  c->filter_elements = n;
+  c->channel_axis = channel_axis;
   c->bias_q.assign(out_c, 0);
   c->filter_zp.resize(out_c);
   for (int32_t ch = 0; ch < out_c; ++ch) {
@@ -241,8 +262,6 @@ Status PrepareCommon(const KernelContext& ctx, const TensorDesc& input, const Te
     if (bias != nullptr) std::memcpy(&b, bias->data + ch * sizeof(int32_t), sizeof(int32_t));
     c->bias_q[ch] = b;
     c->filter_zp[ch] = filter_zp(ch);
-    q.folded_bias[ch] =
-        static_cast<int32_t>(static_cast<uint32_t>(b) - static_cast<uint32_t>(input_zp) * sums[ch]);
     // XNNPACK (convolution-nhwc.c, fully-connected-nc.c): the product of the input and filter
     // scales rounded to float, then divided by the output scale, all in binary32.
     const float product = input_scale * filter_scale(ch);
@@ -357,8 +376,9 @@ class Conv2DKernel : public OpKernel {
         PrepareCommon(ctx, input, filter, bias, output, 0, g_.out_c, g_.in_c, activation, &c_));
     if (UseMicrokernels(ctx, c_, input)) {
       plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
-      c_.DropReferenceWeights();
       microkernels_ = true;
+    } else {
+      c_.BuildReferenceWeights();
     }
     return Status::Ok();
   }
@@ -442,10 +462,10 @@ class DepthwiseConv2DKernel : public OpKernel {
     max_tasks_ = MaxTasks(ctx);
     if (UseMicrokernels(ctx, c_, input) && g_.depth_multiplier == 1) {
       plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
-      c_.DropReferenceWeights();
       microkernels_ = true;
       return Status::Ok();
     }
+    c_.BuildReferenceWeights();
     // The reference kernels keep one row of out_c accumulators per task.
     acc_scratch_ = ctx.RequestScratch(static_cast<size_t>(g_.out_c) * 4 * max_tasks_);
     return Status::Ok();
@@ -545,8 +565,9 @@ class FullyConnectedKernel : public OpKernel {
       g.in_c = in_c_;
       g.out_c = out_c_;
       plan_.Prepare(ctx, g, c_.MicrokernelFilter());
-      c_.DropReferenceWeights();
       microkernels_ = true;
+    } else {
+      c_.BuildReferenceWeights();
     }
     return Status::Ok();
   }

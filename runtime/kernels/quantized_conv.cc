@@ -54,7 +54,7 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   src.n = g.out_c;
   src.ks = patches_ ? 1 : ks;
   src.kc = patches_ ? ks * g.in_c : g.in_c;
-  src.w_minus_zp = f.w_minus_zp;
+  src.weights = f.weights;
   src.tap_order = patches_ ? nullptr : order.data();
   src.w_zp = f.w_zp;
   src.weights_uint8 = f.weights_uint8;
@@ -242,7 +242,7 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   DwconvWeightsSource src;
   src.channels = g.out_c;
   src.taps = taps;
-  src.w_minus_zp = f.w_minus_zp;
+  src.weights = f.weights;
   src.tap_order = order.data();
   src.w_zp = f.w_zp;
   src.weights_uint8 = f.weights_uint8;

@@ -19,8 +19,8 @@ namespace wisp {
 
 // The quantized operator as Prepare validated it.
 struct QuantFilter {
-  const int16_t* w_minus_zp = nullptr;  // TFLite layout, (w - w_zp)
-  const int32_t* w_zp = nullptr;        // per output channel
+  const uint8_t* weights = nullptr;  // TFLite layout, raw int8 or uint8 values
+  const int32_t* w_zp = nullptr;     // per output channel
   bool weights_uint8 = false;
   const int32_t* bias = nullptr;  // per output channel, or null
   const float* scale = nullptr;   // per output channel

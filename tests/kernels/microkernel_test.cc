@@ -110,11 +110,16 @@ void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
     const int32_t out_zp = rng.Int(qmin, qmax);
     const QuantEpilogue epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
 
+    // The packers read the raw weight bytes.
+    std::vector<uint8_t> raw(w.size());
+    for (size_t i = 0; i < w.size(); ++i) {
+      raw[i] = static_cast<uint8_t>(w[i] + w_zp[i / (ks * kc)]);
+    }
     GemmWeightsSource src;
     src.n = n;
     src.ks = static_cast<int32_t>(ks);
     src.kc = static_cast<int32_t>(kc);
-    src.w_minus_zp = w.data();
+    src.weights = raw.data();
     src.w_zp = w_zp.data();
     src.weights_uint8 = uint8;
     src.bias = bias.data();
@@ -253,10 +258,12 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     const int32_t out_zp = rng.Int(qmin, qmax);
     const QuantEpilogue epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
 
+    std::vector<uint8_t> raw(w.size());
+    for (size_t i = 0; i < w.size(); ++i) raw[i] = static_cast<uint8_t>(w[i] + w_zp[i % channels]);
     DwconvWeightsSource src;
     src.channels = static_cast<int32_t>(channels);
     src.taps = static_cast<int32_t>(taps);
-    src.w_minus_zp = w.data();
+    src.weights = raw.data();
     src.w_zp = w_zp.data();
     src.weights_uint8 = uint8;
     src.bias = bias.data();

@@ -1,5 +1,6 @@
 #include "runtime/kernels/microkernels/pack.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace wisp {
@@ -9,13 +10,19 @@ int32_t RoundUp(int32_t x, int32_t m) { return (x + m - 1) / m * m; }
 
 void StoreI32(uint8_t* p, int32_t v) { std::memcpy(p, &v, sizeof(v)); }
 
+// w - w_zp of a raw int8 or uint8 weight byte.
+inline int32_t Centered(uint8_t raw, bool uint8, int32_t zp) {
+  return (uint8 ? static_cast<int32_t>(raw) : static_cast<int32_t>(static_cast<int8_t>(raw))) - zp;
+}
+
 // The shift s[n] of an 8-bit layout (see pack.h): w_zp when every w - w_zp of the channel is a
 // signed byte, else whatever makes the raw weights signed bytes.
 int32_t ChannelShift(const GemmWeightsSource& src, int32_t n) {
   const size_t per_channel = static_cast<size_t>(src.ks) * src.kc;
-  const int16_t* w = src.w_minus_zp + per_channel * n;
+  const uint8_t* w = src.weights + per_channel * n;
   for (size_t i = 0; i < per_channel; ++i) {
-    if (w[i] < -128 || w[i] > 127) return src.weights_uint8 ? 128 : 0;
+    const int32_t v = Centered(w[i], src.weights_uint8, src.w_zp[n]);
+    if (v < -128 || v > 127) return src.weights_uint8 ? 128 : 0;
   }
   return src.w_zp[n];
 }
@@ -42,10 +49,12 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
     for (int32_t j = 0; j < nr; ++j) {
       const int32_t n = b * nr + j;
       if (n >= src.n) break;  // padding channels stay zero (bias, weights, scale, factor)
-      const int16_t* w = src.w_minus_zp + per_channel * n;
+      const uint8_t* w = src.weights + per_channel * n;
+      const bool u8 = src.weights_uint8;
+      const int32_t zp = src.w_zp[n];
       // w' - w_zp' = w - w_zp whatever the shift, so the bias correction reads the source.
       uint32_t sum = 0;
-      for (size_t i = 0; i < per_channel; ++i) sum += static_cast<uint32_t>(w[i]);
+      for (size_t i = 0; i < per_channel; ++i) sum += static_cast<uint32_t>(Centered(w[i], u8, zp));
       const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[n]) : 0u;
       StoreI32(block + j * 4, static_cast<int32_t>(bias - x_zp * sum));
       std::memcpy(scales + j * 4, &src.scale[n], 4);
@@ -55,17 +64,27 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
         StoreI32(factors + j * 4, factor);
         if (factor != 0) out.needs_row_sums = true;
       }
+      // Tap by tap, one k group at a time: no division per element (Prepare is on the
+      // cold-start path).
+      const int32_t groups = kcp / kr;
       for (int32_t t = 0; t < src.ks; ++t) {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
-        for (int32_t k = 0; k < src.kc; ++k) {
-          const int32_t v = w[static_cast<size_t>(ft) * src.kc + k];
-          const size_t at = ((static_cast<size_t>(t) * (kcp / kr) + k / kr) * nr + j) * kr + k % kr;
+        const uint8_t* wt = w + static_cast<size_t>(ft) * src.kc;
+        for (int32_t g = 0; g < groups; ++g) {
+          const size_t at = ((static_cast<size_t>(t) * groups + g) * nr + j) * kr;
+          const int32_t k0 = g * kr;
+          const int32_t count = std::min(kr, src.kc - k0);
           if (wb == 2) {
-            const int16_t v16 = static_cast<int16_t>(v);
-            std::memcpy(values + at * 2, &v16, 2);
+            for (int32_t q = 0; q < count; ++q) {
+              const int16_t v = static_cast<int16_t>(Centered(wt[k0 + q], u8, zp));
+              std::memcpy(values + (at + q) * 2, &v, 2);
+            }
           } else {
             // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift.
-            values[at] = static_cast<uint8_t>(static_cast<int8_t>(v + src.w_zp[n] - shift));
+            for (int32_t q = 0; q < count; ++q) {
+              values[at + q] =
+                  static_cast<uint8_t>(static_cast<int8_t>(Centered(wt[k0 + q], u8, shift)));
+            }
           }
         }
       }
@@ -93,9 +112,11 @@ std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeig
     for (int32_t j = 0; j < ct; ++j) {
       const int32_t c = tile * ct + j;
       if (c >= src.channels) break;
-      auto w_at = [&](int32_t t) {
+      auto w_at = [&](int32_t t) -> int16_t {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
-        return src.w_minus_zp[static_cast<size_t>(ft) * src.channels + c];
+        return static_cast<int16_t>(
+            Centered(src.weights[static_cast<size_t>(ft) * src.channels + c], src.weights_uint8,
+                     src.w_zp[c]));
       };
       uint32_t sum = 0;
       bool fits = true;

@@ -35,12 +35,12 @@
 namespace wisp {
 
 struct GemmWeightsSource {
-  int32_t n = 0;                        // output channels
-  int32_t ks = 1;                       // taps per output row
-  int32_t kc = 0;                       // values per tap
-  const int16_t* w_minus_zp = nullptr;  // [n][filter tap][kc], (w - w_zp[n])
-  const int32_t* tap_order = nullptr;   // window tap t reads filter tap tap_order[t]; null: same
-  const int32_t* w_zp = nullptr;        // [n]
+  int32_t n = 0;                       // output channels
+  int32_t ks = 1;                      // taps per output row
+  int32_t kc = 0;                      // values per tap
+  const uint8_t* weights = nullptr;    // [n][filter tap][kc] raw int8 or uint8 values
+  const int32_t* tap_order = nullptr;  // window tap t reads filter tap tap_order[t]; null: same
+  const int32_t* w_zp = nullptr;       // [n]
   bool weights_uint8 = false;
   const int32_t* bias = nullptr;  // [n], or null for zeros
   const float* scale = nullptr;   // [n], f32(f32(s_in * s_w[n]) / s_out)
@@ -60,9 +60,9 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src);
 struct DwconvWeightsSource {
   int32_t channels = 0;
   int32_t taps = 0;
-  const int16_t* w_minus_zp = nullptr;  // [filter tap][channels]
-  const int32_t* tap_order = nullptr;   // as for GEMM
-  const int32_t* w_zp = nullptr;        // [channels]; the 8-bit layout needs it
+  const uint8_t* weights = nullptr;    // [filter tap][channels] raw int8 or uint8 values
+  const int32_t* tap_order = nullptr;  // as for GEMM
+  const int32_t* w_zp = nullptr;       // [channels]
   bool weights_uint8 = false;
   const int32_t* bias = nullptr;  // [channels], or null
   const float* scale = nullptr;   // [channels]
