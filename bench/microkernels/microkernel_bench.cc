@@ -146,6 +146,13 @@ void BenchDwconv(const MicrokernelEntry<DwconvKernelInfo>& e, const DwShape& s, 
 }
 
 }  // namespace
+
+#if defined(WISP_BENCH_EXPERIMENTS)
+std::vector<MicrokernelEntry<GemmKernelInfo>> ExperimentalGemmKernels();
+#else
+std::vector<MicrokernelEntry<GemmKernelInfo>> ExperimentalGemmKernels() { return {}; }
+#endif
+
 }  // namespace wisp
 
 int main(int argc, char** argv) {
@@ -159,7 +166,9 @@ int main(int argc, char** argv) {
                                    {49, 1280, 320, 1}, {1, 1001, 1280, 1}};
   const DwShape dw_shapes[] = {
       {12544, 32, 9}, {3136, 144, 9}, {784, 192, 9}, {196, 576, 9}, {49, 960, 9}};
-  for (const auto& e : AllGemmKernels()) {
+  std::vector<MicrokernelEntry<GemmKernelInfo>> gemm = AllGemmKernels();
+  for (const auto& e : ExperimentalGemmKernels()) gemm.push_back(e);
+  for (const auto& e : gemm) {
     if (!e.runnable || (!only.empty() && std::string(e.info->name).find(only) == std::string::npos))
       continue;
     for (bool u8 : {false, true}) {

@@ -50,7 +50,7 @@ std::vector<IsaLevel> Levels() {
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   const std::vector<const DwconvKernelInfo*> simd_dw = {
       &kQ8Dwconv9p16cWasmsimd, &kQ8Dwconv25p16cWasmsimd, &kQ8DwconvUp16cWasmsimd};
-  levels.push_back(Level("wasmsimd", true, &kQ8Gemm3x4c8Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
+  levels.push_back(Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                          &kQ8Vadd16Wasmsimd));
 #endif
 #if defined(WISP_MICROKERNELS_WASMRELAXED)

@@ -29,7 +29,7 @@ extern const VaddKernelInfo kQ8Vadd16Sse2;
 
 #if defined(__wasm_simd128__)
 #define WISP_MICROKERNELS_WASMSIMD 1
-extern const GemmKernelInfo kQ8Gemm3x4c8Wasmsimd;
+extern const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd;
 extern const DwconvKernelInfo kQ8Dwconv9p16cWasmsimd;
 extern const DwconvKernelInfo kQ8Dwconv25p16cWasmsimd;
 extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;

@@ -1,7 +1,6 @@
 // Quantized GEMM on SSE2 (every x86-64), 4 rows x 4 channels per register block, 8 k per step:
 // each row's 8 inputs widened to int16 meet each channel's 8 int16 weights in one pmaddwd; 16
-// accumulators of partial sums are reduced to one i32 per channel at the end (the wasmsimd
-// 3x4c8 kernel's scheme; x86-64 has 16 vector registers to V8's 15, hence the fourth row).
+// accumulators of partial sums are reduced to one i32 per channel at the end.
 #include <emmintrin.h>
 
 #include <algorithm>
