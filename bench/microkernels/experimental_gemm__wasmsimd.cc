@@ -1,5 +1,7 @@
 // Candidate SIMD128 GEMM kernels, compiled into the benchmark only, to compare layouts before one
-// goes into runtime/kernels/microkernels. Same contract as QGemmFn (int16 weights).
+// goes into runtime/kernels/microkernels. Same contract as QGemmFn (int16 weights). Measured in
+// Chromium 156: the 4x8c2 "w" kernel (rows widened once per call) won and became
+// q8_gemm_4x8c2__wasmsimd; the c8 tiles reduce per channel at the end and lose on small K.
 #include <wasm_simd128.h>
 
 #include <algorithm>
@@ -55,7 +57,8 @@ void GemmC8(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* window
         for (int r = 0; r < kMr; ++r) x[r] = Load8Widened<T>(a[r] + k);
         for (int j = 0; j < 4; ++j) {
           const v128_t wj = wasm_v128_load(w + 16 * j);
-          for (int r = 0; r < kMr; ++r) acc[r][j] = wasm_i32x4_add(acc[r][j], wasm_i32x4_dot_i16x8(x[r], wj));
+          for (int r = 0; r < kMr; ++r)
+            acc[r][j] = wasm_i32x4_add(acc[r][j], wasm_i32x4_dot_i16x8(x[r], wj));
         }
         w += 64;
       }
@@ -67,8 +70,10 @@ void GemmC8(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* window
       const v128_t q = WasmRequantize4(
           wasm_i32x4_add(bias, ReduceAdd4(acc[r][0], acc[r][1], acc[r][2], acc[r][3])), scale, *e);
       const v128_t b = WasmNarrow8<T>(q, q);
-      if (n == 4) wasm_v128_store32_lane(out[r] + n0, b, 0);
-      else WasmStorePartial(out[r] + n0, b, n);
+      if (n == 4)
+        wasm_v128_store32_lane(out[r] + n0, b, 0);
+      else
+        WasmStorePartial(out[r] + n0, b, n);
     }
   }
 }
@@ -113,24 +118,34 @@ void GemmC2(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* window
     w += 32;
     const size_t n = std::min<size_t>(8, nc - n0);
     for (int r = kMr - 1; r >= 0; --r) {
-      const v128_t b = WasmNarrow8<T>(WasmRequantize4(lo[r], s_lo, *e), WasmRequantize4(hi[r], s_hi, *e));
-      if (n == 8) wasm_v128_store64_lane(out[r] + n0, b, 0);
-      else WasmStorePartial(out[r] + n0, b, n);
+      const v128_t b =
+          WasmNarrow8<T>(WasmRequantize4(lo[r], s_lo, *e), WasmRequantize4(hi[r], s_hi, *e));
+      if (n == 8)
+        wasm_v128_store64_lane(out[r] + n0, b, 0);
+      else
+        WasmStorePartial(out[r] + n0, b, n);
     }
   }
 }
 
-const GemmKernelInfo kC8x2 = {"x_gemm_2x4c8__wasmsimd", GemmLayout{2, 4, 8, 2, {0, 0}}, GemmC8<int8_t, 2>, GemmC8<uint8_t, 2>};
-const GemmKernelInfo kC8x4 = {"x_gemm_4x4c8__wasmsimd", GemmLayout{4, 4, 8, 2, {0, 0}}, GemmC8<int8_t, 4>, GemmC8<uint8_t, 4>};
-const GemmKernelInfo kC2x4 = {"x_gemm_4x8c2w__wasmsimd", GemmLayout{4, 8, 2, 2, {0, 0}}, GemmC2<int8_t, 4>, GemmC2<uint8_t, 4>};
-const GemmKernelInfo kC2x3 = {"x_gemm_3x8c2w__wasmsimd", GemmLayout{3, 8, 2, 2, {0, 0}}, GemmC2<int8_t, 3>, GemmC2<uint8_t, 3>};
-const GemmKernelInfo kC2x5 = {"x_gemm_5x8c2w__wasmsimd", GemmLayout{5, 8, 2, 2, {0, 0}}, GemmC2<int8_t, 5>, GemmC2<uint8_t, 5>};
+const GemmKernelInfo kC8x2 = {"x_gemm_2x4c8__wasmsimd", GemmLayout{2, 4, 8, 2, {0, 0}},
+                              GemmC8<int8_t, 2>, GemmC8<uint8_t, 2>};
+const GemmKernelInfo kC8x4 = {"x_gemm_4x4c8__wasmsimd", GemmLayout{4, 4, 8, 2, {0, 0}},
+                              GemmC8<int8_t, 4>, GemmC8<uint8_t, 4>};
+const GemmKernelInfo kC2x4 = {"x_gemm_4x8c2w__wasmsimd", GemmLayout{4, 8, 2, 2, {0, 0}},
+                              GemmC2<int8_t, 4>, GemmC2<uint8_t, 4>};
+const GemmKernelInfo kC2x3 = {"x_gemm_3x8c2w__wasmsimd", GemmLayout{3, 8, 2, 2, {0, 0}},
+                              GemmC2<int8_t, 3>, GemmC2<uint8_t, 3>};
+const GemmKernelInfo kC2x5 = {"x_gemm_5x8c2w__wasmsimd", GemmLayout{5, 8, 2, 2, {0, 0}},
+                              GemmC2<int8_t, 5>, GemmC2<uint8_t, 5>};
 
 }  // namespace
 
 std::vector<MicrokernelEntry<GemmKernelInfo>> ExperimentalGemmKernels() {
-  return {{&kC8x2, "wasmsimd", true, true}, {&kC8x4, "wasmsimd", true, true},
-          {&kC2x3, "wasmsimd", true, true}, {&kC2x4, "wasmsimd", true, true},
+  return {{&kC8x2, "wasmsimd", true, true},
+          {&kC8x4, "wasmsimd", true, true},
+          {&kC2x3, "wasmsimd", true, true},
+          {&kC2x4, "wasmsimd", true, true},
           {&kC2x5, "wasmsimd", true, true}};
 }
 
