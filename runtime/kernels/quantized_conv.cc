@@ -15,6 +15,10 @@ constexpr int kMaxMr = 8;
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
 
+size_t InputBytes(const ConvGeometry& g) {
+  return static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
+}
+
 // dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
 void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
   size_t i = 0;
@@ -25,6 +29,17 @@ void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
     std::memcpy(dst + i, &v, 8);
   }
   for (; i < n; ++i) dst[i] = src[i] ^ 0x80;
+}
+
+// The input tensor flipped into `flipped` (bytes long), split over `tasks`; returns `flipped`.
+const uint8_t* FlipImage(const KernelContext& ctx, const uint8_t* input, size_t bytes, int tasks,
+                         uint8_t* flipped) {
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const size_t b0 = bytes * t / tasks / 8 * 8;
+    const size_t b1 = t + 1 == tasks ? bytes : bytes * (t + 1) / tasks / 8 * 8;
+    FlipBytes(input + b0, b1 - b0, flipped + b0);
+  });
+  return flipped;
 }
 
 }  // namespace
@@ -77,10 +92,18 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     flip_row_bytes_ = (row_values + kZeroSlack + 15) / 16 * 16;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
+  // Windowed int8 layers: every input byte is read once per tap it falls in and per block of
+  // channels, so the whole input is flipped once per invoke into scratch instead.
+  if (!pointwise_ && !patches_ && !f.uint8 && k->qs8_flipped_input != nullptr &&
+      !packed_.needs_row_sums) {
+    flipped_fn_ = k->qs8_flipped_input;
+    image_flip_scratch_ = ctx.RequestScratch(InputBytes(g) + kZeroSlack);
+  }
   if (!pointwise_) {
     windows_ = PlanRowWindows(g);
+    const uint8_t flip = image_flip_scratch_ >= 0 ? 0x80 : 0x00;
     zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
-                 static_cast<uint8_t>(f.input_zero_point));
+                 static_cast<uint8_t>(f.input_zero_point) ^ flip);
     scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
   }
 }
@@ -174,6 +197,10 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const size_t ks = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
   const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
   const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  if (image_flip_scratch_ >= 0) {
+    input = FlipImage(ctx, input, InputBytes(g_), tasks,
+                      static_cast<uint8_t*>(ctx.scratch(image_flip_scratch_)));
+  }
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
@@ -216,7 +243,8 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
           row_sums_(rows_here, g_.in_c, ks, windows, input_shift_, sums);
           row_sums = sums;
         }
-        fn_(rows_here, g_.out_c, g_.in_c, ks, windows, packed_.data.data(),
+        (image_flip_scratch_ >= 0 ? flipped_fn_ : fn_)(
+            rows_here, g_.out_c, g_.in_c, ks, windows, packed_.data.data(),
             out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
       }
     }
@@ -252,7 +280,16 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   src.input_uint8 = f.uint8;
   packed_ = PackDwconv(*kernel, src);
   windows_ = PlanRowWindows(g);
-  zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<uint8_t>(f.input_zero_point));
+  // A kernel that flips int8 inputs would flip each input vector once per tap: flip the whole
+  // input once per invoke instead.
+  uint8_t flip = 0;
+  if (!f.uint8 && kernel->qs8_flipped_input != nullptr) {
+    fn_ = kernel->qs8_flipped_input;
+    image_flip_scratch_ = ctx.RequestScratch(InputBytes(g) + kZeroSlack);
+    flip = 0x80;
+  }
+  zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
+               static_cast<uint8_t>(f.input_zero_point) ^ flip);
   max_tasks_ = MaxTasks(ctx);
   scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
 }
@@ -265,6 +302,10 @@ void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
+  if (image_flip_scratch_ >= 0) {
+    input = FlipImage(ctx, input, InputBytes(g_), tasks,
+                      static_cast<uint8_t*>(ctx.scratch(image_flip_scratch_)));
+  }
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     const uint8_t** table = tables + windows_.pointers * t;
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {

@@ -52,6 +52,7 @@ class QuantGemmPlan {
   // the flipped or gathered row tile.
   QGemmFn flipped_fn_ = nullptr;
   int flip_scratch_ = -1;
+  int image_flip_scratch_ = -1;  // windowed int8 layers: the input flipped once per invoke
   size_t flip_row_bytes_ = 0;
   RowSumsFn row_sums_ = nullptr;  // set when the packed weights need row sums
   int32_t input_shift_ = 0;       // what the kernel adds to input bytes (for row sums)
@@ -81,6 +82,7 @@ class QuantDwconvPlan {
   std::vector<uint8_t> zero_;
   int max_tasks_ = 1;
   int scratch_ = -1;
+  int image_flip_scratch_ = -1;  // int8 inputs flipped once per invoke for fn_
 };
 
 }  // namespace wisp

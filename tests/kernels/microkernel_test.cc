@@ -274,6 +274,21 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
 
     std::vector<uint8_t> out(width * channels + 7, 0xA5);
     fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &epilogue);
+    // The same inputs flipped by the caller (DwconvKernelInfo::qs8_flipped_input).
+    if (!uint8 && k.qs8_flipped_input != nullptr) {
+      std::vector<uint8_t> fpool(pool), fzero(zero);
+      for (uint8_t& b : fpool) b ^= 0x80;
+      for (uint8_t& b : fzero) b ^= 0x80;
+      std::vector<const uint8_t*> finput(input.size());
+      for (size_t i = 0; i < input.size(); ++i) {
+        finput[i] =
+            input[i] == zero.data() ? fzero.data() : fpool.data() + (input[i] - pool.data());
+      }
+      std::vector<uint8_t> fout(out.size(), 0xA5);
+      k.qs8_flipped_input(channels, width, taps, finput.data(), stride, packed.data(), fout.data(),
+                          &epilogue);
+      ASSERT_EQ(fout, out) << "flipped-input entry point";
+    }
     for (size_t p = 0; p < width; ++p) {
       for (size_t c = 0; c < channels; ++c) {
         uint32_t acc = static_cast<uint32_t>(bias[c]);

@@ -34,6 +34,10 @@ struct DwconvKernelInfo {
   int input_shift[2] = {0, 0};
   QDwconvFn qs8;
   QDwconvFn qu8;  // nullptr when the kernel cannot handle uint8 inputs
+  // int8 input already flipped (XOR 0x80) by the caller, for kernels whose int8 input shift is
+  // +128 (as GemmKernelInfo::qs8_flipped_input): the caller flips the input once per invoke
+  // instead of the kernel flipping every tap's vector. Null when the kernel does not flip.
+  QDwconvFn qs8_flipped_input = nullptr;
 };
 
 }  // namespace wisp

@@ -103,12 +103,22 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
 }  // namespace
 
 // usdot: int8 inputs flipped to unsigned bytes (+128), uint8 inputs as they are.
-const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot = {
-    "q8_dwconv_9p16c4__wasmusdot", kTile, 9, 4, {128, 0}, Dwconv<int8_t, true, 9>,
-    Dwconv<uint8_t, false, 9>};
-const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot = {
-    "q8_dwconv_up16c4__wasmusdot", kTile, 0, 4, {128, 0}, Dwconv<int8_t, true, 0>,
-    Dwconv<uint8_t, false, 0>};
+const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot = {"q8_dwconv_9p16c4__wasmusdot",
+                                                   kTile,
+                                                   9,
+                                                   4,
+                                                   {128, 0},
+                                                   Dwconv<int8_t, true, 9>,
+                                                   Dwconv<uint8_t, false, 9>,
+                                                   Dwconv<int8_t, false, 9>};
+const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot = {"q8_dwconv_up16c4__wasmusdot",
+                                                   kTile,
+                                                   0,
+                                                   4,
+                                                   {128, 0},
+                                                   Dwconv<int8_t, true, 0>,
+                                                   Dwconv<uint8_t, false, 0>,
+                                                   Dwconv<int8_t, false, 0>};
 // sdot: int8 inputs as they are, uint8 inputs flipped to signed bytes (-128).
 const DwconvKernelInfo kQ8Dwconv9p16c4WasmSdot = {
     "q8_dwconv_9p16c4__wasmsdot", kTile, 9, 4, {0, -128}, Dwconv<int8_t, false, 9>,
