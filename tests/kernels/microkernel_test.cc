@@ -405,6 +405,43 @@ TEST(Microkernels, EveryVaddKernelMatchesReference) {
   EXPECT_GE(tested, 2);
 }
 
+TEST(Microkernels, EveryArgmaxKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<ArgmaxKernelInfo>& e : AllArgmaxKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(31);
+    for (int trial = 0; trial < 60; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const bool out64 = trial % 4 < 2;
+      const size_t rows = static_cast<size_t>(rng.Int(1, 20));
+      const size_t channels = static_cast<size_t>(rng.Int(1, 70));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " rows=" + std::to_string(rows) + " channels=" + std::to_string(channels));
+      // Few distinct values, so rows have ties (the first index must win); sometimes extremes.
+      std::vector<uint8_t> in(rows * channels + kSlack);
+      const int32_t lo = uint8 ? 0 : -128;
+      for (uint8_t& b : in) {
+        b = static_cast<uint8_t>(trial % 3 == 0 ? rng.Int(lo, lo + 255) : lo + rng.Int(0, 3) * 85);
+      }
+      std::vector<int64_t> out64_values(rows, -1);
+      std::vector<int32_t> out32_values(rows, -1);
+      void* out = out64 ? static_cast<void*>(out64_values.data()) : out32_values.data();
+      (uint8 ? e.info->qu8 : e.info->qs8)(rows, channels, in.data(), out, out64);
+      for (size_t r = 0; r < rows; ++r) {
+        size_t best = 0;
+        for (size_t c = 1; c < channels; ++c) {
+          if (ValueOf(in[r * channels + c], uint8) > ValueOf(in[r * channels + best], uint8))
+            best = c;
+        }
+        const int64_t got = out64 ? out64_values[r] : out32_values[r];
+        ASSERT_EQ(got, static_cast<int64_t>(best)) << "row " << r;
+      }
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
 // The table picks a runnable kernel at every ISA level, and the cap is honoured.
 TEST(Microkernels, ConfigSelectsPerIsaLevel) {
   const std::vector<std::string> levels = MicrokernelIsaLevels();

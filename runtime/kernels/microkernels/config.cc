@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "runtime/kernels/microkernels/microkernels.h"
 
@@ -71,6 +72,16 @@ std::vector<IsaLevel> Levels() {
                              {&kQ8DwconvUp16c4WasmSdot, "wasmrelaxed", true, sdot}};
   levels.push_back(relaxed);
 #endif
+  // The row-wise ARG_MAX: SSE2 or SIMD128 where the level has them, scalar otherwise.
+  for (IsaLevel& level : levels) {
+    level.kernels.argmax = &kQ8Argmax1Scalar;
+#if defined(WISP_MICROKERNELS_X86)
+    if (std::string(level.name) != "scalar") level.kernels.argmax = &kQ8Argmax16Sse2;
+#endif
+#if defined(WISP_MICROKERNELS_WASMSIMD)
+    if (std::string(level.name) != "scalar") level.kernels.argmax = &kQ8Argmax16Wasmsimd;
+#endif
+  }
   return levels;
 }
 
@@ -163,6 +174,15 @@ std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels() {
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels() {
   return Collect<VaddKernelInfo>(
       [](const IsaLevel& l) { return std::vector<const VaddKernelInfo*>{l.kernels.vadd}; });
+}
+
+}  // namespace wisp
+
+namespace wisp {
+
+std::vector<MicrokernelEntry<ArgmaxKernelInfo>> AllArgmaxKernels() {
+  return Collect<ArgmaxKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const ArgmaxKernelInfo*>{l.kernels.argmax}; });
 }
 
 }  // namespace wisp

@@ -20,8 +20,9 @@ struct MicrokernelConfig {
   const GemmKernelInfo* gemm = nullptr;  // CONV_2D (via indirection) and FULLY_CONNECTED
   // Depthwise kernels in order of preference; Prepare takes the first that fits the filter.
   std::vector<const DwconvKernelInfo*> dwconv;
-  const RsumKernelInfo* rsum = nullptr;  // MEAN over the spatial axes
-  const VaddKernelInfo* vadd = nullptr;  // ADD / SUB of same-shaped tensors
+  const RsumKernelInfo* rsum = nullptr;      // MEAN over the spatial axes
+  const VaddKernelInfo* vadd = nullptr;      // ADD / SUB of same-shaped tensors
+  const ArgmaxKernelInfo* argmax = nullptr;  // ARG_MAX over the last axis
 };
 
 const MicrokernelConfig& Microkernels();
@@ -48,5 +49,6 @@ std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels();
 std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels();
 std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels();
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels();
+std::vector<MicrokernelEntry<ArgmaxKernelInfo>> AllArgmaxKernels();
 
 }  // namespace wisp

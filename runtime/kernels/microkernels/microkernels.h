@@ -14,6 +14,7 @@ extern const GemmKernelInfo kQ8Gemm4x4Scalar;
 extern const DwconvKernelInfo kQ8DwconvUp4cScalar;
 extern const RsumKernelInfo kQ8Rsum4cScalar;
 extern const VaddKernelInfo kQ8Vadd1Scalar;
+extern const ArgmaxKernelInfo kQ8Argmax1Scalar;
 extern const RowSumsFn kQ8RowSumsScalarQs8;
 extern const RowSumsFn kQ8RowSumsScalarQu8;
 
@@ -25,6 +26,7 @@ extern const DwconvKernelInfo kQ8Dwconv25p16cSse2;
 extern const DwconvKernelInfo kQ8DwconvUp16cSse2;
 extern const RsumKernelInfo kQ8Rsum16cSse2;
 extern const VaddKernelInfo kQ8Vadd16Sse2;
+extern const ArgmaxKernelInfo kQ8Argmax16Sse2;
 #endif
 
 #if defined(__wasm_simd128__)
@@ -35,6 +37,7 @@ extern const DwconvKernelInfo kQ8Dwconv25p16cWasmsimd;
 extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;
 extern const RsumKernelInfo kQ8Rsum16cWasmsimd;
 extern const VaddKernelInfo kQ8Vadd16Wasmsimd;
+extern const ArgmaxKernelInfo kQ8Argmax16Wasmsimd;
 extern const RowSumsFn kQ8RowSumsWasmsimdQs8;
 extern const RowSumsFn kQ8RowSumsWasmsimdQu8;
 #endif

@@ -22,3 +22,19 @@ struct RsumKernelInfo {
 };
 
 }  // namespace wisp
+
+namespace wisp {
+
+// ARG_MAX over the last axis of an 8-bit tensor (TFLite's rule: the first index of the maximum):
+// rows of `channels` values, one index per row written as int32 or int64 (`out64`). Kernels may
+// read up to 16 bytes past a row.
+using Q8ArgmaxFn = void (*)(size_t rows, size_t channels, const uint8_t* input, void* output,
+                            bool out64);
+
+struct ArgmaxKernelInfo {
+  const char* name;  // e.g. "q8_argmax_16__wasmsimd"
+  Q8ArgmaxFn qs8;
+  Q8ArgmaxFn qu8;
+};
+
+}  // namespace wisp

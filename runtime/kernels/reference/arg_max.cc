@@ -1,6 +1,7 @@
 // ARG_MAX along one constant axis (never delegated): TFLite's reference_ops::ArgMinMax with
 // std::greater, so the running maximum only moves on a strictly greater value and ties keep the
 // lowest index. Quantized inputs are compared as raw values (the scale is positive).
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/shape_util.h"
 
 namespace wisp {
@@ -36,10 +37,24 @@ class ArgMaxKernel : public OpKernel {
     outer_ = DimProduct(in.shape, 0, axis);
     axis_size_ = in.shape[axis];
     inner_ = DimProduct(in.shape, axis + 1, in.shape.size());
+    // 8-bit values along the last axis (per-pixel classes of a segmentation map): a microkernel.
+    if (inner_ == 1 && (in_dtype_ == DType::INT8 || in_dtype_ == DType::UINT8) &&
+        !ctx.options().reference_only && !in.is_constant()) {
+      const ArgmaxKernelInfo* k = Microkernels().argmax;
+      argmax_ = in_dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+      argmax_name_ = k->name;
+    }
     return Status::Ok();
   }
 
+  const char* implementation() const override { return argmax_ ? argmax_name_ : "reference"; }
+
   Status Invoke(const KernelContext& ctx) override {
+    if (argmax_ != nullptr) {
+      argmax_(static_cast<size_t>(outer_), static_cast<size_t>(axis_size_), ctx.in_bytes(0),
+              ctx.out_bytes(0), out64_);
+      return Status::Ok();
+    }
     switch (in_dtype_) {
       case DType::FLOAT32:
         Dispatch<float>(ctx);
@@ -93,6 +108,8 @@ class ArgMaxKernel : public OpKernel {
   bool out64_ = false;
   int64_t outer_ = 0, inner_ = 0;
   int32_t axis_size_ = 0;
+  Q8ArgmaxFn argmax_ = nullptr;
+  const char* argmax_name_ = "";
 };
 
 }  // namespace
