@@ -1,12 +1,16 @@
 // The engine wisp-server uses: the portable runtime. Validation is a real load (every index and
 // byte range checked, .tflite imported), a prepare, and one run on all-zero inputs, so a model
 // that is acknowledged is a model that runs.
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "native/server/model_engine.h"
 #include "runtime/api/load_model.h"
 #include "runtime/interpreter/interpreter.h"
+#include "runtime/interpreter/prepared_weights.h"
 
 namespace wisp::server {
 namespace {
@@ -21,49 +25,122 @@ TensorSpec SpecOf(const TensorDesc& t) {
   return s;
 }
 
+// A pool of interpreters over one loaded model, so that concurrent predictions run side by side:
+// each interpreter has its own arena, the packed weights are shared (PreparedWeights). The pool
+// grows on demand up to one interpreter per hardware thread; a request beyond that waits for
+// one to come back.
 class RuntimeModel : public LoadedModel {
  public:
-  RuntimeModel(std::unique_ptr<Interpreter> interp) : interp_(std::move(interp)) {
-    for (size_t i = 0; i < interp_->num_inputs(); ++i) inputs_.push_back(SpecOf(interp_->input(i)));
-    for (size_t i = 0; i < interp_->num_outputs(); ++i) {
-      outputs_.push_back(SpecOf(interp_->output(i)));
+  // The first interpreter is created here, so a model that cannot be prepared fails the load;
+  // it publishes the packed weights the others reuse.
+  static EngineResult<std::shared_ptr<LoadedModel>> Create(std::shared_ptr<const Model> model) {
+    using R = EngineResult<std::shared_ptr<LoadedModel>>;
+    std::shared_ptr<RuntimeModel> m(new RuntimeModel(std::move(model)));
+    auto first = Interpreter::Create(m->model_, m->options());
+    if (!first.ok()) return R::Error(first.status().ToString());
+    for (size_t i = 0; i < (*first)->num_inputs(); ++i) {
+      m->inputs_.push_back(SpecOf((*first)->input(i)));
     }
+    for (size_t i = 0; i < (*first)->num_outputs(); ++i) {
+      m->outputs_.push_back(SpecOf((*first)->output(i)));
+    }
+    m->idle_.push_back(std::move(*first));
+    m->created_ = 1;
+    return std::shared_ptr<LoadedModel>(m);
   }
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
+  bool concurrent_predict() const override { return true; }
 
   EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) override {
     using R = EngineResult<std::vector<Tensor>>;
-    if (inputs.size() != interp_->num_inputs()) {
+    auto interp = Acquire();
+    if (!interp.ok()) return R::Error(interp.error());
+    auto result = Run(*interp.value(), inputs);
+    Release(std::move(interp.value()));
+    return result;
+  }
+
+ private:
+  explicit RuntimeModel(std::shared_ptr<const Model> model)
+      : model_(std::move(model)),
+        max_interpreters_(std::max(1u, std::thread::hardware_concurrency())) {}
+
+  InterpreterOptions options() {
+    InterpreterOptions o;
+    o.kernels.shared_weights = &weights_;
+    return o;
+  }
+
+  EngineResult<std::unique_ptr<Interpreter>> Acquire() {
+    using R = EngineResult<std::unique_ptr<Interpreter>>;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        std::unique_ptr<Interpreter> interp = std::move(idle_.back());
+        idle_.pop_back();
+        return interp;
+      }
+      if (created_ < max_interpreters_) break;
+      returned_.wait(lock);
+    }
+    ++created_;
+    lock.unlock();
+    auto interp = Interpreter::Create(model_, options());
+    if (!interp.ok()) {
+      std::lock_guard<std::mutex> relock(mu_);
+      --created_;
+      return R::Error(interp.status().ToString());
+    }
+    return std::move(*interp);
+  }
+
+  void Release(std::unique_ptr<Interpreter> interp) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_.push_back(std::move(interp));
+    }
+    returned_.notify_one();
+  }
+
+  static EngineResult<std::vector<Tensor>> Run(Interpreter& interp,
+                                               const std::vector<Tensor>& inputs) {
+    using R = EngineResult<std::vector<Tensor>>;
+    if (inputs.size() != interp.num_inputs()) {
       return R::Error(
-          StrFormat("the model has %zu inputs, got %zu", interp_->num_inputs(), inputs.size()));
+          StrFormat("the model has %zu inputs, got %zu", interp.num_inputs(), inputs.size()));
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
-      const TensorDesc& t = interp_->input(i);
+      const TensorDesc& t = interp.input(i);
       if (inputs[i].dtype != DTypeName(t.dtype)) {
         return R::Error(StrFormat("input %zu ('%s') must be %s, got %s", i, t.name.c_str(),
                                   DTypeName(t.dtype), inputs[i].dtype.c_str()));
       }
-      Status s = interp_->SetInput(i, inputs[i].data.data(), inputs[i].data.size());
+      Status s = interp.SetInput(i, inputs[i].data.data(), inputs[i].data.size());
       if (!s.ok()) return R::Error(s.message());
     }
-    Status s = interp_->Invoke();
+    Status s = interp.Invoke();
     if (!s.ok()) return R::Error(s.message());
     std::vector<Tensor> out;
-    for (size_t o = 0; o < interp_->num_outputs(); ++o) {
-      const TensorDesc& t = interp_->output(o);
+    for (size_t o = 0; o < interp.num_outputs(); ++o) {
+      const TensorDesc& t = interp.output(o);
       Tensor tensor;
       tensor.name = t.name;
       tensor.dtype = DTypeName(t.dtype);
       tensor.shape.assign(t.shape.begin(), t.shape.end());
-      tensor.data.assign(interp_->output_data(o), interp_->output_data(o) + t.bytes);
+      tensor.data.assign(interp.output_data(o), interp.output_data(o) + t.bytes);
       out.push_back(std::move(tensor));
     }
     return out;
   }
 
- private:
-  std::unique_ptr<Interpreter> interp_;
+  std::shared_ptr<const Model> model_;
+  PreparedWeights weights_;
+  const unsigned max_interpreters_;
+  std::mutex mu_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Interpreter>> idle_;
+  unsigned created_ = 0;
   std::vector<TensorSpec> inputs_, outputs_;
 };
 
@@ -103,9 +180,7 @@ class RuntimeEngine : public ModelEngine {
     using R = EngineResult<std::shared_ptr<LoadedModel>>;
     auto model = Model::Load(wisp_bytes, LoadOptions{false});
     if (!model.ok()) return R::Error(model.status().ToString());
-    auto interp = Interpreter::Create(*model);
-    if (!interp.ok()) return R::Error(interp.status().ToString());
-    return std::shared_ptr<LoadedModel>(std::make_shared<RuntimeModel>(std::move(*interp)));
+    return RuntimeModel::Create(*model);
   }
 };
 

@@ -1061,7 +1061,8 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   json predictions = json::array();
   std::vector<Tensor> last;
   for (auto& inputs : batches) {
-    std::lock_guard lock(entry->mu);
+    std::unique_lock<std::mutex> lock(entry->mu, std::defer_lock);
+    if (!entry->model->concurrent_predict()) lock.lock();
     auto t0 = std::chrono::steady_clock::now();
     auto result = entry->model->Predict(inputs);
     metrics_->ObserveInference(

@@ -58,9 +58,9 @@ struct Tensor {
   std::vector<uint8_t> data;
 };
 
-// A model loaded once and kept by the server for prediction. The server serialises calls to
-// Predict on one LoadedModel (one mutex per loaded model), so implementations need not be
-// re-entrant; different LoadedModels may run concurrently on different threads.
+// A model loaded once and kept by the server for prediction. Unless it says it is safe to call
+// concurrently (concurrent_predict), the server serialises calls to Predict on one LoadedModel
+// (one mutex per loaded model); different LoadedModels may run concurrently on different threads.
 class LoadedModel {
  public:
   virtual ~LoadedModel() = default;
@@ -68,6 +68,8 @@ class LoadedModel {
   virtual const std::vector<TensorSpec>& outputs() const = 0;
   // `inputs` are in the order of inputs(), with exactly the specified dtype and a concrete shape.
   virtual EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) = 0;
+  // Predict may run on several threads at once (the implementation keeps its own pool).
+  virtual bool concurrent_predict() const { return false; }
 };
 
 class ModelEngine {

@@ -17,11 +17,14 @@
 
 namespace wisp {
 
-class ThreadPool;  // runtime/interpreter/thread_pool.h
+class ThreadPool;       // runtime/interpreter/thread_pool.h
+class PreparedWeights;  // runtime/interpreter/prepared_weights.h
 
 struct KernelOptions {
   // Only the readable reference implementations: the oracle for faster kernels in tests.
   bool reference_only = false;
+  // Packed weights shared with other interpreters of the same model (not owned; may be null).
+  PreparedWeights* shared_weights = nullptr;
 };
 
 class KernelContext {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/interpreter/prepared_weights.h"
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/parallel.h"
 
@@ -14,6 +15,21 @@ constexpr int kMaxMr = 8;
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
+
+// What `pack` makes for this operator, shared with the other interpreters of the same model
+// when the interpreter has a PreparedWeights store.
+template <typename T, typename Pack>
+std::shared_ptr<const T> Shared(const KernelContext& ctx, const std::string& what,
+                                const Pack& pack) {
+  PreparedWeights* store = ctx.options().shared_weights;
+  if (store != nullptr) {
+    if (auto found = store->Find(ctx.op_index(), what))
+      return std::static_pointer_cast<const T>(found);
+  }
+  auto made = std::make_shared<const T>(pack());
+  if (store == nullptr) return made;
+  return std::static_pointer_cast<const T>(store->Publish(ctx.op_index(), what, made));
+}
 
 size_t InputBytes(const ConvGeometry& g) {
   return static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
@@ -77,15 +93,16 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   src.scale = f.scale;
   src.input_zero_point = f.input_zero_point;
   src.input_uint8 = f.uint8;
-  packed_ = PackGemm(layout_, src);
-  if (packed_.needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
+  packed_ = Shared<PackedGemm>(ctx, std::string(name_) + (patches_ ? "/patches" : ""),
+                               [&] { return PackGemm(layout_, src); });
+  if (packed_->needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
   max_tasks_ = MaxTasks(ctx);
   // Contiguous rows (pointwise, or gathered patches) of an int8 layer with more than one block
   // of channels: flip each row tile once (a kernel flipping inside reads every row again per
   // block of channels).
   const size_t row_values = static_cast<size_t>(patches_ ? ks * g.in_c : g.in_c);
   if ((pointwise_ || patches_) && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      g.out_c > layout_.nr && !packed_.needs_row_sums) {
+      g.out_c > layout_.nr && !packed_->needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
   }
   if (flipped_fn_ != nullptr || patches_) {
@@ -95,7 +112,7 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   // Windowed int8 layers: every input byte is read once per tap it falls in and per block of
   // channels, so the whole input is flipped once per invoke into scratch instead.
   if (!pointwise_ && !patches_ && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      !packed_.needs_row_sums) {
+      !packed_->needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
     image_flip_scratch_ = ctx.RequestScratch(InputBytes(g) + kZeroSlack);
   }
@@ -163,7 +180,7 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
     const size_t n0 = static_cast<size_t>(b0) * nr;
     const size_t nc = std::min<size_t>(static_cast<size_t>(b1) * nr, n) - n0;
     if (t1 <= t0 || b1 <= b0) return;
-    const void* w = packed_.data.data() + packed_.block_bytes * b0;
+    const void* w = packed_->data.data() + packed_->block_bytes * b0;
     const uint8_t* rows[kMaxMr];
     GemmWindow windows[kMaxMr];
     int32_t sums[kMaxMr];
@@ -234,7 +251,7 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
             row_sums = sums;
           }
           (flipped_fn_ ? flipped_fn_ : fn_)(
-              rows_here, g_.out_c, ks * in_c, 1, windows, packed_.data.data(),
+              rows_here, g_.out_c, ks * in_c, 1, windows, packed_->data.data(),
               out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
           continue;
         }
@@ -244,7 +261,7 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
           row_sums = sums;
         }
         (image_flip_scratch_ >= 0 ? flipped_fn_ : fn_)(
-            rows_here, g_.out_c, g_.in_c, ks, windows, packed_.data.data(),
+            rows_here, g_.out_c, g_.in_c, ks, windows, packed_->data.data(),
             out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
       }
     }
@@ -278,7 +295,7 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   src.scale = f.scale;
   src.input_zero_point = f.input_zero_point;
   src.input_uint8 = f.uint8;
-  packed_ = PackDwconv(*kernel, src);
+  packed_ = Shared<std::vector<uint8_t>>(ctx, name_, [&] { return PackDwconv(*kernel, src); });
   windows_ = PlanRowWindows(g);
   // A kernel that flips int8 inputs would flip each input vector once per tap: flip the whole
   // input once per invoke instead.
@@ -312,7 +329,7 @@ void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
       BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
-      fn_(g_.out_c, g_.out_w, taps, table, windows_.stride, packed_.data(),
+      fn_(g_.out_c, g_.out_w, taps, table, windows_.stride, packed_->data(),
           output + out_row_bytes * row, &epilogue_);
     }
   });

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/interpreter/kernel.h"
@@ -54,9 +56,9 @@ class QuantGemmPlan {
   int flip_scratch_ = -1;
   int image_flip_scratch_ = -1;  // windowed int8 layers: the input flipped once per invoke
   size_t flip_row_bytes_ = 0;
-  RowSumsFn row_sums_ = nullptr;  // set when the packed weights need row sums
-  int32_t input_shift_ = 0;       // what the kernel adds to input bytes (for row sums)
-  PackedGemm packed_;
+  RowSumsFn row_sums_ = nullptr;              // set when the packed weights need row sums
+  int32_t input_shift_ = 0;                   // what the kernel adds to input bytes (for row sums)
+  std::shared_ptr<const PackedGemm> packed_;  // shared by interpreters of one model
   QuantEpilogue epilogue_;
   bool pointwise_ = false;
   bool patches_ = false;  // few input channels: each pixel's patch gathered into one row
@@ -76,7 +78,7 @@ class QuantDwconvPlan {
   ConvGeometry g_;
   const char* name_ = "";
   QDwconvFn fn_ = nullptr;
-  std::vector<uint8_t> packed_;
+  std::shared_ptr<const std::vector<uint8_t>> packed_;
   QuantEpilogue epilogue_;
   RowWindows windows_;
   std::vector<uint8_t> zero_;

@@ -5,10 +5,13 @@
 
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "native/client/client.h"
 #include "tests/server/test_util.h"
@@ -86,6 +89,40 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
            input, {{"Content-Type", "application/octet-stream"}});
   ASSERT_EQ(raw.status, 200u) << raw.body;
   EXPECT_EQ(raw.body, golden);
+
+  // Concurrent predictions (the engine keeps a pool of interpreters sharing packed weights):
+  // four clients, two different golden inputs, every answer equal to its golden. Bounded count.
+  {
+    const std::string input2 = ReadAll(Shared("goldens/mlperf_tiny_vww_96_int8/squat.input0.bin"));
+    const std::string golden2 =
+        ReadAll(Shared("goldens/mlperf_tiny_vww_96_int8/squat.output0.bin"));
+    ASSERT_EQ(input2.size(), input.size());
+    const std::string target = "/v1/models/vww/versions/" + std::to_string(version) + ":predict";
+    std::atomic<int> wrong{0}, failed{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 4; ++c) {
+      clients.emplace_back([&, c] {
+        ServerUrl u;
+        std::string error;
+        if (!ServerUrl::Parse(p.url(), &u, &error)) return failed.fetch_add(1), void();
+        HttpClient client(u, 60000);
+        for (int i = 0; i < 25; ++i) {
+          const bool second = (c + i) % 2 == 1;
+          HttpResponse r;
+          if (!client.Request("POST", target, {{"Content-Type", "application/octet-stream"}},
+                              second ? input2 : input, &r, &error) ||
+              r.status != 200) {
+            failed.fetch_add(1);
+            continue;
+          }
+          if (r.body != (second ? golden2 : golden)) wrong.fetch_add(1);
+        }
+      });
+    }
+    for (std::thread& t : clients) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(wrong.load(), 0) << "concurrent predictions returned another request's output";
+  }
 
   // TF Serving style JSON: {"instances": [...]} -> {"predictions": [...]}.
   json instance = json::array();
