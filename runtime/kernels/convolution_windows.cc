@@ -1,5 +1,7 @@
 #include "runtime/kernels/convolution_windows.h"
 
+#include <algorithm>
+
 namespace wisp {
 
 RowWindows PlanRowWindows(const ConvGeometry& g) {
@@ -37,9 +39,33 @@ void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_
   };
   if (g.dilation_w == 1) {
     const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);
-    for (int32_t j = 0; j < columns; ++j) {
-      const int32_t ix = j - g.pad_left;
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, ix);
+    // Columns inside the image: each tap row's pointer advances by a pixel per column (or stays
+    // on the zero buffer for a padding row), so the bulk of the table is filled without checks.
+    const int32_t first = std::min(std::max(g.pad_left, 0), columns);
+    const int32_t last = std::max(first, std::min(columns, g.in_w + g.pad_left));
+    for (int32_t j = 0; j < first; ++j) {
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
+    }
+    if (row && first < last) {
+      const uint8_t* next[64];
+      size_t step[64];
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+        next[ky] = row[ky] ? row[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
+        step[ky] = row[ky] ? pixel : 0;
+      }
+      for (int32_t j = first; j < last; ++j) {
+        for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+          *table++ = next[ky];
+          next[ky] += step[ky];
+        }
+      }
+    } else {
+      for (int32_t j = first; j < last; ++j) {
+        for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
+      }
+    }
+    for (int32_t j = last; j < columns; ++j) {
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
     }
     return;
   }

@@ -70,7 +70,7 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   // block of channels).
   const size_t row_values = static_cast<size_t>(patches_ ? ks * g.in_c : g.in_c);
   if ((pointwise_ || patches_) && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      g.out_c > layout_.nr && !packed_.needs_row_sums) {
+      !k->free_input_flip && g.out_c > layout_.nr && !packed_.needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
   }
   if (flipped_fn_ != nullptr || patches_) {
@@ -97,7 +97,9 @@ void QuantGemmPlan::GatherPatch(GemmWindow window, bool flip, uint8_t* dst) cons
       // scratch all have slack past their end for the over-read and over-write).
       uint8_t bytes[16];
       std::memcpy(bytes, first, 16);
-      for (uint8_t& b : bytes) b ^= mask;
+      if (flip) {
+        for (uint8_t& b : bytes) b ^= mask;
+      }
       std::memcpy(dst, bytes, 16);
       continue;
     }

@@ -75,7 +75,7 @@ class QuantDwconvPlan {
   ConvGeometry g_;
   const char* name_ = "";
   QDwconvFn fn_ = nullptr;
-  std::vector<uint8_t> packed_;
+  PackedBytes packed_;
   QuantEpilogue epilogue_;
   RowWindows windows_;
   std::vector<uint8_t> zero_;

@@ -263,7 +263,7 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     src.scale = scale.data();
     src.input_zero_point = x_zp;
     src.input_uint8 = uint8;
-    const std::vector<uint8_t> packed = PackDwconv(k, src);
+    const PackedBytes packed = PackDwconv(k, src);
 
     std::vector<uint8_t> out(width * channels + 7, 0xA5);
     fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &epilogue);

@@ -28,12 +28,16 @@ struct DwconvKernelInfo {
   const char* name;  // e.g. "q8_dwconv_9p16__wasmsimd"
   int channel_tile = 1;
   int taps = 0;  // 0: any number of taps; else only this many (3x3 = 9, 5x5 = 25)
-  // 1: int16 weights, one tap at a time. 4: the 8-bit dot-product layout, taps in groups of four
+  // 1: int16 weights, one tap at a time. 2: int16 weights, taps in pairs (a pair per 32-bit
+  // lane, the layout pmaddwd reads). 4: the 8-bit dot-product layout, taps in groups of four
   // (pack.h), with the input shifted as input_shift says (as GemmLayout::input_shift).
   int tap_group = 1;
   int input_shift[2] = {0, 0};
   QDwconvFn qs8;
   QDwconvFn qu8;  // nullptr when the kernel cannot handle uint8 inputs
+  // 128-bit lanes the kernel interleaves taps within (x86 unpacks work per lane): with L > 1 a
+  // tile's channels are packed in the order those interleaves leave them (pack.h). 1: in order.
+  int channel_lanes = 1;
 };
 
 }  // namespace wisp
