@@ -47,18 +47,17 @@ void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_
       for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
     }
     if (row && first < last) {
-      const uint8_t* next[64];
-      size_t step[64];
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
-        next[ky] = row[ky] ? row[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
-        step[ky] = row[ky] ? pixel : 0;
+      // One tap row at a time (strided stores): copying each column's kernel_h pointers as a
+      // block makes GCC call memcpy per column.
+      const size_t kh = static_cast<size_t>(g.kernel_h);
+      const size_t count = static_cast<size_t>(last - first);
+      for (size_t ky = 0; ky < kh; ++ky) {
+        const uint8_t* p =
+            row[ky] ? row[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
+        const size_t step = row[ky] ? pixel : 0;
+        for (size_t j = 0; j < count; ++j, p += step) table[j * kh + ky] = p;
       }
-      for (int32_t j = first; j < last; ++j) {
-        for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
-          *table++ = next[ky];
-          next[ky] += step[ky];
-        }
-      }
+      table += count * kh;
     } else {
       for (int32_t j = first; j < last; ++j) {
         for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);

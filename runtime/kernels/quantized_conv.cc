@@ -10,10 +10,15 @@ namespace wisp {
 namespace {
 
 constexpr int kMaxMr = 8;
+constexpr int32_t kMaxPatchRows = 16;  // filter rows of a directly gathered patch
 
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
+
+// A row tap that touches padding is assembled in scratch: up to 16 values, then the slack a
+// kernel may read past them.
+constexpr size_t kEdgeTapBytes = 16 + kZeroSlack;
 
 // dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
 void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
@@ -49,13 +54,27 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   const int32_t kr = layout_.kr;
   patches_ = !pointwise_ && ks > 1 && g.in_c <= 4 &&
              (g.in_c + kr - 1) / kr * kr * ks > (ks * g.in_c + kr - 1) / kr * kr;
+  // Patches whose filter rows are adjacent pixels (one 16-byte copy covers a row's taps) come
+  // straight from the image rows, without the pointer table. When the kernel takes the input as
+  // it is (no flipped copy needed) and its k groups are short, nothing is gathered at all: each
+  // filter row is one tap of kw * in_c values that the kernel reads in the image itself (a 3x3
+  // RGB filter: 3 taps of 9, 12 values each with kr = 4, where a gathered patch has 28), and
+  // only taps that touch padding are assembled in scratch.
+  const bool direct =
+      patches_ && g.dilation_w == 1 && g.kernel_w * g.in_c <= 16 && g.kernel_h <= kMaxPatchRows;
+  row_taps_ =
+      direct && kr <= 4 &&
+      (f.uint8 || k->qs8_flipped_input == nullptr || k->free_input_flip || g.out_c <= layout_.nr);
+  direct_patches_ = direct && !row_taps_;
+  if (row_taps_) patches_ = false;
   const std::vector<int32_t> order = ColumnMajorTapOrder(g.kernel_h, g.kernel_w);
   GemmWeightsSource src;
   src.n = g.out_c;
-  src.ks = patches_ ? 1 : ks;
-  src.kc = patches_ ? ks * g.in_c : g.in_c;
+  src.ks = patches_ ? 1 : row_taps_ ? g.kernel_h : ks;
+  src.kc = patches_ ? ks * g.in_c : row_taps_ ? g.kernel_w * g.in_c : g.in_c;
   src.w_minus_zp = f.w_minus_zp;
-  src.tap_order = patches_ ? nullptr : order.data();
+  // Filter order (ky, kx, channel) is already patch order and row-tap order.
+  src.tap_order = patches_ || row_taps_ ? nullptr : order.data();
   src.w_zp = f.w_zp;
   src.weights_uint8 = f.weights_uint8;
   src.bias = f.bias;
@@ -77,11 +96,87 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     flip_row_bytes_ = (row_values + kZeroSlack + 15) / 16 * 16;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
+  if (row_taps_) {
+    // Per row of the tile, kernel_h slots for taps that touch padding.
+    flip_row_bytes_ = static_cast<size_t>(g.kernel_h) * kEdgeTapBytes;
+    flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
+  }
   if (!pointwise_) {
     windows_ = PlanRowWindows(g);
     zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
                  static_cast<uint8_t>(f.input_zero_point));
     scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
+  }
+}
+
+void QuantGemmPlan::GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bool flip,
+                                      uint8_t* dst) const {
+  const size_t in_c = static_cast<size_t>(g_.in_c);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  const uint8_t mask = flip ? 0x80 : 0x00;
+  const int32_t ix0 = ox * g_.stride_w - g_.pad_left;
+  const bool inside = ix0 >= 0 && ix0 + g_.kernel_w <= g_.in_w;
+  for (int32_t ky = 0; ky < g_.kernel_h; ++ky, dst += span) {
+    const uint8_t* row = rows[ky];
+    if (row != nullptr && inside) {
+      // One 16-byte copy (image rows, the scratch row and the arena have slack past their end).
+      uint8_t bytes[16];
+      std::memcpy(bytes, row + static_cast<size_t>(ix0) * in_c, 16);
+      if (flip) {
+        for (uint8_t& b : bytes) b ^= mask;
+      }
+      std::memcpy(dst, bytes, 16);
+      continue;
+    }
+    for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
+      const int32_t ix = ix0 + kx;
+      const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
+                               ? row + static_cast<size_t>(ix) * in_c
+                               : zero_.data();
+      for (size_t c = 0; c < in_c; ++c) dst[kx * in_c + c] = src[c] ^ mask;
+    }
+  }
+}
+
+void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge,
+                               uint8_t* out) const {
+  const int mr = layout_.mr;
+  const int32_t kh = g_.kernel_h;
+  const size_t in_c = static_cast<size_t>(g_.in_c);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  const uint8_t* taps[kMaxMr][kMaxPatchRows];
+  GemmWindow windows[kMaxMr];
+  int32_t sums[kMaxMr];
+  for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
+    const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
+    for (size_t r = 0; r < rows_here; ++r) {
+      const int32_t ix0 = (ox + static_cast<int32_t>(r)) * g_.stride_w - g_.pad_left;
+      const bool inside = ix0 >= 0 && ix0 + g_.kernel_w <= g_.in_w;
+      for (int32_t ky = 0; ky < kh; ++ky) {
+        const uint8_t* row = image_rows[ky];
+        if (row != nullptr && inside) {
+          taps[r][ky] = row + static_cast<size_t>(ix0) * in_c;
+          continue;
+        }
+        uint8_t* slot = edge + flip_row_bytes_ * r + kEdgeTapBytes * static_cast<size_t>(ky);
+        for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
+          const int32_t ix = ix0 + kx;
+          const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
+                                   ? row + static_cast<size_t>(ix) * in_c
+                                   : zero_.data();
+          std::memcpy(slot + kx * in_c, src, in_c);
+        }
+        taps[r][ky] = slot;
+      }
+      windows[r] = taps[r];
+    }
+    const int32_t* row_sums = nullptr;
+    if (row_sums_ != nullptr) {
+      row_sums_(rows_here, span, static_cast<size_t>(kh), windows, input_shift_, sums);
+      row_sums = sums;
+    }
+    fn_(rows_here, g_.out_c, span, static_cast<size_t>(kh), windows, packed_.data.data(),
+        out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
   }
 }
 
@@ -179,7 +274,8 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
-  uint8_t* patch_base = patches_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
+  uint8_t* patch_base =
+      patches_ || row_taps_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
   const int mr = layout_.mr;
   const size_t in_c = static_cast<size_t>(g_.in_c);
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
@@ -191,8 +287,39 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
-      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
       uint8_t* out = output + out_row_bytes * row;
+      if (direct_patches_ || row_taps_) {
+        const uint8_t* image_rows[kMaxPatchRows];
+        for (int32_t ky = 0; ky < g_.kernel_h; ++ky) {
+          const int32_t iy = oy * g_.stride_h - g_.pad_top + ky * g_.dilation_h;
+          image_rows[ky] = iy >= 0 && iy < g_.in_h
+                               ? input + image_bytes * b + static_cast<size_t>(iy) * g_.in_w * in_c
+                               : nullptr;
+        }
+        if (row_taps_) {
+          RunRowTaps(image_rows, patch, out);
+          continue;
+        }
+        for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
+          const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
+          for (size_t r = 0; r < rows_here; ++r) {
+            patch_rows[r] = patch + flip_row_bytes_ * r;
+            GatherPatchDirect(image_rows, ox + static_cast<int32_t>(r), flipped_fn_ != nullptr,
+                              patch + flip_row_bytes_ * r);
+            windows[r] = &patch_rows[r];
+          }
+          const int32_t* row_sums = nullptr;
+          if (row_sums_ != nullptr) {
+            row_sums_(rows_here, ks * in_c, 1, windows, input_shift_, sums);
+            row_sums = sums;
+          }
+          (flipped_fn_ ? flipped_fn_ : fn_)(
+              rows_here, g_.out_c, ks * in_c, 1, windows, packed_.data.data(),
+              out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+        }
+        continue;
+      }
+      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
       for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
         const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
         for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * windows_.stride;
