@@ -223,8 +223,11 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
   const int64_t m_tiles = (m + mr - 1) / mr;
   const int64_t n_blocks = (n + nr - 1) / nr;
   const int tasks = NumTasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
-  // Split the rows when there are enough of them, else the channel blocks (fully connected).
-  const bool split_rows = m_tiles >= tasks;
+  // Split the row tiles or the channel blocks, whichever shares the work more evenly (7x7
+  // layers have 7 row tiles, fully connected layers one).
+  const int64_t rows_per_task = (m_tiles + tasks - 1) / tasks;
+  const int64_t blocks_per_task = (n_blocks + tasks - 1) / tasks;
+  const bool split_rows = rows_per_task * n_blocks <= blocks_per_task * m_tiles;
   ParallelFor(pool, tasks, [&](int t) {
     int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
     if (split_rows) {
@@ -388,20 +391,27 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
 
 void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const {
   const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const int64_t pixels = out_rows * g_.out_w;
   const size_t taps = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
-  const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(taps) * g_.out_c;
-  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const int64_t macs = pixels * static_cast<int64_t>(taps) * g_.out_c;
+  const int tasks = NumTasks(ctx.thread_pool(), pixels, macs, max_tasks_);
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
-  const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
+  const size_t pixel_bytes = static_cast<size_t>(g_.out_c);
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
+  // Tasks take equal runs of output pixels, which may start or end inside a row (a 7x7 layer
+  // has 7 rows for 2 threads); a row's windows are built for the whole row either way.
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     const uint8_t** table = tables + windows_.pointers * t;
-    for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
+    const int64_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
+    for (int64_t row = p0 / g_.out_w; row * g_.out_w < p1; ++row) {
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      const int64_t x0 = std::max<int64_t>(p0 - row * g_.out_w, 0);
+      const int64_t x1 = std::min<int64_t>(p1 - row * g_.out_w, g_.out_w);
       BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
-      fn_(g_.out_c, g_.out_w, taps, table, windows_.stride, packed_.data(),
-          output + out_row_bytes * row, &epilogue_);
+      fn_(g_.out_c, static_cast<size_t>(x1 - x0), taps, table + windows_.stride * x0,
+          windows_.stride, packed_.data(), output + (row * g_.out_w + x0) * pixel_bytes,
+          &epilogue_);
     }
   });
 }
