@@ -210,7 +210,11 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     const size_t channels = static_cast<size_t>(rng.Int(1, trial < 40 ? 40 : 200));
     const size_t width = static_cast<size_t>(rng.Int(1, 6));
     const size_t taps = k.taps ? static_cast<size_t>(k.taps) : static_cast<size_t>(rng.Int(1, 30));
-    const size_t stride = static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
+    // Often the strides of column-major 3x3 windows (3: stride 1, 6: stride 2), which kernels
+    // may specialize (reusing a column's inputs for the next pixel).
+    const size_t stride = taps >= 6 && rng.Coin(0.5)
+                              ? (rng.Coin() ? 3 : 6)
+                              : static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
     SCOPED_TRACE(std::string(k.name) + (uint8 ? " qu8" : " qs8") + (e.full_range ? "" : " 7-bit") +
                  " channels=" + std::to_string(channels) + " width=" + std::to_string(width) +
                  " taps=" + std::to_string(taps) + " stride=" + std::to_string(stride));

@@ -77,10 +77,10 @@ std::vector<IsaLevel> Levels() {
       Level("avxvnni", cpu.avxvnni, &kQ8Gemm6x16c4Avxvnni,
             {&kQ8Dwconv9p32c4Avxvnni, &kQ8Dwconv25p32c4Avxvnni, &kQ8DwconvUp32c4Avxvnni},
             &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
-  levels.push_back(
-      Level("avx512vnni", cpu.avx512vnni, &kQ8Gemm8x32c4Avx512vnni,
-            {&kQ8Dwconv9p64c4Avx512vnni, &kQ8Dwconv25p64c4Avx512vnni, &kQ8DwconvUp64c4Avx512vnni},
-            &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
+  levels.push_back(Level("avx512vnni", cpu.avx512vnni, &kQ8Gemm8x32c4Avx512vnni,
+                         {&kQ8Dwconv3x3p64c4Avx512vnni, &kQ8Dwconv9p64c4Avx512vnni,
+                          &kQ8Dwconv25p64c4Avx512vnni, &kQ8DwconvUp64c4Avx512vnni},
+                         &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   const std::vector<const DwconvKernelInfo*> simd_dw = {

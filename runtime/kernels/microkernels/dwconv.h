@@ -38,6 +38,10 @@ struct DwconvKernelInfo {
   // 128-bit lanes the kernel interleaves taps within (x86 unpacks work per lane): with L > 1 a
   // tile's channels are packed in the order those interleaves leave them (pack.h). 1: in order.
   int channel_lanes = 1;
+  // tap_group 4 only: real taps per group of four slots, the rest zero weights. 3 puts each
+  // column of a 3x3 filter (column-major taps) in a group of its own, so that a kernel can reuse
+  // a column's interleaved inputs for the next output pixel. 0: four.
+  int taps_per_group = 0;
 };
 
 }  // namespace wisp

@@ -37,6 +37,7 @@ extern const DwconvKernelInfo kQ8Dwconv9p32c4Avxvnni;
 extern const DwconvKernelInfo kQ8Dwconv25p32c4Avxvnni;
 extern const DwconvKernelInfo kQ8DwconvUp32c4Avxvnni;
 extern const GemmKernelInfo kQ8Gemm8x32c4Avx512vnni;
+extern const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8Dwconv9p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8Dwconv25p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8DwconvUp64c4Avx512vnni;

@@ -79,7 +79,9 @@ PackedBytes PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource
   const int32_t tiles = (src.channels + ct - 1) / ct;
   const int32_t group = kernel.tap_group;
   const bool dot = group == 4;  // 8-bit values; tap_group 1 and 2 hold int16
-  const int32_t slots = RoundUp(src.taps, group);
+  // Real taps per group (the rest of a group's slots are zero).
+  const int32_t per_group = dot && kernel.taps_per_group > 0 ? kernel.taps_per_group : group;
+  const int32_t slots = (src.taps + per_group - 1) / per_group * group;
   const size_t weight_bytes = static_cast<size_t>(slots) * ct * (dot ? 1 : 2);
   const size_t tile_bytes = static_cast<size_t>(ct) * 4 + weight_bytes + ct * 4 +
                             (dot ? static_cast<size_t>(ct) * 4 + 16 : 0);
@@ -129,7 +131,7 @@ PackedBytes PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource
       StoreI32(factors + s * 4, factor);
       if (factor != 0) StoreI32(factors + ct * 4, 1);
       for (int32_t t = 0; t < src.taps; ++t) {
-        const size_t at = (static_cast<size_t>(t / 4) * ct + s) * 4 + t % 4;
+        const size_t at = (static_cast<size_t>(t / per_group) * ct + s) * 4 + t % per_group;
         weights[at] = static_cast<uint8_t>(static_cast<int8_t>(w_at(t) + src.w_zp[c] - shift));
       }
     }

@@ -18,8 +18,8 @@
 //
 // Depthwise (dwconv.h), per tile of channel_tile channels, for tap_group 1:
 //   int32 bias'[tile] | taps x tile int16 (w - w_zp) | float scale[tile]
-// and for the 8-bit dot-product layout (tap_group 4, taps rounded up to groups of four, the
-// padding taps with zero weights):
+// and for the 8-bit dot-product layout (tap_group 4, taps in groups of four slots, the padding
+// slots with zero weights; taps_per_group real taps per group, 4 unless the kernel says 3):
 //   int32 bias'[tile] | groups x tile x 4 int8 w' | float scale[tile] | int32 factor[tile]
 //   | int32 needs_sums, 12 bytes of padding
 // with w' = w - s[c] and factor[c] = -(w_zp[c] - s[c]) chosen as for GEMM: the kernel adds

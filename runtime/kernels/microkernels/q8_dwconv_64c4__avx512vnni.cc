@@ -12,6 +12,12 @@
 // vector instead of interleaving three padding taps. Operands as in q8_gemm_8x32c4__avx512vnni.cc
 // (int8 inputs flipped to unsigned bytes); tiles whose uint8 weights carry a row-sum factor
 // (pack.h) also sum the inputs with a dot product by ones.
+//
+// q8_dwconv_3x3p64c4 packs a 3x3 filter a column per group (3 taps and a zero weight), so that
+// along a row of stride-1 (or 2) output pixels each input column is loaded, flipped and
+// interleaved once instead of for every pixel that reads it: 3 loads per pixel instead of 9,
+// about 20% faster on MobileNetV2's layers. Two pixels per loop step, to overlap their
+// dependency chains, ran 2.5x slower (GCC spilled the 24 column vectors).
 #include "runtime/kernels/microkernels/avx512_helpers.h"
 #include "runtime/kernels/microkernels/microkernels.h"
 
@@ -231,6 +237,128 @@ void Tile(size_t n, size_t c0, size_t output_width, size_t taps, const uint8_t* 
   }
 }
 
+// 3x3 filters packed a column per group (taps_per_group 3): the window's taps are three triples
+// of consecutive pointers, and when the next pixel's window starts one or two triples further
+// on (input_stride 3 or 6: a column-major 3x3 window with stride 1 or 2), the triples it shares
+// with this pixel were loaded, flipped and interleaved already. kReuse: 1, 2 or 0 (none).
+template <typename T, bool kFlip, int W, bool kSums, int kReuse>
+void TileColumns(size_t n, size_t c0, size_t output_width, const uint8_t* const* input,
+                 size_t input_stride, const uint8_t* w, uint8_t* output, size_t channels,
+                 const QuantEpilogue& e) {
+  using Op = V<W>;
+  using I = typename Op::I;
+  using F = typename Op::F;
+  const uint8_t* weights = w + kTile * 4;
+  const uint8_t* tail = weights + 3 * kTile * 4;
+  I factor[4];
+  F scale[4];
+  for (int v = 0; v < 4; ++v) {
+    scale[v] = Op::LoadF(tail + kTile * v);
+    factor[v] = kSums ? Op::Load(tail + kTile * (4 + v)) : Op::Zero();
+  }
+  const I flip = Op::Bytes(static_cast<int8_t>(0x80));
+  const F max = Op::SetF(e.max);
+  const I zp = Op::Words(static_cast<int16_t>(e.zero_point));
+  const I qmin = Op::Bytes(static_cast<int8_t>(e.qmin));
+  auto column = [&](const uint8_t* const* taps, I v[4]) {
+    I x[3];
+    for (int q = 0; q < 3; ++q) {
+      x[q] = Op::Load(taps[q] + c0);
+      if constexpr (kFlip) x[q] = Op::Xor(x[q], flip);
+    }
+    Interleave<W>(x[0], x[1], x[2], Op::Zero(), v);
+  };
+  I col[3][4];
+  for (size_t p = 0; p < output_width; ++p) {
+    const uint8_t* const* in = input + p * input_stride;
+    if (kReuse == 1 && p > 0) {
+      for (int v = 0; v < 4; ++v) {
+        col[0][v] = col[1][v];
+        col[1][v] = col[2][v];
+      }
+      column(in + 6, col[2]);
+    } else if (kReuse == 2 && p > 0) {
+      for (int v = 0; v < 4; ++v) col[0][v] = col[2][v];
+      column(in + 3, col[1]);
+      column(in + 6, col[2]);
+    } else {
+      for (int j = 0; j < 3; ++j) column(in + 3 * j, col[j]);
+    }
+    I acc[4], sums[4];
+    for (int v = 0; v < 4; ++v) {
+      acc[v] = Op::Load(w + kTile * v);
+      sums[v] = Op::Zero();
+    }
+    for (int j = 0; j < 3; ++j) {
+      for (int v = 0; v < 4; ++v) {
+        acc[v] = DotAdd(acc[v], col[j][v], Op::Load(weights + kTile * (4 * j + v)));
+      }
+      if constexpr (kSums) {
+        const I ones = Op::Bytes(1);  // the fourth tap's bytes are zero
+        for (int v = 0; v < 4; ++v) sums[v] = DotAdd(sums[v], col[j][v], ones);
+      }
+    }
+    if constexpr (kSums) {
+      for (int v = 0; v < 4; ++v) acc[v] = Op::Add(acc[v], Op::Mul(sums[v], factor[v]));
+    }
+    const I bytes = Op::template PackBytes<T>(
+        Op::PackZp(Op::Scale(acc[0], scale[0], max), Op::Scale(acc[1], scale[1], max), zp),
+        Op::PackZp(Op::Scale(acc[2], scale[2], max), Op::Scale(acc[3], scale[3], max), zp), qmin);
+    Op::Store(output + p * channels + c0, bytes, n);
+  }
+}
+
+template <typename T, bool kFlip, int W, bool kSums>
+void TileColumnsAnyStride(size_t n, size_t c0, size_t output_width, const uint8_t* const* input,
+                          size_t input_stride, const uint8_t* w, uint8_t* output,
+                          size_t channels, const QuantEpilogue& e) {
+  if (input_stride == 3) {
+    TileColumns<T, kFlip, W, kSums, 1>(n, c0, output_width, input, input_stride, w, output,
+                                       channels, e);
+  } else if (input_stride == 6) {
+    TileColumns<T, kFlip, W, kSums, 2>(n, c0, output_width, input, input_stride, w, output,
+                                       channels, e);
+  } else {
+    TileColumns<T, kFlip, W, kSums, 0>(n, c0, output_width, input, input_stride, w, output,
+                                       channels, e);
+  }
+}
+
+template <typename T, bool kFlip>
+void DwconvColumns(size_t channels, size_t output_width, size_t taps, const uint8_t* const* input,
+                   size_t input_stride, const void* packed_w, uint8_t* output,
+                   const QuantEpilogue* e) {
+  (void)taps;  // 9
+  const size_t tile_bytes = kTile * 4 + 3 * kTile * 4 + kTile * 8 + 16;
+  const uint8_t* w = static_cast<const uint8_t*>(packed_w);
+  for (size_t c0 = 0; c0 < channels; c0 += kTile, w += tile_bytes) {
+    const size_t n = channels - c0 < kTile ? channels - c0 : kTile;
+    int32_t needs_sums;
+    std::memcpy(&needs_sums, w + tile_bytes - 16, 4);
+    if (needs_sums != 0) {
+      if (n > 32) {
+        TileColumnsAnyStride<T, kFlip, 64, true>(n, c0, output_width, input, input_stride, w,
+                                                 output, channels, *e);
+      } else if (n > 16) {
+        TileColumnsAnyStride<T, kFlip, 32, true>(n, c0, output_width, input, input_stride, w,
+                                                 output, channels, *e);
+      } else {
+        TileColumnsAnyStride<T, kFlip, 16, true>(n, c0, output_width, input, input_stride, w,
+                                                 output, channels, *e);
+      }
+    } else if (n > 32) {
+      TileColumnsAnyStride<T, kFlip, 64, false>(n, c0, output_width, input, input_stride, w,
+                                                output, channels, *e);
+    } else if (n > 16) {
+      TileColumnsAnyStride<T, kFlip, 32, false>(n, c0, output_width, input, input_stride, w,
+                                                output, channels, *e);
+    } else {
+      TileColumnsAnyStride<T, kFlip, 16, false>(n, c0, output_width, input, input_stride, w,
+                                                output, channels, *e);
+    }
+  }
+}
+
 template <typename T, bool kFlip, int kTaps>
 void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t* const* input,
             size_t input_stride, const void* packed_w, uint8_t* output, const QuantEpilogue* e) {
@@ -270,6 +398,9 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
 }  // namespace
 
 // int8 inputs flipped to unsigned bytes (+128), uint8 inputs as they are.
+const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni = {
+    "q8_dwconv_3x3p64c4__avx512vnni", kTile, 9, 4, {128, 0}, DwconvColumns<int8_t, true>,
+    DwconvColumns<uint8_t, false>,    kLanes,    3};
 const DwconvKernelInfo kQ8Dwconv9p64c4Avx512vnni = {
     "q8_dwconv_9p64c4__avx512vnni", kTile, 9, 4, {128, 0}, Dwconv<int8_t, true, 9>,
     Dwconv<uint8_t, false, 9>,      kLanes};
