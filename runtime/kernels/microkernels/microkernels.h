@@ -32,6 +32,8 @@ extern const DwconvKernelInfo kQ8Dwconv9p16c2Avx2;
 extern const DwconvKernelInfo kQ8Dwconv25p16c2Avx2;
 extern const DwconvKernelInfo kQ8DwconvUp16c2Avx2;
 extern const VaddKernelInfo kQ8Vadd16Avx2;
+extern const RowSumsFn kQ8RowSumsAvx2Qs8;
+extern const RowSumsFn kQ8RowSumsAvx2Qu8;
 extern const GemmKernelInfo kQ8Gemm6x16c4Avxvnni;
 extern const DwconvKernelInfo kQ8Dwconv9p32c4Avxvnni;
 extern const DwconvKernelInfo kQ8Dwconv25p32c4Avxvnni;

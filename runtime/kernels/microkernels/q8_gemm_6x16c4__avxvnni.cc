@@ -128,7 +128,7 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
 const GemmKernelInfo kQ8Gemm6x16c4Avxvnni = {
     "q8_gemm_6x16c4__avxvnni", GemmLayout{kMr, kNr, kKr, 1, {128, 0}},
     Gemm<int8_t, true>,        Gemm<uint8_t, false>,
-    kQ8RowSumsScalarQs8,       kQ8RowSumsScalarQu8,
+    kQ8RowSumsAvx2Qs8,         kQ8RowSumsAvx2Qu8,
     Gemm<int8_t, false>};
 
 }  // namespace wisp

@@ -142,10 +142,13 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
 }  // namespace
 
 // int8 inputs flipped to unsigned bytes (+128), uint8 inputs as they are.
-const GemmKernelInfo kQ8Gemm8x32c4Avx512vnni = {
-    "q8_gemm_8x32c4__avx512vnni", GemmLayout{kMr, kNr, kKr, 1, {128, 0}},
-    Gemm<int8_t, true>,           Gemm<uint8_t, false>,
-    kQ8RowSumsScalarQs8,          kQ8RowSumsScalarQu8,
-    Gemm<int8_t, false>,          true};
+const GemmKernelInfo kQ8Gemm8x32c4Avx512vnni = {"q8_gemm_8x32c4__avx512vnni",
+                                                GemmLayout{kMr, kNr, kKr, 1, {128, 0}},
+                                                Gemm<int8_t, true>,
+                                                Gemm<uint8_t, false>,
+                                                kQ8RowSumsAvx2Qs8,
+                                                kQ8RowSumsAvx2Qu8,
+                                                Gemm<int8_t, false>,
+                                                true};
 
 }  // namespace wisp
