@@ -95,7 +95,9 @@ void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
     for (int32_t c = 0; c < n; ++c) {
       w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
       bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
-      scale[c] = rng.Float(0.0001f, 0.05f);
+      // Now and then a scale above 1 (legal, if rare): with the large biases the scaled
+      // accumulator then overflows int32, which epilogues must clamp, not wrap.
+      scale[c] = rng.Coin(0.1) ? rng.Float(1.0f, 300.0f) : rng.Float(0.0001f, 0.05f);
       // Some channels narrow (fit a byte around the zero point), most as wide as the dtype.
       const bool narrow = seven_bit || rng.Coin(0.3);
       for (size_t i = 0; i < ks * kc; ++i) {
@@ -242,7 +244,9 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     for (size_t c = 0; c < channels; ++c) {
       w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
       bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
-      scale[c] = rng.Float(0.0001f, 0.05f);
+      // Now and then a scale above 1 (legal, if rare): with the large biases the scaled
+      // accumulator then overflows int32, which epilogues must clamp, not wrap.
+      scale[c] = rng.Coin(0.1) ? rng.Float(1.0f, 300.0f) : rng.Float(0.0001f, 0.05f);
       const bool narrow = seven_bit || rng.Coin(0.3);
       for (size_t t = 0; t < taps; ++t) {
         int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-128, 127);

@@ -310,8 +310,8 @@ void TileColumns(size_t n, size_t c0, size_t output_width, const uint8_t* const*
 
 template <typename T, bool kFlip, int W, bool kSums>
 void TileColumnsAnyStride(size_t n, size_t c0, size_t output_width, const uint8_t* const* input,
-                          size_t input_stride, const uint8_t* w, uint8_t* output,
-                          size_t channels, const QuantEpilogue& e) {
+                          size_t input_stride, const uint8_t* w, uint8_t* output, size_t channels,
+                          const QuantEpilogue& e) {
   if (input_stride == 3) {
     TileColumns<T, kFlip, W, kSums, 1>(n, c0, output_width, input, input_stride, w, output,
                                        channels, e);
@@ -347,14 +347,14 @@ void DwconvColumns(size_t channels, size_t output_width, size_t taps, const uint
                                                  output, channels, *e);
       }
     } else if (n > 32) {
-      TileColumnsAnyStride<T, kFlip, 64, false>(n, c0, output_width, input, input_stride, w,
-                                                output, channels, *e);
+      TileColumnsAnyStride<T, kFlip, 64, false>(n, c0, output_width, input, input_stride, w, output,
+                                                channels, *e);
     } else if (n > 16) {
-      TileColumnsAnyStride<T, kFlip, 32, false>(n, c0, output_width, input, input_stride, w,
-                                                output, channels, *e);
+      TileColumnsAnyStride<T, kFlip, 32, false>(n, c0, output_width, input, input_stride, w, output,
+                                                channels, *e);
     } else {
-      TileColumnsAnyStride<T, kFlip, 16, false>(n, c0, output_width, input, input_stride, w,
-                                                output, channels, *e);
+      TileColumnsAnyStride<T, kFlip, 16, false>(n, c0, output_width, input, input_stride, w, output,
+                                                channels, *e);
     }
   }
 }
@@ -399,8 +399,8 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
 
 // int8 inputs flipped to unsigned bytes (+128), uint8 inputs as they are.
 const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni = {
-    "q8_dwconv_3x3p64c4__avx512vnni", kTile, 9, 4, {128, 0}, DwconvColumns<int8_t, true>,
-    DwconvColumns<uint8_t, false>,    kLanes,    3};
+    "q8_dwconv_3x3p64c4__avx512vnni", kTile,  9, 4, {128, 0}, DwconvColumns<int8_t, true>,
+    DwconvColumns<uint8_t, false>,    kLanes, 3};
 const DwconvKernelInfo kQ8Dwconv9p64c4Avx512vnni = {
     "q8_dwconv_9p64c4__avx512vnni", kTile, 9, 4, {128, 0}, Dwconv<int8_t, true, 9>,
     Dwconv<uint8_t, false, 9>,      kLanes};

@@ -19,7 +19,29 @@ namespace {
 
 constexpr int kMr = 8, kNr = 32, kKr = 4;
 
-template <typename T, bool kFlip, int MR>
+// Requantizes and stores a full block (2 x 16 channels) of MR rows. Always inlined: as a call,
+// or as a lambda capturing the accumulators, GCC keeps the accumulators in memory.
+template <typename T, int MR, bool kBounded>
+__attribute__((always_inline)) inline void StoreBlock(const __m512i (&acc0)[MR],
+                                                      const __m512i (&acc1)[MR], __m512 s0,
+                                                      __m512 s1, const Avx512Requant& rq,
+                                                      uint8_t* const (&out)[MR], size_t n0,
+                                                      __mmask32 mask) {
+  for (int r = 0; r < MR; r += 2) {
+    const int r1 = MR > 1 ? r + 1 : r;
+    const __m512i p0 = Avx512PackZp(Avx512Scale<kBounded>(acc0[r], s0, rq),
+                                    Avx512Scale<kBounded>(acc1[r], s1, rq), rq);
+    const __m512i p1 = MR > 1 ? Avx512PackZp(Avx512Scale<kBounded>(acc0[r1], s0, rq),
+                                             Avx512Scale<kBounded>(acc1[r1], s1, rq), rq)
+                              : p0;
+    // Row r in bytes 0..31, row r + 1 in bytes 32..63.
+    const __m512i bytes = Avx512Unshuffle(Avx512PackBytes<T, kBounded>(p0, p1, rq), rq);
+    _mm256_mask_storeu_epi8(out[r] + n0, mask, _mm512_castsi512_si256(bytes));
+    if (MR > 1) _mm256_mask_storeu_epi8(out[r1] + n0, mask, _mm512_extracti64x4_epi64(bytes, 1));
+  }
+}
+
+template <typename T, bool kFlip, int MR, bool kBounded>
 void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
               const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
               const QuantEpilogue* e) {
@@ -70,19 +92,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       }
       const __m512 s0 = _mm512_loadu_ps(tail), s1 = _mm512_loadu_ps(tail + 64);
       const __mmask32 mask = n == kNr ? ~__mmask32{0} : (__mmask32{1} << n) - 1;
-      for (int r = 0; r < MR; r += 2) {
-        const int r1 = MR > 1 ? r + 1 : r;
-        const __m512i p0 =
-            Avx512PackZp(Avx512Scale(acc0[r], s0, rq), Avx512Scale(acc1[r], s1, rq), rq);
-        const __m512i p1 =
-            MR > 1 ? Avx512PackZp(Avx512Scale(acc0[r1], s0, rq), Avx512Scale(acc1[r1], s1, rq), rq)
-                   : p0;
-        // Row r in bytes 0..31, row r + 1 in bytes 32..63.
-        const __m512i bytes = Avx512Unshuffle(Avx512PackBytes<T>(p0, p1, rq), rq);
-        _mm256_mask_storeu_epi8(out[r] + n0, mask, _mm512_castsi512_si256(bytes));
-        if (MR > 1)
-          _mm256_mask_storeu_epi8(out[r1] + n0, mask, _mm512_extracti64x4_epi64(bytes, 1));
-      }
+      StoreBlock<T, MR, kBounded>(acc0, acc1, s0, s1, rq, out, n0, mask);
     } else {
       // At most 16 channels left: the second half of the block is padding.
       __m512i acc[MR];
@@ -108,9 +118,13 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       for (int r = 0; r < MR; r += 4) {
         // Rows r..r+3 (repeating the last when MR < 4) in bytes 16j..16j+15.
         __m512i q[4];
-        for (int j = 0; j < 4; ++j) q[j] = Avx512Scale(acc[r + j < MR ? r + j : MR - 1], s0, rq);
-        const __m512i bytes = Avx512Unshuffle(
-            Avx512PackBytes<T>(Avx512PackZp(q[0], q[1], rq), Avx512PackZp(q[2], q[3], rq), rq), rq);
+        for (int j = 0; j < 4; ++j) {
+          q[j] = Avx512Scale<kBounded>(acc[r + j < MR ? r + j : MR - 1], s0, rq);
+        }
+        const __m512i bytes =
+            Avx512Unshuffle(Avx512PackBytes<T, kBounded>(Avx512PackZp(q[0], q[1], rq),
+                                                         Avx512PackZp(q[2], q[3], rq), rq),
+                            rq);
         _mm_mask_storeu_epi8(out[r] + n0, mask, _mm512_castsi512_si128(bytes));
         if (MR > 1)
           _mm_mask_storeu_epi8(out[r + 1] + n0, mask, _mm512_extracti32x4_epi32(bytes, 1));
@@ -124,18 +138,45 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   }
 }
 
+// Every block's scales below 1 (avx512_helpers.h: then the epilogue needs no float min).
+inline bool AllScalesBelowOne(const void* packed_w, size_t nc, size_t kc, size_t ks) {
+  const size_t kcp = (kc + kKr - 1) / kKr * kKr;
+  const size_t values_bytes = ks * kcp * kNr;
+  const uint8_t* scales = static_cast<const uint8_t*>(packed_w) + kNr * 4 + values_bytes;
+  for (size_t n0 = 0; n0 < nc; n0 += kNr, scales += values_bytes + kNr * 12) {
+    if (!Avx512ScalesBelowOne(_mm512_loadu_ps(scales)) ||
+        !Avx512ScalesBelowOne(_mm512_loadu_ps(scales + 64))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename T, bool kFlip, bool kBounded>
+void GemmBounded(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+                 const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+                 const QuantEpilogue* e) {
+  if (mr > 4) {
+    GemmRows<T, kFlip, 8, kBounded>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else if (mr > 2) {
+    GemmRows<T, kFlip, 4, kBounded>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else if (mr == 2) {
+    GemmRows<T, kFlip, 2, kBounded>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else {
+    GemmRows<T, kFlip, 1, kBounded>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  }
+}
+
+// Each instantiation has one epilogue: choosing per block inside the loop made GCC spill a
+// weight vector out of the inner loop.
 template <typename T, bool kFlip>
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
           const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
           const QuantEpilogue* e) {
-  if (mr > 4) {
-    GemmRows<T, kFlip, 8>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
-  } else if (mr > 2) {
-    GemmRows<T, kFlip, 4>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
-  } else if (mr == 2) {
-    GemmRows<T, kFlip, 2>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  if (AllScalesBelowOne(packed_w, nc, kc, ks)) {
+    GemmBounded<T, kFlip, true>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   } else {
-    GemmRows<T, kFlip, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmBounded<T, kFlip, false>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
 }
 
