@@ -8,7 +8,8 @@
 // The broadcast needs the inputs as int16 in memory: each call widens its rows once into a
 // stack buffer (sign- or zero-extending 16 bytes per instruction) and every block of channels
 // reads them from there. A window longer than the buffer is widened again per block, a tap (or
-// a buffer's worth of it) at a time. Fewer than 4 rows run a 2- or 1-row copy of the loop.
+// a buffer's worth of it) at a time. Fewer than 4 rows run a 2- or 1-row copy of the loop, and
+// a block with at most 8 channels left multiplies only the first 8.
 #include <immintrin.h>
 
 #include <cstring>
@@ -35,7 +36,8 @@ inline void Widen(const uint8_t* src, size_t n, int16_t* dst) {
 }
 
 // acc += pairs [0, n) of the widened rows times the packed weights w (n even, 64 bytes a pair).
-template <int MR>
+// kHalf: at most 8 channels are left (N = 24, 40, ...), the second vector is padding.
+template <int MR, bool kHalf>
 inline void Accumulate(const int16_t (*x)[kBufValues + kBufSlack], size_t n, const uint8_t* w,
                        __m256i* acc0, __m256i* acc1) {
   for (size_t k = 0; k < n; k += 2, w += 64) {
@@ -46,8 +48,18 @@ inline void Accumulate(const int16_t (*x)[kBufValues + kBufSlack], size_t n, con
       std::memcpy(&pair, x[r] + k, 4);
       const __m256i a = _mm256_set1_epi32(pair);
       acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(a, w0));
-      acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(a, w1));
+      if (!kHalf) acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(a, w1));
     }
+  }
+}
+
+template <int MR>
+inline void AccumulateBlock(bool half, const int16_t (*x)[kBufValues + kBufSlack], size_t n,
+                            const uint8_t* w, __m256i* acc0, __m256i* acc1) {
+  if (half) {
+    Accumulate<MR, true>(x, n, w, acc0, acc1);
+  } else {
+    Accumulate<MR, false>(x, n, w, acc0, acc1);
   }
 }
 
@@ -92,14 +104,15 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       acc1[r] = b1;
     }
     const uint8_t* values = w + kNr * 4;
+    const bool half = nc - n0 <= kNr / 2;
     if (once) {
-      Accumulate<MR>(x, total, values, acc0, acc1);
+      AccumulateBlock<MR>(half, x, total, values, acc0, acc1);
     } else {
       for (size_t t = 0; t < ks; ++t) {
         for (size_t k0 = 0; k0 < kcp; k0 += kBufValues) {
           const size_t len = kcp - k0 < kBufValues ? kcp - k0 : kBufValues;
           for (int r = 0; r < MR; ++r) Widen<T>(win[r][t] + k0, len, x[r]);
-          Accumulate<MR>(x, len, values + (t * kcp + k0) * kNr * 2, acc0, acc1);
+          AccumulateBlock<MR>(half, x, len, values + (t * kcp + k0) * kNr * 2, acc0, acc1);
         }
       }
     }
