@@ -12,6 +12,19 @@ namespace {
 constexpr int kMaxMr = 8;
 constexpr int32_t kMaxPatchRows = 16;  // filter rows of a directly gathered patch
 
+// Work is split into up to kTasksPerThread tasks per pool thread (of at least kMinMacsPerTask
+// multiply-adds, parallel.h): the pool deals each thread a contiguous run of tasks, i.e. the same
+// rows or pixels in consecutive operators, whose data then stays in that core's cache, and lets
+// a thread that is done help with the rest, so a half that runs slower (data in the other core's
+// cache, a descheduled thread) does not hold the operator up.
+constexpr int kTasksPerThread = 8;
+
+int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
+  if (pool == nullptr || pool->num_threads() <= 1) return 1;
+  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
+}
+
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
@@ -83,7 +96,7 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   src.input_uint8 = f.uint8;
   packed_ = PackGemm(layout_, src);
   if (packed_.needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
-  max_tasks_ = MaxTasks(ctx);
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   // Contiguous rows (pointwise, or gathered patches) of an int8 layer with more than one block
   // of channels: flip each row tile once (a kernel flipping inside reads every row again per
   // block of channels).
@@ -222,12 +235,13 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
   const int mr = layout_.mr, nr = layout_.nr;
   const int64_t m_tiles = (m + mr - 1) / mr;
   const int64_t n_blocks = (n + nr - 1) / nr;
-  const int tasks = NumTasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
-  // Split the row tiles or the channel blocks, whichever shares the work more evenly (7x7
-  // layers have 7 row tiles, fully connected layers one).
-  const int64_t rows_per_task = (m_tiles + tasks - 1) / tasks;
-  const int64_t blocks_per_task = (n_blocks + tasks - 1) / tasks;
-  const bool split_rows = rows_per_task * n_blocks <= blocks_per_task * m_tiles;
+  const int tasks = Tasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
+  // Split the row tiles, as the neighbouring operators split their pixels, so that each thread
+  // finds its rows in its own cache (moving them between cores costs more than an uneven split,
+  // which the pool evens out); the channel blocks only when there are too few rows for two
+  // tasks per thread (fully connected layers).
+  const int threads = pool != nullptr ? pool->num_threads() : 1;
+  const bool split_rows = m_tiles >= std::min<int64_t>(tasks, 2 * threads);
   ParallelFor(pool, tasks, [&](int t) {
     int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
     if (split_rows) {
@@ -273,7 +287,7 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
   const size_t ks = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
   const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
-  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const int tasks = Tasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
@@ -385,7 +399,7 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   packed_ = PackDwconv(*kernel, src);
   windows_ = PlanRowWindows(g);
   zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<uint8_t>(f.input_zero_point));
-  max_tasks_ = MaxTasks(ctx);
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
 }
 
@@ -394,7 +408,7 @@ void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_
   const int64_t pixels = out_rows * g_.out_w;
   const size_t taps = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
   const int64_t macs = pixels * static_cast<int64_t>(taps) * g_.out_c;
-  const int tasks = NumTasks(ctx.thread_pool(), pixels, macs, max_tasks_);
+  const int tasks = Tasks(ctx.thread_pool(), pixels, macs, max_tasks_);
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t pixel_bytes = static_cast<size_t>(g_.out_c);
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
