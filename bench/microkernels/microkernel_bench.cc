@@ -3,11 +3,12 @@
 // operator glue drives it (row tiles over all channels; a row of output pixels per call). Prints
 // microseconds per layer and GMAC/s, one line per kernel and shape. Built natively and with
 // Emscripten (run in Chromium by bench/microkernels/run.mjs). Not a test; numbers are for choosing
-// kernels, so the machine should be otherwise idle.
+// kernels, so the machine should be otherwise idle (natively, time is the thread's CPU time).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,10 +19,18 @@
 namespace wisp {
 namespace {
 
+// Natively the CPU time of this thread, so that other processes sharing the cores (a busy
+// machine, a VM's neighbours) do not count against the kernel; wall time in WebAssembly.
 double NowUs() {
+#if defined(__linux__)
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+#else
   return std::chrono::duration<double, std::micro>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+#endif
 }
 
 // Runs fn repeatedly for at least min_us (after a warm-up) and returns the best mean of 5 blocks.
@@ -119,7 +128,7 @@ void BenchDwconv(const MicrokernelEntry<DwconvKernelInfo>& e, const DwShape& s, 
   src.bias = bias.data();
   src.scale = scale.data();
   src.input_uint8 = uint8;
-  const std::vector<uint8_t> packed = PackDwconv(k, src);
+  const PackedBytes packed = PackDwconv(k, src);
   // One output row of `width` pixels per call, stride-1 windows sharing pointers (3 rows).
   const int width = 56;
   const int rows = std::max(1, s.pixels / width);

@@ -7,9 +7,11 @@
 #include "native/cli/commands.h"
 #include "native/cli/inputs.h"
 #include "native/cli/model_file.h"
+#include "native/cli/output_format.h"
 #include "native/platform/thread_pool.h"
 #include "runtime/interpreter/interpreter.h"
 #include "runtime/interpreter/profile.h"
+#include "runtime/kernels/microkernels/config.h"
 
 namespace wisp::cli {
 namespace {
@@ -78,14 +80,16 @@ int RunBench(const BenchArgs& args) {
     const std::string profile =
         args.profile ? ",\"profile\":" + ProfileJson(ProfileRows(**interp), args.runs) : "";
     std::printf(
-        "{\"model\":\"%s\",\"runs\":%d,\"threads\":%d,\"median_ms\":%.4f,\"min_ms\":%.4f,"
-        "\"max_ms\":%.4f,\"load_ms\":%.3f,\"arena_bytes\":%zu,\"peak_rss_kib\":%ld%s}\n",
-        args.model.c_str(), args.runs, args.threads, median, ms.front(), ms.back(), load_ms,
-        (*interp)->arena_bytes(), usage.ru_maxrss, profile.c_str());
+        "{\"model\":\"%s\",\"runs\":%d,\"threads\":%d,\"isa\":\"%s\",\"median_ms\":%.4f,"
+        "\"min_ms\":%.4f,\"max_ms\":%.4f,\"load_ms\":%.3f,\"arena_bytes\":%zu,"
+        "\"peak_rss_kib\":%ld%s}\n",
+        args.model.c_str(), args.runs, args.threads, Microkernels().isa.c_str(), median, ms.front(),
+        ms.back(), load_ms, (*interp)->arena_bytes(), usage.ru_maxrss, profile.c_str());
   } else {
     std::printf("model        %s\n", args.model.c_str());
     std::printf("runs         %d (after %d warm-up), threads %d%s\n", args.runs, args.warmup,
                 args.threads, args.reference ? ", reference kernels" : "");
+    std::printf("microkernels %s\n", IsaLine().c_str());
     std::printf("latency ms   median %.3f   min %.3f   max %.3f\n", median, ms.front(), ms.back());
     std::printf("load+prepare %.1f ms\n", load_ms);
     std::printf("arena        %zu bytes\n", (*interp)->arena_bytes());

@@ -4,7 +4,9 @@
 
 #include "native/cli/commands.h"
 #include "native/cli/model_file.h"
+#include "native/cli/output_format.h"
 #include "runtime/interpreter/interpreter.h"
+#include "runtime/kernels/microkernels/config.h"
 
 namespace wisp::cli {
 namespace {
@@ -88,6 +90,8 @@ int RunInspect(const InspectArgs& args) {
     if (interp.ok()) o["implementation"] = (*interp)->kernel_implementation(i);
     j["operators"].push_back(o);
   }
+  j["microkernel_isa"] = Microkernels().isa;
+  j["microkernel_isa_levels"] = MicrokernelIsaLevels();
   j["intermediate_bytes_naive"] = intermediates;
   if (interp.ok()) {
     j["arena_bytes"] = (*interp)->arena_bytes();
@@ -130,7 +134,8 @@ int RunInspect(const InspectArgs& args) {
                 ShapeToString(t.shape).c_str(), DTypeName(t.dtype), t.name.c_str(),
                 QuantString(t).c_str());
   }
-  std::printf("\noperators (%zu):\n", m.operators().size());
+  std::printf("\nmicrokernels %s\n", IsaLine().c_str());
+  std::printf("operators (%zu):\n", m.operators().size());
   for (size_t i = 0; i < m.operators().size(); ++i) {
     const OperatorDesc& op = m.operators()[i];
     std::string ins, outs;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "runtime/kernels/microkernels/config.h"
+
 namespace wisp::cli {
 namespace {
 
@@ -64,6 +66,12 @@ std::vector<int64_t> TopK(const TensorDesc& t, const uint8_t* data, int k) {
   });
   idx.resize(kk);
   return idx;
+}
+
+std::string IsaLine() {
+  std::string levels;
+  for (const std::string& level : MicrokernelIsaLevels()) levels += " " + level;
+  return Microkernels().isa + " (built:" + levels + "; WISP_ISA caps)";
 }
 
 }  // namespace wisp::cli

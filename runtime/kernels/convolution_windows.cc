@@ -1,5 +1,7 @@
 #include "runtime/kernels/convolution_windows.h"
 
+#include <algorithm>
+
 namespace wisp {
 
 RowWindows PlanRowWindows(const ConvGeometry& g) {
@@ -37,9 +39,32 @@ void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_
   };
   if (g.dilation_w == 1) {
     const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);
-    for (int32_t j = 0; j < columns; ++j) {
-      const int32_t ix = j - g.pad_left;
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, ix);
+    // Columns inside the image: each tap row's pointer advances by a pixel per column (or stays
+    // on the zero buffer for a padding row), so the bulk of the table is filled without checks.
+    const int32_t first = std::min(std::max(g.pad_left, 0), columns);
+    const int32_t last = std::max(first, std::min(columns, g.in_w + g.pad_left));
+    for (int32_t j = 0; j < first; ++j) {
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
+    }
+    if (row && first < last) {
+      // One tap row at a time (strided stores): copying each column's kernel_h pointers as a
+      // block makes GCC call memcpy per column.
+      const size_t kh = static_cast<size_t>(g.kernel_h);
+      const size_t count = static_cast<size_t>(last - first);
+      for (size_t ky = 0; ky < kh; ++ky) {
+        const uint8_t* p =
+            row[ky] ? row[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
+        const size_t step = row[ky] ? pixel : 0;
+        for (size_t j = 0; j < count; ++j, p += step) table[j * kh + ky] = p;
+      }
+      table += count * kh;
+    } else {
+      for (int32_t j = first; j < last; ++j) {
+        for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
+      }
+    }
+    for (int32_t j = last; j < columns; ++j) {
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
     }
     return;
   }

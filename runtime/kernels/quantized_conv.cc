@@ -11,6 +11,20 @@ namespace wisp {
 namespace {
 
 constexpr int kMaxMr = 8;
+constexpr int32_t kMaxPatchRows = 16;  // filter rows of a directly gathered patch
+
+// Work is split into up to kTasksPerThread tasks per pool thread (of at least kMinMacsPerTask
+// multiply-adds, parallel.h): the pool deals each thread a contiguous run of tasks, i.e. the same
+// rows or pixels in consecutive operators, whose data then stays in that core's cache, and lets
+// a thread that is done help with the rest, so a half that runs slower (data in the other core's
+// cache, a descheduled thread) does not hold the operator up.
+constexpr int kTasksPerThread = 8;
+
+int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
+  if (pool == nullptr || pool->num_threads() <= 1) return 1;
+  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
+}
 
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
@@ -34,6 +48,10 @@ std::shared_ptr<const T> Shared(const KernelContext& ctx, const std::string& wha
 size_t InputBytes(const ConvGeometry& g) {
   return static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
 }
+
+// A row tap that touches padding is assembled in scratch: up to 16 values, then the slack a
+// kernel may read past them.
+constexpr size_t kEdgeTapBytes = 16 + kZeroSlack;
 
 // dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
 void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
@@ -80,39 +98,60 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   const int32_t kr = layout_.kr;
   patches_ = !pointwise_ && ks > 1 && g.in_c <= 4 &&
              (g.in_c + kr - 1) / kr * kr * ks > (ks * g.in_c + kr - 1) / kr * kr;
+  // Patches whose filter rows are adjacent pixels (one 16-byte copy covers a row's taps) come
+  // straight from the image rows, without the pointer table. When the kernel takes the input as
+  // it is (no flipped copy needed) and its k groups are short, nothing is gathered at all: each
+  // filter row is one tap of kw * in_c values that the kernel reads in the image itself (a 3x3
+  // RGB filter: 3 taps of 9, 12 values each with kr = 4, where a gathered patch has 28), and
+  // only taps that touch padding are assembled in scratch.
+  const bool direct =
+      patches_ && g.dilation_w == 1 && g.kernel_w * g.in_c <= 16 && g.kernel_h <= kMaxPatchRows;
+  row_taps_ =
+      direct && kr <= 4 &&
+      (f.uint8 || k->qs8_flipped_input == nullptr || k->free_input_flip || g.out_c <= layout_.nr);
+  direct_patches_ = direct && !row_taps_;
+  if (row_taps_) patches_ = false;
   const std::vector<int32_t> order = ColumnMajorTapOrder(g.kernel_h, g.kernel_w);
   GemmWeightsSource src;
   src.n = g.out_c;
-  src.ks = patches_ ? 1 : ks;
-  src.kc = patches_ ? ks * g.in_c : g.in_c;
+  src.ks = patches_ ? 1 : row_taps_ ? g.kernel_h : ks;
+  src.kc = patches_ ? ks * g.in_c : row_taps_ ? g.kernel_w * g.in_c : g.in_c;
   src.weights = f.weights;
-  src.tap_order = patches_ ? nullptr : order.data();
+  // Filter order (ky, kx, channel) is already patch order and row-tap order.
+  src.tap_order = patches_ || row_taps_ ? nullptr : order.data();
   src.w_zp = f.w_zp;
   src.weights_uint8 = f.weights_uint8;
   src.bias = f.bias;
   src.scale = f.scale;
   src.input_zero_point = f.input_zero_point;
   src.input_uint8 = f.uint8;
-  packed_ = Shared<PackedGemm>(ctx, std::string(name_) + (patches_ ? "/patches" : ""),
+  const char* mode = patches_ ? "/patches" : row_taps_ ? "/row_taps" : "";
+  packed_ = Shared<PackedGemm>(ctx, std::string(name_) + mode,
                                [&] { return PackGemm(layout_, src); });
   if (packed_->needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
-  max_tasks_ = MaxTasks(ctx);
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   // Contiguous rows (pointwise, or gathered patches) of an int8 layer with more than one block
   // of channels: flip each row tile once (a kernel flipping inside reads every row again per
   // block of channels).
   const size_t row_values = static_cast<size_t>(patches_ ? ks * g.in_c : g.in_c);
   if ((pointwise_ || patches_) && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      g.out_c > layout_.nr && !packed_->needs_row_sums) {
+      !k->free_input_flip && g.out_c > layout_.nr && !packed_->needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
   }
   if (flipped_fn_ != nullptr || patches_) {
     flip_row_bytes_ = (row_values + kZeroSlack + 15) / 16 * 16;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
+  if (row_taps_) {
+    // Per row of the tile, kernel_h slots for taps that touch padding.
+    flip_row_bytes_ = static_cast<size_t>(g.kernel_h) * kEdgeTapBytes;
+    flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
+  }
   // Windowed int8 layers: every input byte is read once per tap it falls in and per block of
-  // channels, so the whole input is flipped once per invoke into scratch instead.
-  if (!pointwise_ && !patches_ && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      !packed_->needs_row_sums) {
+  // channels, so the whole input is flipped once per invoke into scratch instead (unless the
+  // kernel flips for free).
+  if (!pointwise_ && !patches_ && !row_taps_ && !f.uint8 && k->qs8_flipped_input != nullptr &&
+      !k->free_input_flip && !packed_->needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
     image_flip_scratch_ = ctx.RequestScratch(InputBytes(g) + kZeroSlack);
   }
@@ -122,6 +161,77 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
                  static_cast<uint8_t>(f.input_zero_point) ^ flip);
     scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
+  }
+}
+
+void QuantGemmPlan::GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bool flip,
+                                      uint8_t* dst) const {
+  const size_t in_c = static_cast<size_t>(g_.in_c);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  const uint8_t mask = flip ? 0x80 : 0x00;
+  const int32_t ix0 = ox * g_.stride_w - g_.pad_left;
+  const bool inside = ix0 >= 0 && ix0 + g_.kernel_w <= g_.in_w;
+  for (int32_t ky = 0; ky < g_.kernel_h; ++ky, dst += span) {
+    const uint8_t* row = rows[ky];
+    if (row != nullptr && inside) {
+      // One 16-byte copy (image rows, the scratch row and the arena have slack past their end).
+      uint8_t bytes[16];
+      std::memcpy(bytes, row + static_cast<size_t>(ix0) * in_c, 16);
+      if (flip) {
+        for (uint8_t& b : bytes) b ^= mask;
+      }
+      std::memcpy(dst, bytes, 16);
+      continue;
+    }
+    for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
+      const int32_t ix = ix0 + kx;
+      const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
+                               ? row + static_cast<size_t>(ix) * in_c
+                               : zero_.data();
+      for (size_t c = 0; c < in_c; ++c) dst[kx * in_c + c] = src[c] ^ mask;
+    }
+  }
+}
+
+void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge,
+                               uint8_t* out) const {
+  const int mr = layout_.mr;
+  const int32_t kh = g_.kernel_h;
+  const size_t in_c = static_cast<size_t>(g_.in_c);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  const uint8_t* taps[kMaxMr][kMaxPatchRows];
+  GemmWindow windows[kMaxMr];
+  int32_t sums[kMaxMr];
+  for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
+    const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
+    for (size_t r = 0; r < rows_here; ++r) {
+      const int32_t ix0 = (ox + static_cast<int32_t>(r)) * g_.stride_w - g_.pad_left;
+      const bool inside = ix0 >= 0 && ix0 + g_.kernel_w <= g_.in_w;
+      for (int32_t ky = 0; ky < kh; ++ky) {
+        const uint8_t* row = image_rows[ky];
+        if (row != nullptr && inside) {
+          taps[r][ky] = row + static_cast<size_t>(ix0) * in_c;
+          continue;
+        }
+        uint8_t* slot = edge + flip_row_bytes_ * r + kEdgeTapBytes * static_cast<size_t>(ky);
+        for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
+          const int32_t ix = ix0 + kx;
+          const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
+                                   ? row + static_cast<size_t>(ix) * in_c
+                                   : zero_.data();
+          std::memcpy(slot + kx * in_c, src, in_c);
+        }
+        taps[r][ky] = slot;
+      }
+      windows[r] = taps[r];
+    }
+    const int32_t* row_sums = nullptr;
+    if (row_sums_ != nullptr) {
+      row_sums_(rows_here, span, static_cast<size_t>(kh), windows, input_shift_, sums);
+      row_sums = sums;
+    }
+    fn_(rows_here, g_.out_c, span, static_cast<size_t>(kh), windows, packed_->data.data(),
+        out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
   }
 }
 
@@ -137,7 +247,9 @@ void QuantGemmPlan::GatherPatch(GemmWindow window, bool flip, uint8_t* dst) cons
       // scratch all have slack past their end for the over-read and over-write).
       uint8_t bytes[16];
       std::memcpy(bytes, first, 16);
-      for (uint8_t& b : bytes) b ^= mask;
+      if (flip) {
+        for (uint8_t& b : bytes) b ^= mask;
+      }
       std::memcpy(dst, bytes, 16);
       continue;
     }
@@ -165,9 +277,13 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
   const int mr = layout_.mr, nr = layout_.nr;
   const int64_t m_tiles = (m + mr - 1) / mr;
   const int64_t n_blocks = (n + nr - 1) / nr;
-  const int tasks = NumTasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
-  // Split the rows when there are enough of them, else the channel blocks (fully connected).
-  const bool split_rows = m_tiles >= tasks;
+  const int tasks = Tasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
+  // Split the row tiles, as the neighbouring operators split their pixels, so that each thread
+  // finds its rows in its own cache (moving them between cores costs more than an uneven split,
+  // which the pool evens out); the channel blocks only when there are too few rows for two
+  // tasks per thread (fully connected layers).
+  const int threads = pool != nullptr ? pool->num_threads() : 1;
+  const bool split_rows = m_tiles >= std::min<int64_t>(tasks, 2 * threads);
   ParallelFor(pool, tasks, [&](int t) {
     int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
     if (split_rows) {
@@ -213,7 +329,7 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
   const size_t ks = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
   const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
-  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const int tasks = Tasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
   if (image_flip_scratch_ >= 0) {
     input = FlipImage(ctx, input, InputBytes(g_), tasks,
                       static_cast<uint8_t*>(ctx.scratch(image_flip_scratch_)));
@@ -221,7 +337,8 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
-  uint8_t* patch_base = patches_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
+  uint8_t* patch_base =
+      patches_ || row_taps_ ? static_cast<uint8_t*>(ctx.scratch(flip_scratch_)) : nullptr;
   const int mr = layout_.mr;
   const size_t in_c = static_cast<size_t>(g_.in_c);
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
@@ -233,8 +350,39 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
-      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
       uint8_t* out = output + out_row_bytes * row;
+      if (direct_patches_ || row_taps_) {
+        const uint8_t* image_rows[kMaxPatchRows];
+        for (int32_t ky = 0; ky < g_.kernel_h; ++ky) {
+          const int32_t iy = oy * g_.stride_h - g_.pad_top + ky * g_.dilation_h;
+          image_rows[ky] = iy >= 0 && iy < g_.in_h
+                               ? input + image_bytes * b + static_cast<size_t>(iy) * g_.in_w * in_c
+                               : nullptr;
+        }
+        if (row_taps_) {
+          RunRowTaps(image_rows, patch, out);
+          continue;
+        }
+        for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
+          const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
+          for (size_t r = 0; r < rows_here; ++r) {
+            patch_rows[r] = patch + flip_row_bytes_ * r;
+            GatherPatchDirect(image_rows, ox + static_cast<int32_t>(r), flipped_fn_ != nullptr,
+                              patch + flip_row_bytes_ * r);
+            windows[r] = &patch_rows[r];
+          }
+          const int32_t* row_sums = nullptr;
+          if (row_sums_ != nullptr) {
+            row_sums_(rows_here, ks * in_c, 1, windows, input_shift_, sums);
+            row_sums = sums;
+          }
+          (flipped_fn_ ? flipped_fn_ : fn_)(
+              rows_here, g_.out_c, ks * in_c, 1, windows, packed_->data.data(),
+              out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+        }
+        continue;
+      }
+      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
       for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
         const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
         for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * windows_.stride;
@@ -295,7 +443,7 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   src.scale = f.scale;
   src.input_zero_point = f.input_zero_point;
   src.input_uint8 = f.uint8;
-  packed_ = Shared<std::vector<uint8_t>>(ctx, name_, [&] { return PackDwconv(*kernel, src); });
+  packed_ = Shared<PackedBytes>(ctx, name_, [&] { return PackDwconv(*kernel, src); });
   windows_ = PlanRowWindows(g);
   // A kernel that flips int8 inputs would flip each input vector once per tap: flip the whole
   // input once per invoke instead.
@@ -307,30 +455,37 @@ void QuantDwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Q
   }
   zero_.assign(static_cast<size_t>(g.in_c) + kZeroSlack,
                static_cast<uint8_t>(f.input_zero_point) ^ flip);
-  max_tasks_ = MaxTasks(ctx);
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   scratch_ = ctx.RequestScratch(windows_.pointers * sizeof(const uint8_t*) * max_tasks_);
 }
 
 void QuantDwconvPlan::Run(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const {
   const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const int64_t pixels = out_rows * g_.out_w;
   const size_t taps = static_cast<size_t>(g_.kernel_h) * g_.kernel_w;
-  const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(taps) * g_.out_c;
-  const int tasks = NumTasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const int64_t macs = pixels * static_cast<int64_t>(taps) * g_.out_c;
+  const int tasks = Tasks(ctx.thread_pool(), pixels, macs, max_tasks_);
   const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
-  const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
+  const size_t pixel_bytes = static_cast<size_t>(g_.out_c);
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
   if (image_flip_scratch_ >= 0) {
     input = FlipImage(ctx, input, InputBytes(g_), tasks,
                       static_cast<uint8_t*>(ctx.scratch(image_flip_scratch_)));
   }
+  // Tasks take equal runs of output pixels, which may start or end inside a row (a 7x7 layer
+  // has 7 rows for 2 threads); a row's windows are built for the whole row either way.
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     const uint8_t** table = tables + windows_.pointers * t;
-    for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
+    const int64_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
+    for (int64_t row = p0 / g_.out_w; row * g_.out_w < p1; ++row) {
       const int32_t b = static_cast<int32_t>(row / g_.out_h);
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      const int64_t x0 = std::max<int64_t>(p0 - row * g_.out_w, 0);
+      const int64_t x1 = std::min<int64_t>(p1 - row * g_.out_w, g_.out_w);
       BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
-      fn_(g_.out_c, g_.out_w, taps, table, windows_.stride, packed_->data(),
-          output + out_row_bytes * row, &epilogue_);
+      fn_(g_.out_c, static_cast<size_t>(x1 - x0), taps, table + windows_.stride * x0,
+          windows_.stride, packed_->data(), output + (row * g_.out_w + x0) * pixel_bytes,
+          &epilogue_);
     }
   });
 }

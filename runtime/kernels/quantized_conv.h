@@ -44,6 +44,10 @@ class QuantGemmPlan {
   void RunWindows(const KernelContext& ctx, const uint8_t* input, uint8_t* output) const;
   // Patches mode: the window's taps as one row, flipped (XOR 0x80) for flipped_fn_.
   void GatherPatch(GemmWindow window, bool flip, uint8_t* dst) const;
+  // The same from the image rows of the patch's filter rows (null: padding), for direct_patches_.
+  void GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bool flip, uint8_t* dst) const;
+  // One output row in row-taps mode, from the image rows of its filter rows (null: padding).
+  void RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge, uint8_t* out) const;
 
   ConvGeometry g_;
   const char* name_ = "";
@@ -61,7 +65,9 @@ class QuantGemmPlan {
   std::shared_ptr<const PackedGemm> packed_;  // shared by interpreters of one model
   QuantEpilogue epilogue_;
   bool pointwise_ = false;
-  bool patches_ = false;  // few input channels: each pixel's patch gathered into one row
+  bool patches_ = false;         // few input channels: each pixel's patch gathered into one row
+  bool direct_patches_ = false;  // ... straight from the image rows (GatherPatchDirect)
+  bool row_taps_ = false;  // not gathered: each filter row one tap into the image (RunRowTaps)
   RowWindows windows_;
   std::vector<uint8_t> zero_;
   int max_tasks_ = 1;
@@ -78,7 +84,7 @@ class QuantDwconvPlan {
   ConvGeometry g_;
   const char* name_ = "";
   QDwconvFn fn_ = nullptr;
-  std::shared_ptr<const std::vector<uint8_t>> packed_;
+  std::shared_ptr<const PackedBytes> packed_;  // shared by interpreters of one model
   QuantEpilogue epilogue_;
   RowWindows windows_;
   std::vector<uint8_t> zero_;

@@ -1,6 +1,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -122,6 +123,20 @@ TEST(Cli, BenchReportsLatencyArenaAndRss) {
   EXPECT_NE(r.out.find("median"), std::string::npos);
   EXPECT_NE(r.out.find("arena"), std::string::npos);
   EXPECT_NE(r.out.find("peak RSS"), std::string::npos);
+  EXPECT_NE(r.out.find("microkernels "), std::string::npos);
+}
+
+TEST(Cli, InspectAndBenchNameTheMicrokernelIsa) {
+  const std::string model = Shared("models/mlperf_tiny_vww_96_int8.tflite");
+  CommandResult insp = Wisp("inspect --json " + model);
+  ASSERT_EQ(insp.exit_code, 0) << insp.err;
+  const nlohmann::json j = nlohmann::json::parse(insp.out);
+  const std::string isa = j["microkernel_isa"];
+  const std::vector<std::string> levels = j["microkernel_isa_levels"];
+  EXPECT_NE(std::find(levels.begin(), levels.end(), isa), levels.end()) << isa;
+  CommandResult bench = Wisp("bench " + model + " --runs 2 --warmup 0 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_EQ(nlohmann::json::parse(bench.out)["isa"], isa);
 }
 
 TEST(Cli, ErrorsAreActionableAndNonZero) {

@@ -850,7 +850,7 @@ Spec Big(Kind kind, int k, int stride, int dilation, int ic, int oc, fb::Padding
 
 TEST(ConvolutionThreads, Conv2DSplitsOutputRowsExactly) {
   for (bool reference_only : {false, true}) {
-    const Spec s = Big(Kind::kConv, 3, 2, 1, 8, 24, fb::Padding::SAME);
+    const Spec s = Big(Kind::kConv, 3, 2, 1, 16, 48, fb::Padding::SAME);
     CompareThreadedWithSingle<int8_t>(s, 1, reference_only);
     CompareThreadedWithSingle<uint8_t>(Big(Kind::kConv, 3, 1, 2, 5, 16, fb::Padding::VALID), 2,
                                        reference_only);
@@ -874,7 +874,7 @@ TEST(ConvolutionThreads, FullyConnectedSplitsRowsExactly) {
   Spec s;
   s.kind = Kind::kFullyConnected;
   s.ic = 96, s.oc = 80;
-  s.fc_input_shape = {50, s.ic};
+  s.fc_input_shape = {200, s.ic};
   CompareThreadedWithSingle<int8_t>(s, 8, false);
   CompareThreadedWithSingle<uint8_t>(s, 9, false);
 }

@@ -95,7 +95,9 @@ void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
     for (int32_t c = 0; c < n; ++c) {
       w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
       bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
-      scale[c] = rng.Float(0.0001f, 0.05f);
+      // Now and then a scale above 1 (legal, if rare): with the large biases the scaled
+      // accumulator then overflows int32, which epilogues must clamp, not wrap.
+      scale[c] = rng.Coin(0.1) ? rng.Float(1.0f, 300.0f) : rng.Float(0.0001f, 0.05f);
       // Some channels narrow (fit a byte around the zero point), most as wide as the dtype.
       const bool narrow = seven_bit || rng.Coin(0.3);
       for (size_t i = 0; i < ks * kc; ++i) {
@@ -215,7 +217,11 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     const size_t channels = static_cast<size_t>(rng.Int(1, trial < 40 ? 40 : 200));
     const size_t width = static_cast<size_t>(rng.Int(1, 6));
     const size_t taps = k.taps ? static_cast<size_t>(k.taps) : static_cast<size_t>(rng.Int(1, 30));
-    const size_t stride = static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
+    // Often the strides of column-major 3x3 windows (3: stride 1, 6: stride 2), which kernels
+    // may specialize (reusing a column's inputs for the next pixel).
+    const size_t stride = taps >= 6 && rng.Coin(0.5)
+                              ? (rng.Coin() ? 3 : 6)
+                              : static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
     SCOPED_TRACE(std::string(k.name) + (uint8 ? " qu8" : " qs8") + (e.full_range ? "" : " 7-bit") +
                  " channels=" + std::to_string(channels) + " width=" + std::to_string(width) +
                  " taps=" + std::to_string(taps) + " stride=" + std::to_string(stride));
@@ -243,7 +249,9 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     for (size_t c = 0; c < channels; ++c) {
       w_zp[c] = uint8 ? tensor_zp : (rng.Coin(0.8) ? 0 : rng.Int(-20, 20));
       bias[c] = rng.Coin(0.1) ? rng.Int(INT32_MIN, INT32_MAX) : rng.Int(-20000, 20000);
-      scale[c] = rng.Float(0.0001f, 0.05f);
+      // Now and then a scale above 1 (legal, if rare): with the large biases the scaled
+      // accumulator then overflows int32, which epilogues must clamp, not wrap.
+      scale[c] = rng.Coin(0.1) ? rng.Float(1.0f, 300.0f) : rng.Float(0.0001f, 0.05f);
       const bool narrow = seven_bit || rng.Coin(0.3);
       for (size_t t = 0; t < taps; ++t) {
         int32_t raw = uint8 ? rng.Int(0, 255) : rng.Int(-128, 127);
@@ -270,7 +278,7 @@ void CheckDwconvKernel(const MicrokernelEntry<DwconvKernelInfo>& e, uint32_t see
     src.scale = scale.data();
     src.input_zero_point = x_zp;
     src.input_uint8 = uint8;
-    const std::vector<uint8_t> packed = PackDwconv(k, src);
+    const PackedBytes packed = PackDwconv(k, src);
 
     std::vector<uint8_t> out(width * channels + 7, 0xA5);
     fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &epilogue);

@@ -19,6 +19,29 @@ struct IsaLevel {
   std::vector<MicrokernelEntry<DwconvKernelInfo>> dwconv_variants;
 };
 
+#if defined(WISP_MICROKERNELS_X86)
+// What cpuid (and the OS's saved register state, which GCC's check includes) allows.
+struct X86Features {
+  bool avx2 = false;
+  bool avxvnni = false;
+  bool avx512vnni = false;  // with F, BW and VL, which the kernels also use
+};
+
+const X86Features& CpuFeatures() {
+  static const X86Features features = [] {
+    __builtin_cpu_init();
+    X86Features f;
+    f.avx2 = __builtin_cpu_supports("avx2");
+    f.avxvnni = f.avx2 && __builtin_cpu_supports("avxvnni");
+    f.avx512vnni = f.avx2 && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512vnni");
+    return f;
+  }();
+  return features;
+}
+#endif
+
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
 RelaxedDot EngineRelaxedDot() {
   static const RelaxedDot semantics = RelaxedDotSemantics();
@@ -47,6 +70,18 @@ std::vector<IsaLevel> Levels() {
   levels.push_back(Level("sse2", true, &kQ8Gemm4x4c8Sse2,
                          {&kQ8Dwconv9p16cSse2, &kQ8Dwconv25p16cSse2, &kQ8DwconvUp16cSse2},
                          &kQ8Rsum16cSse2, &kQ8Vadd16Sse2));
+  const X86Features& cpu = CpuFeatures();
+  levels.push_back(Level("avx2", cpu.avx2, &kQ8Gemm4x16c2Avx2,
+                         {&kQ8Dwconv9p16c2Avx2, &kQ8Dwconv25p16c2Avx2, &kQ8DwconvUp16c2Avx2},
+                         &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
+  levels.push_back(
+      Level("avxvnni", cpu.avxvnni, &kQ8Gemm6x16c4Avxvnni,
+            {&kQ8Dwconv9p32c4Avxvnni, &kQ8Dwconv25p32c4Avxvnni, &kQ8DwconvUp32c4Avxvnni},
+            &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
+  levels.push_back(Level("avx512vnni", cpu.avx512vnni, &kQ8Gemm8x32c4Avx512vnni,
+                         {&kQ8Dwconv3x3p64c4Avx512vnni, &kQ8Dwconv9p64c4Avx512vnni,
+                          &kQ8Dwconv25p64c4Avx512vnni, &kQ8DwconvUp64c4Avx512vnni},
+                         &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   const std::vector<const DwconvKernelInfo*> simd_dw = {

@@ -28,12 +28,20 @@ struct DwconvKernelInfo {
   const char* name;  // e.g. "q8_dwconv_9p16__wasmsimd"
   int channel_tile = 1;
   int taps = 0;  // 0: any number of taps; else only this many (3x3 = 9, 5x5 = 25)
-  // 1: int16 weights, one tap at a time. 4: the 8-bit dot-product layout, taps in groups of four
+  // 1: int16 weights, one tap at a time. 2: int16 weights, taps in pairs (a pair per 32-bit
+  // lane, the layout pmaddwd reads). 4: the 8-bit dot-product layout, taps in groups of four
   // (pack.h), with the input shifted as input_shift says (as GemmLayout::input_shift).
   int tap_group = 1;
   int input_shift[2] = {0, 0};
   QDwconvFn qs8;
   QDwconvFn qu8;  // nullptr when the kernel cannot handle uint8 inputs
+  // 128-bit lanes the kernel interleaves taps within (x86 unpacks work per lane): with L > 1 a
+  // tile's channels are packed in the order those interleaves leave them (pack.h). 1: in order.
+  int channel_lanes = 1;
+  // tap_group 4 only: real taps per group of four slots, the rest zero weights. 3 puts each
+  // column of a 3x3 filter (column-major taps) in a group of its own, so that a kernel can reuse
+  // a column's interleaved inputs for the next output pixel. 0: four.
+  int taps_per_group = 0;
   // int8 input already flipped (XOR 0x80) by the caller, for kernels whose int8 input shift is
   // +128 (as GemmKernelInfo::qs8_flipped_input): the caller flips the input once per invoke
   // instead of the kernel flipping every tap's vector. Null when the kernel does not flip.

@@ -62,6 +62,9 @@ struct GemmKernelInfo {
   // tile once instead of the kernel flipping it again for every block of channels. Null when
   // the kernel does not flip.
   QGemmFn qs8_flipped_input = nullptr;
+  // The kernel's own flip costs nothing (AVX-512 folds the XOR into the broadcast load), so a
+  // caller gains nothing by flipping rows beforehand and should call qs8 directly.
+  bool free_input_flip = false;
 };
 
 }  // namespace wisp

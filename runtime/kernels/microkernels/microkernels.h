@@ -27,6 +27,24 @@ extern const DwconvKernelInfo kQ8DwconvUp16cSse2;
 extern const RsumKernelInfo kQ8Rsum16cSse2;
 extern const VaddKernelInfo kQ8Vadd16Sse2;
 extern const ArgmaxKernelInfo kQ8Argmax16Sse2;
+// Compiled with their own flags (runtime/CMakeLists.txt); config.cc calls them only when cpuid
+// reports the ISA.
+extern const GemmKernelInfo kQ8Gemm4x16c2Avx2;
+extern const DwconvKernelInfo kQ8Dwconv9p16c2Avx2;
+extern const DwconvKernelInfo kQ8Dwconv25p16c2Avx2;
+extern const DwconvKernelInfo kQ8DwconvUp16c2Avx2;
+extern const VaddKernelInfo kQ8Vadd16Avx2;
+extern const RowSumsFn kQ8RowSumsAvx2Qs8;
+extern const RowSumsFn kQ8RowSumsAvx2Qu8;
+extern const GemmKernelInfo kQ8Gemm6x16c4Avxvnni;
+extern const DwconvKernelInfo kQ8Dwconv9p32c4Avxvnni;
+extern const DwconvKernelInfo kQ8Dwconv25p32c4Avxvnni;
+extern const DwconvKernelInfo kQ8DwconvUp32c4Avxvnni;
+extern const GemmKernelInfo kQ8Gemm8x32c4Avx512vnni;
+extern const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni;
+extern const DwconvKernelInfo kQ8Dwconv9p64c4Avx512vnni;
+extern const DwconvKernelInfo kQ8Dwconv25p64c4Avx512vnni;
+extern const DwconvKernelInfo kQ8DwconvUp64c4Avx512vnni;
 #endif
 
 #if defined(__wasm_simd128__)

@@ -93,17 +93,26 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
   return out;
 }
 
-std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src) {
+PackedBytes PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src) {
   const int32_t ct = kernel.channel_tile;
   const int32_t tiles = (src.channels + ct - 1) / ct;
-  const bool dot = kernel.tap_group > 1;
-  const int32_t slots = dot ? RoundUp(src.taps, kernel.tap_group) : src.taps;
+  const int32_t group = kernel.tap_group;
+  const bool dot = group == 4;  // 8-bit values; tap_group 1 and 2 hold int16
+  // Real taps per group (the rest of a group's slots are zero).
+  const int32_t per_group = dot && kernel.taps_per_group > 0 ? kernel.taps_per_group : group;
+  const int32_t slots = (src.taps + per_group - 1) / per_group * group;
   const size_t weight_bytes = static_cast<size_t>(slots) * ct * (dot ? 1 : 2);
   const size_t tile_bytes = static_cast<size_t>(ct) * 4 + weight_bytes + ct * 4 +
                             (dot ? static_cast<size_t>(ct) * 4 + 16 : 0);
+  // Channel j of a tile sits in slot slot_of(j) (pack.h).
+  const int32_t lanes = kernel.channel_lanes, run = ct / lanes;
+  auto slot_of = [&](int32_t j) {
+    const int32_t l = j / run, q = j % run;
+    return 4 * lanes * (q / 4) + 4 * l + q % 4;
+  };
   const int32_t input_shift = dot ? kernel.input_shift[src.input_uint8 ? 1 : 0] : 0;
   const uint32_t x_zp = static_cast<uint32_t>(src.input_zero_point + input_shift);
-  std::vector<uint8_t> out(tile_bytes * tiles, 0);
+  PackedBytes out(tile_bytes * tiles, 0);
   for (int32_t tile = 0; tile < tiles; ++tile) {
     uint8_t* p = out.data() + tile_bytes * tile;
     uint8_t* weights = p + ct * 4;
@@ -112,6 +121,7 @@ std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeig
     for (int32_t j = 0; j < ct; ++j) {
       const int32_t c = tile * ct + j;
       if (c >= src.channels) break;
+      const int32_t s = slot_of(j);
       auto w_at = [&](int32_t t) -> int16_t {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
         return static_cast<int16_t>(
@@ -125,12 +135,13 @@ std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeig
         fits = fits && w_at(t) >= -128 && w_at(t) <= 127;
       }
       const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[c]) : 0u;
-      StoreI32(p + j * 4, static_cast<int32_t>(bias - x_zp * sum));
-      std::memcpy(scales + j * 4, &src.scale[c], 4);
+      StoreI32(p + s * 4, static_cast<int32_t>(bias - x_zp * sum));
+      std::memcpy(scales + s * 4, &src.scale[c], 4);
       if (!dot) {
         for (int32_t t = 0; t < src.taps; ++t) {
           const int16_t w = w_at(t);
-          std::memcpy(weights + (static_cast<size_t>(t) * ct + j) * 2, &w, 2);
+          const size_t at = (static_cast<size_t>(t / group) * ct + s) * group + t % group;
+          std::memcpy(weights + at * 2, &w, 2);
         }
         continue;
       }
@@ -138,10 +149,10 @@ std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeig
       // correction by the input sum.
       const int32_t shift = fits ? src.w_zp[c] : (src.weights_uint8 ? 128 : 0);
       const int32_t factor = -(src.w_zp[c] - shift);
-      StoreI32(factors + j * 4, factor);
+      StoreI32(factors + s * 4, factor);
       if (factor != 0) StoreI32(factors + ct * 4, 1);
       for (int32_t t = 0; t < src.taps; ++t) {
-        const size_t at = (static_cast<size_t>(t / 4) * ct + j) * 4 + t % 4;
+        const size_t at = (static_cast<size_t>(t / per_group) * ct + s) * 4 + t % per_group;
         weights[at] = static_cast<uint8_t>(static_cast<int8_t>(w_at(t) + src.w_zp[c] - shift));
       }
     }

@@ -18,21 +18,54 @@
 //
 // Depthwise (dwconv.h), per tile of channel_tile channels, for tap_group 1:
 //   int32 bias'[tile] | taps x tile int16 (w - w_zp) | float scale[tile]
-// and for the 8-bit dot-product layout (tap_group 4, taps rounded up to groups of four, the
-// padding taps with zero weights):
+// and for the 8-bit dot-product layout (tap_group 4, taps in groups of four slots, the padding
+// slots with zero weights; taps_per_group real taps per group, 4 unless the kernel says 3):
 //   int32 bias'[tile] | groups x tile x 4 int8 w' | float scale[tile] | int32 factor[tile]
 //   | int32 needs_sums, 12 bytes of padding
 // with w' = w - s[c] and factor[c] = -(w_zp[c] - s[c]) chosen as for GEMM: the kernel adds
 // factor[c] * (sum over the pixel's real taps of x'[t][c]) when the tile's needs_sums is set.
+// tap_group 2 (taps rounded up to pairs, the padding tap with zero weight) is
+//   int32 bias'[tile] | pairs x tile x 2 int16 (w - w_zp) | float scale[tile]
+//
+// Every per-channel array above is in slot order. With channel_lanes L = 1 slot = channel; with
+// L > 1 the tile is L runs of G = tile / L channels, one per 128-bit lane, and slot
+// 4 * L * (q / 4) + 4 * l + q % 4 holds channel G * l + q: vector v of four-channel groups then
+// has, in lane l, the channels G * l + 4v .. G * l + 4v + 3, which is where interleaving the
+// taps' inputs by unpacks within each lane puts them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
 
 namespace wisp {
+
+// Packed weights start on a 64-byte boundary: kernels read them in vectors of up to 64 bytes, and
+// a load that straddles two cache lines costs two (AVX-512 kernels read every weight vector once
+// per output pixel or row tile).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}  // NOLINT: rebinding, like std::allocator
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t) { ::operator delete(p, kAlign); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const CacheLineAllocator<U>&) const {
+    return false;
+  }
+};
+using PackedBytes = std::vector<uint8_t, CacheLineAllocator<uint8_t>>;
 
 struct GemmWeightsSource {
   int32_t n = 0;                       // output channels
@@ -49,7 +82,7 @@ struct GemmWeightsSource {
 };
 
 struct PackedGemm {
-  std::vector<uint8_t> data;
+  PackedBytes data;
   size_t block_bytes = 0;
   // Some row_sum_factor is nonzero: the caller passes row sums (RowSums) to the kernel.
   bool needs_row_sums = false;
@@ -71,6 +104,6 @@ struct DwconvWeightsSource {
 };
 
 // Packs for `kernel`'s layout (channel tile, tap group, input shift).
-std::vector<uint8_t> PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src);
+PackedBytes PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource& src);
 
 }  // namespace wisp

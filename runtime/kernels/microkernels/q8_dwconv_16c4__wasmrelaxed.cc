@@ -110,6 +110,8 @@ const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot = {"q8_dwconv_9p16c4__wasmusdot"
                                                    {128, 0},
                                                    Dwconv<int8_t, true, 9>,
                                                    Dwconv<uint8_t, false, 9>,
+                                                   1,
+                                                   0,
                                                    Dwconv<int8_t, false, 9>};
 const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot = {"q8_dwconv_up16c4__wasmusdot",
                                                    kTile,
@@ -118,6 +120,8 @@ const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot = {"q8_dwconv_up16c4__wasmusdot"
                                                    {128, 0},
                                                    Dwconv<int8_t, true, 0>,
                                                    Dwconv<uint8_t, false, 0>,
+                                                   1,
+                                                   0,
                                                    Dwconv<int8_t, false, 0>};
 // sdot: int8 inputs as they are, uint8 inputs flipped to signed bytes (-128).
 const DwconvKernelInfo kQ8Dwconv9p16c4WasmSdot = {

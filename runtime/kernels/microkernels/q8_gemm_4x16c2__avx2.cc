@@ -1,0 +1,171 @@
+// Quantized GEMM on AVX2, 4 rows x 16 channels per register block, 2 k per step: vpmaddwd
+// multiplies a row's pair of int16 inputs, broadcast to every 32-bit lane, by 8 channels' pairs
+// of int16 weights (w - w_zp) and leaves each channel's sum in its own lane, so 8 accumulators
+// take two instructions per 16 multiply-adds and the epilogue needs no horizontal reduction
+// (XNNPACK's c8 layout spends most of a small-K layer there). vpmaddwd on exact int16 operands
+// cannot saturate, unlike vpmaddubsw on full-range bytes.
+//
+// The broadcast needs the inputs as int16 in memory: each call widens its rows once into a
+// stack buffer (sign- or zero-extending 16 bytes per instruction) and every block of channels
+// reads them from there. A window longer than the buffer is widened again per block, a tap (or
+// a buffer's worth of it) at a time. Fewer than 4 rows run a 2- or 1-row copy of the loop, and
+// a block with at most 8 channels left multiplies only the first 8.
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "runtime/kernels/microkernels/microkernels.h"
+
+namespace wisp {
+namespace {
+
+constexpr int kMr = 4, kNr = 16, kKr = 2;
+constexpr size_t kBufValues = 1024;  // int16 inputs per row held at once (2 KiB)
+constexpr size_t kBufSlack = 16;     // the last 16-value store may run past a tap
+
+// dst[0..n) (n rounded up to 16) = src[0..n) widened to int16.
+template <typename T>
+inline void Widen(const uint8_t* src, size_t n, int16_t* dst) {
+  for (size_t i = 0; i < n; i += 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m256i words =
+        std::is_same_v<T, int8_t> ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), words);
+  }
+}
+
+// acc += pairs [0, n) of the widened rows times the packed weights w (n even, 64 bytes a pair).
+// kHalf: at most 8 channels are left (N = 24, 40, ...), the second vector is padding.
+template <int MR, bool kHalf>
+inline void Accumulate(const int16_t (*x)[kBufValues + kBufSlack], size_t n, const uint8_t* w,
+                       __m256i* acc0, __m256i* acc1) {
+  for (size_t k = 0; k < n; k += 2, w += 64) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+    for (int r = 0; r < MR; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, x[r] + k, 4);
+      const __m256i a = _mm256_set1_epi32(pair);
+      acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(a, w0));
+      if (!kHalf) acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(a, w1));
+    }
+  }
+}
+
+template <int MR>
+inline void AccumulateBlock(bool half, const int16_t (*x)[kBufValues + kBufSlack], size_t n,
+                            const uint8_t* w, __m256i* acc0, __m256i* acc1) {
+  if (half) {
+    Accumulate<MR, true>(x, n, w, acc0, acc1);
+  } else {
+    Accumulate<MR, false>(x, n, w, acc0, acc1);
+  }
+}
+
+// f32(acc) * scale, at most qmax - zp, rounded to nearest even (MXCSR's default mode); the
+// saturating packs and the qmin clamp finish XNNPACK's fp32 epilogue (avx512_helpers.h explains
+// why it equals quant_epilogue.h).
+inline __m256i Scale(__m256i acc, __m256 scale, __m256 max) {
+  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale), max));
+}
+
+template <typename T, int MR>
+void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+              const void* packed_w, uint8_t* c, size_t c_stride, const QuantEpilogue* e) {
+  const size_t kcp = (kc + kKr - 1) / kKr * kKr;
+  const size_t total = ks * kcp;
+  const uint8_t* w = static_cast<const uint8_t*>(packed_w);
+  alignas(32) int16_t x[MR][kBufValues + kBufSlack];
+  GemmWindow win[MR];
+  uint8_t* out[MR];
+  for (int r = 0; r < MR; ++r) {
+    const size_t rr = static_cast<size_t>(r) < mr ? static_cast<size_t>(r) : mr - 1;
+    win[r] = windows[rr];
+    out[r] = c + rr * c_stride;
+  }
+  // Whole windows that fit are widened once for all blocks (taps back to back, kcp apart).
+  const bool once = total <= kBufValues;
+  if (once) {
+    for (int r = 0; r < MR; ++r) {
+      for (size_t t = 0; t < ks; ++t) Widen<T>(win[r][t], kcp, x[r] + t * kcp);
+    }
+  }
+  const __m256 max = _mm256_set1_ps(e->max);
+  const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(e->zero_point));
+  const __m256i qmin = _mm256_set1_epi8(static_cast<char>(e->qmin));
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (size_t n0 = 0; n0 < nc; n0 += kNr) {
+    __m256i acc0[MR], acc1[MR];
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+    for (int r = 0; r < MR; ++r) {
+      acc0[r] = b0;
+      acc1[r] = b1;
+    }
+    const uint8_t* values = w + kNr * 4;
+    const bool half = nc - n0 <= kNr / 2;
+    if (once) {
+      AccumulateBlock<MR>(half, x, total, values, acc0, acc1);
+    } else {
+      for (size_t t = 0; t < ks; ++t) {
+        for (size_t k0 = 0; k0 < kcp; k0 += kBufValues) {
+          const size_t len = kcp - k0 < kBufValues ? kcp - k0 : kBufValues;
+          for (int r = 0; r < MR; ++r) Widen<T>(win[r][t] + k0, len, x[r]);
+          AccumulateBlock<MR>(half, x, len, values + (t * kcp + k0) * kNr * 2, acc0, acc1);
+        }
+      }
+    }
+    const uint8_t* scales = values + total * kNr * 2;
+    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(scales));
+    const __m256 s1 = _mm256_loadu_ps(reinterpret_cast<const float*>(scales + 32));
+    const size_t n = nc - n0 < kNr ? nc - n0 : kNr;
+    for (int r = 0; r < MR; r += 2) {
+      const int r1 = MR > 1 ? r + 1 : r;
+      // Per 128-bit lane: row r's channels 0-3 and 8-11 (lane 0) or 4-7 and 12-15 (lane 1).
+      const __m256i p0 = _mm256_adds_epi16(
+          _mm256_packs_epi32(Scale(acc0[r], s0, max), Scale(acc1[r], s1, max)), zp);
+      const __m256i p1 = _mm256_adds_epi16(
+          _mm256_packs_epi32(Scale(acc0[r1], s0, max), Scale(acc1[r1], s1, max)), zp);
+      __m256i bytes = std::is_same_v<T, int8_t>
+                          ? _mm256_max_epi8(_mm256_packs_epi16(p0, p1), qmin)
+                          : _mm256_max_epu8(_mm256_packus_epi16(p0, p1), qmin);
+      // Dwords [r 0-3, r 8-11, r1 0-3, r1 8-11 | r 4-7, r 12-15, ...] -> row r, then row r1.
+      bytes = _mm256_permutevar8x32_epi32(bytes, order);
+      const __m128i row0 = _mm256_castsi256_si128(bytes);
+      const __m128i row1 = _mm256_extracti128_si256(bytes, 1);
+      if (n == kNr) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r] + n0), row0);
+        if (MR > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r1] + n0), row1);
+      } else {
+        alignas(16) uint8_t tmp[32];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), row0);
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp + 16), row1);
+        std::memcpy(out[r] + n0, tmp, n);
+        if (MR > 1) std::memcpy(out[r1] + n0, tmp + 16, n);
+      }
+    }
+    w = scales + kNr * 4;
+  }
+}
+
+template <typename T>
+void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+          const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+          const QuantEpilogue* e) {
+  (void)row_sums;  // int16 weights never need row sums
+  if (mr > 2) {
+    GemmRows<T, 4>(mr, nc, kc, ks, windows, packed_w, c, c_stride, e);
+  } else if (mr == 2) {
+    GemmRows<T, 2>(mr, nc, kc, ks, windows, packed_w, c, c_stride, e);
+  } else {
+    GemmRows<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, e);
+  }
+}
+
+}  // namespace
+
+const GemmKernelInfo kQ8Gemm4x16c2Avx2 = {
+    "q8_gemm_4x16c2__avx2", GemmLayout{kMr, kNr, kKr, 2, {0, 0}}, Gemm<int8_t>, Gemm<uint8_t>};
+
+}  // namespace wisp
