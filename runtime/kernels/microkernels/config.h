@@ -8,10 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/microkernels/avgpool.h"
+#include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/lut.h"
 #include "runtime/kernels/microkernels/reduce.h"
 #include "runtime/kernels/microkernels/vadd.h"
+#include "runtime/kernels/microkernels/vmul.h"
 
 namespace wisp {
 
@@ -22,6 +26,13 @@ struct MicrokernelConfig {
   std::vector<const DwconvKernelInfo*> dwconv;
   const RsumKernelInfo* rsum = nullptr;  // MEAN over the spatial axes
   const VaddKernelInfo* vadd = nullptr;  // ADD / SUB of same-shaped tensors
+  // 8-bit elementwise operators as lookup tables (unary ops, binary ops with a constant operand).
+  const LutKernelInfo* lut = nullptr;
+  const LutChannelsKernelInfo* lutc = nullptr;       // per-channel constant operand
+  const QuantizeKernelInfo* quantize = nullptr;      // QUANTIZE f32 -> int8/uint8
+  const DequantizeKernelInfo* dequantize = nullptr;  // DEQUANTIZE int8/uint8 -> f32
+  const AvgPoolKernelInfo* avgpool = nullptr;        // AVERAGE_POOL_2D int8/uint8
+  const VmulKernelInfo* vmul = nullptr;              // MUL of same-shaped tensors
 };
 
 const MicrokernelConfig& Microkernels();
@@ -48,5 +59,11 @@ std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels();
 std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels();
 std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels();
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels();
+std::vector<MicrokernelEntry<LutKernelInfo>> AllLutKernels();
+std::vector<MicrokernelEntry<LutChannelsKernelInfo>> AllLutChannelsKernels();
+std::vector<MicrokernelEntry<QuantizeKernelInfo>> AllQuantizeKernels();
+std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels();
+std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels();
+std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels();
 
 }  // namespace wisp
