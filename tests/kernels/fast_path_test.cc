@@ -1,5 +1,6 @@
-// The fast paths Prepare picks for 8-bit elementwise and pooling operators (lookup tables for a
-// constant operand, the vmul / quantize / dequantize / average-pool microkernels, CAST to float)
+// The fast paths Prepare picks for 8-bit elementwise, pooling and resize operators (lookup tables
+// for a constant operand, the vmul / quantize / dequantize / average-pool / bilinear microkernels,
+// CAST to float)
 // against the readable reference kernels (KernelOptions::reference_only) on the same single-op
 // models: outputs must be identical bit for bit, over random data, shapes, broadcast patterns,
 // quantization and activations.
@@ -361,6 +362,48 @@ TEST(FastPath, AveragePoolMatchesReferenceWithPaddingAndActivations) {
         EXPECT_EQ(impl.rfind("q8_avgpool_", 0), 0u) << impl;
         EXPECT_EQ(ref_impl, "reference");
       }
+    }
+  }
+}
+
+TEST(FastPath, ResizeBilinearMatchesReference) {
+  std::mt19937 rng(13);
+  struct Case {
+    Shape in;
+    int32_t oh, ow;
+    bool align_corners, half_pixel;
+  };
+  const Case cases[] = {{{1, 6, 6, 64}, 12, 12, false, true},  // MoveNet's upsampling
+                        {{2, 5, 7, 3}, 9, 4, false, true},
+                        {{1, 4, 3, 24}, 7, 8, true, false},
+                        {{1, 3, 5, 17}, 6, 10, false, false},
+                        {{1, 1, 1, 9}, 3, 2, false, true}};
+  for (const Case& c : cases) {
+    for (const DType dt : {DType::INT8, DType::UINT8}) {
+      std::vector<uint8_t> outs[2];
+      std::string impls[2];
+      const std::vector<uint8_t> in = RandomBytes(NumElements(c.in), rng);
+      for (int ref = 0; ref < 2; ++ref) {
+        SingleOpModel m;
+        const QuantParams q = PerTensor(0.1f, dt == DType::INT8 ? 2 : 128);
+        const int32_t ii = m.AddInput("in", dt, c.in, q);
+        const int32_t is =
+            m.AddConstant("size", DType::INT32, {2}, std::vector<int32_t>{c.oh, c.ow});
+        const int32_t io = m.AddOutput("out", dt, {c.in[0], c.oh, c.ow, c.in[3]}, q);
+        fb::ResizeOptionsT o;
+        o.align_corners = c.align_corners;
+        o.half_pixel_centers = c.half_pixel;
+        fb::OpOptionsUnion u;
+        u.Set(std::move(o));
+        m.AddOperator(fb::OpType::RESIZE_BILINEAR, {ii, is}, {io}, std::move(u));
+        ASSERT_TRUE(m.Build(ref == 1).ok());
+        m.SetInput(0, in);
+        ASSERT_TRUE(m.Invoke().ok());
+        outs[ref] = m.Output<uint8_t>(0);
+        impls[ref] = m.interpreter().kernel_implementation(0);
+      }
+      EXPECT_EQ(outs[0], outs[1]) << impls[0] << " " << ShapeToString(c.in);
+      EXPECT_EQ(impls[0].rfind("q8_ibilinear_", 0), 0u) << impls[0];
     }
   }
 }

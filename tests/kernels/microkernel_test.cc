@@ -389,6 +389,59 @@ TEST(Microkernels, EveryVmulKernelMatchesReference) {
   EXPECT_GE(tested, 2);
 }
 
+TEST(Microkernels, EveryIbilinearKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<IbilinearKernelInfo>& e : AllIbilinearKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(1357);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t width = static_cast<size_t>(rng.Int(1, 12));
+      const size_t channels = static_cast<size_t>(rng.Int(1, 40));
+      const size_t in_width = static_cast<size_t>(rng.Int(1, 10));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " width=" + std::to_string(width) + " channels=" + std::to_string(channels));
+      const int32_t lo = uint8 ? 0 : -128;
+      const bool extreme = rng.Coin(0.3);
+      std::vector<uint8_t> top(in_width * channels), bottom(in_width * channels);
+      for (std::vector<uint8_t>* row : {&top, &bottom}) {
+        for (uint8_t& v : *row)
+          v = static_cast<uint8_t>(extreme ? (rng.Coin() ? lo : lo + 255) : rng.Int(lo, lo + 255));
+      }
+      std::vector<IbilinearColumn> columns(width);
+      for (IbilinearColumn& col : columns) {
+        const uint32_t left = static_cast<uint32_t>(rng.Int(0, static_cast<int32_t>(in_width) - 1));
+        const uint32_t right = std::min<uint32_t>(left + 1, static_cast<uint32_t>(in_width) - 1);
+        col.left = left * static_cast<uint32_t>(channels);
+        col.right = right * static_cast<uint32_t>(channels);
+        col.alpha = rng.Coin(0.2) ? (rng.Coin() ? 0 : 2048) : rng.Int(0, 2048);
+      }
+      const int32_t alpha_v = rng.Coin(0.2) ? (rng.Coin() ? 0 : 2048) : rng.Int(0, 2048);
+      std::vector<uint8_t> out(width * channels + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(width, channels, top.data(), bottom.data(),
+                                          columns.data(), alpha_v, out.data());
+      for (size_t p = 0; p < width; ++p) {
+        for (size_t c = 0; c < channels; ++c) {
+          // reference/resize.cc, ResizeBilinearQ11.
+          const int32_t tl = ValueOf(top[columns[p].left + c], uint8);
+          const int32_t tr = ValueOf(top[columns[p].right + c], uint8);
+          const int32_t bl = ValueOf(bottom[columns[p].left + c], uint8);
+          const int32_t br = ValueOf(bottom[columns[p].right + c], uint8);
+          const int32_t vt = tl * 2048 + (tr - tl) * columns[p].alpha;
+          const int32_t vb = bl * 2048 + (br - bl) * columns[p].alpha;
+          const int32_t acc = vt * 2048 + (vb - vt) * alpha_v;
+          ASSERT_EQ(ValueOf(out[p * channels + c], uint8), (acc + (1 << 21)) >> 22)
+              << "pixel " << p << " channel " << c;
+        }
+      }
+      for (size_t i = width * channels; i < out.size(); ++i)
+        ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
 TEST(Microkernels, EveryLutKernelMatchesReference) {
   int tested = 0;
   for (const MicrokernelEntry<LutKernelInfo>& e : AllLutKernels()) {

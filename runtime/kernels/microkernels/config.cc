@@ -35,8 +35,9 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
   return level;
 }
 
-// The elementwise kernels (lookup tables, float conversions, average pooling) of a level, kept
-// apart from Level() so that levels gain kernel families without touching each other's lines.
+// The elementwise kernels (lookup tables, float conversions, average pooling, vmul, bilinear
+// resize) of a level, kept apart from Level() so that levels gain kernel families without
+// touching each other's lines.
 // The byte lookups are scalar at every level: SSE2 has no byte shuffle, and in V8 the scalar
 // lookup measured faster than a 16-swizzle SIMD one. The relaxed level reuses wasmsimd.
 void AddElementwiseKernels(IsaLevel* level) {
@@ -48,12 +49,14 @@ void AddElementwiseKernels(IsaLevel* level) {
   k.dequantize = &kQ8F32Cvt1Scalar;
   k.avgpool = &kQ8Avgpool1cScalar;
   k.vmul = &kQ8Vmul1Scalar;
+  k.ibilinear = &kQ8Ibilinear1cScalar;
 #if defined(WISP_MICROKERNELS_X86)
   if (name == "sse2") {
     k.quantize = &kF32Q8Cvt16Sse2;
     k.dequantize = &kQ8F32Cvt16Sse2;
     k.avgpool = &kQ8Avgpool16cSse2;
     k.vmul = &kQ8Vmul16Sse2;
+    k.ibilinear = &kQ8Ibilinear8cSse2;
   }
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
@@ -62,6 +65,7 @@ void AddElementwiseKernels(IsaLevel* level) {
     k.dequantize = &kQ8F32Cvt16Wasmsimd;
     k.avgpool = &kQ8Avgpool16cWasmsimd;
     k.vmul = &kQ8Vmul16Wasmsimd;
+    k.ibilinear = &kQ8Ibilinear8cWasmsimd;
   }
 #endif
 }
@@ -209,6 +213,12 @@ std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels() {
 std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels() {
   return Collect<VmulKernelInfo>(
       [](const IsaLevel& l) { return std::vector<const VmulKernelInfo*>{l.kernels.vmul}; });
+}
+
+std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels() {
+  return Collect<IbilinearKernelInfo>([](const IsaLevel& l) {
+    return std::vector<const IbilinearKernelInfo*>{l.kernels.ibilinear};
+  });
 }
 
 }  // namespace wisp

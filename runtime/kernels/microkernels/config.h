@@ -12,6 +12,7 @@
 #include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/ibilinear.h"
 #include "runtime/kernels/microkernels/lut.h"
 #include "runtime/kernels/microkernels/reduce.h"
 #include "runtime/kernels/microkernels/vadd.h"
@@ -33,6 +34,7 @@ struct MicrokernelConfig {
   const DequantizeKernelInfo* dequantize = nullptr;  // DEQUANTIZE int8/uint8 -> f32
   const AvgPoolKernelInfo* avgpool = nullptr;        // AVERAGE_POOL_2D int8/uint8
   const VmulKernelInfo* vmul = nullptr;              // MUL of same-shaped tensors
+  const IbilinearKernelInfo* ibilinear = nullptr;    // RESIZE_BILINEAR int8/uint8
 };
 
 const MicrokernelConfig& Microkernels();
@@ -65,5 +67,6 @@ std::vector<MicrokernelEntry<QuantizeKernelInfo>> AllQuantizeKernels();
 std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels();
 std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels();
 std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels();
+std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels();
 
 }  // namespace wisp

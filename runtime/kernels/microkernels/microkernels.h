@@ -6,6 +6,7 @@
 #include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/ibilinear.h"
 #include "runtime/kernels/microkernels/lut.h"
 #include "runtime/kernels/microkernels/reduce.h"
 #include "runtime/kernels/microkernels/vadd.h"
@@ -26,6 +27,7 @@ extern const QuantizeKernelInfo kF32Q8Cvt1Scalar;
 extern const DequantizeKernelInfo kQ8F32Cvt1Scalar;
 extern const AvgPoolKernelInfo kQ8Avgpool1cScalar;
 extern const VmulKernelInfo kQ8Vmul1Scalar;
+extern const IbilinearKernelInfo kQ8Ibilinear1cScalar;
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define WISP_MICROKERNELS_X86 1
@@ -39,6 +41,7 @@ extern const QuantizeKernelInfo kF32Q8Cvt16Sse2;
 extern const DequantizeKernelInfo kQ8F32Cvt16Sse2;
 extern const AvgPoolKernelInfo kQ8Avgpool16cSse2;
 extern const VmulKernelInfo kQ8Vmul16Sse2;
+extern const IbilinearKernelInfo kQ8Ibilinear8cSse2;
 #endif
 
 #if defined(__wasm_simd128__)
@@ -55,6 +58,7 @@ extern const QuantizeKernelInfo kF32Q8Cvt16Wasmsimd;
 extern const DequantizeKernelInfo kQ8F32Cvt16Wasmsimd;
 extern const AvgPoolKernelInfo kQ8Avgpool16cWasmsimd;
 extern const VmulKernelInfo kQ8Vmul16Wasmsimd;
+extern const IbilinearKernelInfo kQ8Ibilinear8cWasmsimd;
 #endif
 
 // The relaxed-SIMD kernels are compiled only into the relaxed WebAssembly variants, which define
