@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "runtime/kernels/elementwise_util.h"
@@ -155,6 +156,10 @@ class BinaryKernel : public OpKernel {
             &vmul_params_);
       return Status::Ok();
     }
+    if (vaddc_ != nullptr) {
+      InvokeBroadcastVadd(ctx);
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::FLOAT32:
         BinaryFloat(op_, plan_, ctx.in<float>(0), ctx.in<float>(1), ctx.out<float>(0), float_lo_,
@@ -259,15 +264,20 @@ class BinaryKernel : public OpKernel {
           const VaddKernelInfo* k = Microkernels().vadd;
           vadd_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
           impl_ = k->name;
-          vadd_params_.a_zero_point = xnn_add_.a_zero_point;
-          vadd_params_.b_zero_point = xnn_add_.b_zero_point;
-          vadd_params_.a_multiplier = xnn_add_.a_multiplier;
-          vadd_params_.b_multiplier = xnn_add_.b_multiplier;
-          vadd_params_.rounding = xnn_add_.rounding;
-          vadd_params_.shift = xnn_add_.shift;
-          vadd_params_.output_zero_point = xnn_add_.output_zero_point;
-          vadd_params_.qmin = xnn_add_.qmin;
-          vadd_params_.qmax = xnn_add_.qmax;
+          vadd_params_ = AddParamsOf(xnn_add_);
+        }
+        // Broadcast int8/uint8 inputs: vadd on runs where both operands advance, vaddc on runs
+        // where one is a single value.
+        if (!plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
+            !ctx.options().reference_only) {
+          const MicrokernelConfig& k = Microkernels();
+          vadd_broadcast_ = dtype_ == DType::INT8 ? k.vadd->qs8 : k.vadd->qu8;
+          vaddc_ = dtype_ == DType::INT8 ? k.vaddc->qs8 : k.vaddc->qu8;
+          impl_ = k.vaddc->name;
+          vadd_params_ = AddParamsOf(xnn_add_);
+          vaddc_swapped_ = vadd_params_;
+          std::swap(vaddc_swapped_.a_zero_point, vaddc_swapped_.b_zero_point);
+          std::swap(vaddc_swapped_.a_multiplier, vaddc_swapped_.b_multiplier);
         }
       } else {
         // The delegate refuses these scales, so the reference runs TFLite's kernel.
@@ -299,6 +309,52 @@ class BinaryKernel : public OpKernel {
       impl_ = "tflite-mul";
     }
     return Status::Ok();
+  }
+
+  static QAddParams AddParamsOf(const XnnAddParams& x) {
+    QAddParams p;
+    p.a_zero_point = x.a_zero_point;
+    p.b_zero_point = x.b_zero_point;
+    p.a_multiplier = x.a_multiplier;
+    p.b_multiplier = x.b_multiplier;
+    p.rounding = x.rounding;
+    p.shift = x.shift;
+    p.output_zero_point = x.output_zero_point;
+    p.qmin = x.qmin;
+    p.qmax = x.qmax;
+    return p;
+  }
+
+  // XNNPACK ADD / SUB over a broadcast plan, run by run (vadd.h): the single value of a run's
+  // broadcast operand enters as one term, b's own multiplier and zero point (a's with the roles
+  // swapped).
+  void InvokeBroadcastVadd(const KernelContext& ctx) const {
+    const uint8_t* a = ctx.in_bytes(0);
+    const uint8_t* b = ctx.in_bytes(1);
+    uint8_t* out = ctx.out_bytes(0);
+    const bool int8 = dtype_ == DType::INT8;
+    auto value = [int8](uint8_t byte) {
+      return int8 ? static_cast<int32_t>(static_cast<int8_t>(byte)) : static_cast<int32_t>(byte);
+    };
+    const QAddParams& p = vadd_params_;
+    ForEachBroadcastRun(
+        plan_, [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+          const size_t count = static_cast<size_t>(n);
+          if (as != 0 && bs != 0) {
+            vadd_broadcast_(count, a + ao, b + bo, out + oo, &p);
+          } else if (as != 0) {
+            vaddc_(count, a + ao, p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding,
+                   out + oo, &p);
+          } else if (bs != 0) {
+            vaddc_(count, b + bo, p.a_multiplier * (value(a[ao]) - p.a_zero_point) + p.rounding,
+                   out + oo, &vaddc_swapped_);
+          } else {
+            // Both single values (plans merge such dimensions away; kept for completeness).
+            const int32_t v = VaddValue(
+                value(a[ao]), p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding, p);
+            std::memset(out + oo, static_cast<uint8_t>(v), count);
+          }
+        });
   }
 
   template <typename T>
@@ -418,7 +474,11 @@ class BinaryKernel : public OpKernel {
   XnnAddParams xnn_add_;
   QVaddFn vadd_ = nullptr;  // the microkernel for same-shaped 8-bit ADD/SUB
   QAddParams vadd_params_;
-  QVmulFn vmul_ = nullptr;  // the microkernel for same-shaped 8-bit MUL
+  // Broadcast 8-bit ADD/SUB: vadd for runs where both operands advance, vaddc otherwise.
+  QVaddFn vadd_broadcast_ = nullptr;
+  QVaddcFn vaddc_ = nullptr;
+  QAddParams vaddc_swapped_;  // vadd_params_ with a and b exchanged
+  QVmulFn vmul_ = nullptr;    // the microkernel for same-shaped 8-bit MUL
   QMulParams vmul_params_;
   // PrepareConstantLut: 256 bytes per constant element, and the lookup kernels.
   std::vector<uint8_t> tables_;

@@ -155,6 +155,51 @@ TEST(FastPath, BinaryLookupNeedsAnUnbroadcastVariable) {
   EXPECT_EQ(impl.rfind("x8_lut", 0), std::string::npos) << impl;
 }
 
+TEST(FastPath, BroadcastAddRunsOnVaddAndVaddc) {
+  // Both operands variable (or a large constant), broadcast along different dimensions: runs where
+  // both advance (vadd) and runs with one single value on either side (vaddc).
+  std::mt19937 rng(31);
+  struct Shapes {
+    Shape a, b, out;
+  };
+  const Shapes cases[] = {{{48, 48, 1}, {1, 17}, {48, 48, 17}},  // MoveNet's keypoint distances
+                          {{1, 17}, {48, 48, 1}, {48, 48, 17}},
+                          {{2, 3, 40}, {1, 3, 40}, {2, 3, 40}},
+                          {{2, 1, 33}, {2, 5, 1}, {2, 5, 33}},
+                          {{7, 1}, {1, 1}, {7, 1}}};
+  for (const Shapes& c : cases) {
+    for (const fb::OpType op : {fb::OpType::ADD, fb::OpType::SUB}) {
+      for (const DType dt : {DType::INT8, DType::UINT8}) {
+        const int32_t lo = dt == DType::INT8 ? -128 : 0;
+        std::uniform_int_distribution<int32_t> zp(lo, lo + 255);
+        std::uniform_real_distribution<float> s(0.05f, 0.3f);
+        const QuantParams qa = PerTensor(s(rng), zp(rng)), qb = PerTensor(s(rng), zp(rng));
+        const QuantParams qo = PerTensor(s(rng), zp(rng));
+        const std::vector<uint8_t> a = RandomBytes(NumElements(c.a), rng);
+        const std::vector<uint8_t> b = RandomBytes(NumElements(c.b), rng);
+        std::vector<uint8_t> outs[2];
+        std::string impls[2];
+        for (int ref = 0; ref < 2; ++ref) {
+          SingleOpModel m;
+          const int32_t ia = m.AddInput("a", dt, c.a, qa);
+          const int32_t ib = m.AddInput("b", dt, c.b, qb);
+          const int32_t io = m.AddOutput("out", dt, c.out, qo);
+          m.AddOperator(op, {ia, ib}, {io}, BinaryOptions(fb::Activation::RELU6));
+          ASSERT_TRUE(m.Build(ref == 1).ok());
+          m.SetInput(0, a);
+          m.SetInput(1, b);
+          ASSERT_TRUE(m.Invoke().ok());
+          outs[ref] = m.Output<uint8_t>(0);
+          impls[ref] = m.interpreter().kernel_implementation(0);
+        }
+        EXPECT_EQ(outs[0], outs[1])
+            << impls[0] << " " << ShapeToString(c.a) << " " << ShapeToString(c.b);
+        EXPECT_EQ(impls[0].rfind("q8_vaddc_", 0), 0u) << impls[0];
+      }
+    }
+  }
+}
+
 Status RunFlatMul(DType dt, const Shape& shape, const QuantParams& qa, const QuantParams& qb,
                   const QuantParams& qo, fb::Activation act, const std::vector<uint8_t>& a,
                   const std::vector<uint8_t>& b, bool reference_only, std::vector<uint8_t>* out,

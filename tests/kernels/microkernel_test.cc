@@ -347,6 +347,46 @@ TEST(Microkernels, EveryVaddKernelMatchesReference) {
   EXPECT_GE(tested, 2);
 }
 
+TEST(Microkernels, EveryVaddcKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<VaddcKernelInfo>& e : AllVaddcKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(6060);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(1, trial < 30 ? 40 : 1000));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> a(n);
+      for (uint8_t& v : a) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      const int32_t b = rng.Int(lo, lo + 255);
+      QAddParams p;
+      p.a_zero_point = rng.Int(lo, lo + 255);
+      p.b_zero_point = rng.Int(lo, lo + 255);
+      p.shift = static_cast<uint32_t>(rng.Int(10, 20));
+      p.a_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.b_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.rounding = 1 << (p.shift - 1);
+      RandomRange(rng, uint8, &p.qmin, &p.qmax);
+      p.output_zero_point = rng.Int(p.qmin, p.qmax);
+      const int32_t b_term = p.b_multiplier * (b - p.b_zero_point) + p.rounding;
+      std::vector<uint8_t> out(n + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, a.data(), b_term, out.data(), &p);
+      for (size_t i = 0; i < n; ++i) {
+        // The vadd formula (AddSubQuantizedXnnpack) with b broadcast.
+        const int32_t acc = p.a_multiplier * (ValueOf(a[i], uint8) - p.a_zero_point) +
+                            p.b_multiplier * (b - p.b_zero_point) + p.rounding;
+        const int32_t expect = std::clamp((acc >> p.shift) + p.output_zero_point, p.qmin, p.qmax);
+        ASSERT_EQ(ValueOf(out[i], uint8), expect) << "element " << i;
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
 TEST(Microkernels, EveryVmulKernelMatchesReference) {
   int tested = 0;
   for (const MicrokernelEntry<VmulKernelInfo>& e : AllVmulKernels()) {

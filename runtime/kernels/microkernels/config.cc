@@ -35,11 +35,11 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
   return level;
 }
 
-// The elementwise kernels (lookup tables, float conversions, average pooling, vmul, bilinear
-// resize) of a level, kept apart from Level() so that levels gain kernel families without
-// touching each other's lines.
-// The byte lookups are scalar at every level: SSE2 has no byte shuffle, and in V8 the scalar
-// lookup measured faster than a 16-swizzle SIMD one. The relaxed level reuses wasmsimd.
+// The elementwise kernels (lookup tables, float conversions, average pooling, vmul, broadcast
+// vadd, bilinear resize) of a level, kept apart from Level() so that levels gain kernel families
+// without touching each other's lines. The byte lookups are scalar at every level: SSE2 has no byte
+// shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD one. The relaxed
+// level reuses wasmsimd.
 void AddElementwiseKernels(IsaLevel* level) {
   MicrokernelConfig& k = level->kernels;
   const std::string name = level->name;
@@ -50,6 +50,7 @@ void AddElementwiseKernels(IsaLevel* level) {
   k.avgpool = &kQ8Avgpool1cScalar;
   k.vmul = &kQ8Vmul1Scalar;
   k.ibilinear = &kQ8Ibilinear1cScalar;
+  k.vaddc = &kQ8Vaddc1Scalar;
 #if defined(WISP_MICROKERNELS_X86)
   if (name == "sse2") {
     k.quantize = &kF32Q8Cvt16Sse2;
@@ -57,6 +58,7 @@ void AddElementwiseKernels(IsaLevel* level) {
     k.avgpool = &kQ8Avgpool16cSse2;
     k.vmul = &kQ8Vmul16Sse2;
     k.ibilinear = &kQ8Ibilinear8cSse2;
+    k.vaddc = &kQ8Vaddc16Sse2;
   }
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
@@ -66,6 +68,7 @@ void AddElementwiseKernels(IsaLevel* level) {
     k.avgpool = &kQ8Avgpool16cWasmsimd;
     k.vmul = &kQ8Vmul16Wasmsimd;
     k.ibilinear = &kQ8Ibilinear8cWasmsimd;
+    k.vaddc = &kQ8Vaddc16Wasmsimd;
   }
 #endif
 }
@@ -219,6 +222,11 @@ std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels() {
   return Collect<IbilinearKernelInfo>([](const IsaLevel& l) {
     return std::vector<const IbilinearKernelInfo*>{l.kernels.ibilinear};
   });
+}
+
+std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels() {
+  return Collect<VaddcKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const VaddcKernelInfo*>{l.kernels.vaddc}; });
 }
 
 }  // namespace wisp

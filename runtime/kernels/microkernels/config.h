@@ -35,6 +35,7 @@ struct MicrokernelConfig {
   const AvgPoolKernelInfo* avgpool = nullptr;        // AVERAGE_POOL_2D int8/uint8
   const VmulKernelInfo* vmul = nullptr;              // MUL of same-shaped tensors
   const IbilinearKernelInfo* ibilinear = nullptr;    // RESIZE_BILINEAR int8/uint8
+  const VaddcKernelInfo* vaddc = nullptr;            // ADD / SUB runs with a broadcast value
 };
 
 const MicrokernelConfig& Microkernels();
@@ -68,5 +69,6 @@ std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels();
 std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels();
 std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels();
 std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels();
+std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels();
 
 }  // namespace wisp
