@@ -160,6 +160,14 @@ class BinaryKernel : public OpKernel {
       InvokeBroadcastVadd(ctx);
       return Status::Ok();
     }
+    if (tfl_tables_) {
+      if (dtype_ == DType::INT8) {
+        InvokeTfliteAddTables<int8_t>(ctx);
+      } else {
+        InvokeTfliteAddTables<uint8_t>(ctx);
+      }
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::FLOAT32:
         BinaryFloat(op_, plan_, ctx.in<float>(0), ctx.in<float>(1), ctx.out<float>(0), float_lo_,
@@ -284,6 +292,10 @@ class BinaryKernel : public OpKernel {
         MakeTfliteAddParams(sa, za, sb, zb, so, zo, sub, 20, tfl_act, &tfl_add_);
         path_ = QuantPath::kTfliteAdd;
         impl_ = "tflite-add";
+        if ((dtype_ == DType::INT8 || dtype_ == DType::UINT8) && !ctx.options().reference_only) {
+          PrepareTfliteAddTables();
+          impl_ = "tflite-add-lut";
+        }
       }
       return Status::Ok();
     }
@@ -309,6 +321,38 @@ class BinaryKernel : public OpKernel {
       impl_ = "tflite-mul";
     }
     return Status::Ok();
+  }
+
+  // TFLite's 8-bit ADD / SUB scales each input by its own multiplier before adding
+  // (AddSubQuantizedTflite), so those two of its three multiplications depend on one byte each:
+  // tabulated here per input byte (SUB's negation included), Invoke adds two table entries and
+  // requantizes once.
+  void PrepareTfliteAddTables() {
+    const TfliteAddParams& p = tfl_add_;
+    const bool int8 = dtype_ == DType::INT8;
+    for (int byte = 0; byte < 256; ++byte) {
+      const int32_t x = int8 ? static_cast<int8_t>(byte) : byte;
+      tfl_a_term_[byte] = MultiplyByQuantizedMultiplier((p.a_offset + x) * (1 << p.left_shift),
+                                                        p.a_multiplier, p.a_shift);
+      const int32_t b = MultiplyByQuantizedMultiplier((p.b_offset + x) * (1 << p.left_shift),
+                                                      p.b_multiplier, p.b_shift);
+      tfl_b_term_[byte] = p.subtract ? -b : b;
+    }
+    tfl_tables_ = true;
+  }
+
+  template <typename T>
+  void InvokeTfliteAddTables(const KernelContext& ctx) const {
+    const TfliteAddParams p = tfl_add_;
+    const int32_t* ta = tfl_a_term_;
+    const int32_t* tb = tfl_b_term_;
+    BroadcastBinary(
+        plan_, ctx.in_bytes(0), ctx.in_bytes(1), ctx.out<T>(0), [p, ta, tb](uint8_t x, uint8_t y) {
+          const int32_t v =
+              MultiplyByQuantizedMultiplier(ta[x] + tb[y], p.output_multiplier, p.output_shift) +
+              p.output_offset;
+          return static_cast<T>(std::min(std::max(v, p.qmin), p.qmax));
+        });
   }
 
   static QAddParams AddParamsOf(const XnnAddParams& x) {
@@ -487,6 +531,10 @@ class BinaryKernel : public OpKernel {
   X8LutFn lut_ = nullptr;
   X8LutChannelsFn lutc_ = nullptr;
   TfliteAddParams tfl_add_;
+  // PrepareTfliteAddTables: each input's scaled term per byte (SUB: b's negated).
+  bool tfl_tables_ = false;
+  int32_t tfl_a_term_[256] = {};
+  int32_t tfl_b_term_[256] = {};
   XnnMulParams xnn_mul_;
   TfliteMulParams tfl_mul_;
   const char* impl_ = "reference";

@@ -200,6 +200,42 @@ TEST(FastPath, BroadcastAddRunsOnVaddAndVaddc) {
   }
 }
 
+TEST(FastPath, TfliteAddWithVariableOperandsUsesPerInputTables) {
+  // Input scales outside XNNPACK's ratio range: TFLite's ADD/SUB, both operands variable.
+  std::mt19937 rng(41);
+  for (const fb::OpType op : {fb::OpType::ADD, fb::OpType::SUB}) {
+    for (const DType dt : {DType::INT8, DType::UINT8}) {
+      for (const Shape& sb : {Shape{2, 4, 5, 3}, Shape{1, 1, 5, 3}, Shape{3}}) {
+        const Shape sa = {2, 4, 5, 3};
+        const int32_t lo = dt == DType::INT8 ? -128 : 0;
+        std::uniform_int_distribution<int32_t> zp(lo, lo + 255);
+        const QuantParams qa = PerTensor(0.02f, zp(rng)), qb = PerTensor(3e-6f, zp(rng));
+        const QuantParams qo = PerTensor(0.03f, zp(rng));
+        const std::vector<uint8_t> a = RandomBytes(NumElements(sa), rng);
+        const std::vector<uint8_t> b = RandomBytes(NumElements(sb), rng);
+        std::vector<uint8_t> outs[2];
+        std::string impls[2];
+        for (int ref = 0; ref < 2; ++ref) {
+          SingleOpModel m;
+          const int32_t ia = m.AddInput("a", dt, sa, qa);
+          const int32_t ib = m.AddInput("b", dt, sb, qb);
+          const int32_t io = m.AddOutput("out", dt, sa, qo);
+          m.AddOperator(op, {ia, ib}, {io}, BinaryOptions(fb::Activation::RELU));
+          ASSERT_TRUE(m.Build(ref == 1).ok());
+          m.SetInput(0, a);
+          m.SetInput(1, b);
+          ASSERT_TRUE(m.Invoke().ok());
+          outs[ref] = m.Output<uint8_t>(0);
+          impls[ref] = m.interpreter().kernel_implementation(0);
+        }
+        EXPECT_EQ(outs[0], outs[1]) << impls[0];
+        EXPECT_EQ(impls[0], "tflite-add-lut");
+        EXPECT_EQ(impls[1], "tflite-add");
+      }
+    }
+  }
+}
+
 Status RunFlatMul(DType dt, const Shape& shape, const QuantParams& qa, const QuantParams& qb,
                   const QuantParams& qo, fb::Activation act, const std::vector<uint8_t>& a,
                   const std::vector<uint8_t>& b, bool reference_only, std::vector<uint8_t>* out,
