@@ -268,7 +268,7 @@ class BinaryKernel : public OpKernel {
         impl_ = "xnnpack-vadd";
         // Same-shaped int8/uint8 inputs (residual connections): the vadd microkernel.
         if (plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
-            !ctx.options().reference_only && !a.is_constant() && !b.is_constant()) {
+            !ctx.options().reference_only) {
           const VaddKernelInfo* k = Microkernels().vadd;
           vadd_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
           impl_ = k->name;
@@ -305,7 +305,7 @@ class BinaryKernel : public OpKernel {
       impl_ = "xnnpack-vmul";
       // Same-shaped int8/uint8 inputs: the vmul microkernel.
       if (plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
-          !ctx.options().reference_only && !a.is_constant() && !b.is_constant()) {
+          !ctx.options().reference_only) {
         const VmulKernelInfo* k = Microkernels().vmul;
         vmul_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
         impl_ = k->name;

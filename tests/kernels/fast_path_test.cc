@@ -129,6 +129,30 @@ TEST(FastPath, BinaryWithConstantOperandIsALookupTable) {
   EXPECT_EQ(lut_cases, cases) << "every case has a small constant: all should use the tables";
 }
 
+TEST(FastPath, LargeConstantOperandRunsOnVaddVmulAndVaddc) {
+  // More constant elements than tables are kept for: the arithmetic microkernels, whether the
+  // constant has the output's shape (vadd / vmul) or is broadcast (vaddc).
+  std::mt19937 rng(17);
+  const Shape var_shape = {2, 5, 8, 3};
+  for (const fb::OpType op : {fb::OpType::ADD, fb::OpType::SUB, fb::OpType::MUL}) {
+    for (const Shape& cs : {Shape{2, 5, 8, 3}, Shape{2, 5, 8, 1}}) {  // 240 and 80 elements
+      BinaryCase c{op,   DType::INT8, var_shape, cs, var_shape,           0, 0.05f, 0.07f,
+                   0.1f, 3,           -9,        1,  fb::Activation::NONE};
+      if (op == fb::OpType::MUL && cs.back() == 1) continue;  // broadcast MUL: reference
+      const std::vector<uint8_t> var = RandomBytes(NumElements(var_shape), rng);
+      const std::vector<uint8_t> constant = RandomBytes(NumElements(cs), rng);
+      std::vector<uint8_t> fast, ref;
+      std::string impl, ref_impl;
+      ASSERT_TRUE(RunConstantBinary(c, var, constant, false, &fast, &impl).ok());
+      ASSERT_TRUE(RunConstantBinary(c, var, constant, true, &ref, &ref_impl).ok());
+      EXPECT_EQ(fast, ref) << impl;
+      const char* want =
+          op == fb::OpType::MUL ? "q8_vmul_" : (cs.back() == 1 ? "q8_vaddc_" : "q8_vadd_");
+      EXPECT_EQ(impl.rfind(want, 0), 0u) << impl;
+    }
+  }
+}
+
 TEST(FastPath, BinaryLookupNeedsAnUnbroadcastVariable) {
   // The variable operand broadcast against the constant: no tables (each output byte would not
   // read its own input byte); the reference arithmetic runs and agrees with itself.
