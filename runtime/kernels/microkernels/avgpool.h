@@ -35,6 +35,19 @@ struct AvgPoolKernelInfo {
   QAvgPoolFn qu8;
 };
 
+// One channel's sum over the window (raw values), as the scalar kernel and the SIMD kernels' last
+// channels compute it.
+template <typename T>
+inline int32_t AvgPoolChannelSum(size_t window_h, size_t window_w, size_t channels,
+                                 const uint8_t* input, size_t row_stride, size_t c) {
+  int32_t acc = 0;
+  for (size_t y = 0; y < window_h; ++y) {
+    const T* row = reinterpret_cast<const T*>(input + y * row_stride) + c;
+    for (size_t x = 0; x < window_w; ++x) acc += row[x * channels];
+  }
+  return acc;
+}
+
 // The rounding division and clamp, as every variant computes it lane by lane.
 inline int32_t AvgPoolRound(int32_t acc, const AvgPoolParams& p) {
   const int32_t v = acc > 0 ? (acc + p.count / 2) / p.count : (acc - p.count / 2) / p.count;

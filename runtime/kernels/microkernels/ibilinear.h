@@ -42,4 +42,22 @@ inline int32_t IbilinearValue(int32_t tl, int32_t tr, int32_t bl, int32_t br, in
   return (acc + (1 << 21)) >> 22;
 }
 
+// Channels [c0, channels) of one output pixel, as the scalar kernel and the SIMD kernels' last
+// channels compute them; returns the output advanced past them.
+template <typename T>
+inline uint8_t* IbilinearChannels(size_t c0, size_t channels, const uint8_t* top_left,
+                                  const uint8_t* top_right, const uint8_t* bottom_left,
+                                  const uint8_t* bottom_right, int32_t alpha_h, int32_t alpha_v,
+                                  uint8_t* output) {
+  const T* tl = reinterpret_cast<const T*>(top_left);
+  const T* tr = reinterpret_cast<const T*>(top_right);
+  const T* bl = reinterpret_cast<const T*>(bottom_left);
+  const T* br = reinterpret_cast<const T*>(bottom_right);
+  T* out = reinterpret_cast<T*>(output);
+  for (size_t c = c0; c < channels; ++c) {
+    *out++ = static_cast<T>(IbilinearValue(tl[c], tr[c], bl[c], br[c], alpha_h, alpha_v));
+  }
+  return reinterpret_cast<uint8_t*>(out);
+}
+
 }  // namespace wisp

@@ -56,11 +56,7 @@ void AvgPool(size_t window_h, size_t window_w, size_t channels, const uint8_t* i
     _mm_storeu_si128(reinterpret_cast<__m128i*>(output + c), bytes);
   }
   for (; c < channels; ++c) {
-    int32_t acc = 0;
-    for (size_t y = 0; y < window_h; ++y) {
-      const T* row = reinterpret_cast<const T*>(input + y * row_stride) + c;
-      for (size_t x = 0; x < window_w; ++x) acc += row[x * channels];
-    }
+    const int32_t acc = AvgPoolChannelSum<T>(window_h, window_w, channels, input, row_stride, c);
     reinterpret_cast<T*>(output)[c] = static_cast<T>(AvgPoolRound(acc, *p));
   }
 }

@@ -51,11 +51,7 @@ void AvgPool(size_t window_h, size_t window_w, size_t channels, const uint8_t* i
     wasm_v128_store(output + c, WasmNarrow16<T>(q[0], q[1], q[2], q[3]));
   }
   for (; c < channels; ++c) {
-    int32_t acc = 0;
-    for (size_t y = 0; y < window_h; ++y) {
-      const T* row = reinterpret_cast<const T*>(input + y * row_stride) + c;
-      for (size_t x = 0; x < window_w; ++x) acc += row[x * channels];
-    }
+    const int32_t acc = AvgPoolChannelSum<T>(window_h, window_w, channels, input, row_stride, c);
     reinterpret_cast<T*>(output)[c] = static_cast<T>(AvgPoolRound(acc, *p));
   }
 }

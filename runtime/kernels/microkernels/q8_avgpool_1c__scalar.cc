@@ -9,11 +9,7 @@ void AvgPool(size_t window_h, size_t window_w, size_t channels, const uint8_t* i
              size_t row_stride, uint8_t* output, const AvgPoolParams* p) {
   T* out = reinterpret_cast<T*>(output);
   for (size_t c = 0; c < channels; ++c) {
-    int32_t acc = 0;
-    for (size_t y = 0; y < window_h; ++y) {
-      const T* row = reinterpret_cast<const T*>(input + y * row_stride) + c;
-      for (size_t x = 0; x < window_w; ++x) acc += row[x * channels];
-    }
+    const int32_t acc = AvgPoolChannelSum<T>(window_h, window_w, channels, input, row_stride, c);
     out[c] = static_cast<T>(AvgPoolRound(acc, *p));
   }
 }

@@ -13,16 +13,9 @@ namespace wisp {
 namespace {
 
 template <typename T>
-inline __m128i Widen16(__m128i bytes, bool high) {
-  const __m128i half = high ? _mm_unpackhi_epi8(bytes, bytes) : _mm_unpacklo_epi8(bytes, bytes);
-  if constexpr (std::is_same_v<T, int8_t>) return _mm_srai_epi16(half, 8);
-  return _mm_srli_epi16(half, 8);
-}
-
-template <typename T>
 inline void Dequantize16(__m128i bytes, __m128i zp, __m128 scale, float* out) {
   for (int h = 0; h < 2; ++h) {
-    const __m128i x = _mm_sub_epi16(Widen16<T>(bytes, h == 1), zp);
+    const __m128i x = _mm_sub_epi16(Sse2Widen16<T>(bytes, h == 1), zp);
     const __m128i sign = _mm_srai_epi16(x, 15);
     const __m128i lo = _mm_unpacklo_epi16(x, sign), hi = _mm_unpackhi_epi16(x, sign);
     _mm_storeu_ps(out + 8 * h, _mm_mul_ps(_mm_cvtepi32_ps(lo), scale));

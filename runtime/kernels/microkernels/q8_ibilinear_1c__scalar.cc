@@ -7,16 +7,10 @@ namespace {
 template <typename T>
 void Ibilinear(size_t width, size_t channels, const uint8_t* top, const uint8_t* bottom,
                const IbilinearColumn* columns, int32_t alpha_v, uint8_t* output) {
-  T* out = reinterpret_cast<T*>(output);
   for (size_t p = 0; p < width; ++p) {
     const IbilinearColumn& col = columns[p];
-    const T* tl = reinterpret_cast<const T*>(top + col.left);
-    const T* tr = reinterpret_cast<const T*>(top + col.right);
-    const T* bl = reinterpret_cast<const T*>(bottom + col.left);
-    const T* br = reinterpret_cast<const T*>(bottom + col.right);
-    for (size_t c = 0; c < channels; ++c) {
-      *out++ = static_cast<T>(IbilinearValue(tl[c], tr[c], bl[c], br[c], col.alpha, alpha_v));
-    }
+    output = IbilinearChannels<T>(0, channels, top + col.left, top + col.right, bottom + col.left,
+                                  bottom + col.right, col.alpha, alpha_v, output);
   }
 }
 

@@ -21,15 +21,6 @@ inline void Mul16To32(__m128i x, __m128i y, __m128i* lo, __m128i* hi) {
   *hi = _mm_unpackhi_epi16(l, h);
 }
 
-// d * a per 32-bit lane for |d| < 2^21 and 0 <= a <= 2^11 (the product fits int32): the low 32
-// bits of the unsigned 32 x 32 products, which equal the signed ones.
-inline __m128i MulLo32(__m128i d, __m128i a) {
-  const __m128i even = _mm_mul_epu32(d, a);
-  const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(d, 32), _mm_srli_epi64(a, 32));
-  return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
-                            _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
-}
-
 template <typename T>
 void Ibilinear(size_t width, size_t channels, const uint8_t* top, const uint8_t* bottom,
                const IbilinearColumn* columns, int32_t alpha_v, uint8_t* output) {
@@ -53,7 +44,8 @@ void Ibilinear(size_t width, size_t channels, const uint8_t* top, const uint8_t*
       Mul16To32(vbl, one, &b0_lo, &b0_hi);
       Mul16To32(_mm_sub_epi16(vbr, vbl), ah, &b1_lo, &b1_hi);
       auto vertical = [&](__m128i t, __m128i b) {
-        const __m128i acc = _mm_add_epi32(_mm_slli_epi32(t, 11), MulLo32(_mm_sub_epi32(b, t), av));
+        const __m128i acc =
+            _mm_add_epi32(_mm_slli_epi32(t, 11), Sse2MulLo32(_mm_sub_epi32(b, t), av));
         return _mm_srai_epi32(_mm_add_epi32(acc, rounding), 22);
       };
       const __m128i q_lo = vertical(_mm_add_epi32(t0_lo, t1_lo), _mm_add_epi32(b0_lo, b1_lo));
@@ -61,14 +53,7 @@ void Ibilinear(size_t width, size_t channels, const uint8_t* top, const uint8_t*
       _mm_storel_epi64(reinterpret_cast<__m128i*>(output), Sse2Narrow8<T>(q_lo, q_hi));
       output += 8;
     }
-    for (; c < channels; ++c) {
-      const T* t0 = reinterpret_cast<const T*>(tl);
-      const T* t1 = reinterpret_cast<const T*>(tr);
-      const T* b0 = reinterpret_cast<const T*>(bl);
-      const T* b1 = reinterpret_cast<const T*>(br);
-      *reinterpret_cast<T*>(output++) =
-          static_cast<T>(IbilinearValue(t0[c], t1[c], b0[c], b1[c], col.alpha, alpha_v));
-    }
+    output = IbilinearChannels<T>(c, channels, tl, tr, bl, br, col.alpha, alpha_v, output);
   }
 }
 

@@ -52,14 +52,7 @@ void Ibilinear(size_t width, size_t channels, const uint8_t* top, const uint8_t*
       wasm_v128_store64_lane(output, bytes, 0);
       output += 8;
     }
-    for (; c < channels; ++c) {
-      const T* t0 = reinterpret_cast<const T*>(tl);
-      const T* t1 = reinterpret_cast<const T*>(tr);
-      const T* b0 = reinterpret_cast<const T*>(bl);
-      const T* b1 = reinterpret_cast<const T*>(br);
-      *reinterpret_cast<T*>(output++) =
-          static_cast<T>(IbilinearValue(t0[c], t1[c], b0[c], b1[c], col.alpha, alpha_v));
-    }
+    output = IbilinearChannels<T>(c, channels, tl, tr, bl, br, col.alpha, alpha_v, output);
   }
 }
 

@@ -11,15 +11,6 @@
 namespace wisp {
 namespace {
 
-// x * m per 32-bit lane (int16 values sign-extended to 32 bits, |m| <= 2^21): the low halves of
-// the unsigned even/odd products, which equal the signed ones.
-inline __m128i MulLo32(__m128i x32, __m128i m) {
-  const __m128i even = _mm_mul_epu32(x32, m);
-  const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(x32, 32), _mm_srli_epi64(m, 32));
-  return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
-                            _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
-}
-
 template <typename T>
 void Vaddc(size_t n, const uint8_t* a, int32_t b_term, uint8_t* out, const QAddParams* p) {
   const __m128i a_zp = _mm_set1_epi16(static_cast<int16_t>(p->a_zero_point));
@@ -35,10 +26,10 @@ void Vaddc(size_t n, const uint8_t* a, int32_t b_term, uint8_t* out, const QAddP
     for (int h = 0; h < 2; ++h) {
       const __m128i x = _mm_sub_epi16(Sse2Load8Widened<T>(a + i + 8 * h), a_zp);
       const __m128i sign = _mm_srai_epi16(x, 15);
-      const __m128i lo =
-          _mm_sra_epi32(_mm_add_epi32(MulLo32(_mm_unpacklo_epi16(x, sign), a_mult), bias), shift);
-      const __m128i hi =
-          _mm_sra_epi32(_mm_add_epi32(MulLo32(_mm_unpackhi_epi16(x, sign), a_mult), bias), shift);
+      const __m128i lo = _mm_sra_epi32(
+          _mm_add_epi32(Sse2MulLo32(_mm_unpacklo_epi16(x, sign), a_mult), bias), shift);
+      const __m128i hi = _mm_sra_epi32(
+          _mm_add_epi32(Sse2MulLo32(_mm_unpackhi_epi16(x, sign), a_mult), bias), shift);
       // Clamp in int16 (SSE2 has no signed byte min/max); values are then within the dtype.
       q[h] =
           _mm_min_epi16(_mm_max_epi16(_mm_adds_epi16(_mm_packs_epi32(lo, hi), out_zp), qmin), qmax);

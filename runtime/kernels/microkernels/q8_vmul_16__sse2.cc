@@ -13,21 +13,14 @@ namespace wisp {
 namespace {
 
 template <typename T>
-inline __m128i Widen16(__m128i bytes, bool high) {
-  const __m128i half = high ? _mm_unpackhi_epi8(bytes, bytes) : _mm_unpacklo_epi8(bytes, bytes);
-  if constexpr (std::is_same_v<T, int8_t>) return _mm_srai_epi16(half, 8);
-  return _mm_srli_epi16(half, 8);
-}
-
-template <typename T>
 inline __m128i Mul16(__m128i a, __m128i b, const QMulParams& p) {
   const __m128i a_zp = _mm_set1_epi16(static_cast<int16_t>(p.a_zero_point));
   const __m128i b_zp = _mm_set1_epi16(static_cast<int16_t>(p.b_zero_point));
   const __m128 scale = _mm_set1_ps(p.scale);
   __m128i q[4];
   for (int h = 0; h < 2; ++h) {
-    const __m128i x = _mm_sub_epi16(Widen16<T>(a, h == 1), a_zp);
-    const __m128i y = _mm_sub_epi16(Widen16<T>(b, h == 1), b_zp);
+    const __m128i x = _mm_sub_epi16(Sse2Widen16<T>(a, h == 1), a_zp);
+    const __m128i y = _mm_sub_epi16(Sse2Widen16<T>(b, h == 1), b_zp);
     const __m128i lo = _mm_mullo_epi16(x, y), hi = _mm_mulhi_epi16(x, y);
     q[2 * h] = Sse2Requantize4(_mm_unpacklo_epi16(lo, hi), scale, p.epilogue);
     q[2 * h + 1] = Sse2Requantize4(_mm_unpackhi_epi16(lo, hi), scale, p.epilogue);
