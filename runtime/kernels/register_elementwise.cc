@@ -142,7 +142,7 @@ class BinaryKernel : public OpKernel {
                          b.name.c_str());
       }
     }
-    if (lut_ != nullptr || lutc_ != nullptr) {
+    if (lut_ != nullptr) {
       InvokeConstantLut(ctx);
       return Status::Ok();
     }
@@ -474,11 +474,9 @@ class BinaryKernel : public OpKernel {
     const int64_t* cs = const_input_ == 0 ? plan_.a_stride : plan_.b_stride;
     per_channel_ = !plan_.flat && plan_.rank == 2 && cs[0] == 0 && cs[1] == 1;
     const MicrokernelConfig& k = Microkernels();
-    if (tables == 1) {
-      lut_ = k.lut->fn;
-      impl_ = k.lut->name;
-    } else {
-      lut_ = k.lut->fn;
+    lut_ = k.lut->fn;
+    impl_ = k.lut->name;
+    if (tables > 1) {
       lutc_ = k.lutc->fn;
       impl_ = k.lutc->name;
     }
