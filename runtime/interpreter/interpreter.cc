@@ -129,6 +129,16 @@ Status Interpreter::Prepare() {
       data_[t] = arena_ + planner.offset(buffer_of[t]);
     }
   }
+  // What ResetVariables writes, listed once so that Invoke does not scan every tensor.
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    const TensorDesc& d = tensors[t];
+    if (!d.is_variable) continue;
+    int fill = 0;
+    if ((d.dtype == DType::INT8 || d.dtype == DType::UINT8) && !d.quant.empty()) {
+      fill = d.quant.zero_point[0];
+    }
+    variable_fills_.push_back({data_[t], d.bytes, fill});
+  }
   ResetVariables();
   for (size_t i = 0; i < ops.size(); ++i) {
     KernelContext& ctx = *contexts_[i];
@@ -153,19 +163,12 @@ Status Interpreter::SetInput(size_t i, const void* bytes, size_t size) {
 
 void Interpreter::ResetVariables() {
   // A quantized state starts at real 0, i.e. at its zero point (what TFLite does for int8).
-  for (size_t t = 0; t < model_->tensors().size(); ++t) {
-    const TensorDesc& d = model_->tensors()[t];
-    if (!d.is_variable) continue;
-    int fill = 0;
-    if ((d.dtype == DType::INT8 || d.dtype == DType::UINT8) && !d.quant.empty()) {
-      fill = d.quant.zero_point[0];
-    }
-    std::memset(data_[t], fill, d.bytes);
-  }
+  for (const VariableFill& v : variable_fills_) std::memset(v.data, v.fill, v.bytes);
 }
 
 Status Interpreter::Invoke() {
-  if (options_.reset_variables_each_invoke) ResetVariables();
+  // Most models have no variables: skip even the call.
+  if (options_.reset_variables_each_invoke && !variable_fills_.empty()) ResetVariables();
   if (!profiling_) {
     for (size_t i = 0; i < kernels_.size(); ++i) {
       WISP_RETURN_IF_ERROR(kernels_[i]->Invoke(*contexts_[i]));

@@ -76,6 +76,12 @@ class Interpreter {
   size_t naive_arena_bytes_ = 0;
   uint8_t* variables_ = nullptr;
   size_t variables_bytes_ = 0;
+  struct VariableFill {
+    uint8_t* data;
+    size_t bytes;
+    int fill;  // the zero point of a quantized 8-bit state, else 0
+  };
+  std::vector<VariableFill> variable_fills_;
   bool profiling_ = false;
   std::vector<double> op_time_ns_;
   int64_t profiled_runs_ = 0;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "runtime/kernels/elementwise_util.h"
 #include "runtime/kernels/microkernels/config.h"
@@ -118,6 +120,9 @@ class BinaryKernel : public OpKernel {
       }
       case DType::INT8:
       case DType::UINT8:
+        WISP_RETURN_IF_ERROR(PrepareQuantized(ctx, a, b, out, act));
+        if (!ctx.options().reference_only) PrepareConstantLut(ctx);
+        return Status::Ok();
       case DType::INT16:
         return PrepareQuantized(ctx, a, b, out, act);
       default:
@@ -137,9 +142,30 @@ class BinaryKernel : public OpKernel {
                          b.name.c_str());
       }
     }
+    if (lut_ != nullptr) {
+      InvokeConstantLut(ctx);
+      return Status::Ok();
+    }
     if (vadd_ != nullptr) {
       vadd_(static_cast<size_t>(plan_.size), ctx.in_bytes(0), ctx.in_bytes(1), ctx.out_bytes(0),
             &vadd_params_);
+      return Status::Ok();
+    }
+    if (vmul_ != nullptr) {
+      vmul_(static_cast<size_t>(plan_.size), ctx.in_bytes(0), ctx.in_bytes(1), ctx.out_bytes(0),
+            &vmul_params_);
+      return Status::Ok();
+    }
+    if (vaddc_ != nullptr) {
+      InvokeBroadcastVadd(ctx);
+      return Status::Ok();
+    }
+    if (tfl_tables_) {
+      if (dtype_ == DType::INT8) {
+        InvokeTfliteAddTables<int8_t>(ctx);
+      } else {
+        InvokeTfliteAddTables<uint8_t>(ctx);
+      }
       return Status::Ok();
     }
     switch (dtype_) {
@@ -242,25 +268,34 @@ class BinaryKernel : public OpKernel {
         impl_ = "xnnpack-vadd";
         // Same-shaped int8/uint8 inputs (residual connections): the vadd microkernel.
         if (plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
-            !ctx.options().reference_only && !a.is_constant() && !b.is_constant()) {
+            !ctx.options().reference_only) {
           const VaddKernelInfo* k = Microkernels().vadd;
           vadd_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
           impl_ = k->name;
-          vadd_params_.a_zero_point = xnn_add_.a_zero_point;
-          vadd_params_.b_zero_point = xnn_add_.b_zero_point;
-          vadd_params_.a_multiplier = xnn_add_.a_multiplier;
-          vadd_params_.b_multiplier = xnn_add_.b_multiplier;
-          vadd_params_.rounding = xnn_add_.rounding;
-          vadd_params_.shift = xnn_add_.shift;
-          vadd_params_.output_zero_point = xnn_add_.output_zero_point;
-          vadd_params_.qmin = xnn_add_.qmin;
-          vadd_params_.qmax = xnn_add_.qmax;
+          vadd_params_ = AddParamsOf(xnn_add_);
+        }
+        // Broadcast int8/uint8 inputs: vadd on runs where both operands advance, vaddc on runs
+        // where one is a single value.
+        if (!plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
+            !ctx.options().reference_only) {
+          const MicrokernelConfig& k = Microkernels();
+          vadd_broadcast_ = dtype_ == DType::INT8 ? k.vadd->qs8 : k.vadd->qu8;
+          vaddc_ = dtype_ == DType::INT8 ? k.vaddc->qs8 : k.vaddc->qu8;
+          impl_ = k.vaddc->name;
+          vadd_params_ = AddParamsOf(xnn_add_);
+          vaddc_swapped_ = vadd_params_;
+          std::swap(vaddc_swapped_.a_zero_point, vaddc_swapped_.b_zero_point);
+          std::swap(vaddc_swapped_.a_multiplier, vaddc_swapped_.b_multiplier);
         }
       } else {
         // The delegate refuses these scales, so the reference runs TFLite's kernel.
         MakeTfliteAddParams(sa, za, sb, zb, so, zo, sub, 20, tfl_act, &tfl_add_);
         path_ = QuantPath::kTfliteAdd;
         impl_ = "tflite-add";
+        if ((dtype_ == DType::INT8 || dtype_ == DType::UINT8) && !ctx.options().reference_only) {
+          PrepareTfliteAddTables();
+          impl_ = "tflite-add-lut";
+        }
       }
       return Status::Ok();
     }
@@ -268,6 +303,18 @@ class BinaryKernel : public OpKernel {
     if (MakeXnnMulParams(sa, za, sb, zb, so, zo, xnn_act, &xnn_mul_)) {
       path_ = QuantPath::kXnnMul;
       impl_ = "xnnpack-vmul";
+      // Same-shaped int8/uint8 inputs: the vmul microkernel.
+      if (plan_.flat && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
+          !ctx.options().reference_only) {
+        const VmulKernelInfo* k = Microkernels().vmul;
+        vmul_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+        impl_ = k->name;
+        vmul_params_.a_zero_point = xnn_mul_.a_zero_point;
+        vmul_params_.b_zero_point = xnn_mul_.b_zero_point;
+        vmul_params_.scale = xnn_mul_.requant.scale;
+        vmul_params_.epilogue = MakeQuantEpilogue(xnn_mul_.requant.zero_point,
+                                                  xnn_mul_.requant.qmin, xnn_mul_.requant.qmax);
+      }
     } else {
       MakeTfliteMulParams(sa, za, sb, zb, so, zo, tfl_act, &tfl_mul_);
       path_ = QuantPath::kTfliteMul;
@@ -276,32 +323,188 @@ class BinaryKernel : public OpKernel {
     return Status::Ok();
   }
 
+  // TFLite's 8-bit ADD / SUB scales each input by its own multiplier before adding
+  // (AddSubQuantizedTflite), so those two of its three multiplications depend on one byte each:
+  // tabulated here per input byte (SUB's negation included), Invoke adds two table entries and
+  // requantizes once.
+  void PrepareTfliteAddTables() {
+    const TfliteAddParams& p = tfl_add_;
+    const bool int8 = dtype_ == DType::INT8;
+    for (int byte = 0; byte < 256; ++byte) {
+      const int32_t x = int8 ? static_cast<int8_t>(byte) : byte;
+      tfl_a_term_[byte] = MultiplyByQuantizedMultiplier((p.a_offset + x) * (1 << p.left_shift),
+                                                        p.a_multiplier, p.a_shift);
+      const int32_t b = MultiplyByQuantizedMultiplier((p.b_offset + x) * (1 << p.left_shift),
+                                                      p.b_multiplier, p.b_shift);
+      tfl_b_term_[byte] = p.subtract ? -b : b;
+    }
+    tfl_tables_ = true;
+  }
+
+  template <typename T>
+  void InvokeTfliteAddTables(const KernelContext& ctx) const {
+    const TfliteAddParams p = tfl_add_;
+    const int32_t* ta = tfl_a_term_;
+    const int32_t* tb = tfl_b_term_;
+    BroadcastBinary(
+        plan_, ctx.in_bytes(0), ctx.in_bytes(1), ctx.out<T>(0), [p, ta, tb](uint8_t x, uint8_t y) {
+          const int32_t v =
+              MultiplyByQuantizedMultiplier(ta[x] + tb[y], p.output_multiplier, p.output_shift) +
+              p.output_offset;
+          return static_cast<T>(std::min(std::max(v, p.qmin), p.qmax));
+        });
+  }
+
+  static QAddParams AddParamsOf(const XnnAddParams& x) {
+    QAddParams p;
+    p.a_zero_point = x.a_zero_point;
+    p.b_zero_point = x.b_zero_point;
+    p.a_multiplier = x.a_multiplier;
+    p.b_multiplier = x.b_multiplier;
+    p.rounding = x.rounding;
+    p.shift = x.shift;
+    p.output_zero_point = x.output_zero_point;
+    p.qmin = x.qmin;
+    p.qmax = x.qmax;
+    return p;
+  }
+
+  // XNNPACK ADD / SUB over a broadcast plan, run by run (vadd.h): the single value of a run's
+  // broadcast operand enters as one term, b's own multiplier and zero point (a's with the roles
+  // swapped).
+  void InvokeBroadcastVadd(const KernelContext& ctx) const {
+    const uint8_t* a = ctx.in_bytes(0);
+    const uint8_t* b = ctx.in_bytes(1);
+    uint8_t* out = ctx.out_bytes(0);
+    const bool int8 = dtype_ == DType::INT8;
+    auto value = [int8](uint8_t byte) {
+      return int8 ? static_cast<int32_t>(static_cast<int8_t>(byte)) : static_cast<int32_t>(byte);
+    };
+    const QAddParams& p = vadd_params_;
+    ForEachBroadcastRun(
+        plan_, [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+          const size_t count = static_cast<size_t>(n);
+          if (as != 0 && bs != 0) {
+            vadd_broadcast_(count, a + ao, b + bo, out + oo, &p);
+          } else if (as != 0) {
+            vaddc_(count, a + ao, p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding,
+                   out + oo, &p);
+          } else if (bs != 0) {
+            vaddc_(count, b + bo, p.a_multiplier * (value(a[ao]) - p.a_zero_point) + p.rounding,
+                   out + oo, &vaddc_swapped_);
+          } else {
+            // Both single values (plans merge such dimensions away; kept for completeness).
+            const int32_t v = VaddValue(
+                value(a[ao]), p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding, p);
+            std::memset(out + oo, static_cast<uint8_t>(v), count);
+          }
+        });
+  }
+
   template <typename T>
   void InvokeQuantized(const KernelContext& ctx) {
-    const T* a = ctx.in<T>(0);
-    const T* b = ctx.in<T>(1);
-    T* o = ctx.out<T>(0);
+    RunQuantized<T>(plan_, ctx.in<T>(0), ctx.in<T>(1), ctx.out<T>(0));
+  }
+
+  // The reference arithmetic of the chosen path over any plan: Invoke's, and the oracle the
+  // lookup tables are built from.
+  template <typename T>
+  void RunQuantized(const BroadcastPlan& plan, const T* a, const T* b, T* o) const {
     switch (path_) {
       case QuantPath::kRaw:
-        MaxMinRaw<T>(plan_, a, b, o, op_ == BinaryOp::kMaximum);
+        MaxMinRaw<T>(plan, a, b, o, op_ == BinaryOp::kMaximum);
         break;
       case QuantPath::kTfliteAdd:
-        AddSubQuantizedTflite<T>(plan_, a, b, o, tfl_add_);
+        AddSubQuantizedTflite<T>(plan, a, b, o, tfl_add_);
         break;
       case QuantPath::kTfliteMul:
-        MulQuantizedTflite<T>(plan_, a, b, o, tfl_mul_);
+        MulQuantizedTflite<T>(plan, a, b, o, tfl_mul_);
         break;
       case QuantPath::kXnnAdd:
       case QuantPath::kXnnMul:
         if constexpr (sizeof(T) == 1) {
           if (path_ == QuantPath::kXnnAdd) {
-            AddSubQuantizedXnnpack<T>(plan_, a, b, o, xnn_add_);
+            AddSubQuantizedXnnpack<T>(plan, a, b, o, xnn_add_);
           } else {
-            MulQuantizedXnnpack<T>(plan_, a, b, o, xnn_mul_);
+            MulQuantizedXnnpack<T>(plan, a, b, o, xnn_mul_);
           }
         }
         break;
     }
+  }
+
+  // An 8-bit operator with one constant operand is a function of the other operand's byte for
+  // each constant element: 256-entry tables per constant element, computed by the reference
+  // arithmetic itself (so they are exact by construction), then Invoke only looks bytes up.
+  // Taken when the variable operand is not broadcast (every output byte reads its own input byte)
+  // and the constant is small (at most kMaxLutTables elements, e.g. a scalar or per-channel
+  // [1,1,1,C] operand).
+  static constexpr int64_t kMaxLutTables = 64;
+
+  void PrepareConstantLut(const KernelContext& ctx) {
+    const TensorDesc& a = *ctx.input(0);
+    const TensorDesc& b = *ctx.input(1);
+    if (a.is_constant() == b.is_constant()) return;
+    const_input_ = a.is_constant() ? 0 : 1;
+    const TensorDesc& c = const_input_ == 0 ? a : b;
+    const TensorDesc& v = const_input_ == 0 ? b : a;
+    if (v.num_elements != plan_.size || c.num_elements > kMaxLutTables || plan_.size == 0) return;
+    const size_t tables = static_cast<size_t>(c.num_elements);
+    tables_.assign(tables * 256, 0);
+    uint8_t all_bytes[256];
+    for (int i = 0; i < 256; ++i) all_bytes[i] = static_cast<uint8_t>(i);
+    // One row per constant element: the variable operand takes every byte, the constant is a
+    // scalar broadcast over them.
+    const BroadcastPlan row_plan = const_input_ == 0 ? MakeBroadcastPlan({1}, {256}, {256})
+                                                     : MakeBroadcastPlan({256}, {1}, {256});
+    for (size_t k = 0; k < tables; ++k) {
+      const uint8_t* cv = c.data + k;
+      uint8_t* row = tables_.data() + 256 * k;
+      const uint8_t* x = const_input_ == 0 ? cv : all_bytes;
+      const uint8_t* y = const_input_ == 0 ? all_bytes : cv;
+      if (dtype_ == DType::INT8) {
+        RunQuantized<int8_t>(row_plan, reinterpret_cast<const int8_t*>(x),
+                             reinterpret_cast<const int8_t*>(y), reinterpret_cast<int8_t*>(row));
+      } else {
+        RunQuantized<uint8_t>(row_plan, x, y, row);
+      }
+    }
+    // A constant along the innermost dimension only ([outer, C] with the constant indexed by C)
+    // is one per-channel lookup call; anything else walks the plan's runs.
+    const int64_t* cs = const_input_ == 0 ? plan_.a_stride : plan_.b_stride;
+    per_channel_ = !plan_.flat && plan_.rank == 2 && cs[0] == 0 && cs[1] == 1;
+    const MicrokernelConfig& k = Microkernels();
+    lut_ = k.lut->fn;
+    impl_ = k.lut->name;
+    if (tables > 1) {
+      lutc_ = k.lutc->fn;
+      impl_ = k.lutc->name;
+    }
+  }
+
+  void InvokeConstantLut(const KernelContext& ctx) const {
+    const uint8_t* v = ctx.in_bytes(1 - const_input_);
+    uint8_t* out = ctx.out_bytes(0);
+    const uint8_t* tables = tables_.data();
+    if (lutc_ == nullptr) {
+      lut_(static_cast<size_t>(plan_.size), v, out, tables);
+      return;
+    }
+    if (per_channel_) {
+      lutc_(static_cast<size_t>(plan_.dims[0]), static_cast<size_t>(plan_.dims[1]), v, out, tables);
+      return;
+    }
+    const bool c_is_a = const_input_ == 0;
+    ForEachBroadcastRun(plan_,
+                        [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+                          const int64_t co = c_is_a ? ao : bo, cs = c_is_a ? as : bs;
+                          const int64_t vo = c_is_a ? bo : ao;
+                          if (cs == 0) {
+                            lut_(static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
+                          } else {
+                            lutc_(1, static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
+                          }
+                        });
   }
 
   BinaryOp op_;
@@ -313,7 +516,23 @@ class BinaryKernel : public OpKernel {
   XnnAddParams xnn_add_;
   QVaddFn vadd_ = nullptr;  // the microkernel for same-shaped 8-bit ADD/SUB
   QAddParams vadd_params_;
+  // Broadcast 8-bit ADD/SUB: vadd for runs where both operands advance, vaddc otherwise.
+  QVaddFn vadd_broadcast_ = nullptr;
+  QVaddcFn vaddc_ = nullptr;
+  QAddParams vaddc_swapped_;  // vadd_params_ with a and b exchanged
+  QVmulFn vmul_ = nullptr;    // the microkernel for same-shaped 8-bit MUL
+  QMulParams vmul_params_;
+  // PrepareConstantLut: 256 bytes per constant element, and the lookup kernels.
+  std::vector<uint8_t> tables_;
+  int const_input_ = 1;
+  bool per_channel_ = false;
+  X8LutFn lut_ = nullptr;
+  X8LutChannelsFn lutc_ = nullptr;
   TfliteAddParams tfl_add_;
+  // PrepareTfliteAddTables: each input's scaled term per byte (SUB: b's negated).
+  bool tfl_tables_ = false;
+  int32_t tfl_a_term_[256] = {};
+  int32_t tfl_b_term_[256] = {};
   XnnMulParams xnn_mul_;
   TfliteMulParams tfl_mul_;
   const char* impl_ = "reference";
@@ -384,6 +603,7 @@ class UnaryKernel : public OpKernel {
           MakeXnnpackSigmoidTanhTable<uint8_t>(op_ == UnaryOp::kTanh, si, zi, so, zo, table_);
         }
         impl_ = "xnnpack-lut";
+        lut_ = Microkernels().lut->fn;
         return Status::Ok();
       default:
         break;
@@ -391,6 +611,7 @@ class UnaryKernel : public OpKernel {
     for (int32_t v = qmin; v <= qmax; ++v) {
       table_[static_cast<uint8_t>(v)] = static_cast<uint8_t>(Scalar(v));
     }
+    lut_ = Microkernels().lut->fn;
     return Status::Ok();
   }
 
@@ -403,16 +624,17 @@ class UnaryKernel : public OpKernel {
     const uint8_t* in = ctx.in_bytes(0);
     uint8_t* out = ctx.out_bytes(0);
     const bool lut_only = op_ == UnaryOp::kTanh || op_ == UnaryOp::kLogistic;
-    if (ctx.options().reference_only && !lut_only) {
-      // The oracle evaluates the integer formula per element instead of the table.
+    if (ctx.options().reference_only) {
+      // The oracle evaluates the integer formula per element instead of the table (LOGISTIC and
+      // TANH are defined by their table: a plain lookup loop).
       for (int64_t i = 0; i < n; ++i) {
         const int32_t x = dtype_ == DType::INT8 ? static_cast<int32_t>(static_cast<int8_t>(in[i]))
                                                 : static_cast<int32_t>(in[i]);
-        out[i] = static_cast<uint8_t>(Scalar(x));
+        out[i] = lut_only ? table_[in[i]] : static_cast<uint8_t>(Scalar(x));
       }
       return Status::Ok();
     }
-    for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];
+    lut_(static_cast<size_t>(n), in, out, table_);
     return Status::Ok();
   }
 
@@ -442,6 +664,7 @@ class UnaryKernel : public OpKernel {
   TfliteLeakyReluParams tfl_lrelu_;
   TfliteHardSwishParams hswish_;
   uint8_t table_[256] = {};  // indexed by the raw byte of the input
+  X8LutFn lut_ = nullptr;
   const char* impl_ = "reference";
 };
 
@@ -471,6 +694,12 @@ class QuantizeKernel : public OpKernel {
       xnn_ = out_dtype_ != DType::INT16;
       inv_scale_ = 1.0f / scale_;
       impl_ = xnn_ ? "xnnpack-f32-cvt" : "tflite-affine-quantize";
+      if (xnn_ && !ctx.options().reference_only) {
+        const QuantizeKernelInfo* k = Microkernels().quantize;
+        cvt_ = out_dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+        epilogue_ = MakeQuantEpilogue(zp_, qmin_, qmax_);
+        impl_ = k->name;
+      }
       return Status::Ok();
     }
     if (out_dtype_ == DType::INT16) {
@@ -493,11 +722,16 @@ class QuantizeKernel : public OpKernel {
       table_[static_cast<uint8_t>(v)] = static_cast<uint8_t>(q);
     }
     impl_ = xnn_ ? "xnnpack-requantize-lut" : "tflite-requantize-lut";
+    if (!ctx.options().reference_only) lut_ = Microkernels().lut->fn;
     return Status::Ok();
   }
 
   Status Invoke(const KernelContext& ctx) override {
     const int64_t n = ctx.input(0)->num_elements;
+    if (cvt_ != nullptr) {
+      cvt_(static_cast<size_t>(n), ctx.in<float>(0), ctx.out_bytes(0), inv_scale_, &epilogue_);
+      return Status::Ok();
+    }
     if (in_dtype_ == DType::FLOAT32) {
       const float* in = ctx.in<float>(0);
       if (out_dtype_ == DType::INT16) {
@@ -520,7 +754,11 @@ class QuantizeKernel : public OpKernel {
     }
     const uint8_t* in = ctx.in_bytes(0);
     uint8_t* out = ctx.out_bytes(0);
-    for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];
+    if (lut_ == nullptr) {
+      for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];
+    } else {
+      lut_(static_cast<size_t>(n), in, out, table_);
+    }
     return Status::Ok();
   }
 
@@ -531,6 +769,9 @@ class QuantizeKernel : public OpKernel {
   float scale_ = 1.0f, inv_scale_ = 1.0f;
   int32_t zp_ = 0, qmin_ = -128, qmax_ = 127;
   bool xnn_ = false;
+  QuantizeF32Fn cvt_ = nullptr;  // f32 -> int8/uint8 microkernel
+  QuantEpilogue epilogue_;
+  X8LutFn lut_ = nullptr;  // int8/uint8 -> same width, through table_
   uint8_t table_[256] = {};
   const char* impl_ = "reference";
 };
@@ -569,12 +810,22 @@ class DequantizeKernel : public OpKernel {
     }
     scales_ = q.scale;
     zero_points_ = q.zero_point;
+    if (scales_.size() == 1 && (dtype_ == DType::INT8 || dtype_ == DType::UINT8) &&
+        !ctx.options().reference_only) {
+      const DequantizeKernelInfo* k = Microkernels().dequantize;
+      cvt_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+      impl_ = k->name;
+    }
     return Status::Ok();
   }
 
   Status Invoke(const KernelContext& ctx) override {
     const int64_t n = ctx.input(0)->num_elements;
     float* out = ctx.out<float>(0);
+    if (cvt_ != nullptr) {
+      cvt_(static_cast<size_t>(n), ctx.in_bytes(0), out, zero_points_[0], scales_[0]);
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::INT8:
         Run(ctx.in<int8_t>(0), out, n);
@@ -595,6 +846,8 @@ class DequantizeKernel : public OpKernel {
     }
     return Status::Ok();
   }
+
+  const char* implementation() const override { return impl_; }
 
  private:
   // f32(q - zp) * scale: one rounding of the exact product, as XNNPACK's qs8-f32 convert and
@@ -618,6 +871,8 @@ class DequantizeKernel : public OpKernel {
   std::vector<float> scales_;
   std::vector<int32_t> zero_points_;
   int64_t channels_ = 1, inner_ = 1;
+  DequantizeF32Fn cvt_ = nullptr;  // per-tensor int8/uint8 microkernel
+  const char* impl_ = "reference";
 };
 
 // ---- CAST ------------------------------------------------------------------------------------
@@ -718,16 +973,33 @@ class CastKernel : public OpKernel {
       return ctx.Error(StatusCode::kUnsupported, "CAST %s -> %s is not supported",
                        DTypeName(in.dtype), DTypeName(out.dtype));
     }
+    // 8-bit integers -> float32 is the dequantize microkernel with zero point 0 and scale 1: the
+    // conversion is exact and multiplying by 1 changes nothing (e.g. an image's uint8 pixels).
+    if ((in.dtype == DType::INT8 || in.dtype == DType::UINT8) && out.dtype == DType::FLOAT32 &&
+        !ctx.options().reference_only) {
+      const DequantizeKernelInfo* k = Microkernels().dequantize;
+      to_float_ = in.dtype == DType::INT8 ? k->qs8 : k->qu8;
+      impl_ = k->name;
+    }
     return Status::Ok();
   }
 
   Status Invoke(const KernelContext& ctx) override {
+    if (to_float_ != nullptr) {
+      to_float_(static_cast<size_t>(ctx.input(0)->num_elements), ctx.in_bytes(0), ctx.out<float>(0),
+                0, 1.0f);
+      return Status::Ok();
+    }
     fn_(ctx.in_bytes(0), ctx.out_bytes(0), ctx.input(0)->num_elements);
     return Status::Ok();
   }
 
+  const char* implementation() const override { return impl_; }
+
  private:
   CastFn fn_ = nullptr;
+  DequantizeF32Fn to_float_ = nullptr;
+  const char* impl_ = "reference";
 };
 
 template <BinaryOp kOp>

@@ -1,16 +1,18 @@
 // Every microkernel compiled into this build (microkernels/config.h: AllGemmKernels,
-// AllDwconvKernels), checked bit for bit against the reference arithmetic on random shapes,
-// windows (with padding taps), zero points, per-channel and per-tensor weights, activation
-// ranges and int8/uint8 data. Built natively and with Emscripten (run under Node, and in
+// AllDwconvKernels, ..., AllAvgPoolKernels), checked bit for bit against the reference arithmetic
+// on random shapes, windows (with padding taps), zero points, per-channel and per-tensor weights,
+// activation ranges and int8/uint8 data. Built natively and with Emscripten (run under Node, and in
 // Chromium for the relaxed-SIMD kernels), so each ISA's kernels meet the same oracle.
 //
 // A relaxed dot-product kernel whose engine reads operands differently from the variant's
 // assumption (MicrokernelEntry::full_range false, e.g. the usdot kernel in Node 20) is still run,
 // on operands kept in the 7-bit range where every engine agrees.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -444,6 +446,325 @@ TEST(Microkernels, EveryArgmaxKernelMatchesReference) {
         const int64_t got = out64 ? out64_values[r] : out32_values[r];
         ASSERT_EQ(got, static_cast<int64_t>(best)) << "row " << r;
       }
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryVaddcKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<VaddcKernelInfo>& e : AllVaddcKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(6060);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(1, trial < 30 ? 40 : 1000));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> a(n);
+      for (uint8_t& v : a) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      const int32_t b = rng.Int(lo, lo + 255);
+      QAddParams p;
+      p.a_zero_point = rng.Int(lo, lo + 255);
+      p.b_zero_point = rng.Int(lo, lo + 255);
+      p.shift = static_cast<uint32_t>(rng.Int(10, 20));
+      p.a_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.b_multiplier = rng.Int(-(1 << 21), 1 << 21);
+      p.rounding = 1 << (p.shift - 1);
+      RandomRange(rng, uint8, &p.qmin, &p.qmax);
+      p.output_zero_point = rng.Int(p.qmin, p.qmax);
+      const int32_t b_term = p.b_multiplier * (b - p.b_zero_point) + p.rounding;
+      std::vector<uint8_t> out(n + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, a.data(), b_term, out.data(), &p);
+      for (size_t i = 0; i < n; ++i) {
+        // The vadd formula (AddSubQuantizedXnnpack) with b broadcast.
+        const int32_t acc = p.a_multiplier * (ValueOf(a[i], uint8) - p.a_zero_point) +
+                            p.b_multiplier * (b - p.b_zero_point) + p.rounding;
+        const int32_t expect = std::clamp((acc >> p.shift) + p.output_zero_point, p.qmin, p.qmax);
+        ASSERT_EQ(ValueOf(out[i], uint8), expect) << "element " << i;
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryVmulKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<VmulKernelInfo>& e : AllVmulKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(8080);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(1, trial < 30 ? 100 : 3000));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> a(n), b(n);
+      for (uint8_t& v : a) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      for (uint8_t& v : b) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      QMulParams p;
+      p.a_zero_point = rng.Int(lo, lo + 255);
+      p.b_zero_point = rng.Int(lo, lo + 255);
+      // The delegate's range of product scales, [2^-16, 2^8).
+      p.scale = std::ldexp(rng.Float(1.0f, 2.0f), rng.Int(-16, 7));
+      int32_t qmin, qmax;
+      RandomRange(rng, uint8, &qmin, &qmax);
+      const int32_t out_zp = rng.Int(qmin, qmax);
+      p.epilogue = MakeQuantEpilogue(out_zp, qmin, qmax);
+      std::vector<uint8_t> out(n + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, a.data(), b.data(), out.data(), &p);
+      for (size_t i = 0; i < n; ++i) {
+        Fp32Requant rq;
+        rq.scale = p.scale;
+        rq.zero_point = out_zp;
+        rq.qmin = qmin;
+        rq.qmax = qmax;
+        const int32_t acc =
+            (ValueOf(a[i], uint8) - p.a_zero_point) * (ValueOf(b[i], uint8) - p.b_zero_point);
+        ASSERT_EQ(ValueOf(out[i], uint8), RequantizeFp32(acc, rq)) << "element " << i;
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryIbilinearKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<IbilinearKernelInfo>& e : AllIbilinearKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(1357);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t width = static_cast<size_t>(rng.Int(1, 12));
+      const size_t channels = static_cast<size_t>(rng.Int(1, 40));
+      const size_t in_width = static_cast<size_t>(rng.Int(1, 10));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " width=" + std::to_string(width) + " channels=" + std::to_string(channels));
+      const int32_t lo = uint8 ? 0 : -128;
+      const bool extreme = rng.Coin(0.3);
+      std::vector<uint8_t> top(in_width * channels), bottom(in_width * channels);
+      for (std::vector<uint8_t>* row : {&top, &bottom}) {
+        for (uint8_t& v : *row)
+          v = static_cast<uint8_t>(extreme ? (rng.Coin() ? lo : lo + 255) : rng.Int(lo, lo + 255));
+      }
+      std::vector<IbilinearColumn> columns(width);
+      for (IbilinearColumn& col : columns) {
+        const uint32_t left = static_cast<uint32_t>(rng.Int(0, static_cast<int32_t>(in_width) - 1));
+        const uint32_t right = std::min<uint32_t>(left + 1, static_cast<uint32_t>(in_width) - 1);
+        col.left = left * static_cast<uint32_t>(channels);
+        col.right = right * static_cast<uint32_t>(channels);
+        col.alpha = rng.Coin(0.2) ? (rng.Coin() ? 0 : 2048) : rng.Int(0, 2048);
+      }
+      const int32_t alpha_v = rng.Coin(0.2) ? (rng.Coin() ? 0 : 2048) : rng.Int(0, 2048);
+      std::vector<uint8_t> out(width * channels + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(width, channels, top.data(), bottom.data(),
+                                          columns.data(), alpha_v, out.data());
+      for (size_t p = 0; p < width; ++p) {
+        for (size_t c = 0; c < channels; ++c) {
+          // reference/resize.cc, ResizeBilinearQ11.
+          const int32_t tl = ValueOf(top[columns[p].left + c], uint8);
+          const int32_t tr = ValueOf(top[columns[p].right + c], uint8);
+          const int32_t bl = ValueOf(bottom[columns[p].left + c], uint8);
+          const int32_t br = ValueOf(bottom[columns[p].right + c], uint8);
+          const int32_t vt = tl * 2048 + (tr - tl) * columns[p].alpha;
+          const int32_t vb = bl * 2048 + (br - bl) * columns[p].alpha;
+          const int32_t acc = vt * 2048 + (vb - vt) * alpha_v;
+          ASSERT_EQ(ValueOf(out[p * channels + c], uint8), (acc + (1 << 21)) >> 22)
+              << "pixel " << p << " channel " << c;
+        }
+      }
+      for (size_t i = width * channels; i < out.size(); ++i)
+        ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryLutKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<LutKernelInfo>& e : AllLutKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(31337);
+    for (int trial = 0; trial < 40; ++trial) {
+      const size_t n = static_cast<size_t>(rng.Int(0, trial < 30 ? 100 : 5000));
+      SCOPED_TRACE(std::string(e.info->name) + " n=" + std::to_string(n));
+      uint8_t table[256];
+      for (uint8_t& t : table) t = static_cast<uint8_t>(rng.Int(0, 255));
+      std::vector<uint8_t> in(n + 5), out(n + 5, 0xA5);
+      for (uint8_t& v : in) v = static_cast<uint8_t>(rng.Int(0, 255));
+      if (trial % 5 == 4) {
+        // In place (input == output), as an operator may be planned.
+        std::vector<uint8_t> expect(n);
+        for (size_t i = 0; i < n; ++i) expect[i] = table[in[i]];
+        e.info->fn(n, in.data(), in.data(), table);
+        for (size_t i = 0; i < n; ++i) ASSERT_EQ(in[i], expect[i]) << "in place, element " << i;
+        continue;
+      }
+      e.info->fn(n, in.data(), out.data(), table);
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], table[in[i]]) << "element " << i;
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 1);
+}
+
+TEST(Microkernels, EveryLutChannelsKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<LutChannelsKernelInfo>& e : AllLutChannelsKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(4242);
+    for (int trial = 0; trial < 40; ++trial) {
+      const size_t rows = static_cast<size_t>(rng.Int(0, 60));
+      const size_t channels = static_cast<size_t>(trial % 4 == 0 ? 3 : rng.Int(1, 20));
+      SCOPED_TRACE(std::string(e.info->name) + " rows=" + std::to_string(rows) +
+                   " channels=" + std::to_string(channels));
+      std::vector<uint8_t> tables(256 * channels);
+      for (uint8_t& t : tables) t = static_cast<uint8_t>(rng.Int(0, 255));
+      std::vector<uint8_t> in(rows * channels), out(rows * channels + 5, 0xA5);
+      for (uint8_t& v : in) v = static_cast<uint8_t>(rng.Int(0, 255));
+      e.info->fn(rows, channels, in.data(), out.data(), tables.data());
+      for (size_t i = 0; i < rows * channels; ++i)
+        ASSERT_EQ(out[i], tables[256 * (i % channels) + in[i]]) << "element " << i;
+      for (size_t i = rows * channels; i < out.size(); ++i)
+        ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 1);
+}
+
+// QuantizeXnnpack (runtime/kernels/reference/quantize.cc) restated: multiply by the reciprocal,
+// NaN to qmax, clamp, round half to even.
+int32_t QuantizeOracle(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  float y = x * inv_scale;
+  if (std::isnan(y)) return qmax;
+  y = std::min(std::max(y, static_cast<float>(qmin - zp)), static_cast<float>(qmax - zp));
+  return static_cast<int32_t>(std::nearbyint(y)) + zp;
+}
+
+TEST(Microkernels, EveryQuantizeKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<QuantizeKernelInfo>& e : AllQuantizeKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(2718);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(0, trial < 30 ? 100 : 3000));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const float scale = rng.Float(0.001f, 2.0f);
+      const float inv_scale = 1.0f / scale;
+      int32_t qmin, qmax;
+      RandomRange(rng, uint8, &qmin, &qmax);
+      const int32_t zp = rng.Int(uint8 ? 0 : -128, uint8 ? 255 : 127);
+      std::vector<float> in(n);
+      for (float& x : in) {
+        const int kind = rng.Int(0, 19);
+        if (kind == 0) {
+          x = std::numeric_limits<float>::quiet_NaN();
+        } else if (kind == 1) {
+          x = rng.Coin() ? std::numeric_limits<float>::infinity()
+                         : -std::numeric_limits<float>::infinity();
+        } else if (kind == 2) {
+          x = rng.Float(-1e30f, 1e30f);
+        } else if (kind == 3) {
+          // Exact ties of the rounding: (k + 0.5) * scale reproduced through the reciprocal.
+          x = (static_cast<float>(rng.Int(-300, 300)) + 0.5f) / inv_scale;
+        } else {
+          x = rng.Float(-300.0f, 300.0f) * scale;
+        }
+      }
+      const QuantEpilogue epilogue = MakeQuantEpilogue(zp, qmin, qmax);
+      std::vector<uint8_t> out(n + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, in.data(), out.data(), inv_scale, &epilogue);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(ValueOf(out[i], uint8), QuantizeOracle(in[i], inv_scale, zp, qmin, qmax))
+            << "element " << i << " x=" << in[i];
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryDequantizeKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<DequantizeKernelInfo>& e : AllDequantizeKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(1618);
+    for (int trial = 0; trial < 40; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t n = static_cast<size_t>(rng.Int(0, trial < 30 ? 100 : 3000));
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " n=" + std::to_string(n));
+      const int32_t lo = uint8 ? 0 : -128;
+      const int32_t zp = rng.Int(lo, lo + 255);
+      const float scale = rng.Float(1e-5f, 10.0f);
+      std::vector<uint8_t> in(n);
+      for (uint8_t& v : in) v = static_cast<uint8_t>(rng.Int(lo, lo + 255));
+      std::vector<float> out(n + 3, -7.0f);
+      (uint8 ? e.info->qu8 : e.info->qs8)(n, in.data(), out.data(), zp, scale);
+      for (size_t i = 0; i < n; ++i) {
+        const float expect = static_cast<float>(ValueOf(in[i], uint8) - zp) * scale;
+        ASSERT_EQ(std::memcmp(&out[i], &expect, sizeof(float)), 0)
+            << "element " << i << ": " << out[i] << " vs " << expect;
+      }
+      for (size_t i = n; i < out.size(); ++i) ASSERT_EQ(out[i], -7.0f) << "wrote past the end";
+    }
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+TEST(Microkernels, EveryAvgPoolKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<AvgPoolKernelInfo>& e : AllAvgPoolKernels()) {
+    if (!e.runnable) continue;
+    Rng rng(5150);
+    for (int trial = 0; trial < 60; ++trial) {
+      const bool uint8 = trial % 2 == 1;
+      const size_t wh = static_cast<size_t>(rng.Int(1, trial < 50 ? 6 : 40));
+      const size_t ww = static_cast<size_t>(rng.Int(1, trial < 50 ? 6 : 40));
+      const size_t channels = static_cast<size_t>(rng.Int(1, 70));
+      const size_t row_stride = (ww + static_cast<size_t>(rng.Int(0, 3))) * channels;
+      SCOPED_TRACE(std::string(e.info->name) + (uint8 ? " qu8" : " qs8") +
+                   " window=" + std::to_string(wh) + "x" + std::to_string(ww) +
+                   " channels=" + std::to_string(channels));
+      const int32_t lo = uint8 ? 0 : -128;
+      std::vector<uint8_t> in(wh * row_stride);
+      // Mostly extremes now and then, so that sums reach the range's ends and ties occur.
+      const bool extreme = rng.Coin(0.3);
+      for (uint8_t& v : in)
+        v = static_cast<uint8_t>(extreme ? (rng.Coin() ? lo : lo + 255) : rng.Int(lo, lo + 255));
+      AvgPoolParams p;
+      // The window's in-bounds taps (padding taps are excluded by the caller, so the count is the
+      // window area) or, as some callers may pass, any count up to the limit.
+      p.count = rng.Coin(0.8) ? static_cast<int32_t>(wh * ww) : rng.Int(1, kAvgPoolMaxCount);
+      RandomRange(rng, uint8, &p.qmin, &p.qmax);
+      std::vector<uint8_t> out(channels + 5, 0xA5);
+      (uint8 ? e.info->qu8 : e.info->qs8)(wh, ww, channels, in.data(), row_stride, out.data(), &p);
+      for (size_t c = 0; c < channels; ++c) {
+        int32_t acc = 0;
+        for (size_t y = 0; y < wh; ++y) {
+          for (size_t x = 0; x < ww; ++x)
+            acc += ValueOf(in[y * row_stride + x * channels + c], uint8);
+        }
+        // reference/pooling.cc: half away from zero with C's truncating division.
+        int32_t expect = acc > 0 ? (acc + p.count / 2) / p.count : (acc - p.count / 2) / p.count;
+        expect = std::clamp(expect, p.qmin, p.qmax);
+        ASSERT_EQ(ValueOf(out[c], uint8), expect) << "channel " << c << " sum " << acc;
+      }
+      for (size_t c = channels; c < out.size(); ++c)
+        ASSERT_EQ(out[c], 0xA5) << "wrote past the end";
     }
     ++tested;
   }

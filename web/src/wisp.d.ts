@@ -40,6 +40,17 @@ export interface RunOptions {
   quantize?: boolean;
   /** Return quantized outputs dequantized to Float32Array (raw values in `raw`). Default false. */
   dequantize?: boolean;
+  /**
+   * Preallocated output arrays, one per model output in order: each must be the output's typed
+   * array type (Int8Array for int8, Uint8Array or Uint8ClampedArray for uint8/bool, Float32Array
+   * for float32 and for quantized outputs with `dequantize: true`, BigInt64Array for int64, ...)
+   * with exactly the output's element count, else the run throws a WispError naming the output.
+   * The results are written into these arrays and the returned tensors' `data` are these arrays
+   * (no `raw` with `dequantize`). Passing the same arrays on every run makes a steady-state
+   * in-thread run allocation-free: the returned array and tensor objects are then reused from the
+   * previous run with the same arrays.
+   */
+  outputs?: TypedArray[];
 }
 
 export interface LoadProgress {
@@ -157,6 +168,12 @@ export interface Model {
   /** Set by Runtime.loadFromServer. */
   readonly served?: ServedInfo;
   run(inputs: Inputs, options?: RunOptions): Promise<Tensor[]>;
+  /**
+   * The same as run(), synchronously, for a runtime in this thread (not with { worker: true }).
+   * Inputs that are typed arrays of the input tensors' element types are copied straight into the
+   * model's buffers; with `options.outputs` nothing is allocated per run.
+   */
+  runSync?(inputs: Inputs, options?: RunOptions): Tensor[];
   /**
    * Per-operator timing over `runs` invokes (default 20) on `inputs` (default: the last run's):
    * the same report as `wisp bench --profile`.

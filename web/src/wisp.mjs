@@ -307,11 +307,16 @@ class Core {
     try {
       return this.mod['_' + name](...args);
     } catch (e) {
-      const reason = this.state.abortReason ?? (e && e.message) ?? String(e);
-      this.dead = `the WebAssembly runtime stopped in ${name}: ${reason}` +
-        (/memory|alloc/i.test(reason) ? ' (out of memory?)' : '') + '; create a new runtime with Wisp.create()';
-      throw new WispError(this.dead, { cause: e });
+      this.trapped(name, e);
     }
+  }
+
+  // A trap in export `name`: poisons the runtime and throws.
+  trapped(name, e) {
+    const reason = this.state.abortReason ?? (e && e.message) ?? String(e);
+    this.dead = `the WebAssembly runtime stopped in ${name}: ${reason}` +
+      (/memory|alloc/i.test(reason) ? ' (out of memory?)' : '') + '; create a new runtime with Wisp.create()';
+    throw new WispError(this.dead, { cause: e });
   }
 
   cstring(ptr) {
@@ -383,12 +388,24 @@ function quantAt(q, shape, i) {
 
 /** Dequantizes a quantized output ({data, dtype, shape, quantization}) to a Float32Array. */
 export function dequantize(tensor) {
-  const q = tensor.quantization;
-  const out = new Float32Array(tensor.data.length);
-  if (!q) { for (let i = 0; i < out.length; i++) out[i] = Number(tensor.data[i]); return out; }
-  for (let i = 0; i < out.length; i++) {
-    const [scale, zp] = quantAt(q, tensor.shape, i);
-    out[i] = (Number(tensor.data[i]) - zp) * scale;
+  return dequantizeInto(tensor.data, tensor.shape, tensor.quantization, new Float32Array(tensor.data.length));
+}
+
+// (data - zero point) * scale into `out` (a Float32Array of data.length); per-tensor without a
+// per-element lookup. For 8/16-bit data the product is exact in double, so storing it rounds once,
+// as the core's f32(q - zp) * scale does.
+function dequantizeInto(data, shape, q, out) {
+  const n = data.length;
+  if (!q) { for (let i = 0; i < n; i++) out[i] = Number(data[i]); return out; }
+  if (q.scale.length === 1 && !(data instanceof BigInt64Array)) {
+    const scale = q.scale[0];
+    const zp = q.zeroPoint[0] ?? 0;
+    for (let i = 0; i < n; i++) out[i] = (data[i] - zp) * scale;
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const [scale, zp] = quantAt(q, shape, i);
+    out[i] = (Number(data[i]) - zp) * scale;
   }
   return out;
 }
@@ -465,6 +482,30 @@ function quantizeRounded(values, desc) {
   return out;
 }
 
+const NO_OPTIONS = Object.freeze({});
+
+// Checks caller-provided output arrays (run options.outputs) against the output tensors: one typed
+// array per output, of the output's element type (Float32Array for a quantized output when
+// dequantizing) and element count.
+function checkOutputArrays(outs, descs, dequantizeOutputs) {
+  if (!Array.isArray(outs) || outs.length !== descs.length) {
+    throw new WispError(`options.outputs must be an array of ${descs.length} typed array(s), one per output (${descs.map((d) => `'${d.name}'`).join(', ')})`);
+  }
+  for (let i = 0; i < descs.length; i++) {
+    const d = descs[i];
+    const a = outs[i];
+    const asFloat = dequantizeOutputs && d.quantization != null;
+    const Want = asFloat ? Float32Array : (ARRAY_TYPES[d.dtype] ?? Uint8Array);
+    const n = numElements(d.shape);
+    const typeOk = a instanceof Want || (Want === Uint8Array && a instanceof Uint8ClampedArray);
+    if (!typeOk || a.length !== n) {
+      const got = ArrayBuffer.isView(a) ? `a ${a.constructor.name} of ${a.length} elements` : (a === null ? 'null' : typeof a);
+      throw new WispError(`options.outputs[${i}] (output '${d.name}', ${d.dtype} [${d.shape.join(', ')}]${asFloat ? ', dequantized' : ''}): ` +
+        `expected a ${Want.name} of ${n} elements, got ${got}`);
+    }
+  }
+}
+
 class LocalModel {
   constructor(runtime, handle, info) {
     this.runtime = runtime;
@@ -474,30 +515,119 @@ class LocalModel {
     this.outputs = info.outputs;
     this.info = info.info;
     this.labels = info.labels;
+    // The input and output buffers are planned at load and never move (wisp_io_data is fixed for
+    // the model's lifetime), so their heap offsets are read once. The typed views over them are
+    // rebuilt only when the heap grows (a new ArrayBuffer).
+    const core = runtime.core;
+    this._inPtr = info.inputs.map((_, i) => core.call('wisp_io_data', handle, 0, i));
+    this._outPtr = info.outputs.map((_, i) => core.call('wisp_io_data', handle, 1, i));
+    this._inTypes = info.inputs.map((d) => ARRAY_TYPES[d.dtype] ?? Uint8Array);
+    this._inLengths = info.inputs.map((d) => numElements(d.shape));
+    this._viewsBuffer = null;
+    this._inBytes = null;  // Uint8Array views of the input buffers
+    this._inViews = null;  // views of the input buffers in their element type
+    this._outViews = null;  // views of the output buffers in their element type
+    this._preallocArrays = null;  // the arrays of the last run with options.outputs ...
+    this._preallocResult = null;  // ... and the tensors returned for them (reused)
   }
 
   _check() {
     if (!this.handle) throw new WispError('this model was disposed');
   }
 
-  runSync(inputs, options = {}) {
+  _views() {
+    const core = this.runtime.core;
+    const buffer = core.heap().buffer;
+    if (this._viewsBuffer !== buffer) {
+      this._inBytes = this.inputs.map((d, i) => new Uint8Array(buffer, this._inPtr[i], d.bytes));
+      this._inViews = this.inputs.map((d, i) => {
+        const T = this._inTypes[i];
+        return new T(buffer, this._inPtr[i], d.bytes / T.BYTES_PER_ELEMENT);
+      });
+      this._outViews = this.outputs.map((d, i) => {
+        const T = ARRAY_TYPES[d.dtype] ?? Uint8Array;
+        return new T(buffer, this._outPtr[i], d.bytes / T.BYTES_PER_ELEMENT);
+      });
+      this._viewsBuffer = buffer;
+    }
+  }
+
+  // Copies the inputs into the model's input buffers. The common case (typed arrays of the
+  // tensors' element types) is a plain same-type copy with no intermediate objects.
+  _writeInputs(inputs, options) {
+    const n = this.inputs.length;
+    if (ArrayBuffer.isView(inputs) && n === 1 && inputs instanceof this._inTypes[0] && inputs.length === this._inLengths[0]) {
+      this._inViews[0].set(inputs);
+      return;
+    }
+    if (Array.isArray(inputs) && inputs.length === n) {
+      let fast = true;
+      for (let i = 0; i < n && fast; i++) fast = inputs[i] instanceof this._inTypes[i] && inputs[i].length === this._inLengths[i];
+      if (fast) {
+        for (let i = 0; i < n; i++) this._inViews[i].set(inputs[i]);
+        return;
+      }
+    }
+    const list = normalizeInputs(inputs, this.inputs);
+    for (let i = 0; i < n; i++) this._inBytes[i].set(inputBytes(list[i], this.inputs[i], options));
+  }
+
+  /**
+   * Runs the model synchronously; returns [{ name, dtype, shape, data, quantization }]. With
+   * options.outputs (one typed array per output, see RunOptions in wisp.d.ts) the results are
+   * written into those arrays and the returned tensors hold them.
+   */
+  runSync(inputs, options = NO_OPTIONS) {
     this._check();
     const core = this.runtime.core;
-    const list = normalizeInputs(inputs, this.inputs);
-    const bytes = list.map((v, i) => inputBytes(v, this.inputs[i], options));
-    for (let i = 0; i < bytes.length; i++) {
-      const ptr = core.call('wisp_io_data', this.handle, 0, i);
-      core.heap().set(bytes[i], ptr);
-    }
+    if (core.dead) throw new WispError(core.dead);
+    const outs = options.outputs;
+    if (outs != null) checkOutputArrays(outs, this.outputs, options.dequantize);
+    this._views();
+    this._writeInputs(inputs, options);
     const t0 = performance.now();
-    if (core.call('wisp_model_invoke', this.handle) !== 0) throw new WispError(core.lastError());
+    let rc;
+    try {
+      // Read each time: Emscripten replaces its lazy wrapper with the raw export after one call.
+      rc = core.mod._wisp_model_invoke(this.handle);
+    } catch (e) {
+      core.trapped('wisp_model_invoke', e);
+    }
     this.lastInvokeMs = performance.now() - t0;
-    const heap = core.heap();
+    if (rc !== 0) throw new WispError(core.lastError());
+    this._views();  // an invoke never grows the heap today; stay correct if one ever does
+    return outs != null ? this._readIntoArrays(outs, options) : this._readOutputs(options);
+  }
+
+  _readIntoArrays(outs, options) {
+    const descs = this.outputs;
+    for (let i = 0; i < descs.length; i++) {
+      const d = descs[i];
+      if (options.dequantize && d.quantization) dequantizeInto(this._outViews[i], d.shape, d.quantization, outs[i]);
+      else outs[i].set(this._outViews[i]);
+    }
+    // The same arrays as last time: the same tensors describe them (no allocation per run).
+    const dq = !!options.dequantize;
+    let result = this._preallocResult;
+    const last = this._preallocArrays;
+    let same = result !== null && last.length === outs.length && this._preallocDequantized === dq;
+    for (let i = 0; same && i < outs.length; i++) same = last[i] === outs[i];
+    if (!same) {
+      result = descs.map((d, i) => {
+        const tensor = { name: d.name, dtype: d.dtype, shape: d.shape.slice(), data: outs[i], quantization: d.quantization };
+        if (dq && d.quantization) { tensor.dtype = 'float32'; tensor.rawDtype = d.dtype; }
+        return tensor;
+      });
+      this._preallocArrays = outs.slice();
+      this._preallocResult = result;
+      this._preallocDequantized = dq;
+    }
+    return result;
+  }
+
+  _readOutputs(options) {
     return this.outputs.map((d, i) => {
-      const ptr = core.call('wisp_io_data', this.handle, 1, i);
-      const Type = ARRAY_TYPES[d.dtype] ?? Uint8Array;
-      const raw = heap.slice(ptr, ptr + d.bytes);
-      const data = new Type(raw.buffer, 0, d.bytes / Type.BYTES_PER_ELEMENT);
+      const data = this._outViews[i].slice();
       const tensor = { name: d.name, dtype: d.dtype, shape: d.shape.slice(), data, quantization: d.quantization };
       if (options.dequantize && d.quantization) {
         return { ...tensor, dtype: 'float32', data: dequantize(tensor), raw: data, rawDtype: d.dtype };
@@ -828,10 +958,18 @@ class RemoteModel {
 
   async run(inputs, options = {}) {
     if (!this.handle) throw new WispError('this model was disposed');
-    const { quantize: q, dequantize: dq } = options;
+    const { quantize: q, dequantize: dq, outputs: outs } = options;
+    if (outs != null) checkOutputArrays(outs, this.outputs, dq);
     const r = await this.runtime._request('run', { handle: this.handle, inputs, options: { quantize: q, dequantize: dq } });
     this.lastInvokeMs = r.invokeMs;
-    return r.outputs;
+    if (outs == null) return r.outputs;
+    // The worker's heap is not this thread's: its results arrive as transferred arrays and are
+    // copied into the caller's.
+    return r.outputs.map((t, i) => {
+      outs[i].set(t.data);
+      const { raw: _raw, ...tensor } = t;
+      return { ...tensor, data: outs[i] };
+    });
   }
 
   async profile({ inputs, runs } = {}) {

@@ -62,6 +62,48 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
   return level;
 }
 
+// The elementwise kernels (lookup tables, float conversions, average pooling, vmul, broadcast
+// vadd, bilinear resize, row-wise arg max) of a level, kept apart from Level() so that levels gain kernel families
+// without touching each other's lines. The byte lookups are scalar at every level: SSE2 has no byte
+// shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD one. The relaxed
+// level reuses wasmsimd.
+void AddElementwiseKernels(IsaLevel* level) {
+  MicrokernelConfig& k = level->kernels;
+  const std::string name = level->name;
+  k.lut = &kX8Lut8Scalar;
+  k.lutc = &kX8LutcScalar;
+  k.quantize = &kF32Q8Cvt1Scalar;
+  k.dequantize = &kQ8F32Cvt1Scalar;
+  k.avgpool = &kQ8Avgpool1cScalar;
+  k.vmul = &kQ8Vmul1Scalar;
+  k.ibilinear = &kQ8Ibilinear1cScalar;
+  k.vaddc = &kQ8Vaddc1Scalar;
+  k.argmax = &kQ8Argmax1Scalar;
+#if defined(WISP_MICROKERNELS_X86)
+  // Every x86 level above scalar runs SSE2.
+  if (name != "scalar") {
+    k.argmax = &kQ8Argmax16Sse2;
+    k.quantize = &kF32Q8Cvt16Sse2;
+    k.dequantize = &kQ8F32Cvt16Sse2;
+    k.avgpool = &kQ8Avgpool16cSse2;
+    k.vmul = &kQ8Vmul16Sse2;
+    k.ibilinear = &kQ8Ibilinear8cSse2;
+    k.vaddc = &kQ8Vaddc16Sse2;
+  }
+#endif
+#if defined(WISP_MICROKERNELS_WASMSIMD)
+  if (name == "wasmsimd" || name == "wasmrelaxed") {
+    k.argmax = &kQ8Argmax16Wasmsimd;
+    k.quantize = &kF32Q8Cvt16Wasmsimd;
+    k.dequantize = &kQ8F32Cvt16Wasmsimd;
+    k.avgpool = &kQ8Avgpool16cWasmsimd;
+    k.vmul = &kQ8Vmul16Wasmsimd;
+    k.ibilinear = &kQ8Ibilinear8cWasmsimd;
+    k.vaddc = &kQ8Vaddc16Wasmsimd;
+  }
+#endif
+}
+
 std::vector<IsaLevel> Levels() {
   std::vector<IsaLevel> levels;
   levels.push_back(Level("scalar", true, &kQ8Gemm4x4Scalar, {&kQ8DwconvUp4cScalar},
@@ -107,16 +149,7 @@ std::vector<IsaLevel> Levels() {
                              {&kQ8DwconvUp16c4WasmSdot, "wasmrelaxed", true, sdot}};
   levels.push_back(relaxed);
 #endif
-  // The row-wise ARG_MAX: SSE2 or SIMD128 where the level has them, scalar otherwise.
-  for (IsaLevel& level : levels) {
-    level.kernels.argmax = &kQ8Argmax1Scalar;
-#if defined(WISP_MICROKERNELS_X86)
-    if (std::string(level.name) != "scalar") level.kernels.argmax = &kQ8Argmax16Sse2;
-#endif
-#if defined(WISP_MICROKERNELS_WASMSIMD)
-    if (std::string(level.name) != "scalar") level.kernels.argmax = &kQ8Argmax16Wasmsimd;
-#endif
-  }
+  for (IsaLevel& level : levels) AddElementwiseKernels(&level);
   return levels;
 }
 
@@ -209,6 +242,48 @@ std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels() {
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels() {
   return Collect<VaddKernelInfo>(
       [](const IsaLevel& l) { return std::vector<const VaddKernelInfo*>{l.kernels.vadd}; });
+}
+
+std::vector<MicrokernelEntry<LutKernelInfo>> AllLutKernels() {
+  return Collect<LutKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const LutKernelInfo*>{l.kernels.lut}; });
+}
+
+std::vector<MicrokernelEntry<LutChannelsKernelInfo>> AllLutChannelsKernels() {
+  return Collect<LutChannelsKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const LutChannelsKernelInfo*>{l.kernels.lutc}; });
+}
+
+std::vector<MicrokernelEntry<QuantizeKernelInfo>> AllQuantizeKernels() {
+  return Collect<QuantizeKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const QuantizeKernelInfo*>{l.kernels.quantize}; });
+}
+
+std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels() {
+  return Collect<DequantizeKernelInfo>([](const IsaLevel& l) {
+    return std::vector<const DequantizeKernelInfo*>{l.kernels.dequantize};
+  });
+}
+
+std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels() {
+  return Collect<AvgPoolKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const AvgPoolKernelInfo*>{l.kernels.avgpool}; });
+}
+
+std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels() {
+  return Collect<VmulKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const VmulKernelInfo*>{l.kernels.vmul}; });
+}
+
+std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels() {
+  return Collect<IbilinearKernelInfo>([](const IsaLevel& l) {
+    return std::vector<const IbilinearKernelInfo*>{l.kernels.ibilinear};
+  });
+}
+
+std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels() {
+  return Collect<VaddcKernelInfo>(
+      [](const IsaLevel& l) { return std::vector<const VaddcKernelInfo*>{l.kernels.vaddc}; });
 }
 
 }  // namespace wisp

@@ -8,10 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/microkernels/avgpool.h"
+#include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/ibilinear.h"
+#include "runtime/kernels/microkernels/lut.h"
 #include "runtime/kernels/microkernels/reduce.h"
 #include "runtime/kernels/microkernels/vadd.h"
+#include "runtime/kernels/microkernels/vmul.h"
 
 namespace wisp {
 
@@ -23,6 +28,15 @@ struct MicrokernelConfig {
   const RsumKernelInfo* rsum = nullptr;      // MEAN over the spatial axes
   const VaddKernelInfo* vadd = nullptr;      // ADD / SUB of same-shaped tensors
   const ArgmaxKernelInfo* argmax = nullptr;  // ARG_MAX over the last axis
+  // 8-bit elementwise operators as lookup tables (unary ops, binary ops with a constant operand).
+  const LutKernelInfo* lut = nullptr;
+  const LutChannelsKernelInfo* lutc = nullptr;       // per-channel constant operand
+  const QuantizeKernelInfo* quantize = nullptr;      // QUANTIZE f32 -> int8/uint8
+  const DequantizeKernelInfo* dequantize = nullptr;  // DEQUANTIZE int8/uint8 -> f32
+  const AvgPoolKernelInfo* avgpool = nullptr;        // AVERAGE_POOL_2D int8/uint8
+  const VmulKernelInfo* vmul = nullptr;              // MUL of same-shaped tensors
+  const IbilinearKernelInfo* ibilinear = nullptr;    // RESIZE_BILINEAR int8/uint8
+  const VaddcKernelInfo* vaddc = nullptr;            // ADD / SUB runs with a broadcast value
 };
 
 const MicrokernelConfig& Microkernels();
@@ -50,5 +64,13 @@ std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels();
 std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels();
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels();
 std::vector<MicrokernelEntry<ArgmaxKernelInfo>> AllArgmaxKernels();
+std::vector<MicrokernelEntry<LutKernelInfo>> AllLutKernels();
+std::vector<MicrokernelEntry<LutChannelsKernelInfo>> AllLutChannelsKernels();
+std::vector<MicrokernelEntry<QuantizeKernelInfo>> AllQuantizeKernels();
+std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels();
+std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels();
+std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels();
+std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels();
+std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels();
 
 }  // namespace wisp

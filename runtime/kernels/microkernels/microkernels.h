@@ -2,10 +2,15 @@
 // once, in config.cc; tests reach all of them through AllGemmKernels() / AllDwconvKernels().
 #pragma once
 
+#include "runtime/kernels/microkernels/avgpool.h"
+#include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
 #include "runtime/kernels/microkernels/gemm.h"
+#include "runtime/kernels/microkernels/ibilinear.h"
+#include "runtime/kernels/microkernels/lut.h"
 #include "runtime/kernels/microkernels/reduce.h"
 #include "runtime/kernels/microkernels/vadd.h"
+#include "runtime/kernels/microkernels/vmul.h"
 
 namespace wisp {
 
@@ -15,8 +20,16 @@ extern const DwconvKernelInfo kQ8DwconvUp4cScalar;
 extern const RsumKernelInfo kQ8Rsum4cScalar;
 extern const VaddKernelInfo kQ8Vadd1Scalar;
 extern const ArgmaxKernelInfo kQ8Argmax1Scalar;
+extern const VaddcKernelInfo kQ8Vaddc1Scalar;
 extern const RowSumsFn kQ8RowSumsScalarQs8;
 extern const RowSumsFn kQ8RowSumsScalarQu8;
+extern const LutKernelInfo kX8Lut8Scalar;
+extern const LutChannelsKernelInfo kX8LutcScalar;
+extern const QuantizeKernelInfo kF32Q8Cvt1Scalar;
+extern const DequantizeKernelInfo kQ8F32Cvt1Scalar;
+extern const AvgPoolKernelInfo kQ8Avgpool1cScalar;
+extern const VmulKernelInfo kQ8Vmul1Scalar;
+extern const IbilinearKernelInfo kQ8Ibilinear1cScalar;
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define WISP_MICROKERNELS_X86 1
@@ -45,6 +58,12 @@ extern const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8Dwconv9p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8Dwconv25p64c4Avx512vnni;
 extern const DwconvKernelInfo kQ8DwconvUp64c4Avx512vnni;
+extern const VaddcKernelInfo kQ8Vaddc16Sse2;
+extern const QuantizeKernelInfo kF32Q8Cvt16Sse2;
+extern const DequantizeKernelInfo kQ8F32Cvt16Sse2;
+extern const AvgPoolKernelInfo kQ8Avgpool16cSse2;
+extern const VmulKernelInfo kQ8Vmul16Sse2;
+extern const IbilinearKernelInfo kQ8Ibilinear8cSse2;
 #endif
 
 #if defined(__wasm_simd128__)
@@ -56,8 +75,14 @@ extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;
 extern const RsumKernelInfo kQ8Rsum16cWasmsimd;
 extern const VaddKernelInfo kQ8Vadd16Wasmsimd;
 extern const ArgmaxKernelInfo kQ8Argmax16Wasmsimd;
+extern const VaddcKernelInfo kQ8Vaddc16Wasmsimd;
 extern const RowSumsFn kQ8RowSumsWasmsimdQs8;
 extern const RowSumsFn kQ8RowSumsWasmsimdQu8;
+extern const QuantizeKernelInfo kF32Q8Cvt16Wasmsimd;
+extern const DequantizeKernelInfo kQ8F32Cvt16Wasmsimd;
+extern const AvgPoolKernelInfo kQ8Avgpool16cWasmsimd;
+extern const VmulKernelInfo kQ8Vmul16Wasmsimd;
+extern const IbilinearKernelInfo kQ8Ibilinear8cWasmsimd;
 #endif
 
 // The relaxed-SIMD kernels are compiled only into the relaxed WebAssembly variants, which define

@@ -13,23 +13,6 @@
 namespace wisp {
 namespace {
 
-// x (int16 lanes, sign-extended into 32 bits by `lo`/`hi` unpacking) * m (int32), per 32-bit lane.
-inline __m128i MulLo32(__m128i x32, __m128i m) {
-  // SSE2 has only unsigned 32x32->64 (pmuludq) on even lanes; the low 32 bits of a product do not
-  // depend on signedness, so even and odd lanes are multiplied separately and re-interleaved.
-  const __m128i even = _mm_mul_epu32(x32, m);
-  const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(x32, 32), _mm_srli_epi64(m, 32));
-  return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
-                            _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
-}
-
-template <typename T>
-inline __m128i Widen16(__m128i bytes, bool high) {
-  const __m128i half = high ? _mm_unpackhi_epi8(bytes, bytes) : _mm_unpacklo_epi8(bytes, bytes);
-  if constexpr (std::is_same_v<T, int8_t>) return _mm_srai_epi16(half, 8);
-  return _mm_srli_epi16(half, 8);
-}
-
 template <typename T>
 inline __m128i Add16(__m128i a, __m128i b, const QAddParams& p) {
   const __m128i a_zp = _mm_set1_epi16(static_cast<int16_t>(p.a_zero_point));
@@ -40,14 +23,14 @@ inline __m128i Add16(__m128i a, __m128i b, const QAddParams& p) {
   const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(p.shift));
   __m128i q[4];
   for (int h = 0; h < 2; ++h) {
-    const __m128i x = _mm_sub_epi16(Widen16<T>(a, h == 1), a_zp);
-    const __m128i y = _mm_sub_epi16(Widen16<T>(b, h == 1), b_zp);
+    const __m128i x = _mm_sub_epi16(Sse2Widen16<T>(a, h == 1), a_zp);
+    const __m128i y = _mm_sub_epi16(Sse2Widen16<T>(b, h == 1), b_zp);
     const __m128i x_sign = _mm_srai_epi16(x, 15), y_sign = _mm_srai_epi16(y, 15);
     for (int part = 0; part < 2; ++part) {
       const __m128i x32 = part ? _mm_unpackhi_epi16(x, x_sign) : _mm_unpacklo_epi16(x, x_sign);
       const __m128i y32 = part ? _mm_unpackhi_epi16(y, y_sign) : _mm_unpacklo_epi16(y, y_sign);
-      const __m128i acc =
-          _mm_add_epi32(_mm_add_epi32(MulLo32(x32, a_mult), MulLo32(y32, b_mult)), rounding);
+      const __m128i acc = _mm_add_epi32(
+          _mm_add_epi32(Sse2MulLo32(x32, a_mult), Sse2MulLo32(y32, b_mult)), rounding);
       q[h * 2 + part] = _mm_sra_epi32(acc, shift);
     }
   }

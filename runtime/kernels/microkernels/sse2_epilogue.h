@@ -21,6 +21,24 @@ inline __m128i Sse2Load8Widened(const uint8_t* p) {
   return _mm_unpacklo_epi8(bytes, _mm_setzero_si128());
 }
 
+// The low (high = false) or high eight bytes of `bytes` as int16 lanes (sign- or zero-extended).
+template <typename T>
+inline __m128i Sse2Widen16(__m128i bytes, bool high) {
+  const __m128i half = high ? _mm_unpackhi_epi8(bytes, bytes) : _mm_unpacklo_epi8(bytes, bytes);
+  if constexpr (std::is_same_v<T, int8_t>) return _mm_srai_epi16(half, 8);
+  return _mm_srli_epi16(half, 8);
+}
+
+// x * m per 32-bit lane, for products that fit int32. SSE2 has only unsigned 32 x 32 -> 64
+// multiplies (pmuludq) of the even lanes; the low 32 bits of a product do not depend on
+// signedness, so even and odd lanes are multiplied separately and re-interleaved.
+inline __m128i Sse2MulLo32(__m128i x, __m128i m) {
+  const __m128i even = _mm_mul_epu32(x, m);
+  const __m128i odd = _mm_mul_epu32(_mm_srli_epi64(x, 32), _mm_srli_epi64(m, 32));
+  return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(0, 0, 2, 0)),
+                            _mm_shuffle_epi32(odd, _MM_SHUFFLE(0, 0, 2, 0)));
+}
+
 // [sum a0, sum a1, sum a2, sum a3]
 inline __m128i Sse2ReduceAdd4(__m128i a0, __m128i a1, __m128i a2, __m128i a3) {
   const __m128i a01 = _mm_add_epi32(_mm_unpacklo_epi32(a0, a1), _mm_unpackhi_epi32(a0, a1));

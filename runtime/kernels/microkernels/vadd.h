@@ -30,4 +30,24 @@ struct VaddKernelInfo {
   QVaddFn qu8;
 };
 
+// The same with b one value broadcast over a (a broadcast ADD / SUB): its term
+// b_term = b_multiplier * (b - b_zero_point) + rounding is computed once by the caller, so
+//   out = clamp(((a - a_zp) * a_mult + b_term) >> shift + out_zp)
+// (the b fields of params are unused). A broadcast a swaps the roles: the sum is symmetric.
+using QVaddcFn = void (*)(size_t n, const uint8_t* a, int32_t b_term, uint8_t* out,
+                          const QAddParams* params);
+
+struct VaddcKernelInfo {
+  const char* name;  // e.g. "q8_vaddc_16__wasmsimd"
+  QVaddcFn qs8;
+  QVaddcFn qu8;
+};
+
+// One element of either form, as every variant computes it.
+inline int32_t VaddValue(int32_t a, int32_t b_term, const QAddParams& p) {
+  const int32_t v = ((a - p.a_zero_point) * p.a_multiplier + b_term) >> p.shift;
+  const int32_t q = v + p.output_zero_point;
+  return q < p.qmin ? p.qmin : (q > p.qmax ? p.qmax : q);
+}
+
 }  // namespace wisp

@@ -85,21 +85,21 @@ class ArgMaxKernel : public OpKernel {
     }
   }
 
+  // Walks each block in memory order (axis outer, inner positions inner), keeping the index of
+  // the running maximum per inner position in the output: the same comparisons in the same order
+  // per position as a loop over the axis for each position, without striding through the block
+  // inner_ elements at a time.
   template <typename T, typename Index>
   void Run(const T* in, Index* out) const {
-    for (int64_t o = 0; o < outer_; ++o) {
+    for (int64_t o = 0; o < outer_; ++o, out += inner_) {
       const T* block = in + o * axis_size_ * inner_;
-      for (int64_t i = 0; i < inner_; ++i) {
-        T best = block[i];
-        Index best_index = 0;
-        for (int32_t a = 1; a < axis_size_; ++a) {
-          const T v = block[a * inner_ + i];
-          if (v > best) {
-            best = v;
-            best_index = static_cast<Index>(a);
-          }
+      for (int64_t i = 0; i < inner_; ++i) out[i] = 0;
+      for (int32_t a = 1; a < axis_size_; ++a) {
+        const T* row = block + a * inner_;
+        for (int64_t i = 0; i < inner_; ++i) {
+          if (row[i] > block[static_cast<int64_t>(out[i]) * inner_ + i])
+            out[i] = static_cast<Index>(a);
         }
-        out[o * inner_ + i] = best_index;
       }
     }
   }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/quantization.h"
 #include "runtime/kernels/shape_util.h"
 
@@ -66,6 +67,49 @@ void Pool(const T* in, T* out, const PoolGeometry& g, Acc lo, Acc hi) {
       }
     }
   }
+}
+
+// Quantized average pooling through the microkernel (avgpool.h), one call per output pixel over
+// the window's in-bounds taps: the same sum, count and rounding as Pool<T, int32_t, true>.
+void AvgPoolMicrokernel(QAvgPoolFn fn, const uint8_t* in, uint8_t* out, const PoolGeometry& g,
+                        int32_t lo, int32_t hi) {
+  const size_t c = static_cast<size_t>(g.channels);
+  const size_t row_stride = static_cast<size_t>(g.in_w) * c;
+  AvgPoolParams p;
+  p.qmin = lo;
+  p.qmax = hi;
+  for (int32_t b = 0; b < g.batch; ++b) {
+    const uint8_t* image = in + static_cast<size_t>(b) * g.in_h * row_stride;
+    for (int32_t oy = 0; oy < g.out_h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      const int32_t fy0 = std::max(0, -y0);
+      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      for (int32_t ox = 0; ox < g.out_w; ++ox) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        const int32_t fx0 = std::max(0, -x0);
+        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        p.count = (fy1 - fy0) * (fx1 - fx0);
+        const uint8_t* window =
+            image + static_cast<size_t>(y0 + fy0) * row_stride + static_cast<size_t>(x0 + fx0) * c;
+        fn(static_cast<size_t>(fy1 - fy0), static_cast<size_t>(fx1 - fx0), c, window, row_stride,
+           out, &p);
+        out += c;
+      }
+    }
+  }
+}
+
+// Every output window holds at least one input pixel (so the count is never 0).
+bool EveryWindowNonEmpty(const PoolGeometry& g) {
+  for (int32_t oy = 0; oy < g.out_h; ++oy) {
+    const int32_t y0 = oy * g.stride_h - g.pad_top;
+    if (std::min(g.filter_h, g.in_h - y0) - std::max(0, -y0) < 1) return false;
+  }
+  for (int32_t ox = 0; ox < g.out_w; ++ox) {
+    const int32_t x0 = ox * g.stride_w - g.pad_left;
+    if (std::min(g.filter_w, g.in_w - x0) - std::max(0, -x0) < 1) return false;
+  }
+  return true;
 }
 
 class Pool2DKernel : public OpKernel {
@@ -148,11 +192,24 @@ class Pool2DKernel : public OpKernel {
                                                              out.quant.zero_point[0], qmin, qmax);
       qlo_ = r.min;
       qhi_ = r.max;
+      if (average_ && !ctx.options().reference_only &&
+          static_cast<int64_t>(g_.filter_h) * g_.filter_w <= kAvgPoolMaxCount &&
+          EveryWindowNonEmpty(g_)) {
+        const AvgPoolKernelInfo* k = Microkernels().avgpool;
+        avgpool_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+        impl_ = k->name;
+      }
     }
     return Status::Ok();
   }
 
+  const char* implementation() const override { return impl_; }
+
   Status Invoke(const KernelContext& ctx) override {
+    if (avgpool_ != nullptr) {
+      AvgPoolMicrokernel(avgpool_, ctx.in_bytes(0), ctx.out_bytes(0), g_, qlo_, qhi_);
+      return Status::Ok();
+    }
     if (average_) {
       switch (dtype_) {
         case DType::FLOAT32:
@@ -187,6 +244,8 @@ class Pool2DKernel : public OpKernel {
   PoolGeometry g_{};
   float flo_ = 0, fhi_ = 0;
   int32_t qlo_ = 0, qhi_ = 0;
+  QAvgPoolFn avgpool_ = nullptr;  // int8/uint8 AVERAGE_POOL_2D microkernel
+  const char* impl_ = "reference";
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/shape_util.h"
 
 namespace wisp {
@@ -149,10 +150,42 @@ class ResizeBilinearKernel : public OpKernel {
     shape_ = in.shape;
     ys_ = BilinearTaps(in.shape[1], out.shape[1], align_corners, half_pixel);
     xs_ = BilinearTaps(in.shape[2], out.shape[2], align_corners, half_pixel);
+    if (dtype_ != DType::FLOAT32 && !ctx.options().reference_only) {
+      // The same Q11 weights, one microkernel call per output row.
+      const IbilinearKernelInfo* k = Microkernels().ibilinear;
+      row_fn_ = dtype_ == DType::INT8 ? k->qs8 : k->qu8;
+      impl_ = k->name;
+      const uint32_t c = static_cast<uint32_t>(in.shape[3]);
+      columns_.resize(xs_.size());
+      for (size_t x = 0; x < xs_.size(); ++x) {
+        columns_[x].left = static_cast<uint32_t>(xs_[x].lo) * c;
+        columns_[x].right = static_cast<uint32_t>(xs_[x].hi) * c;
+        columns_[x].alpha = xs_[x].alpha_q11;
+      }
+    }
     return Status::Ok();
   }
 
+  const char* implementation() const override { return impl_; }
+
   Status Invoke(const KernelContext& ctx) override {
+    if (row_fn_ != nullptr) {
+      const size_t channels = static_cast<size_t>(shape_[3]);
+      const size_t row_bytes = static_cast<size_t>(shape_[2]) * channels;
+      const size_t out_row_bytes = columns_.size() * channels;
+      const uint8_t* in = ctx.in_bytes(0);
+      uint8_t* out = ctx.out_bytes(0);
+      for (int32_t b = 0; b < shape_[0]; ++b) {
+        const uint8_t* image = in + static_cast<size_t>(b) * shape_[1] * row_bytes;
+        for (const Tap& ty : ys_) {
+          row_fn_(columns_.size(), channels, image + static_cast<size_t>(ty.lo) * row_bytes,
+                  image + static_cast<size_t>(ty.hi) * row_bytes, columns_.data(), ty.alpha_q11,
+                  out);
+          out += out_row_bytes;
+        }
+      }
+      return Status::Ok();
+    }
     switch (dtype_) {
       case DType::FLOAT32:
         ResizeBilinearFloat(ctx.in<float>(0), ctx.out<float>(0), shape_[0], shape_[1], shape_[2],
@@ -174,6 +207,9 @@ class ResizeBilinearKernel : public OpKernel {
   DType dtype_ = DType::FLOAT32;
   Shape shape_;
   std::vector<Tap> ys_, xs_;
+  QIbilinearRowFn row_fn_ = nullptr;  // int8/uint8 microkernel
+  std::vector<IbilinearColumn> columns_;
+  const char* impl_ = "reference";
 };
 
 // TFLite's GetNearestNeighbor (reference_ops::ResizeNearestNeighbor), in float as written there.

@@ -122,6 +122,68 @@ test('threaded variant (pthreads) gives the golden result', { skip, timeout: 600
   model.dispose();
 });
 
+test('preallocated outputs: results written into the given arrays, checked, reused over many runs', { skip, timeout: 300000 }, async () => {
+  const rt = await create({ threads: 1 });
+  const model = await rt.load(VWW);
+  const cat = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const squat = caseOf('mlperf_tiny_vww_96_int8/squat');
+  const inputs = [readTensor(cat.inputs[0].file, 'int8'), readTensor(squat.inputs[0].file, 'int8')];
+  const goldens = [readTensor(cat.outputs[0].file, 'int8'), readTensor(squat.outputs[0].file, 'int8')];
+  const outs = [new Int8Array(2)];
+  const r = model.runSync(inputs[0], { outputs: outs });
+  assert.equal(r[0].data, outs[0], 'the result is the caller\'s array');
+  assert.equal(r[0].name, model.outputs[0].name);
+  assert.equal(r[0].dtype, 'int8');
+  assert.deepEqual(r[0].shape, [1, 2]);
+  assert.deepEqual([...outs[0]], [...goldens[0]]);
+  // Many runs into the same arrays, alternating inputs (and input forms): always the right bytes,
+  // and the same tensor objects come back.
+  for (let i = 0; i < 300; i++) {
+    const k = i % 2;
+    const form = i % 3 === 0 ? [inputs[k]] : i % 3 === 1 ? { [model.inputs[0].name]: inputs[k] } : inputs[k];
+    const again = model.runSync(form, { outputs: outs });
+    assert.equal(again, r);
+    assert.deepEqual([...outs[0]], [...goldens[k]], `run ${i}`);
+  }
+  // run() takes them too.
+  const [viaRun] = await model.run(inputs[1], { outputs: outs });
+  assert.equal(viaRun.data, outs[0]);
+  assert.deepEqual([...outs[0]], [...goldens[1]]);
+  // New arrays: new tensors holding them.
+  const outs2 = [new Int8Array(2)];
+  const r2 = model.runSync(inputs[0], { outputs: outs2 });
+  assert.notEqual(r2, r);
+  assert.equal(r2[0].data, outs2[0]);
+  assert.deepEqual([...outs2[0]], [...goldens[0]]);
+
+  // Dequantized into a Float32Array.
+  const f = [new Float32Array(2)];
+  const [dq] = model.runSync(inputs[0], { outputs: f, dequantize: true });
+  assert.equal(dq.data, f[0]);
+  assert.equal(dq.dtype, 'float32');
+  assert.deepEqual([...f[0]], [...dequantize({ data: goldens[0], shape: [1, 2], quantization: model.outputs[0].quantization })]);
+
+  // Wrong arrays are refused before anything runs, naming the output.
+  const bad = (outputs, re, options = {}) => assert.throws(() => model.runSync(inputs[0], { ...options, outputs }),
+    (e) => e instanceof WispError && re.test(e.message), re.source);
+  bad([new Int8Array(3)], /options\.outputs\[0\] \(output '.+', int8 \[1, 2\]\): expected a Int8Array of 2 elements, got a Int8Array of 3 elements/);
+  bad([new Uint8Array(2)], /expected a Int8Array of 2 elements, got a Uint8Array of 2 elements/);
+  bad([new Float32Array(2)], /expected a Int8Array/);
+  bad([new Int8Array(2)], /dequantized\): expected a Float32Array of 2 elements/, { dequantize: true });
+  bad([], /must be an array of 1 typed array/);
+  bad([new Int8Array(2), new Int8Array(2)], /must be an array of 1 typed array/);
+  bad(new Int8Array(2), /must be an array of 1 typed array/);
+  bad([null], /got null/);
+  await assert.rejects(model.run(inputs[0], { outputs: [new Int8Array(1)] }), /expected a Int8Array of 2 elements/);
+  // ... and the model keeps working.
+  model.runSync(inputs[1], { outputs: outs });
+  assert.deepEqual([...outs[0]], [...goldens[1]]);
+  // Input errors still name the tensor.
+  assert.throws(() => model.runSync(new Int8Array(5), { outputs: outs }), /expected 27648 elements/);
+  model.dispose();
+  assert.throws(() => model.runSync(inputs[0], { outputs: outs }), /disposed/);
+});
+
 test('worker-backed runtime: same API, errors and results', { skip, timeout: 600000 }, async () => {
   const rt = await create({ worker: true, threads: 1 });
   assert.equal(rt.variant.worker, true);
@@ -134,6 +196,13 @@ test('worker-backed runtime: same API, errors and results', { skip, timeout: 600
   const [out] = await model.run(readTensor(c.inputs[0].file, 'int8'));
   assert.ok(out.data instanceof Int8Array);
   assert.deepEqual([...out.data], [...readTensor(c.outputs[0].file, 'int8')]);
+  // Preallocated outputs: the worker's results are copied into the caller's arrays.
+  const outs = [new Int8Array(2)];
+  const [pre] = await model.run(readTensor(c.inputs[0].file, 'int8'), { outputs: outs });
+  assert.equal(pre.data, outs[0]);
+  assert.deepEqual([...outs[0]], [...readTensor(c.outputs[0].file, 'int8')]);
+  await assert.rejects(model.run(readTensor(c.inputs[0].file, 'int8'), { outputs: [new Uint8Array(2)] }),
+    (e) => e instanceof WispError && /expected a Int8Array of 2 elements/.test(e.message));
   const resized = await rt.resizeImage(new Uint8Array([0, 255, 0, 255]), 2, 2, 1, 1, 1);
   assert.deepEqual([...resized], [128]);
   model.dispose();
