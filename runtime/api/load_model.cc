@@ -33,6 +33,7 @@ Result<std::shared_ptr<const Model>> LoadModelBytes(const uint8_t* bytes, size_t
     case ModelFormat::kTflite: {
       ImportOptions import;
       import.name = options.name;
+      import.record_sha256 = false;
       WISP_ASSIGN_OR_RETURN(std::vector<uint8_t> wisp_bytes, ImportTflite(bytes, size, import));
       return Model::Load(std::move(wisp_bytes), LoadOptions{false});
     }

@@ -330,9 +330,18 @@ std::string Model::producer() const { return Str(fb_->producer()); }
 std::string Model::content_sha256_hex() const {
   const fb::Sha256* h = fb_->content_sha256();
   if (!h) return {};
+  uint8_t digest[32];
+  std::memcpy(digest, h->bytes()->data(), 32);
+  static const uint8_t kZeros[32] = {};
+  if (std::memcmp(digest, kZeros, 32) == 0) {
+    // Not recorded (a .tflite imported in memory, ImportOptions::record_sha256): the hash field
+    // is zero, so hashing the bytes as they are gives what the builder would have recorded.
+    const size_t hash_offset = reinterpret_cast<const uint8_t*>(h) - bytes_;
+    ComputeContentSha256(bytes_, size_, hash_offset, digest);
+  }
   static const char kHex[] = "0123456789abcdef";
   std::string out;
-  for (uint8_t b : *h->bytes()) {
+  for (uint8_t b : digest) {
     out += kHex[b >> 4];
     out += kHex[b & 15];
   }

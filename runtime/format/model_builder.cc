@@ -12,8 +12,9 @@ size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 
 uint64_t ModelBuilder::AppendData(const void* data, size_t size) {
   const size_t offset = AlignUp(data_.size());
-  data_.resize(offset + size);
-  if (size) std::memcpy(data_.data() + offset, data, size);
+  data_.resize(offset, 0);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  if (size) data_.insert(data_.end(), bytes, bytes + size);
   return offset;
 }
 
@@ -68,7 +69,7 @@ void ModelBuilder::AddAsset(const std::string& name, const std::string& media_ty
   assets_.push_back(std::move(a));
 }
 
-std::vector<uint8_t> ModelBuilder::Finish() const {
+std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) const {
   flatbuffers::FlatBufferBuilder b(1024 + tensors_.size() * 128 + ops_.size() * 128);
   // Every scalar is written even when it equals its default, so the data offset can be patched
   // in place once the FlatBuffer's size is known.
@@ -131,12 +132,16 @@ std::vector<uint8_t> ModelBuilder::Finish() const {
 
   const size_t fb_size = b.GetSize();
   const size_t data_offset = AlignUp(fb_size);
-  std::vector<uint8_t> out(data_offset + data_.size(), 0);
-  std::memcpy(out.data(), b.GetBufferPointer(), fb_size);
-  if (!data_.empty()) std::memcpy(out.data() + data_offset, data_.data(), data_.size());
+  // Built by appending, not zero-filled and then overwritten: the data section is megabytes.
+  std::vector<uint8_t> out;
+  out.reserve(data_offset + data_.size());
+  out.insert(out.end(), b.GetBufferPointer(), b.GetBufferPointer() + fb_size);
+  out.resize(data_offset, 0);
+  out.insert(out.end(), data_.begin(), data_.end());
 
   fb::Model* root = fb::GetMutableModel(out.data());
   root->mutate_data_offset(data_offset);
+  if (!record_sha256) return out;
   fb::Sha256* hash = root->mutable_content_sha256();
   const size_t hash_offset = reinterpret_cast<uint8_t*>(hash) - out.data();
   uint8_t digest[32];

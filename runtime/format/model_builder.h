@@ -44,8 +44,13 @@ class ModelBuilder {
 
   size_t num_tensors() const { return tensors_.size(); }
 
-  // Serialises the model: FlatBuffer, 64-byte aligned data section, content sha256.
-  std::vector<uint8_t> Finish() const;
+  // Reserves room for `bytes` of constant data, so that appending it does not reallocate.
+  void ReserveData(size_t bytes) { data_.reserve(bytes); }
+
+  // Serialises the model: FlatBuffer, 64-byte aligned data section, and the content sha256 unless
+  // `record_sha256` is false: a model built to be run at once (a .tflite imported in memory)
+  // leaves the hash zero, and Model::content_sha256_hex() computes the same value when asked.
+  std::vector<uint8_t> Finish(bool record_sha256 = true) const;
 
  private:
   struct PendingTensor {

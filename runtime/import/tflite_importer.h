@@ -36,6 +36,10 @@ struct ImportOptions {
   std::string labels;
   // Extra metadata key/value pairs, written after (and overriding) the importer's own keys.
   std::vector<std::pair<std::string, std::string>> metadata;
+  // Record the content sha256 in the .wisp. A model imported to be run at once (LoadModelBytes)
+  // skips it: hashing megabytes is a visible share of a cold start in WebAssembly, and
+  // Model::content_sha256_hex() computes the same value if anyone asks.
+  bool record_sha256 = true;
 };
 
 // True when the bytes carry the TFLite FlatBuffers identifier "TFL3" (offset 4).

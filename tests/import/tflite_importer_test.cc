@@ -347,6 +347,27 @@ TEST(TfliteImport, UnalignedInputIsAccepted) {
   EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
 }
 
+// An import to be run at once records no hash (a cold-start saving); the model still reports
+// the hash a recorded import carries, and the bytes are otherwise identical.
+TEST(TfliteImport, UnrecordedSha256IsComputedOnRequest) {
+  const std::vector<uint8_t> file = SmallValidFile().Finish();
+  auto recorded = ImportTflite(file.data(), file.size());
+  ImportOptions deferred_options;
+  deferred_options.record_sha256 = false;
+  auto deferred = ImportTflite(file.data(), file.size(), deferred_options);
+  ASSERT_TRUE(recorded.ok() && deferred.ok());
+  ASSERT_EQ(recorded->size(), deferred->size());
+  size_t differing = 0;
+  for (size_t i = 0; i < recorded->size(); ++i) differing += (*recorded)[i] != (*deferred)[i];
+  EXPECT_GT(differing, 0u);  // the hash bytes
+  EXPECT_LE(differing, 32u);
+  auto a = Model::Load(std::move(recorded).value(), LoadOptions{true});
+  auto b = Model::Load(std::move(deferred).value(), LoadOptions{false});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)->content_sha256_hex().size(), 64u);
+  EXPECT_EQ((*a)->content_sha256_hex(), (*b)->content_sha256_hex());
+}
+
 TEST(TfliteImport, ListsEveryUnsupportedOperatorAndDtypeByNameAndIndex) {
   TfliteFile f;
   const int32_t in = f.FloatTensor("in", {1, 4});

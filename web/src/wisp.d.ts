@@ -126,7 +126,8 @@ export interface ModelInfo {
   version: string;
   description: string;
   producer: string;
-  sha256: string;
+  /** sha256 of the .wisp content (computed on first read; null if first read after dispose()). */
+  sha256: string | null;
   /** Bytes of the planned activation arena. */
   arenaBytes: number;
   /** Bytes of the .wisp model in the WebAssembly heap. */

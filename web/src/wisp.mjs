@@ -514,6 +514,16 @@ class LocalModel {
     this.inputs = info.inputs;
     this.outputs = info.outputs;
     this.info = info.info;
+    // The content sha256 is computed on first read, not at load: a .tflite imported in memory
+    // records none, and hashing megabytes is a visible share of a cold start.
+    let sha256 = null;
+    Object.defineProperty(this.info, 'sha256', {
+      enumerable: true,
+      get: () => {
+        if (sha256 === null && this.handle && !runtime.core.dead) sha256 = readInfoString(runtime.core, this.handle, 'sha256');
+        return sha256;
+      },
+    });
     this.labels = info.labels;
     // The input and output buffers are planned at load and never move (wisp_io_data is fixed for
     // the model's lifetime), so their heap offsets are read once. The typed views over them are
@@ -669,6 +679,11 @@ class LocalModel {
   }
 }
 
+function readInfoString(core, handle, what) {
+  const p = core.allocString(what);
+  try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
+}
+
 function readModelInfo(core, handle) {
   const nIn = core.call('wisp_model_num_io', handle, 0);
   const nOut = core.call('wisp_model_num_io', handle, 1);
@@ -676,10 +691,7 @@ function readModelInfo(core, handle) {
   const outputs = [];
   for (let i = 0; i < nIn; i++) inputs.push(Object.freeze(describeIo(core, handle, 0, i)));
   for (let i = 0; i < nOut; i++) outputs.push(Object.freeze(describeIo(core, handle, 1, i)));
-  const str = (what) => {
-    const p = core.allocString(what);
-    try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
-  };
+  const str = (what) => readInfoString(core, handle, what);
   let labels = null;
   const nAssets = core.call('wisp_model_num_assets', handle);
   for (let i = 0; i < nAssets; i++) {
@@ -701,7 +713,6 @@ function readModelInfo(core, handle) {
       version: str('version'),
       description: str('description'),
       producer: str('producer'),
-      sha256: str('sha256'),
       arenaBytes: core.call('wisp_model_arena_bytes', handle),
       modelBytes: core.call('wisp_model_size_bytes', handle),
     },
