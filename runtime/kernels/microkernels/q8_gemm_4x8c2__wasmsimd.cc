@@ -39,54 +39,74 @@ void WidenRow(GemmWindow window, size_t kc, size_t kcp, size_t k0, size_t count,
   }
 }
 
-template <typename T>
-void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
-          const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
-          const QuantEpilogue* e) {
+// R rows are computed (the register block's rows, or 1: a fully connected layer of batch 1 would
+// otherwise compute its one row four times). With one row, alternate k steps go to a second pair
+// of accumulators so that the adds do not all wait on each other.
+template <typename T, int R>
+void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+              const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+              const QuantEpilogue* e) {
   (void)row_sums;  // int16 weights never need row sums
   const size_t kcp = (kc + kKr - 1) / kKr * kKr;
   const size_t k_all = ks * kcp;
   const size_t chunk = std::min(k_all, kChunk);
-  alignas(16) int16_t wide[kMr][kChunk];
-  GemmWindow win[kMr];
-  uint8_t* out[kMr];
-  for (int r = 0; r < kMr; ++r) {
+  alignas(16) int16_t wide[R][kChunk];
+  GemmWindow win[R];
+  uint8_t* out[R];
+  for (int r = 0; r < R; ++r) {
     const size_t rr = std::min<size_t>(r, mr - 1);
     win[r] = windows[rr];
     out[r] = c + rr * c_stride;
   }
   const bool one_chunk = k_all <= kChunk;
   if (one_chunk) {
-    for (int r = 0; r < kMr; ++r) WidenRow<T>(win[r], kc, kcp, 0, k_all, wide[r]);
+    for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, 0, k_all, wide[r]);
   }
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
-    v128_t lo[kMr], hi[kMr];
+    v128_t lo[R], hi[R];
     const v128_t bias_lo = wasm_v128_load(w), bias_hi = wasm_v128_load(w + 16);
     w += 32;
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < R; ++r) {
       lo[r] = bias_lo;
       hi[r] = bias_hi;
     }
+    v128_t lo2 = wasm_i32x4_splat(0), hi2 = wasm_i32x4_splat(0);  // R == 1 only
     for (size_t k0 = 0; k0 < k_all; k0 += chunk) {
       const size_t count = std::min(chunk, k_all - k0);
       if (!one_chunk) {
-        for (int r = 0; r < kMr; ++r) WidenRow<T>(win[r], kc, kcp, k0, count, wide[r]);
+        for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, k0, count, wide[r]);
       }
-      for (size_t k = 0; k < count; k += kKr) {
+      size_t k = 0;
+      if constexpr (R == 1) {
+        for (; k + 2 * kKr <= count; k += 2 * kKr) {
+          const v128_t x0 = wasm_v128_load32_splat(wide[0] + k);
+          const v128_t x1 = wasm_v128_load32_splat(wide[0] + k + kKr);
+          lo[0] = wasm_i32x4_add(lo[0], wasm_i32x4_dot_i16x8(x0, wasm_v128_load(w)));
+          hi[0] = wasm_i32x4_add(hi[0], wasm_i32x4_dot_i16x8(x0, wasm_v128_load(w + 16)));
+          lo2 = wasm_i32x4_add(lo2, wasm_i32x4_dot_i16x8(x1, wasm_v128_load(w + 32)));
+          hi2 = wasm_i32x4_add(hi2, wasm_i32x4_dot_i16x8(x1, wasm_v128_load(w + 48)));
+          w += 64;
+        }
+      }
+      for (; k < count; k += kKr) {
         const v128_t w_lo = wasm_v128_load(w), w_hi = wasm_v128_load(w + 16);
         w += 32;
-        for (int r = 0; r < kMr; ++r) {
+        for (int r = 0; r < R; ++r) {
           const v128_t x = wasm_v128_load32_splat(wide[r] + k);
           lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_dot_i16x8(x, w_lo));
           hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_dot_i16x8(x, w_hi));
         }
       }
     }
+    if constexpr (R == 1) {
+      lo[0] = wasm_i32x4_add(lo[0], lo2);
+      hi[0] = wasm_i32x4_add(hi[0], hi2);
+    }
     const v128_t scale_lo = wasm_v128_load(w), scale_hi = wasm_v128_load(w + 16);
     w += 32;
     const size_t n = std::min<size_t>(kNr, nc - n0);
-    for (int r = kMr - 1; r >= 0; --r) {
+    for (int r = R - 1; r >= 0; --r) {
       const v128_t bytes = WasmNarrow8<T>(WasmRequantize4(lo[r], scale_lo, *e),
                                           WasmRequantize4(hi[r], scale_hi, *e));
       if (n == kNr) {
@@ -95,6 +115,17 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
         WasmStorePartial(out[r] + n0, bytes, n);
       }
     }
+  }
+}
+
+template <typename T>
+void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+          const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+          const QuantEpilogue* e) {
+  if (mr == 1) {
+    GemmRows<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else {
+    GemmRows<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
 }
 

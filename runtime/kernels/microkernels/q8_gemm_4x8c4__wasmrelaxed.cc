@@ -34,50 +34,73 @@ inline v128_t RelaxedDotAdd(v128_t w, v128_t x, v128_t acc) {
 constexpr int kMr = 4, kNr = 8, kKr = 4;
 
 // kFlip: XOR the input bytes with 0x80 (the +-128 input shift of the variant and dtype).
-template <typename T, bool kFlip>
-void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
-          const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
-          const QuantEpilogue* e) {
+// R rows are computed (the register block's rows, or 1: a fully connected layer of batch 1 would
+// otherwise compute its one row four times). With one row the two accumulators alone would wait
+// on each other's dot latency, so alternate k steps go to a second pair, added at the end.
+template <typename T, bool kFlip, int R>
+void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+              const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+              const QuantEpilogue* e) {
   const size_t kcp = (kc + kKr - 1) / kKr * kKr;
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
   const v128_t flip = wasm_i8x16_splat(static_cast<int8_t>(0x80));
-  GemmWindow win[kMr];
-  uint8_t* out[kMr];
-  for (int r = 0; r < kMr; ++r) {
+  GemmWindow win[R];
+  uint8_t* out[R];
+  for (int r = 0; r < R; ++r) {
     const size_t rr = std::min<size_t>(r, mr - 1);
     win[r] = windows[rr];
     out[r] = c + rr * c_stride;
   }
+  auto input = [&](const uint8_t* p) {
+    v128_t x = wasm_v128_load32_splat(p);
+    if constexpr (kFlip) x = wasm_v128_xor(x, flip);
+    return x;
+  };
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     const v128_t bias_lo = wasm_v128_load(w);
     const v128_t bias_hi = wasm_v128_load(w + 16);
     w += 32;
-    v128_t lo[kMr], hi[kMr];
-    for (int r = 0; r < kMr; ++r) {
+    v128_t lo[R], hi[R];
+    for (int r = 0; r < R; ++r) {
       lo[r] = bias_lo;
       hi[r] = bias_hi;
     }
+    v128_t lo2 = wasm_i32x4_splat(0), hi2 = wasm_i32x4_splat(0);  // R == 1 only
     for (size_t t = 0; t < ks; ++t) {
-      const uint8_t* a[kMr];
-      for (int r = 0; r < kMr; ++r) a[r] = win[r][t];
-      for (size_t k = 0; k < kcp; k += kKr) {
+      const uint8_t* a[R];
+      for (int r = 0; r < R; ++r) a[r] = win[r][t];
+      size_t k = 0;
+      if constexpr (R == 1) {
+        for (; k + 2 * kKr <= kcp; k += 2 * kKr) {
+          const v128_t x0 = input(a[0] + k), x1 = input(a[0] + k + kKr);
+          lo[0] = RelaxedDotAdd(wasm_v128_load(w), x0, lo[0]);
+          hi[0] = RelaxedDotAdd(wasm_v128_load(w + 16), x0, hi[0]);
+          lo2 = RelaxedDotAdd(wasm_v128_load(w + 32), x1, lo2);
+          hi2 = RelaxedDotAdd(wasm_v128_load(w + 48), x1, hi2);
+          w += 64;
+        }
+      }
+      for (; k < kcp; k += kKr) {
         const v128_t w_lo = wasm_v128_load(w);
         const v128_t w_hi = wasm_v128_load(w + 16);
         w += 32;
-        for (int r = 0; r < kMr; ++r) {
-          v128_t x = wasm_v128_load32_splat(a[r] + k);
-          if constexpr (kFlip) x = wasm_v128_xor(x, flip);
+        for (int r = 0; r < R; ++r) {
+          const v128_t x = input(a[r] + k);
           lo[r] = RelaxedDotAdd(w_lo, x, lo[r]);
           hi[r] = RelaxedDotAdd(w_hi, x, hi[r]);
         }
       }
+    }
+    if constexpr (R == 1) {
+      lo[0] = wasm_i32x4_add(lo[0], lo2);
+      hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
     const v128_t scale_lo = wasm_v128_load(w);
     const v128_t scale_hi = wasm_v128_load(w + 16);
     if (row_sums != nullptr) {
       const v128_t f_lo = wasm_v128_load(w + 32);
       const v128_t f_hi = wasm_v128_load(w + 48);
-      for (int r = 0; r < kMr; ++r) {
+      for (int r = 0; r < R; ++r) {
         const v128_t s = wasm_i32x4_splat(row_sums[std::min<size_t>(r, mr - 1)]);
         lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_mul(f_lo, s));
         hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, s));
@@ -85,7 +108,7 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
     }
     w += 64;
     const size_t n = std::min<size_t>(kNr, nc - n0);
-    for (int r = kMr - 1; r >= 0; --r) {
+    for (int r = R - 1; r >= 0; --r) {
       const v128_t bytes = WasmNarrow8<T>(WasmRequantize4(lo[r], scale_lo, *e),
                                           WasmRequantize4(hi[r], scale_hi, *e));
       if (n == kNr) {
@@ -94,6 +117,17 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
         WasmStorePartial(out[r] + n0, bytes, n);
       }
     }
+  }
+}
+
+template <typename T, bool kFlip>
+void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+          const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+          const QuantEpilogue* e) {
+  if (mr == 1) {
+    GemmRows<T, kFlip, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else {
+    GemmRows<T, kFlip, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
 }
 
