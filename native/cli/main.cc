@@ -19,16 +19,26 @@ int Fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   CLI::App app{"wisp: run quantized neural networks (.wisp, .tflite) natively"};
+  app.name("wisp");
   app.require_subcommand(1);
+  app.set_version_flag("--version", "wisp " WISP_VERSION);
   wisp::cli::AddConvertCommand(app);
   wisp::cli::AddInspectCommand(app);
   wisp::cli::AddRunCommand(app);
   wisp::cli::AddBenchCommand(app);
   wisp::cli::AddRegistryCommands(app);
+  if (argc <= 1) {
+    // A bare `wisp` is a request for usage, not a parse error with CLI11's internal exit code.
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11's own codes (105, 106, 109, ...) mean nothing to a shell script: usage errors are 2,
+    // as in getopt tools; --help and --version are successes.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   return wisp::cli::ExitCode();
 }

@@ -139,6 +139,22 @@ TEST(Cli, InspectAndBenchNameTheMicrokernelIsa) {
   EXPECT_EQ(nlohmann::json::parse(bench.out)["isa"], isa);
 }
 
+// A bare `wisp` prints usage and succeeds; --version names the version; a usage error exits 2
+// (as getopt tools do), not with CLI11's internal codes.
+TEST(Cli, UsageVersionAndUsageErrors) {
+  CommandResult bare = Wisp("");
+  EXPECT_EQ(bare.exit_code, 0);
+  EXPECT_NE(bare.out.find("Usage: wisp"), std::string::npos) << bare.out;
+  EXPECT_NE(bare.out.find("bench"), std::string::npos) << bare.out;
+  CommandResult version = Wisp("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("wisp ", 0), 0u) << version.out;
+  EXPECT_EQ(Wisp("no-such-command").exit_code, 2);
+  CommandResult missing = Wisp("bench");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("model"), std::string::npos) << missing.err;
+}
+
 TEST(Cli, ErrorsAreActionableAndNonZero) {
   {
     CommandResult r = Wisp("run /nonexistent/model.wisp --random 1");
