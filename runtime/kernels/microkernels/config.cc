@@ -63,10 +63,10 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
 }
 
 // The elementwise kernels (lookup tables, float conversions, average pooling, vmul, broadcast
-// vadd, bilinear resize, row-wise arg max) of a level, kept apart from Level() so that levels gain kernel families
-// without touching each other's lines. The byte lookups are scalar at every level: SSE2 has no byte
-// shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD one. The relaxed
-// level reuses wasmsimd.
+// vadd, bilinear resize, row-wise arg max) of a level, kept apart from Level() so that levels gain
+// kernel families without touching each other's lines. The byte lookups are scalar at every level:
+// SSE2 has no byte shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD one.
+// The relaxed level reuses wasmsimd.
 void AddElementwiseKernels(IsaLevel* level) {
   MicrokernelConfig& k = level->kernels;
   const std::string name = level->name;
@@ -175,16 +175,21 @@ void SelectLocked() {
   g_selected = true;
 }
 
-// The distinct kernels `pick` returns over all levels, each with its level.
-template <typename Info, typename Pick>
-std::vector<MicrokernelEntry<Info>> Collect(const Pick& pick) {
+// Adds `e` to `all` unless its kernel is already there (levels share kernels).
+template <typename Info>
+void AddDistinct(std::vector<MicrokernelEntry<Info>>* all, const MicrokernelEntry<Info>& e) {
+  for (const MicrokernelEntry<Info>& a : *all) {
+    if (a.info == e.info) return;
+  }
+  all->push_back(e);
+}
+
+// The distinct kernels the table's `member` holds over all levels, each with its level.
+template <typename Info>
+std::vector<MicrokernelEntry<Info>> Collect(const Info* MicrokernelConfig::*member) {
   std::vector<MicrokernelEntry<Info>> all;
   for (const IsaLevel& level : Levels()) {
-    for (const Info* info : pick(level)) {
-      bool seen = false;
-      for (const MicrokernelEntry<Info>& e : all) seen = seen || e.info == info;
-      if (!seen) all.push_back({info, level.name, level.runnable, true});
-    }
+    AddDistinct(&all, {level.kernels.*member, level.name, level.runnable, true});
   }
   return all;
 }
@@ -225,74 +230,53 @@ std::vector<MicrokernelEntry<GemmKernelInfo>> AllGemmKernels() {
 std::vector<MicrokernelEntry<DwconvKernelInfo>> AllDwconvKernels() {
   std::vector<MicrokernelEntry<DwconvKernelInfo>> all;
   for (const IsaLevel& level : Levels()) {
-    for (const MicrokernelEntry<DwconvKernelInfo>& e : level.dwconv_variants) {
-      bool seen = false;
-      for (const MicrokernelEntry<DwconvKernelInfo>& a : all) seen = seen || a.info == e.info;
-      if (!seen) all.push_back(e);
-    }
+    for (const MicrokernelEntry<DwconvKernelInfo>& e : level.dwconv_variants) AddDistinct(&all, e);
   }
   return all;
 }
 
 std::vector<MicrokernelEntry<RsumKernelInfo>> AllRsumKernels() {
-  return Collect<RsumKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const RsumKernelInfo*>{l.kernels.rsum}; });
+  return Collect(&MicrokernelConfig::rsum);
 }
 
 std::vector<MicrokernelEntry<VaddKernelInfo>> AllVaddKernels() {
-  return Collect<VaddKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const VaddKernelInfo*>{l.kernels.vadd}; });
+  return Collect(&MicrokernelConfig::vadd);
 }
 
 std::vector<MicrokernelEntry<LutKernelInfo>> AllLutKernels() {
-  return Collect<LutKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const LutKernelInfo*>{l.kernels.lut}; });
+  return Collect(&MicrokernelConfig::lut);
 }
 
 std::vector<MicrokernelEntry<LutChannelsKernelInfo>> AllLutChannelsKernels() {
-  return Collect<LutChannelsKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const LutChannelsKernelInfo*>{l.kernels.lutc}; });
+  return Collect(&MicrokernelConfig::lutc);
 }
 
 std::vector<MicrokernelEntry<QuantizeKernelInfo>> AllQuantizeKernels() {
-  return Collect<QuantizeKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const QuantizeKernelInfo*>{l.kernels.quantize}; });
+  return Collect(&MicrokernelConfig::quantize);
 }
 
 std::vector<MicrokernelEntry<DequantizeKernelInfo>> AllDequantizeKernels() {
-  return Collect<DequantizeKernelInfo>([](const IsaLevel& l) {
-    return std::vector<const DequantizeKernelInfo*>{l.kernels.dequantize};
-  });
+  return Collect(&MicrokernelConfig::dequantize);
 }
 
 std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels() {
-  return Collect<AvgPoolKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const AvgPoolKernelInfo*>{l.kernels.avgpool}; });
+  return Collect(&MicrokernelConfig::avgpool);
 }
 
 std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels() {
-  return Collect<VmulKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const VmulKernelInfo*>{l.kernels.vmul}; });
+  return Collect(&MicrokernelConfig::vmul);
 }
 
 std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels() {
-  return Collect<IbilinearKernelInfo>([](const IsaLevel& l) {
-    return std::vector<const IbilinearKernelInfo*>{l.kernels.ibilinear};
-  });
+  return Collect(&MicrokernelConfig::ibilinear);
 }
 
 std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels() {
-  return Collect<VaddcKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const VaddcKernelInfo*>{l.kernels.vaddc}; });
+  return Collect(&MicrokernelConfig::vaddc);
 }
 
-}  // namespace wisp
-
-namespace wisp {
-
 std::vector<MicrokernelEntry<ArgmaxKernelInfo>> AllArgmaxKernels() {
-  return Collect<ArgmaxKernelInfo>(
-      [](const IsaLevel& l) { return std::vector<const ArgmaxKernelInfo*>{l.kernels.argmax}; });
+  return Collect(&MicrokernelConfig::argmax);
 }
 
 }  // namespace wisp
