@@ -11,6 +11,7 @@
 
 #include "runtime/interpreter/thread_pool.h"
 #include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/float_conv.h"
 #include "runtime/kernels/parallel.h"
 #include "runtime/kernels/quantization.h"
 #include "runtime/kernels/quantized_conv.h"
@@ -42,7 +43,16 @@ struct ConvCommon {
   // in_c elements of the padding value (0.0f or the input zero point)
   std::vector<uint8_t> pad_row;
 
-  // What the microkernel plans need (quantized_conv.h).
+  // What the float microkernel plans need (float_conv.h).
+  FloatFilter FloatMicrokernelFilter() const {
+    FloatFilter f;
+    f.weights = filter_f;
+    f.bias = bias_f.data();
+    f.act_min = act_min;
+    f.act_max = act_max;
+    return f;
+  }
+  // What the quantized microkernel plans need (quantized_conv.h).
   QuantFilter MicrokernelFilter() const {
     QuantFilter f;
     f.weights = filter_raw;
@@ -336,11 +346,15 @@ void ForEachOutputBand(ThreadPool* pool, const ConvGeometry& g, int64_t macs_per
   });
 }
 
-// A quantized operator runs on the microkernels unless the reference kernels were asked for. The
-// microkernels may read a few bytes past an input row (a k group, a channel tile), which arena
-// tensors allow; a constant input (weights-only graph) keeps the reference kernels.
-bool UseMicrokernels(const KernelContext& ctx, const ConvCommon& c, const TensorDesc& input) {
-  return !ctx.options().reference_only && c.path != Path::kFloat && !input.is_constant();
+// An operator runs on the microkernels unless the reference kernels were asked for: quantized
+// ones on the quantized plans, float ones on the float plans (bit-exact to the reference). The
+// quantized microkernels may read a few bytes past an input row (a k group, a channel tile),
+// which arena tensors allow; a constant input (weights-only graph) keeps the reference kernels.
+enum class Impl { kReference, kQuantized, kFloat };
+
+Impl ChooseImpl(const KernelContext& ctx, const ConvCommon& c, const TensorDesc& input) {
+  if (ctx.options().reference_only || input.is_constant()) return Impl::kReference;
+  return c.path == Path::kFloat ? Impl::kFloat : Impl::kQuantized;
 }
 
 // ---- CONV_2D -----------------------------------------------------------------------------------
@@ -374,9 +388,11 @@ class Conv2DKernel : public OpKernel {
         ctx.ExpectShape(output, "output", {g_.batch, g_.out_h, g_.out_w, g_.out_c}));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, g_.out_c, g_.in_c, activation, &c_));
-    if (UseMicrokernels(ctx, c_, input)) {
+    impl_ = ChooseImpl(ctx, c_, input);
+    if (impl_ == Impl::kQuantized) {
       plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
-      microkernels_ = true;
+    } else if (impl_ == Impl::kFloat) {
+      float_plan_.Prepare(ctx, g_, c_.FloatMicrokernelFilter());
     } else {
       c_.BuildReferenceWeights();
     }
@@ -384,12 +400,18 @@ class Conv2DKernel : public OpKernel {
   }
 
   const char* implementation() const override {
-    return microkernels_ ? plan_.microkernel() : "reference";
+    return impl_ == Impl::kQuantized ? plan_.microkernel()
+           : impl_ == Impl::kFloat   ? float_plan_.microkernel()
+                                     : "reference";
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    if (microkernels_) {
+    if (impl_ == Impl::kQuantized) {
       plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
+      return Status::Ok();
+    }
+    if (impl_ == Impl::kFloat) {
+      float_plan_.Run(ctx, ctx.in<float>(0), ctx.out<float>(0));
       return Status::Ok();
     }
     const int64_t macs_per_row =
@@ -420,8 +442,9 @@ class Conv2DKernel : public OpKernel {
  private:
   ConvGeometry g_;
   ConvCommon c_;
-  bool microkernels_ = false;
+  Impl impl_ = Impl::kReference;
   QuantGemmPlan plan_;
+  F32GemmPlan float_plan_;
 };
 
 // ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------------
@@ -460,9 +483,14 @@ class DepthwiseConv2DKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 3, g_.out_c, g_.in_c, activation, &c_));
     max_tasks_ = MaxTasks(ctx);
-    if (UseMicrokernels(ctx, c_, input) && g_.depth_multiplier == 1) {
+    // Both plans take depth multiplier 1 only; others keep the reference kernels.
+    impl_ = g_.depth_multiplier == 1 ? ChooseImpl(ctx, c_, input) : Impl::kReference;
+    if (impl_ == Impl::kQuantized) {
       plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
-      microkernels_ = true;
+      return Status::Ok();
+    }
+    if (impl_ == Impl::kFloat) {
+      float_plan_.Prepare(ctx, g_, c_.FloatMicrokernelFilter());
       return Status::Ok();
     }
     c_.BuildReferenceWeights();
@@ -472,12 +500,18 @@ class DepthwiseConv2DKernel : public OpKernel {
   }
 
   const char* implementation() const override {
-    return microkernels_ ? plan_.microkernel() : "reference";
+    return impl_ == Impl::kQuantized ? plan_.microkernel()
+           : impl_ == Impl::kFloat   ? float_plan_.microkernel()
+                                     : "reference";
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    if (microkernels_) {
+    if (impl_ == Impl::kQuantized) {
       plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
+      return Status::Ok();
+    }
+    if (impl_ == Impl::kFloat) {
+      float_plan_.Run(ctx, ctx.in<float>(0), ctx.out<float>(0));
       return Status::Ok();
     }
     char* acc_rows = static_cast<char*>(ctx.scratch(acc_scratch_));
@@ -514,8 +548,9 @@ class DepthwiseConv2DKernel : public OpKernel {
   ConvCommon c_;
   int acc_scratch_ = -1;
   int max_tasks_ = 1;
-  bool microkernels_ = false;
+  Impl impl_ = Impl::kReference;
   QuantDwconvPlan plan_;
+  F32DwconvPlan float_plan_;
 };
 
 // ---- FULLY_CONNECTED ---------------------------------------------------------------------------
@@ -558,14 +593,16 @@ class FullyConnectedKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(ctx.ExpectShape(output, "output", expected));
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, out_c_, in_c_, activation, &c_));
-    if (UseMicrokernels(ctx, c_, input)) {
-      // A 1x1 convolution over a column of `batch` pixels.
-      ConvGeometry g;
-      g.in_h = g.out_h = batch_;
-      g.in_c = in_c_;
-      g.out_c = out_c_;
+    impl_ = ChooseImpl(ctx, c_, input);
+    // A 1x1 convolution over a column of `batch` pixels.
+    ConvGeometry g;
+    g.in_h = g.out_h = batch_;
+    g.in_c = in_c_;
+    g.out_c = out_c_;
+    if (impl_ == Impl::kQuantized) {
       plan_.Prepare(ctx, g, c_.MicrokernelFilter());
-      microkernels_ = true;
+    } else if (impl_ == Impl::kFloat) {
+      float_plan_.Prepare(ctx, g, c_.FloatMicrokernelFilter());
     } else {
       c_.BuildReferenceWeights();
     }
@@ -573,12 +610,18 @@ class FullyConnectedKernel : public OpKernel {
   }
 
   const char* implementation() const override {
-    return microkernels_ ? plan_.microkernel() : "reference";
+    return impl_ == Impl::kQuantized ? plan_.microkernel()
+           : impl_ == Impl::kFloat   ? float_plan_.microkernel()
+                                     : "reference";
   }
 
   Status Invoke(const KernelContext& ctx) override {
-    if (microkernels_) {
+    if (impl_ == Impl::kQuantized) {
       plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
+      return Status::Ok();
+    }
+    if (impl_ == Impl::kFloat) {
+      float_plan_.Run(ctx, ctx.in<float>(0), ctx.out<float>(0));
       return Status::Ok();
     }
     switch (c_.path) {
@@ -601,8 +644,9 @@ class FullyConnectedKernel : public OpKernel {
  private:
   int32_t batch_ = 0, in_c_ = 0, out_c_ = 0;
   ConvCommon c_;
-  bool microkernels_ = false;
+  Impl impl_ = Impl::kReference;
   QuantGemmPlan plan_;
+  F32GemmPlan float_plan_;
 };
 
 }  // namespace

@@ -28,4 +28,19 @@ inline int NumTasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks
       std::max<int64_t>(1, std::min<int64_t>({pool->num_threads(), max_tasks, units, by_work})));
 }
 
+// Work is split into up to kTasksPerThread tasks per pool thread (of at least kMinMacsPerTask
+// multiply-adds) by the microkernel plans: the pool deals each thread a contiguous run of tasks,
+// i.e. the same rows or pixels in consecutive operators, whose data then stays in that core's
+// cache, and lets a thread that is done help with the rest, so a half that runs slower (data in the
+// other core's cache, a descheduled thread) does not hold the operator up.
+constexpr int kTasksPerThread = 8;
+
+// Tasks for `units` units of work totalling `macs` multiply-adds, at most `max_tasks` (a plan's
+// MaxTasks * kTasksPerThread, fixed at Prepare for its per-task scratch).
+inline int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
+  if (pool == nullptr || pool->num_threads() <= 1) return 1;
+  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
+}
+
 }  // namespace wisp

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/interpreter/prepared_weights.h"
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/parallel.h"
+#include "runtime/kernels/shared_weights.h"
 
 namespace wisp {
 namespace {
@@ -13,37 +13,9 @@ namespace {
 constexpr int kMaxMr = 8;
 constexpr int32_t kMaxPatchRows = 16;  // filter rows of a directly gathered patch
 
-// Work is split into up to kTasksPerThread tasks per pool thread (of at least kMinMacsPerTask
-// multiply-adds, parallel.h): the pool deals each thread a contiguous run of tasks, i.e. the same
-// rows or pixels in consecutive operators, whose data then stays in that core's cache, and lets
-// a thread that is done help with the rest, so a half that runs slower (data in the other core's
-// cache, a descheduled thread) does not hold the operator up.
-constexpr int kTasksPerThread = 8;
-
-int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
-  if (pool == nullptr || pool->num_threads() <= 1) return 1;
-  const int64_t by_work = std::max<int64_t>(1, macs / kMinMacsPerTask);
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
-}
-
 // Kernels read up to one register block past the last input value they use (a k group, a
 // channel tile): the zero buffer covers that too.
 constexpr size_t kZeroSlack = 64;
-
-// What `pack` makes for this operator, shared with the other interpreters of the same model
-// when the interpreter has a PreparedWeights store.
-template <typename T, typename Pack>
-std::shared_ptr<const T> Shared(const KernelContext& ctx, const std::string& what,
-                                const Pack& pack) {
-  PreparedWeights* store = ctx.options().shared_weights;
-  if (store != nullptr) {
-    if (auto found = store->Find(ctx.op_index(), what))
-      return std::static_pointer_cast<const T>(found);
-  }
-  auto made = std::make_shared<const T>(pack());
-  if (store == nullptr) return made;
-  return std::static_pointer_cast<const T>(store->Publish(ctx.op_index(), what, made));
-}
 
 size_t InputBytes(const ConvGeometry& g) {
   return static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
@@ -126,8 +98,8 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   src.input_zero_point = f.input_zero_point;
   src.input_uint8 = f.uint8;
   const char* mode = patches_ ? "/patches" : row_taps_ ? "/row_taps" : "";
-  packed_ = Shared<PackedGemm>(ctx, std::string(name_) + mode,
-                               [&] { return PackGemm(layout_, src); });
+  packed_ =
+      Shared<PackedGemm>(ctx, std::string(name_) + mode, [&] { return PackGemm(layout_, src); });
   if (packed_->needs_row_sums) row_sums_ = f.uint8 ? k->row_sums_qu8 : k->row_sums_qs8;
   max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   // Contiguous rows (pointwise, or gathered patches) of an int8 layer with more than one block

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -639,20 +640,43 @@ void ForEachIsaLevel(const Fn& cases) {
 
 // The microkernel paths (CONV_2D as a GEMM over pixels or through row windows, FULLY_CONNECTED,
 // DEPTHWISE_CONV_2D) must equal the reference bit for bit, with every ISA level this build and
-// machine offer (microkernels/config.h): `family` is the microkernel name's prefix.
+// machine offer (microkernels/config.h): `family` is the microkernel name's prefix. T = float
+// runs the float32 microkernels, which must add in the reference's order.
 template <typename T>
 void CompareOptimizedWithReference(const Spec& s, uint32_t seed, const char* family = "q8_gemm_") {
-  const DType dt = std::is_same<T, int8_t>::value ? DType::INT8 : DType::UINT8;
+  constexpr bool kFloat = std::is_same<T, float>::value;
+  const DType dt = kFloat                           ? DType::FLOAT32
+                   : std::is_same<T, int8_t>::value ? DType::INT8
+                                                    : DType::UINT8;
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> qdist(std::numeric_limits<T>::min(),
-                                               std::numeric_limits<T>::max());
+  // The 8-bit range (float inputs are drawn below instead).
+  using Q = typename std::conditional<kFloat, int8_t, T>::type;
+  std::uniform_int_distribution<int32_t> qdist(std::numeric_limits<Q>::min(),
+                                               std::numeric_limits<Q>::max());
   std::uniform_int_distribution<int32_t> bdist(-5000, 5000);
   std::uniform_real_distribution<float> sdist(0.002f, 0.02f);
   std::vector<T> x(NumElements(InputShape(s))), w(NumElements(FilterShape(s)));
   std::vector<int32_t> bias(s.oc);
+  std::vector<float> fbias(s.oc);
   std::vector<float> scales(s.oc);
-  for (T& v : x) v = static_cast<T>(qdist(rng));
-  for (T& v : w) v = static_cast<T>(qdist(rng));
+  if constexpr (kFloat) {
+    // Magnitudes over several binades and some signed zeros, so that any change in the order
+    // of the additions would show in the low bits.
+    std::uniform_real_distribution<float> fdist(-1.0f, 1.0f);
+    std::uniform_int_distribution<int> e(-8, 8), pick(0, 19);
+    auto value = [&] {
+      const int p = pick(rng);
+      if (p == 0) return 0.0f;
+      if (p == 1) return -0.0f;
+      return std::ldexp(fdist(rng), e(rng));
+    };
+    for (float& v : x) v = value();
+    for (float& v : w) v = value();
+    for (float& v : fbias) v = value();
+  } else {
+    for (T& v : x) v = static_cast<T>(qdist(rng));
+    for (T& v : w) v = static_cast<T>(qdist(rng));
+  }
   for (int32_t& v : bias) v = bdist(rng);
   for (float& v : scales) v = sdist(rng);
   const QuantParams wq = dt == DType::INT8 ? PerChannel(scales, s.kind == Kind::kDepthwise ? 3 : 0)
@@ -662,10 +686,14 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed, const char* fam
   std::vector<T> outputs[2];
   for (int reference_only = 0; reference_only < 2; ++reference_only) {
     SingleOpModel m;
-    const int32_t in = m.AddInput("input", dt, InputShape(s), PerTensor(0.05f, zp));
-    const int32_t f = m.AddConstant("filter", dt, FilterShape(s), w, wq);
-    const int32_t b = s.has_bias ? m.AddConstant("bias", DType::INT32, {s.oc}, bias) : -1;
-    const int32_t out = m.AddOutput("output", dt, OutputShape(s), PerTensor(0.25f, zp / 2));
+    const int32_t in =
+        m.AddInput("input", dt, InputShape(s), kFloat ? QuantParams() : PerTensor(0.05f, zp));
+    const int32_t f = m.AddConstant("filter", dt, FilterShape(s), w, kFloat ? QuantParams() : wq);
+    const int32_t b = !s.has_bias ? -1
+                      : kFloat    ? m.AddConstant("bias", DType::FLOAT32, {s.oc}, fbias)
+                                  : m.AddConstant("bias", DType::INT32, {s.oc}, bias);
+    const int32_t out = m.AddOutput("output", dt, OutputShape(s),
+                                    kFloat ? QuantParams() : PerTensor(0.25f, zp / 2));
     m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
     Status st = m.Build(reference_only != 0);
     ASSERT_TRUE(st.ok()) << st.ToString();
@@ -679,7 +707,9 @@ void CompareOptimizedWithReference(const Spec& s, uint32_t seed, const char* fam
     ASSERT_TRUE(m.Invoke().ok());
     outputs[reference_only] = m.Output<T>(0);
   }
-  EXPECT_EQ(outputs[0], outputs[1]);
+  // Bytes, not values: -0.0f == 0.0f, and a NaN differs from itself.
+  ASSERT_EQ(outputs[0].size(), outputs[1].size());
+  EXPECT_EQ(0, std::memcmp(outputs[0].data(), outputs[1].data(), outputs[0].size() * sizeof(T)));
 }
 
 void PointwiseCases() {
@@ -702,9 +732,13 @@ void PointwiseCases() {
 
 TEST(ConvolutionConv2D, PointwiseGemmMatchesReference) { ForEachIsaLevel(PointwiseCases); }
 
+constexpr fb::Activation kActivations[] = {fb::Activation::NONE, fb::Activation::RELU,
+                                           fb::Activation::RELU6, fb::Activation::RELU_N1_TO_1};
+
 // Random spatial geometries (batch, kernel, stride, dilation, padding, activation, bias) for
 // `kind`, each compared with the reference on int8 and uint8 in turn.
-void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* family) {
+void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* family,
+                                       bool float32 = false) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> size(1, 12), kernel(1, 5), stride(1, 3), channels(1, 37);
   for (int i = 0; i < 24; ++i) {
@@ -725,7 +759,10 @@ void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* fam
     if (kind == Kind::kConv && s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1) s.kh = 2;
     s.act = i % 3 == 0 ? fb::Activation::RELU6 : fb::Activation::NONE;
     s.has_bias = i % 4 != 1;
-    if (i % 2) {
+    if (float32) {
+      s.act = kActivations[i % 4];
+      CompareOptimizedWithReference<float>(s, seed * 10 + i, family);
+    } else if (i % 2) {
       CompareOptimizedWithReference<int8_t>(s, seed * 10 + i, family);
     } else {
       CompareOptimizedWithReference<uint8_t>(s, seed * 10 + i, family);
@@ -760,6 +797,32 @@ void FullyConnectedCases() {
 }
 
 TEST(ConvolutionFullyConnected, GemmMatchesReference) { ForEachIsaLevel(FullyConnectedCases); }
+
+// Float32: pointwise and windowed CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED on the f32
+// microkernels, bit for bit equal to the reference at every ISA level.
+void FloatGemmCases() {
+  std::mt19937 rng(44);
+  std::uniform_int_distribution<int> small(1, 7), channels(1, 45), batch(1, 9);
+  for (int i = 0; i < 12; ++i) {
+    Spec s;
+    s.n = small(rng) % 3 + 1, s.h = small(rng), s.w = small(rng);
+    s.ic = channels(rng), s.oc = channels(rng);
+    s.act = kActivations[i % 4];
+    s.has_bias = i % 4 != 1;
+    CompareOptimizedWithReference<float>(s, 300 + i, "f32_gemm_");
+    s.kind = Kind::kFullyConnected;
+    s.fc_input_shape = {batch(rng), s.ic};
+    CompareOptimizedWithReference<float>(s, 400 + i, "f32_gemm_");
+  }
+  CompareRandomSpatialWithReference(Kind::kConv, 45, "f32_gemm_", true);
+}
+
+TEST(ConvolutionConv2D, FloatMicrokernelsMatchReference) { ForEachIsaLevel(FloatGemmCases); }
+
+TEST(ConvolutionDepthwiseConv2D, FloatMicrokernelsMatchReference) {
+  ForEachIsaLevel(
+      [] { CompareRandomSpatialWithReference(Kind::kDepthwise, 46, "f32_dwconv_", true); });
+}
 
 }  // namespace
 }  // namespace wisp
@@ -877,6 +940,7 @@ TEST(ConvolutionThreads, FullyConnectedSplitsRowsExactly) {
   s.fc_input_shape = {200, s.ic};
   CompareThreadedWithSingle<int8_t>(s, 8, false);
   CompareThreadedWithSingle<uint8_t>(s, 9, false);
+  CompareThreadedWithSingle<float>(s, 10, false);
 }
 
 }  // namespace

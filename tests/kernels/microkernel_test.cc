@@ -771,6 +771,147 @@ TEST(Microkernels, EveryAvgPoolKernelMatchesReference) {
   EXPECT_GE(tested, 2);
 }
 
+// ---- float32 convolution kernels (f32_conv.h) --------------------------------------------------
+
+// A float over several binades, now and then a signed zero: any change in the order of the
+// additions shows in the low bits.
+float RandomFloat(Rng& rng) {
+  const int32_t pick = rng.Int(0, 19);
+  if (pick == 0) return 0.0f;
+  if (pick == 1) return -0.0f;
+  return std::ldexp(rng.Float(-1.0f, 1.0f), rng.Int(-8, 8));
+}
+
+// The fused activation ranges of float operators.
+F32MinMax RandomF32Range(Rng& rng) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const F32MinMax ranges[] = {{-inf, inf}, {0.0f, inf}, {0.0f, 6.0f}, {-1.0f, 1.0f}};
+  return ranges[rng.Int(0, 3)];
+}
+
+// The reference kernels' epilogue (kernels/reference/conv2d.cc).
+float ClampLikeReference(float acc, const F32MinMax& p) {
+  return std::min(std::max(acc, p.min), p.max);
+}
+
+void CheckF32GemmKernel(const MicrokernelEntry<F32GemmKernelInfo>& e, uint32_t seed) {
+  const F32GemmKernelInfo& k = *e.info;
+  Rng rng(seed);
+  for (int trial = 0; trial < 80; ++trial) {
+    const size_t mr = static_cast<size_t>(rng.Int(1, k.mr));
+    const size_t nc = static_cast<size_t>(rng.Int(1, 3 * k.nr + 3));
+    const size_t kc = static_cast<size_t>(rng.Int(1, trial < 50 ? 24 : 300));
+    const size_t ks = static_cast<size_t>(rng.Int(1, trial % 3 == 0 ? 1 : 9));
+    SCOPED_TRACE(std::string(k.name) + " mr=" + std::to_string(mr) + " nc=" + std::to_string(nc) +
+                 " kc=" + std::to_string(kc) + " ks=" + std::to_string(ks));
+    // Input rows (exactly kc floats each, so a read past them would trip ASan) and the zero
+    // buffer for padding taps.
+    std::vector<std::vector<float>> pool(16, std::vector<float>(kc));
+    for (std::vector<float>& row : pool) {
+      for (float& v : row) v = RandomFloat(rng);
+    }
+    const std::vector<float> zero(kc, 0.0f);
+    std::vector<const float*> taps(mr * ks);
+    std::vector<F32Window> windows(mr);
+    for (size_t r = 0; r < mr; ++r) {
+      for (size_t t = 0; t < ks; ++t) {
+        taps[r * ks + t] = rng.Coin(0.15) ? zero.data() : pool[rng.Int(0, 15)].data();
+      }
+      windows[r] = taps.data() + r * ks;
+    }
+    std::vector<float> w(nc * ks * kc), bias(nc);
+    for (float& v : w) v = RandomFloat(rng);
+    for (float& v : bias) v = RandomFloat(rng);
+    const bool has_bias = rng.Coin(0.8);
+    const F32MinMax params = RandomF32Range(rng);
+    const std::vector<float> packed =
+        PackF32Gemm(k.nr, nc, ks, kc, w.data(), has_bias ? bias.data() : nullptr);
+
+    // Output rows with a guard column past nc, and a c_stride wider than nc.
+    const size_t c_stride = nc + 3;
+    std::vector<float> out(mr * c_stride, 1234.5f);
+    k.fn(mr, nc, kc, ks, windows.data(), packed.data(), out.data(), c_stride, &params);
+    for (size_t r = 0; r < mr; ++r) {
+      for (size_t n = 0; n < nc; ++n) {
+        float acc = has_bias ? bias[n] : 0.0f;
+        for (size_t t = 0; t < ks; ++t) {
+          for (size_t i = 0; i < kc; ++i) acc += taps[r * ks + t][i] * w[(n * ks + t) * kc + i];
+        }
+        const float want = ClampLikeReference(acc, params);
+        ASSERT_EQ(0, std::memcmp(&want, &out[r * c_stride + n], sizeof(float)))
+            << "row " << r << " channel " << n << ": " << out[r * c_stride + n] << " vs " << want;
+      }
+      for (size_t n = nc; n < c_stride; ++n) {
+        ASSERT_EQ(out[r * c_stride + n], 1234.5f) << "wrote past nc";
+      }
+    }
+  }
+}
+
+TEST(Microkernels, EveryF32GemmKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<F32GemmKernelInfo>& e : AllF32GemmKernels()) {
+    if (!e.runnable) continue;
+    std::printf("  %s (%s)\n", e.info->name, e.isa.c_str());
+    CheckF32GemmKernel(e, 2468);
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
+void CheckF32DwconvKernel(const MicrokernelEntry<F32DwconvKernelInfo>& e, uint32_t seed) {
+  const F32DwconvKernelInfo& k = *e.info;
+  Rng rng(seed);
+  for (int trial = 0; trial < 80; ++trial) {
+    const size_t channels = static_cast<size_t>(rng.Int(1, trial < 50 ? 40 : 200));
+    const size_t width = static_cast<size_t>(rng.Int(1, 6));
+    const size_t taps = static_cast<size_t>(rng.Int(1, 30));
+    const size_t stride = static_cast<size_t>(rng.Int(1, static_cast<int32_t>(taps)));
+    SCOPED_TRACE(std::string(k.name) + " channels=" + std::to_string(channels) +
+                 " width=" + std::to_string(width) + " taps=" + std::to_string(taps) +
+                 " stride=" + std::to_string(stride));
+    std::vector<std::vector<float>> pool(16, std::vector<float>(channels));
+    for (std::vector<float>& row : pool) {
+      for (float& v : row) v = RandomFloat(rng);
+    }
+    const std::vector<float> zero(channels, 0.0f);
+    std::vector<const float*> input((width - 1) * stride + taps);
+    for (const float*& p : input) p = rng.Coin(0.15) ? zero.data() : pool[rng.Int(0, 15)].data();
+    std::vector<float> w(taps * channels), bias(channels);
+    for (float& v : w) v = RandomFloat(rng);
+    for (float& v : bias) v = RandomFloat(rng);
+    const F32MinMax params = RandomF32Range(rng);
+    const std::vector<float> packed =
+        PackF32Dwconv(k.channel_tile, channels, taps, w.data(), bias.data());
+
+    std::vector<float> out(width * channels + 5, 1234.5f);
+    k.fn(channels, width, taps, input.data(), stride, packed.data(), out.data(), &params);
+    for (size_t p = 0; p < width; ++p) {
+      for (size_t c = 0; c < channels; ++c) {
+        float acc = bias[c];
+        for (size_t t = 0; t < taps; ++t) acc += input[p * stride + t][c] * w[t * channels + c];
+        const float want = ClampLikeReference(acc, params);
+        ASSERT_EQ(0, std::memcmp(&want, &out[p * channels + c], sizeof(float)))
+            << "pixel " << p << " channel " << c << ": " << out[p * channels + c] << " vs " << want;
+      }
+    }
+    for (size_t i = width * channels; i < out.size(); ++i) {
+      ASSERT_EQ(out[i], 1234.5f) << "wrote past the row";
+    }
+  }
+}
+
+TEST(Microkernels, EveryF32DwconvKernelMatchesReference) {
+  int tested = 0;
+  for (const MicrokernelEntry<F32DwconvKernelInfo>& e : AllF32DwconvKernels()) {
+    if (!e.runnable) continue;
+    std::printf("  %s (%s)\n", e.info->name, e.isa.c_str());
+    CheckF32DwconvKernel(e, 1357);
+    ++tested;
+  }
+  EXPECT_GE(tested, 2);
+}
+
 // The table picks a runnable kernel at every ISA level, and the cap is honoured.
 TEST(Microkernels, ConfigSelectsPerIsaLevel) {
   const std::vector<std::string> levels = MicrokernelIsaLevels();

@@ -104,6 +104,29 @@ void AddElementwiseKernels(IsaLevel* level) {
 #endif
 }
 
+// The float32 convolution kernels of a level. They multiply and add in the reference's order
+// with one output channel per lane (f32_conv.h), so every level computes the same bits; the
+// relaxed level reuses wasmsimd (its fused multiply-add would round differently), and the x86
+// levels above SSE2 reuse SSE2.
+void AddF32Kernels(IsaLevel* level) {
+  MicrokernelConfig& k = level->kernels;
+  const std::string name = level->name;
+  k.f32_gemm = &kF32Gemm4x4Scalar;
+  k.f32_dwconv = &kF32Dwconv4cScalar;
+#if defined(WISP_MICROKERNELS_X86)
+  if (name != "scalar") {
+    k.f32_gemm = &kF32Gemm4x8Sse2;
+    k.f32_dwconv = &kF32Dwconv8cSse2;
+  }
+#endif
+#if defined(WISP_MICROKERNELS_WASMSIMD)
+  if (name == "wasmsimd" || name == "wasmrelaxed") {
+    k.f32_gemm = &kF32Gemm4x8Wasmsimd;
+    k.f32_dwconv = &kF32Dwconv8cWasmsimd;
+  }
+#endif
+}
+
 std::vector<IsaLevel> Levels() {
   std::vector<IsaLevel> levels;
   levels.push_back(Level("scalar", true, &kQ8Gemm4x4Scalar, {&kQ8DwconvUp4cScalar},
@@ -149,7 +172,10 @@ std::vector<IsaLevel> Levels() {
                              {&kQ8DwconvUp16c4WasmSdot, "wasmrelaxed", true, sdot}};
   levels.push_back(relaxed);
 #endif
-  for (IsaLevel& level : levels) AddElementwiseKernels(&level);
+  for (IsaLevel& level : levels) {
+    AddElementwiseKernels(&level);
+    AddF32Kernels(&level);
+  }
   return levels;
 }
 
@@ -273,6 +299,14 @@ std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels() {
 
 std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels() {
   return Collect(&MicrokernelConfig::vaddc);
+}
+
+std::vector<MicrokernelEntry<F32GemmKernelInfo>> AllF32GemmKernels() {
+  return Collect(&MicrokernelConfig::f32_gemm);
+}
+
+std::vector<MicrokernelEntry<F32DwconvKernelInfo>> AllF32DwconvKernels() {
+  return Collect(&MicrokernelConfig::f32_dwconv);
 }
 
 std::vector<MicrokernelEntry<ArgmaxKernelInfo>> AllArgmaxKernels() {

@@ -11,6 +11,7 @@
 #include "runtime/kernels/microkernels/avgpool.h"
 #include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
+#include "runtime/kernels/microkernels/f32_conv.h"
 #include "runtime/kernels/microkernels/gemm.h"
 #include "runtime/kernels/microkernels/ibilinear.h"
 #include "runtime/kernels/microkernels/lut.h"
@@ -37,6 +38,9 @@ struct MicrokernelConfig {
   const VmulKernelInfo* vmul = nullptr;              // MUL of same-shaped tensors
   const IbilinearKernelInfo* ibilinear = nullptr;    // RESIZE_BILINEAR int8/uint8
   const VaddcKernelInfo* vaddc = nullptr;            // ADD / SUB runs with a broadcast value
+  // float32 CONV_2D / FULLY_CONNECTED and DEPTHWISE_CONV_2D, bit-exact to the reference kernels.
+  const F32GemmKernelInfo* f32_gemm = nullptr;
+  const F32DwconvKernelInfo* f32_dwconv = nullptr;
 };
 
 const MicrokernelConfig& Microkernels();
@@ -72,5 +76,7 @@ std::vector<MicrokernelEntry<AvgPoolKernelInfo>> AllAvgPoolKernels();
 std::vector<MicrokernelEntry<VmulKernelInfo>> AllVmulKernels();
 std::vector<MicrokernelEntry<IbilinearKernelInfo>> AllIbilinearKernels();
 std::vector<MicrokernelEntry<VaddcKernelInfo>> AllVaddcKernels();
+std::vector<MicrokernelEntry<F32GemmKernelInfo>> AllF32GemmKernels();
+std::vector<MicrokernelEntry<F32DwconvKernelInfo>> AllF32DwconvKernels();
 
 }  // namespace wisp

@@ -5,6 +5,7 @@
 #include "runtime/kernels/microkernels/avgpool.h"
 #include "runtime/kernels/microkernels/convert.h"
 #include "runtime/kernels/microkernels/dwconv.h"
+#include "runtime/kernels/microkernels/f32_conv.h"
 #include "runtime/kernels/microkernels/gemm.h"
 #include "runtime/kernels/microkernels/ibilinear.h"
 #include "runtime/kernels/microkernels/lut.h"
@@ -30,6 +31,8 @@ extern const DequantizeKernelInfo kQ8F32Cvt1Scalar;
 extern const AvgPoolKernelInfo kQ8Avgpool1cScalar;
 extern const VmulKernelInfo kQ8Vmul1Scalar;
 extern const IbilinearKernelInfo kQ8Ibilinear1cScalar;
+extern const F32GemmKernelInfo kF32Gemm4x4Scalar;
+extern const F32DwconvKernelInfo kF32Dwconv4cScalar;
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define WISP_MICROKERNELS_X86 1
@@ -64,6 +67,8 @@ extern const DequantizeKernelInfo kQ8F32Cvt16Sse2;
 extern const AvgPoolKernelInfo kQ8Avgpool16cSse2;
 extern const VmulKernelInfo kQ8Vmul16Sse2;
 extern const IbilinearKernelInfo kQ8Ibilinear8cSse2;
+extern const F32GemmKernelInfo kF32Gemm4x8Sse2;
+extern const F32DwconvKernelInfo kF32Dwconv8cSse2;
 #endif
 
 #if defined(__wasm_simd128__)
@@ -83,6 +88,8 @@ extern const DequantizeKernelInfo kQ8F32Cvt16Wasmsimd;
 extern const AvgPoolKernelInfo kQ8Avgpool16cWasmsimd;
 extern const VmulKernelInfo kQ8Vmul16Wasmsimd;
 extern const IbilinearKernelInfo kQ8Ibilinear8cWasmsimd;
+extern const F32GemmKernelInfo kF32Gemm4x8Wasmsimd;
+extern const F32DwconvKernelInfo kF32Dwconv8cWasmsimd;
 #endif
 
 // The relaxed-SIMD kernels are compiled only into the relaxed WebAssembly variants, which define

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/kernels/microkernels/f32_conv.h"
+
 namespace wisp {
 namespace {
 
@@ -158,6 +160,46 @@ PackedBytes PackDwconv(const DwconvKernelInfo& kernel, const DwconvWeightsSource
     }
   }
   return out;
+}
+
+}  // namespace wisp
+
+namespace wisp {
+
+std::vector<float> PackF32Gemm(int nr, size_t n, size_t ks, size_t kc, const float* weights,
+                               const float* bias) {
+  const size_t block = static_cast<size_t>(nr);
+  const size_t blocks = (n + block - 1) / block;
+  const size_t k_total = ks * kc;
+  std::vector<float> packed(blocks * block * (1 + k_total), 0.0f);
+  float* out = packed.data();
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t n0 = b * block;
+    const size_t nc = std::min(block, n - n0);
+    for (size_t j = 0; j < nc; ++j) out[j] = bias != nullptr ? bias[n0 + j] : 0.0f;
+    out += block;
+    for (size_t k = 0; k < k_total; ++k, out += block) {
+      for (size_t j = 0; j < nc; ++j) out[j] = weights[(n0 + j) * k_total + k];
+    }
+  }
+  return packed;
+}
+
+std::vector<float> PackF32Dwconv(int channel_tile, size_t channels, size_t taps,
+                                 const float* weights, const float* bias) {
+  const size_t tile = static_cast<size_t>(channel_tile);
+  const size_t tiles = (channels + tile - 1) / tile;
+  std::vector<float> packed(tiles * tile * (1 + taps), 0.0f);
+  float* out = packed.data();
+  for (size_t c0 = 0; c0 < channels; c0 += tile) {
+    const size_t nc = std::min(tile, channels - c0);
+    for (size_t j = 0; j < nc; ++j) out[j] = bias != nullptr ? bias[c0 + j] : 0.0f;
+    out += tile;
+    for (size_t t = 0; t < taps; ++t, out += tile) {
+      for (size_t j = 0; j < nc; ++j) out[j] = weights[t * channels + c0 + j];
+    }
+  }
+  return packed;
 }
 
 }  // namespace wisp

@@ -75,4 +75,11 @@ inline void Sse2StorePartial(uint8_t* out, __m128i v, size_t n) {
   std::memcpy(out, bytes, n);
 }
 
+// Float32 kernels (f32_conv.h): min(max(acc, lo), hi) exactly as std::min / std::max compute it.
+// _mm_max_ps(lo, acc) is acc unless lo > acc (so a NaN accumulator passes, as in
+// std::max(acc, lo)); _mm_min_ps(hi, v) is v unless hi < v (as std::min(v, hi)).
+inline __m128 Sse2ClampF32(__m128 acc, __m128 lo, __m128 hi) {
+  return _mm_min_ps(hi, _mm_max_ps(lo, acc));
+}
+
 }  // namespace wisp

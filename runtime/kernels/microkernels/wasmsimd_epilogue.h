@@ -56,4 +56,11 @@ inline void WasmStorePartial(uint8_t* out, v128_t v, size_t n) {
   if (n & 1) wasm_v128_store8_lane(out, v, 0);
 }
 
+// Float32 kernels (f32_conv.h): min(max(acc, lo), hi) exactly as std::min / std::max compute it.
+// pmax(acc, lo) is `acc < lo ? lo : acc` (std::max(acc, lo), a NaN accumulator passes) and
+// pmin(v, hi) is `hi < v ? hi : v` (std::min(v, hi)).
+inline v128_t WasmClampF32(v128_t acc, v128_t lo, v128_t hi) {
+  return wasm_f32x4_pmin(wasm_f32x4_pmax(acc, lo), hi);
+}
+
 }  // namespace wisp

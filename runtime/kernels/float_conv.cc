@@ -1,0 +1,187 @@
+#include "runtime/kernels/float_conv.h"
+
+#include <algorithm>
+#include <string>
+
+#include "runtime/kernels/microkernels/config.h"
+#include "runtime/kernels/parallel.h"
+#include "runtime/kernels/shared_weights.h"
+
+namespace wisp {
+namespace {
+
+constexpr int kMaxMr = 8;
+
+size_t Taps(const ConvGeometry& g) { return static_cast<size_t>(g.kernel_h) * g.kernel_w; }
+
+// Pointers one output row's windows take: kernel_h * kernel_w per pixel.
+size_t WindowPointers(const ConvGeometry& g) { return static_cast<size_t>(g.out_w) * Taps(g); }
+
+// The windows of output row oy of `image` (one batch entry, NHWC): pixel ox's taps at
+// table[ox * taps + ky * kernel_w + kx], the reference's order (not the column-major order of
+// convolution_windows.h, which lets quantized kernels share pointers between pixels: their
+// integer sums do not depend on the order, float sums do). Taps outside the image point at
+// `zero`, as the reference reads its padding row.
+void BuildRowMajorWindows(const ConvGeometry& g, const float* image, int32_t oy, const float* zero,
+                          const float** table) {
+  const size_t in_c = static_cast<size_t>(g.in_c);
+  for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+    const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+    const float* row =
+        iy >= 0 && iy < g.in_h ? image + static_cast<size_t>(iy) * g.in_w * in_c : nullptr;
+    const float** dst = table + static_cast<size_t>(ky) * g.kernel_w;
+    for (int32_t ox = 0; ox < g.out_w; ++ox, dst += Taps(g)) {
+      const int32_t ix0 = ox * g.stride_w - g.pad_left;
+      for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
+        const int32_t ix = ix0 + kx * g.dilation_w;
+        dst[kx] =
+            row != nullptr && ix >= 0 && ix < g.in_w ? row + static_cast<size_t>(ix) * in_c : zero;
+      }
+    }
+  }
+}
+
+size_t ImageFloats(const ConvGeometry& g) { return static_cast<size_t>(g.in_h) * g.in_w * g.in_c; }
+
+}  // namespace
+
+// ---- GEMM ---------------------------------------------------------------------------------------
+
+void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const FloatFilter& f) {
+  g_ = g;
+  const F32GemmKernelInfo* k = Microkernels().f32_gemm;
+  name_ = k->name;
+  fn_ = k->fn;
+  mr_ = k->mr;
+  nr_ = k->nr;
+  params_ = {f.act_min, f.act_max};
+  pointwise_ = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
+               g.pad_top == 0 && g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
+  const size_t ks = Taps(g);
+  const size_t kc = static_cast<size_t>(g.in_c);
+  // The filter [out_c][ky][kx][in_c] already lists each channel's taps in window order.
+  packed_ = Shared<std::vector<float>>(ctx, name_, [&] {
+    return PackF32Gemm(nr_, static_cast<size_t>(g.out_c), ks, kc, f.weights, f.bias);
+  });
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
+  if (!pointwise_) {
+    zero_.assign(kc, 0.0f);
+    scratch_ = ctx.RequestScratch(WindowPointers(g) * sizeof(const float*) * max_tasks_);
+  }
+}
+
+void F32GemmPlan::Run(const KernelContext& ctx, const float* input, float* output) const {
+  if (pointwise_) {
+    RunPointwise(ctx, input, output);
+  } else {
+    RunWindows(ctx, input, output);
+  }
+}
+
+void F32GemmPlan::RunPointwise(const KernelContext& ctx, const float* input, float* output) const {
+  ThreadPool* pool = ctx.thread_pool();
+  const int64_t m = static_cast<int64_t>(g_.batch) * g_.in_h * g_.in_w;
+  const size_t k = static_cast<size_t>(g_.in_c);
+  const size_t n = static_cast<size_t>(g_.out_c);
+  const int64_t m_tiles = (m + mr_ - 1) / mr_;
+  const int64_t n_blocks = static_cast<int64_t>((n + nr_ - 1) / nr_);
+  const size_t block_floats = static_cast<size_t>(nr_) * (1 + k);
+  const int tasks =
+      Tasks(pool, std::max(m_tiles, n_blocks), m * static_cast<int64_t>(k * n), max_tasks_);
+  // Row tiles, as the quantized plan splits them (each thread keeps its pixels in its cache);
+  // the channel blocks only when there are too few rows (fully connected layers).
+  const int threads = pool != nullptr ? pool->num_threads() : 1;
+  const bool split_rows = m_tiles >= std::min<int64_t>(tasks, 2 * threads);
+  ParallelFor(pool, tasks, [&](int t) {
+    int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
+    if (split_rows) {
+      t0 = m_tiles * t / tasks;
+      t1 = m_tiles * (t + 1) / tasks;
+    } else {
+      b0 = n_blocks * t / tasks;
+      b1 = n_blocks * (t + 1) / tasks;
+    }
+    if (t1 <= t0 || b1 <= b0) return;
+    const size_t n0 = static_cast<size_t>(b0) * nr_;
+    const size_t nc = std::min<size_t>(static_cast<size_t>(b1) * nr_, n) - n0;
+    const float* w = packed_->data() + block_floats * static_cast<size_t>(b0);
+    const float* rows[kMaxMr];
+    F32Window windows[kMaxMr];
+    for (int r = 0; r < kMaxMr; ++r) windows[r] = &rows[r];
+    for (int64_t tile = t0; tile < t1; ++tile) {
+      const int64_t m0 = tile * mr_;
+      const size_t rows_here = static_cast<size_t>(std::min<int64_t>(mr_, m - m0));
+      for (size_t r = 0; r < rows_here; ++r) rows[r] = input + (m0 + r) * k;
+      fn_(rows_here, nc, k, 1, windows, w, output + m0 * n + n0, n, &params_);
+    }
+  });
+}
+
+void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float* output) const {
+  const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const size_t ks = Taps(g_);
+  const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
+  const int tasks = Tasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
+  const size_t out_row = static_cast<size_t>(g_.out_w) * g_.out_c;
+  auto** tables = static_cast<const float**>(ctx.scratch(scratch_));
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const float** table = tables + WindowPointers(g_) * t;
+    F32Window windows[kMaxMr];
+    for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
+      const int64_t b = row / g_.out_h;
+      const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      BuildRowMajorWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table);
+      float* out = output + out_row * row;
+      for (int32_t ox = 0; ox < g_.out_w; ox += mr_) {
+        const size_t rows_here = static_cast<size_t>(std::min(mr_, g_.out_w - ox));
+        for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * ks;
+        fn_(rows_here, static_cast<size_t>(g_.out_c), static_cast<size_t>(g_.in_c), ks, windows,
+            packed_->data(), out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
+      }
+    }
+  });
+}
+
+// ---- Depthwise ----------------------------------------------------------------------------------
+
+void F32DwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const FloatFilter& f) {
+  g_ = g;
+  const F32DwconvKernelInfo* k = Microkernels().f32_dwconv;
+  name_ = k->name;
+  fn_ = k->fn;
+  params_ = {f.act_min, f.act_max};
+  // The filter [ky][kx][channel] is already [tap][channel] in window order.
+  packed_ = Shared<std::vector<float>>(ctx, name_, [&] {
+    return PackF32Dwconv(k->channel_tile, static_cast<size_t>(g.out_c), Taps(g), f.weights, f.bias);
+  });
+  zero_.assign(static_cast<size_t>(g.in_c), 0.0f);
+  max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
+  scratch_ = ctx.RequestScratch(WindowPointers(g) * sizeof(const float*) * max_tasks_);
+}
+
+void F32DwconvPlan::Run(const KernelContext& ctx, const float* input, float* output) const {
+  const int64_t out_rows = static_cast<int64_t>(g_.batch) * g_.out_h;
+  const int64_t pixels = out_rows * g_.out_w;
+  const size_t taps = Taps(g_);
+  const int64_t macs = pixels * static_cast<int64_t>(taps) * g_.out_c;
+  const int tasks = Tasks(ctx.thread_pool(), pixels, macs, max_tasks_);
+  const size_t channels = static_cast<size_t>(g_.out_c);
+  auto** tables = static_cast<const float**>(ctx.scratch(scratch_));
+  // Tasks take equal runs of output pixels, which may start or end inside a row (as the
+  // quantized plan); a row's windows are built for the whole row either way.
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const float** table = tables + WindowPointers(g_) * t;
+    const int64_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
+    for (int64_t row = p0 / g_.out_w; row * g_.out_w < p1; ++row) {
+      const int64_t b = row / g_.out_h;
+      const int32_t oy = static_cast<int32_t>(row % g_.out_h);
+      const int64_t x0 = std::max<int64_t>(p0 - row * g_.out_w, 0);
+      const int64_t x1 = std::min<int64_t>(p1 - row * g_.out_w, g_.out_w);
+      BuildRowMajorWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table);
+      fn_(channels, static_cast<size_t>(x1 - x0), taps, table + taps * x0, taps, packed_->data(),
+          output + (row * g_.out_w + x0) * channels, &params_);
+    }
+  });
+}
+
+}  // namespace wisp

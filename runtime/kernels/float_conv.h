@@ -1,0 +1,68 @@
+// The float32 convolution family on the microkernel layer (microkernels/f32_conv.h): Prepare
+// picks the kernels from the table, packs the weights and reserves the scratch the windows need;
+// Run builds indirection rows and calls microkernels, split over the thread pool. Results equal
+// the reference kernels bit for bit: the windows list each output's taps in the reference's
+// order (ky, then kx), and the kernels add in that order.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "runtime/interpreter/kernel.h"
+#include "runtime/kernels/convolution_params.h"
+#include "runtime/kernels/microkernels/f32_conv.h"
+
+namespace wisp {
+
+// The float operator as Prepare validated it.
+struct FloatFilter {
+  // CONV_2D [out_c, kh, kw, in_c] (FULLY_CONNECTED [out_c, in_c]); DEPTHWISE_CONV_2D
+  // [kh, kw, out_c].
+  const float* weights = nullptr;
+  const float* bias = nullptr;  // [out_c]
+  float act_min = 0.0f, act_max = 0.0f;
+};
+
+// CONV_2D (1x1 stride 1 unpadded as a plain GEMM over pixels, anything else through row
+// windows) and FULLY_CONNECTED (a 1x1 convolution over a column of `batch` pixels).
+class F32GemmPlan {
+ public:
+  void Prepare(KernelContext& ctx, const ConvGeometry& g, const FloatFilter& f);
+  void Run(const KernelContext& ctx, const float* input, float* output) const;
+  const char* microkernel() const { return name_; }
+
+ private:
+  void RunPointwise(const KernelContext& ctx, const float* input, float* output) const;
+  void RunWindows(const KernelContext& ctx, const float* input, float* output) const;
+
+  ConvGeometry g_;
+  const char* name_ = "";
+  F32GemmFn fn_ = nullptr;
+  int mr_ = 1, nr_ = 1;
+  std::shared_ptr<const std::vector<float>> packed_;  // shared by interpreters of one model
+  F32MinMax params_{};
+  bool pointwise_ = false;
+  std::vector<float> zero_;  // in_c zeros: the reference's padding row
+  int max_tasks_ = 1;
+  int scratch_ = -1;  // per task: one output row's windows
+};
+
+// DEPTHWISE_CONV_2D with depth multiplier 1.
+class F32DwconvPlan {
+ public:
+  void Prepare(KernelContext& ctx, const ConvGeometry& g, const FloatFilter& f);
+  void Run(const KernelContext& ctx, const float* input, float* output) const;
+  const char* microkernel() const { return name_; }
+
+ private:
+  ConvGeometry g_;
+  const char* name_ = "";
+  F32DwconvFn fn_ = nullptr;
+  std::shared_ptr<const std::vector<float>> packed_;
+  F32MinMax params_{};
+  std::vector<float> zero_;
+  int max_tasks_ = 1;
+  int scratch_ = -1;
+};
+
+}  // namespace wisp
