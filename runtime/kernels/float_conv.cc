@@ -88,19 +88,8 @@ void F32GemmPlan::RunPointwise(const KernelContext& ctx, const float* input, flo
   const size_t block_floats = static_cast<size_t>(nr_) * (1 + k);
   const int tasks =
       Tasks(pool, std::max(m_tiles, n_blocks), m * static_cast<int64_t>(k * n), max_tasks_);
-  // Row tiles, as the quantized plan splits them (each thread keeps its pixels in its cache);
-  // the channel blocks only when there are too few rows (fully connected layers).
-  const int threads = pool != nullptr ? pool->num_threads() : 1;
-  const bool split_rows = m_tiles >= std::min<int64_t>(tasks, 2 * threads);
   ParallelFor(pool, tasks, [&](int t) {
-    int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
-    if (split_rows) {
-      t0 = m_tiles * t / tasks;
-      t1 = m_tiles * (t + 1) / tasks;
-    } else {
-      b0 = n_blocks * t / tasks;
-      b1 = n_blocks * (t + 1) / tasks;
-    }
+    const auto [t0, t1, b0, b1] = SplitGemm(pool, m_tiles, n_blocks, tasks, t);
     if (t1 <= t0 || b1 <= b0) return;
     const size_t n0 = static_cast<size_t>(b0) * nr_;
     const size_t nc = std::min<size_t>(static_cast<size_t>(b1) * nr_, n) - n0;

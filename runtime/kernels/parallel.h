@@ -43,4 +43,26 @@ inline int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
 }
 
+// The row tiles and channel blocks of a GEMM (m_tiles x n_blocks) that task t of `tasks` computes:
+// [t0, t1) x [b0, b1). Row tiles are split, as the neighbouring operators split their pixels,
+// so that each thread finds its rows in its own cache (moving them between cores costs more than
+// an uneven split, which the pool evens out); the channel blocks only when there are too few
+// rows for two tasks per thread (fully connected layers).
+struct GemmTaskRange {
+  int64_t t0, t1, b0, b1;
+};
+inline GemmTaskRange SplitGemm(ThreadPool* pool, int64_t m_tiles, int64_t n_blocks, int tasks,
+                               int t) {
+  const int threads = pool != nullptr ? pool->num_threads() : 1;
+  GemmTaskRange r{0, m_tiles, 0, n_blocks};
+  if (m_tiles >= std::min<int64_t>(tasks, 2 * threads)) {
+    r.t0 = m_tiles * t / tasks;
+    r.t1 = m_tiles * (t + 1) / tasks;
+  } else {
+    r.b0 = n_blocks * t / tasks;
+    r.b1 = n_blocks * (t + 1) / tasks;
+  }
+  return r;
+}
+
 }  // namespace wisp

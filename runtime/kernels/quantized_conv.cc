@@ -250,21 +250,8 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
   const int64_t m_tiles = (m + mr - 1) / mr;
   const int64_t n_blocks = (n + nr - 1) / nr;
   const int tasks = Tasks(pool, std::max(m_tiles, n_blocks), m * k * n, max_tasks_);
-  // Split the row tiles, as the neighbouring operators split their pixels, so that each thread
-  // finds its rows in its own cache (moving them between cores costs more than an uneven split,
-  // which the pool evens out); the channel blocks only when there are too few rows for two
-  // tasks per thread (fully connected layers).
-  const int threads = pool != nullptr ? pool->num_threads() : 1;
-  const bool split_rows = m_tiles >= std::min<int64_t>(tasks, 2 * threads);
   ParallelFor(pool, tasks, [&](int t) {
-    int64_t t0 = 0, t1 = m_tiles, b0 = 0, b1 = n_blocks;
-    if (split_rows) {
-      t0 = m_tiles * t / tasks;
-      t1 = m_tiles * (t + 1) / tasks;
-    } else {
-      b0 = n_blocks * t / tasks;
-      b1 = n_blocks * (t + 1) / tasks;
-    }
+    const auto [t0, t1, b0, b1] = SplitGemm(pool, m_tiles, n_blocks, tasks, t);
     const size_t n0 = static_cast<size_t>(b0) * nr;
     const size_t nc = std::min<size_t>(static_cast<size_t>(b1) * nr, n) - n0;
     if (t1 <= t0 || b1 <= b0) return;
