@@ -13,6 +13,29 @@ namespace {
 constexpr size_t kMr = 4;
 constexpr size_t kNr = 8;
 
+// One row (a batch-1 fully connected layer): the same per-lane arithmetic as the 4-row loop
+// without computing three copies of the row that would not be stored.
+void GemmOneRow(size_t nc, size_t kc, size_t ks, F32Window window, const float* w, float* c,
+                __m128 lo, __m128 hi) {
+  for (size_t n0 = 0; n0 < nc; n0 += kNr) {
+    __m128 al = _mm_loadu_ps(w), ah = _mm_loadu_ps(w + 4);
+    w += kNr;
+    for (size_t t = 0; t < ks; ++t) {
+      const float* x = window[t];
+      for (size_t k = 0; k < kc; ++k, w += kNr) {
+        const __m128 v = _mm_set1_ps(x[k]);
+        al = _mm_add_ps(al, _mm_mul_ps(v, _mm_loadu_ps(w)));
+        ah = _mm_add_ps(ah, _mm_mul_ps(v, _mm_loadu_ps(w + 4)));
+      }
+    }
+    const size_t n = std::min(kNr, nc - n0);
+    float out[kNr];
+    _mm_storeu_ps(out, Sse2ClampF32(al, lo, hi));
+    _mm_storeu_ps(out + 4, Sse2ClampF32(ah, lo, hi));
+    std::copy(out, out + n, c + n0);
+  }
+}
+
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const F32Window* windows, const float* w,
           float* c, size_t c_stride, const F32MinMax* params) {
   const F32Window w0 = windows[0];
@@ -21,6 +44,10 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const F32Window* windows, 
   const F32Window w3 = windows[std::min<size_t>(3, mr - 1)];
   const __m128 lo = _mm_set1_ps(params->min);
   const __m128 hi = _mm_set1_ps(params->max);
+  if (mr == 1) {
+    GemmOneRow(nc, kc, ks, w0, w, c, lo, hi);
+    return;
+  }
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     __m128 a0l = _mm_loadu_ps(w), a0h = _mm_loadu_ps(w + 4);
     __m128 a1l = a0l, a1h = a0h, a2l = a0l, a2h = a0h, a3l = a0l, a3h = a0h;

@@ -13,6 +13,29 @@ namespace {
 constexpr size_t kMr = 4;
 constexpr size_t kNr = 8;
 
+// One row (a batch-1 fully connected layer): the same per-lane arithmetic as the 4-row loop
+// without computing three copies of the row that would not be stored.
+void GemmOneRow(size_t nc, size_t kc, size_t ks, F32Window window, const float* w, float* c,
+                v128_t lo, v128_t hi) {
+  for (size_t n0 = 0; n0 < nc; n0 += kNr) {
+    v128_t al = wasm_v128_load(w), ah = wasm_v128_load(w + 4);
+    w += kNr;
+    for (size_t t = 0; t < ks; ++t) {
+      const float* x = window[t];
+      for (size_t k = 0; k < kc; ++k, w += kNr) {
+        const v128_t v = wasm_f32x4_splat(x[k]);
+        al = wasm_f32x4_add(al, wasm_f32x4_mul(v, wasm_v128_load(w)));
+        ah = wasm_f32x4_add(ah, wasm_f32x4_mul(v, wasm_v128_load(w + 4)));
+      }
+    }
+    const size_t n = std::min(kNr, nc - n0);
+    float out[kNr];
+    wasm_v128_store(out, WasmClampF32(al, lo, hi));
+    wasm_v128_store(out + 4, WasmClampF32(ah, lo, hi));
+    std::copy(out, out + n, c + n0);
+  }
+}
+
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const F32Window* windows, const float* w,
           float* c, size_t c_stride, const F32MinMax* params) {
   const F32Window w0 = windows[0];
@@ -21,6 +44,10 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const F32Window* windows, 
   const F32Window w3 = windows[std::min<size_t>(3, mr - 1)];
   const v128_t lo = wasm_f32x4_splat(params->min);
   const v128_t hi = wasm_f32x4_splat(params->max);
+  if (mr == 1) {
+    GemmOneRow(nc, kc, ks, w0, w, c, lo, hi);
+    return;
+  }
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     v128_t a0l = wasm_v128_load(w), a0h = wasm_v128_load(w + 4);
     v128_t a1l = a0l, a1h = a0h, a2l = a0l, a2h = a0h, a3l = a0l, a3h = a0h;
