@@ -6,12 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -118,6 +121,36 @@ inline std::string RawExchange(uint16_t port, const std::string& data,
     out.append(buf, n);
   }
   return out;
+}
+
+// One HTTP exchange on a fresh connection (10 s timeout); failures are test failures.
+inline client::HttpResponse Do(const std::string& url, const std::string& method,
+                               const std::string& target, const client::Headers& headers = {},
+                               const std::string& body = "") {
+  client::ServerUrl u;
+  std::string error;
+  EXPECT_TRUE(client::ServerUrl::Parse(url, &u, &error)) << error;
+  client::HttpClient c(u, 10000);
+  client::HttpResponse r;
+  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
+  return r;
+}
+
+inline client::Headers Auth() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
+
+// A JSON error reply {"error": {"code", "message"}} with this status and code, whose message
+// contains `message_part`.
+inline void ExpectError(const client::HttpResponse& r, unsigned status, const std::string& code,
+                        const std::string& message_part = "") {
+  EXPECT_EQ(r.status, status) << r.body;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"].value("code", ""), code) << r.body;
+  std::string message = j["error"].value("message", "");
+  EXPECT_FALSE(message.empty());
+  EXPECT_NE(message.find(message_part), std::string::npos) << r.body;
+  EXPECT_EQ(r.Header("content-type"), "application/json");
 }
 
 // A child process running the fake-engine server binary; stdout is read for the port line.
