@@ -865,6 +865,8 @@ Reply Handler::Publish(const Request& req, const std::string& name, const Target
   auto lh = req.find("X-Wisp-Label");
   if (lh != req.end()) label = std::string(lh->value());
   if (label.size() > 256) return ErrorReply(400, "invalid_label", "labels are at most 256 bytes");
+  // Checked before validation, which may be slow; the registry checks again with tensor names.
+  if (!IsValidUtf8(label)) return ErrorReply(400, "invalid_label", "the label is not valid UTF-8");
 
   std::vector<uint8_t> bytes(body.begin(), body.end());
   auto validated = engine_->Validate(bytes, name);

