@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -704,15 +705,41 @@ Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string>
   return r;
 }
 
+bool Handler::ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
+                           std::string* error) const {
+  std::string read_error;
+  if (!ReadFile(path, data, &read_error)) {
+    *error = "artifact unreadable: " + read_error;
+    return false;
+  }
+  std::string actual = Sha256Hex(*data);
+  if (actual == sha256) return true;
+  // Name the file relative to the data directory: clients need not learn the server's layout.
+  std::string rel =
+      path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
+  *error = "artifact corrupt: " + rel + " has sha256 " + actual + ", the registry recorded " +
+           sha256 + "; refusing to serve or run it";
+  std::cerr << "wisp-server: " << *error << std::endl;
+  data->clear();
+  return false;
+}
+
 std::shared_ptr<const std::string> Handler::LoadCached(const std::string& key,
-                                                       const std::string& path) {
+                                                       const std::string& path,
+                                                       const std::string* sha256,
+                                                       std::string* error) {
   {
     std::lock_guard lock(cache_mu_);
     auto it = file_cache_.find(key);
     if (it != file_cache_.end()) return it->second;
   }
   auto data = std::make_shared<std::string>();
-  if (!ReadFile(path, data.get())) return nullptr;
+  std::string ignored;
+  if (sha256) {
+    if (!ReadVerified(path, *sha256, data.get(), error ? error : &ignored)) return nullptr;
+  } else if (!ReadFile(path, data.get(), error)) {
+    return nullptr;
+  }
   std::shared_ptr<const std::string> result = std::move(data);
   std::lock_guard lock(cache_mu_);
   if (file_cache_bytes_ + result->size() <= kFileCacheLimit) {
@@ -788,7 +815,10 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
               req.find(http::field::range) == req.end();
   std::string etag = QuotedEtag(info.sha256);
   if (gzip) {
-    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true));
+    // A corrupt gzip copy is logged and skipped: the identity artifact is served instead.
+    std::string gz_error;
+    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true),
+                           &info.gzip_sha256, &gz_error);
     if (data) {
       // A distinct strong validator for the encoded representation; If-None-Match with either
       // validator is a match (the content is the same model).
@@ -811,8 +841,13 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
       return r;
     }
   }
-  auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false));
-  if (!data) return ErrorReply(500, "storage_error", "artifact unreadable");
+  std::string error;
+  auto data =
+      LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256, &error);
+  if (!data) {
+    bool corrupt = error.rfind("artifact corrupt", 0) == 0;
+    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", error);
+  }
   Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
@@ -963,8 +998,21 @@ std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int
   }
   std::lock_guard lock(entry->mu);
   if (!entry->model) {
+    auto snap = registry_->Get(name);
+    auto it = snap ? snap->versions.find(version) : decltype(snap->versions.end()){};
+    if (!snap || it == snap->versions.end()) {
+      *error = "version " + std::to_string(version) + " is gone";
+      std::lock_guard l2(loaded_mu_);
+      loaded_.erase({name, version});
+      return nullptr;
+    }
     std::string data;
-    if (!ReadFile(registry_->ArtifactPath(name, version, false), &data, error)) return nullptr;
+    if (!ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256, &data,
+                      error)) {
+      std::lock_guard l2(loaded_mu_);
+      loaded_.erase({name, version});
+      return nullptr;
+    }
     auto loaded = engine_->Load(std::vector<uint8_t>(data.begin(), data.end()));
     if (!loaded.ok()) {
       *error = loaded.error();
@@ -989,7 +1037,10 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   }
   std::string error;
   auto entry = GetLoaded(name, version, &error);
-  if (!entry) return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  if (!entry) {
+    if (error.rfind("artifact corrupt", 0) == 0) return ErrorReply(500, "artifact_corrupt", error);
+    return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  }
   const auto& specs = entry->model->inputs();
   auto ct = req.find(http::field::content_type);
   bool raw = ct != req.end() && std::string(ct->value()).rfind("application/octet-stream", 0) == 0;

@@ -87,7 +87,15 @@ class Handler {
   Reply ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
                    const std::string& etag, const std::string& content_type,
                    const std::string& cache_control, bool allow_range);
-  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path);
+  // Reads `path` once and keeps it in the file cache under `key`. With `sha256` (hex), the bytes
+  // are verified before they are cached or returned: a mismatch is logged and returns null with
+  // `error` set to "artifact corrupt: ...".
+  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path,
+                                                const std::string* sha256 = nullptr,
+                                                std::string* error = nullptr);
+  // Reads an artifact and checks it against the digest the registry recorded at publish time.
+  bool ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
+                    std::string* error) const;
 
   struct Loaded {
     std::mutex mu;

@@ -710,7 +710,8 @@ TEST(ServerTest, StartupRecoveryRemovesLeftoversAndRefusesCorruptArtifacts) {
   EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/m/.tmp-index.json-123"));
   EXPECT_FALSE(std::filesystem::exists(ts.dir / "data/models/fresh"));
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp").body, good);
-  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/2/model.wisp"), 404, "version_not_found");
+  // Start-up trusts the index (no re-hashing); the digest check on first read refuses the rot.
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/2/model.wisp"), 500, "artifact_corrupt");
   // The damaged version's number is still not reused.
   EXPECT_EQ(PublishOk(ts.url, "m", FakeModel(100, 3))["version"], 3);
 }
