@@ -49,7 +49,10 @@ struct Core {
   std::unique_ptr<ModelEngine> engine;
   std::unique_ptr<Registry> registry;
   std::unique_ptr<Handler> handler;
-  std::unique_ptr<net::thread_pool> workers;  // blocking work: publish, predict, writes
+  std::unique_ptr<net::thread_pool> workers;  // blocking work: publish, writes
+  // Predict runs on its own pool: anonymous predict traffic must not queue publishes and channel
+  // moves behind it.
+  std::unique_ptr<net::thread_pool> predict_pool;
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
@@ -74,6 +77,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {}
 
   ~Session() override {
+    ReleasePredict();
     std::lock_guard lock(core_.sessions_mu);
     core_.sessions.erase(this);
   }
@@ -115,7 +119,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void DoRead() {
     if (core_.stopping) return DoClose();
     parser_.emplace();
-    parser_->body_limit(core_.cfg.max_body_bytes);
+    budget_ = {};
+    body_limit_ = core_.cfg.max_body_bytes;
+    parser_->body_limit(body_limit_);
     parser_->header_limit(32 * 1024);
     idle_ = true;
     Lowest().expires_after(std::chrono::milliseconds(core_.cfg.header_timeout_ms));
@@ -130,11 +136,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ec == beast::error::timeout) {
       return DoClose();
     }
-    if (ec == http::error::body_limit) {
-      return SendEarly(ErrorReply(413, "payload_too_large",
-                                  "request body exceeds the limit of " +
-                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
-    }
+    if (ec == http::error::body_limit) return SendEarly(TooLarge());
     if (ec == http::error::header_limit) {
       return SendEarly(ErrorReply(431, "header_too_large", "request header too large"));
     }
@@ -146,6 +148,26 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     auto& req = parser_->get();
     if (auto early = core_.handler->Precheck(req)) return SendEarly(std::move(*early));
+    budget_ = core_.handler->Budget(req);
+    body_limit_ = core_.cfg.max_body_bytes;
+    if (budget_.predict) {
+      body_limit_ = budget_.body_limit;
+      auto cl = parser_->content_length();
+      if (cl && *cl > body_limit_) return SendEarly(TooLarge());
+      // Chunked bodies are counted against the same limit as they arrive.
+      parser_->body_limit(body_limit_);
+      // Memory is reserved for the whole body up front (the limit, when the length is unknown),
+      // so concurrent predicts can never hold more than --max-predict-memory together.
+      uint64_t want = budget_.Reservation(cl ? *cl : body_limit_);
+      if (!core_.metrics.TryReservePredict(want, core_.cfg.max_predict_memory)) {
+        Reply busy = ErrorReply(503, "predict_memory_exhausted",
+                                "predict requests in flight hold the server's predict memory "
+                                "limit (--max-predict-memory); retry later");
+        busy.Set("Retry-After", "1");
+        return SendEarly(std::move(busy));
+      }
+      reserved_ = want;
+    }
     auto expect = req.find(http::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
         !parser_->is_done()) {
@@ -169,24 +191,32 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                      beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
   }
 
+  Reply TooLarge() const {
+    return ErrorReply(413, "payload_too_large",
+                      std::string(budget_.predict ? "predict body" : "request body") +
+                          " exceeds the limit of " + std::to_string(body_limit_) + " bytes");
+  }
+
   void OnBody(beast::error_code ec, size_t) {
-    if (ec == http::error::body_limit) {
-      return SendEarly(ErrorReply(413, "payload_too_large",
-                                  "request body exceeds the limit of " +
-                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
-    }
+    if (ec == http::error::body_limit) return SendEarly(TooLarge());
     if (ec) return DoClose();  // timeout (socket closed), reset, or malformed chunking
     Dispatch();
+  }
+
+  void ReleasePredict() {
+    if (reserved_) core_.metrics.ReleasePredict(reserved_);
+    reserved_ = 0;
   }
 
   void Dispatch() {
     auto m = parser_->get().method();
     if (m == http::verb::post || m == http::verb::put || m == http::verb::delete_) {
       // Publishing (validation, compression, fsync) and inference can take a while: they run on
-      // the worker pool so that the I/O threads keep serving reads. The work guard keeps the I/O
+      // worker pools so that the I/O threads keep serving reads. The work guard keeps the I/O
       // loop alive meanwhile (also during a graceful stop).
-      net::post(*core_.workers, [self = this->shared_from_this(),
-                                 guard = net::make_work_guard(stream_.get_executor())]() mutable {
+      auto& pool = budget_.predict ? *core_.predict_pool : *core_.workers;
+      net::post(pool, [self = this->shared_from_this(),
+                       guard = net::make_work_guard(stream_.get_executor())]() mutable {
         Reply r = self->core_.handler->Handle(self->parser_->get());
         net::post(self->stream_.get_executor(),
                   [self, r = std::move(r)]() mutable { self->Finish(std::move(r)); });
@@ -197,12 +227,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Finish(Reply r) {
+    ReleasePredict();
     const auto& req = parser_->get();
     core_.metrics.CountRequest(r.route, std::string(req.method_string()), r.status);
     Send(std::move(r), req.keep_alive(), req.version());
   }
 
   void SendEarly(Reply r) {
+    ReleasePredict();
     r.close = true;
     unsigned version = 11;
     if (parser_) {
@@ -259,6 +291,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::shared_ptr<http::response<SharedBody>> res_;
   std::atomic<bool> idle_{false};
   bool close_ = false;
+  Handler::PredictBudget budget_;
+  uint64_t body_limit_ = 0;
+  uint64_t reserved_ = 0;  // bytes of --max-predict-memory held by this request
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -387,6 +422,7 @@ bool Server::Start(std::string* error) {
   impl_->port = impl_->listener->port();
   impl_->listener->Run();
   c.workers = std::make_unique<net::thread_pool>(std::max(2u, n));
+  c.predict_pool = std::make_unique<net::thread_pool>(std::max(2u, n));
   for (unsigned i = 0; i < n; ++i) {
     impl_->threads.emplace_back([loop = c.loops[i].get()] {
       for (;;) {
@@ -434,6 +470,7 @@ void Server::Stop() {
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
   if (c.workers) c.workers->join();
+  if (c.predict_pool) c.predict_pool->join();
   {
     std::lock_guard lock(m);
     done = true;

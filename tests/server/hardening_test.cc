@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "native/server/metrics.h"
+#include "native/server/predict_json.h"
 #include "native/server/registry.h"
 #include "native/server/util.h"
 #include "tests/server/test_util.h"
@@ -22,12 +24,178 @@ using client::Headers;
 using client::HttpResponse;
 using json = nlohmann::json;
 
+std::string Nested(size_t depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
+
+std::string NestedObjects(size_t depth) {
+  std::string s;
+  for (size_t i = 0; i < depth; ++i) s += R"({"a":)";
+  return s + "1" + std::string(depth, '}');
+}
+
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// --- The predict JSON parser, in-process ---
+
+std::vector<TensorSpec> Specs() { return {TensorSpec{"x", "float32", {1, 4}, {}, {}}}; }
+
+RegistryError ParseError(const std::string& body, std::vector<TensorSpec> specs = Specs()) {
+  std::vector<std::vector<Tensor>> batches;
+  RegistryError err;
+  EXPECT_FALSE(ParsePredictJson(body, specs, 8, &batches, &err)) << body.substr(0, 80);
+  EXPECT_EQ(err.status, 400);
+  return err;
+}
+
+TEST(PredictJsonTest, ParsesInstancesStraightIntoTensors) {
+  std::vector<std::vector<Tensor>> b;
+  RegistryError err;
+  ASSERT_TRUE(ParsePredictJson(
+      R"( {"meta": {"a": [1, {"b": null}], "c": "\u00e9\ud83d\ude00", "\"\\\/\b\f\n\r\t": false},
+           "instances": [[1, 2.5, -3e0, true], {"\u0078": [[0, 0, 0, 1]]}]} )",
+      Specs(), 8, &b, &err))
+      << err.message;
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0][0].shape, (std::vector<int64_t>{1, 4}));
+  float v[4];
+  std::memcpy(v, b[0][0].data.data(), 16);
+  EXPECT_EQ(v[1], 2.5f);
+  EXPECT_EQ(v[2], -3.0f);
+  EXPECT_EQ(v[3], 1.0f);
+  std::vector<TensorSpec> two = {TensorSpec{"a", "int8", {2}, {}, {}},
+                                 TensorSpec{"b", "int32", {-1, 2}, {}, {}}};
+  ASSERT_TRUE(ParsePredictJson(
+      R"({"instances": [{"b": [[1, 2], [3, 4], [5, 6]], "a": [-128, 127]}]})", two, 8, &b, &err))
+      << err.message;
+  EXPECT_EQ(b[0][0].data.size(), 2u);
+  EXPECT_EQ(b[0][1].shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(b[0][1].data.size(), 24u);
+}
+
+TEST(PredictJsonTest, RefusesWhatDoesNotFit) {
+  EXPECT_EQ(ParseError("{not json").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]]} x)").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4],]})").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[01, 2, 3, 4]]})").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "a\x": 1})").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "\udc00": 1})").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3]]})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, [2], 3, 4]]})").message, "input 'x': ragged array");
+  EXPECT_EQ(ParseError(R"({"instances": [[[1, 2], [3]]]})").message, "input 'x': ragged array");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4, 5, 6]]})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"instances": []})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"inputs": 1})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"instances": [{"y": [1, 2, 3, 4]}]})").message,
+            "instance lacks input 'x'");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, "3", 4]]})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, {"a": 1}, 4]]})").code, "bad_request");
+  // Huge and non-finite numbers.
+  EXPECT_NE(ParseError(R"({"instances": [[1e999, 2, 3, 4]]})").message.find("out of range"),
+            std::string::npos);
+  EXPECT_NE(ParseError(R"({"instances": [[1e300, 2, 3, 4]]})").message.find("out of range"),
+            std::string::npos);
+  EXPECT_EQ(ParseError(R"({"instances": [[NaN, 2, 3, 4]]})").code, "malformed_json");
+  std::vector<TensorSpec> i8 = {TensorSpec{"q", "int8", {4}, {}, {}}};
+  EXPECT_NE(ParseError(R"({"instances": [[1, 2, 3, 200]]})", i8).message.find("out of range"),
+            std::string::npos);
+  // More instances than allowed.
+  std::string many = R"({"instances": [)";
+  for (int i = 0; i < 9; ++i) many += std::string(i ? "," : "") + "[1,2,3,4]";
+  EXPECT_NE(ParseError(many + "]}").message.find("at most 8 instances"), std::string::npos);
+}
+
+TEST(PredictJsonTest, DeepNestingIsRefusedWithoutRecursion) {
+  // 60,000 levels crashed the recursive flattening; now they cost one counter each at most.
+  for (const std::string& body :
+       {R"({"instances": )" + Nested(60000) + "}", R"({"other": )" + Nested(60000) + "}",
+        R"({"instances": [{"x": )" + Nested(60000) + "}]}", Nested(60000),
+        R"({"instances": [{"x": [1, 2, 3, 4], "skip": )" + NestedObjects(60000) + "}]}"}) {
+    RegistryError err = ParseError(body);
+    if (body[0] == '[') {
+      EXPECT_EQ(err.code, "bad_request");  // not an object: refused at the first token
+    } else {
+      EXPECT_EQ(err.code, "too_deep") << err.message;
+      EXPECT_NE(err.message.find("nested more than"), std::string::npos);
+    }
+  }
+  // Within the limit, deep but legal nesting of a real rank still works.
+  std::vector<TensorSpec> deep = {TensorSpec{"d", "float32", std::vector<int64_t>(20, 1), {}, {}}};
+  std::vector<std::vector<Tensor>> b;
+  RegistryError err;
+  EXPECT_TRUE(ParsePredictJson(R"({"instances": [)" + Nested(20) + "]}", deep, 8, &b, &err))
+      << err.message;
+}
+
 // --- Over HTTP ---
+
+TEST(HardeningTest, DeeplyNestedPredictIsRefusedAndServerStaysUp) {
+  TestServer ts([](ServerConfig& c) { c.max_predict_batch = 1000; });  // room for the body
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+                 R"({"instances": )" + Nested(60000) + "}"),
+              400, "too_deep", "nested more than");
+  EXPECT_EQ(Do(ts.url, "GET", "/healthz").status, 200u);
+  auto ok =
+      Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {}, R"({"instances": [[1, 2, 3, 4]]})");
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+}
+
+TEST(HardeningTest, PredictBodyLimitFollowsTheModel) {
+  TestServer ts([](ServerConfig& c) { c.max_predict_batch = 4; });
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
+  // 4 elements x 32 bytes x 4 instances + 64 KiB of slack.
+  const size_t limit = 4 * 32 * 4 + (64 << 10);
+  // Announced over the limit: refused before the body is sent, connection closed. (Headers only:
+  // a client still writing a large body when the server closes may never see the answer.)
+  bool closed = false;
+  std::string early = RawExchange(ts.server->port(),
+                                  "POST /v1/models/m/versions/1:predict HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: " +
+                                      std::to_string(limit + 1) + "\r\n\r\n",
+                                  std::chrono::milliseconds(3000), &closed);
+  EXPECT_NE(early.find("413"), std::string::npos) << early;
+  EXPECT_NE(early.find("limit of " + std::to_string(limit) + " bytes"), std::string::npos) << early;
+  EXPECT_TRUE(closed);
+  // At the limit it is read and parsed (and fails only for being padded JSON of the wrong shape).
+  std::string padded = R"({"instances": [[1, 2, 3]])";
+  padded += std::string(limit - padded.size() - 1, ' ') + "}";
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {}, padded), 400, "bad_request",
+              "expects [1,4]");
+  // Chunked: counted as it arrives; a chunk announced over the limit is refused at its size line.
+  std::string out = RawExchange(ts.server->port(),
+                                "POST /v1/models/m/versions/1:predict HTTP/1.1\r\nHost: x\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n20000\r\n{\"instances\"");
+  EXPECT_NE(out.find("413"), std::string::npos) << out;
+  // Raw bodies: exactly the input's bytes.
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+                 {{"Content-Type", "application/octet-stream"}}, std::string(17, '\0')),
+              413, "payload_too_large", "16 bytes");
+  // Publishing keeps the global limit.
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(200000, 2)).status, 201u);
+  auto metrics = Do(ts.url, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("wisp_predict_inflight_bytes 0"), std::string::npos) << metrics;
+}
+
+TEST(HardeningTest, PredictMemoryCapAnswers503) {
+  // A predict reserves its body plus a bound on its decoded inputs: a small one fits, a padded
+  // one does not.
+  TestServer ts([](ServerConfig& c) { c.max_predict_memory = 2000; });
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
+  for (int i = 0; i < 3; ++i) {  // reservations are released: repeated requests fit
+    auto ok = Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+                 R"({"instances": [[1, 2, 3, 4]]})");
+    EXPECT_EQ(ok.status, 200u) << ok.body;
+  }
+  auto busy = Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+                 R"({"instances": [[1, 2, 3, 4]])" + std::string(3000, ' ') + "}");
+  ExpectError(busy, 503, "predict_memory_exhausted", "--max-predict-memory");
+  EXPECT_EQ(busy.Header("retry-after"), "1");
+  auto metrics = Do(ts.url, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("wisp_predict_inflight_bytes 0"), std::string::npos) << metrics;
+  EXPECT_EQ(ts.server->metrics().predict_inflight_bytes(), 0u);
+}
 
 TEST(HardeningTest, InvalidUtf8LabelsAndTensorNamesStoreNothing) {
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80 plain"));
@@ -97,6 +265,36 @@ TEST(HardeningTest, CorruptArtifactIsRefusedOnFirstRead) {
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1").status, 200u);
   ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), model).status, 201u);
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/3/model.wisp").body, model);
+}
+
+TEST(HardeningTest, PublishesDoNotQueueBehindPredicts) {
+  TestServer ts;
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
+  // Each of these predicts holds the model 300 ms (the fake engine's slow input) and they run one
+  // at a time: with a shared 2-thread pool they would occupy it for over a second.
+  constexpr int kSlow = 6;
+  std::atomic<int> predicts_done{0};
+  std::vector<std::thread> slow;
+  for (int i = 0; i < kSlow; ++i) {
+    slow.emplace_back([&] {
+      auto r = Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
+                  R"({"instances": [[999, 1, 1, 1]]})");
+      EXPECT_EQ(r.status, 200u) << r.body;
+      predicts_done++;
+    });
+  }
+  // Wait (bounded) until the predicts are in the engine.
+  for (int i = 0; i < 500 && ts.server->metrics().predict_inflight_bytes() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto pub = Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 2));
+  int done_when_published = predicts_done.load();
+  EXPECT_EQ(pub.status, 201u) << pub.body;
+  for (auto& t : slow) t.join();
+  // Ordering, not timing: the publish finished while most slow predicts were still queued
+  // (behind a shared pool it would have waited for all but one or two).
+  EXPECT_LT(done_when_published, kSlow / 2);
 }
 
 }  // namespace
