@@ -327,6 +327,24 @@ void Handler::AddCors(const RequestHeader& req, Reply* r) const {
 }
 
 std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
+  // RFC 9112 6.1: a request whose Transfer-Encoding does not end in "chunked" cannot be framed,
+  // and one that also has Content-Length is a smuggling attempt; both are answered 400 and the
+  // connection is closed. (Beast frames "xchunked" + Content-Length by the length.)
+  auto te = req.find(http::field::transfer_encoding);
+  if (te != req.end()) {
+    auto codings = SplitList(std::string_view(te->value().data(), te->value().size()));
+    bool chunked_last = !codings.empty() && Lower(codings.back()) == "chunked";
+    if (!chunked_last || req.find(http::field::content_length) != req.end()) {
+      Reply r = ErrorReply(400, "bad_framing",
+                           chunked_last ? "Transfer-Encoding and Content-Length together"
+                                        : "Transfer-Encoding '" + std::string(te->value()) +
+                                              "' does not end in chunked");
+      r.close = true;
+      r.route = "framing";
+      AddCors(req, &r);
+      return r;
+    }
+  }
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   if (!t.ok || req.method() == http::verb::options) return std::nullopt;
   bool api = !t.segments.empty() && t.segments[0] == "v1";
@@ -436,7 +454,8 @@ Reply Handler::Handle(const Request& req) {
   } else {
     std::optional<Reply> denied = Precheck(req);
     if (denied) {
-      denied->close = false;
+      // The body was read: the connection may go on, unless its framing was the problem.
+      if (denied->route == "auth") denied->close = false;
       r = std::move(*denied);
     } else {
       try {
@@ -1037,6 +1056,16 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
           return ErrorReply(400, "bad_request", "X-Wisp-Shape is a comma-separated list of dims");
         }
         t.shape.push_back(std::stoll(d));
+      }
+      // The engine is promised inputs of the model's shape; only dynamic dimensions are free.
+      bool match = t.shape.size() == specs[0].shape.size();
+      for (size_t i = 0; match && i < t.shape.size(); ++i) {
+        if (specs[0].shape[i] != -1 && specs[0].shape[i] != t.shape[i]) match = false;
+      }
+      if (!match) {
+        return ErrorReply(400, "shape_mismatch",
+                          "X-Wisp-Shape " + ShapeString(t.shape) + " does not match input '" +
+                              specs[0].name + "' of shape " + ShapeString(specs[0].shape));
       }
     }
     size_t count = 1;

@@ -199,7 +199,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec == http::error::body_limit) return SendEarly(TooLarge());
-    if (ec) return DoClose();  // timeout (socket closed), reset, or malformed chunking
+    // Malformed chunking (bad chunk sizes, extensions) gets an answer before the close; a
+    // connection cut short or timed out has nobody left to answer.
+    if (ec && ec != http::error::partial_message && ec != http::error::end_of_stream &&
+        ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+      return SendEarly(ErrorReply(400, "bad_request", "malformed HTTP body: " + ec.message()));
+    }
+    if (ec) return DoClose();
     Dispatch();
   }
 

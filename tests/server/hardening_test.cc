@@ -267,6 +267,55 @@ TEST(HardeningTest, CorruptArtifactIsRefusedOnFirstRead) {
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/3/model.wisp").body, model);
 }
 
+TEST(HardeningTest, FramingAndShapeHeadersAreChecked) {
+  TestServer ts;
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
+  const std::string predict = "POST /v1/models/m/versions/1:predict HTTP/1.1\r\nHost: x\r\n";
+  const std::string body = R"({"instances": [[1, 2, 3, 4]]})";
+  // An unknown transfer coding with Content-Length: a smuggling vector, refused.
+  bool closed = false;
+  std::string out = RawExchange(ts.server->port(),
+                                predict + "Transfer-Encoding: xchunked\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body,
+                                std::chrono::milliseconds(3000), &closed);
+  EXPECT_NE(out.find("400 Bad Request"), std::string::npos) << out;
+  EXPECT_NE(out.find("bad_framing"), std::string::npos) << out;
+  EXPECT_TRUE(closed);
+  out = RawExchange(ts.server->port(),
+                    predict + "Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n" + body);
+  EXPECT_NE(out.find("400 Bad Request"), std::string::npos) << out;
+  out = RawExchange(ts.server->port(), predict + "Content-Length: " + std::to_string(body.size()) +
+                                           "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+  EXPECT_NE(out.find("400 Bad Request"), std::string::npos) << out;
+  // A chunk size that is not hex gets a 400 before the close.
+  out = RawExchange(ts.server->port(),
+                    predict + "Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + "\r\n0\r\n\r\n",
+                    std::chrono::milliseconds(3000), &closed);
+  EXPECT_NE(out.find("400 Bad Request"), std::string::npos) << out;
+  EXPECT_TRUE(closed);
+  // Well-formed chunking still works.
+  char hex[16];
+  std::snprintf(hex, sizeof(hex), "%zx", body.size());
+  out = RawExchange(ts.server->port(), predict +
+                                           "Transfer-Encoding: chunked\r\nConnection: "
+                                           "close\r\n\r\n" +
+                                           hex + "\r\n" + body + "\r\n0\r\n\r\n");
+  EXPECT_NE(out.find("200 OK"), std::string::npos) << out;
+  // X-Wisp-Shape must describe the model's input.
+  float in[4] = {1, 2, 3, 4};
+  std::string raw(reinterpret_cast<char*>(in), 16);
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+                 {{"Content-Type", "application/octet-stream"}, {"X-Wisp-Shape", "2,2"}}, raw),
+              400, "shape_mismatch", "X-Wisp-Shape [2,2] does not match input 'x' of shape [1,4]");
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+                 {{"Content-Type", "application/octet-stream"}, {"X-Wisp-Shape", "4"}}, raw),
+              400, "shape_mismatch", "[4]");
+  auto ok = Do(ts.url, "POST", "/v1/models/m/versions/1:predict",
+               {{"Content-Type", "application/octet-stream"}, {"X-Wisp-Shape", "1,4"}}, raw);
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(Do(ts.url, "GET", "/healthz").status, 200u);
+}
+
 TEST(HardeningTest, PublishesDoNotQueueBehindPredicts) {
   TestServer ts;
   ASSERT_EQ(Do(ts.url, "POST", "/v1/models/m/versions", Auth(), FakeModel(100, 1)).status, 201u);
