@@ -1,14 +1,18 @@
 #include "native/server/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -63,6 +67,10 @@ struct Core {
   std::vector<std::unique_ptr<net::io_context>> loops;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
   std::atomic<size_t> next_loop{0};
+  // Open connections, against max_connections (the configured value, or one derived from the
+  // file-descriptor limit at start-up).
+  std::atomic<size_t> connections{0};
+  size_t max_connections = 0;
 
   net::io_context& NextLoop() { return *loops[next_loop++ % loops.size()]; }
 };
@@ -74,9 +82,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   template <class... Args>
   Session(Core& core, tcp::socket&& socket, Args&&... args)
-      : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {}
+      : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {
+    core_.connections++;
+  }
 
   ~Session() override {
+    core_.connections--;
     ReleasePredict();
     std::lock_guard lock(core_.sessions_mu);
     core_.sessions.erase(this);
@@ -302,26 +313,61 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t reserved_ = 0;  // bytes of --max-predict-memory held by this request
 };
 
+// EMFILE/ENFILE from accept(2). Compared by value and category rather than against std::errc:
+// with Boost 1.74 the cross-category comparison made UBSan report.
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return (ec.value() == EMFILE || ec.value() == ENFILE) &&
+         (ec.category() == boost::system::system_category() ||
+          ec.category() == boost::system::generic_category());
+}
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(Core& core, tcp::acceptor acceptor) : core_(core), acceptor_(std::move(acceptor)) {}
+  Listener(Core& core, tcp::acceptor acceptor)
+      : core_(core), acceptor_(std::move(acceptor)), retry_(acceptor_.get_executor()) {}
   void Run() { DoAccept(); }
   void Close() {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->retry_.cancel();
     });
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
  private:
   void DoAccept() {
+    if (core_.stopping || !acceptor_.is_open()) return;
+    if (core_.connections >= core_.max_connections) {
+      // Connections beyond the limit wait in the kernel's listen backlog.
+      return BackOff("connection limit (" + std::to_string(core_.max_connections) +
+                     ", --max-connections) reached");
+    }
     acceptor_.async_accept(core_.NextLoop(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
+  // Pauses accepting briefly. Without it, a full descriptor table makes accept fail at once,
+  // forever, with the listening socket still readable: a busy loop that starves every
+  // connection. Logged once per episode, not once per retry.
+  void BackOff(const std::string& why) {
+    if (!backing_off_) {
+      backing_off_ = true;
+      std::cerr << "wisp-server: " << why << " with " << core_.connections.load()
+                << " connections open; pausing accepts, retrying every " << kBackOff.count()
+                << " ms" << std::endl;
+    }
+    retry_.expires_after(kBackOff);
+    retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->DoAccept();
+    });
+  }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (core_.stopping || !acceptor_.is_open()) return;
+    if (OutOfDescriptors(ec)) {
+      return BackOff("out of file descriptors (" + ec.message() + ")");
+    }
     if (!ec) {
+      backing_off_ = false;
       socket.set_option(tcp::no_delay(true), ec);
       if (core_.tls) {
         std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(core_, std::move(socket),
@@ -334,8 +380,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
     DoAccept();
   }
 
+  static constexpr std::chrono::milliseconds kBackOff{100};
   Core& core_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  bool backing_off_ = false;  // only touched on the acceptor's loop
 };
 
 bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
@@ -409,6 +458,16 @@ bool Server::Start(std::string* error) {
   c.handler = std::make_unique<Handler>(cfg, c.registry.get(), c.engine.get(), &c.metrics,
                                         c.key.loaded() ? &c.key : nullptr, tokens);
   const unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  c.max_connections = cfg.max_connections;
+  if (c.max_connections == 0) {
+    // Each connection is one descriptor; keep a reserve for artifacts being read, the data
+    // directory's lock, the event loops and the log.
+    constexpr rlim_t kReserve = 64;
+    rlimit rl{};
+    rlim_t fds = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (fds == RLIM_INFINITY || fds > (1u << 20)) fds = 1u << 20;
+    c.max_connections = static_cast<size_t>(fds > kReserve + 16 ? fds - kReserve : 16);
+  }
   for (unsigned i = 0; i < n; ++i) {
     c.loops.push_back(std::make_unique<net::io_context>(1));
     c.keep_running.push_back(net::make_work_guard(*c.loops.back()));
@@ -490,6 +549,17 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   int exit_code = 0;
   if (!ParseServerConfig(argc, argv, &cfg, &exit_code)) return exit_code;
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection costs a descriptor; the default soft limit (often 1024) is far below what
+  // the hard limit allows, so take all of it.
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) == 0 && !cfg.quiet) {
+      std::cerr << "wisp-server: file descriptor limit raised from " << before << " to "
+                << rl.rlim_max << "\n";
+    }
+  }
   // Block the stop signals in every thread; the signal_set below receives them.
   net::io_context signals_ioc;
   net::signal_set signals(signals_ioc, SIGINT, SIGTERM);

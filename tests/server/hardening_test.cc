@@ -346,5 +346,132 @@ TEST(HardeningTest, PublishesDoNotQueueBehindPredicts) {
   EXPECT_LT(done_when_published, kSlow / 2);
 }
 
+// --- File descriptors and connections (the server as a separate process) ---
+
+size_t CountLines(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Polls the server's log for `needle`, at most 10 s.
+bool LogShows(const std::string& path, const std::string& needle) {
+  for (int i = 0; i < 1000; ++i) {
+    if (Slurp(path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Connections that send nothing: each holds one of the server's descriptors once accepted.
+std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> OpenIdle(boost::asio::io_context& ioc,
+                                                                    uint16_t port, int n) {
+  namespace net = boost::asio;
+  std::vector<std::unique_ptr<net::ip::tcp::socket>> out;
+  for (int i = 0; i < n; ++i) {
+    auto s = std::make_unique<net::ip::tcp::socket>(ioc);
+    s->connect({net::ip::make_address("127.0.0.1"), port});
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+HttpResponse Healthz(uint16_t port) {
+  return Do("http://127.0.0.1:" + std::to_string(port), "GET", "/healthz");
+}
+
+TEST(HardeningProcessTest, DescriptorExhaustionBacksOffAndRecovers) {
+  TempDir d;
+  ProcessOptions o;
+  o.stderr_path = d / "stderr";
+  o.nofile_soft = o.nofile_hard = 64;  // no room to raise: accept must hit EMFILE
+  ServerProcess p(WISP_FAKE_SERVER_BINARY,
+                  {"--port", "0", "--data", d / "data", "--threads", "2", "--quiet",
+                   "--max-connections", "100000"},
+                  o);
+  ASSERT_NE(p.port(), 0);
+  {
+    boost::asio::io_context ioc;
+    auto idle = OpenIdle(ioc, p.port(), 200);
+    ASSERT_TRUE(LogShows(o.stderr_path, "out of file descriptors")) << Slurp(o.stderr_path);
+  }  // the idle connections close here
+  auto h = Healthz(p.port());
+  EXPECT_EQ(h.status, 200u) << h.body;
+  // One log line per back-off episode; a server retrying accept in a loop would log (or spin) once
+  // per attempt. A second short episode may occur while the backlog of closed connections drains.
+  std::string log = Slurp(o.stderr_path);
+  size_t lines = CountLines(log, "out of file descriptors");
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 3u) << log;
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+TEST(HardeningProcessTest, ConnectionLimitQueuesNewConnections) {
+  TempDir d;
+  ProcessOptions o;
+  o.stderr_path = d / "stderr";
+  ServerProcess p(
+      WISP_FAKE_SERVER_BINARY,
+      {"--port", "0", "--data", d / "data", "--threads", "2", "--quiet", "--max-connections", "4"},
+      o);
+  ASSERT_NE(p.port(), 0);
+  namespace net = boost::asio;
+  net::io_context ioc;
+  auto idle = OpenIdle(ioc, p.port(), 4);
+  ASSERT_TRUE(LogShows(o.stderr_path, "connection limit (4, --max-connections) reached"))
+      << Slurp(o.stderr_path);
+  // A fifth connection waits in the backlog and is served once the others close.
+  net::ip::tcp::socket fifth(ioc);
+  fifth.connect({net::ip::make_address("127.0.0.1"), p.port()});
+  net::write(fifth, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n")));
+  idle.clear();
+  std::string reply;
+  char buf[1024];
+  fifth.non_blocking(true);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {  // until the server closes, bounded
+    boost::system::error_code ec;
+    size_t n = fifth.read_some(net::buffer(buf), ec);
+    if (ec == net::error::would_block) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ec) break;
+    reply.append(buf, n);
+  }
+  EXPECT_NE(reply.find("200 OK"), std::string::npos) << reply;
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+}
+
+TEST(HardeningProcessTest, SoftDescriptorLimitIsRaisedAtStartup) {
+  rlimit mine{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+  rlim_t hard = std::min<rlim_t>(mine.rlim_max, 4096);
+  if (hard < 512) GTEST_SKIP() << "hard descriptor limit too low to test raising it";
+  TempDir d;
+  ProcessOptions o;
+  o.stderr_path = d / "stderr";
+  o.nofile_soft = 64;
+  o.nofile_hard = hard;
+  ServerProcess p(WISP_FAKE_SERVER_BINARY, {"--port", "0", "--data", d / "data", "--threads", "2"},
+                  o);
+  ASSERT_NE(p.port(), 0);
+  boost::asio::io_context ioc;
+  auto idle = OpenIdle(ioc, p.port(), 200);
+  auto h = Healthz(p.port());  // accepted beyond the 64 descriptors the process started with
+  EXPECT_EQ(h.status, 200u) << h.body;
+  std::string log = Slurp(o.stderr_path);
+  EXPECT_NE(log.find("file descriptor limit raised from 64 to " + std::to_string(hard)),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("out of file descriptors"), std::string::npos) << log;
+  idle.clear();
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+}
+
 }  // namespace
 }  // namespace wisp::server::testing

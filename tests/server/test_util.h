@@ -2,7 +2,9 @@
 // with FakeModelEngine, raw sockets, and child processes running the fake-engine server binary.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,14 +155,29 @@ inline void ExpectError(const client::HttpResponse& r, unsigned status, const st
   EXPECT_EQ(r.Header("content-type"), "application/json");
 }
 
+// How to start a ServerProcess: where its stderr goes, and its RLIMIT_NOFILE (0: inherited).
+struct ProcessOptions {
+  std::string stderr_path;
+  rlim_t nofile_soft = 0, nofile_hard = 0;
+};
+
 // A child process running the fake-engine server binary; stdout is read for the port line.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& binary, std::vector<std::string> args) {
+  ServerProcess(const std::string& binary, std::vector<std::string> args,
+                const ProcessOptions& options = {}) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (options.nofile_soft) {
+        rlimit rl{options.nofile_soft, options.nofile_hard};
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::_exit(126);
+      }
+      if (!options.stderr_path.empty()) {
+        int err = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (err >= 0) ::dup2(err, 2);
+      }
       ::dup2(fds[1], 1);
       ::close(fds[0]);
       ::close(fds[1]);
