@@ -231,7 +231,7 @@ class Lexer {
 class Parser {
  public:
   Parser(std::string_view body, const std::vector<TensorSpec>& specs, RegistryError* err)
-      : lx_(body), specs_(specs), err_(err) {}
+      : lx_(body), specs_(specs), err_(err), body_size_(body.size()) {}
 
   bool Parse(size_t max_instances, std::vector<std::vector<Tensor>>* batches) {
     static const char* kShapeHelp = "expected {\"instances\": [ ... ]} with at least one instance";
@@ -436,7 +436,10 @@ class Parser {
     // request can never make the tensor larger than the model's input.
     const uint64_t static_count = StaticElementCount(spec);
     const uint64_t limit = static_count ? static_count : std::numeric_limits<uint64_t>::max();
-    if (static_count) t->data.reserve(static_count * es);
+    // Reserved up front, but never beyond what the body can hold (a number takes at least two
+    // bytes with its separator): a model declaring a huge input must not make a tiny request
+    // allocate it.
+    if (static_count) t->data.reserve(std::min<uint64_t>(static_count, body_size_ / 2 + 1) * es);
     t->name = spec.name;
     t->dtype = spec.dtype;
     std::vector<int64_t> dims;    // per level; -1 until the first array at that level closes
@@ -514,6 +517,7 @@ class Parser {
   Lexer lx_;
   const std::vector<TensorSpec>& specs_;
   RegistryError* err_;
+  size_t body_size_;
 };
 
 }  // namespace

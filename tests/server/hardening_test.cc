@@ -100,6 +100,10 @@ TEST(PredictJsonTest, RefusesWhatDoesNotFit) {
   std::vector<TensorSpec> i8 = {TensorSpec{"q", "int8", {4}, {}, {}}};
   EXPECT_NE(ParseError(R"({"instances": [[1, 2, 3, 200]]})", i8).message.find("out of range"),
             std::string::npos);
+  // A model declaring a huge input: a tiny request is refused without allocating it (2^40 floats).
+  std::vector<TensorSpec> huge = {TensorSpec{"h", "float32", {1, 1 << 20, 1 << 20}, {}, {}}};
+  EXPECT_NE(ParseError(R"({"instances": [[[1, 2]]]})", huge).message.find("expects [1,1048576"),
+            std::string::npos);
   // More instances than allowed.
   std::string many = R"({"instances": [)";
   for (int i = 0; i < 9; ++i) many += std::string(i ? "," : "") + "[1,2,3,4]";
