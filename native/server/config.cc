@@ -58,6 +58,16 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
       ->delimiter(',');
   app.add_option("--max-body-bytes", cfg->max_body_bytes, "Request body limit")
       ->capture_default_str();
+  app.add_option("--max-predict-batch", cfg->max_predict_batch,
+                 "Instances per JSON predict request")
+      ->capture_default_str();
+  app.add_option("--max-predict-memory", cfg->max_predict_memory,
+                 "Bytes that predict requests in flight may hold (bodies and decoded inputs); "
+                 "over it predict answers 503")
+      ->capture_default_str();
+  app.add_option("--max-connections", cfg->max_connections,
+                 "Open connections at most (0 = the file-descriptor limit less 64)")
+      ->capture_default_str();
   app.add_option("--public-reads", cfg->public_reads, "Reads without a token (true/false)")
       ->capture_default_str();
   app.add_option("--cross-origin-isolation", cfg->cross_origin_isolation,

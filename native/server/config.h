@@ -18,6 +18,12 @@ struct ServerConfig {
   unsigned threads = 0;                   // 0: std::thread::hardware_concurrency()
   std::vector<std::string> cors_origins;  // "*" allows any origin
   uint64_t max_body_bytes = 256ull << 20;
+  // Predict bodies have their own, smaller limit derived from the model's input size (see
+  // Handler::PredictBudget); these bound what anonymous predict requests may cost.
+  unsigned max_predict_batch = 32;           // instances per JSON predict request
+  uint64_t max_predict_memory = 1ull << 30;  // body + decoded inputs of all predicts in flight
+  // Open connections; 0: the file-descriptor limit less a reserve for files and the listener.
+  unsigned max_connections = 0;
   bool public_reads = true;
   // COOP/COEP on static files, so the demo page may use SharedArrayBuffer (threaded WebAssembly).
   bool cross_origin_isolation = true;

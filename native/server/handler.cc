@@ -7,8 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "native/server/predict_json.h"
 
 namespace wisp::server {
 
@@ -20,6 +23,10 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 constexpr uint64_t kFileCacheLimit = 1ull << 30;
+// Predict body limits: a JSON number with its separator and indentation rarely takes more than
+// 32 bytes ("-1.2345678901234567e-123, "); the slack covers the wrapper and names.
+constexpr uint64_t kJsonBytesPerNumber = 32;
+constexpr uint64_t kPredictSlackBytes = 64 << 10;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -100,14 +107,6 @@ bool AcceptsGzip(std::string_view header) {
   return gzip_listed ? gzip : star;
 }
 
-size_t DtypeSize(const std::string& dtype) {
-  if (dtype == "float32" || dtype == "int32") return 4;
-  if (dtype == "float16" || dtype == "int16") return 2;
-  if (dtype == "int8" || dtype == "uint8" || dtype == "bool") return 1;
-  if (dtype == "int64") return 8;
-  return 0;
-}
-
 float HalfToFloat(uint16_t h) {
   uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   uint32_t bits;
@@ -131,109 +130,6 @@ float HalfToFloat(uint16_t h) {
   float f;
   std::memcpy(&f, &bits, 4);
   return f;
-}
-
-// Flattens a rectangular nested JSON array of numbers; `shape` receives its dimensions.
-bool Flatten(const json& j, std::vector<double>* values, std::vector<int64_t>* shape, size_t depth,
-             std::string* error) {
-  if (j.is_number() || j.is_boolean()) {
-    if (depth != shape->size()) {
-      *error = "ragged array";
-      return false;
-    }
-    values->push_back(j.is_boolean() ? (j.get<bool>() ? 1.0 : 0.0) : j.get<double>());
-    return true;
-  }
-  if (!j.is_array()) {
-    *error = "expected numbers or arrays of numbers";
-    return false;
-  }
-  if (depth == shape->size()) {
-    if (!values->empty()) {
-      *error = "ragged array";
-      return false;
-    }
-    shape->push_back(static_cast<int64_t>(j.size()));
-  } else if (depth > shape->size() || (*shape)[depth] != static_cast<int64_t>(j.size())) {
-    *error = "ragged array";
-    return false;
-  }
-  for (auto& e : j) {
-    if (!Flatten(e, values, shape, depth + 1, error)) return false;
-  }
-  return true;
-}
-
-std::string ShapeString(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-// Builds an input tensor for `spec` from one instance's value.
-bool InstanceToTensor(const json& value, const TensorSpec& spec, Tensor* t, std::string* error) {
-  std::vector<double> values;
-  std::vector<int64_t> shape;
-  if (!Flatten(value, &values, &shape, 0, error)) {
-    *error = "input '" + spec.name + "': " + *error;
-    return false;
-  }
-  // Instances omit the batch dimension when the model's first dimension is a batch of 1.
-  if (shape.size() + 1 == spec.shape.size() && (spec.shape[0] == 1 || spec.shape[0] == -1)) {
-    shape.insert(shape.begin(), 1);
-  }
-  bool match = shape.size() == spec.shape.size();
-  for (size_t i = 0; match && i < shape.size(); ++i) {
-    if (spec.shape[i] != -1 && spec.shape[i] != shape[i]) match = false;
-  }
-  if (!match) {
-    *error = "input '" + spec.name + "' has shape " + ShapeString(shape) + ", the model expects " +
-             ShapeString(spec.shape);
-    return false;
-  }
-  size_t es = DtypeSize(spec.dtype);
-  if (es == 0 || spec.dtype == "float16") {
-    *error = "input '" + spec.name + "': dtype " + spec.dtype + " is not supported in JSON";
-    return false;
-  }
-  t->name = spec.name;
-  t->dtype = spec.dtype;
-  t->shape = shape;
-  t->data.resize(values.size() * es);
-  uint8_t* p = t->data.data();
-  for (size_t i = 0; i < values.size(); ++i) {
-    double v = values[i];
-    auto put_int = [&](auto type_tag) -> bool {
-      using T = decltype(type_tag);
-      double r = std::nearbyint(v);
-      if (!(r >= static_cast<double>(std::numeric_limits<T>::min()) &&
-            r <= static_cast<double>(std::numeric_limits<T>::max()))) {
-        *error = "input '" + spec.name + "': value " + std::to_string(v) + " out of range for " +
-                 spec.dtype;
-        return false;
-      }
-      T x = static_cast<T>(r);
-      std::memcpy(p + i * sizeof(T), &x, sizeof(T));
-      return true;
-    };
-    bool ok = true;
-    if (spec.dtype == "float32") {
-      float f = static_cast<float>(v);
-      std::memcpy(p + i * 4, &f, 4);
-    } else if (spec.dtype == "int8") {
-      ok = put_int(int8_t{});
-    } else if (spec.dtype == "uint8" || spec.dtype == "bool") {
-      ok = put_int(uint8_t{});
-    } else if (spec.dtype == "int16") {
-      ok = put_int(int16_t{});
-    } else if (spec.dtype == "int32") {
-      ok = put_int(int32_t{});
-    } else if (spec.dtype == "int64") {
-      ok = put_int(int64_t{});
-    }
-    if (!ok) return false;
-  }
-  return true;
 }
 
 json ElementAt(const Tensor& t, size_t i) {
@@ -431,6 +327,24 @@ void Handler::AddCors(const RequestHeader& req, Reply* r) const {
 }
 
 std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
+  // RFC 9112 6.1: a request whose Transfer-Encoding does not end in "chunked" cannot be framed,
+  // and one that also has Content-Length is a smuggling attempt; both are answered 400 and the
+  // connection is closed. (Beast frames "xchunked" + Content-Length by the length.)
+  auto te = req.find(http::field::transfer_encoding);
+  if (te != req.end()) {
+    auto codings = SplitList(std::string_view(te->value().data(), te->value().size()));
+    bool chunked_last = !codings.empty() && Lower(codings.back()) == "chunked";
+    if (!chunked_last || req.find(http::field::content_length) != req.end()) {
+      Reply r = ErrorReply(400, "bad_framing",
+                           chunked_last ? "Transfer-Encoding and Content-Length together"
+                                        : "Transfer-Encoding '" + std::string(te->value()) +
+                                              "' does not end in chunked");
+      r.close = true;
+      r.route = "framing";
+      AddCors(req, &r);
+      return r;
+    }
+  }
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   if (!t.ok || req.method() == http::verb::options) return std::nullopt;
   bool api = !t.segments.empty() && t.segments[0] == "v1";
@@ -446,6 +360,77 @@ std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
   r.route = "auth";
   AddCors(req, &r);
   return r;
+}
+
+uint64_t Handler::PredictBudget::Reservation(uint64_t body_bytes) const {
+  // The body is held while it is decoded; raw inputs are one copy of it, JSON inputs at most
+  // 8 bytes per number of at least 2 body bytes, and never more than a full batch of inputs.
+  if (raw) return 2 * body_bytes;
+  uint64_t decoded = 4 * body_bytes;
+  if (input_bytes) decoded = std::min(decoded, input_bytes * batch);
+  return body_bytes + decoded;
+}
+
+Handler::PredictBudget Handler::BudgetFor(const RequestHeader& req, const VersionInfo* info) const {
+  PredictBudget b;
+  b.predict = true;
+  b.batch = cfg_.max_predict_batch;
+  auto ct = req.find(http::field::content_type);
+  b.raw = ct != req.end() && std::string(ct->value()).rfind("application/octet-stream", 0) == 0;
+  // Unknown models are answered 404 whatever the body: a small limit suffices.
+  b.body_limit = kPredictSlackBytes;
+  if (info) {
+    uint64_t elements = 0, bytes = 0;
+    bool dynamic = false;
+    for (auto& spec : info->inputs) {
+      uint64_t n = StaticElementCount(spec);
+      if (n == 0) dynamic = true;
+      elements += n;
+      bytes += n * DtypeSize(spec.dtype);
+    }
+    if (dynamic) {
+      b.body_limit = cfg_.max_body_bytes;  // the model does not say; only the global limit does
+    } else {
+      b.input_bytes = bytes;
+      b.body_limit =
+          b.raw ? bytes
+                : elements * kJsonBytesPerNumber * cfg_.max_predict_batch + kPredictSlackBytes;
+    }
+  }
+  b.body_limit = std::min<uint64_t>(b.body_limit, cfg_.max_body_bytes);
+  return b;
+}
+
+Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
+  Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  const auto& s = t.segments;
+  if (!t.ok || req.method() != http::verb::post || s.size() != 5 || s[0] != "v1" ||
+      s[1] != "models") {
+    return {};
+  }
+  const std::string suffix = ":predict";
+  const std::string& last = s[4];
+  if (last.size() <= suffix.size() ||
+      last.compare(last.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+      (s[3] != "versions" && s[3] != "channels")) {
+    return {};
+  }
+  std::string which = last.substr(0, last.size() - suffix.size());
+  const VersionInfo* info = nullptr;
+  auto snap = registry_->Get(s[2]);
+  int64_t v = 0;
+  if (snap && s[3] == "channels") {
+    auto it = snap->channels.find(which);
+    if (it != snap->channels.end()) v = it->second;
+  } else if (snap) {
+    ParseVersion(which, &v);
+  }
+  if (snap) {
+    auto it = snap->versions.find(v);
+    if (it != snap->versions.end()) info = &it->second;
+  }
+  // `snap` keeps `info` alive only in here; BudgetFor copies what it needs.
+  return BudgetFor(req, info);
 }
 
 Reply Handler::Handle(const Request& req) {
@@ -469,7 +454,8 @@ Reply Handler::Handle(const Request& req) {
   } else {
     std::optional<Reply> denied = Precheck(req);
     if (denied) {
-      denied->close = false;
+      // The body was read: the connection may go on, unless its framing was the problem.
+      if (denied->route == "auth") denied->close = false;
       r = std::move(*denied);
     } else {
       try {
@@ -704,15 +690,41 @@ Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string>
   return r;
 }
 
+bool Handler::ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
+                           std::string* error) const {
+  std::string read_error;
+  if (!ReadFile(path, data, &read_error)) {
+    *error = "artifact unreadable: " + read_error;
+    return false;
+  }
+  std::string actual = Sha256Hex(*data);
+  if (actual == sha256) return true;
+  // Name the file relative to the data directory: clients need not learn the server's layout.
+  std::string rel =
+      path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
+  *error = "artifact corrupt: " + rel + " has sha256 " + actual + ", the registry recorded " +
+           sha256 + "; refusing to serve or run it";
+  std::cerr << "wisp-server: " << *error << std::endl;
+  data->clear();
+  return false;
+}
+
 std::shared_ptr<const std::string> Handler::LoadCached(const std::string& key,
-                                                       const std::string& path) {
+                                                       const std::string& path,
+                                                       const std::string* sha256,
+                                                       std::string* error) {
   {
     std::lock_guard lock(cache_mu_);
     auto it = file_cache_.find(key);
     if (it != file_cache_.end()) return it->second;
   }
   auto data = std::make_shared<std::string>();
-  if (!ReadFile(path, data.get())) return nullptr;
+  std::string ignored;
+  if (sha256) {
+    if (!ReadVerified(path, *sha256, data.get(), error ? error : &ignored)) return nullptr;
+  } else if (!ReadFile(path, data.get(), error)) {
+    return nullptr;
+  }
   std::shared_ptr<const std::string> result = std::move(data);
   std::lock_guard lock(cache_mu_);
   if (file_cache_bytes_ + result->size() <= kFileCacheLimit) {
@@ -788,7 +800,10 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
               req.find(http::field::range) == req.end();
   std::string etag = QuotedEtag(info.sha256);
   if (gzip) {
-    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true));
+    // A corrupt gzip copy is logged and skipped: the identity artifact is served instead.
+    std::string gz_error;
+    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true),
+                           &info.gzip_sha256, &gz_error);
     if (data) {
       // A distinct strong validator for the encoded representation; If-None-Match with either
       // validator is a match (the content is the same model).
@@ -811,8 +826,13 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
       return r;
     }
   }
-  auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false));
-  if (!data) return ErrorReply(500, "storage_error", "artifact unreadable");
+  std::string error;
+  auto data =
+      LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256, &error);
+  if (!data) {
+    bool corrupt = error.rfind("artifact corrupt", 0) == 0;
+    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", error);
+  }
   Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
@@ -865,6 +885,8 @@ Reply Handler::Publish(const Request& req, const std::string& name, const Target
   auto lh = req.find("X-Wisp-Label");
   if (lh != req.end()) label = std::string(lh->value());
   if (label.size() > 256) return ErrorReply(400, "invalid_label", "labels are at most 256 bytes");
+  // Checked before validation, which may be slow; the registry checks again with tensor names.
+  if (!IsValidUtf8(label)) return ErrorReply(400, "invalid_label", "the label is not valid UTF-8");
 
   std::vector<uint8_t> bytes(body.begin(), body.end());
   auto validated = engine_->Validate(bytes, name);
@@ -961,8 +983,21 @@ std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int
   }
   std::lock_guard lock(entry->mu);
   if (!entry->model) {
+    auto snap = registry_->Get(name);
+    auto it = snap ? snap->versions.find(version) : decltype(snap->versions.end()){};
+    if (!snap || it == snap->versions.end()) {
+      *error = "version " + std::to_string(version) + " is gone";
+      std::lock_guard l2(loaded_mu_);
+      loaded_.erase({name, version});
+      return nullptr;
+    }
     std::string data;
-    if (!ReadFile(registry_->ArtifactPath(name, version, false), &data, error)) return nullptr;
+    if (!ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256, &data,
+                      error)) {
+      std::lock_guard l2(loaded_mu_);
+      loaded_.erase({name, version});
+      return nullptr;
+    }
     auto loaded = engine_->Load(std::vector<uint8_t>(data.begin(), data.end()));
     if (!loaded.ok()) {
       *error = loaded.error();
@@ -985,12 +1020,22 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   if (!engine_->available()) {
     return ErrorReply(503, "engine_unavailable", "this build has no model engine");
   }
+  // Callers over HTTP were refused before the body was read; in-process callers are held to the
+  // same limit.
+  PredictBudget budget = BudgetFor(req, &snap->versions.at(version));
+  if (req.body().size() > budget.body_limit) {
+    return ErrorReply(413, "payload_too_large",
+                      "predict body exceeds the limit of " + std::to_string(budget.body_limit) +
+                          " bytes for this model");
+  }
   std::string error;
   auto entry = GetLoaded(name, version, &error);
-  if (!entry) return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  if (!entry) {
+    if (error.rfind("artifact corrupt", 0) == 0) return ErrorReply(500, "artifact_corrupt", error);
+    return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  }
   const auto& specs = entry->model->inputs();
-  auto ct = req.find(http::field::content_type);
-  bool raw = ct != req.end() && std::string(ct->value()).rfind("application/octet-stream", 0) == 0;
+  const bool raw = budget.raw;
 
   std::vector<std::vector<Tensor>> batches;
   if (raw) {
@@ -1012,6 +1057,16 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
         }
         t.shape.push_back(std::stoll(d));
       }
+      // The engine is promised inputs of the model's shape; only dynamic dimensions are free.
+      bool match = t.shape.size() == specs[0].shape.size();
+      for (size_t i = 0; match && i < t.shape.size(); ++i) {
+        if (specs[0].shape[i] != -1 && specs[0].shape[i] != t.shape[i]) match = false;
+      }
+      if (!match) {
+        return ErrorReply(400, "shape_mismatch",
+                          "X-Wisp-Shape " + ShapeString(t.shape) + " does not match input '" +
+                              specs[0].name + "' of shape " + ShapeString(specs[0].shape));
+      }
     }
     size_t count = 1;
     for (auto d : t.shape) {
@@ -1028,33 +1083,9 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     t.data.assign(req.body().begin(), req.body().end());
     batches.push_back({std::move(t)});
   } else {
-    json j = json::parse(req.body(), nullptr, false);
-    if (j.is_discarded())
-      return ErrorReply(400, "malformed_json", "request body is not valid JSON");
-    if (!j.is_object() || !j.contains("instances") || !j["instances"].is_array() ||
-        j["instances"].empty()) {
-      return ErrorReply(400, "bad_request",
-                        "expected {\"instances\": [ ... ]} with at least one instance");
-    }
-    for (auto& inst : j["instances"]) {
-      std::vector<Tensor> inputs(specs.size());
-      for (size_t i = 0; i < specs.size(); ++i) {
-        const json* value = &inst;
-        if (inst.is_object()) {
-          if (!inst.contains(specs[i].name)) {
-            return ErrorReply(400, "bad_request", "instance lacks input '" + specs[i].name + "'");
-          }
-          value = &inst[specs[i].name];
-        } else if (specs.size() != 1) {
-          return ErrorReply(
-              400, "bad_request",
-              "this model has several inputs: each instance must be an object keyed by input name");
-        }
-        if (!InstanceToTensor(*value, specs[i], &inputs[i], &error)) {
-          return ErrorReply(400, "bad_request", error);
-        }
-      }
-      batches.push_back(std::move(inputs));
+    RegistryError err;
+    if (!ParsePredictJson(req.body(), specs, cfg_.max_predict_batch, &batches, &err)) {
+      return ErrorReply(err.status, err.code, err.message);
     }
   }
 

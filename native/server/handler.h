@@ -54,6 +54,19 @@ class Handler {
   // Called when a request header has been read, before its body. A reply means "answer this and
   // close the connection without reading the body" (unauthenticated writes).
   std::optional<Reply> Precheck(const RequestHeader& req);
+
+  // What a predict request may cost, known from its header and the model's input specs. The
+  // transport refuses bodies over `body_limit` (413) and reserves `Reservation(body bytes)` of
+  // --max-predict-memory while the request is read and handled (503 when it does not fit).
+  struct PredictBudget {
+    bool predict = false;      // the target is a :predict endpoint
+    uint64_t body_limit = 0;   // bytes
+    uint64_t input_bytes = 0;  // one instance's decoded inputs; 0 when a shape is dynamic
+    bool raw = false;          // application/octet-stream body
+    uint64_t batch = 1;        // instances a JSON body may hold
+    uint64_t Reservation(uint64_t body_bytes) const;
+  };
+  PredictBudget Budget(const RequestHeader& req) const;
   Reply Handle(const Request& req);
   // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
   void AddCors(const RequestHeader& req, Reply* r) const;
@@ -81,13 +94,22 @@ class Handler {
   Reply DeleteChannel(const std::string& name, const std::string& channel);
   Reply DeleteVersion(const std::string& name, const std::string& version);
   Reply Predict(const Request& req, const std::string& name, int64_t version);
+  PredictBudget BudgetFor(const RequestHeader& req, const VersionInfo* info) const;
   Reply Static(const Request& req, const Target& t);
   Reply SigningKey();
   // Sends `data` honouring If-None-Match, If-Range and Range.
   Reply ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
                    const std::string& etag, const std::string& content_type,
                    const std::string& cache_control, bool allow_range);
-  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path);
+  // Reads `path` once and keeps it in the file cache under `key`. With `sha256` (hex), the bytes
+  // are verified before they are cached or returned: a mismatch is logged and returns null with
+  // `error` set to "artifact corrupt: ...".
+  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path,
+                                                const std::string* sha256 = nullptr,
+                                                std::string* error = nullptr);
+  // Reads an artifact and checks it against the digest the registry recorded at publish time.
+  bool ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
+                    std::string* error) const;
 
   struct Loaded {
     std::mutex mu;

@@ -28,6 +28,14 @@ uint64_t Metrics::RequestCount(const std::string& route) const {
   return n;
 }
 
+bool Metrics::TryReservePredict(uint64_t n, uint64_t cap) {
+  uint64_t cur = predict_inflight_bytes_.load();
+  do {
+    if (n > cap || cur > cap - n) return false;
+  } while (!predict_inflight_bytes_.compare_exchange_weak(cur, cur + n));
+  return true;
+}
+
 std::string Metrics::Render(size_t models_loaded, size_t models_registered) const {
   std::ostringstream o;
   std::lock_guard lock(mu_);
@@ -40,6 +48,9 @@ std::string Metrics::Render(size_t models_loaded, size_t models_registered) cons
   o << "# HELP wisp_http_response_bytes_total Response body bytes sent.\n"
     << "# TYPE wisp_http_response_bytes_total counter\n"
     << "wisp_http_response_bytes_total " << bytes_served_.load() << "\n";
+  o << "# HELP wisp_predict_inflight_bytes Memory reserved by predict requests in flight.\n"
+    << "# TYPE wisp_predict_inflight_bytes gauge\n"
+    << "wisp_predict_inflight_bytes " << predict_inflight_bytes_.load() << "\n";
   o << "# HELP wisp_inference_seconds Server-side inference latency.\n"
     << "# TYPE wisp_inference_seconds histogram\n";
   for (size_t i = 0; i < kBuckets.size(); ++i) {

@@ -16,6 +16,11 @@ class Metrics {
   void CountRequest(const std::string& route, const std::string& method, unsigned status);
   void AddBytesServed(uint64_t n) { bytes_served_ += n; }
   void ObserveInference(double seconds);
+  // Memory held by predict requests in flight (bodies and decoded inputs), capped by
+  // --max-predict-memory. TryReservePredict adds `n` unless that would exceed `cap`.
+  bool TryReservePredict(uint64_t n, uint64_t cap);
+  void ReleasePredict(uint64_t n) { predict_inflight_bytes_ -= n; }
+  uint64_t predict_inflight_bytes() const { return predict_inflight_bytes_.load(); }
   // Total requests counted for a route (any status); used by tests and the cache-proxy check.
   uint64_t RequestCount(const std::string& route) const;
   std::string Render(size_t models_loaded, size_t models_registered) const;
@@ -29,6 +34,7 @@ class Metrics {
   uint64_t inference_count_ = 0;
   double inference_sum_ = 0;
   std::atomic<uint64_t> bytes_served_{0};
+  std::atomic<uint64_t> predict_inflight_bytes_{0};
 };
 
 }  // namespace wisp::server

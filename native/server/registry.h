@@ -11,8 +11,9 @@
 // versions/<v>/ (directory fsynced), and only then index.json is replaced atomically (temporary
 // file, fsync, rename, fsync of the directory). The publish is acknowledged after that. A crash
 // before the index rename leaves an orphan versions/<v>/ that start-up deletes; a crash after it
-// leaves a complete version. Start-up also re-hashes every indexed artifact and refuses to serve
-// any whose size or sha256 does not match the index.
+// leaves a complete version. Start-up refuses to serve an artifact whose size does not match the
+// index; its sha256 is verified by the handler when the file is first read (lazily: start-up does
+// not re-hash every artifact).
 #pragma once
 
 #include <cstdint>
@@ -73,7 +74,8 @@ class Registry {
   ~Registry();
 
   // Locks the directory, removes leftovers of interrupted writes and loads every model,
-  // verifying artifacts. Messages about anything repaired or refused are appended to `log`.
+  // checking artifact sizes (digests are checked on first read). Messages about anything repaired
+  // or refused are appended to `log`.
   bool Open(std::string* error, std::vector<std::string>* log);
 
   std::shared_ptr<const ModelSnapshot> Get(const std::string& name) const;

@@ -1,14 +1,18 @@
 #include "native/server/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -49,7 +53,10 @@ struct Core {
   std::unique_ptr<ModelEngine> engine;
   std::unique_ptr<Registry> registry;
   std::unique_ptr<Handler> handler;
-  std::unique_ptr<net::thread_pool> workers;  // blocking work: publish, predict, writes
+  std::unique_ptr<net::thread_pool> workers;  // blocking work: publish, writes
+  // Predict runs on its own pool: anonymous predict traffic must not queue publishes and channel
+  // moves behind it.
+  std::unique_ptr<net::thread_pool> predict_pool;
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
@@ -60,6 +67,10 @@ struct Core {
   std::vector<std::unique_ptr<net::io_context>> loops;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
   std::atomic<size_t> next_loop{0};
+  // Open connections, against max_connections (the configured value, or one derived from the
+  // file-descriptor limit at start-up).
+  std::atomic<size_t> connections{0};
+  size_t max_connections = 0;
 
   net::io_context& NextLoop() { return *loops[next_loop++ % loops.size()]; }
 };
@@ -71,9 +82,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   template <class... Args>
   Session(Core& core, tcp::socket&& socket, Args&&... args)
-      : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {}
+      : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {
+    core_.connections++;
+  }
 
   ~Session() override {
+    core_.connections--;
+    ReleasePredict();
     std::lock_guard lock(core_.sessions_mu);
     core_.sessions.erase(this);
   }
@@ -115,7 +130,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void DoRead() {
     if (core_.stopping) return DoClose();
     parser_.emplace();
-    parser_->body_limit(core_.cfg.max_body_bytes);
+    budget_ = {};
+    body_limit_ = core_.cfg.max_body_bytes;
+    parser_->body_limit(body_limit_);
     parser_->header_limit(32 * 1024);
     idle_ = true;
     Lowest().expires_after(std::chrono::milliseconds(core_.cfg.header_timeout_ms));
@@ -130,11 +147,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ec == beast::error::timeout) {
       return DoClose();
     }
-    if (ec == http::error::body_limit) {
-      return SendEarly(ErrorReply(413, "payload_too_large",
-                                  "request body exceeds the limit of " +
-                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
-    }
+    if (ec == http::error::body_limit) return SendEarly(TooLarge());
     if (ec == http::error::header_limit) {
       return SendEarly(ErrorReply(431, "header_too_large", "request header too large"));
     }
@@ -146,6 +159,26 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     auto& req = parser_->get();
     if (auto early = core_.handler->Precheck(req)) return SendEarly(std::move(*early));
+    budget_ = core_.handler->Budget(req);
+    body_limit_ = core_.cfg.max_body_bytes;
+    if (budget_.predict) {
+      body_limit_ = budget_.body_limit;
+      auto cl = parser_->content_length();
+      if (cl && *cl > body_limit_) return SendEarly(TooLarge());
+      // Chunked bodies are counted against the same limit as they arrive.
+      parser_->body_limit(body_limit_);
+      // Memory is reserved for the whole body up front (the limit, when the length is unknown),
+      // so concurrent predicts can never hold more than --max-predict-memory together.
+      uint64_t want = budget_.Reservation(cl ? *cl : body_limit_);
+      if (!core_.metrics.TryReservePredict(want, core_.cfg.max_predict_memory)) {
+        Reply busy = ErrorReply(503, "predict_memory_exhausted",
+                                "predict requests in flight hold the server's predict memory "
+                                "limit (--max-predict-memory); retry later");
+        busy.Set("Retry-After", "1");
+        return SendEarly(std::move(busy));
+      }
+      reserved_ = want;
+    }
     auto expect = req.find(http::field::expect);
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue") &&
         !parser_->is_done()) {
@@ -169,24 +202,38 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                      beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
   }
 
+  Reply TooLarge() const {
+    return ErrorReply(413, "payload_too_large",
+                      std::string(budget_.predict ? "predict body" : "request body") +
+                          " exceeds the limit of " + std::to_string(body_limit_) + " bytes");
+  }
+
   void OnBody(beast::error_code ec, size_t) {
-    if (ec == http::error::body_limit) {
-      return SendEarly(ErrorReply(413, "payload_too_large",
-                                  "request body exceeds the limit of " +
-                                      std::to_string(core_.cfg.max_body_bytes) + " bytes"));
+    if (ec == http::error::body_limit) return SendEarly(TooLarge());
+    // Malformed chunking (bad chunk sizes, extensions) gets an answer before the close; a
+    // connection cut short or timed out has nobody left to answer.
+    if (ec && ec != http::error::partial_message && ec != http::error::end_of_stream &&
+        ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+      return SendEarly(ErrorReply(400, "bad_request", "malformed HTTP body: " + ec.message()));
     }
-    if (ec) return DoClose();  // timeout (socket closed), reset, or malformed chunking
+    if (ec) return DoClose();
     Dispatch();
+  }
+
+  void ReleasePredict() {
+    if (reserved_) core_.metrics.ReleasePredict(reserved_);
+    reserved_ = 0;
   }
 
   void Dispatch() {
     auto m = parser_->get().method();
     if (m == http::verb::post || m == http::verb::put || m == http::verb::delete_) {
       // Publishing (validation, compression, fsync) and inference can take a while: they run on
-      // the worker pool so that the I/O threads keep serving reads. The work guard keeps the I/O
+      // worker pools so that the I/O threads keep serving reads. The work guard keeps the I/O
       // loop alive meanwhile (also during a graceful stop).
-      net::post(*core_.workers, [self = this->shared_from_this(),
-                                 guard = net::make_work_guard(stream_.get_executor())]() mutable {
+      auto& pool = budget_.predict ? *core_.predict_pool : *core_.workers;
+      net::post(pool, [self = this->shared_from_this(),
+                       guard = net::make_work_guard(stream_.get_executor())]() mutable {
         Reply r = self->core_.handler->Handle(self->parser_->get());
         net::post(self->stream_.get_executor(),
                   [self, r = std::move(r)]() mutable { self->Finish(std::move(r)); });
@@ -197,12 +244,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Finish(Reply r) {
+    ReleasePredict();
     const auto& req = parser_->get();
     core_.metrics.CountRequest(r.route, std::string(req.method_string()), r.status);
     Send(std::move(r), req.keep_alive(), req.version());
   }
 
   void SendEarly(Reply r) {
+    ReleasePredict();
     r.close = true;
     unsigned version = 11;
     if (parser_) {
@@ -259,28 +308,66 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::shared_ptr<http::response<SharedBody>> res_;
   std::atomic<bool> idle_{false};
   bool close_ = false;
+  Handler::PredictBudget budget_;
+  uint64_t body_limit_ = 0;
+  uint64_t reserved_ = 0;  // bytes of --max-predict-memory held by this request
 };
+
+// EMFILE/ENFILE from accept(2). Compared by value and category rather than against std::errc:
+// with Boost 1.74 the cross-category comparison made UBSan report.
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return (ec.value() == EMFILE || ec.value() == ENFILE) &&
+         (ec.category() == boost::system::system_category() ||
+          ec.category() == boost::system::generic_category());
+}
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(Core& core, tcp::acceptor acceptor) : core_(core), acceptor_(std::move(acceptor)) {}
+  Listener(Core& core, tcp::acceptor acceptor)
+      : core_(core), acceptor_(std::move(acceptor)), retry_(acceptor_.get_executor()) {}
   void Run() { DoAccept(); }
   void Close() {
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->retry_.cancel();
     });
   }
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
  private:
   void DoAccept() {
+    if (core_.stopping || !acceptor_.is_open()) return;
+    if (core_.connections >= core_.max_connections) {
+      // Connections beyond the limit wait in the kernel's listen backlog.
+      return BackOff("connection limit (" + std::to_string(core_.max_connections) +
+                     ", --max-connections) reached");
+    }
     acceptor_.async_accept(core_.NextLoop(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
+  // Pauses accepting briefly. Without it, a full descriptor table makes accept fail at once,
+  // forever, with the listening socket still readable: a busy loop that starves every
+  // connection. Logged once per episode, not once per retry.
+  void BackOff(const std::string& why) {
+    if (!backing_off_) {
+      backing_off_ = true;
+      std::cerr << "wisp-server: " << why << " with " << core_.connections.load()
+                << " connections open; pausing accepts, retrying every " << kBackOff.count()
+                << " ms" << std::endl;
+    }
+    retry_.expires_after(kBackOff);
+    retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->DoAccept();
+    });
+  }
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (core_.stopping || !acceptor_.is_open()) return;
+    if (OutOfDescriptors(ec)) {
+      return BackOff("out of file descriptors (" + ec.message() + ")");
+    }
     if (!ec) {
+      backing_off_ = false;
       socket.set_option(tcp::no_delay(true), ec);
       if (core_.tls) {
         std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(core_, std::move(socket),
@@ -293,8 +380,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
     DoAccept();
   }
 
+  static constexpr std::chrono::milliseconds kBackOff{100};
   Core& core_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  bool backing_off_ = false;  // only touched on the acceptor's loop
 };
 
 bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
@@ -368,6 +458,16 @@ bool Server::Start(std::string* error) {
   c.handler = std::make_unique<Handler>(cfg, c.registry.get(), c.engine.get(), &c.metrics,
                                         c.key.loaded() ? &c.key : nullptr, tokens);
   const unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  c.max_connections = cfg.max_connections;
+  if (c.max_connections == 0) {
+    // Each connection is one descriptor; keep a reserve for artifacts being read, the data
+    // directory's lock, the event loops and the log.
+    constexpr rlim_t kReserve = 64;
+    rlimit rl{};
+    rlim_t fds = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (fds == RLIM_INFINITY || fds > (1u << 20)) fds = 1u << 20;
+    c.max_connections = static_cast<size_t>(fds > kReserve + 16 ? fds - kReserve : 16);
+  }
   for (unsigned i = 0; i < n; ++i) {
     c.loops.push_back(std::make_unique<net::io_context>(1));
     c.keep_running.push_back(net::make_work_guard(*c.loops.back()));
@@ -387,6 +487,7 @@ bool Server::Start(std::string* error) {
   impl_->port = impl_->listener->port();
   impl_->listener->Run();
   c.workers = std::make_unique<net::thread_pool>(std::max(2u, n));
+  c.predict_pool = std::make_unique<net::thread_pool>(std::max(2u, n));
   for (unsigned i = 0; i < n; ++i) {
     impl_->threads.emplace_back([loop = c.loops[i].get()] {
       for (;;) {
@@ -434,6 +535,7 @@ void Server::Stop() {
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
   if (c.workers) c.workers->join();
+  if (c.predict_pool) c.predict_pool->join();
   {
     std::lock_guard lock(m);
     done = true;
@@ -447,6 +549,17 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   int exit_code = 0;
   if (!ParseServerConfig(argc, argv, &cfg, &exit_code)) return exit_code;
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection costs a descriptor; the default soft limit (often 1024) is far below what
+  // the hard limit allows, so take all of it.
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) == 0 && !cfg.quiet) {
+      std::cerr << "wisp-server: file descriptor limit raised from " << before << " to "
+                << rl.rlim_max << "\n";
+    }
+  }
   // Block the stop signals in every thread; the signal_set below receives them.
   net::io_context signals_ioc;
   net::signal_set signals(signals_ioc, SIGINT, SIGTERM);

@@ -20,6 +20,9 @@ std::string Base64Encode(std::string_view raw);
 bool Base64Decode(std::string_view text, std::string* out);
 // Constant-time comparison (CRYPTO_memcmp); false when sizes differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): what JSON
+// documents such as index.json and manifests can hold.
+bool IsValidUtf8(std::string_view s);
 // Random hex string of 2*bytes characters (RAND_bytes).
 std::string RandomHex(size_t bytes);
 

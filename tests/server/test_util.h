@@ -2,9 +2,13 @@
 // with FakeModelEngine, raw sockets, and child processes running the fake-engine server binary.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <chrono>
@@ -12,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -120,14 +125,59 @@ inline std::string RawExchange(uint16_t port, const std::string& data,
   return out;
 }
 
+// One HTTP exchange on a fresh connection (10 s timeout); failures are test failures.
+inline client::HttpResponse Do(const std::string& url, const std::string& method,
+                               const std::string& target, const client::Headers& headers = {},
+                               const std::string& body = "") {
+  client::ServerUrl u;
+  std::string error;
+  EXPECT_TRUE(client::ServerUrl::Parse(url, &u, &error)) << error;
+  client::HttpClient c(u, 10000);
+  client::HttpResponse r;
+  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
+  return r;
+}
+
+inline client::Headers Auth() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
+
+// A JSON error reply {"error": {"code", "message"}} with this status and code, whose message
+// contains `message_part`.
+inline void ExpectError(const client::HttpResponse& r, unsigned status, const std::string& code,
+                        const std::string& message_part = "") {
+  EXPECT_EQ(r.status, status) << r.body;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  ASSERT_TRUE(j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"].value("code", ""), code) << r.body;
+  std::string message = j["error"].value("message", "");
+  EXPECT_FALSE(message.empty());
+  EXPECT_NE(message.find(message_part), std::string::npos) << r.body;
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+}
+
+// How to start a ServerProcess: where its stderr goes, and its RLIMIT_NOFILE (0: inherited).
+struct ProcessOptions {
+  std::string stderr_path;
+  rlim_t nofile_soft = 0, nofile_hard = 0;
+};
+
 // A child process running the fake-engine server binary; stdout is read for the port line.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& binary, std::vector<std::string> args) {
+  ServerProcess(const std::string& binary, std::vector<std::string> args,
+                const ProcessOptions& options = {}) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (options.nofile_soft) {
+        rlimit rl{options.nofile_soft, options.nofile_hard};
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::_exit(126);
+      }
+      if (!options.stderr_path.empty()) {
+        int err = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (err >= 0) ::dup2(err, 2);
+      }
       ::dup2(fds[1], 1);
       ::close(fds[0]);
       ::close(fds[1]);
