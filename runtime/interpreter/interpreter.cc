@@ -60,6 +60,18 @@ Status Interpreter::Prepare() {
         std::make_unique<KernelContext>(m, static_cast<int32_t>(i), options_.kernels));
     // Known at Prepare, so kernels can size per-thread scratch.
     contexts_.back()->thread_pool_ = options_.thread_pool;
+    KernelProvider* provider =
+        options_.kernels.reference_only ? nullptr : options_.kernels.provider;
+    if (provider != nullptr) {
+      Result<std::unique_ptr<OpKernel>> bound = provider->Bind(*contexts_.back());
+      if (!bound.ok()) return bound.status();
+      if (*bound) {
+        kernels_.push_back(std::move(*bound));
+        continue;
+      }
+      // Declined: a kernel may have requested scratch before deciding.
+      contexts_.back()->scratch_sizes_.clear();
+    }
     kernels_.push_back(KernelRegistry::Global().Find(ops[i].type)());
     WISP_RETURN_IF_ERROR(kernels_.back()->Prepare(*contexts_.back()));
   }
@@ -145,6 +157,10 @@ Status Interpreter::Prepare() {
     ctx.data_ = data_.data();
     for (int id : scratch_buffers[i]) ctx.scratch_ptrs_.push_back(arena_ + planner.offset(id));
   }
+  // Every pointer is final now.
+  for (size_t i = 0; i < ops.size(); ++i) {
+    WISP_RETURN_IF_ERROR(kernels_[i]->Bind(*contexts_[i]));
+  }
   return Status::Ok();
 }
 
@@ -195,6 +211,16 @@ void Interpreter::SetProfiling(bool on) {
 
 const char* Interpreter::kernel_implementation(size_t op_index) const {
   return op_index < kernels_.size() ? kernels_[op_index]->implementation() : "";
+}
+
+const char* Interpreter::kernel_backend(size_t op_index) const {
+  return op_index < kernels_.size() ? kernels_[op_index]->backend() : "";
+}
+
+size_t Interpreter::num_ops_on_backend(const char* backend) const {
+  size_t n = 0;
+  for (const auto& k : kernels_) n += std::strcmp(k->backend(), backend) == 0;
+  return n;
 }
 
 }  // namespace wisp

@@ -58,6 +58,9 @@ class Interpreter {
   size_t naive_arena_bytes() const { return naive_arena_bytes_; }
   // Weights repacked at prepare time and lookup tables, beyond the arena.
   const char* kernel_implementation(size_t op_index) const;
+  // "wisp", or the name of the KernelProvider that took the operator (KernelOptions::provider).
+  const char* kernel_backend(size_t op_index) const;
+  size_t num_ops_on_backend(const char* backend) const;
   // Data pointer of any tensor (constants, activations); for debugging and tests. Activations
   // share arena memory, so only tensors still live after Invoke hold their final values.
   const uint8_t* tensor_data(int32_t index) const { return data_[index]; }

@@ -19,12 +19,16 @@ namespace wisp {
 
 class ThreadPool;       // runtime/interpreter/thread_pool.h
 class PreparedWeights;  // runtime/interpreter/prepared_weights.h
+class KernelProvider;   // below
 
 struct KernelOptions {
   // Only the readable reference implementations: the oracle for faster kernels in tests.
   bool reference_only = false;
   // Packed weights shared with other interpreters of the same model (not owned; may be null).
   PreparedWeights* shared_weights = nullptr;
+  // Another backend offered every operator first (not owned; must outlive the interpreter; may
+  // be null). Ignored with reference_only, which always means Wisp's reference kernels.
+  KernelProvider* provider = nullptr;
 };
 
 class KernelContext {
@@ -94,9 +98,34 @@ class OpKernel {
  public:
   virtual ~OpKernel() = default;
   virtual Status Prepare(KernelContext& ctx) = 0;
+  // Called once after the memory plan, when every tensor's data pointer and every scratch buffer
+  // are final and stay so for the interpreter's life: a kernel that hands fixed pointers to a
+  // library (which then precomputes indirection from them) does it here, still at prepare time,
+  // so that Invoke allocates nothing.
+  virtual Status Bind(const KernelContext& ctx) { return Status::Ok(); }
   virtual Status Invoke(const KernelContext& ctx) = 0;
   // Which implementation Prepare chose, for `wisp inspect` and benchmarks.
   virtual const char* implementation() const { return "reference"; }
+  // Which backend the kernel belongs to: "wisp", or the name of the KernelProvider that made it.
+  virtual const char* backend() const { return "wisp"; }
+};
+
+// A backend that may take over single operators (the native XNNPACK backend in native/xnnpack):
+// the interpreter offers it each operator before making Wisp's own kernel. The portable core only
+// knows this interface, so it never depends on the backend's library.
+class KernelProvider {
+ public:
+  virtual ~KernelProvider() = default;
+  virtual const char* name() const = 0;
+  // Either a kernel whose Prepare has already succeeded on `ctx` (the operator is the provider's
+  // from now on), or null: the provider declines and Wisp's kernel runs the operator. A provider
+  // declines everything it cannot run with the same results as Wisp's kernels, including
+  // malformed operators, whose errors Wisp's kernel then reports. An error Status means the
+  // provider itself failed (for example, out of memory) and fails the whole prepare.
+  virtual Result<std::unique_ptr<OpKernel>> Bind(KernelContext& ctx) = 0;
+  // Why the last Bind of the operator with this index declined it ("" when it was taken, never
+  // offered, or the provider keeps no reasons), for `wisp inspect`.
+  virtual std::string decline_reason(int32_t op_index) const { return ""; }
 };
 
 }  // namespace wisp
