@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "native/cli/backend.h"
 #include "native/cli/commands.h"
 #include "native/cli/model_file.h"
 #include "native/cli/output_format.h"
@@ -15,6 +16,7 @@ struct InspectArgs {
   std::string model;
   bool json = false;
   bool verify = true;
+  std::string backend = "wisp";
 };
 
 nlohmann::json TensorJson(const Model& m, int32_t index) {
@@ -42,7 +44,11 @@ int RunInspect(const InspectArgs& args) {
   auto loaded = LoadModelFile(args.model, args.verify);
   if (!loaded.ok()) return Fail(loaded.status().message());
   const Model& m = **loaded;
-  auto interp = Interpreter::Create(*loaded);
+  auto provider = MakeBackend(args.backend, 1);
+  if (!provider.ok()) return Fail(provider.status().message());
+  InterpreterOptions options;
+  options.kernels.provider = provider->get();
+  auto interp = Interpreter::Create(*loaded, options);
   size_t intermediates = 0;
   for (const TensorDesc& t : m.tensors()) {
     if (!t.is_constant() && !t.is_variable) intermediates += t.bytes;
@@ -87,10 +93,22 @@ int RunInspect(const InspectArgs& args) {
                         {"type", OpTypeName(op.type)},
                         {"inputs", op.inputs},
                         {"outputs", op.outputs}};
-    if (interp.ok()) o["implementation"] = (*interp)->kernel_implementation(i);
+    if (interp.ok()) {
+      o["implementation"] = (*interp)->kernel_implementation(i);
+      o["backend"] = (*interp)->kernel_backend(i);
+      if (*provider && !(*provider)->decline_reason(i).empty()) {
+        o["declined"] = (*provider)->decline_reason(i);
+      }
+    }
     j["operators"].push_back(o);
   }
   j["microkernel_isa"] = Microkernels().isa;
+  j["backend"] = args.backend;
+  if (interp.ok()) {
+    j["ops_on_backend"] = args.backend == "wisp"
+                              ? m.operators().size()
+                              : (*interp)->num_ops_on_backend(args.backend.c_str());
+  }
   j["microkernel_isa_levels"] = MicrokernelIsaLevels();
   j["intermediate_bytes_naive"] = intermediates;
   if (interp.ok()) {
@@ -135,6 +153,9 @@ int RunInspect(const InspectArgs& args) {
                 QuantString(t).c_str());
   }
   std::printf("\nmicrokernels %s\n", IsaLine().c_str());
+  if (interp.ok()) {
+    std::printf("backend      %s\n", BackendSummary(**interp, args.backend).c_str());
+  }
   std::printf("operators (%zu):\n", m.operators().size());
   for (size_t i = 0; i < m.operators().size(); ++i) {
     const OperatorDesc& op = m.operators()[i];
@@ -143,6 +164,8 @@ int RunInspect(const InspectArgs& args) {
     for (int32_t t : op.outputs) outs += (outs.empty() ? "" : ",") + std::to_string(t);
     std::printf("  %4zu %-28s in [%s] out [%s] %s\n", i, OpTypeName(op.type), ins.c_str(),
                 outs.c_str(), interp.ok() ? (*interp)->kernel_implementation(i) : "");
+    const std::string declined = *provider ? (*provider)->decline_reason(i) : "";
+    if (!declined.empty()) std::printf("         (%s)\n", declined.c_str());
   }
   std::printf("\nintermediate tensors, naive sum  %zu bytes\n", intermediates);
   if (interp.ok()) {
@@ -164,6 +187,10 @@ void AddInspectCommand(CLI::App& app) {
       "inspect", "Show tensors, operators, quantization, arena size, sha256 and metadata");
   cmd->add_option("model", args->model, ".wisp or .tflite")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "machine-readable output");
+  cmd->add_option("--backend", args->backend,
+                  "show which operators this backend takes: wisp or xnnpack (built with "
+                  "WISP_XNNPACK)")
+      ->check(CLI::IsMember({"wisp", "xnnpack"}));
   cmd->callback([args] { ExitCode() = RunInspect(*args); });
 }
 

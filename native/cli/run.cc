@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "native/cli/backend.h"
 #include "native/cli/commands.h"
 #include "native/cli/inputs.h"
 #include "native/cli/model_file.h"
@@ -23,6 +24,7 @@ struct RunArgs {
   std::string input_range = "0,1";
   int threads = 1;
   bool reference = false;
+  std::string backend = "wisp";
 };
 
 std::vector<std::string> SplitComma(const std::string& s) {
@@ -51,8 +53,11 @@ int RunRun(const RunArgs& args) {
   if (!inputs.ok()) return Fail(inputs.status().message());
 
   std::unique_ptr<NativeThreadPool> pool;
+  auto provider = MakeBackend(args.backend, args.threads);
+  if (!provider.ok()) return Fail(provider.status().message());
   InterpreterOptions options;
   options.kernels.reference_only = args.reference;
+  options.kernels.provider = provider->get();
   if (args.threads > 1) {
     pool = std::make_unique<NativeThreadPool>(args.threads);
     options.thread_pool = pool.get();
@@ -126,6 +131,8 @@ void AddRunCommand(CLI::App& app) {
                   "float models: real range of image pixels (0,1 | 0,255 | -1,1)");
   cmd->add_option("--threads", args->threads, "worker threads")->check(CLI::Range(1, 256));
   cmd->add_flag("--reference", args->reference, "use only the reference kernels");
+  cmd->add_option("--backend", args->backend, "kernels: wisp or xnnpack (built with WISP_XNNPACK)")
+      ->check(CLI::IsMember({"wisp", "xnnpack"}));
   cmd->callback([args] { ExitCode() = RunRun(*args); });
 }
 

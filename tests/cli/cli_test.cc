@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -137,6 +138,32 @@ TEST(Cli, InspectAndBenchNameTheMicrokernelIsa) {
   CommandResult bench = Wisp("bench " + model + " --runs 2 --warmup 0 --json");
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_EQ(nlohmann::json::parse(bench.out)["isa"], isa);
+}
+
+// `--backend both` runs Wisp's kernels and XNNPACK alternately on one input and checks that their
+// outputs agree; a build without XNNPACK says so instead.
+TEST(Cli, BenchComparesBackends) {
+  const std::string model = Shared("models/mlperf_tiny_resnet8_int8.tflite");
+#if WISP_CLI_HAS_XNNPACK
+  CommandResult bench = Wisp("bench " + model + " --backend both --runs 3 --warmup 1 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  std::istringstream lines(bench.out);
+  std::string wisp_line, xnn_line;
+  ASSERT_TRUE(std::getline(lines, wisp_line) && std::getline(lines, xnn_line)) << bench.out;
+  const nlohmann::json w = nlohmann::json::parse(wisp_line), x = nlohmann::json::parse(xnn_line);
+  EXPECT_EQ(w["backend"], "wisp");
+  EXPECT_EQ(x["backend"], "xnnpack");
+  EXPECT_EQ(x["outputs_identical"], true);
+  EXPECT_GT(x["ops_on_backend"].get<int>(), 0);
+  EXPECT_LT(x["ops_on_backend"].get<int>(), x["ops"].get<int>());  // ADD and SOFTMAX stay Wisp's
+  CommandResult insp = Wisp("inspect " + model + " --backend xnnpack");
+  ASSERT_EQ(insp.exit_code, 0) << insp.err;
+  EXPECT_NE(insp.out.find("xnnpack qc8 conv"), std::string::npos) << insp.out;
+#else
+  CommandResult bench = Wisp("bench " + model + " --backend xnnpack --runs 1");
+  EXPECT_NE(bench.exit_code, 0);
+  EXPECT_NE(bench.err.find("WISP_XNNPACK=OFF"), std::string::npos) << bench.err;
+#endif
 }
 
 // A bare `wisp` prints usage and succeeds; --version names the version; a usage error exits 2

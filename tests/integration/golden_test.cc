@@ -1,7 +1,8 @@
 // Every golden case in the shared manifest: import the .tflite, run it on the golden input, and
 // compare with the reference runtime's output: quantized and integer outputs bit for bit, floats
 // within a tolerance, classifiers on the golden top-1. The exact-match figures are printed per
-// case. CMake registers the cases once per microkernel ISA level (WISP_ISA).
+// case. CMake registers the cases once per microkernel ISA level (WISP_ISA), and once more built
+// with WISP_GOLDEN_XNNPACK, where the XNNPACK backend (native/xnnpack) is offered every operator.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,10 @@
 #include "runtime/kernels/microkernels/config.h"
 #include "tests/support/golden_manifest.h"
 #include "tests/support/shared_data.h"
+
+#ifdef WISP_GOLDEN_XNNPACK
+#include "native/xnnpack/xnnpack_provider.h"
+#endif
 
 namespace wisp {
 namespace {
@@ -84,6 +89,24 @@ size_t DTypeBytes(const std::string& dtype) {
   return 1;
 }
 
+// The backend offered every operator first: XNNPACK in the golden_xnnpack_tests binary, none
+// (Wisp's own kernels) otherwise.
+KernelProvider* Backend() {
+#ifdef WISP_GOLDEN_XNNPACK
+  static XnnpackProvider* provider = [] {
+    auto created = XnnpackProvider::Create(1);
+    if (!created.ok()) {
+      std::fprintf(stderr, "XNNPACK backend: %s\n", created.status().ToString().c_str());
+      return static_cast<XnnpackProvider*>(nullptr);
+    }
+    return created->release();
+  }();
+  return provider;
+#else
+  return nullptr;
+#endif
+}
+
 class GoldenTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(GoldenTest, MatchesReferenceRuntime) {
@@ -98,9 +121,16 @@ TEST_P(GoldenTest, MatchesReferenceRuntime) {
   for (const TensorDesc& t : model->tensors()) stateful |= t.is_variable;
   InterpreterOptions options;
   options.reset_variables_each_invoke = !stateful;
+  options.kernels.provider = Backend();
   auto interp = Interpreter::Create(model, options);
   ASSERT_TRUE(interp.ok()) << c.id << ": " << interp.status().ToString();
   Interpreter& it = **interp;
+  if (options.kernels.provider != nullptr) {
+    const char* name = options.kernels.provider->name();
+    const size_t taken = it.num_ops_on_backend(name);
+    std::printf("[golden] %-48s %s runs %zu of %zu operators\n", c.id.c_str(), name, taken,
+                model->operators().size());
+  }
   ASSERT_EQ(it.num_inputs(), c.inputs.size());
   for (size_t i = 0; i < c.inputs.size(); ++i) {
     auto bytes = testing::ReadFileBytes(c.inputs[i].file);
@@ -176,6 +206,27 @@ INSTANTIATE_TEST_SUITE_P(SharedModels, GoldenTest, ::testing::Range<size_t>(0, C
                          CaseName);
 
 TEST(GoldenManifest, HasCases) { EXPECT_GE(Cases().size(), 14u); }
+
+#ifdef WISP_GOLDEN_XNNPACK
+// The XNNPACK run means something only if XNNPACK ran operators: the shared int8 and uint8
+// convolution models give it plenty (ctest runs each test alone, so this one loads every case).
+TEST(GoldenXnnpack, BackendRunsOperators) {
+  ASSERT_NE(Backend(), nullptr) << "XNNPACK failed to initialize";
+  size_t taken = 0;
+  for (const GoldenCase& c : Cases()) {
+    std::string error;
+    std::shared_ptr<const Model> model = ModelFor(c, &error);
+    ASSERT_TRUE(model) << c.id << ": " << error;
+    InterpreterOptions options;
+    options.kernels.provider = Backend();
+    auto interp = Interpreter::Create(model, options);
+    ASSERT_TRUE(interp.ok()) << c.id << ": " << interp.status().ToString();
+    taken += (*interp)->num_ops_on_backend("xnnpack");
+  }
+  std::printf("[golden] xnnpack ran %zu operators over %zu cases\n", taken, Cases().size());
+  EXPECT_GT(taken, 0u);
+}
+#endif
 
 // A forced level (WISP_ISA, as CMake sets it per registration) is the one in use.
 TEST(GoldenManifest, RunsTheRequestedMicrokernelLevel) {
