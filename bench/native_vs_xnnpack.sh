@@ -10,19 +10,24 @@
 # The two sides alternate --rounds times (default 5) so that a noisy neighbour hits both alike.
 # Per configuration it prints the median of the rounds' medians and the lowest round median,
 # Wisp/XNNPACK ratios for both, and 2-thread/1-thread speed-ups.
-#   bench/native_vs_xnnpack.sh [--rounds 5] [--runs 50] [--no-build]
+# Then every other shared int8/uint8 model on Wisp's kernels against the XNNPACK backend in one
+# process (bench/backends.sh: XNNPACK takes what it runs exactly), and wisp-server :predict
+# requests/s at 1, 4 and 16 connections (bench/server_predict.sh); --quick skips those two.
+#   bench/native_vs_xnnpack.sh [--rounds 5] [--runs 50] [--no-build] [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WISP_SHARED="${WISP_SHARED:-$(cd .. && pwd)/shared}"
 rounds=5
 runs=50
 build=1
+quick=0
 while (($#)); do
   case "$1" in
+    --quick) quick=1; shift ;;
     --rounds) rounds="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
   esac
 done
 [[ -f /usr/include/xnnpack.h ]] || { echo "XNNPACK missing: apt-get install libxnnpack-dev" >&2; exit 1; }
@@ -127,3 +132,18 @@ print("\nratios and speed-ups: from the medians of the rounds / from the lowest 
 print("XNNPACK runs MobileNetV2 with random weights; mobilenet_v2_1.0_224_quant is uint8, compared")
 print("with XNNPACK's int8 figures (mbv2_xnn has no qu8 network); movenet has no XNNPACK figure.")
 EOF
+
+((quick)) && exit 0
+echo
+echo "== the other shared int8/uint8 models: Wisp's kernels against the XNNPACK backend"
+others=()
+for m in "$models"/*.tflite; do
+  case "$(basename "$m")" in
+    *float*|tf2_mobilenet_v2_1.0_224_ptq.tflite) ;;
+    *) others+=("$m") ;;
+  esac
+done
+bench/backends.sh --rounds "$rounds" --runs "$runs" --threads "1 2" "${others[@]}"
+echo
+echo "== wisp-server :predict on loopback"
+bench/server_predict.sh --rounds 3
