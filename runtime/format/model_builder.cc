@@ -69,8 +69,7 @@ void ModelBuilder::AddAsset(const std::string& name, const std::string& media_ty
   assets_.push_back(std::move(a));
 }
 
-std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) const {
-  flatbuffers::FlatBufferBuilder b(1024 + tensors_.size() * 128 + ops_.size() * 128);
+void ModelBuilder::BuildFlatBuffer(flatbuffers::FlatBufferBuilder& b) const {
   // Every scalar is written even when it equals its default, so the data offset can be patched
   // in place once the FlatBuffer's size is known.
   b.ForceDefaults(true);
@@ -129,7 +128,22 @@ std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) const {
                                b.CreateVector(inputs_), b.CreateVector(outputs_),
                                /*data_offset=*/0, /*data_size=*/data_.size(), &zero_hash);
   fb::FinishModelBuffer(b, model);
+}
 
+void ModelBuilder::Seal(std::vector<uint8_t>& out, size_t data_offset, bool record_sha256) {
+  fb::Model* root = fb::GetMutableModel(out.data());
+  root->mutate_data_offset(data_offset);
+  if (!record_sha256) return;
+  fb::Sha256* hash = root->mutable_content_sha256();
+  const size_t hash_offset = reinterpret_cast<uint8_t*>(hash) - out.data();
+  uint8_t digest[32];
+  ComputeContentSha256(out.data(), out.size(), hash_offset, digest);
+  std::memcpy(out.data() + hash_offset, digest, 32);
+}
+
+std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) const& {
+  flatbuffers::FlatBufferBuilder b(FlatBufferSizeHint());
+  BuildFlatBuffer(b);
   const size_t fb_size = b.GetSize();
   const size_t data_offset = AlignUp(fb_size);
   // Built by appending, not zero-filled and then overwritten: the data section is megabytes.
@@ -138,15 +152,19 @@ std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) const {
   out.insert(out.end(), b.GetBufferPointer(), b.GetBufferPointer() + fb_size);
   out.resize(data_offset, 0);
   out.insert(out.end(), data_.begin(), data_.end());
+  Seal(out, data_offset, record_sha256);
+  return out;
+}
 
-  fb::Model* root = fb::GetMutableModel(out.data());
-  root->mutate_data_offset(data_offset);
-  if (!record_sha256) return out;
-  fb::Sha256* hash = root->mutable_content_sha256();
-  const size_t hash_offset = reinterpret_cast<uint8_t*>(hash) - out.data();
-  uint8_t digest[32];
-  ComputeContentSha256(out.data(), out.size(), hash_offset, digest);
-  std::memcpy(out.data() + hash_offset, digest, 32);
+std::vector<uint8_t> ModelBuilder::Finish(bool record_sha256) && {
+  flatbuffers::FlatBufferBuilder b(FlatBufferSizeHint());
+  BuildFlatBuffer(b);
+  const size_t fb_size = b.GetSize();
+  const size_t data_offset = AlignUp(fb_size);
+  std::vector<uint8_t> out = std::move(data_);
+  out.insert(out.begin(), data_offset, 0);  // one memmove within the reservation
+  std::memcpy(out.data(), b.GetBufferPointer(), fb_size);
+  Seal(out, data_offset, record_sha256);
   return out;
 }
 

@@ -50,7 +50,11 @@ class ModelBuilder {
   // Serialises the model: FlatBuffer, 64-byte aligned data section, and the content sha256 unless
   // `record_sha256` is false: a model built to be run at once (a .tflite imported in memory)
   // leaves the hash zero, and Model::content_sha256_hex() computes the same value when asked.
-  std::vector<uint8_t> Finish(bool record_sha256 = true) const;
+  std::vector<uint8_t> Finish(bool record_sha256 = true) const&;
+  // The same bytes, assembled in the data section's own buffer: the FlatBuffer is slid in front
+  // of the constants, in place when ReserveData left room, instead of copying megabytes of
+  // weights into a fresh buffer (which in WebAssembly and in VMs is mostly page faults).
+  std::vector<uint8_t> Finish(bool record_sha256 = true) &&;
 
  private:
   struct PendingTensor {
@@ -74,6 +78,11 @@ class ModelBuilder {
     uint64_t offset, size;
   };
   uint64_t AppendData(const void* data, size_t size);
+  // The FlatBuffer part of the file (everything but the data section).
+  void BuildFlatBuffer(flatbuffers::FlatBufferBuilder& b) const;
+  // Patches the data offset and, if asked, the content hash into an assembled model.
+  static void Seal(std::vector<uint8_t>& out, size_t data_offset, bool record_sha256);
+  size_t FlatBufferSizeHint() const { return 1024 + (tensors_.size() + ops_.size()) * 128; }
 
   std::vector<PendingTensor> tensors_;
   std::vector<PendingOp> ops_;

@@ -305,7 +305,7 @@ Result<std::vector<uint8_t>> TfliteImporter::Run() {
   }
 
   WriteMetadata();
-  return builder_.Finish(opts_.record_sha256);
+  return std::move(builder_).Finish(opts_.record_sha256);
 }
 
 Status TfliteImporter::Open() {
@@ -410,7 +410,8 @@ Status TfliteImporter::ImportTensors() {
                         num_tensors);
   }
   // Constants come from the file's buffers: at most its size, plus each one's alignment.
-  builder_.ReserveData(file_size_ + 64 * num_tensors);
+  // The FlatBuffer part is later slid in front of them within the same reservation.
+  builder_.ReserveData(file_size_ + 64 * num_tensors + 65536 + 512 * num_tensors);
   tensors_.resize(num_tensors);
   for (size_t i = 0; i < num_tensors; ++i) {
     WISP_RETURN_IF_ERROR(ImportTensor(static_cast<int32_t>(i),

@@ -9,7 +9,7 @@
 namespace wisp {
 namespace {
 
-std::vector<uint8_t> TinyModel() {
+ModelBuilder TinyBuilder() {
   ModelBuilder b;
   b.SetName("tiny");
   b.SetVersion("3");
@@ -23,7 +23,24 @@ std::vector<uint8_t> TinyModel() {
   b.SetOutputs({out});
   const char labels[] = "a\nb\n";
   b.AddAsset("labels.txt", "text/plain", labels, sizeof(labels) - 1);
-  return b.Finish();
+  return b;
+}
+
+std::vector<uint8_t> TinyModel() { return TinyBuilder().Finish(); }
+
+// Finishing a builder that is given up (in place, as the importer does) writes the same bytes as
+// finishing a copy, with and without room reserved, hashed or not.
+TEST(ModelFormat, FinishingInPlaceWritesTheSameBytes) {
+  for (bool hash : {true, false}) {
+    for (size_t reserve : {size_t{0}, size_t{1} << 16}) {
+      ModelBuilder b = TinyBuilder();
+      b.ReserveData(reserve);
+      const std::vector<uint8_t> copied = b.Finish(hash);
+      const std::vector<uint8_t> moved = std::move(b).Finish(hash);
+      EXPECT_EQ(copied, moved) << "hash " << hash << " reserve " << reserve;
+      EXPECT_TRUE(Model::Load(moved, LoadOptions{hash}).ok());
+    }
+  }
 }
 
 TEST(ModelFormat, RoundTripsThroughBuilderAndLoader) {

@@ -17,16 +17,44 @@ inline int32_t Centered(uint8_t raw, bool uint8, int32_t zp) {
   return (uint8 ? static_cast<int32_t>(raw) : static_cast<int32_t>(static_cast<int8_t>(raw))) - zp;
 }
 
+// One pass over a channel's raw weights: their sum and range, as signed or unsigned bytes.
+struct ChannelStats {
+  int64_t sum = 0;
+  int32_t min = 0, max = 0;
+};
+
+template <typename T>
+ChannelStats StatsOf(const uint8_t* raw, size_t count) {
+  const T* w = reinterpret_cast<const T*>(raw);
+  int32_t sum = 0, lo = 255, hi = -128;  // int32: count is at most a few million bytes of +-255
+  for (size_t i = 0; i < count; ++i) {
+    sum += w[i];
+    lo = std::min<int32_t>(lo, w[i]);
+    hi = std::max<int32_t>(hi, w[i]);
+  }
+  return {sum, count ? lo : 0, count ? hi : 0};
+}
+
+ChannelStats StatsOf(const uint8_t* raw, size_t count, bool uint8) {
+  // Summed in int32 chunks, so that the loops vectorise and cannot overflow.
+  constexpr size_t kChunk = size_t{1} << 20;
+  ChannelStats total{0, uint8 ? 255 : 127, uint8 ? 0 : -128};
+  if (count == 0) return ChannelStats{};
+  for (size_t i = 0; i < count; i += kChunk) {
+    const size_t n = std::min(kChunk, count - i);
+    const ChannelStats s = uint8 ? StatsOf<uint8_t>(raw + i, n) : StatsOf<int8_t>(raw + i, n);
+    total.sum += s.sum;
+    total.min = std::min(total.min, s.min);
+    total.max = std::max(total.max, s.max);
+  }
+  return total;
+}
+
 // The shift s[n] of an 8-bit layout (see pack.h): w_zp when every w - w_zp of the channel is a
 // signed byte, else whatever makes the raw weights signed bytes.
-int32_t ChannelShift(const GemmWeightsSource& src, int32_t n) {
-  const size_t per_channel = static_cast<size_t>(src.ks) * src.kc;
-  const uint8_t* w = src.weights + per_channel * n;
-  for (size_t i = 0; i < per_channel; ++i) {
-    const int32_t v = Centered(w[i], src.weights_uint8, src.w_zp[n]);
-    if (v < -128 || v > 127) return src.weights_uint8 ? 128 : 0;
-  }
-  return src.w_zp[n];
+int32_t ChannelShift(const ChannelStats& st, bool uint8, int32_t zp) {
+  if (st.min - zp < -128 || st.max - zp > 127) return uint8 ? 128 : 0;
+  return zp;
 }
 
 }  // namespace
@@ -55,12 +83,12 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
       const bool u8 = src.weights_uint8;
       const int32_t zp = src.w_zp[n];
       // w' - w_zp' = w - w_zp whatever the shift, so the bias correction reads the source.
-      uint32_t sum = 0;
-      for (size_t i = 0; i < per_channel; ++i) sum += static_cast<uint32_t>(Centered(w[i], u8, zp));
+      const ChannelStats st = StatsOf(w, per_channel, u8);
+      const uint32_t sum = static_cast<uint32_t>(st.sum - static_cast<int64_t>(per_channel) * zp);
       const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[n]) : 0u;
       StoreI32(block + j * 4, static_cast<int32_t>(bias - x_zp * sum));
       std::memcpy(scales + j * 4, &src.scale[n], 4);
-      const int32_t shift = wb == 1 ? ChannelShift(src, n) : 0;
+      const int32_t shift = wb == 1 ? ChannelShift(st, u8, zp) : 0;
       if (wb == 1) {
         const int32_t factor = -(src.w_zp[n] - shift);
         StoreI32(factors + j * 4, factor);
@@ -82,10 +110,12 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
               std::memcpy(values + (at + q) * 2, &v, 2);
             }
           } else {
-            // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift.
+            // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift:
+            // its byte is the raw byte minus the shift modulo 256, signed or not (a plain copy
+            // for symmetric int8 weights).
+            const uint8_t byte_shift = static_cast<uint8_t>(shift);
             for (int32_t q = 0; q < count; ++q) {
-              values[at + q] =
-                  static_cast<uint8_t>(static_cast<int8_t>(Centered(wt[k0 + q], u8, shift)));
+              values[at + q] = static_cast<uint8_t>(wt[k0 + q] - byte_shift);
             }
           }
         }
