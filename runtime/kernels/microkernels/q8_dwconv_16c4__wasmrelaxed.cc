@@ -43,58 +43,83 @@ inline void Interleave4(v128_t a, v128_t b, v128_t c, v128_t d, v128_t out[4]) {
   out[3] = wasm_i16x8_shuffle(ab_hi, cd_hi, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
+// One channel tile at one output pixel. kHalf: at most 8 channels are left (a model with 8
+// channels, or the tail of 24, 40, ...): only the low halves of the inputs are loaded and
+// interleaved and two of the four accumulators computed, half the work of a full tile.
+template <typename T, bool kFlip, int kTaps, bool kHalf>
+inline void Tile(size_t c0, size_t n, size_t taps, size_t groups, const uint8_t* const* in,
+                 const uint8_t* w, uint8_t* out, const QuantEpilogue* e) {
+  constexpr int kAcc = kHalf ? 2 : 4;
+  const v128_t flip = wasm_i8x16_splat(static_cast<int8_t>(0x80));
+  v128_t acc[4];
+  for (int j = 0; j < kAcc; ++j) acc[j] = wasm_v128_load(w + 16 * j);
+  const uint8_t* wg = w + 64;
+  const uint8_t* tail = wg + groups * kTile * 4;  // scales, factors, needs_sums
+  const bool needs_sums = wasm_i32x4_extract_lane(wasm_v128_load(tail + 128), 0) != 0;
+  v128_t sums[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0),
+                    wasm_i32x4_splat(0)};
+  for (size_t g = 0; g < groups; ++g, wg += kTile * 4) {
+    v128_t x[4];
+    for (int q = 0; q < 4; ++q) {
+      const size_t t = std::min(4 * g + q, taps - 1);
+      x[q] = kHalf ? wasm_v128_load64_zero(in[t] + c0) : wasm_v128_load(in[t] + c0);
+      if constexpr (kFlip) x[q] = wasm_v128_xor(x[q], flip);
+    }
+    v128_t xt[4];
+    if constexpr (kHalf) {
+      const v128_t ab =
+          wasm_i8x16_shuffle(x[0], x[1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const v128_t cd =
+          wasm_i8x16_shuffle(x[2], x[3], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      xt[0] = wasm_i16x8_shuffle(ab, cd, 0, 8, 1, 9, 2, 10, 3, 11);
+      xt[1] = wasm_i16x8_shuffle(ab, cd, 4, 12, 5, 13, 6, 14, 7, 15);
+    } else {
+      Interleave4(x[0], x[1], x[2], x[3], xt);
+    }
+    for (int j = 0; j < kAcc; ++j) {
+      acc[j] = RelaxedDotAdd(wasm_v128_load(wg + 16 * j), xt[j], acc[j]);
+    }
+    if (needs_sums) {
+      // Ones for the real taps of this group, zeros for the padding slots.
+      const size_t real = std::min<size_t>(4, taps - 4 * g);
+      const uint32_t ones = real == 4 ? 0x01010101u : (1u << (8 * real)) - 1u;
+      const v128_t vones = wasm_i32x4_splat(static_cast<int32_t>(ones & 0x01010101u));
+      for (int j = 0; j < kAcc; ++j) sums[j] = RelaxedDotAdd(vones, xt[j], sums[j]);
+    }
+  }
+  if (needs_sums) {
+    for (int j = 0; j < kAcc; ++j) {
+      acc[j] = wasm_i32x4_add(acc[j], wasm_i32x4_mul(sums[j], wasm_v128_load(tail + 64 + 16 * j)));
+    }
+  }
+  const v128_t q0 = WasmRequantize4(acc[0], wasm_v128_load(tail), *e);
+  const v128_t q1 = WasmRequantize4(acc[1], wasm_v128_load(tail + 16), *e);
+  const v128_t q2 = kHalf ? q0 : WasmRequantize4(acc[2], wasm_v128_load(tail + 32), *e);
+  const v128_t q3 = kHalf ? q1 : WasmRequantize4(acc[3], wasm_v128_load(tail + 48), *e);
+  const v128_t bytes = WasmNarrow16<T>(q0, q1, q2, q3);
+  if (n >= static_cast<size_t>(kTile)) {
+    wasm_v128_store(out, bytes);
+  } else {
+    WasmStorePartial(out, bytes, n);
+  }
+}
+
 template <typename T, bool kFlip, int kTaps>
 void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t* const* input,
             size_t input_stride, const void* packed_w, uint8_t* output, const QuantEpilogue* e) {
   const size_t taps = kTaps ? static_cast<size_t>(kTaps) : taps_arg;
   const size_t groups = (taps + 3) / 4;
   const size_t tile_bytes = kTile * 4 + groups * kTile * 4 + kTile * 4 + kTile * 4 + 16;
-  const v128_t flip = wasm_i8x16_splat(static_cast<int8_t>(0x80));
   for (size_t p = 0; p < output_width; ++p) {
     const uint8_t* const* in = input + p * input_stride;
     const uint8_t* w = static_cast<const uint8_t*>(packed_w);
+    uint8_t* out = output + p * channels * sizeof(T);
     for (size_t c0 = 0; c0 < channels; c0 += kTile, w += tile_bytes) {
-      v128_t acc[4];
-      for (int j = 0; j < 4; ++j) acc[j] = wasm_v128_load(w + 16 * j);
-      const uint8_t* wg = w + 64;
-      const uint8_t* tail = wg + groups * kTile * 4;  // scales, factors, needs_sums
-      const bool needs_sums = wasm_i32x4_extract_lane(wasm_v128_load(tail + 128), 0) != 0;
-      v128_t sums[4] = {wasm_i32x4_splat(0), wasm_i32x4_splat(0), wasm_i32x4_splat(0),
-                        wasm_i32x4_splat(0)};
-      for (size_t g = 0; g < groups; ++g, wg += kTile * 4) {
-        v128_t x[4];
-        for (int q = 0; q < 4; ++q) {
-          const size_t t = std::min(4 * g + q, taps - 1);
-          x[q] = wasm_v128_load(in[t] + c0);
-          if constexpr (kFlip) x[q] = wasm_v128_xor(x[q], flip);
-        }
-        v128_t xt[4];
-        Interleave4(x[0], x[1], x[2], x[3], xt);
-        for (int j = 0; j < 4; ++j)
-          acc[j] = RelaxedDotAdd(wasm_v128_load(wg + 16 * j), xt[j], acc[j]);
-        if (needs_sums) {
-          // Ones for the real taps of this group, zeros for the padding slots.
-          const size_t real = std::min<size_t>(4, taps - 4 * g);
-          const uint32_t ones = real == 4 ? 0x01010101u : (1u << (8 * real)) - 1u;
-          const v128_t vones = wasm_i32x4_splat(static_cast<int32_t>(ones & 0x01010101u));
-          for (int j = 0; j < 4; ++j) sums[j] = RelaxedDotAdd(vones, xt[j], sums[j]);
-        }
-      }
-      if (needs_sums) {
-        for (int j = 0; j < 4; ++j) {
-          acc[j] =
-              wasm_i32x4_add(acc[j], wasm_i32x4_mul(sums[j], wasm_v128_load(tail + 64 + 16 * j)));
-        }
-      }
-      const v128_t bytes = WasmNarrow16<T>(WasmRequantize4(acc[0], wasm_v128_load(tail), *e),
-                                           WasmRequantize4(acc[1], wasm_v128_load(tail + 16), *e),
-                                           WasmRequantize4(acc[2], wasm_v128_load(tail + 32), *e),
-                                           WasmRequantize4(acc[3], wasm_v128_load(tail + 48), *e));
-      uint8_t* out = output + (p * channels + c0) * sizeof(T);
-      if (channels - c0 >= kTile) {
-        wasm_v128_store(out, bytes);
+      const size_t n = channels - c0;
+      if (n > 8) {
+        Tile<T, kFlip, kTaps, false>(c0, n, taps, groups, in, w, out + c0, e);
       } else {
-        WasmStorePartial(out, bytes, channels - c0);
+        Tile<T, kFlip, kTaps, true>(c0, n, taps, groups, in, w, out + c0, e);
       }
     }
   }

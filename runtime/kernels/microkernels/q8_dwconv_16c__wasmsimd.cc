@@ -29,26 +29,38 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
     const uint8_t* w = static_cast<const uint8_t*>(packed_w);
     uint8_t* out = output + p * channels * sizeof(T);
     for (size_t c0 = 0; c0 < channels; c0 += kTile, w += tile_bytes) {
+      // At most 8 channels left (a model with 8, or the tail of 24, 40, ...): the high half of
+      // the tile is padding, so it is neither loaded nor multiplied.
+      const bool half = channels - c0 <= 8;
       v128_t acc0 = wasm_v128_load(w);
       v128_t acc1 = wasm_v128_load(w + 16);
       v128_t acc2 = wasm_v128_load(w + 32);
       v128_t acc3 = wasm_v128_load(w + 48);
       const uint8_t* wt = w + 64;
-      for (size_t t = 0; t < taps; ++t, wt += kTile * 2) {
-        const uint8_t* x = in[t] + c0;
-        const v128_t x_lo = Load8Widened<T>(x);
-        const v128_t x_hi = Load8Widened<T>(x + 8);
-        const v128_t w_lo = wasm_v128_load(wt);
-        const v128_t w_hi = wasm_v128_load(wt + 16);
-        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_extmul_low_i16x8(x_lo, w_lo));
-        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_extmul_high_i16x8(x_lo, w_lo));
-        acc2 = wasm_i32x4_add(acc2, wasm_i32x4_extmul_low_i16x8(x_hi, w_hi));
-        acc3 = wasm_i32x4_add(acc3, wasm_i32x4_extmul_high_i16x8(x_hi, w_hi));
+      if (half) {
+        for (size_t t = 0; t < taps; ++t, wt += kTile * 2) {
+          const v128_t x_lo = Load8Widened<T>(in[t] + c0);
+          const v128_t w_lo = wasm_v128_load(wt);
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_extmul_low_i16x8(x_lo, w_lo));
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_extmul_high_i16x8(x_lo, w_lo));
+        }
+      } else {
+        for (size_t t = 0; t < taps; ++t, wt += kTile * 2) {
+          const uint8_t* x = in[t] + c0;
+          const v128_t x_lo = Load8Widened<T>(x);
+          const v128_t x_hi = Load8Widened<T>(x + 8);
+          const v128_t w_lo = wasm_v128_load(wt);
+          const v128_t w_hi = wasm_v128_load(wt + 16);
+          acc0 = wasm_i32x4_add(acc0, wasm_i32x4_extmul_low_i16x8(x_lo, w_lo));
+          acc1 = wasm_i32x4_add(acc1, wasm_i32x4_extmul_high_i16x8(x_lo, w_lo));
+          acc2 = wasm_i32x4_add(acc2, wasm_i32x4_extmul_low_i16x8(x_hi, w_hi));
+          acc3 = wasm_i32x4_add(acc3, wasm_i32x4_extmul_high_i16x8(x_hi, w_hi));
+        }
       }
       const v128_t q0 = WasmRequantize4(acc0, wasm_v128_load(wt), *e);
       const v128_t q1 = WasmRequantize4(acc1, wasm_v128_load(wt + 16), *e);
-      const v128_t q2 = WasmRequantize4(acc2, wasm_v128_load(wt + 32), *e);
-      const v128_t q3 = WasmRequantize4(acc3, wasm_v128_load(wt + 48), *e);
+      const v128_t q2 = half ? q0 : WasmRequantize4(acc2, wasm_v128_load(wt + 32), *e);
+      const v128_t q3 = half ? q1 : WasmRequantize4(acc3, wasm_v128_load(wt + 48), *e);
       const v128_t bytes = WasmNarrow16<T>(q0, q1, q2, q3);
       if (channels - c0 >= kTile) {
         wasm_v128_store(out + c0, bytes);
