@@ -47,6 +47,21 @@ Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::
   return std::optional<TwinQuantization>(twin);
 }
 
+// Whether an input can take a picture: [1, H, W, C] with C 1 or 3, or [1, H, W], each side at
+// least 16 pixels. Models carry no "this is an image" flag yet, so an audio spectrogram such as
+// [1, 49, 10, 1] is told apart by its shape: resizing a photo into it would run silently and
+// mean nothing.
+Status CheckImageInput(const TensorDesc& t, const std::string& image_path) {
+  const Shape& s = t.shape;
+  const bool rank_ok = (s.size() == 4 && (s[3] == 1 || s[3] == 3)) || s.size() == 3;
+  const bool image = rank_ok && s[0] == 1 && s[1] >= 16 && s[2] >= 16;
+  if (image) return Status::Ok();
+  return InvalidArgument(
+      "--image %s: input 0 '%s' (%s %s) is not an image (expected [1,H,W,1|3] or [1,H,W] with "
+      "H and W at least 16); give its data with --input FILE or --random SEED",
+      image_path.c_str(), t.name.c_str(), DTypeName(t.dtype), ShapeToString(s).c_str());
+}
+
 }  // namespace
 
 Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const InputSpec& spec) {
@@ -73,6 +88,7 @@ Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const 
       return InvalidArgument("--image needs a model with one input; this one has %zu", n);
     }
     const TensorDesc& t = model.tensors()[model.inputs()[0]];
+    WISP_RETURN_IF_ERROR(CheckImageInput(t, spec.image));
     WISP_ASSIGN_OR_RETURN(Image image, DecodeImageFile(spec.image));
     WISP_ASSIGN_OR_RETURN(InputTensorTarget target, TargetFor(t));
     WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, spec.input_range));

@@ -75,6 +75,24 @@ int RunRun(const RunArgs& args) {
 
   auto labels = LoadLabels(m, args.labels);
   if (!labels.ok()) return Fail(labels.status().message());
+  if (!labels->empty()) {
+    // Labels name the classes of an output: some output's last dimension must match their count
+    // (ImageNet's 1001 lines on a 2-class model would print confident nonsense).
+    bool fits = false;
+    std::string sides;
+    for (size_t o = 0; o < (*interp)->num_outputs(); ++o) {
+      const TensorDesc& t = (*interp)->output(o);
+      const int64_t classes = t.shape.empty() ? 1 : t.shape.back();
+      fits |= classes == static_cast<int64_t>(labels->size());
+      sides += StrFormat("%soutput %zu '%s' has %lld", o ? ", " : "", o, t.name.c_str(),
+                         static_cast<long long>(classes));
+    }
+    if (!fits) {
+      return Fail(StrFormat("%s has %zu labels but %s classes",
+                            args.labels.empty() ? "the model's labels.txt" : args.labels.c_str(),
+                            labels->size(), sides.c_str()));
+    }
+  }
   const int top = args.top > 0 ? args.top : (labels->empty() ? 0 : 5);
 
   for (size_t o = 0; o < (*interp)->num_outputs(); ++o) {

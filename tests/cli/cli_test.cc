@@ -166,6 +166,32 @@ TEST(Cli, BenchComparesBackends) {
 #endif
 }
 
+// Inputs that do not fit the model are errors naming both sides, never a silent run: a photo
+// given to the keyword-spotting model (a [1,49,10,1] spectrogram), ImageNet's labels on the
+// 2-class person detector.
+TEST(Cli, ImageAndLabelsMustFitTheModel) {
+  CommandResult audio = Wisp("run " + Shared("models/mlperf_tiny_kws_dscnn_int8.tflite") +
+                             " --image " + Shared("images/cat.bmp"));
+  EXPECT_NE(audio.exit_code, 0);
+  EXPECT_NE(audio.err.find("is not an image"), std::string::npos) << audio.err;
+  EXPECT_NE(audio.err.find("[1,49,10,1]"), std::string::npos) << audio.err;
+  CommandResult labels =
+      Wisp("run " + Shared("models/mlperf_tiny_vww_96_int8.tflite") + " --image " +
+           Shared("images/cat.bmp") + " --labels " + Shared("labels/imagenet_labels.txt"));
+  EXPECT_NE(labels.exit_code, 0);
+  EXPECT_NE(labels.err.find("1001 labels"), std::string::npos) << labels.err;
+  EXPECT_NE(labels.err.find("has 2 classes"), std::string::npos) << labels.err;
+  // Grayscale [1,28,28] is an image; 1001 labels fit a 1001-class output.
+  EXPECT_EQ(Wisp("run " + Shared("models/keras_lstm_mnist_ptq.tflite") + " --image " +
+                 Shared("images/mnist_nine.bmp"))
+                .exit_code,
+            0);
+  CommandResult fits =
+      Wisp("run " + Shared("models/mobilenet_v1_0.25_128_quant.tflite") + " --image " +
+           Shared("images/cat.bmp") + " --labels " + Shared("labels/imagenet_labels.txt"));
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+}
+
 // A bare `wisp` prints usage and succeeds; --version names the version; a usage error exits 2
 // (as getopt tools do), not with CLI11's internal codes.
 TEST(Cli, UsageVersionAndUsageErrors) {
