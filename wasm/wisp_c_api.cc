@@ -14,6 +14,7 @@
 #include <string>
 
 #include "runtime/api/load_model.h"
+#include "runtime/api/warm_up.h"
 #include "runtime/core/dtype.h"
 #include "runtime/import/tflite_importer.h"
 #include "runtime/interpreter/interpreter.h"
@@ -94,6 +95,15 @@ EMSCRIPTEN_KEEPALIVE int wisp_parallel_selftest() {
     }
   });
   return waited_ok && !pthread_equal(ids[0], ids[1]) ? 1 : 0;
+}
+
+// Runs the kernels on tiny synthetic networks (runtime/api/warm_up.h) so that the engine starts
+// optimizing them before a large model is loaded and first run; `dtypes` is a mask of
+// wisp::WarmUpDtypes. Returns 1, or 0 with wisp_last_error().
+EMSCRIPTEN_KEEPALIVE int wisp_warm_up(int invokes, unsigned dtypes) {
+  const wisp::Status s = wisp::WarmUpKernels(invokes, dtypes);
+  if (!s.ok()) SetError(s);
+  return s.ok() ? 1 : 0;
 }
 
 // Loads a model from `size` bytes at `bytes`, which must come from malloc: ownership passes to

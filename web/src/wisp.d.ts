@@ -67,6 +67,13 @@ export interface LoadOptions {
   verifySha256?: boolean;
   /** Keep variable state (e.g. LSTM) from one run to the next, as TFLite does. Default: each run starts from zero state. */
   keepState?: boolean;
+  /**
+   * Before the first model of at least 256 KB a runtime loads, it runs its kernels for a few
+   * milliseconds on tiny built-in networks, so that the WebAssembly engine starts optimizing them
+   * while the model downloads and is imported: a faster first load and first run. Default true;
+   * false skips it.
+   */
+  warmUp?: boolean;
   signal?: AbortSignal;
 }
 

@@ -744,15 +744,32 @@ async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
   return model;
 }
 
+// The warm-up (runtime/api/warm_up.h) pays for itself only where baseline-compiled code would
+// otherwise spend long on a model: large ones.
+const WARM_UP_MIN_BYTES = 256 * 1024;
+const WARM_UP_INVOKES = 10;
+const WARM_UP_DTYPES = 1 | 2 | 4;  // int8, uint8, float32 networks (runtime/api/warm_up.h)
+
 class LocalRuntime {
   constructor(core, variantInfo) {
     this.core = core;
     this.variant = variantInfo;
     this.models = new Set();
+    this.warmedUp = false;
+  }
+
+  // Once per runtime, before the first large model: a few milliseconds on tiny synthetic networks
+  // get the engine's optimizing compiler going on the kernels (in background threads) while the
+  // model is still downloading or being imported. Only an optimisation: a failure is ignored.
+  _warmUp(size, options) {
+    if (this.warmedUp || options.warmUp === false || size < WARM_UP_MIN_BYTES) return;
+    this.warmedUp = true;
+    this.core.call('wisp_warm_up', WARM_UP_INVOKES, WARM_UP_DTYPES);
   }
 
   // Copies the model bytes into the WebAssembly heap once; the runtime uses them in place.
   _loadBytes(bytes, options) {
+    this._warmUp(bytes.length, options);
     const ptr = this.core.malloc(bytes.length);
     this.core.heap().set(bytes, ptr);
     return this._loadFromHeap(ptr, bytes.length, options);
@@ -802,7 +819,8 @@ class LocalRuntime {
     const core = this.core;
     let ptr = 0;
     const sink = {
-      begin: (total) => { ptr = core.malloc(total); return true; },
+      // Warms up while the rest of the body is still on its way.
+      begin: (total) => { this._warmUp(total, options); ptr = core.malloc(total); return true; },
       write: (chunk, offset) => { core.heap().set(chunk, ptr + offset); },
     };
     let result;

@@ -1,0 +1,162 @@
+#include "runtime/api/warm_up.h"
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "runtime/format/model.h"
+#include "runtime/format/model_builder.h"
+#include "runtime/interpreter/interpreter.h"
+
+namespace wisp {
+namespace {
+
+template <typename OptionsT>
+fb::OpOptionsUnion Options(OptionsT value) {
+  fb::OpOptionsUnion u;
+  u.Set(std::move(value));
+  return u;
+}
+
+QuantParams Quant(std::vector<float> scales, std::vector<int32_t> zero_points, int32_t axis = 0) {
+  QuantParams q;
+  q.scale = std::move(scales);
+  q.zero_point = std::move(zero_points);
+  q.axis = axis;
+  return q;
+}
+
+// Deterministic filler: any values do; a simple LCG keeps the weights varied.
+class Filler {
+ public:
+  std::vector<uint8_t> Bytes(size_t n) {
+    std::vector<uint8_t> v(n);
+    for (uint8_t& b : v) b = static_cast<uint8_t>(Next() >> 24);
+    return v;
+  }
+  std::vector<int32_t> Ints(size_t n, int32_t range) {
+    std::vector<int32_t> v(n);
+    for (int32_t& x : v) x = static_cast<int32_t>(Next() % (2 * range + 1)) - range;
+    return v;
+  }
+  std::vector<float> Floats(size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = static_cast<float>(static_cast<int32_t>(Next() >> 16) - 32768) / 65536.f;
+    return v;
+  }
+
+ private:
+  uint32_t Next() { return state_ = state_ * 1664525u + 1013904223u; }
+  uint32_t state_ = 12345;
+};
+
+// The MobileNet-like network: a 3-channel first layer, depthwise 3x3 (stride 1 and 2), pointwise
+// and windowed convolutions, a residual add, average pooling, fully connected and softmax.
+std::vector<uint8_t> SyntheticNetwork(DType dt) {
+  const bool q = dt != DType::FLOAT32;
+  const bool u8 = dt == DType::UINT8;
+  const int32_t zp = u8 ? 128 : 0;
+  const size_t elem = q ? 1 : 4;
+  ModelBuilder b;
+  Filler fill;
+  auto act_quant = [&](float scale, int32_t z) { return q ? Quant({scale}, {z}) : QuantParams(); };
+  auto tensor = [&](const char* name, const Shape& shape) {
+    return b.AddTensor(name, dt, shape, act_quant(0.05f, zp + 3));
+  };
+  // Filter [oc, kh, kw, ic] (depthwise: [1, kh, kw, oc]) and bias, per-channel int8 or
+  // per-tensor uint8 quantized.
+  auto filter = [&](const char* name, const Shape& shape, int32_t channels, int32_t axis) {
+    size_t n = 1;
+    for (int32_t d : shape) n *= static_cast<size_t>(d);
+    QuantParams fq;
+    if (u8) {
+      fq = Quant({0.01f}, {127});
+    } else if (q) {
+      fq = Quant(std::vector<float>(static_cast<size_t>(channels), 0.01f),
+                 std::vector<int32_t>(static_cast<size_t>(channels), 0), axis);
+    }
+    std::vector<uint8_t> bytes = q ? fill.Bytes(n) : std::vector<uint8_t>(n * elem);
+    if (!q) {
+      const std::vector<float> f = fill.Floats(n);
+      std::memcpy(bytes.data(), f.data(), bytes.size());
+    } else if (!u8) {
+      for (uint8_t& v : bytes) v = v == 0x80 ? 0x81 : v;  // symmetric int8: no -128
+    }
+    return b.AddConstant(name, dt, shape, bytes.data(), bytes.size(), fq);
+  };
+  auto bias = [&](const char* name, int32_t channels) {
+    if (q) return b.AddConstant(name, DType::INT32, {channels}, fill.Ints(channels, 500));
+    return b.AddConstant(name, DType::FLOAT32, {channels}, fill.Floats(channels));
+  };
+  auto conv = [&](int32_t in, int32_t out, int32_t k, int32_t stride, int32_t ic, int32_t oc,
+                  const char* name) {
+    fb::Conv2DOptionsT o;
+    o.padding = fb::Padding::SAME;
+    o.stride_h = o.stride_w = stride;
+    o.activation = fb::Activation::RELU6;
+    const int32_t f = filter(name, {oc, k, k, ic}, oc, 0);
+    b.AddOperator(fb::OpType::CONV_2D, {in, f, bias("b", oc)}, {out}, Options(o));
+  };
+  auto dwconv = [&](int32_t in, int32_t out, int32_t stride, int32_t c, const char* name) {
+    fb::DepthwiseConv2DOptionsT o;
+    o.padding = fb::Padding::SAME;
+    o.stride_h = o.stride_w = stride;
+    o.activation = fb::Activation::RELU6;
+    const int32_t f = filter(name, {1, 3, 3, c}, c, 3);
+    b.AddOperator(fb::OpType::DEPTHWISE_CONV_2D, {in, f, bias("b", c)}, {out}, Options(o));
+  };
+
+  const int32_t input = tensor("input", {1, 16, 16, 3});
+  const int32_t t1 = tensor("t1", {1, 8, 8, 16});
+  const int32_t t2 = tensor("t2", {1, 8, 8, 16});
+  const int32_t t3 = tensor("t3", {1, 8, 8, 24});
+  const int32_t t4 = tensor("t4", {1, 4, 4, 24});
+  const int32_t t5 = tensor("t5", {1, 4, 4, 24});
+  const int32_t t6 = tensor("t6", {1, 4, 4, 24});
+  const int32_t t7 = tensor("t7", {1, 4, 4, 16});
+  const int32_t t8 = tensor("t8", {1, 1, 1, 16});
+  const int32_t t9 = tensor("t9", {1, 10});
+  const int32_t output = b.AddTensor("output", dt, {1, 10}, act_quant(1.0f / 256, u8 ? 0 : -128));
+  conv(input, t1, 3, 2, 3, 16, "first");
+  dwconv(t1, t2, 1, 16, "dw1");
+  conv(t2, t3, 1, 1, 16, 24, "pw1");
+  dwconv(t3, t4, 2, 24, "dw2");
+  conv(t4, t5, 1, 1, 24, 24, "pw2");
+  fb::BinaryOptionsT add;
+  b.AddOperator(fb::OpType::ADD, {t4, t5}, {t6}, Options(add));
+  conv(t6, t7, 3, 1, 24, 16, "conv3x3");
+  fb::Pool2DOptionsT pool;
+  pool.filter_h = pool.filter_w = 4;
+  pool.stride_h = pool.stride_w = 4;
+  pool.padding = fb::Padding::VALID;
+  b.AddOperator(fb::OpType::AVERAGE_POOL_2D, {t7}, {t8}, Options(pool));
+  fb::FullyConnectedOptionsT fc;
+  b.AddOperator(fb::OpType::FULLY_CONNECTED, {t8, filter("fc", {10, 16}, 10, 0), bias("b", 10)},
+                {t9}, Options(fc));
+  fb::SoftmaxOptionsT softmax;
+  b.AddOperator(fb::OpType::SOFTMAX, {t9}, {output}, Options(softmax));
+  b.SetInputs({input});
+  b.SetOutputs({output});
+  b.SetName("wisp-warm-up");
+  return std::move(b).Finish(/*record_sha256=*/false);
+}
+
+}  // namespace
+
+Status WarmUpKernels(int invokes, unsigned dtypes) {
+  const std::pair<unsigned, DType> all[] = {
+      {kWarmUpInt8, DType::INT8}, {kWarmUpUint8, DType::UINT8}, {kWarmUpFloat32, DType::FLOAT32}};
+  for (const auto& [bit, dt] : all) {
+    if ((dtypes & bit) == 0) continue;
+    WISP_ASSIGN_OR_RETURN(std::shared_ptr<const Model> model,
+                          Model::Load(SyntheticNetwork(dt), LoadOptions{false}));
+    WISP_ASSIGN_OR_RETURN(std::unique_ptr<Interpreter> interp,
+                          Interpreter::Create(model, InterpreterOptions()));
+    for (int i = 0; i < invokes; ++i) WISP_RETURN_IF_ERROR(interp->Invoke());
+  }
+  return Status::Ok();
+}
+
+}  // namespace wisp
