@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -129,6 +130,43 @@ TEST(ReductionAveragePool, FloatValidAndSame) {
                   .ok());
   want = FloatPool(true, in, 5, 7, 3, 3, 4, 2, 3, 3, 1, 1);
   for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], want[i], 1e-5f);
+}
+
+// The float pooling path (channels innermost) against the reference kernel on random shapes,
+// paddings, strides, filters and activations: bit for bit, average and max.
+TEST(ReductionPool, FloatMatchesReferenceBitForBit) {
+  std::mt19937 rng(77);
+  std::uniform_int_distribution<int> size(1, 13), filt(1, 5), stride(1, 3), chan(1, 40), act(0, 2);
+  std::uniform_real_distribution<float> val(-4.0f, 4.0f);
+  const fb::Activation acts[] = {fb::Activation::NONE, fb::Activation::RELU, fb::Activation::RELU6};
+  for (int i = 0; i < 40; ++i) {
+    const bool average = i % 2 == 0;
+    const fb::Padding padding = (i / 2) % 2 ? fb::Padding::SAME : fb::Padding::VALID;
+    const int h = size(rng), w = size(rng), c = chan(rng), s = stride(rng);
+    const int fh = std::min(filt(rng), h), fw = std::min(filt(rng), w);
+    const int oh = padding == fb::Padding::SAME ? (h + s - 1) / s : (h - fh + s) / s;
+    const int ow = padding == fb::Padding::SAME ? (w + s - 1) / s : (w - fw + s) / s;
+    std::vector<float> in(static_cast<size_t>(2 * h * w * c));
+    for (float& v : in) v = val(rng);
+    const fb::Pool2DOptionsT opts = PoolOptions(padding, s, fh, fw, acts[act(rng)]);
+    const fb::OpType op = average ? fb::OpType::AVERAGE_POOL_2D : fb::OpType::MAX_POOL_2D;
+    std::vector<float> out[2];
+    for (int reference = 0; reference < 2; ++reference) {
+      SingleOpModel m;
+      const int32_t a = m.AddInput("in", DType::FLOAT32, {2, h, w, c});
+      const int32_t o = m.AddOutput("out", DType::FLOAT32, {2, oh, ow, c});
+      m.AddOperator(op, {a}, {o}, Opts(opts));
+      ASSERT_TRUE(m.Build(reference != 0).ok());
+      EXPECT_STREQ(m.interpreter().kernel_implementation(0),
+                   reference ? "reference" : "f32_pool_channels_inner");
+      m.SetInput(0, in);
+      ASSERT_TRUE(m.Invoke().ok());
+      out[reference] = m.Output<float>(0);
+    }
+    SCOPED_TRACE(::testing::Message() << "case " << i << " h" << h << " w" << w << " c" << c);
+    ASSERT_EQ(out[0].size(), out[1].size());
+    EXPECT_EQ(0, std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)));
+  }
 }
 
 TEST(ReductionAveragePool, Int8MatchesReferenceRuntime) {

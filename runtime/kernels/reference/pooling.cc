@@ -69,6 +69,45 @@ void Pool(const T* in, T* out, const PoolGeometry& g, Acc lo, Acc hi) {
   }
 }
 
+// Float pooling with the channels innermost: each output pixel's row is accumulated in place
+// over the window's taps, so every loop runs over contiguous channels (vectorised by the
+// compiler) where Pool above strides across the window once per channel. Each channel still adds
+// (or compares) its taps in Pool's order, row by row, and divides and clamps the same way, so the
+// results are identical bit for bit.
+template <bool kAverage>
+void PoolFloatChannelsInner(const float* in, float* out, const PoolGeometry& g, float lo,
+                            float hi) {
+  const size_t c = static_cast<size_t>(g.channels);
+  for (int32_t b = 0; b < g.batch; ++b) {
+    const float* image = in + static_cast<size_t>(b) * g.in_h * g.in_w * c;
+    for (int32_t oy = 0; oy < g.out_h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      const int32_t fy0 = std::max(0, -y0);
+      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      for (int32_t ox = 0; ox < g.out_w; ++ox, out += c) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        const int32_t fx0 = std::max(0, -x0);
+        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        const int32_t count = std::max(0, fy1 - fy0) * std::max(0, fx1 - fx0);
+        const float init = kAverage ? 0.0f : std::numeric_limits<float>::lowest();
+        for (size_t k = 0; k < c; ++k) out[k] = init;
+        for (int32_t fy = fy0; fy < fy1; ++fy) {
+          for (int32_t fx = fx0; fx < fx1; ++fx) {
+            const float* v = image + (static_cast<size_t>(y0 + fy) * g.in_w + x0 + fx) * c;
+            for (size_t k = 0; k < c; ++k)
+              out[k] = kAverage ? out[k] + v[k] : std::max(out[k], v[k]);
+          }
+        }
+        for (size_t k = 0; k < c; ++k) {
+          float r = out[k];
+          if (kAverage) r = count > 0 ? r / static_cast<float>(count) : 0.0f;
+          out[k] = std::min(std::max(r, lo), hi);
+        }
+      }
+    }
+  }
+}
+
 // Quantized average pooling through the microkernel (avgpool.h), one call per output pixel over
 // the window's in-bounds taps: the same sum, count and rounding as Pool<T, int32_t, true>.
 void AvgPoolMicrokernel(QAvgPoolFn fn, const uint8_t* in, uint8_t* out, const PoolGeometry& g,
@@ -183,6 +222,10 @@ class Pool2DKernel : public OpKernel {
     }
     if (dtype_ == DType::FLOAT32) {
       ActivationRangeFloat(act, &flo_, &fhi_);
+      if (!ctx.options().reference_only) {
+        float_channels_inner_ = true;
+        impl_ = "f32_pool_channels_inner";
+      }
     } else {
       const int32_t qmin = dtype_ == DType::INT8 ? -128 : 0;
       const int32_t qmax = dtype_ == DType::INT8 ? 127 : 255;
@@ -208,6 +251,14 @@ class Pool2DKernel : public OpKernel {
   Status Invoke(const KernelContext& ctx) override {
     if (avgpool_ != nullptr) {
       AvgPoolMicrokernel(avgpool_, ctx.in_bytes(0), ctx.out_bytes(0), g_, qlo_, qhi_);
+      return Status::Ok();
+    }
+    if (float_channels_inner_) {
+      if (average_) {
+        PoolFloatChannelsInner<true>(ctx.in<float>(0), ctx.out<float>(0), g_, flo_, fhi_);
+      } else {
+        PoolFloatChannelsInner<false>(ctx.in<float>(0), ctx.out<float>(0), g_, flo_, fhi_);
+      }
       return Status::Ok();
     }
     if (average_) {
@@ -245,6 +296,7 @@ class Pool2DKernel : public OpKernel {
   float flo_ = 0, fhi_ = 0;
   int32_t qlo_ = 0, qhi_ = 0;
   QAvgPoolFn avgpool_ = nullptr;  // int8/uint8 AVERAGE_POOL_2D microkernel
+  bool float_channels_inner_ = false;
   const char* impl_ = "reference";
 };
 
