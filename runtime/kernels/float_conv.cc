@@ -66,8 +66,18 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
   max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   if (!pointwise_) {
     zero_.assign(kc, 0.0f);
-    scratch_ = ctx.RequestScratch(WindowPointers(g) * sizeof(const float*) * max_tasks_);
+    // The packed weights are the same either way ([tap][in_c] flattened), and the kernel adds
+    // a patch's values in the same order as the taps', so the results are identical.
+    patches_ = ks > 1 && kc <= 4;
+    scratch_ = ctx.RequestScratch(TaskScratchBytes());
   }
+}
+
+size_t F32GemmPlan::TaskScratchBytes() const {
+  const size_t table = WindowPointers(g_) * sizeof(const float*);
+  const size_t patches = patches_ ? kMaxMr * Taps(g_) * static_cast<size_t>(g_.in_c) : 0;
+  // Patches follow the table, and each task's share starts, on a cache line.
+  return (table + 63) / 64 * 64 + (patches * sizeof(float) + 63) / 64 * 64;
 }
 
 void F32GemmPlan::Run(const KernelContext& ctx, const float* input, float* output) const {
@@ -112,9 +122,16 @@ void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float
   const int64_t macs = out_rows * g_.out_w * static_cast<int64_t>(ks) * g_.in_c * g_.out_c;
   const int tasks = Tasks(ctx.thread_pool(), out_rows, macs, max_tasks_);
   const size_t out_row = static_cast<size_t>(g_.out_w) * g_.out_c;
-  auto** tables = static_cast<const float**>(ctx.scratch(scratch_));
+  uint8_t* scratch = static_cast<uint8_t*>(ctx.scratch(scratch_));
+  const size_t task_bytes = TaskScratchBytes();
+  const size_t kc = static_cast<size_t>(g_.in_c);
+  const size_t patch = ks * kc;
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
-    const float** table = tables + WindowPointers(g_) * t;
+    uint8_t* mine = scratch + task_bytes * t;
+    auto** table = reinterpret_cast<const float**>(mine);
+    float* patches =
+        reinterpret_cast<float*>(mine + (WindowPointers(g_) * sizeof(const float*) + 63) / 64 * 64);
+    const float* patch_rows[kMaxMr];
     F32Window windows[kMaxMr];
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
       const int64_t b = row / g_.out_h;
@@ -123,9 +140,23 @@ void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float
       float* out = output + out_row * row;
       for (int32_t ox = 0; ox < g_.out_w; ox += mr_) {
         const size_t rows_here = static_cast<size_t>(std::min(mr_, g_.out_w - ox));
+        if (patches_) {
+          for (size_t r = 0; r < rows_here; ++r) {
+            const float* const* taps = table + (ox + r) * ks;
+            float* dst = patches + r * patch;
+            for (size_t tap = 0; tap < ks; ++tap, dst += kc) {
+              for (size_t c = 0; c < kc; ++c) dst[c] = taps[tap][c];
+            }
+            patch_rows[r] = patches + r * patch;
+            windows[r] = &patch_rows[r];
+          }
+          fn_(rows_here, static_cast<size_t>(g_.out_c), patch, 1, windows, packed_->data(),
+              out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
+          continue;
+        }
         for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * ks;
-        fn_(rows_here, static_cast<size_t>(g_.out_c), static_cast<size_t>(g_.in_c), ks, windows,
-            packed_->data(), out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
+        fn_(rows_here, static_cast<size_t>(g_.out_c), kc, ks, windows, packed_->data(),
+            out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
       }
     }
   });

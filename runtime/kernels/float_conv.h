@@ -34,6 +34,7 @@ class F32GemmPlan {
  private:
   void RunPointwise(const KernelContext& ctx, const float* input, float* output) const;
   void RunWindows(const KernelContext& ctx, const float* input, float* output) const;
+  size_t TaskScratchBytes() const;
 
   ConvGeometry g_;
   const char* name_ = "";
@@ -42,9 +43,13 @@ class F32GemmPlan {
   std::shared_ptr<const std::vector<float>> packed_;  // shared by interpreters of one model
   F32MinMax params_{};
   bool pointwise_ = false;
+  // Few input channels (a mono or RGB first layer): each pixel's taps, of in_c values each, are
+  // copied into one contiguous patch, so the kernel runs one tap of kh * kw * in_c values instead
+  // of kh * kw taps of one or three (each with its own pointer loads and loop).
+  bool patches_ = false;
   std::vector<float> zero_;  // in_c zeros: the reference's padding row
   int max_tasks_ = 1;
-  int scratch_ = -1;  // per task: one output row's windows
+  int scratch_ = -1;  // per task: one output row's windows (and with patches_, mr patches)
 };
 
 // DEPTHWISE_CONV_2D with depth multiplier 1.

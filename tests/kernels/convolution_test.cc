@@ -815,6 +815,16 @@ void FloatGemmCases() {
     CompareOptimizedWithReference<float>(s, 400 + i, "f32_gemm_");
   }
   CompareRandomSpatialWithReference(Kind::kConv, 45, "f32_gemm_", true);
+  // First layers with few input channels, which gather each pixel's patch into one row: a mono
+  // 10x4 stride-2 filter (keyword spotting) and an RGB 3x3 stride-2 one, with padding.
+  for (int ic : {1, 3, 4}) {
+    Spec s;
+    s.n = 2, s.h = 13, s.w = 9, s.ic = ic, s.oc = 19;
+    s.kh = ic == 1 ? 10 : 3, s.kw = ic == 1 ? 4 : 3, s.sh = s.sw = 2;
+    s.padding = fb::Padding::SAME;
+    s.act = fb::Activation::RELU6;
+    CompareOptimizedWithReference<float>(s, 500 + ic, "f32_gemm_");
+  }
 }
 
 TEST(ConvolutionConv2D, FloatMicrokernelsMatchReference) { ForEachIsaLevel(FloatGemmCases); }
