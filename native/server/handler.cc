@@ -78,6 +78,11 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   return true;
 }
 
+// The Repr-Digest field value (RFC 9530) of a hex sha256: sha-256=:<base64 of the raw digest>:.
+std::string ReprDigest(const std::string& sha256_hex) {
+  return "sha-256=:" + Base64Encode(HexDecode(sha256_hex)) + ":";
+}
+
 // "If-None-Match: W/"a", "b"" matches `etag` (weak comparison, as RFC 9110 requires here).
 bool EtagListMatches(std::string_view header, const std::vector<std::string>& etags) {
   for (auto& item : SplitList(header)) {
@@ -322,8 +327,8 @@ void Handler::AddCors(const RequestHeader& req, Reply* r) const {
   r->Set("Access-Control-Allow-Origin", any ? "*" : origin);
   if (!any) r->Set("Vary", "Origin");
   r->Set("Access-Control-Expose-Headers",
-         "ETag, Content-Length, Content-Range, Accept-Ranges, Content-Encoding, Location, "
-         "X-Wisp-Model-Version, X-Wisp-Dtype, X-Wisp-Shape");
+         "ETag, Repr-Digest, Content-Length, Content-Range, Accept-Ranges, Content-Encoding, "
+         "Location, X-Wisp-Model-Version, X-Wisp-Dtype, X-Wisp-Shape");
 }
 
 std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
@@ -823,6 +828,8 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
       r.Set("Content-Encoding", "gzip");
       r.Set("Vary", "Accept-Encoding");
       r.Set("X-Wisp-Model-Version", vs);
+      // RFC 9530: the digest of the selected representation, here the gzip-coded bytes.
+      if (r.status != 304) r.Set("Repr-Digest", ReprDigest(info.gzip_sha256));
       return r;
     }
   }
@@ -836,6 +843,9 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
   Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
+  // RFC 9530: the whole artifact's digest, also on 206 replies (a client checks the file it
+  // assembles from ranges against it), beside the ETag.
+  if (r.status != 304) r.Set("Repr-Digest", ReprDigest(info.sha256));
   return r;
 }
 

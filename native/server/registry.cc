@@ -96,14 +96,6 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
   }
 }
 
-std::string HexToRaw(const std::string& hex) {
-  std::string raw;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return raw;
-}
-
 }  // namespace
 
 Registry::Registry(std::string data_dir, const Ed25519Key* signing_key)
@@ -250,7 +242,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     std::string base = "/v1/models/" + s->name + "/versions/" + std::to_string(v);
     json m = {{"name", s->name},         {"version", v},
               {"label", info.label},     {"size", info.size},
-              {"sha256", info.sha256},   {"sri", "sha256-" + Base64Encode(HexToRaw(info.sha256))},
+              {"sha256", info.sha256},   {"sri", "sha256-" + Base64Encode(HexDecode(info.sha256))},
               {"created", info.created}, {"download_url", base + "/model.wisp"},
               {"manifest_url", base},    {"inputs", in},
               {"outputs", out}};

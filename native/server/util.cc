@@ -38,6 +38,22 @@ std::string HexEncode(std::string_view raw) {
   return out;
 }
 
+std::string HexDecode(std::string_view hex) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string raw;
+  raw.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    raw.push_back(static_cast<char>(hi < 0 || lo < 0 ? 0 : hi * 16 + lo));
+  }
+  return raw;
+}
+
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256Raw(data)); }
 
 std::string ContentEtag(std::string_view data) {

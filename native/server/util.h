@@ -15,6 +15,9 @@ std::string Sha256Raw(std::string_view data);  // 32 raw bytes
 // Strong ETag of a generated document or static file: the first 128 bits of its sha256, quoted.
 std::string ContentEtag(std::string_view data);
 std::string HexEncode(std::string_view raw);
+// Hex digits to bytes; a trailing odd digit is ignored, a non-hex pair decodes as 0 (callers pass
+// digests they wrote themselves).
+std::string HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view raw);
 // Returns false on malformed input.
 bool Base64Decode(std::string_view text, std::string* out);

@@ -138,6 +138,10 @@ TEST(ServerTest, ConditionalAndRangeRequests) {
   EXPECT_EQ(r.body, model.substr(100, 100));
   EXPECT_EQ(r.Header("content-range"), "bytes 100-199/10000");
   EXPECT_EQ(r.Header("content-length"), "100");
+  // RFC 9530: the whole artifact's digest on full and partial replies alike.
+  const std::string repr = "sha-256=:" + Base64Encode(Sha256Raw(model)) + ":";
+  EXPECT_EQ(r.Header("repr-digest"), repr);
+  EXPECT_EQ(Do(ts.url, "GET", t).Header("repr-digest"), repr);
 
   auto open = Do(ts.url, "GET", t, {{"Range", "bytes=9000-"}});
   EXPECT_EQ(open.status, 206u);
@@ -190,6 +194,8 @@ TEST(ServerTest, PrecompressedGzip) {
   std::string plain;
   ASSERT_TRUE(GzipDecompress(g.body, &plain));
   EXPECT_EQ(plain, model);
+  // The selected representation is the gzip-coded one: its digest, not the model's.
+  EXPECT_EQ(g.Header("repr-digest"), "sha-256=:" + Base64Encode(Sha256Raw(g.body)) + ":");
   auto gz304 =
       Do(ts.url, "GET", t, {{"Accept-Encoding", "gzip"}, {"If-None-Match", g.Header("etag")}});
   EXPECT_EQ(gz304.status, 304u);
