@@ -1,8 +1,8 @@
 // wisp-server's request handling in-process: the bytes are one HTTP request, parsed by Beast's
 // parser with bounded header and body sizes as the transport does, then prechecked, budgeted and
-// routed by Handler. The registry lives in a temporary directory holding one model (FakeModelEngine:
-// "FAKEWISP" uploads are valid models) with a channel, and a static directory is served, so reads,
-// writes (with the token), predicts and static files are all reachable.
+// routed by Handler. The registry lives in a temporary directory holding one model
+// (FakeModelEngine: "FAKEWISP" uploads are valid models) with a channel, and a static directory is
+// served, so reads, writes (with the token), predicts and static files are all reachable.
 #include <stdlib.h>
 #include <unistd.h>
 
