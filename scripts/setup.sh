@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
+  clang-16 libclang-rt-16-dev
   flatbuffers-compiler libflatbuffers-dev libgtest-dev
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libboost-dev libboost-system-dev libssl-dev nlohmann-json3-dev libcli11-dev

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 
+#include "native/client/json_field.h"
 #include "native/server/util.h"
 
 namespace wisp::client {
@@ -77,7 +78,7 @@ std::string HttpResponse::Header(const std::string& lower_name) const {
 std::string HttpResponse::ErrorMessage() const {
   json j = json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    return j["error"].value("message", body);
+    return FieldOr<std::string>(j["error"], "message", body);
   }
   return body.empty() ? "HTTP " + std::to_string(status) : body;
 }
@@ -299,15 +300,15 @@ bool VerifyManifestSignature(const std::string& manifest_json, const std::string
     return false;
   }
   const json& s = m["signature"];
-  if (!Base64Decode(s.value("value", ""), &sig)) {
+  if (!Base64Decode(FieldOr<std::string>(s, "value", ""), &sig)) {
     *error = "signature is not base64";
     return false;
   }
   // Recompute the canonical form from the manifest's own fields; never trust "signed" blindly.
-  json c = {{"name", m.value("name", "")},
-            {"version", m.value("version", int64_t{0})},
-            {"sha256", m.value("sha256", "")},
-            {"size", m.value("size", uint64_t{0})}};
+  json c = {{"name", FieldOr<std::string>(m, "name", "")},
+            {"version", FieldOr<int64_t>(m, "version", 0)},
+            {"sha256", FieldOr<std::string>(m, "sha256", "")},
+            {"size", FieldOr<uint64_t>(m, "size", 0)}};
   if (!Ed25519Verify(key, c.dump(), sig)) {
     *error = "manifest signature does not verify with the pinned key";
     return false;
@@ -366,8 +367,13 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     return false;
   }
   json manifest = json::parse(res.body, nullptr, false);
-  if (!manifest.is_object() || !manifest.contains("version") || !manifest.contains("sha256") ||
-      !manifest.contains("size") || manifest.value("name", "") != name) {
+  // Field types are checked here: a reply with a string version or a numeric name is malformed,
+  // not a reason to throw.
+  if (!manifest.is_object() || !manifest.contains("version") ||
+      !manifest["version"].is_number_integer() || !manifest.contains("sha256") ||
+      !manifest["sha256"].is_string() || !manifest.contains("size") ||
+      !manifest["size"].is_number_unsigned() ||
+      FieldOr<std::string>(manifest, "name", "") != name) {
     *error = "server returned a malformed manifest";
     return false;
   }
@@ -434,7 +440,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
       dh.emplace_back("If-Range", "\"" + sha + "\"");
     }
     std::string download =
-        manifest.value("download_url", "/v1/models/" + name + "/versions/" +
+        FieldOr<std::string>(manifest, "download_url", "/v1/models/" + name + "/versions/" +
                                            std::to_string(version) + "/model.wisp");
     bool started = false, write_failed = false;
     uint64_t received = 0;

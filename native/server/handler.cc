@@ -11,6 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "native/server/json_text.h"
 #include "native/server/predict_json.h"
 
 namespace wisp::server {
@@ -238,7 +239,7 @@ Reply ErrorReply(unsigned status, const std::string& code, const std::string& me
   Reply r;
   r.status = status;
   json j = {{"error", {{"code", code}, {"message", message}}}};
-  r.SetBody(j.dump() + "\n", kJson);
+  r.SetBody(JsonText(j) + "\n", kJson);
   r.Set("Cache-Control", "no-store");
   return r;
 }
@@ -505,7 +506,7 @@ Reply Handler::Route(const Request& req, const Target& t) {
                 {"models", registry_->model_count()}};
       if (!ready) j["reason"] = "model engine unavailable: publishing and prediction are disabled";
       r.status = ready ? 200 : 503;
-      r.SetBody(j.dump() + "\n", kJson);
+      r.SetBody(JsonText(j) + "\n", kJson);
     } else {
       if (!cfg_.public_reads && !Authorized(req)) {
         return finish(ErrorReply(401, "unauthorized", "a valid bearer token is required"),
@@ -754,7 +755,7 @@ Reply Handler::ListModels(const Request& req) {
                       {"channels", channels},
                       {"url", "/v1/models/" + s->name}});
   }
-  auto body = std::make_shared<const std::string>(json{{"models", models}}.dump());
+  auto body = std::make_shared<const std::string>(JsonText(json{{"models", models}}));
   return ServeBytes(req, body, ContentEtag(*body), kJson, "no-cache", false);
 }
 
@@ -858,7 +859,7 @@ Reply Handler::SigningKey() {
             {"public_key", Base64Encode(key_->PublicKeyRaw())},
             {"public_key_pem", key_->PublicKeyPem()}};
   Reply r;
-  r.SetBody(j.dump(), kJson);
+  r.SetBody(JsonText(j), kJson);
   r.Set("Cache-Control", "no-cache");
   return r;
 }
@@ -946,7 +947,7 @@ Reply Handler::PutChannel(const Request& req, const std::string& name, const std
               {"channel", ch},
               {"version", v},
               {"previous_version", prev ? json(prev) : json(nullptr)}};
-  r.SetBody(out.dump(), kJson);
+  r.SetBody(JsonText(out), kJson);
   r.Set("Cache-Control", "no-store");
   return r;
 }
@@ -1152,7 +1153,7 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     }
     predictions.push_back(last.size() == 1 ? obj.begin().value() : obj);
   }
-  r.SetBody(json{{"predictions", predictions}}.dump(), kJson);
+  r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
   return r;
 }
 

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "native/server/json_text.h"
+
 namespace wisp::server {
 
 namespace fs = std::filesystem;
@@ -250,13 +252,13 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     if (key_ && key_->loaded()) {
       // Canonical form: keys sorted, no whitespace (nlohmann's default object order is sorted).
       json c = {{"name", s->name}, {"version", v}, {"sha256", info.sha256}, {"size", info.size}};
-      std::string canonical = c.dump();
+      std::string canonical = JsonText(c);
       m["signature"] = {{"algorithm", "ed25519"},
                         {"key_id", key_->KeyId()},
                         {"signed", canonical},
                         {"value", Base64Encode(key_->Sign(canonical))}};
     }
-    s->manifest_json[v] = RenderedJson::From(m.dump());
+    s->manifest_json[v] = RenderedJson::From(JsonText(m));
     manifests[v] = std::move(m);
   }
   json channels = json::object();
@@ -264,7 +266,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     channels[ch] = v;
     json m = manifests[v];
     m["channel"] = ch;
-    s->channel_json[ch] = RenderedJson::From(m.dump());
+    s->channel_json[ch] = RenderedJson::From(JsonText(m));
   }
   json versions = json::array();
   for (auto& [v, m] : manifests) versions.push_back(m);
@@ -274,7 +276,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
       {"next_version", s->next_version},
       {"channels", channels},
       {"versions", versions}};
-  s->model_json = RenderedJson::From(model.dump());
+  s->model_json = RenderedJson::From(JsonText(model));
   return s;
 }
 
@@ -288,7 +290,7 @@ bool Registry::WriteIndex(const ModelSnapshot& s, std::string* error) {
               {"next_version", s.next_version},
               {"versions", versions},
               {"channels", channels}};
-  return AtomicWriteFile(ModelDir(s.name) + "/index.json", idx.dump(1), error);
+  return AtomicWriteFile(ModelDir(s.name) + "/index.json", JsonText(idx, 1), error);
 }
 
 std::shared_ptr<const ModelSnapshot> Registry::Get(const std::string& name) const {

@@ -17,7 +17,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -28,6 +27,7 @@
 #include "native/server/metrics.h"
 #include "native/server/registry.h"
 #include "native/server/shared_body.h"
+#include "native/server/tokens.h"
 #include "native/server/util.h"
 
 namespace wisp::server {
@@ -386,22 +386,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer retry_;
   bool backing_off_ = false;  // only touched on the acceptor's loop
 };
-
-bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    *error = "cannot read token file " + path;
-    return false;
-  }
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t a = line.find_first_not_of(" \t\r");
-    if (a == std::string::npos || line[a] == '#') continue;
-    size_t b = line.find_last_not_of(" \t\r");
-    tokens->push_back(line.substr(a, b - a + 1));
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -6,6 +6,10 @@
 
 #include "runtime/kernels/microkernels/microkernels.h"
 
+#if defined(WISP_MICROKERNELS_X86)
+#include <cpuid.h>
+#endif
+
 namespace wisp {
 namespace {
 
@@ -32,7 +36,11 @@ const X86Features& CpuFeatures() {
     __builtin_cpu_init();
     X86Features f;
     f.avx2 = __builtin_cpu_supports("avx2");
-    f.avxvnni = f.avx2 && __builtin_cpu_supports("avxvnni");
+    // AVX-VNNI is CPUID leaf 7 sub-leaf 1, EAX bit 4, read directly: clang before 17 does not
+    // know the "avxvnni" name of __builtin_cpu_supports (the fuzz build uses clang 16). The
+    // YMM state it needs is the one the avx2 check already confirmed the OS saves.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    f.avxvnni = f.avx2 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4));
     f.avx512vnni = f.avx2 && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                    __builtin_cpu_supports("avx512vnni");

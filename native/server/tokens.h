@@ -1,0 +1,17 @@
+// The bearer-token file of wisp-server: one token per line; blank lines and lines starting with
+// '#' are ignored, surrounding spaces, tabs and carriage returns are not part of a token.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wisp::server {
+
+// Parses the text of a token file (kept apart from the file reading so it can be fuzzed).
+std::vector<std::string> ParseTokens(std::string_view text);
+
+// Reads and parses `path`; false with `error` set when it cannot be read.
+bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error);
+
+}  // namespace wisp::server
