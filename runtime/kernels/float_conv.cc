@@ -69,7 +69,7 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
     // The packed weights are the same either way ([tap][in_c] flattened), and the kernel adds
     // a patch's values in the same order as the taps', so the results are identical.
     patches_ = ks > 1 && kc <= 4;
-    scratch_ = ctx.RequestScratch(TaskScratchBytes());
+    scratch_ = ctx.RequestScratch(TaskScratchBytes() * max_tasks_);
   }
 }
 
