@@ -1,5 +1,6 @@
-// The Wisp demo: pick a model and an image, classify in the browser, show the top 5, the latency
-// and the WebAssembly variant in use. Inputs are built exactly like the goldens: BMP decoded in JS
+// The Wisp demo: pick a model and an image, run it in the browser and show what the model gives
+// (top 5 of a classifier, a segmentation mask, pose keypoints; a clear word for models whose input
+// is not a picture), the latency and the WebAssembly variant in use. Inputs are built exactly like the goldens: BMP decoded in JS
 // (other formats through createImageBitmap without colour conversion), resized with the core's
 // integer bilinear resize (in WebAssembly), then converted to the input dtype.
 // Two sources of models: served by wisp-server (the page lists GET /v1/models and loads a
@@ -14,6 +15,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const state = window.demoState = {
   ready: false, busy: false, error: null, top5: null, variant: null, latencies: [], runs: 0, served: null, serverModels: null,
+  kind: null,  // what the demo makes of the loaded model: classifier | segmentation | pose | tensor
+  segmentation: null, keypoints: null,
 };
 // The wisp-server this page talks to: ?server=..., else the server that served the page (the demo
 // lives at <server>/demo/, so the API is at ../v1/).
@@ -65,6 +68,73 @@ async function createRuntime() {
   showVariant(runtime.variant);
 }
 
+// What the demo can show for a model, from its tensors (models carry no task metadata yet):
+//  - tensor: the input is not one picture ([1,H,W,1|3] or [1,H,W], sides >= 16), e.g. audio
+//    features, an anomaly detector's vector or a sequence: the demo says so instead of feeding it
+//    a photo;
+//  - pose: an output [..., K, 3] with K keypoints of (y, x, score);
+//  - segmentation: an output as tall and wide as a fraction of the input ([1,H,W] class ids or
+//    [1,H,W,C] scores);
+//  - classifier: anything else with a vector of scores.
+function modelKind(m) {
+  const s = m.inputs[0]?.shape ?? [];
+  const c = s.length === 4 ? s[3] : 1;
+  const image = m.inputs.length === 1 && (s.length === 4 || s.length === 3) && s[0] === 1 &&
+    (c === 1 || c === 3) && s[1] >= 16 && s[2] >= 16;
+  if (!image) return 'tensor';
+  const o = m.outputs[0]?.shape ?? [];
+  if (o.length >= 2 && o.at(-1) === 3 && o.at(-2) >= 5 && o.at(-2) <= 133) return 'pose';
+  if ((o.length === 3 || o.length === 4) && o[1] >= 8 && o[2] >= 8 && o[1] * 32 >= s[1]) return 'segmentation';
+  return 'classifier';
+}
+
+// Numbers from any output array (int64 outputs come as BigInt64Array).
+const toNumbers = (data) => (typeof data[0] === 'bigint' ? Array.from(data, Number) : data);
+
+// A class id per output pixel: the values of a [1,H,W] id map, or the argmax over C of [1,H,W,C].
+function segmentationIds(out) {
+  const [, h, w, ch = 1] = out.shape;
+  const v = toNumbers(out.raw ?? out.data);
+  if (ch === 1) return { h, w, ids: Array.from(v) };
+  const ids = new Array(h * w);
+  for (let p = 0; p < h * w; p++) {
+    let best = 0;
+    for (let k = 1; k < ch; k++) if (v[p * ch + k] > v[p * ch + best]) best = k;
+    ids[p] = best;
+  }
+  return { h, w, ids };
+}
+
+// Draws class ids over the preview canvas (which shows the model's input) in a fixed palette.
+function drawSegmentation({ h, w, ids }) {
+  const canvas = $('preview');
+  const ctx = canvas.getContext('2d');
+  const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  for (let y = 0; y < canvas.height; y++) {
+    for (let x = 0; x < canvas.width; x++) {
+      const id = ids[Math.floor(y * h / canvas.height) * w + Math.floor(x * w / canvas.width)];
+      if (!id) continue;  // class 0: background
+      const i = 4 * (y * canvas.width + x);
+      const rgb = [(id * 97) % 256, (id * 57 + 80) % 256, (id * 151 + 160) % 256];
+      for (let k = 0; k < 3; k++) img.data[i + k] = (img.data[i + k] + rgb[k]) >> 1;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// Keypoints (y, x, score in [0, 1]) as dots on the preview canvas.
+function drawKeypoints(points) {
+  const canvas = $('preview');
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ff3b30';
+  for (const p of points) {
+    if (p.score < 0.2) continue;
+    ctx.beginPath();
+    ctx.arc(p.x * canvas.width, p.y * canvas.height, Math.max(2, canvas.width / 80), 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
 async function labelsFor(m) {
   const n = m.outputs[0]?.shape.at(-1);
   if (m.labels && m.labels.length >= n) return m.labels;
@@ -113,8 +183,10 @@ async function loadModel(source, name) {
     const io = (t) => `${t.name}: ${t.dtype} [${t.shape.join('×')}]`;
     $('model-info').textContent = `in ${m.inputs.map(io).join(', ')} · out ${m.outputs.map(io).join(', ')} · arena ${fmtBytes(m.info.arenaBytes)}`;
     state.latencies = [];
+    state.kind = modelKind(m);
+    state.top5 = state.segmentation = state.keypoints = null;
     updateStats();
-    setStatus(`${name} ready.`, 'ok');
+    setStatus(`${name} ready (${state.kind === 'tensor' ? 'not an image model' : state.kind}).`, 'ok');
     state.ready = true;
     $('run').disabled = !image;
     if (image) await classify();
@@ -202,6 +274,12 @@ function updateStats() {
 
 async function classify() {
   if (!model || !image || state.busy) return;
+  if (state.kind === 'tensor') {
+    const i = model.inputs.map((t) => `${t.dtype} [${t.shape.join('×')}]`).join(', ');
+    setStatus(`${modelName} takes ${i}, not a picture: this demo runs image models. ` +
+      'Run it from code with a typed array (model.run(new Int8Array(...))).', 'warn');
+    return;
+  }
   state.busy = true;
   $('run').disabled = true;
   try {
@@ -218,9 +296,29 @@ async function classify() {
     state.latencies.push(ms);
     state.runs++;
     updateStats();
+    if (state.kind === 'segmentation') {
+      const seg = segmentationIds(out);
+      drawSegmentation(seg);
+      const classes = [...new Set(seg.ids)].sort((a, b) => a - b);
+      state.segmentation = { height: seg.h, width: seg.w, classes };
+      $('top5').innerHTML = `<li>segmentation ${seg.h}×${seg.w}: classes ${classes.map((k) => escapeHtml(String(k))).join(', ')}</li>`;
+      setStatus(`${imageName} with ${modelName}: ${fmtMs(ms)}`, 'ok');
+      return;
+    }
+    if (state.kind === 'pose') {
+      const v = toNumbers(out.data);
+      const points = [];
+      for (let k = 0; k + 2 < v.length; k += 3) points.push({ y: v[k], x: v[k + 1], score: v[k + 2] });
+      drawKeypoints(points);
+      state.keypoints = points;
+      const seen = points.filter((p) => p.score >= 0.2).length;
+      $('top5').innerHTML = `<li>${points.length} keypoints, ${seen} with score ≥ 0.2</li>`;
+      setStatus(`${imageName} with ${modelName}: ${fmtMs(ms)}`, 'ok');
+      return;
+    }
     const labels = await labelsFor(model);
-    const scores = out.data;
-    const idx = topK(out.raw ?? scores, 5);
+    const scores = toNumbers(out.data);
+    const idx = topK(toNumbers(out.raw ?? out.data), 5);
     state.top5 = idx.map((i) => ({ index: i, label: labels?.[i] ?? `class ${i}`, score: scores[i] }));
     const max = Math.max(...state.top5.map((t) => Math.abs(t.score)), 1e-9);
     $('top5').innerHTML = state.top5.map((t) => `<li data-index="${t.index}"><span class="label">${escapeHtml(t.label)}</span>` +
@@ -337,8 +435,11 @@ async function main() {
   if (state.serverModels) {
     // ?model=NAME (channel from ?channel=, default stable), else the first model on stable.
     const channel = params.get('channel') ?? 'stable';
+    // Without ?model, an image classifier by its name if the server has one (the first model
+    // alphabetically may be a segmentation or audio model), else the first on stable.
+    const stable = state.serverModels.filter((e) => e.channel === 'stable');
     const entry = wantModel ? state.serverModels.find((e) => e.name === wantModel && e.channel === channel)
-      : state.serverModels.find((e) => e.channel === 'stable');
+      : stable.find((e) => /mobilenet|efficientnet|resnet|inception|classif/i.test(e.name) && !/deeplab|seg|pose|movenet/i.test(e.name)) ?? stable[0];
     if (entry) {
       $('model-select').value = entry.value;
       await loadModel(...selectedSource(entry.value));

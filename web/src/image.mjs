@@ -92,7 +92,13 @@ export async function imageToTensor(runtime, image, inputInfo) {
   let h, w, c;
   if (shape.length === 4) [, h, w, c] = shape;
   else if (shape.length === 3) { [, h, w] = shape; c = 1; }
-  else throw new Error(`input '${inputInfo.name}' of shape [${shape}] is not an image`);
+  // Models carry no "this is an image" flag yet, so the shape decides, as in the CLI: one picture
+  // of 1 or 3 channels, at least 16 pixels a side. An audio spectrogram such as [1, 49, 10, 1]
+  // would otherwise take a resized photo silently.
+  if (!(shape[0] === 1 && (c === 1 || c === 3) && h >= 16 && w >= 16)) {
+    throw new Error(`input '${inputInfo.name}' (${inputInfo.dtype} [${shape}]) is not an image: ` +
+      'expected [1,H,W,1|3] or [1,H,W] with H and W at least 16; pass its data as a typed array');
+  }
   let pixels = image.data;
   let channels = image.channels ?? 3;
   if (c === 1 && channels === 3) {

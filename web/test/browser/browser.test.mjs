@@ -143,6 +143,44 @@ test('createImageBitmap decode (no colour conversion) equals the JS BMP decoder'
   }
 });
 
+// Every kind of shared model in the demo: a segmentation mask (DeepLab's int64 class map, which
+// once failed converting a BigInt), pose keypoints (MoveNet), and a clear word instead of a
+// photo for the keyword-spotting model (its input is a spectrogram). No page error, no state.error.
+test('demo page shows segmentation, pose and non-image models for what they are', { skip, timeout: 600000 }, async () => {
+  const cases = [
+    { model: 'deeplabv3_mnv2_dm05_pascal_quant.tflite', kind: 'segmentation', done: (s) => s.segmentation },
+    { model: 'movenet_single_pose_lightning_ptq.tflite', kind: 'pose', done: (s) => s.keypoints },
+    { model: 'mlperf_tiny_kws_dscnn_int8.tflite', kind: 'tensor', done: (s) => s.ready },
+  ];
+  for (const c of cases) {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e).slice(0, 500)));
+    try {
+      await page.goto(`${coiServer.url}/demo/?model=${c.model}&image=cat.bmp`, { timeout: 60000 });
+      await page.waitForFunction(() => window.demoState?.kind && !window.demoState.busy &&
+        (window.demoState.segmentation || window.demoState.keypoints || window.demoState.error ||
+         (window.demoState.kind === 'tensor' && window.demoState.ready)), null, { timeout: 280000 });
+      const s = await page.evaluate(() => ({ ...window.demoState, status: document.getElementById('status').textContent }));
+      assert.equal(s.error, null, `${c.model}: ${s.error}`);
+      assert.deepEqual(errors, [], c.model);
+      assert.equal(s.kind, c.kind, c.model);
+      assert.ok(c.done(s), `${c.model}: ${s.status}`);
+      if (c.kind === 'segmentation') {
+        assert.ok(s.segmentation.classes.length >= 2, `classes ${s.segmentation.classes}`);
+        assert.ok(s.segmentation.classes.every((k) => Number.isInteger(k) && k >= 0 && k < 21));
+      }
+      if (c.kind === 'pose') assert.equal(s.keypoints.length, 17);
+      if (c.kind === 'tensor') {
+        await page.waitForFunction(() => /not a picture/.test(document.getElementById('status').textContent), null, { timeout: 30000 });
+        assert.equal(s.top5, null);
+      }
+    } finally {
+      await page.close();
+    }
+  }
+});
+
 test('demo page classifies cat.bmp; screenshot saved', { skip, timeout: 300000 }, async (t) => {
   const page = await context.newPage();
   page.on('pageerror', (e) => consoleLines.push(`[demo pageerror] ${String(e).slice(0, 500)}`));

@@ -107,6 +107,11 @@ test('image helpers reproduce the golden input (BMP decode + core resize)', { sk
   const t8 = await imageToTensor(rt, img, { name: 'x', dtype: 'int8', shape: [1, 96, 96, 3] });
   assert.deepEqual(Buffer.from(t8.buffer), fs.readFileSync(path.join(GOLDENS, vww.inputs[0].file)));
   assert.deepEqual(topK([1, 5, 5, 0, 9], 3), [4, 1, 2]);
+  // Not an image (the keyword-spotting model's spectrogram, a flat vector): an error naming the
+  // input and its shape, never a silently resized photo.
+  await assert.rejects(imageToTensor(rt, img, { name: 'input_1', dtype: 'int8', shape: [1, 49, 10, 1] }),
+    /input 'input_1' \(int8 \[1,49,10,1\]\) is not an image/);
+  await assert.rejects(imageToTensor(rt, img, { name: 'x', dtype: 'int8', shape: [1, 640] }), /is not an image/);
 });
 
 test('threaded variant (pthreads) gives the golden result', { skip, timeout: 600000 }, async () => {
