@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "native/cli/commands.h"
+#include "native/cli/inputs.h"
 #include "native/cli/model_file.h"
 #include "native/platform/file_io.h"
 #include "runtime/import/tflite_importer.h"
@@ -9,7 +10,7 @@ namespace wisp::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string input, output, name, version, description, labels;
+  std::string input, output, name, version, description, labels, input_range;
 };
 
 int RunConvert(const ConvertArgs& args) {
@@ -27,6 +28,7 @@ int RunConvert(const ConvertArgs& args) {
     if (!labels.ok()) return Fail(labels.status().message());
     options.labels = *labels;
   }
+  if (!args.input_range.empty()) options.metadata.emplace_back(kInputRangeKey, args.input_range);
   auto wisp_bytes = ImportTflite(bytes->data(), bytes->size(), options);
   if (!wisp_bytes.ok()) return Fail(args.input + ": " + wisp_bytes.status().message());
   // Prove the result loads before replacing anything on disk.
@@ -51,6 +53,10 @@ void AddConvertCommand(CLI::App& app) {
   cmd->add_option("--name", args->name, "model name (default: input file stem)");
   cmd->add_option("--version", args->version, "version string");
   cmd->add_option("--description", args->description, "description");
+  cmd->add_option("--input-range", args->input_range,
+                  "float models: real range of image pixels the model expects, recorded for "
+                  "`wisp run --image` (0,1 | 0,255 | -1,1)")
+      ->check(CLI::IsMember({"0,1", "0,255", "-1,1"}));
   cmd->add_option("--labels", args->labels, "labels file to embed (one label per line)")
       ->check(CLI::ExistingFile);
   cmd->callback([args] { ExitCode() = RunConvert(*args); });

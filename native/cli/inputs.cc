@@ -34,6 +34,14 @@ Result<InputTensorTarget> TargetFor(const TensorDesc& t) {
 // float goldens were made and keeps the conversion exact.
 Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::string& range) {
   if (t.dtype != DType::FLOAT32) return std::optional<TwinQuantization>();
+  if (range.empty()) {
+    // Float models differ (MobileNets take -1..1, others 0..1 or raw 0..255) and this one does
+    // not say: guessing would give plausible-looking wrong answers.
+    return InvalidArgument(
+        "input '%s' is float32 and the model does not record the pixel range it expects: give "
+        "--input-range 0,1, 0,255 or -1,1 (or record it with wisp convert --input-range)",
+        t.name.c_str());
+  }
   TwinQuantization twin;
   if (range == "0,1") {
     twin = {InputDType::kI8, 1.0f / 255.0f, -128};
@@ -91,7 +99,10 @@ Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const 
     WISP_RETURN_IF_ERROR(CheckImageInput(t, spec.image));
     WISP_ASSIGN_OR_RETURN(Image image, DecodeImageFile(spec.image));
     WISP_ASSIGN_OR_RETURN(InputTensorTarget target, TargetFor(t));
-    WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, spec.input_range));
+    // An explicit --input-range, else the range `wisp convert --input-range` recorded.
+    const std::string range =
+        spec.input_range.empty() ? model.Metadata(kInputRangeKey) : spec.input_range;
+    WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, range));
     auto tensor = TensorFromImage(image, target, twin);
     if (!tensor.ok()) return tensor.status().WithContext(spec.image);
     inputs[0] = std::move(*tensor);

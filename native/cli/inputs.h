@@ -13,9 +13,13 @@ struct InputSpec {
   std::vector<std::string> files;  // raw little-endian bytes, one per input
   std::string image;               // decoded, resized and converted to the input dtype
   int64_t seed = -1;               // the goldens' 32-bit LCG
-  // Float models: the real range image pixels map to ("0,1", "0,255" or "-1,1").
-  std::string input_range = "0,1";
+  // Float models: the real range image pixels map to ("0,1", "0,255" or "-1,1"); empty: the
+  // range the model records (kInputRangeKey), else an error.
+  std::string input_range;
 };
+
+// The .wisp metadata key `wisp convert --input-range` writes and `wisp run --image` reads.
+inline constexpr const char* kInputRangeKey = "input_range";
 
 Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const InputSpec& spec);
 

@@ -21,7 +21,7 @@ struct RunArgs {
   std::string labels;
   int top = 0;
   std::string save_outputs;
-  std::string input_range = "0,1";
+  std::string input_range;
   int threads = 1;
   bool reference = false;
   std::string backend = "wisp";
@@ -146,7 +146,9 @@ void AddRunCommand(CLI::App& app) {
   cmd->add_option("--save-outputs", args->save_outputs,
                   "write each output as raw little-endian bytes: DIR/output0.bin, ...");
   cmd->add_option("--input-range", args->input_range,
-                  "float models: real range of image pixels (0,1 | 0,255 | -1,1)");
+                  "float models: real range of image pixels (0,1 | 0,255 | -1,1); default: "
+                  "the range the model records, else an error")
+      ->check(CLI::IsMember({"0,1", "0,255", "-1,1"}));
   cmd->add_option("--threads", args->threads, "worker threads")->check(CLI::Range(1, 256));
   cmd->add_flag("--reference", args->reference, "use only the reference kernels");
   cmd->add_option("--backend", args->backend, "kernels: wisp or xnnpack (built with WISP_XNNPACK)")

@@ -192,6 +192,28 @@ TEST(Cli, ImageAndLabelsMustFitTheModel) {
   EXPECT_EQ(fits.exit_code, 0) << fits.err;
 }
 
+// A float model's pixel range is never guessed: --input-range, or the range `wisp convert
+// --input-range` recorded, else an error saying how to give it.
+TEST(Cli, FloatImageRangeIsExplicitOrRecorded) {
+  const std::string model = Shared("models/mlperf_tiny_resnet8_float.tflite");
+  const std::string image = " --image " + Shared("images/cat.bmp");
+  CommandResult guess = Wisp("run " + model + image);
+  EXPECT_NE(guess.exit_code, 0);
+  EXPECT_NE(guess.err.find("--input-range"), std::string::npos) << guess.err;
+  CommandResult given = Wisp("run " + model + image + " --input-range 0,255 --top 1");
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  const std::string out = TempDir() + "/range.wisp";
+  ASSERT_EQ(Wisp("convert " + model + " " + out + " --input-range 0,255").exit_code, 0);
+  CommandResult recorded = Wisp("run " + out + image + " --top 1");
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.err;
+  EXPECT_EQ(recorded.out, given.out);
+  // An explicit range wins over the recorded one.
+  CommandResult other = Wisp("run " + out + image + " --input-range 0,1 --top 1");
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(other.out, recorded.out);
+  EXPECT_EQ(Wisp("run " + model + " --input-range 0,2 --random 1").exit_code, 2);
+}
+
 // A bare `wisp` prints usage and succeeds; --version names the version; a usage error exits 2
 // (as getopt tools do), not with CLI11's internal codes.
 TEST(Cli, UsageVersionAndUsageErrors) {

@@ -8,6 +8,7 @@
 // or the shared data folder of the test server (/api/shared.json).
 // URL parameters: ?model=<server model name or shared model file>&channel=stable&policy=latest|cached
 //   &server=<another wisp-server URL (needs CORS)>&image=<shared image file>&threads=auto|N&worker=1
+//   &range=0,1|0,255|-1,1 (the pixel range of a float model's input)
 import { Wisp } from '../src/wisp.mjs';
 import { decodeBmp, rgbaToRgb, imageToTensor, topK } from '../src/image.mjs';
 
@@ -284,7 +285,8 @@ async function classify() {
   $('run').disabled = true;
   try {
     const input = model.inputs[0];
-    const tensor = await imageToTensor(runtime, image, input);
+    // Float models: the pixel range from ?range= (the model does not record it).
+    const tensor = await imageToTensor(runtime, image, input, { range: params.get('range') ?? undefined });
     const shape = input.shape;
     const c = shape.length === 4 ? shape[3] : 1;
     const preview = input.dtype === 'int8' ? Uint8Array.from(tensor, (q) => q + 128)

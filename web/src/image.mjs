@@ -81,13 +81,21 @@ export function rgbToGray(rgb, width, height) {
   return out;
 }
 
+// Float inputs from 8-bit pixels, as the CLI and the goldens compute them (float32 products).
+const FLOAT_RANGES = {
+  '0,1': (p) => p * Math.fround(1 / 255),
+  '0,255': (p) => p,
+  '-1,1': (p) => (p - 128) * Math.fround(2 / 255),
+};
+
 /**
  * Builds the input tensor of `inputInfo` (a model.inputs[i]) from an RGB image, following the
  * goldens' recipe: resize (core, integer half-pixel bilinear) -> uint8: q = pixel;
- * int8: q = pixel - 128; float32: pixel / 255.
+ * int8: q = pixel - 128; float32: the pixel mapped to options.range ('0,1', '0,255' or '-1,1'),
+ * which float models need: the model does not say, and a guess gives plausible wrong answers.
  * `runtime` is a Wisp runtime (its resizeImage runs the core's resize in WebAssembly).
  */
-export async function imageToTensor(runtime, image, inputInfo) {
+export async function imageToTensor(runtime, image, inputInfo, options = {}) {
   const shape = inputInfo.shape;
   let h, w, c;
   if (shape.length === 4) [, h, w, c] = shape;
@@ -117,7 +125,14 @@ export async function imageToTensor(runtime, image, inputInfo) {
   switch (inputInfo.dtype) {
     case 'uint8': return Uint8Array.from(rgb);
     case 'int8': return Int8Array.from(rgb, (p) => p - 128);
-    case 'float32': return Float32Array.from(rgb, (p) => p * Math.fround(1 / 255));  // float32 product, as the core computes it
+    case 'float32': {
+      const map = FLOAT_RANGES[options.range];
+      if (!map) {
+        throw new Error(`input '${inputInfo.name}' is float32: pass { range: '0,1' | '0,255' | '-1,1' }, ` +
+          'the pixel range the model expects (it is not recorded in the model)');
+      }
+      return Float32Array.from(rgb, map);
+    }
     default: throw new Error(`input '${inputInfo.name}': cannot build a ${inputInfo.dtype} tensor from an image`);
   }
 }

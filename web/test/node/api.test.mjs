@@ -112,6 +112,16 @@ test('image helpers reproduce the golden input (BMP decode + core resize)', { sk
   await assert.rejects(imageToTensor(rt, img, { name: 'input_1', dtype: 'int8', shape: [1, 49, 10, 1] }),
     /input 'input_1' \(int8 \[1,49,10,1\]\) is not an image/);
   await assert.rejects(imageToTensor(rt, img, { name: 'x', dtype: 'int8', shape: [1, 640] }), /is not an image/);
+  // Float inputs take their pixel range from the caller, never a default; each range maps as the
+  // CLI does (0,255: the pixels themselves).
+  const f = { name: 'f', dtype: 'float32', shape: [1, 96, 96, 3] };
+  await assert.rejects(imageToTensor(rt, img, f), /input 'f' is float32: pass \{ range/);
+  const raw = await imageToTensor(rt, img, f, { range: '0,255' });
+  assert.deepEqual(Array.from(raw), Array.from(t8, (q) => q + 128));
+  const unit = await imageToTensor(rt, img, f, { range: '0,1' });
+  assert.equal(unit[7], Math.fround(raw[7] * Math.fround(1 / 255)));
+  const sym = await imageToTensor(rt, img, f, { range: '-1,1' });
+  assert.equal(sym[7], Math.fround((raw[7] - 128) * Math.fround(2 / 255)));
 });
 
 test('threaded variant (pthreads) gives the golden result', { skip, timeout: 600000 }, async () => {
