@@ -85,7 +85,10 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   app.add_option("--channel-max-age", cfg->channel_max_age_s,
                  "Cache-Control max-age (s) of channel manifests")
       ->capture_default_str();
-  app.add_flag("--quiet", cfg->quiet, "Log only errors");
+  app.add_option("--access-log", cfg->access_log,
+                 "Access log: a file (appended; reopened on SIGHUP), '-' for stderr, or 'off'")
+      ->capture_default_str();
+  app.add_flag("--quiet", cfg->quiet, "Log only errors (the access log is not affected)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
