@@ -36,6 +36,8 @@ struct ServerConfig {
   // it is request data for operators, not diagnostics.
   std::string access_log = "-";
   bool quiet = false;
+  // Check the data directory (digests, channels, leftovers), report, and exit without listening.
+  bool verify = false;
 };
 
 // Parses flags (and --config FILE). Returns false and sets `exit_code` when the program should

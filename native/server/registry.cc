@@ -106,6 +106,34 @@ std::string HexToRaw(const std::string& hex) {
 
 }  // namespace
 
+bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error) {
+  std::string text;
+  if (!ReadFile(path, &text)) {
+    *error = "cannot read";
+    return false;
+  }
+  json idx = json::parse(text, nullptr, false);
+  if (idx.is_discarded() || !idx.is_object()) {
+    *error = "not a JSON object";
+    return false;
+  }
+  out->name = idx.value("name", "");
+  for (auto& jv : idx.value("versions", json::array())) {
+    VersionInfo v;
+    if (VersionFromIndexJson(jv, &v)) {
+      out->versions.push_back(std::move(v));
+    } else {
+      out->malformed_versions++;
+    }
+  }
+  if (idx.contains("channels") && idx["channels"].is_object()) {
+    for (auto& [ch, jv] : idx["channels"].items()) {
+      out->channels[ch] = jv.is_number_integer() ? jv.get<int64_t>() : 0;
+    }
+  }
+  return true;
+}
+
 Registry::Registry(std::string data_dir, const Ed25519Key* signing_key)
     : data_dir_(std::move(data_dir)), key_(signing_key) {}
 

@@ -30,6 +30,7 @@
 #include "native/server/registry.h"
 #include "native/server/shared_body.h"
 #include "native/server/util.h"
+#include "native/server/verify.h"
 
 namespace wisp::server {
 
@@ -586,6 +587,7 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   ServerConfig cfg;
   int exit_code = 0;
   if (!ParseServerConfig(argc, argv, &cfg, &exit_code)) return exit_code;
+  if (cfg.verify) return RunVerify(cfg.data_dir, std::cout);
   std::signal(SIGPIPE, SIG_IGN);
   // Every connection costs a descriptor; the default soft limit (often 1024) is far below what
   // the hard limit allows, so take all of it.

@@ -1,4 +1,4 @@
-// Operator-facing behaviour of the wisp-server program: the access log. Runs the
+// Operator-facing behaviour of the wisp-server program: the access log and --verify. Runs the
 // fake-engine binary as a child process on 127.0.0.1 (see test_util.h).
 #include <sys/wait.h>
 
@@ -38,6 +38,10 @@ std::vector<std::string> ServerArgs(const TempDir& d, std::vector<std::string> e
                                 "--token-file", d / "tokens", "--threads", "2"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
+}
+
+int RunVerify(const std::string& data, std::string* out) {
+  return RunServerVerify(WISP_FAKE_SERVER_BINARY, data, out);
 }
 
 TEST(AccessLogTest, OneLinePerRequestWithFieldsAndNeverTheToken) {
@@ -124,6 +128,55 @@ TEST(AccessLogTest, SighupReopensTheFileAfterRotation) {
   p.Signal(SIGTERM);
   EXPECT_EQ(p.Wait(), 0);  // SIGHUP did not kill it
   EXPECT_GE(Lines(ReadAll(d / "access.log.1")).size(), 1u);
+}
+
+TEST(VerifyTest, CleanStoreExitsZeroAndAFlippedByteExitsOneNamingTheFile) {
+  TempDir d;
+  {
+    ServerProcess p(WISP_FAKE_SERVER_BINARY, ServerArgs(d, {"--quiet", "--access-log", "off"}));
+    ASSERT_NE(p.port(), 0);
+    for (uint32_t i = 0; i < 2; ++i) {
+      // The second is compressible, so a .gz copy is stored and checked too.
+      auto r = Do(p.url(), "POST", "/v1/models/m/versions", Auth(), FakeModel(200000, i, i == 1));
+      ASSERT_EQ(r.status, 201u) << r.body;
+    }
+    auto c = Do(p.url(), "PUT", "/v1/models/m/channels/stable", Auth(), R"({"version": 1})");
+    ASSERT_EQ(c.status, 200u) << c.body;
+    std::string out;
+    // Also while the server runs: nothing is in flight, so the store is clean.
+    EXPECT_EQ(RunVerify(d / "data", &out), 0) << out;
+    p.Signal(SIGTERM);
+    ASSERT_EQ(p.Wait(), 0);
+  }
+  std::string out;
+  ASSERT_EQ(RunVerify(d / "data", &out), 0) << out;
+  EXPECT_NE(out.find("1 models, 2 versions"), std::string::npos) << out;
+  EXPECT_NE(out.find(" 0 problems"), std::string::npos) << out;
+
+  const std::string art = d / "data/models/m/versions/2/model.wisp";
+  {
+    std::fstream f(art, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1000);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(1000);
+    c = static_cast<char>(c ^ 0x01);
+    f.write(&c, 1);
+  }
+  ASSERT_EQ(RunVerify(d / "data", &out), 1) << out;
+  EXPECT_NE(out.find("problem: models/m/versions/2/model.wisp: sha256 "), std::string::npos) << out;
+  EXPECT_NE(out.find(" 1 problem\n"), std::string::npos) << out;
+
+  // Leftovers and a dangling channel are problems too.
+  WriteText(d / "data/tmp/abandoned.wisp", "x");
+  std::string idx = ReadAll(d / "data/models/m/index.json");
+  json j = json::parse(idx);
+  j["channels"]["beta"] = 7;
+  WriteText(d / "data/models/m/index.json", j.dump());
+  ASSERT_EQ(RunVerify(d / "data", &out), 1) << out;
+  EXPECT_NE(out.find("problem: tmp/abandoned.wisp: "), std::string::npos) << out;
+  EXPECT_NE(out.find("channel 'beta' points at version 7"), std::string::npos) << out;
+  EXPECT_NE(out.find(" 3 problems"), std::string::npos) << out;
 }
 
 }  // namespace
