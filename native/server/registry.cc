@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -351,6 +352,17 @@ static void Fail(RegistryError* err, int status, std::string code, std::string m
   err->message = std::move(message);
 }
 
+// A write that failed with `saved_errno`: a full disk (or quota) is the operator's to fix and
+// says so (507), anything else is a 500.
+static void FailStorage(RegistryError* err, const std::string& message, int saved_errno) {
+  if (saved_errno == ENOSPC || saved_errno == EDQUOT) {
+    Fail(err, 507, "insufficient_storage",
+         "no space left in the registry's data directory: " + message);
+  } else {
+    Fail(err, 500, "storage_error", message);
+  }
+}
+
 // The model's current snapshot if it has `version`; otherwise null with a 404 in `err`.
 static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const ModelSnapshot> cur,
                                                         const std::string& name, int64_t version,
@@ -370,7 +382,7 @@ static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const Mo
 bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
   std::string e;
   if (!WriteIndex(*s, &e)) {
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, errno);
     return false;
   }
   std::string name = s->name;
@@ -418,8 +430,9 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
     ::unlink(tmp_gz.c_str());
   };
   if (!WriteFileSynced(tmp_art, bytes, &e) || (keep_gz && !WriteFileSynced(tmp_gz, gz, &e))) {
+    int saved_errno = errno;
     cleanup();
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, saved_errno);
     return false;
   }
   if (keep_gz) {
@@ -445,9 +458,10 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   fs::remove_all(vdir, ec);  // a stale uncommitted directory from an earlier failure
   if (!MakeDirsDurable(vdir, &e) || !RenameDurable(tmp_art, vdir + "/model.wisp", &e) ||
       (keep_gz && !RenameDurable(tmp_gz, vdir + "/model.wisp.gz", &e))) {
+    int saved_errno = errno;
     cleanup();
     fs::remove_all(vdir, ec);
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, saved_errno);
     return false;
   }
   s->versions[v.version] = v;
