@@ -16,8 +16,9 @@ ctest --test-dir build/native --output-on-failure -j2 --timeout 900
 
 echo "== sanitizer build (ASan + UBSan) and tests"
 scripts/build.sh debug
+# -LE slow: the kill -9 fault test (30 server restarts; it runs in the release pass above).
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/debug --output-on-failure -j2 --timeout 1800
+  ctest --test-dir build/debug --output-on-failure -j2 --timeout 1800 -LE slow
 
 echo "== ThreadSanitizer: thread pool, server and client tests"
 # Only these binaries are built (none of them needs the runtime), with clang 16's TSan runtime.

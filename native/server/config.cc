@@ -85,7 +85,13 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   app.add_option("--channel-max-age", cfg->channel_max_age_s,
                  "Cache-Control max-age (s) of channel manifests")
       ->capture_default_str();
-  app.add_flag("--quiet", cfg->quiet, "Log only errors");
+  app.add_option("--access-log", cfg->access_log,
+                 "Access log: a file (appended; reopened on SIGHUP), '-' for stderr, or 'off'")
+      ->capture_default_str();
+  app.add_flag("--quiet", cfg->quiet, "Log only errors (the access log is not affected)");
+  app.add_flag("--verify", cfg->verify,
+               "Check every stored artifact's sha256, channels and leftovers in --data, print "
+               "problems and exit (0: clean, 1: problems) without listening");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -32,7 +32,12 @@ struct ServerConfig {
   unsigned write_timeout_ms = 300000;  // whole response
   unsigned shutdown_grace_ms = 10000;  // in-flight requests get this long after SIGTERM
   unsigned channel_max_age_s = 5;      // Cache-Control max-age of channel manifests
+  // "-": stderr, "off", or a file appended to (reopened on SIGHUP). --quiet does not silence it:
+  // it is request data for operators, not diagnostics.
+  std::string access_log = "-";
   bool quiet = false;
+  // Check the data directory (digests, channels, leftovers), report, and exit without listening.
+  bool verify = false;
 };
 
 // Parses flags (and --config FILE). Returns false and sets `exit_code` when the program should

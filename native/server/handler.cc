@@ -299,14 +299,23 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
 }
 
 bool Handler::Authorized(const RequestHeader& req) const {
+  std::string id = TokenId(req);
+  return !id.empty() && id != "invalid";
+}
+
+std::string Handler::TokenId(const RequestHeader& req) const {
   auto it = req.find(http::field::authorization);
-  if (it == req.end()) return false;
+  if (it == req.end()) return "";
   std::string_view v(it->value().data(), it->value().size());
-  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return false;
+  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return "invalid";
   std::string digest = Sha256Raw(Trim(v.substr(7)));
-  bool ok = false;
-  for (auto& d : token_digests_) ok |= ConstantTimeEquals(d, digest);  // no early exit
-  return ok;
+  const std::string* match = nullptr;
+  for (auto& d : token_digests_) {
+    if (ConstantTimeEquals(d, digest)) match = &d;  // no early exit
+  }
+  // The first 32 bits of a configured token's sha256 name it without revealing it; an unknown
+  // credential gets no digest in the log, as it may be a mistyped password.
+  return match ? "sha256:" + HexEncode(match->substr(0, 4)) : "invalid";
 }
 
 bool Handler::IsWrite(const RequestHeader& req, const Target& t) {

@@ -71,6 +71,9 @@ class Handler {
   // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
   void AddCors(const RequestHeader& req, Reply* r) const;
   size_t loaded_models() const;
+  // For the access log: "" without an Authorization header, "invalid" for an unknown credential,
+  // else "sha256:" and the first 8 hex digits of the token's sha256 (never the token).
+  std::string TokenId(const RequestHeader& req) const;
   Metrics* metrics() { return metrics_; }
 
  private:

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -99,6 +100,34 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
 }
 
 }  // namespace
+
+bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error) {
+  std::string text;
+  if (!ReadFile(path, &text)) {
+    *error = "cannot read";
+    return false;
+  }
+  json idx = json::parse(text, nullptr, false);
+  if (idx.is_discarded() || !idx.is_object()) {
+    *error = "not a JSON object";
+    return false;
+  }
+  out->name = idx.value("name", "");
+  for (auto& jv : idx.value("versions", json::array())) {
+    VersionInfo v;
+    if (VersionFromIndexJson(jv, &v)) {
+      out->versions.push_back(std::move(v));
+    } else {
+      out->malformed_versions++;
+    }
+  }
+  if (idx.contains("channels") && idx["channels"].is_object()) {
+    for (auto& [ch, jv] : idx["channels"].items()) {
+      out->channels[ch] = jv.is_number_integer() ? jv.get<int64_t>() : 0;
+    }
+  }
+  return true;
+}
 
 Registry::Registry(std::string data_dir, const Ed25519Key* signing_key)
     : data_dir_(std::move(data_dir)), key_(signing_key) {}
@@ -317,6 +346,17 @@ static void Fail(RegistryError* err, int status, std::string code, std::string m
   err->message = std::move(message);
 }
 
+// A write that failed with `saved_errno`: a full disk (or quota) is the operator's to fix and
+// says so (507), anything else is a 500.
+static void FailStorage(RegistryError* err, const std::string& message, int saved_errno) {
+  if (saved_errno == ENOSPC || saved_errno == EDQUOT) {
+    Fail(err, 507, "insufficient_storage",
+         "no space left in the registry's data directory: " + message);
+  } else {
+    Fail(err, 500, "storage_error", message);
+  }
+}
+
 // The model's current snapshot if it has `version`; otherwise null with a 404 in `err`.
 static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const ModelSnapshot> cur,
                                                         const std::string& name, int64_t version,
@@ -336,7 +376,7 @@ static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const Mo
 bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
   std::string e;
   if (!WriteIndex(*s, &e)) {
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, errno);
     return false;
   }
   std::string name = s->name;
@@ -384,8 +424,9 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
     ::unlink(tmp_gz.c_str());
   };
   if (!WriteFileSynced(tmp_art, bytes, &e) || (keep_gz && !WriteFileSynced(tmp_gz, gz, &e))) {
+    int saved_errno = errno;
     cleanup();
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, saved_errno);
     return false;
   }
   if (keep_gz) {
@@ -411,9 +452,10 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   fs::remove_all(vdir, ec);  // a stale uncommitted directory from an earlier failure
   if (!MakeDirsDurable(vdir, &e) || !RenameDurable(tmp_art, vdir + "/model.wisp", &e) ||
       (keep_gz && !RenameDurable(tmp_gz, vdir + "/model.wisp.gz", &e))) {
+    int saved_errno = errno;
     cleanup();
     fs::remove_all(vdir, ec);
-    Fail(err, 500, "storage_error", e);
+    FailStorage(err, e, saved_errno);
     return false;
   }
   s->versions[v.version] = v;

@@ -110,6 +110,16 @@ class Registry {
   std::mutex write_mu_;  // serialises all commits
 };
 
+// One model's index.json as stored, for tools that inspect a data directory without opening
+// (locking, repairing) it: wisp-server --verify.
+struct StoredIndex {
+  std::string name;
+  std::vector<VersionInfo> versions;
+  std::map<std::string, int64_t> channels;
+  size_t malformed_versions = 0;  // entries that could not be read
+};
+bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error);
+
 // Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 bool IsValidName(const std::string& s);
 // Positive decimal integer without sign or leading zeros, at most 18 digits.

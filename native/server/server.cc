@@ -23,12 +23,14 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "native/server/access_log.h"
 #include "native/server/handler.h"
 #include "native/server/metrics.h"
 #include "native/server/registry.h"
 #include "native/server/shared_body.h"
 #include "native/server/tokens.h"
 #include "native/server/util.h"
+#include "native/server/verify.h"
 
 namespace wisp::server {
 
@@ -49,6 +51,7 @@ struct Core {
   ServerConfig cfg;
   std::optional<ssl::context> tls;
   Metrics metrics;
+  AccessLog access_log;
   Ed25519Key key;
   std::unique_ptr<ModelEngine> engine;
   std::unique_ptr<Registry> registry;
@@ -84,6 +87,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Session(Core& core, tcp::socket&& socket, Args&&... args)
       : core_(core), stream_(std::move(socket), std::forward<Args>(args)...) {
     core_.connections++;
+    beast::error_code ec;
+    auto peer = Lowest().socket().remote_endpoint(ec);
+    if (!ec) client_ = peer.address().to_string();
   }
 
   ~Session() override {
@@ -143,6 +149,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnHeader(beast::error_code ec, size_t) {
     idle_ = false;
+    started_ = std::chrono::steady_clock::now();
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
         ec == beast::error::timeout) {
       return DoClose();
@@ -270,6 +277,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->set(http::field::server, "wisp-server");
     for (auto& [name, value] : r.headers) res->insert(name, value);
     size_t body_len = r.head ? 0 : r.length;
+    if (core_.access_log.enabled()) Record(r.status, body_len, version);
     res->body() = SharedBody::value_type{r.body, r.offset, body_len};
     if (!r.no_length) res->content_length(r.length);
     close_ = !(keep_alive && !r.close && !core_.stopping);
@@ -281,8 +289,34 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                       beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
   }
 
+  // The access-log line is written once the response is (nginx logs at the end of a request too);
+  // its fields are taken now, while the request is still parsed.
+  void Record(unsigned status, uint64_t body_bytes, unsigned version) {
+    record_.emplace();
+    AccessRecord& a = *record_;
+    a.client = client_;
+    a.status = status;
+    a.body_bytes = body_bytes;
+    a.version = version;
+    if (parser_) {
+      const auto& req = parser_->get();
+      a.method = std::string(req.method_string());
+      a.target = std::string(req.target());
+      auto ua = req.find(http::field::user_agent);
+      if (ua != req.end()) a.user_agent = std::string(ua->value());
+      a.token_id = core_.handler->TokenId(req);
+    }
+  }
+
   void OnWrite(beast::error_code ec, size_t) {
     res_.reset();
+    if (record_) {
+      record_->duration_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+              .count();
+      core_.access_log.Write(*record_);
+      record_.reset();
+    }
     if (ec) return DoClose();
     if (close_) return DoClose();
     DoRead();
@@ -311,6 +345,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Handler::PredictBudget budget_;
   uint64_t body_limit_ = 0;
   uint64_t reserved_ = 0;  // bytes of --max-predict-memory held by this request
+  std::string client_;     // peer address, for the access log
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::optional<AccessRecord> record_;
 };
 
 // EMFILE/ENFILE from accept(2). Compared by value and category rather than against std::errc:
@@ -406,6 +443,7 @@ Server::Server(ServerConfig cfg, std::unique_ptr<ModelEngine> engine) : impl_(ne
 Server::~Server() { Stop(); }
 
 Metrics& Server::metrics() { return impl_->core.metrics; }
+bool Server::ReopenLogs(std::string* error) { return impl_->core.access_log.Reopen(error); }
 uint16_t Server::port() const { return impl_->port; }
 bool Server::tls() const { return impl_->core.tls.has_value(); }
 
@@ -432,6 +470,7 @@ bool Server::Start(std::string* error) {
       return false;
     }
   }
+  if (!c.access_log.Open(cfg.access_log, error)) return false;
   c.registry = std::make_unique<Registry>(cfg.data_dir, c.key.loaded() ? &c.key : nullptr);
   std::vector<std::string> log;
   bool opened = c.registry->Open(error, &log);
@@ -532,6 +571,7 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   ServerConfig cfg;
   int exit_code = 0;
   if (!ParseServerConfig(argc, argv, &cfg, &exit_code)) return exit_code;
+  if (cfg.verify) return RunVerify(cfg.data_dir, std::cout);
   std::signal(SIGPIPE, SIG_IGN);
   // Every connection costs a descriptor; the default soft limit (often 1024) is far below what
   // the hard limit allows, so take all of it.
@@ -547,6 +587,7 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   // Block the stop signals in every thread; the signal_set below receives them.
   net::io_context signals_ioc;
   net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  net::signal_set hangup(signals_ioc, SIGHUP);
   Server server(cfg, std::move(engine));
   std::string error;
   if (!server.Start(&error)) {
@@ -557,9 +598,20 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
       cfg.address.find(':') != std::string::npos ? "[" + cfg.address + "]" : cfg.address;
   std::cout << "listening on " << (server.tls() ? "https" : "http") << "://" << host << ":"
             << server.port() << std::endl;
+  // SIGHUP reopens the access log (after logrotate has moved it); SIGINT/SIGTERM stop.
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const beast::error_code& ec, int) {
+      if (ec) return;
+      std::string reopen_error;
+      if (!server.ReopenLogs(&reopen_error)) std::cerr << "wisp-server: " << reopen_error << "\n";
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   int received = 0;
   signals.async_wait([&](const beast::error_code& ec, int sig) {
     if (!ec) received = sig;
+    hangup.cancel();
   });
   signals_ioc.run();
   if (!cfg.quiet) std::cerr << "wisp-server: signal " << received << ", shutting down\n";

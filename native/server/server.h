@@ -32,6 +32,8 @@ class Server {
   // finish (up to shutdown_grace_ms). Returns once all threads have exited. Idempotent.
   void Stop();
   Metrics& metrics();
+  // Reopens the access log file (SIGHUP after log rotation).
+  bool ReopenLogs(std::string* error);
 
  private:
   struct Impl;

@@ -234,4 +234,17 @@ class ServerProcess {
   bool reaped_ = false;
 };
 
+// Runs `<binary> --verify --data DIR` (the fake-engine build of wisp-server); returns its exit
+// code and fills `out` with what it printed.
+inline int RunServerVerify(const std::string& binary, const std::string& data, std::string* out) {
+  std::string cmd = binary + " --verify --data '" + data + "' 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  out->clear();
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) out->append(buf, n);
+  int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 }  // namespace wisp::server::testing
