@@ -16,9 +16,11 @@ ctest --test-dir build/native --output-on-failure -j2 --timeout 900
 
 echo "== sanitizer build (ASan + UBSan) and tests"
 scripts/build.sh debug
-# -LE slow: the kill -9 fault test (30 server restarts; it runs in the release pass above).
+# Not here (both run in the release pass above): the kill -9 fault test ('slow', 30 server
+# restarts) and the goldens again under each forced ISA level ('isa'; under ASan the
+# microkernel tests cover every level on random shapes).
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/debug --output-on-failure -j2 --timeout 1800 -LE slow
+  ctest --test-dir build/debug --output-on-failure -j2 --timeout 1800 -LE "slow|isa"
 
 echo "== ThreadSanitizer: thread pool, server and client tests"
 # Only these binaries are built (none of them needs the runtime), with clang 16's TSan runtime.
@@ -28,6 +30,9 @@ if [[ ! -f build/tsan/build.ninja ]]; then
 fi
 cmake --build build/tsan -j2 --target thread_pool_tests wisp_server_tests wisp_client_tests
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+# Reports with function names and lines (the server runs as a child process, which inherits it).
+command -v llvm-symbolizer >/dev/null &&
+  TSAN_OPTIONS+=" external_symbolizer_path=$(command -v llvm-symbolizer)"
 build/tsan/tests/platform/thread_pool_tests --gtest_brief=1
 # Not here: the kill -9 durability test, which expects several publishes acknowledged within
 # 150-500 ms of starting a server process; TSan makes that process too slow for the window (and

@@ -49,7 +49,8 @@ int OpenAppend(const std::string& path, std::string* error) {
 }  // namespace
 
 AccessLog::~AccessLog() {
-  if (fd_ > 2) ::close(fd_);
+  const int fd = fd_.load();
+  if (fd > 2) ::close(fd);
 }
 
 bool AccessLog::Open(const std::string& spec, std::string* error) {
@@ -68,8 +69,8 @@ bool AccessLog::Reopen(std::string* error) {
   int fd = OpenAppend(path_, error);
   if (fd < 0) return false;
   std::lock_guard lock(mu_);
-  if (fd_ > 2) ::close(fd_);
-  fd_ = fd;
+  const int old = fd_.exchange(fd);
+  if (old > 2) ::close(old);
   return true;
 }
 
@@ -102,13 +103,14 @@ std::string AccessLog::Format(const AccessRecord& r) {
 }
 
 void AccessLog::Write(const AccessRecord& r) {
-  if (fd_ < 0) return;
+  if (!enabled()) return;
   std::string line = Format(r);
   std::lock_guard lock(mu_);
+  const int fd = fd_.load();
   const char* p = line.data();
   size_t left = line.size();
   while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // a full disk must not take the server down; the line is lost
     p += n;
