@@ -68,7 +68,11 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
     zero_.assign(kc, 0.0f);
     // The packed weights are the same either way ([tap][in_c] flattened), and the kernel adds
     // a patch's values in the same order as the taps', so the results are identical.
-    patches_ = ks > 1 && kc <= 4;
+    // Only for a mono input: there each tap's gather is one value and its kernel overhead was the
+    // cost (kws_float's 10x4 first layer). With 3 channels and few outputs (vww_float: 3 -> 8)
+    // the gather cost as much as it saved (bench/profile_browser.mjs: 157 us vs LiteRT's whole
+    // model at 490 us), so those keep the windowed path.
+    patches_ = ks > 1 && kc == 1;
     scratch_ = ctx.RequestScratch(TaskScratchBytes() * max_tasks_);
   }
 }

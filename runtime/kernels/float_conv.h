@@ -43,9 +43,9 @@ class F32GemmPlan {
   std::shared_ptr<const std::vector<float>> packed_;  // shared by interpreters of one model
   F32MinMax params_{};
   bool pointwise_ = false;
-  // Few input channels (a mono or RGB first layer): each pixel's taps, of in_c values each, are
-  // copied into one contiguous patch, so the kernel runs one tap of kh * kw * in_c values instead
-  // of kh * kw taps of one or three (each with its own pointer loads and loop).
+  // A mono input (keyword spotting's first layer): each pixel's taps, one value each, are copied
+  // into one contiguous patch, so the kernel runs one tap of kh * kw values instead of kh * kw
+  // taps of one value (each with its own pointer loads and loop).
   bool patches_ = false;
   std::vector<float> zero_;  // in_c zeros: the reference's padding row
   int max_tasks_ = 1;
