@@ -29,16 +29,10 @@ work=$(mktemp -d /tmp/wisp-predict.XXXXXX)
 server=
 cleanup() { [[ -n "$server" ]] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-echo "$token" > "$work/token"
-build/native/native/server/wisp-server --address 127.0.0.1 --port 0 --data "$work/data" \
-  --token-file "$work/token" --threads "$threads" --quiet > "$work/wisp.log" 2>&1 &
-server=$!
-for _ in $(seq 200); do grep -q "listening on" "$work/wisp.log" && break; sleep 0.05; done
-url=$(grep -o 'http://[^ ]*' "$work/wisp.log" | head -1)
-[[ -n "$url" ]] || { cat "$work/wisp.log" >&2; exit 1; }
-curl -fsS -o /dev/null -H "Authorization: Bearer $token" \
-  --data-binary "@$WISP_SHARED/models/$name.tflite" "$url/v1/models/bench/versions?channel=stable"
+source bench/lib/wisp_server.sh
+start_wisp_server "$work" "$threads" "$WISP_SHARED/models/$name.tflite" bench || exit 1
+server=$wisp_pid
+url=$wisp_url
 
 # wrk posts the input bytes (read by the Lua script) to the version's :predict.
 cat > "$work/post.lua" <<LUA

@@ -43,16 +43,9 @@ cleanup() {
 trap cleanup EXIT
 
 # --- wisp-server, with the model published on stable
-token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-echo "$token" > "$work/token"
-build/native/native/server/wisp-server --address 127.0.0.1 --port 0 --data "$work/data" \
-  --token-file "$work/token" --threads "$threads" --quiet > "$work/wisp.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do grep -q "listening on" "$work/wisp.log" && break; sleep 0.05; done
-wisp_url=$(grep -o 'http://[^ ]*' "$work/wisp.log" | head -1)
-[[ -n "$wisp_url" ]] || { cat "$work/wisp.log" >&2; exit 1; }
-curl -fsS -o /dev/null -H "Authorization: Bearer $token" --data-binary "@$model" \
-  "$wisp_url/v1/models/bench/versions?channel=stable"
+source bench/lib/wisp_server.sh
+start_wisp_server "$work" "$threads" "$model" bench || exit 1
+pids+=("$wisp_pid")
 manifest_path=/v1/models/bench/channels/stable
 artifact_path=/v1/models/bench/versions/1/model.wisp
 
