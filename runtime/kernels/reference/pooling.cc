@@ -24,17 +24,23 @@ struct PoolGeometry {
   int32_t stride_h, stride_w, filter_h, filter_w, pad_top, pad_left;
 };
 
+// Output position o's window along one axis: its first input index (negative inside the
+// padding) and the filter taps [first, last) that fall inside the input.
+struct WindowSpan {
+  int32_t start, first, last;
+};
+WindowSpan Span(int32_t o, int32_t stride, int32_t pad, int32_t filter, int32_t in) {
+  const int32_t start = o * stride - pad;
+  return {start, std::max(0, -start), std::min(filter, in - start)};
+}
+
 template <typename T, typename Acc, bool kAverage>
 void Pool(const T* in, T* out, const PoolGeometry& g, Acc lo, Acc hi) {
   for (int32_t b = 0; b < g.batch; ++b) {
     for (int32_t oy = 0; oy < g.out_h; ++oy) {
-      const int32_t y0 = oy * g.stride_h - g.pad_top;
-      const int32_t fy0 = std::max(0, -y0);
-      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      const auto [y0, fy0, fy1] = Span(oy, g.stride_h, g.pad_top, g.filter_h, g.in_h);
       for (int32_t ox = 0; ox < g.out_w; ++ox) {
-        const int32_t x0 = ox * g.stride_w - g.pad_left;
-        const int32_t fx0 = std::max(0, -x0);
-        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        const auto [x0, fx0, fx1] = Span(ox, g.stride_w, g.pad_left, g.filter_w, g.in_w);
         const int32_t count = (fy1 - fy0) * (fx1 - fx0);
         for (int32_t c = 0; c < g.channels; ++c) {
           Acc acc = kAverage ? Acc(0) : std::numeric_limits<Acc>::lowest();
@@ -81,13 +87,9 @@ void PoolFloatChannelsInner(const float* in, float* out, const PoolGeometry& g, 
   for (int32_t b = 0; b < g.batch; ++b) {
     const float* image = in + static_cast<size_t>(b) * g.in_h * g.in_w * c;
     for (int32_t oy = 0; oy < g.out_h; ++oy) {
-      const int32_t y0 = oy * g.stride_h - g.pad_top;
-      const int32_t fy0 = std::max(0, -y0);
-      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      const auto [y0, fy0, fy1] = Span(oy, g.stride_h, g.pad_top, g.filter_h, g.in_h);
       for (int32_t ox = 0; ox < g.out_w; ++ox, out += c) {
-        const int32_t x0 = ox * g.stride_w - g.pad_left;
-        const int32_t fx0 = std::max(0, -x0);
-        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        const auto [x0, fx0, fx1] = Span(ox, g.stride_w, g.pad_left, g.filter_w, g.in_w);
         const int32_t count = std::max(0, fy1 - fy0) * std::max(0, fx1 - fx0);
         const float init = kAverage ? 0.0f : std::numeric_limits<float>::lowest();
         for (size_t k = 0; k < c; ++k) out[k] = init;
@@ -120,13 +122,9 @@ void AvgPoolMicrokernel(QAvgPoolFn fn, const uint8_t* in, uint8_t* out, const Po
   for (int32_t b = 0; b < g.batch; ++b) {
     const uint8_t* image = in + static_cast<size_t>(b) * g.in_h * row_stride;
     for (int32_t oy = 0; oy < g.out_h; ++oy) {
-      const int32_t y0 = oy * g.stride_h - g.pad_top;
-      const int32_t fy0 = std::max(0, -y0);
-      const int32_t fy1 = std::min(g.filter_h, g.in_h - y0);
+      const auto [y0, fy0, fy1] = Span(oy, g.stride_h, g.pad_top, g.filter_h, g.in_h);
       for (int32_t ox = 0; ox < g.out_w; ++ox) {
-        const int32_t x0 = ox * g.stride_w - g.pad_left;
-        const int32_t fx0 = std::max(0, -x0);
-        const int32_t fx1 = std::min(g.filter_w, g.in_w - x0);
+        const auto [x0, fx0, fx1] = Span(ox, g.stride_w, g.pad_left, g.filter_w, g.in_w);
         p.count = (fy1 - fy0) * (fx1 - fx0);
         const uint8_t* window =
             image + static_cast<size_t>(y0 + fy0) * row_stride + static_cast<size_t>(x0 + fx0) * c;
@@ -141,12 +139,12 @@ void AvgPoolMicrokernel(QAvgPoolFn fn, const uint8_t* in, uint8_t* out, const Po
 // Every output window holds at least one input pixel (so the count is never 0).
 bool EveryWindowNonEmpty(const PoolGeometry& g) {
   for (int32_t oy = 0; oy < g.out_h; ++oy) {
-    const int32_t y0 = oy * g.stride_h - g.pad_top;
-    if (std::min(g.filter_h, g.in_h - y0) - std::max(0, -y0) < 1) return false;
+    const WindowSpan y = Span(oy, g.stride_h, g.pad_top, g.filter_h, g.in_h);
+    if (y.last - y.first < 1) return false;
   }
   for (int32_t ox = 0; ox < g.out_w; ++ox) {
-    const int32_t x0 = ox * g.stride_w - g.pad_left;
-    if (std::min(g.filter_w, g.in_w - x0) - std::max(0, -x0) < 1) return false;
+    const WindowSpan x = Span(ox, g.stride_w, g.pad_left, g.filter_w, g.in_w);
+    if (x.last - x.first < 1) return false;
   }
   return true;
 }
