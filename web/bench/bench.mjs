@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import '../src/node.mjs';  // the Node platform for the runtime bench-core.mjs imports (src/wisp.mjs)
 import { benchModel } from './bench-core.mjs';
 import { SHARED, loadManifest, readTensor } from '../test/shared.mjs';
 import { startServer } from '../test/server.mjs';

@@ -1,4 +1,4 @@
-// Wisp: on-device inference in WebAssembly, for browsers, Web Workers and Node 20.
+// Wisp: on-device inference in WebAssembly, for browsers, Web Workers, AudioWorklets and Node 20.
 //
 //   import { Wisp } from 'wisp-runtime';
 //   const rt = await Wisp.create({ threads: 'auto' });          // or { worker: true }
@@ -10,11 +10,53 @@
 //
 // Each runtime owns one WebAssembly instance (its own heap and, in the threaded variant, its own
 // pthread workers); nothing is shared between runtimes and nothing is written to globalThis.
+//
+// This is the entry for every JS context (window, module Worker, SharedWorker, AudioWorklet): it
+// imports nothing from node:, and nothing dynamically that an AudioWorklet would need (worklets
+// have no import()). What only Node has (files, the CPU count, worker_threads, require) comes from
+// node.mjs, the entry under the `node` condition of package.json "exports", through
+// _setNodePlatform().
 
 import { fetchServerModel } from './registry_client.mjs';
+import createSimdModule from '../dist/wisp_simd.mjs';
+import createRelaxedModule from '../dist/wisp_relaxed.mjs';
+import { WASM_URLS, THREAD_SCRIPTS } from '../dist/wisp_urls.mjs';
 
 const IS_NODE = typeof process === 'object' && process !== null &&
   typeof process.versions === 'object' && process.versions !== null && typeof process.versions.node === 'string';
+
+let nodePlatform = null;
+
+/** Called once by node.mjs: { readFile, hardwareThreads, require, distDir, startWorker }. */
+export function _setNodePlatform(platform) {
+  nodePlatform = platform;
+}
+
+function node() {
+  if (!nodePlatform) {
+    throw new WispError("in Node, import 'wisp-runtime' (its `node` export condition loads src/node.mjs), not src/wisp.mjs");
+  }
+  return nodePlatform;
+}
+
+// AudioWorkletGlobalScope has neither TextEncoder/TextDecoder nor performance: small stand-ins.
+const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+
+function utf8Encoder() {
+  if (typeof TextEncoder !== 'undefined') return new TextEncoder();
+  return { encode: (s) => Uint8Array.from(unescape(encodeURIComponent(s)), (c) => c.charCodeAt(0)) };
+}
+
+function utf8Decoder() {
+  if (typeof TextDecoder !== 'undefined') return new TextDecoder();
+  return {
+    decode: (bytes) => {
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+      try { return decodeURIComponent(escape(s)); } catch { return s; }
+    },
+  };
+}
 
 // Data types, numbered as in schemas/wisp.fbs (enum DType).
 const DTYPES = ['float32', 'int8', 'uint8', 'int16', 'int32', 'int64', 'bool', 'float16'];
@@ -65,10 +107,7 @@ function sharedMemorySupported() {
 
 async function hardwareThreads() {
   if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) return navigator.hardwareConcurrency;
-  if (IS_NODE) {
-    const os = await import(/* webpackIgnore: true */ 'node:os');
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  }
+  if (IS_NODE) return node().hardwareThreads();
   return 1;
 }
 
@@ -106,8 +145,7 @@ function toUrl(x) {
 async function readSource(source, { onProgress, signal, sink } = {}) {
   // Node: a file path or a file: URL is read from disk (fs accepts both).
   if (IS_NODE && isUrlLike(source) && (toUrl(source) === null || toUrl(source).protocol === 'file:')) {
-    const fs = await import(/* webpackIgnore: true */ 'node:fs/promises');
-    const data = new Uint8Array(await fs.readFile(toUrl(source) ?? source));
+    const data = await node().readFile(toUrl(source) ?? source);
     onProgress?.({ loaded: data.length, total: data.length });
     return data;
   }
@@ -188,22 +226,15 @@ function asBytes(x) {
 // WebAssembly instantiation
 
 // Four builds of the same core: SIMD128 or SIMD128 + relaxed SIMD (dot-product kernels), each
-// single-threaded or with pthreads. The imports and URLs are spelled out so bundlers see them.
+// single-threaded or with pthreads. The single-threaded glue is imported statically (an
+// AudioWorklet cannot import()); the threaded glue only when a threaded runtime starts. The
+// import specifiers and the URLs (dist/wisp_urls.mjs) are literals so bundlers see them.
 const VARIANTS = {
-  simd: { name: 'simd', threads: false, relaxed: false, glue: () => import('../dist/wisp_simd.mjs'), wasm: 'wisp_simd.wasm' },
+  simd: { name: 'simd', threads: false, relaxed: false, glue: async () => ({ default: createSimdModule }), wasm: 'wisp_simd.wasm' },
   'simd-mt': { name: 'simd-mt', threads: true, relaxed: false, glue: () => import('../dist/wisp_simd_mt.mjs'), wasm: 'wisp_simd_mt.wasm' },
-  relaxed: { name: 'relaxed', threads: false, relaxed: true, glue: () => import('../dist/wisp_relaxed.mjs'), wasm: 'wisp_relaxed.wasm' },
+  relaxed: { name: 'relaxed', threads: false, relaxed: true, glue: async () => ({ default: createRelaxedModule }), wasm: 'wisp_relaxed.wasm' },
   'relaxed-mt': { name: 'relaxed-mt', threads: true, relaxed: true, glue: () => import('../dist/wisp_relaxed_mt.mjs'), wasm: 'wisp_relaxed_mt.wasm' },
 };
-
-function defaultWasmUrl(file) {
-  switch (file) {
-    case 'wisp_simd.wasm': return new URL('../dist/wisp_simd.wasm', import.meta.url);
-    case 'wisp_simd_mt.wasm': return new URL('../dist/wisp_simd_mt.wasm', import.meta.url);
-    case 'wisp_relaxed.wasm': return new URL('../dist/wisp_relaxed.wasm', import.meta.url);
-    default: return new URL('../dist/wisp_relaxed_mt.wasm', import.meta.url);
-  }
-}
 
 function resolveWasmUrl(file, options) {
   if (options.wasmUrl) {
@@ -211,7 +242,40 @@ function resolveWasmUrl(file, options) {
     if (typeof options.wasmUrl === 'object' && !(options.wasmUrl instanceof URL) && options.wasmUrl[file]) return options.wasmUrl[file];
   }
   if (typeof options.locateFile === 'function') return options.locateFile(file, '');
-  return defaultWasmUrl(file);
+  return WASM_URLS[file]();
+}
+
+// The threaded variant's pthread worker script and the glue module it imports: options.locateFile
+// and options.mainScriptUrlOrBlob when given, else dist/wisp_urls.mjs.
+function threadScripts(variant, options) {
+  const own = THREAD_SCRIPTS[variant.name];
+  const workerFile = `wisp_${variant.name.replace('-', '_')}.worker.js`;
+  return {
+    workerFile,
+    worker: String(typeof options.locateFile === 'function' ? options.locateFile(workerFile, '') : own.worker()),
+    glue: options.mainScriptUrlOrBlob ?? String(own.glue()),
+  };
+}
+
+// Bundlers that do not copy the pthread worker script or its glue (esbuild never does) would leave
+// the threaded variant waiting for workers that never start. Both scripts are fetched first (the
+// browser caches them for the workers): a missing one, or an HTML page in its place (a dev server's
+// fallback), is an error naming the URL, and createLocal falls back to the single-threaded variant.
+async function checkThreadScripts(scripts) {
+  for (const url of [scripts.worker, scripts.glue]) {
+    if (typeof url !== 'string' || url.startsWith('blob:') || url.startsWith('data:')) continue;
+    let response;
+    try {
+      response = await fetch(url, { credentials: 'same-origin' });
+    } catch (e) {
+      throw new WispError(`cannot fetch ${url}: ${e.message}`, { cause: e });
+    }
+    response.body?.cancel().catch(() => {});
+    const type = response.headers.get('content-type') ?? '';
+    const hint = '; serve dist/wisp_*_mt.{mjs,worker.js,wasm} beside the bundle or pass locateFile and mainScriptUrlOrBlob';
+    if (!response.ok) throw new WispError(`${url}: HTTP ${response.status}${hint}`);
+    if (!/javascript|ecmascript/i.test(type)) throw new WispError(`${url} is ${type || 'of no content type'}, not JavaScript${hint}`);
+  }
 }
 
 async function instantiateWasm(url, imports, options) {
@@ -219,7 +283,7 @@ async function instantiateWasm(url, imports, options) {
     return WebAssembly.instantiate(asBytes(options.wasmBinary), imports);
   }
   if (IS_NODE) {
-    const bytes = await readSource(url instanceof URL ? url : String(url));
+    const bytes = await node().readFile(url instanceof URL ? url : String(url));
     return WebAssembly.instantiate(bytes, imports);
   }
   if (typeof WebAssembly.instantiateStreaming === 'function') {
@@ -245,7 +309,7 @@ function withTimeout(promise, ms, what) {
 
 async function createModule(variant, numThreads, options) {
   const { default: factory } = await variant.glue();
-  const wasmUrl = resolveWasmUrl(variant.wasm, options);
+  const wasmUrl = options.wasmBinary ? null : resolveWasmUrl(variant.wasm, options);
   let failInit;
   const initFailed = new Promise((_, reject) => { failInit = reject; });
   const state = { memory: null, abortReason: null };
@@ -263,14 +327,25 @@ async function createModule(variant, numThreads, options) {
   };
   if (variant.threads) {
     args.wispPoolSize = Math.max(1, numThreads - 1);
-    if (options.locateFile) args.locateFile = options.locateFile;
-    if (options.mainScriptUrlOrBlob) args.mainScriptUrlOrBlob = options.mainScriptUrlOrBlob;
+    if (IS_NODE) {
+      if (options.locateFile) args.locateFile = options.locateFile;
+      if (options.mainScriptUrlOrBlob) args.mainScriptUrlOrBlob = options.mainScriptUrlOrBlob;
+    } else {
+      const scripts = threadScripts(variant, options);
+      await checkThreadScripts(scripts);
+      args.locateFile = (file, prefix) => (file === scripts.workerFile ? scripts.worker
+        : typeof options.locateFile === 'function' ? options.locateFile(file, prefix) : prefix + file);
+      args.mainScriptUrlOrBlob = scripts.glue;
+    }
+  } else {
+    // The wasm is instantiated by args.instantiateWasm; a locateFile keeps the glue from computing
+    // its own new URL('wisp_simd.wasm', import.meta.url), which fails where there is no URL
+    // (AudioWorkletGlobalScope).
+    args.locateFile = (file, prefix) => prefix + file;
   }
   if (IS_NODE) {
-    const [{ createRequire }, url] = await Promise.all([import(/* webpackIgnore: true */ 'node:module'),
-      import(/* webpackIgnore: true */ 'node:url')]);
-    args.nodeRequire = createRequire(import.meta.url);
-    args.nodeDirname = url.fileURLToPath(new URL('../dist/', import.meta.url));
+    args.nodeRequire = node().require;
+    args.nodeDirname = node().distDir;
   }
   const mod = await (variant.threads
     ? withTimeout(Promise.race([factory(args), initFailed]), options.initTimeoutMs ?? 60000, `starting the ${variant.name} variant`)
@@ -290,8 +365,8 @@ class Core {
     this.variant = variant;
     this.dead = null;
     this.u8 = null;
-    this.encoder = new TextEncoder();
-    this.decoder = new TextDecoder();
+    this.encoder = utf8Encoder();
+    this.decoder = utf8Decoder();
   }
 
   heap() {
@@ -595,7 +670,7 @@ class LocalModel {
     if (outs != null) checkOutputArrays(outs, this.outputs, options.dequantize);
     this._views();
     this._writeInputs(inputs, options);
-    const t0 = performance.now();
+    const t0 = now();
     let rc;
     try {
       // Read each time: Emscripten replaces its lazy wrapper with the raw export after one call.
@@ -603,7 +678,7 @@ class LocalModel {
     } catch (e) {
       core.trapped('wisp_model_invoke', e);
     }
-    this.lastInvokeMs = performance.now() - t0;
+    this.lastInvokeMs = now() - t0;
     if (rc !== 0) throw new WispError(core.lastError());
     this._views();  // an invoke never grows the heap today; stay correct if one ever does
     return outs != null ? this._readIntoArrays(outs, options) : this._readOutputs(options);
@@ -1116,8 +1191,7 @@ async function createRemote(options) {
   let worker;
   let rt;
   if (IS_NODE) {
-    const { Worker } = await import(/* webpackIgnore: true */ 'node:worker_threads');
-    worker = new Worker(new URL('./worker.mjs', import.meta.url));
+    worker = node().startWorker();
     rt = new RemoteRuntime(worker, true);
   } else {
     worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Wisp, WispError, dequantize } from '../../src/wisp.mjs';
+import { Wisp, WispError, dequantize } from '../../src/node.mjs';
 import { decodeBmp, imageToTensor, topK } from '../../src/image.mjs';
 import { SHARED, GOLDENS, haveShared, loadManifest, readTensor, argmax } from '../shared.mjs';
 

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Wisp } from '../../src/wisp.mjs';
+import { Wisp } from '../../src/node.mjs';
 import { SHARED, haveShared, loadManifest, readTensor, compareOutput, argmax } from '../shared.mjs';
 
 const threads = Number(process.env.WISP_GOLDEN_THREADS || 1);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { Wisp } from '../../src/wisp.mjs';
+import { Wisp } from '../../src/node.mjs';
 import { SHARED, haveShared } from '../shared.mjs';
 import { ARTIFACT_ROUTE, SERVER_BIN, haveServerBinaries, startTamperingProxy, startWispServer } from '../wisp_server.mjs';
 
