@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The WebAssembly package: builds both wasm variants (SIMD128, SIMD128 + pthreads) into web/dist,
 # then runs the Node tests (API + every golden case + loadFromServer against the real wisp-server)
-# and the headless-Chromium tests (including the demo served by wisp-server), checks that
-# `npm pack` ships the package files, and prints the size of each .wasm / JS file.
+# and the headless-Chromium tests (including the demo served by wisp-server, and the package
+# bundled by esbuild and Vite, in a plain module page, module/shared Workers and an AudioWorklet:
+# web/test/browser/bundlers.test.mjs), checks that `npm pack` ships the package files, and prints
+# the size of each .wasm / JS file.
 #   scripts/test_web.sh            build + all web tests
 #   WISP_WEB_SKIP_BROWSER=1 ...    Node tests only
 set -euo pipefail

@@ -2,6 +2,7 @@
 //   /            -> web/ (the package: src/, dist/, demo/, test/browser/)
 //   /shared/...  -> the shared data, read-only: models/, images/, labels/, goldens/
 //   /api/shared.json -> lists of the shared models and images (for the demo page)
+//   mounts: { '/prefix/': dir } -> more folders (the bundler tests' build outputs)
 // With coi (default on) every response carries COOP same-origin + COEP require-corp (+ CORP), so
 // pages are cross-origin isolated and the threaded variant can use SharedArrayBuffer.
 // Standalone: node test/server.mjs [--port N] [--no-coi]
@@ -30,7 +31,7 @@ function sharedListing() {
   return { models: list('models', /\.(tflite|wisp)$/), images: list('images', /\.(bmp|jpg|jpeg|png)$/i), labels: list('labels', /\.txt$/) };
 }
 
-export function startServer({ coi = true, port = 0, log = false } = {}) {
+export function startServer({ coi = true, port = 0, log = false, mounts = {} } = {}) {
   const webRoot = path.resolve(WEB_DIR);
   const sharedRoot = path.resolve(SHARED);
   const server = http.createServer((req, res) => {
@@ -58,7 +59,10 @@ export function startServer({ coi = true, port = 0, log = false } = {}) {
       return res.end(req.method === 'HEAD' ? undefined : body);
     }
     let file = null;
-    if (pathname.startsWith('/shared/')) {
+    const mount = Object.keys(mounts).find((prefix) => pathname.startsWith(prefix));
+    if (mount) {
+      file = resolveUnder(path.resolve(mounts[mount]), pathname.slice(mount.length));
+    } else if (pathname.startsWith('/shared/')) {
       const rel = pathname.slice('/shared/'.length);
       if (SHARED_DIRS.includes(rel.split('/')[0])) file = resolveUnder(sharedRoot, rel);
     } else if (!pathname.startsWith('/node_modules/')) {
