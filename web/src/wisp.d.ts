@@ -192,8 +192,8 @@ export interface Model {
 }
 
 export interface Variant {
-  /** 'simd' (SIMD128, one thread) or 'simd-mt' (SIMD128 + pthreads). */
-  name: 'simd' | 'simd-mt';
+  /** 'simd' / 'relaxed' (SIMD128, + relaxed SIMD; one thread) or 'simd-mt' / 'relaxed-mt' (pthreads). */
+  name: 'simd' | 'relaxed' | 'simd-mt' | 'relaxed-mt';
   simd: true;
   threads: boolean;
   numThreads: number;
@@ -228,13 +228,18 @@ export interface CreateOptions {
   threads?: 'auto' | number;
   /** Run the runtime in a Worker (same API; inference off the main thread). */
   worker?: boolean;
-  /** Force the single-threaded variant. */
-  variant?: 'simd';
+  /** A named build: 'simd' / 'relaxed' (one thread), 'simd-mt' / 'relaxed-mt' (pthreads). */
+  variant?: 'simd' | 'relaxed' | 'simd-mt' | 'relaxed-mt';
   /** Where the .wasm files are: a function of the file name, or a map file name -> URL. */
   wasmUrl?: ((file: string) => string | URL) | Record<string, string | URL>;
-  /** Emscripten-style locator, also used for the pthread worker script. */
+  /** Emscripten-style locator, also used for the pthread worker script (wisp_*_mt.worker.js). */
   locateFile?: (file: string, prefix: string) => string;
-  /** The .wasm bytes (skips fetching). */
+  /**
+   * The threaded variant's glue module (dist/wisp_*_mt.mjs) that its pthread workers import;
+   * default: beside dist/wisp_urls.mjs. Fetched first in browsers: missing, it falls back to one thread.
+   */
+  mainScriptUrlOrBlob?: string | Blob;
+  /** The .wasm bytes (skips fetching; how an AudioWorklet, which has no fetch, gets them). */
   wasmBinary?: ArrayBuffer | Uint8Array;
   initTimeoutMs?: number;
   print?: (text: string) => void;
