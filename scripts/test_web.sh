@@ -58,6 +58,15 @@ mkdir -p "$pack_dir/app"
       console.log('  installed package OK:', rt.variant.name, 'threads', rt.variant.numThreads, 'top', topK(out.data, 1)[0]);
       rt.dispose();
     }")
+# The same installed package, bundled for the web: the browser entry must bring no node: import.
+esbuild_bin="$PWD/web/node_modules/.bin/esbuild"
+(cd "$pack_dir/app" && printf "import { Wisp } from 'wisp-runtime';\nglobalThis.wisp = Wisp;\n" > browser.mjs &&
+  "$esbuild_bin" browser.mjs --bundle --format=esm --platform=browser --log-level=warning --outfile=browser.out.mjs)
+if grep -Eq "from ?[\"']node:|import\([\"']node:|require\([\"']node:" "$pack_dir/app/browser.out.mjs"; then
+  echo "the browser bundle of the installed package imports node: modules" >&2
+  exit 1
+fi
+echo "  installed package bundled for the browser by esbuild: no node: imports"
 
 status=0
 echo "== WebAssembly microkernel tests (every microkernel against the reference)"
