@@ -261,7 +261,13 @@ function threadScripts(variant, options) {
 // the threaded variant waiting for workers that never start. Both scripts are fetched first (the
 // browser caches them for the workers): a missing one, or an HTML page in its place (a dev server's
 // fallback), is an error naming the URL, and createLocal falls back to the single-threaded variant.
+// A data: URL (Vite inlines the small worker script) would start the worker in an opaque origin
+// that cannot import the glue: it is started from a same-origin blob: URL instead.
 async function checkThreadScripts(scripts) {
+  if (scripts.worker.startsWith('data:')) {
+    const text = await (await fetch(scripts.worker)).text();
+    scripts.worker = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+  }
   for (const url of [scripts.worker, scripts.glue]) {
     if (typeof url !== 'string' || url.startsWith('blob:') || url.startsWith('data:')) continue;
     let response;
@@ -315,7 +321,12 @@ async function createModule(variant, numThreads, options) {
   const state = { memory: null, abortReason: null };
   const args = {
     print: (text) => (options.print ?? console.log)(text),
-    printErr: (text) => (options.printErr ?? console.warn)(text),
+    printErr: (text) => {
+      // A pthread worker that cannot start (its script or glue failed to load) would leave the
+      // threaded variant waiting until initTimeoutMs: fail at once instead.
+      if (variant.threads && /^worker sent an error!/.test(text)) failInit(new WispError(`a pthread worker failed: ${text}`));
+      (options.printErr ?? console.warn)(text);
+    },
     onAbort: (what) => { state.abortReason = String(what); },
     instantiateWasm(imports, receiveInstance) {
       instantiateWasm(wasmUrl, imports, options).then(({ instance, module }) => {
