@@ -48,8 +48,12 @@ async function buildApps() {
   });
   esbuildMeta = result.metafile;
   fs.copyFileSync(path.join(project, 'app/index.html'), path.join(esOut, 'index.html'));
-  for (const f of fs.readdirSync(path.join(WEB_DIR, 'dist')).filter((f) => /^wisp_(simd|relaxed)\.wasm$/.test(f))) {
-    fs.copyFileSync(path.join(WEB_DIR, 'dist', f), path.join(esOut, f));
+  // The same bundle with the threaded variant's files copied too (the README's second cp).
+  const esOutMt = path.join(out, 'esbuild-mt');
+  fs.cpSync(esOut, esOutMt, { recursive: true });
+  for (const f of fs.readdirSync(path.join(WEB_DIR, 'dist'))) {
+    if (/^wisp_(simd|relaxed)\.wasm$/.test(f)) fs.copyFileSync(path.join(WEB_DIR, 'dist', f), path.join(esOut, f));
+    if (/^wisp_\w+\.wasm$|^wisp_\w+_mt\.(mjs|worker\.js)$/.test(f)) fs.copyFileSync(path.join(WEB_DIR, 'dist', f), path.join(esOutMt, f));
   }
 
   // Vite: a production build with nothing but worker.format 'es' (the worker-backed runtime's
@@ -66,7 +70,9 @@ before(async () => {
   if (skip) return;
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'wisp-bundlers-'));
   await buildApps();
-  server = await startServer({ coi: true, mounts: { '/esbuild/': path.join(out, 'esbuild'), '/vite/': path.join(out, 'vite') } });
+  server = await startServer({ coi: true, mounts: {
+    '/esbuild/': path.join(out, 'esbuild'), '/esbuild-mt/': path.join(out, 'esbuild-mt'), '/vite/': path.join(out, 'vite'),
+  } });
   browser = await launchChromium();
   browser.context.setDefaultTimeout(120000);
 });
@@ -117,6 +123,11 @@ test('esbuild bundle: the browser entry (no node: imports) runs vww_96_int8 bit-
   assert.equal(threaded.variant.threads, false);
   assert.match(threaded.variant.fallback, /wisp_relaxed_mt\.worker\.js: HTTP 404/);
   assert.ok(threaded.createMs < 10000, `threaded start took ${threaded.createMs} ms before falling back`);
+  // With dist/wisp_*_mt.{wasm,mjs,worker.js} beside the bundle, the same bundle runs 2 pthreads.
+  const [mt] = await runApp('/esbuild-mt/index.html', [{ threads: 2 }]);
+  assertGolden(t, mt, 'esbuild + threaded files');
+  assert.equal(mt.variant.name, 'relaxed-mt', mt.variant.fallback ?? '');
+  assert.equal(mt.variant.numThreads, 2);
 });
 
 test('Vite build: local, threaded (2 pthreads) and worker-backed runtimes run vww_96_int8 bit-exact', { skip, timeout: 180000 }, async (t) => {
