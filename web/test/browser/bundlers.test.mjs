@@ -26,7 +26,7 @@ const skip = !haveShared() ? `no shared data at ${SHARED}`
   : false;
 
 const GOLDEN = skip ? null : Array.from(readTensor('mlperf_tiny_vww_96_int8/cat.output0.bin', 'int8'));
-let out, server, browser, esbuildMeta;
+let out, server, plainServer, browser, esbuildMeta;
 const pageErrors = [];
 
 // A scratch project that depends on the package as an app would (node_modules/wisp-runtime links
@@ -42,9 +42,11 @@ async function buildApps() {
   // where dist/wisp_urls.mjs's new URL('./x.wasm', import.meta.url) then points.
   const esbuild = await import(require.resolve('esbuild'));
   const esOut = path.join(out, 'esbuild');
+  // wisp-runtime/worker is a second entry point, worker.mjs beside the bundle, for { worker: true }.
   const result = await esbuild.build({
-    entryPoints: [path.join(project, 'app/app.mjs')], bundle: true, format: 'esm', platform: 'browser',
-    outfile: path.join(esOut, 'app.mjs'), metafile: true, logLevel: 'error',
+    entryPoints: { app: path.join(project, 'app/app.mjs'), worker: 'wisp-runtime/worker' }, absWorkingDir: project,
+    bundle: true, format: 'esm', platform: 'browser', outdir: esOut, outExtension: { '.js': '.mjs' },
+    metafile: true, logLevel: 'error',
   });
   esbuildMeta = result.metafile;
   fs.copyFileSync(path.join(project, 'app/index.html'), path.join(esOut, 'index.html'));
@@ -70,9 +72,11 @@ before(async () => {
   if (skip) return;
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'wisp-bundlers-'));
   await buildApps();
-  server = await startServer({ coi: true, mounts: {
+  const mounts = {
     '/esbuild/': path.join(out, 'esbuild'), '/esbuild-mt/': path.join(out, 'esbuild-mt'), '/vite/': path.join(out, 'vite'),
-  } });
+  };
+  server = await startServer({ coi: true, mounts });
+  plainServer = await startServer({ coi: false, mounts });
   browser = await launchChromium();
   browser.context.setDefaultTimeout(120000);
 });
@@ -80,20 +84,21 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+  await plainServer?.close();
   if (out) fs.rmSync(out, { recursive: true, force: true });
 });
 
-async function openPage(url, ready) {
+async function openPage(url, ready, srv = server) {
   const page = await browser.context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${url}: ${String(e).slice(0, 500)}`));
-  await page.goto(`${server.url}${url}`, { timeout: 60000 });
+  await page.goto(`${srv.url}${url}`, { timeout: 60000 });
   await page.waitForFunction(ready, null, { timeout: 120000 });
   return page;
 }
 
 // Runs the fixture app at `url` with `modes` and returns its results (one per mode).
-async function runApp(url, modes) {
-  const page = await openPage(`${url}?modes=${encodeURIComponent(JSON.stringify(modes))}`, () => window.wispResults);
+async function runApp(url, modes, srv = server) {
+  const page = await openPage(`${url}?modes=${encodeURIComponent(JSON.stringify(modes))}`, () => window.wispResults, srv);
   try {
     return await page.evaluate(() => window.wispResults);
   } finally {
@@ -114,15 +119,22 @@ test('esbuild bundle: the browser entry (no node: imports) runs vww_96_int8 bit-
   assert.ok(inputs.some((f) => f.endsWith('src/wisp.mjs')), inputs.join(', '));
   assert.ok(!inputs.some((f) => /src\/node(_worker)?\.mjs$|^node:/.test(f)), `Node-only modules bundled: ${inputs.join(', ')}`);
   assert.doesNotMatch(fs.readFileSync(path.join(out, 'esbuild/app.mjs'), 'utf8'), /from ["']node:|import\(["']node:/);
-  const [single, threaded] = await runApp('/esbuild/index.html', [{ threads: 1 }, { threads: 2 }]);
+  const [single, threaded, inWorker] = await runApp('/esbuild/index.html', [{ threads: 1 }, { threads: 2 }, { threads: 1, worker: true }]);
   assertGolden(t, single, 'esbuild');
   assert.equal(single.variant.name, 'relaxed');
+  assertGolden(t, inWorker, 'esbuild');
+  assert.equal(inWorker.variant.worker, true);
   // Only the single-threaded .wasm files were copied: the threaded variant must not hang waiting
   // for its worker script, but fall back at once and say why.
   assertGolden(t, threaded, 'esbuild');
   assert.equal(threaded.variant.threads, false);
   assert.match(threaded.variant.fallback, /wisp_relaxed_mt\.worker\.js: HTTP 404/);
   assert.ok(threaded.createMs < 10000, `threaded start took ${threaded.createMs} ms before falling back`);
+  // Served without COOP/COEP: no SharedArrayBuffer, so one thread at once, saying why.
+  const [notIsolated] = await runApp('/esbuild-mt/index.html', [{ threads: 2 }], plainServer);
+  assertGolden(t, notIsolated, 'esbuild, not cross-origin isolated');
+  assert.match(notIsolated.variant.fallback, /not cross-origin isolated/);
+  assert.ok(notIsolated.createMs < 10000, `${notIsolated.createMs} ms`);
   // With dist/wisp_*_mt.{wasm,mjs,worker.js} beside the bundle, the same bundle runs 2 pthreads.
   const [mt] = await runApp('/esbuild-mt/index.html', [{ threads: 2 }]);
   assertGolden(t, mt, 'esbuild + threaded files');
