@@ -12,6 +12,7 @@ void AddConvertCommand(CLI::App& app);
 void AddInspectCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
+void AddOperatorsCommand(CLI::App& app);
 void AddRegistryCommands(CLI::App& app);  // pull, publish, channel
 
 // Set by a subcommand's callback; main returns it.

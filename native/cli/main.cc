@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   wisp::cli::AddInspectCommand(app);
   wisp::cli::AddRunCommand(app);
   wisp::cli::AddBenchCommand(app);
+  wisp::cli::AddOperatorsCommand(app);
   wisp::cli::AddRegistryCommands(app);
   if (argc <= 1) {
     // A bare `wisp` is a request for usage, not a parse error with CLI11's internal exit code.
