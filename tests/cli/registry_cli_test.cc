@@ -164,5 +164,21 @@ TEST_F(RegistryCliTest, DeletesOnlyVersionsNoChannelPointsAt) {
   EXPECT_NE(bad_name.err.find("'../etc'"), std::string::npos) << bad_name.err;
 }
 
+// wisp-server names its version and, like `wisp`, exits 2 on a usage error.
+TEST(ServerCli, VersionAndUsageErrors) {
+  auto run = [](const std::string& args, std::string* out) {
+    FILE* p = ::popen((std::string(WISP_SERVER_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+    char buf[256];
+    for (size_t n; p && (n = std::fread(buf, 1, sizeof(buf), p)) > 0;) out->append(buf, n);
+    const int status = p ? ::pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  EXPECT_EQ(run("--version", &out), 0);
+  EXPECT_EQ(out.rfind("wisp-server ", 0), 0u) << out;
+  std::string ignored;
+  EXPECT_EQ(run("--no-such-flag", &ignored), 2);
+}
+
 }  // namespace
 }  // namespace wisp::server::testing
