@@ -25,6 +25,33 @@ cmake -S "$tmp/example" -B "$tmp/example/build" "${generator[@]}" -DCMAKE_BUILD_
 cmake --build "$tmp/example/build" >"$tmp/build.log" ||
   { cat "$tmp/build.log"; echo "FAIL: building the example against the install"; exit 1; }
 
+# The client component: Wisp::client links with its own dependencies (Boost, OpenSSL, zlib).
+mkdir -p "$tmp/client"
+cat >"$tmp/client/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.22)
+project(client_use LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 17)
+find_package(Wisp 0.1 REQUIRED COMPONENTS client)
+add_executable(client_use main.cc)
+target_link_libraries(client_use PRIVATE Wisp::client)
+CMAKE
+cat >"$tmp/client/main.cc" <<'CC'
+#include <cstdio>
+#include "native/client/client.h"
+int main() {
+  wisp::client::ServerUrl url;
+  std::string error;
+  if (!wisp::client::ServerUrl::Parse("https://models.example:8443/r", &url, &error)) return 1;
+  std::printf("%s %s %s\n", url.host.c_str(), url.port.c_str(), url.base_path.c_str());
+  return 0;
+}
+CC
+{ cmake -S "$tmp/client" -B "$tmp/client/build" "${generator[@]}" -DCMAKE_PREFIX_PATH="$tmp/prefix" &&
+  cmake --build "$tmp/client/build"; } >"$tmp/client.log" 2>&1 ||
+  { cat "$tmp/client.log"; echo "FAIL: building against Wisp::client"; exit 1; }
+[[ "$("$tmp/client/build/client_use")" == "models.example 8443 /r" ]] ||
+  { echo "FAIL: Wisp::client example printed something else"; exit 1; }
+
 # A version the package is not compatible with must be refused by the version file.
 mkdir -p "$tmp/too_new"
 cat >"$tmp/too_new/CMakeLists.txt" <<'CMAKE'
