@@ -26,5 +26,6 @@ function(wisp_flatbuffers_generate target)
   add_custom_target(${target}_gen DEPENDS ${headers})
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_gen)
-  target_include_directories(${target} SYSTEM INTERFACE "${WISP_GENERATED_DIR}" "${WISP_THIRD_PARTY_INCLUDE}")
+  target_include_directories(${target} SYSTEM INTERFACE "$<BUILD_INTERFACE:${WISP_GENERATED_DIR}>"
+                             "$<BUILD_INTERFACE:${WISP_THIRD_PARTY_INCLUDE}>")
 endfunction()

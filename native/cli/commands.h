@@ -12,7 +12,8 @@ void AddConvertCommand(CLI::App& app);
 void AddInspectCommand(CLI::App& app);
 void AddRunCommand(CLI::App& app);
 void AddBenchCommand(CLI::App& app);
-void AddRegistryCommands(CLI::App& app);  // pull, publish, channel
+void AddOperatorsCommand(CLI::App& app);
+void AddRegistryCommands(CLI::App& app);  // pull, publish, channel, models, delete
 
 // Set by a subcommand's callback; main returns it.
 int& ExitCode();

@@ -26,11 +26,14 @@ int main(int argc, char** argv) {
   wisp::cli::AddInspectCommand(app);
   wisp::cli::AddRunCommand(app);
   wisp::cli::AddBenchCommand(app);
+  wisp::cli::AddOperatorsCommand(app);
   wisp::cli::AddRegistryCommands(app);
   if (argc <= 1) {
-    // A bare `wisp` is a request for usage, not a parse error with CLI11's internal exit code.
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
+    // A bare `wisp` names no command: usage on stderr and exit 2, as for any other usage error
+    // (issue 13), instead of CLI11's internal "subcommand required" code. `wisp --help` is the
+    // successful way to ask for it.
+    std::fputs(app.help().c_str(), stderr);
+    return 2;
   }
   try {
     app.parse(argc, argv);

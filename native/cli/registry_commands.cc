@@ -1,9 +1,14 @@
-// `wisp pull`, `wisp publish`, `wisp channel`: the edge-device and operator side of wisp-server.
+// `wisp pull`, `wisp publish`, `wisp channel`, `wisp models list`, `wisp delete`: the
+// edge-device and operator side of wisp-server. Exit codes: 0 done, 1 the operation failed (the
+// message names the server's answer or what was wrong locally), 2 usage error.
 #include <cstdio>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "native/cli/commands.h"
 #include "native/client/client.h"
+#include "native/client/json_field.h"
 #include "native/platform/file_io.h"
 
 namespace wisp::cli {
@@ -12,6 +17,7 @@ namespace {
 struct RegistryArgs {
   std::string server, name, file, channel, label, dir = "wisp-cache", token, token_file, public_key;
   int64_t version = 0;
+  bool json = false;
 };
 
 // --token, else --token-file, else $WISP_TOKEN.
@@ -32,6 +38,7 @@ std::string ResolveToken(const RegistryArgs& a) {
 int RunPull(const RegistryArgs& a) {
   client::PullOptions options;
   options.channel = a.channel.empty() ? "stable" : a.channel;
+  options.version = a.version;
   options.cache_dir = a.dir;
   options.token = ResolveToken(a);
   options.public_key_base64 = a.public_key;
@@ -42,9 +49,23 @@ int RunPull(const RegistryArgs& a) {
                       : result.state == client::PullResult::State::kSwitched
                           ? "switched (already cached)"
                           : "downloaded";
-  std::printf("%s %s@%s: version %lld %s (sha256 %s)\n  %s\n", a.name.c_str(),
-              options.channel.c_str(), a.server.c_str(), static_cast<long long>(result.version),
-              state, result.sha256.c_str(), result.path.c_str());
+  if (a.json) {
+    nlohmann::json j = {{"name", a.name},
+                        {"version", result.version},
+                        {"state", state},
+                        {"sha256", result.sha256},
+                        {"path", result.path},
+                        {"previous_version", result.previous_version},
+                        {"resumed_from", result.resumed_from},
+                        {"bytes_downloaded", result.bytes_downloaded}};
+    if (a.version == 0) j["channel"] = options.channel;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  const std::string what = a.version > 0 ? "v" + std::to_string(a.version) : options.channel;
+  std::printf("%s %s@%s: version %lld %s (sha256 %s)\n  %s\n", a.name.c_str(), what.c_str(),
+              a.server.c_str(), static_cast<long long>(result.version), state,
+              result.sha256.c_str(), result.path.c_str());
   if (result.resumed_from) {
     std::printf("  resumed from byte %llu\n", static_cast<unsigned long long>(result.resumed_from));
   }
@@ -75,6 +96,59 @@ int RunChannel(const RegistryArgs& a) {
   return 0;
 }
 
+int RunModelsList(const RegistryArgs& a) {
+  std::string body, error;
+  if (!client::ListModels(a.server, ResolveToken(a), &body, &error)) return Fail(error);
+  const nlohmann::json list = nlohmann::json::parse(body, nullptr, false);
+  if (a.json) {
+    std::printf("%s\n", list.dump(2).c_str());
+    return 0;
+  }
+  const nlohmann::json& models = list["models"];
+  if (models.empty()) {
+    std::printf("no models on %s\n", a.server.c_str());
+    return 0;
+  }
+  std::printf("%-32s %-8s %-20s %s\n", "NAME", "LATEST", "VERSIONS", "CHANNELS");
+  for (const nlohmann::json& m : models) {
+    std::string versions, channels;
+    if (m.contains("versions") && m["versions"].is_array()) {
+      for (const nlohmann::json& v : m["versions"]) {
+        if (!v.is_number_integer()) continue;
+        versions += (versions.empty() ? "" : ",") + std::to_string(v.get<int64_t>());
+      }
+    }
+    if (m.contains("channels") && m["channels"].is_object()) {
+      for (const auto& [ch, v] : m["channels"].items()) {
+        if (!v.is_number_integer()) continue;
+        channels += (channels.empty() ? "" : " ") + ch + "=" + std::to_string(v.get<int64_t>());
+      }
+    }
+    const int64_t latest = client::FieldOr<int64_t>(m, "latest_version", 0);
+    std::printf("%-32s %-8s %-20s %s\n", client::FieldOr<std::string>(m, "name", "?").c_str(),
+                latest > 0 ? std::to_string(latest).c_str() : "-",
+                versions.empty() ? "-" : versions.c_str(),
+                channels.empty() ? "-" : channels.c_str());
+  }
+  return 0;
+}
+
+int RunDelete(const RegistryArgs& a) {
+  std::string error;
+  if (!client::DeleteVersion(a.server, ResolveToken(a), a.name, a.version, &error)) {
+    return Fail(error);
+  }
+  if (a.json) {
+    std::printf("%s\n", nlohmann::json{{"name", a.name}, {"version", a.version}, {"deleted", true}}
+                            .dump(2)
+                            .c_str());
+  } else {
+    std::printf("deleted %s version %lld from %s\n", a.name.c_str(),
+                static_cast<long long>(a.version), a.server.c_str());
+  }
+  return 0;
+}
+
 void AddTokenOptions(CLI::App* cmd, RegistryArgs* a) {
   cmd->add_option("--token", a->token, "bearer token (default: --token-file or $WISP_TOKEN)");
   cmd->add_option("--token-file", a->token_file, "file whose first line is the bearer token");
@@ -87,10 +161,15 @@ void AddRegistryCommands(CLI::App& app) {
   CLI::App* p = app.add_subcommand("pull", "Fetch the current version of a model from a server");
   p->add_option("server", pull->server, "http[s]://host:port")->required();
   p->add_option("name", pull->name, "model name")->required();
-  p->add_option("--channel", pull->channel, "channel to follow (default stable)");
+  CLI::Option* pull_channel =
+      p->add_option("--channel", pull->channel, "channel to follow (default stable)");
+  p->add_option("--version", pull->version, "this exact version instead of a channel")
+      ->check(CLI::PositiveNumber)
+      ->excludes(pull_channel);
   p->add_option("--dir", pull->dir, "cache directory (default ./wisp-cache)");
   p->add_option("--public-key", pull->public_key,
                 "pinned Ed25519 key (base64): refuse manifests it did not sign");
+  p->add_flag("--json", pull->json, "print the result as JSON (version, sha256, path, ...)");
   AddTokenOptions(p, pull.get());
   p->callback([pull] { ExitCode() = RunPull(*pull); });
 
@@ -112,6 +191,25 @@ void AddRegistryCommands(CLI::App& app) {
   c->add_option("version", channel->version, "version")->required();
   AddTokenOptions(c, channel.get());
   c->callback([channel] { ExitCode() = RunChannel(*channel); });
+
+  CLI::App* models = app.add_subcommand("models", "Query a server's models");
+  models->require_subcommand(1);
+  auto list = std::make_shared<RegistryArgs>();
+  CLI::App* l = models->add_subcommand("list", "List models with their versions and channels");
+  l->add_option("server", list->server, "http[s]://host:port")->required();
+  l->add_flag("--json", list->json, "print the server's JSON ({\"models\": [...]})");
+  AddTokenOptions(l, list.get());
+  l->callback([list] { ExitCode() = RunModelsList(*list); });
+
+  auto del = std::make_shared<RegistryArgs>();
+  CLI::App* d = app.add_subcommand(
+      "delete", "Delete a version of a model (refused while a channel points at it)");
+  d->add_option("server", del->server, "http[s]://host:port")->required();
+  d->add_option("name", del->name, "model name")->required();
+  d->add_option("version", del->version, "version")->required()->check(CLI::PositiveNumber);
+  d->add_flag("--json", del->json, "print the result as JSON");
+  AddTokenOptions(d, del.get());
+  d->callback([del] { ExitCode() = RunDelete(*del); });
 }
 
 }  // namespace wisp::cli

@@ -320,19 +320,36 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
           PullResult* result, std::string* error) {
   ServerUrl url;
   if (!ServerUrl::Parse(server, &url, error)) return false;
-  if (!CheckName(name) || !CheckName(options.channel)) {
-    *error = "invalid model or channel name";
+  if (!CheckName(name)) {
+    *error = "invalid model name '" + name + "'";
+    return false;
+  }
+  if (options.version < 0) {
+    *error = "invalid version " + std::to_string(options.version);
+    return false;
+  }
+  const bool pinned = options.version > 0;
+  if (!pinned && !CheckName(options.channel)) {
+    *error = "invalid channel name '" + options.channel + "'";
     return false;
   }
   HttpClient client(url, options.timeout_ms);
   Headers auth;
   if (!options.token.empty()) auth.emplace_back("Authorization", AuthHeader(options.token));
 
+  // A pinned version resolves through its (immutable) manifest, a channel through the channel
+  // document; both are recorded alike, so the rest of the pull does not care which it was.
   const std::string model_dir = options.cache_dir + "/" + name;
-  const std::string state_path = model_dir + "/channels/" + options.channel + ".json";
-  if (!MakeDirsDurable(model_dir + "/channels", error)) return false;
+  const std::string state_dir = model_dir + (pinned ? "/pinned" : "/channels");
+  const std::string state_path =
+      state_dir + "/" + (pinned ? "v" + std::to_string(options.version) : options.channel) +
+      ".json";
+  const std::string resolve_target =
+      "/v1/models/" + name +
+      (pinned ? "/versions/" + std::to_string(options.version) : "/channels/" + options.channel);
+  if (!MakeDirsDurable(state_dir, error)) return false;
 
-  // 1. Resolve the channel, revalidating with the ETag we stored last time.
+  // 1. Resolve the channel or version, revalidating with the ETag we stored last time.
   json state;
   std::string state_text;
   if (ReadFile(state_path, &state_text)) state = json::parse(state_text, nullptr, false);
@@ -350,10 +367,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     }
   }
   HttpResponse res;
-  if (!client.Request("GET", "/v1/models/" + name + "/channels/" + options.channel, h, "", &res,
-                      error)) {
-    return false;
-  }
+  if (!client.Request("GET", resolve_target, h, "", &res, error)) return false;
   if (res.status == 304 && have_state) {
     result->state = PullResult::State::kUpToDate;
     result->version = state["version"].get<int64_t>();
@@ -363,7 +377,8 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     return true;
   }
   if (res.status != 200) {
-    *error = "resolving channel: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
+    *error = std::string(pinned ? "resolving version: HTTP " : "resolving channel: HTTP ") +
+             std::to_string(res.status) + ": " + res.ErrorMessage();
     return false;
   }
   json manifest = json::parse(res.body, nullptr, false);
@@ -384,7 +399,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   const int64_t version = manifest["version"].get<int64_t>();
   const std::string sha = manifest["sha256"].get<std::string>();
   const uint64_t size = manifest["size"].get<uint64_t>();
-  if (version <= 0 || sha.size() != 64) {
+  if (version <= 0 || sha.size() != 64 || (pinned && version != options.version)) {
     *error = "server returned a malformed manifest";
     return false;
   }
@@ -439,9 +454,9 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
       dh.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
       dh.emplace_back("If-Range", "\"" + sha + "\"");
     }
-    std::string download =
-        FieldOr<std::string>(manifest, "download_url", "/v1/models/" + name + "/versions/" +
-                                           std::to_string(version) + "/model.wisp");
+    std::string download = FieldOr<std::string>(
+        manifest, "download_url",
+        "/v1/models/" + name + "/versions/" + std::to_string(version) + "/model.wisp");
     bool started = false, write_failed = false;
     uint64_t received = 0;
     HttpResponse dres;
@@ -517,24 +532,27 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
 
   // 4. Record the manifest and what the channel points to now.
   if (!AtomicWriteFile(vdir + "/manifest.json", manifest.dump(2), error)) return false;
-  json new_state = {{"channel", options.channel},
+  json new_state = {{"channel", pinned ? "" : options.channel},
                     {"version", version},
                     {"etag", res.Header("etag")},
                     {"previous_version", result->previous_version},
                     {"manifest", manifest}};
   if (!AtomicWriteFile(state_path, new_state.dump(2), error)) return false;
 
-  // 5. Keep what any channel points to and its previous version; drop older versions.
+  // 5. Keep what any channel points to and its previous version, and every pinned version;
+  // drop older versions.
   std::set<int64_t> keep = {version};
   if (result->previous_version) keep.insert(result->previous_version);
   std::error_code ec;
-  for (auto& e : fs::directory_iterator(model_dir + "/channels", ec)) {
-    std::string t;
-    if (!ReadFile(e.path().string(), &t)) continue;
-    json s = json::parse(t, nullptr, false);
-    if (!s.is_object()) continue;
-    keep.insert(s.value("version", int64_t{0}));
-    keep.insert(s.value("previous_version", int64_t{0}));
+  for (const char* dir : {"/channels", "/pinned"}) {
+    for (auto& e : fs::directory_iterator(model_dir + dir, ec)) {
+      std::string t;
+      if (!ReadFile(e.path().string(), &t)) continue;
+      json s = json::parse(t, nullptr, false);
+      if (!s.is_object()) continue;
+      keep.insert(FieldOr<int64_t>(s, "version", 0));
+      keep.insert(FieldOr<int64_t>(s, "previous_version", 0));
+    }
   }
   for (auto& e : fs::directory_iterator(model_dir, ec)) {
     std::string f = e.path().filename().string();
@@ -594,6 +612,53 @@ bool SetChannel(const std::string& server, const std::string& token, const std::
     return false;
   }
   *response_json = res.body;
+  return true;
+}
+
+bool ListModels(const std::string& server, const std::string& token, std::string* models_json,
+                std::string* error) {
+  ServerUrl url;
+  if (!ServerUrl::Parse(server, &url, error)) return false;
+  HttpClient client(url);
+  Headers h;
+  if (!token.empty()) h.emplace_back("Authorization", AuthHeader(token));
+  HttpResponse res;
+  if (!client.Request("GET", "/v1/models", h, "", &res, error)) return false;
+  if (res.status != 200) {
+    *error = "listing models: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
+    return false;
+  }
+  json j = json::parse(res.body, nullptr, false);
+  if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
+    *error = "server returned a malformed model list";
+    return false;
+  }
+  *models_json = res.body;
+  return true;
+}
+
+bool DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
+                   int64_t version, std::string* error) {
+  ServerUrl url;
+  if (!ServerUrl::Parse(server, &url, error)) return false;
+  if (!CheckName(name)) {
+    *error = "invalid model name '" + name + "'";
+    return false;
+  }
+  if (version <= 0) {
+    *error = "invalid version " + std::to_string(version) + " (versions start at 1)";
+    return false;
+  }
+  HttpClient client(url);
+  HttpResponse res;
+  if (!client.Request("DELETE", "/v1/models/" + name + "/versions/" + std::to_string(version),
+                      {{"Authorization", AuthHeader(token)}}, "", &res, error)) {
+    return false;
+  }
+  if (res.status != 204) {
+    *error = "delete: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
+    return false;
+  }
   return true;
 }
 

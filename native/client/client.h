@@ -58,6 +58,9 @@ class HttpClient {
 
 struct PullOptions {
   std::string channel = "stable";
+  // > 0: this exact version instead of what `channel` points to. The cache records it as pinned
+  // (<cache>/<name>/pinned/v<version>.json), so later channel pulls keep it on disk.
+  int64_t version = 0;
   std::string cache_dir = "wisp-cache";
   std::string token;  // for servers with --public-reads=false
   // Pinned Ed25519 public key (base64 of the 32 raw bytes). When set, a manifest without a valid
@@ -80,11 +83,13 @@ struct PullResult {
   uint64_t bytes_downloaded = 0;  // artifact bytes transferred by this call
 };
 
-// Resolves NAME's channel and makes sure the cache holds that version, verified:
+// Resolves NAME's channel (or options.version) and makes sure the cache holds that version,
+// verified (artifact, manifest and what it resolved):
 //   <cache>/<name>/v<version>/model.wisp    the artifact (written atomically after sha256 check)
 //   <cache>/<name>/v<version>/manifest.json its manifest
 //   <cache>/<name>/channels/<channel>.json  what the channel resolved to, its ETag, the previous
 //                                           version (kept on disk for rollback)
+//   <cache>/<name>/pinned/v<version>.json   the same for a version pulled by number
 // When the channel's ETag is unchanged the server answers 304 and nothing else happens.
 bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
           PullResult* result, std::string* error);
@@ -99,6 +104,14 @@ bool Publish(const std::string& server, const std::string& token, const std::str
 bool SetChannel(const std::string& server, const std::string& token, const std::string& name,
                 const std::string& channel, int64_t version, std::string* response_json,
                 std::string* error);
+
+// GET /v1/models: every model with its versions and channels, as the server's JSON.
+bool ListModels(const std::string& server, const std::string& token, std::string* models_json,
+                std::string* error);
+
+// Deletes VERSION of NAME. The server refuses (409) while a channel points at it.
+bool DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
+                   int64_t version, std::string* error);
 
 // Verifies a manifest's Ed25519 signature against a pinned public key (base64, 32 raw bytes) and
 // checks that the signed fields equal the manifest's own name/version/sha256/size.

@@ -44,6 +44,7 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   CLI::App app{"wisp-server: model registry and inference server"};
   app.config_formatter(std::make_shared<JsonOrIniConfig>());
   app.set_config("--config", "", "Config file (JSON or INI) with the same keys as the flags");
+  app.set_version_flag("--version", "wisp-server " WISP_VERSION);
   app.add_option("--address", cfg->address, "Address to listen on")->capture_default_str();
   app.add_option("--port", cfg->port, "Port (0 picks a free one)")->capture_default_str();
   app.add_option("--data", cfg->data_dir, "Registry data directory")->capture_default_str();
@@ -95,7 +96,9 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    *exit_code = app.exit(e);
+    // --help and --version succeed; every usage error is 2 (as for `wisp` and the --tls check
+    // below), not one of CLI11's internal codes (105, 109, ...).
+    *exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
   if (cfg->tls_cert.empty() != cfg->tls_key.empty()) {

@@ -1020,23 +1020,50 @@ std::unique_ptr<OpKernel> Make() {
 }  // namespace
 
 void RegisterElementwiseKernels(KernelRegistry& registry) {
-  registry.Register(fb::OpType::ADD, &MakeBinary<BinaryOp::kAdd>);
-  registry.Register(fb::OpType::SUB, &MakeBinary<BinaryOp::kSub>);
-  registry.Register(fb::OpType::MUL, &MakeBinary<BinaryOp::kMul>);
-  registry.Register(fb::OpType::DIV, &MakeBinary<BinaryOp::kDiv>);
-  registry.Register(fb::OpType::FLOOR_DIV, &MakeBinary<BinaryOp::kFloorDiv>);
-  registry.Register(fb::OpType::MAXIMUM, &MakeBinary<BinaryOp::kMaximum>);
-  registry.Register(fb::OpType::MINIMUM, &MakeBinary<BinaryOp::kMinimum>);
-  registry.Register(fb::OpType::SQRT, &MakeUnary<UnaryOp::kSqrt>);
-  registry.Register(fb::OpType::RELU, &MakeUnary<UnaryOp::kRelu>);
-  registry.Register(fb::OpType::RELU6, &MakeUnary<UnaryOp::kRelu6>);
-  registry.Register(fb::OpType::LEAKY_RELU, &MakeUnary<UnaryOp::kLeakyRelu>);
-  registry.Register(fb::OpType::HARD_SWISH, &MakeUnary<UnaryOp::kHardSwish>);
-  registry.Register(fb::OpType::TANH, &MakeUnary<UnaryOp::kTanh>);
-  registry.Register(fb::OpType::LOGISTIC, &MakeUnary<UnaryOp::kLogistic>);
-  registry.Register(fb::OpType::QUANTIZE, &Make<QuantizeKernel>);
-  registry.Register(fb::OpType::DEQUANTIZE, &Make<DequantizeKernel>);
-  registry.Register(fb::OpType::CAST, &Make<CastKernel>);
+  // BinaryKernel, UnaryKernel, QuantizeKernel, DequantizeKernel and CastKernel above hold the
+  // checks summarised here.
+  constexpr const char* kArith = "float32, int32, int64, int8, uint8, int16";
+  constexpr const char* kArithRules =
+      "inputs and output share a dtype; broadcasting to rank <= 8; quantized per tensor; int16 "
+      "with zero points 0 and not all scales powers of two; fused TANH not supported";
+  registry.Register(fb::OpType::ADD, &MakeBinary<BinaryOp::kAdd>, {kArith, kArithRules});
+  registry.Register(fb::OpType::SUB, &MakeBinary<BinaryOp::kSub>, {kArith, kArithRules});
+  registry.Register(fb::OpType::MUL, &MakeBinary<BinaryOp::kMul>, {kArith, kArithRules});
+  constexpr const char* kDivRules =
+      "inputs and output share a dtype; broadcasting to rank <= 8; no quantized types";
+  registry.Register(fb::OpType::DIV, &MakeBinary<BinaryOp::kDiv>,
+                    {"float32, int32, int64", kDivRules});
+  registry.Register(fb::OpType::FLOOR_DIV, &MakeBinary<BinaryOp::kFloorDiv>,
+                    {"float32, int32, int64", kDivRules});
+  constexpr const char* kMaxMinRules =
+      "inputs and output share a dtype; broadcasting to rank <= 8; quantized inputs compared "
+      "raw, so they must share the output's quantization (as in TFLite)";
+  registry.Register(fb::OpType::MAXIMUM, &MakeBinary<BinaryOp::kMaximum>, {kArith, kMaxMinRules});
+  registry.Register(fb::OpType::MINIMUM, &MakeBinary<BinaryOp::kMinimum>, {kArith, kMaxMinRules});
+  constexpr const char* kUnary = "float32, int8, uint8";
+  constexpr const char* kUnaryRules = "output shape and dtype as input; quantized per tensor";
+  registry.Register(fb::OpType::SQRT, &MakeUnary<UnaryOp::kSqrt>,
+                    {"float32", "output shape and dtype as input"});
+  registry.Register(fb::OpType::RELU, &MakeUnary<UnaryOp::kRelu>, {kUnary, kUnaryRules});
+  registry.Register(fb::OpType::RELU6, &MakeUnary<UnaryOp::kRelu6>, {kUnary, kUnaryRules});
+  registry.Register(fb::OpType::LEAKY_RELU, &MakeUnary<UnaryOp::kLeakyRelu>, {kUnary, kUnaryRules});
+  registry.Register(fb::OpType::HARD_SWISH, &MakeUnary<UnaryOp::kHardSwish>,
+                    {kUnary,
+                     "output shape and dtype as input; quantized per tensor with input scale / "
+                     "128 <= output scale"});
+  registry.Register(fb::OpType::TANH, &MakeUnary<UnaryOp::kTanh>, {kUnary, kUnaryRules});
+  registry.Register(fb::OpType::LOGISTIC, &MakeUnary<UnaryOp::kLogistic>, {kUnary, kUnaryRules});
+  registry.Register(fb::OpType::QUANTIZE, &Make<QuantizeKernel>,
+                    {"float32, int8, uint8 -> int8, uint8, int16",
+                     "output per tensor; int16 output only from float32; 8-bit input per tensor "
+                     "(requantize)"});
+  registry.Register(fb::OpType::DEQUANTIZE, &Make<DequantizeKernel>,
+                    {"int8, uint8, int16, float16 -> float32",
+                     "output shape as input; quantized per tensor or per channel"});
+  registry.Register(fb::OpType::CAST, &Make<CastKernel>,
+                    {"float32, int32, int64, int8, uint8, int16, bool (either side)",
+                     "output shape as input; values converted, quantization ignored (as in "
+                     "TFLite)"});
 }
 
 }  // namespace wisp

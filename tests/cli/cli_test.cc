@@ -11,41 +11,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/run_wisp.h"
 #include "tests/support/golden_manifest.h"
 #include "tests/support/shared_data.h"
 
 namespace wisp {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using testing::CommandResult;
 
-std::string TempDir() {
-  static std::string dir = [] {
-    char tmpl[] = "/tmp/wisp_cli_test_XXXXXX";
-    return std::string(mkdtemp(tmpl));
-  }();
-  return dir;
-}
+std::string TempDir() { return testing::CliTempDir(); }
 
-CommandResult Wisp(const std::string& args) {
-  const std::string err_file = TempDir() + "/stderr.txt";
-  const std::string cmd = std::string(WISP_CLI_PATH) + " " + args + " 2>" + err_file;
-  CommandResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream ef(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(ef), std::istreambuf_iterator<char>());
-  return r;
-}
+CommandResult Wisp(const std::string& args) { return testing::RunWisp(args); }
 
 std::string Shared(const std::string& rel) { return testing::SharedPath(rel); }
 
@@ -214,13 +191,16 @@ TEST(Cli, FloatImageRangeIsExplicitOrRecorded) {
   EXPECT_EQ(Wisp("run " + model + " --input-range 0,2 --random 1").exit_code, 2);
 }
 
-// A bare `wisp` prints usage and succeeds; --version names the version; a usage error exits 2
-// (as getopt tools do), not with CLI11's internal codes.
+// A bare `wisp` prints usage and exits 2 like every usage error (as getopt tools do), not with
+// CLI11's internal codes; --help and --version succeed.
 TEST(Cli, UsageVersionAndUsageErrors) {
   CommandResult bare = Wisp("");
-  EXPECT_EQ(bare.exit_code, 0);
-  EXPECT_NE(bare.out.find("Usage: wisp"), std::string::npos) << bare.out;
-  EXPECT_NE(bare.out.find("bench"), std::string::npos) << bare.out;
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.err.find("Usage: wisp"), std::string::npos) << bare.err;
+  EXPECT_NE(bare.err.find("bench"), std::string::npos) << bare.err;
+  CommandResult help = Wisp("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: wisp"), std::string::npos) << help.out;
   CommandResult version = Wisp("--version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("wisp ", 0), 0u) << version.out;
