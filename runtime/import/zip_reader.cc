@@ -1,5 +1,7 @@
 #include "runtime/import/zip_reader.h"
 
+#include "runtime/util/little_endian.h"
+
 namespace wisp {
 namespace {
 
@@ -11,12 +13,6 @@ constexpr size_t kCentralHeaderBytes = 46;
 constexpr size_t kLocalHeaderBytes = 30;
 constexpr size_t kMaxCommentBytes = 0xffff;
 
-uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t U32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
-
 bool Within(uint64_t offset, uint64_t bytes, uint64_t limit) {
   return offset <= limit && bytes <= limit - offset;
 }
@@ -27,8 +23,8 @@ size_t FindEndRecord(const uint8_t* data, size_t size) {
   const size_t lowest =
       size - kEndRecordBytes > kMaxCommentBytes ? size - kEndRecordBytes - kMaxCommentBytes : 0;
   for (size_t pos = size - kEndRecordBytes + 1; pos-- > lowest;) {
-    if (U32(data + pos) != kEndSignature) continue;
-    if (pos + kEndRecordBytes + U16(data + pos + 20) <= size) return pos;
+    if (ReadLe32(data + pos) != kEndSignature) continue;
+    if (pos + kEndRecordBytes + ReadLe16(data + pos + 20) <= size) return pos;
   }
   return size;
 }
@@ -67,9 +63,9 @@ Result<ZipDirectory> ReadZipDirectory(const uint8_t* data, size_t size) {
   const size_t end = FindEndRecord(data, size);
   if (end >= size) return NotFound("no zip end-of-central-directory record");
   const uint8_t* e = data + end;
-  const uint16_t disk = U16(e + 4), cd_disk = U16(e + 6);
-  const uint16_t entries_here = U16(e + 8), entries = U16(e + 10);
-  const uint32_t cd_size = U32(e + 12), cd_offset = U32(e + 16);
+  const uint16_t disk = ReadLe16(e + 4), cd_disk = ReadLe16(e + 6);
+  const uint16_t entries_here = ReadLe16(e + 8), entries = ReadLe16(e + 10);
+  const uint32_t cd_size = ReadLe32(e + 12), cd_offset = ReadLe32(e + 16);
   if (disk != 0 || cd_disk != 0 || entries_here != entries) {
     return Unsupported("zip end record at byte %zu describes a multi-disk archive", end);
   }
@@ -88,12 +84,13 @@ Result<ZipDirectory> ReadZipDirectory(const uint8_t* data, size_t size) {
   dir.archive_start = cd_start - cd_offset;
   size_t pos = cd_start;
   for (uint32_t i = 0; i < entries; ++i) {
-    if (!Within(pos, kCentralHeaderBytes, end) || U32(data + pos) != kCentralSignature) {
+    if (!Within(pos, kCentralHeaderBytes, end) || ReadLe32(data + pos) != kCentralSignature) {
       return InvalidModel("zip central directory entry %u at byte %zu: bad or truncated header", i,
                           pos);
     }
     const uint8_t* h = data + pos;
-    const size_t name_len = U16(h + 28), extra_len = U16(h + 30), comment_len = U16(h + 32);
+    const size_t name_len = ReadLe16(h + 28), extra_len = ReadLe16(h + 30),
+                 comment_len = ReadLe16(h + 32);
     const size_t record = kCentralHeaderBytes + name_len + extra_len + comment_len;
     if (!Within(pos, record, end)) {
       return InvalidModel(
@@ -103,12 +100,12 @@ Result<ZipDirectory> ReadZipDirectory(const uint8_t* data, size_t size) {
     }
     ZipEntry entry;
     entry.name = EntryName(h + kCentralHeaderBytes, name_len);
-    entry.flags = U16(h + 8);
-    entry.method = U16(h + 10);
-    entry.crc32 = U32(h + 16);
-    entry.compressed_size = U32(h + 20);
-    entry.size = U32(h + 24);
-    const uint32_t local = U32(h + 42);
+    entry.flags = ReadLe16(h + 8);
+    entry.method = ReadLe16(h + 10);
+    entry.crc32 = ReadLe32(h + 16);
+    entry.compressed_size = ReadLe32(h + 20);
+    entry.size = ReadLe32(h + 24);
+    const uint32_t local = ReadLe32(h + 42);
     if (entry.compressed_size == 0xffffffffu || entry.size == 0xffffffffu || local == 0xffffffffu) {
       return Unsupported("zip entry '%s': ZIP64 sizes are not read", entry.name.c_str());
     }
@@ -140,11 +137,12 @@ Status ZipEntryContents(const uint8_t* data, size_t size, const ZipEntry& entry,
                         static_cast<unsigned long long>(entry.size));
   }
   const uint64_t at = entry.local_header_offset;
-  if (!Within(at, kLocalHeaderBytes, size) || U32(data + at) != kLocalSignature) {
+  if (!Within(at, kLocalHeaderBytes, size) || ReadLe32(data + at) != kLocalSignature) {
     return InvalidModel("zip entry '%s': no local header at byte %llu", name,
                         static_cast<unsigned long long>(at));
   }
-  const uint64_t start = at + kLocalHeaderBytes + U16(data + at + 26) + U16(data + at + 28);
+  const uint64_t start =
+      at + kLocalHeaderBytes + ReadLe16(data + at + 26) + ReadLe16(data + at + 28);
   if (!Within(start, entry.size, size)) {
     return InvalidModel(
         "zip entry '%s': %llu bytes at byte %llu run past the end of the %zu-byte "
