@@ -1,5 +1,6 @@
 #include "native/cli/inputs.h"
 
+#include <cstdio>
 #include <optional>
 
 #include "native/image/image_decode.h"
@@ -32,7 +33,9 @@ Result<InputTensorTarget> TargetFor(const TensorDesc& t) {
 
 // Float inputs are produced as the dequantized values of an 8-bit "twin" tensor, which is how the
 // float goldens were made and keeps the conversion exact.
-Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::string& range) {
+// `source` says where `range` came from, for the error message.
+Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::string& range,
+                                                const char* source = "--input-range") {
   if (t.dtype != DType::FLOAT32) return std::optional<TwinQuantization>();
   if (range.empty()) {
     // Float models differ (MobileNets take -1..1, others 0..1 or raw 0..255) and this one does
@@ -50,7 +53,8 @@ Result<std::optional<TwinQuantization>> TwinFor(const TensorDesc& t, const std::
   } else if (range == "-1,1") {
     twin = {InputDType::kU8, 2.0f / 255.0f, 128};
   } else {
-    return InvalidArgument("--input-range must be 0,1 or 0,255 or -1,1 (got '%s')", range.c_str());
+    return InvalidArgument("%s must be 0,1 or 0,255 or -1,1 (got '%s'); give --input-range", source,
+                           range.c_str());
   }
   return std::optional<TwinQuantization>(twin);
 }
@@ -99,10 +103,19 @@ Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const 
     WISP_RETURN_IF_ERROR(CheckImageInput(t, spec.image));
     WISP_ASSIGN_OR_RETURN(Image image, DecodeImageFile(spec.image));
     WISP_ASSIGN_OR_RETURN(InputTensorTarget target, TargetFor(t));
-    // An explicit --input-range, else the range `wisp convert --input-range` recorded.
-    const std::string range =
-        spec.input_range.empty() ? model.Metadata(kInputRangeKey) : spec.input_range;
-    WISP_ASSIGN_OR_RETURN(std::optional<TwinQuantization> twin, TwinFor(t, range));
+    // An explicit --input-range, else the range the model records (`wisp convert --input-range`
+    // or the normalization of its TFLite Metadata), said out loud when it is used.
+    const bool from_model = spec.input_range.empty();
+    const std::string range = from_model ? model.Metadata(kInputRangeKey) : spec.input_range;
+    WISP_ASSIGN_OR_RETURN(
+        std::optional<TwinQuantization> twin,
+        TwinFor(t, range, from_model ? "the model's input_range metadata" : "--input-range"));
+    if (twin && from_model) {
+      const std::string mean = model.Metadata(InputMetadataKey(0, kInputMeanSuffix));
+      const std::string std = model.Metadata(InputMetadataKey(0, kInputStdSuffix));
+      std::fprintf(stderr, "input range %s from the model's metadata%s\n", range.c_str(),
+                   mean.empty() ? "" : (" (mean " + mean + ", std " + std + ")").c_str());
+    }
     auto tensor = TensorFromImage(image, target, twin);
     if (!tensor.ok()) return tensor.status().WithContext(spec.image);
     inputs[0] = std::move(*tensor);

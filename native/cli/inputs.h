@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/format/model.h"
+#include "runtime/format/model_metadata.h"
 
 namespace wisp::cli {
 
@@ -17,9 +18,6 @@ struct InputSpec {
   // range the model records (kInputRangeKey), else an error.
   std::string input_range;
 };
-
-// The .wisp metadata key `wisp convert --input-range` writes and `wisp run --image` reads.
-inline constexpr const char* kInputRangeKey = "input_range";
 
 Result<std::vector<std::vector<uint8_t>>> BuildInputs(const Model& model, const InputSpec& spec);
 

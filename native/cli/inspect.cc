@@ -6,6 +6,7 @@
 #include "native/cli/commands.h"
 #include "native/cli/model_file.h"
 #include "native/cli/output_format.h"
+#include "runtime/format/model_metadata.h"
 #include "runtime/interpreter/interpreter.h"
 #include "runtime/kernels/microkernels/config.h"
 
@@ -29,6 +30,26 @@ nlohmann::json TensorJson(const Model& m, int32_t index) {
         {"scale", t.quant.scale}, {"zero_point", t.quant.zero_point}, {"axis", t.quant.axis}};
   }
   return j;
+}
+
+// The model's own description (runtime/format/model_metadata.h), as the server's documents have it.
+nlohmann::json MetadataSummaryJson(const ModelMetadataSummary& s) {
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const InputNormalization& in : s.inputs) {
+    inputs.push_back(
+        {{"mean", in.mean}, {"std", in.std}, {"range", in.range}, {"value_range", in.value_range}});
+  }
+  return {{"name", s.name},
+          {"description", s.description},
+          {"version", s.version},
+          {"author", s.author},
+          {"license", s.license},
+          {"input_range", s.input_range},
+          {"inputs", inputs},
+          {"labels", s.num_labels},
+          {"labels_source", s.labels_source},
+          {"associated_files", s.associated_files},
+          {"warnings", s.warnings}};
 }
 
 std::string QuantString(const TensorDesc& t) {
@@ -74,6 +95,8 @@ int RunInspect(const InspectArgs& args) {
     }
   }
   j["metadata"] = meta;
+  const ModelMetadataSummary summary = SummarizeMetadata(m);
+  j["model_metadata"] = MetadataSummaryJson(summary);
   j["assets"] = nlohmann::json::array();
   for (const Asset& a : m.assets()) {
     j["assets"].push_back({{"name", a.name}, {"media_type", a.media_type}, {"bytes", a.size}});
@@ -134,6 +157,13 @@ int RunInspect(const InspectArgs& args) {
   }
   for (const Asset& a : m.assets()) {
     std::printf("asset       %s (%s, %zu bytes)\n", a.name.c_str(), a.media_type.c_str(), a.size);
+  }
+  if (summary.num_labels > 0) {
+    std::printf("labels      %zu%s%s\n", summary.num_labels,
+                summary.labels_source.empty() ? "" : " from ", summary.labels_source.c_str());
+  }
+  if (!summary.warnings.empty()) {
+    std::printf("warning     metadata: %s\n", summary.warnings.c_str());
   }
   auto print_io = [&](const char* what, const std::vector<int32_t>& list) {
     for (int32_t i : list) {

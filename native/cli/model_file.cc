@@ -2,6 +2,7 @@
 
 #include "native/platform/file_io.h"
 #include "native/platform/mapped_file.h"
+#include "runtime/format/model_metadata.h"
 
 namespace wisp::cli {
 
@@ -24,24 +25,9 @@ Result<std::shared_ptr<const Model>> LoadModelFile(const std::string& path, bool
 }
 
 Result<std::vector<std::string>> LoadLabels(const Model& model, const std::string& labels_path) {
-  std::string text;
-  if (!labels_path.empty()) {
-    WISP_ASSIGN_OR_RETURN(text, ReadFileText(labels_path));
-  } else if (const Asset* asset = model.FindAsset("labels.txt")) {
-    text.assign(reinterpret_cast<const char*>(asset->data), asset->size);
-  }
-  std::vector<std::string> labels;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    labels.push_back(line);
-    pos = nl + 1;
-  }
-  while (!labels.empty() && labels.back().empty()) labels.pop_back();
-  return labels;
+  if (labels_path.empty()) return ModelLabels(model);
+  WISP_ASSIGN_OR_RETURN(std::string text, ReadFileText(labels_path));
+  return SplitLabels(text);
 }
 
 }  // namespace wisp::cli

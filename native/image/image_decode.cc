@@ -12,19 +12,14 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "runtime/util/little_endian.h"
+
 namespace wisp {
 
 namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
-
-uint16_t ReadLe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-
-uint32_t ReadLe32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-}
 
 Status CheckDimensions(const char* format, int64_t width, int64_t height) {
   if (width <= 0 || height <= 0) {

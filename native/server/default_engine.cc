@@ -9,6 +9,7 @@
 
 #include "native/server/model_engine.h"
 #include "runtime/api/load_model.h"
+#include "runtime/format/model_metadata.h"
 #include "runtime/interpreter/interpreter.h"
 #include "runtime/interpreter/prepared_weights.h"
 
@@ -173,6 +174,9 @@ class RuntimeEngine : public ModelEngine {
     for (size_t i = 0; i < (*interp)->num_outputs(); ++i) {
       v.outputs.push_back(SpecOf((*interp)->output(i)));
     }
+    const ModelMetadataSummary md = SummarizeMetadata(**model);
+    v.about = {md.name,    md.description, md.version,    md.author,
+               md.license, md.input_range, md.num_labels, md.labels_source};
     return v;
   }
 

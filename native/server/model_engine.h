@@ -44,10 +44,21 @@ struct TensorSpec {
   std::vector<int64_t> zero_point;  // same length as scale
 };
 
+// What a model says about itself (runtime/format/model_metadata.h: TFLite Metadata kept by the
+// importer, or `wisp convert` options), shown as "metadata" in manifests. Empty when unknown.
+struct ModelAbout {
+  std::string name;  // the model's display name (not the registry name)
+  std::string description, version, author, license;
+  std::string input_range;    // "lo,hi" image pixels map to, when recorded
+  uint64_t labels = 0;        // embedded labels.txt lines
+  std::string labels_source;  // e.g. "imagenet_labels.txt (output 0)"
+};
+
 struct ValidatedModel {
   std::vector<uint8_t> wisp_bytes;  // the bytes to store (converted when the upload was .tflite)
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  ModelAbout about;
 };
 
 // A tensor crossing the seam: raw little-endian element bytes in `dtype`, dense, row-major.

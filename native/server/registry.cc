@@ -65,13 +65,41 @@ bool SpecFromJson(const json& j, TensorSpec* t) {
   return true;
 }
 
+json AboutToJson(const ModelAbout& a) {
+  return {{"name", a.name},       {"description", a.description},
+          {"version", a.version}, {"author", a.author},
+          {"license", a.license}, {"input_range", a.input_range},
+          {"labels", a.labels},   {"labels_source", a.labels_source}};
+}
+
+ModelAbout AboutFromJson(const json& j) {
+  ModelAbout a;
+  if (!j.is_object()) return a;
+  a.name = j.value("name", "");
+  a.description = j.value("description", "");
+  a.version = j.value("version", "");
+  a.author = j.value("author", "");
+  a.license = j.value("license", "");
+  a.input_range = j.value("input_range", "");
+  a.labels = j.value("labels", uint64_t{0});
+  a.labels_source = j.value("labels_source", "");
+  return a;
+}
+
 json VersionToIndexJson(const VersionInfo& v) {
   json in = json::array(), out = json::array();
   for (auto& t : v.inputs) in.push_back(SpecToJson(t));
   for (auto& t : v.outputs) out.push_back(SpecToJson(t));
-  return {{"version", v.version},         {"label", v.label},     {"size", v.size},
-          {"sha256", v.sha256},           {"created", v.created}, {"gzip_size", v.gzip_size},
-          {"gzip_sha256", v.gzip_sha256}, {"inputs", in},         {"outputs", out}};
+  return {{"version", v.version},
+          {"label", v.label},
+          {"size", v.size},
+          {"sha256", v.sha256},
+          {"created", v.created},
+          {"gzip_size", v.gzip_size},
+          {"gzip_sha256", v.gzip_sha256},
+          {"inputs", in},
+          {"outputs", out},
+          {"metadata", AboutToJson(v.about)}};
 }
 
 bool VersionFromIndexJson(const json& j, VersionInfo* v) {
@@ -93,6 +121,7 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
       if (!SpecFromJson(t, &s)) return false;
       v->outputs.push_back(s);
     }
+    v->about = AboutFromJson(j.value("metadata", json::object()));
     return v->version > 0 && v->sha256.size() == 64;
   } catch (const std::exception&) {
     return false;
@@ -276,7 +305,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
               {"sha256", info.sha256},   {"sri", "sha256-" + Base64Encode(HexDecode(info.sha256))},
               {"created", info.created}, {"download_url", base + "/model.wisp"},
               {"manifest_url", base},    {"inputs", in},
-              {"outputs", out}};
+              {"outputs", out},          {"metadata", AboutToJson(info.about)}};
     if (info.gzip_size) m["gzip_size"] = info.gzip_size;
     if (key_ && key_->loaded()) {
       // Canonical form: keys sorted, no whitespace (nlohmann's default object order is sorted).
@@ -411,6 +440,12 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   v.sha256 = Sha256Hex(bytes);
   v.inputs = model.inputs;
   v.outputs = model.outputs;
+  v.about = model.about;
+  // Free text from the model file: what JSON cannot hold is dropped, not a failed publish.
+  for (std::string* text : {&v.about.name, &v.about.description, &v.about.version, &v.about.author,
+                            &v.about.license, &v.about.input_range, &v.about.labels_source}) {
+    if (!IsValidUtf8(*text)) text->clear();
+  }
   // Expensive work (hashing, compression, writing, fsync) happens before taking the commit lock.
   std::string gz;
   bool keep_gz = GzipCompress(bytes, &gz, 6) && gz.size() + 1024 < bytes.size() &&

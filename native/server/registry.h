@@ -38,6 +38,7 @@ struct VersionInfo {
   uint64_t gzip_size = 0;  // 0 when no precompressed copy is stored
   std::string gzip_sha256;
   std::vector<TensorSpec> inputs, outputs;
+  ModelAbout about;
 };
 
 // A JSON document rendered once per commit, with its ETag, so that reads only copy pointers.

@@ -19,6 +19,8 @@
 #include "runtime/core/shape.h"
 #include "runtime/format/model.h"
 #include "runtime/format/model_builder.h"
+#include "runtime/format/model_metadata.h"
+#include "runtime/import/tflite_metadata.h"
 #include "schemas/tflite_generated.h"
 #include "schemas/wisp_generated.h"
 
@@ -240,6 +242,7 @@ class TfliteImporter {
   Status CheckDataFlow(const OpContext& c);
   Status ImportGraphOutputs();
   void WriteMetadata();
+  void WriteTfliteMetadata(const uint8_t* data, size_t size);
 
   // Operator mapping helpers: each returns an InvalidModel error for a malformed operator and
   // marks the context unsupported for a valid one we cannot run.
@@ -270,6 +273,7 @@ class TfliteImporter {
   const uint8_t* file_;
   size_t file_size_;
   const ImportOptions& opts_;
+  std::string metadata_labels_;         // from TFLite Metadata's TENSOR_AXIS_LABELS file
   std::vector<uint64_t> aligned_copy_;  // the FlatBuffer part, when the input is misaligned
   const uint8_t* fb_bytes_ = nullptr;
   size_t fb_size_ = 0;
@@ -714,9 +718,23 @@ void TfliteImporter::WriteMetadata() {
   if (model_->description() && model_->description()->size() > 0) {
     builder_.SetMetadata("tflite_description", Printable(model_->description(), 4096));
   }
+  bool tflite_metadata_seen = false;
   if (const auto* entries = model_->metadata()) {
     for (const tfl::Metadata* entry : *entries) {
-      if (!entry->name() || entry->name()->str() != "min_runtime_version") continue;
+      const std::string name = entry->name() ? entry->name()->str() : "";
+      if (name == kTfliteMetadataEntry && !tflite_metadata_seen) {
+        tflite_metadata_seen = true;
+        const uint8_t* data = nullptr;
+        size_t size = 0;
+        const Status st = ResolveBuffer(entry->buffer(), kTfliteMetadataEntry, &data, &size);
+        if (st.ok()) {
+          WriteTfliteMetadata(data, size);
+        } else {
+          builder_.SetMetadata(kMetadataWarningsKey, "metadata ignored: " + st.message());
+        }
+        continue;
+      }
+      if (name != "min_runtime_version") continue;
       const uint8_t* data = nullptr;
       size_t size = 0;
       // Optional information: a bad reference is ignored rather than failing the import.
@@ -737,8 +755,79 @@ void TfliteImporter::WriteMetadata() {
   if (all_rank4) builder_.SetMetadata("input_layout", "NHWC");
   for (const auto& kv : opts_.metadata) builder_.SetMetadata(kv.first, kv.second);
   if (!opts_.labels.empty()) {
-    builder_.AddAsset("labels.txt", "text/plain", opts_.labels.data(), opts_.labels.size());
+    builder_.AddAsset(kLabelsAsset, "text/plain", opts_.labels.data(), opts_.labels.size());
+  } else if (!metadata_labels_.empty()) {
+    builder_.AddAsset(kLabelsAsset, "text/plain", metadata_labels_.data(), metadata_labels_.size());
   }
+}
+
+// TFLite Metadata, kept as .wisp fields, metadata keys (runtime/format/model_metadata.h) and the
+// labels asset. Options given to the importer (name, description, version, labels, input_range)
+// win over it. A buffer that does not parse is recorded as a warning, not an error: the graph is
+// what the import is for.
+void TfliteImporter::WriteTfliteMetadata(const uint8_t* data, size_t size) {
+  auto parsed = ReadTfliteMetadata(data, size, file_, file_size_);
+  if (!parsed.ok()) {
+    builder_.SetMetadata(kMetadataWarningsKey, "metadata ignored: " + parsed.status().message());
+    return;
+  }
+  TfliteMetadata& md = *parsed;
+  std::string warnings;
+  for (const std::string& w : md.warnings) warnings += (warnings.empty() ? "" : "; ") + w;
+  if (!md.name.empty()) builder_.SetMetadata(kDisplayNameKey, md.name);
+  if (opts_.description.empty() && !md.description.empty()) builder_.SetDescription(md.description);
+  if (opts_.version.empty() && !md.version.empty()) builder_.SetVersion(md.version);
+  if (!md.author.empty()) builder_.SetMetadata(kAuthorKey, md.author);
+  if (!md.license.empty()) builder_.SetMetadata(kLicenseKey, md.license);
+  const size_t num_inputs = graph_->inputs() ? graph_->inputs()->size() : 0;
+  const size_t num_outputs = graph_->outputs() ? graph_->outputs()->size() : 0;
+  if (md.inputs.size() > num_inputs) {
+    warnings += StrFormat("%sthe metadata describes %zu inputs but the graph has %zu",
+                          warnings.empty() ? "" : "; ", md.inputs.size(), num_inputs);
+  }
+  auto join = [](const std::vector<float>& v) {
+    std::string s;
+    for (float x : v) s += (s.empty() ? "" : ",") + StrFormat("%.9g", static_cast<double>(x));
+    return s;
+  };
+  for (size_t i = 0; i < md.inputs.size() && i < num_inputs; ++i) {
+    const TfliteTensorMetadata& in = md.inputs[i];
+    if (!in.mean.empty() && !in.std.empty()) {
+      builder_.SetMetadata(InputMetadataKey(i, kInputMeanSuffix), join(in.mean));
+      builder_.SetMetadata(InputMetadataKey(i, kInputStdSuffix), join(in.std));
+      const std::string range = NormalizedPixelRange(in.mean, in.std);
+      if (!range.empty()) {
+        builder_.SetMetadata(InputMetadataKey(i, kInputRangeSuffix), range);
+        // The key `wisp run --image` and the JS image helpers read (opts_.metadata may override).
+        if (i == 0 && num_inputs == 1) builder_.SetMetadata(kInputRangeKey, range);
+      }
+    }
+    if (!in.min.empty() && !in.max.empty()) {
+      builder_.SetMetadata(InputMetadataKey(i, kInputValueRangeSuffix),
+                           join(in.min) + ";" + join(in.max));
+    }
+  }
+  std::string files;
+  for (const TfliteAssociatedFile& f : md.files) {
+    files += StrFormat("%s%s (%s, %s)", files.empty() ? "" : "; ", f.name.c_str(), f.type.c_str(),
+                       f.owner.c_str());
+  }
+  if (!files.empty()) builder_.SetMetadata(kAssociatedFilesKey, files);
+  if (!md.labels.empty() && md.labels_output >= 0 &&
+      static_cast<size_t>(md.labels_output) < num_outputs) {
+    builder_.SetMetadata(kLabelsSourceKey,
+                         StrFormat("%s (output %d)", md.labels_file.c_str(), md.labels_output));
+    const int32_t t = graph_->outputs()->Get(static_cast<flatbuffers::uoffset_t>(md.labels_output));
+    const size_t n = SplitLabels(md.labels).size();
+    if (t >= 0 && static_cast<size_t>(t) < tensors_.size() && !tensors_[t].shape.empty() &&
+        tensors_[t].shape.back() != static_cast<int64_t>(n)) {
+      warnings += StrFormat("%slabels file '%s' has %zu labels but output %d has %lld classes",
+                            warnings.empty() ? "" : "; ", md.labels_file.c_str(), n,
+                            md.labels_output, static_cast<long long>(tensors_[t].shape.back()));
+    }
+    metadata_labels_ = std::move(md.labels);
+  }
+  if (!warnings.empty()) builder_.SetMetadata(kMetadataWarningsKey, warnings);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -191,6 +191,47 @@ TEST(Cli, FloatImageRangeIsExplicitOrRecorded) {
   EXPECT_EQ(Wisp("run " + model + " --input-range 0,2 --random 1").exit_code, 2);
 }
 
+// TFLite Metadata is read and used: the labels embedded in the .tflite name the classes without
+// --labels (also after `wisp convert`), and inspect shows what the metadata says.
+TEST(Cli, MetadataLabelsAndDescriptionAreUsed) {
+  auto cases = testing::LoadGoldenCases();
+  ASSERT_TRUE(cases.ok()) << cases.status().ToString();
+  const testing::GoldenCase* golden =
+      testing::FindGoldenCase(*cases, "tf2_mobilenet_v2_1.0_224_ptq/cat");
+  ASSERT_NE(golden, nullptr);
+  const std::string model = Shared("models/tf2_mobilenet_v2_1.0_224_ptq.tflite");
+  const std::string converted = TempDir() + "/with_metadata.wisp";
+  ASSERT_EQ(Wisp("convert " + model + " " + converted).exit_code, 0);
+  for (const std::string& m : {model, converted}) {
+    SCOPED_TRACE(m);
+    CommandResult r = Wisp("run " + m + " --image " + Shared("images/cat.bmp") + " --top 3");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(r.out, match, std::regex(R"(\n\s+(\d+)\s+([0-9.]+)\s+(.*)\n)")))
+        << r.out;
+    EXPECT_EQ(std::stoi(match[1]), golden->top5[0].index);
+    EXPECT_EQ(match[3].str(), golden->top5[0].label);
+    CommandResult text = Wisp("inspect " + m);
+    ASSERT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("labels      1001 from imagenet_labels.txt (output 0)"),
+              std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("display_name = ImageClassifier"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("input.0.mean = 127.5"), std::string::npos) << text.out;
+    CommandResult json = Wisp("inspect --json " + m);
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    const nlohmann::json j = nlohmann::json::parse(json.out);
+    EXPECT_EQ(j["model_metadata"]["name"], "ImageClassifier");
+    EXPECT_EQ(j["model_metadata"]["labels"], 1001);
+    EXPECT_EQ(j["model_metadata"]["input_range"], "-1,1");
+    EXPECT_EQ(j["model_metadata"]["inputs"][0]["std"], "127.5");
+  }
+  // An explicit --labels still wins (and still has to fit).
+  CommandResult mine = Wisp("run " + model + " --image " + Shared("images/cat.bmp") + " --labels " +
+                            Shared("labels/imagenet_labels.txt"));
+  EXPECT_EQ(mine.exit_code, 0) << mine.err;
+}
+
 // A bare `wisp` prints usage and exits 2 like every usage error (as getopt tools do), not with
 // CLI11's internal codes; --help and --version succeed.
 TEST(Cli, UsageVersionAndUsageErrors) {

@@ -14,7 +14,10 @@
 #include <gtest/gtest.h>
 
 #include "runtime/format/model.h"
+#include "runtime/format/model_metadata.h"
+#include "runtime/import/zip_reader.h"
 #include "schemas/tflite_generated.h"
+#include "schemas/tflite_metadata_generated.h"
 #include "tests/support/shared_data.h"
 
 namespace wisp {
@@ -785,6 +788,351 @@ TEST(TfliteImport, RandomFieldValuesNeverCrash) {
       EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TFLite Metadata: the "TFLITE_METADATA" buffer and the zip of associated files appended to the
+// .tflite, kept in the .wisp (runtime/format/model_metadata.h). Optional information: whatever is
+// wrong with it is a warning in the .wisp, never a failed import, a crash or a read out of bounds.
+
+namespace tmd = ::tflite_metadata;
+
+struct ZipFile {
+  std::string name;
+  std::string contents;
+  uint16_t method = 0;  // recorded method; contents are written as given
+};
+
+void Put16(std::vector<uint8_t>& out, uint32_t v) {
+  out.push_back(static_cast<uint8_t>(v));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+void Put32(std::vector<uint8_t>& out, uint32_t v) {
+  Put16(out, v & 0xffff);
+  Put16(out, v >> 16);
+}
+
+// A zip archive (as Python's zipfile writes it when appending to a .tflite: absolute offsets
+// when `base` is the length of what precedes it).
+std::vector<uint8_t> MakeZip(const std::vector<ZipFile>& files, uint32_t base) {
+  std::vector<uint8_t> zip, central;
+  for (const ZipFile& f : files) {
+    const uint32_t offset = base + static_cast<uint32_t>(zip.size());
+    const uint32_t crc =
+        Crc32(reinterpret_cast<const uint8_t*>(f.contents.data()), f.contents.size());
+    const auto size = static_cast<uint32_t>(f.contents.size());
+    Put32(zip, 0x04034b50);
+    for (uint32_t v : {20u, 0u, uint32_t{f.method}, 0u, 0u}) Put16(zip, v);
+    Put32(zip, crc);
+    Put32(zip, size);
+    Put32(zip, size);
+    Put16(zip, static_cast<uint32_t>(f.name.size()));
+    Put16(zip, 0);
+    zip.insert(zip.end(), f.name.begin(), f.name.end());
+    zip.insert(zip.end(), f.contents.begin(), f.contents.end());
+    Put32(central, 0x02014b50);
+    for (uint32_t v : {20u, 20u, 0u, uint32_t{f.method}, 0u, 0u}) Put16(central, v);
+    Put32(central, crc);
+    Put32(central, size);
+    Put32(central, size);
+    Put16(central, static_cast<uint32_t>(f.name.size()));
+    for (uint32_t v : {0u, 0u, 0u, 0u}) Put16(central, v);
+    Put32(central, 0);
+    Put32(central, offset);
+    central.insert(central.end(), f.name.begin(), f.name.end());
+  }
+  const uint32_t cd_offset = base + static_cast<uint32_t>(zip.size());
+  zip.insert(zip.end(), central.begin(), central.end());
+  Put32(zip, 0x06054b50);
+  Put16(zip, 0);
+  Put16(zip, 0);
+  Put16(zip, static_cast<uint32_t>(files.size()));
+  Put16(zip, static_cast<uint32_t>(files.size()));
+  Put32(zip, static_cast<uint32_t>(central.size()));
+  Put32(zip, cd_offset);
+  Put16(zip, 0);
+  return zip;
+}
+
+std::unique_ptr<tmd::AssociatedFileT> AssociatedFile(const std::string& name,
+                                                     tmd::AssociatedFileType type) {
+  auto f = std::make_unique<tmd::AssociatedFileT>();
+  f->name = name;
+  f->type = type;
+  return f;
+}
+
+// Metadata for SmallValidFile(): input [1,4] float, output [1,3].
+std::vector<uint8_t> MetadataBuffer(const std::vector<float>& mean = {0.0f},
+                                    const std::vector<float>& std = {255.0f}) {
+  tmd::ModelMetadataT md;
+  md.name = "Tiny classifier";
+  md.description = "Sorts four numbers into three kinds.";
+  md.version = "v7";
+  md.author = "Wisp tests";
+  md.license = "Apache-2.0";
+  md.associated_files.push_back(
+      AssociatedFile("readme.txt", tmd::AssociatedFileType::DESCRIPTIONS));
+  auto graph = std::make_unique<tmd::SubGraphMetadataT>();
+  auto input = std::make_unique<tmd::TensorMetadataT>();
+  input->name = "numbers";
+  auto unit = std::make_unique<tmd::ProcessUnitT>();
+  tmd::NormalizationOptionsT norm;
+  norm.mean = mean;
+  norm.std = std;
+  unit->options.Set(std::move(norm));
+  input->process_units.push_back(std::move(unit));
+  input->stats = std::make_unique<tmd::StatsT>();
+  input->stats->min = {0.0f};
+  input->stats->max = {255.0f};
+  graph->input_tensor_metadata.push_back(std::move(input));
+  auto output = std::make_unique<tmd::TensorMetadataT>();
+  output->name = "kinds";
+  output->associated_files.push_back(
+      AssociatedFile("kinds.txt", tmd::AssociatedFileType::TENSOR_AXIS_LABELS));
+  graph->output_tensor_metadata.push_back(std::move(output));
+  md.subgraph_metadata.push_back(std::move(graph));
+  flatbuffers::FlatBufferBuilder fbb;
+  tmd::FinishModelMetadataBuffer(fbb, tmd::ModelMetadata::Pack(fbb, &md));
+  return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+// SmallValidFile() with `metadata` as its TFLITE_METADATA buffer and `zip` appended.
+std::vector<uint8_t> FileWithMetadata(const std::vector<uint8_t>& metadata,
+                                      const std::vector<ZipFile>& zip_files) {
+  TfliteFile f = SmallValidFile();
+  auto buffer = std::make_unique<tfl::BufferT>();
+  buffer->data = metadata;
+  f.model().buffers.push_back(std::move(buffer));
+  auto entry = std::make_unique<tfl::MetadataT>();
+  entry->name = "TFLITE_METADATA";
+  entry->buffer = static_cast<uint32_t>(f.model().buffers.size() - 1);
+  f.model().metadata.push_back(std::move(entry));
+  std::vector<uint8_t> file = f.Finish();
+  if (!zip_files.empty()) {
+    const std::vector<uint8_t> zip = MakeZip(zip_files, static_cast<uint32_t>(file.size()));
+    file.insert(file.end(), zip.begin(), zip.end());
+  }
+  return file;
+}
+
+const std::vector<ZipFile> kTinyZip = {{"readme.txt", "hello\n"}, {"kinds.txt", "ant\nbee\ncat\n"}};
+
+std::string AssetText(const Model& m, const char* name) {
+  const Asset* a = m.FindAsset(name);
+  return a ? std::string(reinterpret_cast<const char*>(a->data), a->size) : "<absent>";
+}
+
+TEST(TfliteMetadata, SyntheticMetadataIsKeptInTheWispFile) {
+  auto loaded = ImportAndLoad(FileWithMetadata(MetadataBuffer(), kTinyZip));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Model& m = **loaded;
+  EXPECT_EQ(m.Metadata(kDisplayNameKey), "Tiny classifier");
+  EXPECT_EQ(m.description(), "Sorts four numbers into three kinds.");
+  EXPECT_EQ(m.version(), "v7");
+  EXPECT_EQ(m.Metadata(kAuthorKey), "Wisp tests");
+  EXPECT_EQ(m.Metadata(kLicenseKey), "Apache-2.0");
+  EXPECT_EQ(m.Metadata("input.0.mean"), "0");
+  EXPECT_EQ(m.Metadata("input.0.std"), "255");
+  EXPECT_EQ(m.Metadata("input.0.range"), "0,1");
+  EXPECT_EQ(m.Metadata("input.0.value_range"), "0;255");
+  EXPECT_EQ(m.Metadata(kInputRangeKey), "0,1");
+  EXPECT_EQ(AssetText(m, kLabelsAsset), "ant\nbee\ncat\n");
+  EXPECT_EQ(ModelLabels(m), (std::vector<std::string>{"ant", "bee", "cat"}));
+  EXPECT_EQ(m.Metadata(kLabelsSourceKey), "kinds.txt (output 0)");
+  EXPECT_EQ(m.Metadata(kAssociatedFilesKey),
+            "readme.txt (DESCRIPTIONS, model); kinds.txt (TENSOR_AXIS_LABELS, output 0)");
+  EXPECT_EQ(m.Metadata(kMetadataWarningsKey), "");
+  const ModelMetadataSummary s = SummarizeMetadata(m);
+  EXPECT_EQ(s.name, "Tiny classifier");
+  EXPECT_EQ(s.num_labels, 3u);
+  ASSERT_EQ(s.inputs.size(), 1u);
+  EXPECT_EQ(s.inputs[0].range, "0,1");
+}
+
+TEST(TfliteMetadata, ImporterOptionsWinOverTheMetadata) {
+  const std::vector<uint8_t> file = FileWithMetadata(MetadataBuffer({127.5f}, {127.5f}), kTinyZip);
+  ImportOptions opts;
+  opts.description = "mine";
+  opts.version = "2";
+  opts.labels = "x\ny\nz\n";
+  opts.metadata.emplace_back(kInputRangeKey, "0,255");
+  auto imported = ImportTflite(file.data(), file.size(), opts);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  auto loaded = Model::Load(std::move(imported).value(), LoadOptions{true});
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Model& m = **loaded;
+  EXPECT_EQ(m.description(), "mine");
+  EXPECT_EQ(m.version(), "2");
+  EXPECT_EQ(m.Metadata("input.0.range"), "-1,1");  // what the metadata says, kept
+  EXPECT_EQ(m.Metadata(kInputRangeKey), "0,255");  // what is used: the option
+  EXPECT_EQ(AssetText(m, kLabelsAsset), "x\ny\nz\n");
+  EXPECT_EQ(m.assets().size(), 1u);
+}
+
+void ExpectImportWarns(const std::vector<uint8_t>& file, const std::string& fragment,
+                       bool labels_expected = false) {
+  auto loaded = ImportAndLoad(file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const std::string warnings = (*loaded)->Metadata(kMetadataWarningsKey);
+  EXPECT_NE(warnings.find(fragment), std::string::npos)
+      << "missing '" << fragment << "' in: " << warnings;
+  EXPECT_EQ((*loaded)->FindAsset(kLabelsAsset) != nullptr, labels_expected) << warnings;
+}
+
+TEST(TfliteMetadata, BadAssociatedFilesAreWarningsNamingTheProblem) {
+  const std::vector<uint8_t> md = MetadataBuffer();
+  // No zip at all, a file missing from it, a compressed file, too few labels.
+  ExpectImportWarns(FileWithMetadata(md, {}), "no zip end-of-central-directory record");
+  ExpectImportWarns(FileWithMetadata(md, {{"readme.txt", "hi"}}),
+                    "'kinds.txt' is named by the metadata but absent from the appended zip");
+  ExpectImportWarns(FileWithMetadata(md, {{"kinds.txt", "ant\nbee\ncat\n", 8}}),
+                    "zip entry 'kinds.txt' is compressed (method 8, deflate)");
+  ExpectImportWarns(FileWithMetadata(md, {{"kinds.txt", "ant\nbee\n"}}),
+                    "labels file 'kinds.txt' has 2 labels but output 0 has 3 classes",
+                    /*labels_expected=*/true);
+
+  // Damage inside the zip: directory offset, local header offset, contents (CRC).
+  const std::vector<uint8_t> good = FileWithMetadata(md, kTinyZip);
+  const size_t eocd = good.size() - 22;
+  auto patched = [&](size_t at, uint32_t value) {
+    std::vector<uint8_t> copy = good;
+    std::memcpy(copy.data() + at, &value, sizeof(value));
+    return copy;
+  };
+  ExpectImportWarns(patched(eocd + 16, 0x7fffffffu), "central directory (offset 2147483647");
+  ExpectImportWarns(patched(eocd + 12, 0xffffffffu), "ZIP64");
+  // The second central directory entry (kinds.txt): its local header offset is at +42.
+  const size_t cd_start = eocd - (46 + 10) - (46 + 9);
+  ExpectImportWarns(patched(cd_start + 46 + 10 + 42, 5), "zip entry 'kinds.txt': no local header");
+  ExpectImportWarns(patched(cd_start + 46 + 10 + 42, 0x7ffffff0u), "lies past the directory");
+  std::vector<uint8_t> flipped = good;
+  const std::string needle = "bee";
+  auto it = std::search(flipped.begin(), flipped.end(), needle.begin(), needle.end());
+  ASSERT_NE(it, flipped.end());
+  *it = 'B';
+  ExpectImportWarns(flipped, "CRC-32");
+}
+
+TEST(TfliteMetadata, BadMetadataBufferIsIgnoredWithAWarning) {
+  std::vector<uint8_t> md = MetadataBuffer();
+  std::vector<uint8_t> no_id = md;
+  std::memcpy(no_id.data() + 4, "XXXX", 4);
+  ExpectImportWarns(FileWithMetadata(no_id, kTinyZip), "lacks the metadata identifier 'M001'");
+  std::vector<uint8_t> bad_root = md;
+  const uint32_t root = 0x7ffffff0u;
+  std::memcpy(bad_root.data(), &root, sizeof(root));
+  ExpectImportWarns(FileWithMetadata(bad_root, kTinyZip), "does not verify");
+  ExpectImportWarns(FileWithMetadata({1, 2, 3}, kTinyZip), "TFLITE_METADATA buffer has 3 bytes");
+}
+
+TEST(TfliteMetadata, TruncatedAndMutatedMetadataNeverCrash) {
+  const std::vector<uint8_t> good = FileWithMetadata(MetadataBuffer(), kTinyZip);
+  const std::vector<uint8_t> plain = SmallValidFile().Finish();
+  // Every cut inside the metadata and zip (the graph itself stays whole for most of them).
+  size_t imported = 0;
+  for (size_t n = plain.size() / 2; n < good.size(); ++n) {
+    std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
+    auto r = ImportTflite(cut.data(), cut.size());
+    if (!r.ok()) continue;
+    ++imported;
+    auto loaded = Model::Load(std::move(r).value(), LoadOptions{true});
+    ASSERT_TRUE(loaded.ok()) << n << ": " << loaded.status().ToString();
+    // A cut zip never yields labels: the end record (the last 22 bytes) is gone.
+    EXPECT_EQ((*loaded)->FindAsset(kLabelsAsset), nullptr) << "cut at " << n;
+  }
+  EXPECT_GT(imported, 0u);
+  std::mt19937_64 rng(13);
+  for (int it = 0; it < 3000; ++it) {
+    std::vector<uint8_t> copy = good;
+    const size_t from = plain.size() / 2;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      const size_t pos = from + static_cast<size_t>(rng() % (copy.size() - from));
+      copy[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    }
+    auto r = ImportTflite(copy.data(), copy.size());
+    if (r.ok()) EXPECT_TRUE(Model::Load(std::move(r).value(), LoadOptions{true}).ok());
+  }
+}
+
+TEST(TfliteMetadata, SharedModelsKeepNameNormalizationAndLabels) {
+  for (const char* name : {"mobilenet_v1_0.25_128_quant", "mobilenet_v2_1.0_224_quant",
+                           "tf2_mobilenet_v2_1.0_224_ptq"}) {
+    SCOPED_TRACE(name);
+    const std::vector<uint8_t> file =
+        ReadOrDie(testing::SharedPath(std::string("models/") + name + ".tflite"));
+    ASSERT_FALSE(file.empty());
+    auto loaded = ImportAndLoad(file);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    const Model& m = **loaded;
+    EXPECT_EQ(m.Metadata(kMetadataWarningsKey), "");
+    EXPECT_EQ(m.Metadata(kDisplayNameKey), "ImageClassifier");
+    EXPECT_EQ(m.description(),
+              "Identify the most prominent object in the image from a known set of categories.");
+    EXPECT_EQ(m.Metadata("input.0.mean"), "127.5");
+    EXPECT_EQ(m.Metadata("input.0.std"), "127.5");
+    EXPECT_EQ(m.Metadata("input.0.range"), "-1,1");
+    EXPECT_EQ(m.Metadata("input.0.value_range"), "0;255");
+    EXPECT_EQ(m.Metadata(kInputRangeKey), "-1,1");
+    EXPECT_EQ(m.Metadata(kLabelsSourceKey), "imagenet_labels.txt (output 0)");
+    EXPECT_EQ(m.Metadata(kAssociatedFilesKey),
+              "imagenet_labels.txt (TENSOR_AXIS_LABELS, output 0)");
+    // These files record no version, author or licence.
+    EXPECT_EQ(m.Metadata(kAuthorKey), "");
+    const std::vector<std::string> labels = ModelLabels(m);
+    ASSERT_EQ(m.outputs().size(), 1u);
+    const TensorDesc& out = m.tensors()[m.outputs()[0]];
+    ASSERT_FALSE(out.shape.empty());
+    EXPECT_EQ(static_cast<int64_t>(labels.size()), out.shape.back());
+    ASSERT_EQ(labels.size(), 1001u);
+    EXPECT_EQ(labels.front(), "background");
+    EXPECT_EQ(labels[1], "tench, Tinca tinca");
+    EXPECT_EQ(labels.back(), "toilet tissue, toilet paper, bathroom tissue");
+  }
+}
+
+TEST(ZipReader, ReadsStoredEntriesAndRefusesWhatItCannotRead) {
+  const std::vector<uint8_t> prefix(100, 0xab);
+  std::vector<uint8_t> file = prefix;
+  const std::vector<uint8_t> zip = MakeZip({{"a.txt", "alpha"}, {"b.bin", "\x01\x02", 8}}, 100);
+  file.insert(file.end(), zip.begin(), zip.end());
+  EXPECT_TRUE(HasZipEndRecord(file.data(), file.size()));
+  auto dir = ReadZipDirectory(file.data(), file.size());
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  EXPECT_EQ(dir->archive_start, 0u);  // absolute offsets, as written
+  ASSERT_EQ(dir->entries.size(), 2u);
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  ASSERT_TRUE(ZipEntryContents(file.data(), file.size(), dir->entries[0], &data, &size).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(data), size), "alpha");
+  Status st = ZipEntryContents(file.data(), file.size(), dir->entries[1], &data, &size);
+  EXPECT_EQ(st.code(), StatusCode::kUnsupported);
+  EXPECT_EQ(data, nullptr);
+  // Offsets relative to the archive start (zip written first, then prepended to): same result.
+  std::vector<uint8_t> relative = prefix;
+  const std::vector<uint8_t> zip0 = MakeZip({{"a.txt", "alpha"}}, 0);
+  relative.insert(relative.end(), zip0.begin(), zip0.end());
+  auto dir0 = ReadZipDirectory(relative.data(), relative.size());
+  ASSERT_TRUE(dir0.ok()) << dir0.status().ToString();
+  EXPECT_EQ(dir0->archive_start, 100u);
+  ASSERT_TRUE(
+      ZipEntryContents(relative.data(), relative.size(), dir0->entries[0], &data, &size).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(data), size), "alpha");
+  // No end record; every truncation either fails cleanly or reads exactly what is there.
+  EXPECT_EQ(ReadZipDirectory(prefix.data(), prefix.size()).status().code(), StatusCode::kNotFound);
+  for (size_t n = 0; n < file.size(); ++n) {
+    auto d = ReadZipDirectory(file.data(), n);
+    if (!d.ok()) {
+      EXPECT_FALSE(d.status().message().empty());
+      continue;
+    }
+    for (const ZipEntry& e : d->entries) {
+      if (ZipEntryContents(file.data(), n, e, &data, &size).ok()) {
+        EXPECT_LE(data + size, file.data() + n);
+      }
+    }
+  }
+  EXPECT_EQ(Crc32(reinterpret_cast<const uint8_t*>("123456789"), 9), 0xcbf43926u);
 }
 
 }  // namespace

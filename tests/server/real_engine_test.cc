@@ -168,6 +168,42 @@ std::string RunCli(const std::string& args, int* exit_code) {
 }
 
 // The operator and edge-device commands of the CLI against the real server.
+// The manifest's "metadata": what a published .tflite says about itself (its TFLite Metadata,
+// kept by the importer), from the publish reply, the version manifest and the model document.
+TEST(RealEngineTest, ManifestsDescribeTheModelFromItsMetadata) {
+  const std::string model = ReadAll(Shared("models/mobilenet_v1_0.25_128_quant.tflite"));
+  ASSERT_FALSE(model.empty());
+  TempDir d;
+  WriteText(d / "tokens", std::string(kToken) + "\n");
+  ServerProcess p(WISP_SERVER_BINARY, {"--port", "0", "--data", d / "data", "--token-file",
+                                       d / "tokens", "--threads", "1", "--quiet"});
+  ASSERT_NE(p.port(), 0) << "wisp-server did not print its port";
+  const client::Headers auth = {{"Authorization", std::string("Bearer ") + kToken},
+                                {"Content-Type", "application/octet-stream"}};
+  HttpResponse pub = Call(p.url(), "POST", "/v1/models/mbv1/versions", model, auth);
+  ASSERT_EQ(pub.status, 201u) << pub.body;
+  const json manifest = json::parse(pub.body);
+  HttpResponse again = Call(p.url(), "GET", "/v1/models/mbv1/versions/1");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  HttpResponse doc = Call(p.url(), "GET", "/v1/models/mbv1");
+  ASSERT_EQ(doc.status, 200u) << doc.body;
+  for (const json& m : {manifest, json::parse(again.body), json::parse(doc.body)["versions"][0]}) {
+    const json& md = m["metadata"];
+    EXPECT_EQ(md["name"], "ImageClassifier") << m.dump();
+    EXPECT_EQ(md["description"],
+              "Identify the most prominent object in the image from a known set of categories.");
+    EXPECT_EQ(md["labels"], 1001);
+    EXPECT_EQ(md["labels_source"], "imagenet_labels.txt (output 0)");
+    EXPECT_EQ(md["input_range"], "-1,1");
+  }
+  // A model without metadata: the registry name, no labels.
+  HttpResponse vww = Call(p.url(), "POST", "/v1/models/vww/versions",
+                          ReadAll(Shared("models/mlperf_tiny_vww_96_int8.tflite")), auth);
+  ASSERT_EQ(vww.status, 201u) << vww.body;
+  EXPECT_EQ(json::parse(vww.body)["metadata"]["labels"], 0);
+  EXPECT_EQ(json::parse(vww.body)["metadata"]["name"], "vww");
+}
+
 TEST(RealEngineTest, CliPublishChannelAndPull) {
   TempDir d;
   WriteText(d / "tokens", std::string(kToken) + "\n");

@@ -8,7 +8,7 @@
 // or the shared data folder of the test server (/api/shared.json).
 // URL parameters: ?model=<server model name or shared model file>&channel=stable&policy=latest|cached
 //   &server=<another wisp-server URL (needs CORS)>&image=<shared image file>&threads=auto|N&worker=1
-//   &range=0,1|0,255|-1,1 (the pixel range of a float model's input)
+//   &range=0,1|0,255|-1,1 (the pixel range of a float model's input; default: the model's own)
 import { Wisp } from '../src/wisp.mjs';
 import { decodeBmp, rgbaToRgb, imageToTensor, topK } from '../src/image.mjs';
 
@@ -136,6 +136,8 @@ function drawKeypoints(points) {
   }
 }
 
+// The model's own labels (model.labels: its TFLite Metadata labels file or `wisp convert
+// --labels`) first; the well-known label sets below only for models that carry none.
 async function labelsFor(m) {
   const n = m.outputs[0]?.shape.at(-1);
   if (m.labels && m.labels.length >= n) return m.labels;
@@ -182,7 +184,11 @@ async function loadModel(source, name) {
     const loadMs = performance.now() - t0;
     $('lat-load').textContent = fmtMs(loadMs);
     const io = (t) => `${t.name}: ${t.dtype} [${t.shape.join('×')}]`;
-    $('model-info').textContent = `in ${m.inputs.map(io).join(', ')} · out ${m.outputs.map(io).join(', ')} · arena ${fmtBytes(m.info.arenaBytes)}`;
+    // What the model says about itself (TFLite Metadata kept by the importer), when it says it.
+    const md = m.metadata;
+    const about = md ? [md.name, md.description, md.labelCount ? `${md.labelCount} labels` : '',
+      md.inputRange ? `pixels → [${md.inputRange}]` : ''].filter(Boolean).join(' · ') + ' · ' : '';
+    $('model-info').textContent = `${about}in ${m.inputs.map(io).join(', ')} · out ${m.outputs.map(io).join(', ')} · arena ${fmtBytes(m.info.arenaBytes)}`;
     state.latencies = [];
     state.kind = modelKind(m);
     state.top5 = state.segmentation = state.keypoints = null;
@@ -285,7 +291,7 @@ async function classify() {
   $('run').disabled = true;
   try {
     const input = model.inputs[0];
-    // Float models: the pixel range from ?range= (the model does not record it).
+    // Float models: the pixel range from ?range=, else the one the model records (input.range).
     const tensor = await imageToTensor(runtime, image, input, { range: params.get('range') ?? undefined });
     const shape = input.shape;
     const c = shape.length === 4 ? shape[3] : 1;

@@ -10,7 +10,10 @@ export interface RgbImage {
 export declare function decodeBmp(bytes: ArrayBuffer | Uint8Array): RgbImage & { channels: 3 };
 export declare function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number): Uint8Array;
 export declare function rgbToGray(rgb: Uint8Array, width: number, height: number): Uint8Array;
-/** range: the pixel range a float32 input expects (required for float32 inputs). */
+/**
+ * range: the pixel range a float32 input expects; default input.range (what the model records),
+ * an error for a float32 input when neither says.
+ */
 export declare function imageToTensor(runtime: Runtime, image: RgbImage, input: TensorInfo,
   options?: { range?: '0,1' | '0,255' | '-1,1' }): Promise<Uint8Array | Int8Array | Float32Array>;
 export declare function topK(data: ArrayLike<number>, k?: number): number[];

@@ -92,7 +92,8 @@ const FLOAT_RANGES = {
  * Builds the input tensor of `inputInfo` (a model.inputs[i]) from an RGB image, following the
  * goldens' recipe: resize (core, integer half-pixel bilinear) -> uint8: q = pixel;
  * int8: q = pixel - 128; float32: the pixel mapped to options.range ('0,1', '0,255' or '-1,1'),
- * which float models need: the model does not say, and a guess gives plausible wrong answers.
+ * else to the range the model records (inputInfo.range: its TFLite Metadata normalization or
+ * `wisp convert --input-range`); never guessed, as a guess gives plausible wrong answers.
  * `runtime` is a Wisp runtime (its resizeImage runs the core's resize in WebAssembly).
  */
 export async function imageToTensor(runtime, image, inputInfo, options = {}) {
@@ -126,10 +127,13 @@ export async function imageToTensor(runtime, image, inputInfo, options = {}) {
     case 'uint8': return Uint8Array.from(rgb);
     case 'int8': return Int8Array.from(rgb, (p) => p - 128);
     case 'float32': {
-      const map = FLOAT_RANGES[options.range];
+      const range = options.range ?? inputInfo.range ?? null;
+      const map = FLOAT_RANGES[range];
       if (!map) {
+        const why = range === null ? 'it is not recorded in the model'
+          : options.range != null ? `got '${range}'` : `the model records '${range}', which is not one of them`;
         throw new Error(`input '${inputInfo.name}' is float32: pass { range: '0,1' | '0,255' | '-1,1' }, ` +
-          'the pixel range the model expects (it is not recorded in the model)');
+          `the pixel range the model expects (${why})`);
       }
       return Float32Array.from(rgb, map);
     }

@@ -27,7 +27,7 @@ export function serveRuntime(post, onMessage) {
           const model = await runtime.load(source, { ...msg.options, onProgress });
           const h = nextHandle++;
           models.set(h, model);
-          reply(id, { handle: h, inputs: model.inputs, outputs: model.outputs, info: model.info, labels: model.labels });
+          reply(id, { handle: h, inputs: model.inputs, outputs: model.outputs, info: model.info, labels: model.labels, metadata: model.metadata });
           return;
         }
         case 'run': {

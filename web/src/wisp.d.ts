@@ -21,6 +21,50 @@ export interface TensorInfo {
   readonly quantization: Quantization | null;
   /** Size of the tensor in bytes. */
   readonly bytes: number;
+  /**
+   * Inputs: the real range image pixels 0..255 map to ('0,1', '-1,1', ...) as the model records it
+   * (TFLite Metadata normalization or `wisp convert --input-range`), else null. Outputs: absent.
+   */
+  readonly range?: string | null;
+}
+
+export interface InputMetadata {
+  /** Normalization (x - mean) / std, per channel (one value: every channel); null when absent. */
+  mean: number[] | null;
+  std: number[] | null;
+  /** The range that normalization maps pixels 0..255 to, as 'lo,hi'; null when absent. */
+  range: string | null;
+  /** The input's value statistics, per channel. */
+  valueRange: { min: number[]; max: number[] } | null;
+}
+
+export interface AssociatedFile {
+  name: string;
+  /** TFLite Metadata AssociatedFileType: 'TENSOR_AXIS_LABELS', 'DESCRIPTIONS', ... */
+  type: string;
+  /** 'model', 'subgraph', 'input 0', 'output 0', ... */
+  owner: string;
+}
+
+/** What a model says about itself (TFLite Metadata kept by the importer, or convert options). */
+export interface ModelMetadata {
+  /** The model's display name ("ImageClassifier"), else info.name. */
+  name: string;
+  description: string;
+  version: string;
+  author: string;
+  license: string;
+  /** The pixel range image inputs use ('lo,hi'), or null. */
+  inputRange: string | null;
+  /** One entry per model input. */
+  inputs: InputMetadata[];
+  /** Number of embedded labels (model.labels.length), 0 when none. */
+  labelCount: number;
+  /** Where the labels came from, e.g. 'imagenet_labels.txt (output 0)'. */
+  labelsSource: string | null;
+  associatedFiles: AssociatedFile[];
+  /** Optional metadata the importer could not read, and why. */
+  warnings: string | null;
 }
 
 export interface Tensor {
@@ -169,8 +213,13 @@ export interface Model {
   readonly inputs: ReadonlyArray<TensorInfo>;
   readonly outputs: ReadonlyArray<TensorInfo>;
   readonly info: ModelInfo;
-  /** Labels embedded in the model (an asset whose name contains "label"), if any. */
+  /**
+   * Labels embedded in the model (an asset whose name contains "label": a .tflite's TFLite
+   * Metadata labels file, or `wisp convert --labels`), if any.
+   */
   readonly labels: string[] | null;
+  /** The model's metadata (name, description, normalization, labels...), or null when it has none. */
+  readonly metadata: ModelMetadata | null;
   /** Duration of the last invoke in milliseconds (inside the runtime's thread). */
   readonly lastInvokeMs?: number;
   /** Set by Runtime.loadFromServer. */

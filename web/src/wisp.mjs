@@ -611,6 +611,7 @@ class LocalModel {
       },
     });
     this.labels = info.labels;
+    this.metadata = info.metadata;
     // The input and output buffers are planned at load and never move (wisp_io_data is fixed for
     // the model's lifetime), so their heap offsets are read once. The typed views over them are
     // rebuilt only when the heap grows (a new ArrayBuffer).
@@ -770,6 +771,45 @@ function readInfoString(core, handle, what) {
   try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
 }
 
+// What the model says about itself: the .wisp metadata keys of runtime/format/model_metadata.h
+// (TFLite Metadata kept by the importer, or `wisp convert` options). null when it says nothing.
+function readMetadata(str, nIn) {
+  const meta = (key) => str(`meta:${key}`);
+  const numbers = (text) => (text ? text.split(',').map(Number) : null);
+  const inputs = [];
+  let any = false;
+  for (let i = 0; i < nIn; i++) {
+    const [min, max] = (meta(`input.${i}.value_range`) || ';').split(';');
+    const input = {
+      mean: numbers(meta(`input.${i}.mean`)),
+      std: numbers(meta(`input.${i}.std`)),
+      range: meta(`input.${i}.range`) || null,
+      valueRange: min && max ? { min: numbers(min), max: numbers(max) } : null,
+    };
+    any ||= input.mean !== null || input.range !== null || input.valueRange !== null;
+    inputs.push(input);
+  }
+  const files = meta('associated_files');
+  const m = {
+    name: meta('display_name') || str('name'),
+    description: str('description'),
+    version: str('version'),
+    author: meta('author'),
+    license: meta('license'),
+    inputRange: meta('input_range') || null,
+    inputs,
+    labelsSource: meta('labels_source') || null,
+    associatedFiles: files ? files.split('; ').map((f) => {
+      const match = /^(.*) \(([A-Z_0-9]+), (.*)\)$/.exec(f);
+      return match ? { name: match[1], type: match[2], owner: match[3] } : { name: f, type: 'UNKNOWN', owner: '' };
+    }) : [],
+    warnings: meta('metadata_warnings') || null,
+    labelCount: 0,
+  };
+  any ||= Boolean(meta('display_name') || m.author || m.license || m.inputRange || m.labelsSource || files || m.warnings);
+  return any ? m : null;
+}
+
 function readModelInfo(core, handle) {
   const nIn = core.call('wisp_model_num_io', handle, 0);
   const nOut = core.call('wisp_model_num_io', handle, 1);
@@ -778,6 +818,12 @@ function readModelInfo(core, handle) {
   for (let i = 0; i < nIn; i++) inputs.push(Object.freeze(describeIo(core, handle, 0, i)));
   for (let i = 0; i < nOut; i++) outputs.push(Object.freeze(describeIo(core, handle, 1, i)));
   const str = (what) => readInfoString(core, handle, what);
+  const metadata = readMetadata(str, nIn);
+  // The pixel range image helpers use for a float input (imageToTensor's default).
+  for (let i = 0; i < nIn; i++) {
+    const range = metadata?.inputs[i]?.range ?? null;
+    inputs[i] = Object.freeze({ ...inputs[i], range: (nIn === 1 && metadata?.inputRange) || range });
+  }
   let labels = null;
   const nAssets = core.call('wisp_model_num_assets', handle);
   for (let i = 0; i < nAssets; i++) {
@@ -790,10 +836,12 @@ function readModelInfo(core, handle) {
       break;
     }
   }
+  if (metadata) metadata.labelCount = labels ? labels.length : 0;
   return {
     inputs: Object.freeze(inputs),
     outputs: Object.freeze(outputs),
     labels,
+    metadata,
     info: {
       name: str('name'),
       version: str('version'),
@@ -1069,6 +1117,7 @@ class RemoteModel {
     this.outputs = info.outputs;
     this.info = info.info;
     this.labels = info.labels;
+    this.metadata = info.metadata ?? null;
   }
 
   async run(inputs, options = {}) {

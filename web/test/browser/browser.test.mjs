@@ -192,6 +192,9 @@ test('demo page classifies cat.bmp; screenshot saved', { skip, timeout: 300000 }
     t.diagnostic(`demo: ${s.variant.name}, top-1 ${s.top5[0].label} (${s.top5[0].score.toFixed(3)})`);
     assert.equal(s.top5[0].index, golden.top5[0].index);
     assert.equal(s.top5[0].label, golden.top5[0].label);
+    // The label names come from the model itself (its TFLite Metadata, model.labels), which the
+    // demo states next to the model's name.
+    assert.match(await page.textContent('#model-info'), /^ImageClassifier · .* · 1001 labels · /);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, 'demo.png');
     await page.screenshot({ path: file, fullPage: true });

@@ -124,6 +124,59 @@ test('image helpers reproduce the golden input (BMP decode + core resize)', { sk
   assert.equal(sym[7], Math.fround((raw[7] - 128) * Math.fround(2 / 255)));
 });
 
+// TFLite Metadata kept by the importer: model.labels and model.metadata for a .tflite loaded
+// directly, for the .wisp converted from it (in WebAssembly), and through the worker; the image
+// helper takes the recorded range for a float input and an explicit one still wins.
+test('model.metadata and model.labels from TFLite Metadata (.tflite, .wisp, worker)', { skip, timeout: 600000 }, async () => {
+  const rt = await create({ threads: 1 });
+  const file = path.join(SHARED, 'models/mobilenet_v1_0.25_128_quant.tflite');
+  const check = (model, what) => {
+    assert.equal(model.labels?.length, 1001, what);
+    assert.equal(model.labels[0], 'background', what);
+    assert.equal(model.labels.at(-1), 'toilet tissue, toilet paper, bathroom tissue', what);
+    const md = model.metadata;
+    assert.ok(md, `${what}: metadata`);
+    assert.equal(md.name, 'ImageClassifier', what);
+    assert.match(md.description, /^Identify the most prominent object/, what);
+    assert.equal(md.labelCount, 1001, what);
+    assert.equal(md.labelsSource, 'imagenet_labels.txt (output 0)', what);
+    assert.equal(md.inputRange, '-1,1', what);
+    assert.deepEqual(md.inputs, [{ mean: [127.5], std: [127.5], range: '-1,1', valueRange: { min: [0], max: [255] } }], what);
+    assert.deepEqual(md.associatedFiles, [{ name: 'imagenet_labels.txt', type: 'TENSOR_AXIS_LABELS', owner: 'output 0' }], what);
+    assert.equal(md.warnings, null, what);
+    assert.equal(model.inputs[0].range, '-1,1', what);
+  };
+  const direct = await rt.load(pathToFileURL(file));
+  check(direct, '.tflite');
+  const img = decodeBmp(fs.readFileSync(path.join(SHARED, 'images/cat.bmp')));
+  const [out] = await direct.run(await imageToTensor(rt, img, direct.inputs[0]));
+  assert.match(direct.labels[topK(out.data, 1)[0]], /cat/);
+  direct.dispose();
+  const wisp = await rt.convert(file, { name: 'mbv1' });
+  const converted = await rt.load(wisp);
+  check(converted, '.wisp');
+  assert.equal(converted.info.name, 'mbv1');
+  converted.dispose();
+  const wrt = await create({ threads: 1, worker: true });
+  const remote = await wrt.load(pathToFileURL(file));
+  check(remote, 'worker');
+  remote.dispose();
+  // A model without metadata says so.
+  const plain = await rt.load(pathToFileURL(VWW));
+  assert.equal(plain.metadata, null);
+  assert.equal(plain.labels, null);
+  assert.equal(plain.inputs[0].range, null);
+  plain.dispose();
+  // Float inputs: the recorded range is the default; an explicit range wins.
+  const f = { name: 'f', dtype: 'float32', shape: [1, 16, 16, 3], range: '-1,1' };
+  const recorded = await imageToTensor(rt, img, f);
+  const given = await imageToTensor(rt, img, f, { range: '-1,1' });
+  assert.deepEqual(Array.from(recorded), Array.from(given));
+  const other = await imageToTensor(rt, img, f, { range: '0,255' });
+  assert.notDeepEqual(Array.from(other), Array.from(recorded));
+  await assert.rejects(imageToTensor(rt, img, { ...f, range: '0,2' }), /the model records '0,2'/);
+});
+
 test('threaded variant (pthreads) gives the golden result', { skip, timeout: 600000 }, async () => {
   const rt = await create({ threads: 2 });
   assert.equal(rt.variant.name, 'simd-mt', rt.variant.fallback ?? '');
