@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "native/server/util.h"
+
 namespace wisp::server {
 
 namespace {
@@ -85,6 +87,11 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   app.add_option("--channel-max-age", cfg->channel_max_age_s,
                  "Cache-Control max-age (s) of channel manifests")
       ->capture_default_str();
+  std::string ttl = "7d";
+  app.add_option("--manifest-ttl", ttl,
+                 "Lifetime of signed channel manifests (s/m/h/d suffix, e.g. 7d); they are "
+                 "re-signed when less than half remains")
+      ->capture_default_str();
   app.add_option("--access-log", cfg->access_log,
                  "Access log: a file (appended; reopened on SIGHUP), '-' for stderr, or 'off'")
       ->capture_default_str();
@@ -96,6 +103,12 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e);
+    return false;
+  }
+  if (!ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
+    std::cerr << "wisp-server: --manifest-ttl wants a duration such as 90s, 12h or 7d, not '" << ttl
+              << "'\n";
+    *exit_code = 2;
     return false;
   }
   if (cfg->tls_cert.empty() != cfg->tls_key.empty()) {
