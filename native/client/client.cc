@@ -437,7 +437,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   const std::string server_key = ServerKey(url);
   int64_t stored_sequence = 0;
   if (sequences.contains(server_key) && sequences[server_key].is_object()) {
-    stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel, 0);
+    stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
   int64_t held_expires = 0;

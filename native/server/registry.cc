@@ -371,12 +371,12 @@ std::shared_ptr<const ModelSnapshot> Registry::Current(const std::string& name) 
 
 std::shared_ptr<const ModelSnapshot> Registry::Get(const std::string& name) const {
   auto cur = Current(name);
-  if (!cur || cur->renew_at > Now()) return cur;
+  if (!cur || cur->renew_at >= Now()) return cur;
   // Less than half of the channel manifests' lifetime remains: re-sign them with a new expiry
   // (same sequences; nothing changes on disk). One thread does it, the others then see it done.
   std::lock_guard wlock(write_mu_);
   cur = Current(name);
-  if (!cur || cur->renew_at > Now()) return cur;
+  if (!cur || cur->renew_at >= Now()) return cur;
   auto rendered = Render(std::make_shared<ModelSnapshot>(*cur));
   std::unique_lock lock(mu_);
   models_[name] = rendered;

@@ -65,7 +65,7 @@ struct ModelSnapshot {
   std::map<std::string, RenderedJson> channel_json;
   RenderedJson model_json;
   // When (registry clock, Unix seconds) the channel manifests are due to be re-signed: half
-  // their lifetime after rendering. Max when the model has no channels.
+  // their lifetime after rendering (re-signed once the clock is past it). Max when no channels.
   int64_t renew_at = std::numeric_limits<int64_t>::max();
 };
 

@@ -407,27 +407,13 @@ bool ParseRfc3339(const std::string& text, int64_t* unix_seconds) {
 
 bool ParseDuration(const std::string& text, int64_t* seconds) {
   if (text.empty() || text.size() > 12) return false;
+  static const std::string kUnits = "smhd";
+  static const int64_t kSeconds[] = {1, 60, 3600, 86400};
   int64_t unit = 1;
   std::string digits = text;
-  switch (text.back()) {
-    case 's':
-      unit = 1;
-      digits.pop_back();
-      break;
-    case 'm':
-      unit = 60;
-      digits.pop_back();
-      break;
-    case 'h':
-      unit = 3600;
-      digits.pop_back();
-      break;
-    case 'd':
-      unit = 86400;
-      digits.pop_back();
-      break;
-    default:
-      break;
+  if (size_t u = kUnits.find(text.back()); u != std::string::npos) {
+    unit = kSeconds[u];
+    digits.pop_back();
   }
   if (digits.empty()) return false;
   int64_t n = 0;
