@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -287,9 +288,14 @@ bool HashFile(const std::string& path, std::string* hex, uint64_t* size) {
 
 }  // namespace
 
-bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
-                             std::string* error) {
-  json m = json::parse(manifest_json, nullptr, false);
+namespace {
+
+// Verifies the manifest's Ed25519 signature over its `signature.signed` string (or, for a manifest
+// without one, over the canonical {name, sha256, size, version} of its own fields) and checks that
+// every signed field equals the manifest's field of the same name. On success `fields` holds the
+// signed fields: what sequence and expiry checks must use when a key is pinned.
+bool VerifySigned(const json& m, const std::string& public_key_base64, json* fields,
+                  std::string* error) {
   if (!m.is_object() || !m.contains("signature") || !m["signature"].is_object()) {
     *error = "manifest is not signed";
     return false;
@@ -304,16 +310,99 @@ bool VerifyManifestSignature(const std::string& manifest_json, const std::string
     *error = "signature is not base64";
     return false;
   }
-  // Recompute the canonical form from the manifest's own fields; never trust "signed" blindly.
-  json c = {{"name", FieldOr<std::string>(m, "name", "")},
-            {"version", FieldOr<int64_t>(m, "version", 0)},
-            {"sha256", FieldOr<std::string>(m, "sha256", "")},
-            {"size", FieldOr<uint64_t>(m, "size", 0)}};
-  if (!Ed25519Verify(key, c.dump(), sig)) {
+  std::string message = FieldOr<std::string>(s, "signed", "");
+  if (message.empty()) {
+    message = json{{"name", FieldOr<std::string>(m, "name", "")},
+                   {"version", FieldOr<int64_t>(m, "version", 0)},
+                   {"sha256", FieldOr<std::string>(m, "sha256", "")},
+                   {"size", FieldOr<uint64_t>(m, "size", 0)}}
+                  .dump();
+  }
+  if (!Ed25519Verify(key, message, sig)) {
     *error = "manifest signature does not verify with the pinned key";
     return false;
   }
+  *fields = json::parse(message, nullptr, false);
+  if (!fields->is_object()) {
+    *error = "the signed string is not a JSON object";
+    return false;
+  }
+  for (const char* required : {"name", "version", "sha256", "size"}) {
+    if (!fields->contains(required)) {
+      *error = std::string("the signed fields lack '") + required + "'";
+      return false;
+    }
+  }
+  // Never trust the unsigned outer fields: each must equal its signed counterpart.
+  for (auto& [k, v] : fields->items()) {
+    if (!m.contains(k) || m[k] != v) {
+      *error = "the manifest's '" + k + "' does not match its signed value (" + v.dump() + ")";
+      return false;
+    }
+  }
   return true;
+}
+
+// The highest channel sequences accepted, per server and channel, for one model:
+// <cache>/<name>/sequences.json = {"<server URL>": {"<channel>": sequence}}.
+std::string ServerKey(const ServerUrl& u) {
+  return std::string(u.tls ? "https://" : "http://") + u.host + ":" + u.port + u.base_path;
+}
+
+json ReadJsonObject(const std::string& path) {
+  std::string text;
+  json j = ReadFile(path, &text) ? json::parse(text, nullptr, false) : json();
+  return j.is_object() ? j : json::object();
+}
+
+// Refuses a channel manifest that is expired, for another channel, or older (by sequence) than
+// one already accepted from this server. `fields` are the signed fields with a pinned key, else
+// the manifest itself. `stored` is the highest sequence accepted so far (0: none).
+bool CheckFreshness(const json& fields, const std::string& what, const std::string& channel,
+                    int64_t stored, const std::string& keeping, std::string* error) {
+  if (fields.contains("channel") && fields["channel"] != channel) {
+    *error =
+        what + ": the manifest is for channel " + fields["channel"].dump() + "; refused" + keeping;
+    return false;
+  }
+  if (fields.contains("expires")) {
+    int64_t expires = 0;
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (!fields["expires"].is_string() ||
+        !ParseRfc3339(fields["expires"].get<std::string>(), &expires)) {
+      *error = what + ": the manifest's expires " + fields["expires"].dump() +
+               " is not an RFC 3339 UTC time; refused" + keeping;
+      return false;
+    }
+    if (now >= expires) {
+      *error = what + ": the manifest expired at " + fields["expires"].get<std::string>() +
+               " (now " + Rfc3339(now) + "); a stale or frozen mirror? refused" + keeping;
+      return false;
+    }
+  }
+  const bool has_sequence = fields.contains("sequence") && fields["sequence"].is_number_integer();
+  if (stored > 0 && !has_sequence) {
+    *error = what + ": the manifest carries no sequence, but sequence " + std::to_string(stored) +
+             " was accepted before; refused" + keeping;
+    return false;
+  }
+  if (has_sequence && fields["sequence"].get<int64_t>() < stored) {
+    *error = what + ": the manifest's sequence " +
+             std::to_string(fields["sequence"].get<int64_t>()) + " is lower than sequence " +
+             std::to_string(stored) + " already accepted (a replayed old manifest); refused" +
+             keeping;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
+                             std::string* error) {
+  json fields;
+  return VerifySigned(json::parse(manifest_json, nullptr, false), public_key_base64, &fields,
+                      error);
 }
 
 bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
@@ -353,9 +442,28 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   json state;
   std::string state_text;
   if (ReadFile(state_path, &state_text)) state = json::parse(state_text, nullptr, false);
-  bool have_state = state.is_object() && state.contains("version") && state.contains("etag");
+  bool have_state = state.is_object() && state.contains("version") && state.contains("etag") &&
+                    state.contains("manifest") && state["manifest"].is_object();
+  const std::string keeping =
+      have_state
+          ? "; keeping v" + std::to_string(state["version"].get<int64_t>()) + " already pulled"
+          : "";
+  const std::string what = name + "@" + options.channel + " from " + server;
+  const std::string sequences_path = model_dir + "/sequences.json";
+  json sequences = ReadJsonObject(sequences_path);
+  const std::string server_key = ServerKey(url);
+  int64_t stored_sequence = 0;
+  if (sequences.contains(server_key) && sequences[server_key].is_object()) {
+    stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
+  }
   Headers h = auth;
-  if (have_state) {
+  int64_t held_expires = 0;
+  const bool held_expired =
+      have_state &&
+      ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""), &held_expires) &&
+      held_expires <= static_cast<int64_t>(std::time(nullptr));
+  // When what we hold has expired, no If-None-Match: a 304 must not keep us on it unchecked.
+  if (have_state && !held_expired) {
     std::string path =
         model_dir + "/v" + std::to_string(state["version"].get<int64_t>()) + "/model.wisp";
     std::error_code ec;
@@ -392,10 +500,14 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     *error = "server returned a malformed manifest";
     return false;
   }
+  json signed_fields;
   if (!options.public_key_base64.empty() &&
-      !VerifyManifestSignature(res.body, options.public_key_base64, error)) {
+      !VerifySigned(manifest, options.public_key_base64, &signed_fields, error)) {
     return false;
   }
+  const json& fields = options.public_key_base64.empty() ? manifest : signed_fields;
+  if (!CheckFreshness(fields, what, options.channel, stored_sequence, keeping, error)) return false;
+  const int64_t sequence = FieldOr<int64_t>(fields, "sequence", 0);
   const int64_t version = manifest["version"].get<int64_t>();
   const std::string sha = manifest["sha256"].get<std::string>();
   const uint64_t size = manifest["size"].get<uint64_t>();
@@ -538,6 +650,13 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
                     {"previous_version", result->previous_version},
                     {"manifest", manifest}};
   if (!AtomicWriteFile(state_path, new_state.dump(2), error)) return false;
+  if (sequence > stored_sequence) {
+    if (!sequences.contains(server_key) || !sequences[server_key].is_object()) {
+      sequences[server_key] = json::object();
+    }
+    sequences[server_key][options.channel] = sequence;
+    if (!AtomicWriteFile(sequences_path, sequences.dump(2), error)) return false;
+  }
 
   // 5. Keep what any channel points to and its previous version, and every pinned version;
   // drop older versions.

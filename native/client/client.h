@@ -64,7 +64,8 @@ struct PullOptions {
   std::string cache_dir = "wisp-cache";
   std::string token;  // for servers with --public-reads=false
   // Pinned Ed25519 public key (base64 of the 32 raw bytes). When set, a manifest without a valid
-  // signature over (name, version, sha256, size) is refused.
+  // signature is refused, and the sequence / expiry checks use the signed fields (see
+  // docs/server.md, "Signed manifests"); without it they use the manifest's own fields.
   std::string public_key_base64;
   // Progress: bytes of the artifact present so far and its total size. Returning false cancels;
   // the partial file is kept and the next Pull resumes it with a Range request.
@@ -90,6 +91,11 @@ struct PullResult {
 //   <cache>/<name>/channels/<channel>.json  what the channel resolved to, its ETag, the previous
 //                                           version (kept on disk for rollback)
 //   <cache>/<name>/pinned/v<version>.json   the same for a version pulled by number
+//   <cache>/<name>/sequences.json           highest channel sequence accepted, per server URL and
+//                                           channel
+// A channel manifest whose sequence is below the stored one (a replay), that has expired, or that
+// names another channel is refused with an error saying so; the cache is left as it was, so the
+// model pulled before stays where it is.
 // When the channel's ETag is unchanged the server answers 304 and nothing else happens.
 bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
           PullResult* result, std::string* error);
@@ -113,8 +119,8 @@ bool ListModels(const std::string& server, const std::string& token, std::string
 bool DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
                    int64_t version, std::string* error);
 
-// Verifies a manifest's Ed25519 signature against a pinned public key (base64, 32 raw bytes) and
-// checks that the signed fields equal the manifest's own name/version/sha256/size.
+// Verifies a manifest's Ed25519 signature (over its `signature.signed` string) against a pinned
+// public key (base64, 32 raw bytes) and checks that every signed field equals the manifest's own.
 bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
                              std::string* error);
 

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "native/server/util.h"
+
 namespace wisp::server {
 
 namespace {
@@ -86,6 +88,11 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   app.add_option("--channel-max-age", cfg->channel_max_age_s,
                  "Cache-Control max-age (s) of channel manifests")
       ->capture_default_str();
+  std::string ttl = "7d";
+  app.add_option("--manifest-ttl", ttl,
+                 "Lifetime of signed channel manifests (s/m/h/d suffix, e.g. 7d); they are "
+                 "re-signed when less than half remains")
+      ->capture_default_str();
   app.add_option("--access-log", cfg->access_log,
                  "Access log: a file (appended; reopened on SIGHUP), '-' for stderr, or 'off'")
       ->capture_default_str();
@@ -99,6 +106,12 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
     // --help and --version succeed; every usage error is 2 (as for `wisp` and the --tls check
     // below), not one of CLI11's internal codes (105, 109, ...).
     *exit_code = app.exit(e) == 0 ? 0 : 2;
+    return false;
+  }
+  if (!ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
+    std::cerr << "wisp-server: --manifest-ttl wants a duration such as 90s, 12h or 7d, not '" << ttl
+              << "'\n";
+    *exit_code = 2;
     return false;
   }
   if (cfg->tls_cert.empty() != cfg->tls_key.empty()) {

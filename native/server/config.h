@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ struct ServerConfig {
   unsigned write_timeout_ms = 300000;  // whole response
   unsigned shutdown_grace_ms = 10000;  // in-flight requests get this long after SIGTERM
   unsigned channel_max_age_s = 5;      // Cache-Control max-age of channel manifests
+  // Lifetime of a channel manifest ("expires" = render time + this); the registry re-signs a
+  // channel manifest once less than half of it remains. --manifest-ttl 7d.
+  int64_t manifest_ttl_s = 7 * 86400;
+  // Seconds since the Unix epoch for manifest expiry; empty: the system clock. Tests inject one.
+  std::function<int64_t()> clock;
   // "-": stderr, "off", or a file appended to (reopened on SIGHUP). --quiet does not silence it:
   // it is request data for operators, not diagnostics.
   std::string access_log = "-";

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -128,6 +129,17 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
   }
 }
 
+// index.json's "channel_sequences" (absent in indexes written before sequences existed).
+std::map<std::string, int64_t> SequencesFromIndexJson(const json& idx) {
+  std::map<std::string, int64_t> out;
+  auto it = idx.find("channel_sequences");
+  if (it == idx.end() || !it->is_object()) return out;
+  for (auto& [ch, jv] : it->items()) {
+    if (jv.is_number_integer() && jv.get<int64_t>() > 0) out[ch] = jv.get<int64_t>();
+  }
+  return out;
+}
+
 }  // namespace
 
 bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error) {
@@ -155,11 +167,16 @@ bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* err
       out->channels[ch] = jv.is_number_integer() ? jv.get<int64_t>() : 0;
     }
   }
+  out->channel_sequences = SequencesFromIndexJson(idx);
   return true;
 }
 
-Registry::Registry(std::string data_dir, const Ed25519Key* signing_key)
-    : data_dir_(std::move(data_dir)), key_(signing_key) {}
+Registry::Registry(std::string data_dir, const Ed25519Key* signing_key, RegistryOptions options)
+    : data_dir_(std::move(data_dir)), key_(signing_key), options_(std::move(options)) {}
+
+int64_t Registry::Now() const {
+  return options_.clock ? options_.clock() : static_cast<int64_t>(std::time(nullptr));
+}
 
 Registry::~Registry() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -263,6 +280,11 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
       s->channels[ch] = v;
     }
   }
+  s->channel_sequences = SequencesFromIndexJson(idx);
+  // An index from before sequences: every channel starts at 1.
+  for (auto& [ch, v] : s->channels) {
+    if (!s->channel_sequences.count(ch)) s->channel_sequences[ch] = 1;
+  }
   // Version directories that the index does not know: publishes interrupted before commit, or
   // deletes interrupted after commit.
   std::set<int64_t> indexed;
@@ -319,11 +341,31 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     s->manifest_json[v] = RenderedJson::From(JsonText(m));
     manifests[v] = std::move(m);
   }
+  // Channel manifests carry the channel's sequence and an expiry, both inside the signature, so
+  // that an old (validly signed) manifest can be neither replayed nor served forever.
+  const int64_t now = Now();
+  const std::string expires = Rfc3339(now + options_.manifest_ttl_s);
+  s->renew_at =
+      s->channels.empty() ? std::numeric_limits<int64_t>::max() : now + options_.manifest_ttl_s / 2;
   json channels = json::object();
   for (auto& [ch, v] : s->channels) {
     channels[ch] = v;
+    const VersionInfo& info = s->versions.at(v);
+    const int64_t sequence = s->channel_sequences.count(ch) ? s->channel_sequences.at(ch) : 1;
     json m = manifests[v];
     m["channel"] = ch;
+    m["sequence"] = sequence;
+    m["expires"] = expires;
+    if (key_ && key_->loaded()) {
+      json c = {{"channel", ch},        {"expires", expires},    {"name", s->name},
+                {"sequence", sequence}, {"sha256", info.sha256}, {"size", info.size},
+                {"version", v}};
+      std::string canonical = JsonText(c);
+      m["signature"] = {{"algorithm", "ed25519"},
+                        {"key_id", key_->KeyId()},
+                        {"signed", canonical},
+                        {"value", Base64Encode(key_->Sign(canonical))}};
+    }
     s->channel_json[ch] = RenderedJson::From(JsonText(m));
   }
   json versions = json::array();
@@ -343,18 +385,31 @@ bool Registry::WriteIndex(const ModelSnapshot& s, std::string* error) {
   for (auto& [v, info] : s.versions) versions.push_back(VersionToIndexJson(info));
   json channels = json::object();
   for (auto& [ch, v] : s.channels) channels[ch] = v;
-  json idx = {{"format", 1},
-              {"name", s.name},
-              {"next_version", s.next_version},
-              {"versions", versions},
-              {"channels", channels}};
+  json sequences = json::object();
+  for (auto& [ch, seq] : s.channel_sequences) sequences[ch] = seq;
+  json idx = {{"format", 1},          {"name", s.name},       {"next_version", s.next_version},
+              {"versions", versions}, {"channels", channels}, {"channel_sequences", sequences}};
   return AtomicWriteFile(ModelDir(s.name) + "/index.json", JsonText(idx, 1), error);
 }
 
-std::shared_ptr<const ModelSnapshot> Registry::Get(const std::string& name) const {
+std::shared_ptr<const ModelSnapshot> Registry::Current(const std::string& name) const {
   std::shared_lock lock(mu_);
   auto it = models_.find(name);
   return it == models_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const ModelSnapshot> Registry::Get(const std::string& name) const {
+  auto cur = Current(name);
+  if (!cur || cur->renew_at >= Now()) return cur;
+  // Less than half of the channel manifests' lifetime remains: re-sign them with a new expiry
+  // (same sequences; nothing changes on disk). One thread does it, the others then see it done.
+  std::lock_guard wlock(write_mu_);
+  cur = Current(name);
+  if (!cur || cur->renew_at >= Now()) return cur;
+  auto rendered = Render(std::make_shared<ModelSnapshot>(*cur));
+  std::unique_lock lock(mu_);
+  models_[name] = rendered;
+  return rendered;
 }
 
 std::vector<std::shared_ptr<const ModelSnapshot>> Registry::List() const {
@@ -470,13 +525,14 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   }
 
   std::lock_guard wlock(write_mu_);
-  auto cur = Get(name);
+  auto cur = Current(name);
   auto s = std::make_shared<ModelSnapshot>();
   if (cur) {
     s->name = cur->name;
     s->next_version = cur->next_version;
     s->versions = cur->versions;
     s->channels = cur->channels;
+    s->channel_sequences = cur->channel_sequences;
   } else {
     s->name = name;
   }
@@ -506,19 +562,22 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
 bool Registry::SetChannel(const std::string& name, const std::string& channel, int64_t version,
                           int64_t* previous, RegistryError* err) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Get(name), name, version, err);
+  auto cur = WithVersion(Current(name), name, version, err);
   if (!cur) return false;
   auto s = std::make_shared<ModelSnapshot>(*cur);
   auto it = s->channels.find(channel);
   *previous = it == s->channels.end() ? 0 : it->second;
+  if (it != s->channels.end() && it->second == version) return true;  // no change, no new sequence
   s->channels[channel] = version;
+  // Every change of the channel (a move, a rollback, a re-creation) gets the next sequence.
+  s->channel_sequences[channel] += 1;
   return Commit(s, err);
 }
 
 bool Registry::DeleteChannel(const std::string& name, const std::string& channel,
                              RegistryError* err) {
   std::lock_guard wlock(write_mu_);
-  auto cur = Get(name);
+  auto cur = Current(name);
   if (!cur || !cur->channels.count(channel)) {
     Fail(err, 404, "channel_not_found", "model '" + name + "' has no channel '" + channel + "'");
     return false;
@@ -530,7 +589,7 @@ bool Registry::DeleteChannel(const std::string& name, const std::string& channel
 
 bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryError* err) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Get(name), name, version, err);
+  auto cur = WithVersion(Current(name), name, version, err);
   if (!cur) return false;
   for (auto& [ch, v] : cur->channels) {
     if (v == version) {

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,10 +58,21 @@ struct ModelSnapshot {
   int64_t next_version = 1;
   std::map<int64_t, VersionInfo> versions;
   std::map<std::string, int64_t> channels;
+  // The last sequence number of every channel ever set (deleted channels keep theirs, so a
+  // channel re-created later continues above it). Persisted in index.json.
+  std::map<std::string, int64_t> channel_sequences;
   // Rendered responses.
   std::map<int64_t, RenderedJson> manifest_json;
   std::map<std::string, RenderedJson> channel_json;
   RenderedJson model_json;
+  // When (registry clock, Unix seconds) the channel manifests are due to be re-signed: half
+  // their lifetime after rendering (re-signed once the clock is past it). Max when no channels.
+  int64_t renew_at = std::numeric_limits<int64_t>::max();
+};
+
+struct RegistryOptions {
+  int64_t manifest_ttl_s = 7 * 86400;  // "expires" of channel manifests = render time + this
+  std::function<int64_t()> clock;      // Unix seconds; empty: the system clock
 };
 
 struct RegistryError {
@@ -71,7 +84,7 @@ struct RegistryError {
 class Registry {
  public:
   // `signing_key` may be null (manifests are then unsigned); it must outlive the registry.
-  Registry(std::string data_dir, const Ed25519Key* signing_key);
+  Registry(std::string data_dir, const Ed25519Key* signing_key, RegistryOptions options = {});
   ~Registry();
 
   // Locks the directory, removes leftovers of interrupted writes and loads every model,
@@ -79,6 +92,7 @@ class Registry {
   // or refused are appended to `log`.
   bool Open(std::string* error, std::vector<std::string>* log);
 
+  // The model's snapshot; channel manifests past half their lifetime are re-signed first.
   std::shared_ptr<const ModelSnapshot> Get(const std::string& name) const;
   std::vector<std::shared_ptr<const ModelSnapshot>> List() const;
   std::string ArtifactPath(const std::string& name, int64_t version, bool gzip) const;
@@ -101,14 +115,19 @@ class Registry {
   // they were.
   bool Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err);
   std::shared_ptr<const ModelSnapshot> Render(std::shared_ptr<ModelSnapshot> s) const;
+  // The snapshot as committed, without the re-signing check (for the write paths).
+  std::shared_ptr<const ModelSnapshot> Current(const std::string& name) const;
+  int64_t Now() const;
   std::string ModelDir(const std::string& name) const;
 
   std::string data_dir_;
   const Ed25519Key* key_;
+  RegistryOptions options_;
   int lock_fd_ = -1;
   mutable std::shared_mutex mu_;  // guards models_
-  std::map<std::string, std::shared_ptr<const ModelSnapshot>> models_;
-  std::mutex write_mu_;  // serialises all commits
+  // Mutable: Get() swaps in a re-signed snapshot when the channel manifests are due.
+  mutable std::map<std::string, std::shared_ptr<const ModelSnapshot>> models_;
+  mutable std::mutex write_mu_;  // serialises all commits (and re-signing)
 };
 
 // One model's index.json as stored, for tools that inspect a data directory without opening
@@ -117,6 +136,7 @@ struct StoredIndex {
   std::string name;
   std::vector<VersionInfo> versions;
   std::map<std::string, int64_t> channels;
+  std::map<std::string, int64_t> channel_sequences;
   size_t malformed_versions = 0;  // entries that could not be read
 };
 bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error);

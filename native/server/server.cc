@@ -471,7 +471,11 @@ bool Server::Start(std::string* error) {
     }
   }
   if (!c.access_log.Open(cfg.access_log, error)) return false;
-  c.registry = std::make_unique<Registry>(cfg.data_dir, c.key.loaded() ? &c.key : nullptr);
+  RegistryOptions registry_options;
+  registry_options.manifest_ttl_s = cfg.manifest_ttl_s;
+  registry_options.clock = cfg.clock;
+  c.registry =
+      std::make_unique<Registry>(cfg.data_dir, c.key.loaded() ? &c.key : nullptr, registry_options);
   std::vector<std::string> log;
   bool opened = c.registry->Open(error, &log);
   if (!cfg.quiet || !opened) {

@@ -371,13 +371,58 @@ bool MakeDirsDurable(const std::string& path, std::string* error) {
   return true;
 }
 
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
+std::string NowRfc3339() { return Rfc3339(std::time(nullptr)); }
+
+std::string Rfc3339(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+bool ParseRfc3339(const std::string& text, int64_t* unix_seconds) {
+  // YYYY-MM-DDTHH:MM:SSZ, 20 characters.
+  static const char kShape[] = "dddd-dd-ddTdd:dd:ddZ";
+  if (text.size() != sizeof(kShape) - 1) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return false;
+  }
+  std::tm tm{};
+  auto num = [&](size_t at, size_t n) { return std::stoi(text.substr(at, n)); };
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(5, 2) - 1;
+  tm.tm_mday = num(8, 2);
+  tm.tm_hour = num(11, 2);
+  tm.tm_min = num(14, 2);
+  tm.tm_sec = num(17, 2);
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60)
+    return false;
+  *unix_seconds = static_cast<int64_t>(timegm(&tm));
+  return true;
+}
+
+bool ParseDuration(const std::string& text, int64_t* seconds) {
+  if (text.empty() || text.size() > 12) return false;
+  static const std::string kUnits = "smhd";
+  static const int64_t kSeconds[] = {1, 60, 3600, 86400};
+  int64_t unit = 1;
+  std::string digits = text;
+  if (size_t u = kUnits.find(text.back()); u != std::string::npos) {
+    unit = kSeconds[u];
+    digits.pop_back();
+  }
+  if (digits.empty()) return false;
+  int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  *seconds = n * unit;
+  return n > 0;
 }
 
 }  // namespace wisp::server

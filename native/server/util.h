@@ -87,5 +87,11 @@ bool MakeDirsDurable(const std::string& path, std::string* error);
 
 // The current UTC time as RFC 3339 ("2026-11-22T21:58:00Z").
 std::string NowRfc3339();
+// Seconds since the Unix epoch as RFC 3339 UTC ("2026-11-22T21:58:00Z"), and back (only that
+// exact form: four-digit year, 'T', seconds, 'Z').
+std::string Rfc3339(int64_t unix_seconds);
+bool ParseRfc3339(const std::string& text, int64_t* unix_seconds);
+// "90s", "30m", "12h", "7d" (or plain seconds) as seconds; false for anything else or zero.
+bool ParseDuration(const std::string& text, int64_t* seconds);
 
 }  // namespace wisp::server

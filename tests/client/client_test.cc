@@ -1,7 +1,12 @@
 // wisp_client against a real wisp-server on 127.0.0.1 (in-process, FakeModelEngine).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <ctime>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "native/client/client.h"
 #include "native/server/metrics.h"
@@ -202,9 +207,7 @@ TEST(ClientTest, PullOverHttpsVerifiesTheCertificate) {
 
 TEST(ClientTest, PinnedSigningKey) {
   TempDir d;
-  std::string key = d / "k.pem";
-  ASSERT_EQ(
-      std::system(("openssl genpkey -algorithm ed25519 -out " + key + " 2>/dev/null").c_str()), 0);
+  std::string key = MakeSigningKey(d.path());
   TestServer ts([&](ServerConfig& c) { c.signing_key = key; });
   PublishFile(ts, d, "m", FakeModel(1000, 1), "stable");
   Ed25519Key k;
@@ -217,15 +220,140 @@ TEST(ClientTest, PinnedSigningKey) {
   ASSERT_TRUE(client::Pull(ts.url, "m", opt, &r, &error)) << error;
   // Another key: refused, nothing downloaded.
   Ed25519Key other;
-  std::string key2 = d / "k2.pem";
-  ASSERT_EQ(
-      std::system(("openssl genpkey -algorithm ed25519 -out " + key2 + " 2>/dev/null").c_str()), 0);
+  std::string key2 = MakeSigningKey(d.path());
   ASSERT_TRUE(other.LoadPrivatePem(key2, &error));
   opt.public_key_base64 = Base64Encode(other.PublicKeyRaw());
   opt.cache_dir = d / "cache2";
   EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
   EXPECT_NE(error.find("signature"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(d / "cache2/m/v1/model.wisp"));
+}
+
+// A mirror on 127.0.0.1 that answers GET <path> with whatever body it was last given for that
+// path (200, Connection: close) and 404 otherwise: it can replay any captured manifest.
+class CannedServer {
+ public:
+  CannedServer() : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    url = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CannedServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::socket poke(ioc_);
+    poke.connect(acceptor_.local_endpoint(), ec);  // wakes accept()
+    thread_.join();
+  }
+  void Set(const std::string& path, std::string body) {
+    std::lock_guard lock(mu_);
+    bodies_[path] = std::move(body);
+  }
+  std::string url;
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      boost::system::error_code ec;
+      boost::asio::ip::tcp::socket sock(ioc_);
+      acceptor_.accept(sock, ec);
+      if (ec || stop_) continue;
+      boost::asio::streambuf buf;
+      boost::asio::read_until(sock, buf, "\r\n\r\n", ec);
+      std::string head(boost::asio::buffers_begin(buf.data()),
+                       boost::asio::buffers_end(buf.data()));
+      std::string path = head.substr(4, head.find(' ', 4) - 4);
+      std::string body, status = "200 OK";
+      {
+        std::lock_guard lock(mu_);
+        auto it = bodies_.find(path);
+        if (it == bodies_.end())
+          status = "404 Not Found";
+        else
+          body = it->second;
+      }
+      std::string reply = "HTTP/1.1 " + status +
+                          "\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\nConnection: close\r\n\r\n" + body;
+      boost::asio::write(sock, boost::asio::buffer(reply), ec);
+    }
+  }
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, std::string> bodies_;
+};
+
+TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
+  TempDir d;
+  std::string key = MakeSigningKey(d.path());
+  Ed25519Key k;
+  std::string error;
+  ASSERT_TRUE(k.LoadPrivatePem(key, &error)) << error;
+  TestServer ts([&](ServerConfig& c) { c.signing_key = key; });
+  const std::string ch = "/v1/models/m/channels/stable";
+  std::string v1 = FakeModel(3000, 1), v2 = FakeModel(4000, 2);
+  PublishFile(ts, d, "m", v1, "stable");
+  const std::string old_manifest = Do(ts.url, "GET", ch).body;  // sequence 1, validly signed
+  PublishFile(ts, d, "m", v2, "stable");
+  const std::string new_manifest = Do(ts.url, "GET", ch).body;  // sequence 2
+  ASSERT_EQ(json::parse(new_manifest)["sequence"], 2);
+
+  // Everything goes through one mirror URL, which first serves the current manifest.
+  CannedServer mirror;
+  mirror.Set(ch, new_manifest);
+  mirror.Set("/v1/models/m/versions/2/model.wisp", v2);
+  PullOptions opt;
+  opt.cache_dir = d / "cache";
+  opt.public_key_base64 = Base64Encode(k.PublicKeyRaw());
+  PullResult r;
+  ASSERT_TRUE(client::Pull(mirror.url, "m", opt, &r, &error)) << error;
+  EXPECT_EQ(r.version, 2);
+  EXPECT_NE(ReadAll(d / "cache/m/sequences.json").find("2"), std::string::npos);
+
+  // The mirror replays the old, validly signed manifest: refused, naming both sequences; the
+  // model pulled before stays in place. Without a pinned key the outer fields are checked.
+  mirror.Set(ch, old_manifest);
+  for (bool pinned : {true, false}) {
+    PullOptions o = opt;
+    if (!pinned) o.public_key_base64.clear();
+    EXPECT_FALSE(client::Pull(mirror.url, "m", o, &r, &error));
+    EXPECT_NE(error.find("sequence 1 is lower than sequence 2"), std::string::npos) << error;
+    EXPECT_NE(error.find("keeping v2"), std::string::npos) << error;
+    EXPECT_EQ(ReadAll(d / "cache/m/v2/model.wisp"), v2);
+  }
+  // An outer sequence raised over the signed one does not fool a pinned key.
+  json raised = json::parse(old_manifest);
+  raised["sequence"] = 9;
+  mirror.Set(ch, raised.dump());
+  EXPECT_FALSE(client::Pull(mirror.url, "m", opt, &r, &error));
+  EXPECT_NE(error.find("'sequence' does not match its signed value (1)"), std::string::npos)
+      << error;
+
+  // A server whose clock is 30 days behind serves manifests that have already expired.
+  TestServer past([&](ServerConfig& c) {
+    c.signing_key = key;
+    c.manifest_ttl_s = 86400;
+    c.clock = [] { return static_cast<int64_t>(std::time(nullptr)) - 30 * 86400; };
+  });
+  PublishFile(past, d, "m", v2, "stable");
+  const std::string expired = Do(past.url, "GET", ch).body;
+  mirror.Set(ch, expired);
+  EXPECT_FALSE(client::Pull(mirror.url, "m", opt, &r, &error));
+  EXPECT_NE(error.find("expired at " + json::parse(expired)["expires"].get<std::string>()),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(ReadAll(d / "cache/m/v2/model.wisp"), v2);
+  opt.cache_dir = d / "fresh-cache";
+  EXPECT_FALSE(client::Pull(past.url, "m", opt, &r, &error));
+  EXPECT_NE(error.find("expired at"), std::string::npos) << error;
+
+  // The current manifest is still accepted, and a later sequence too.
+  opt.cache_dir = d / "cache";
+  mirror.Set(ch, new_manifest);
+  ASSERT_TRUE(client::Pull(mirror.url, "m", opt, &r, &error)) << error;
+  EXPECT_EQ(r.version, 2);
 }
 
 }  // namespace

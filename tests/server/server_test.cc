@@ -551,6 +551,71 @@ TEST(ServerTest, SignedManifests) {
   ExpectError(Do(plain.url, "GET", "/v1/signing-key"), 404, "no_signing_key");
 }
 
+TEST(ServerTest, ChannelSequencesExpiryAndResigning) {
+  TempDir keys;
+  std::string key_path = MakeSigningKey(keys.path());
+  auto clock = std::make_shared<std::atomic<int64_t>>(1800000000);
+  TestServer ts([&](ServerConfig& c) {
+    c.signing_key = key_path;
+    c.manifest_ttl_s = 100;
+    c.clock = [clock] { return clock->load(); };
+  });
+  const std::string ch = "/v1/models/m/channels/stable";
+  auto get = [&] { return json::parse(Do(ts.url, "GET", ch).body); };
+  auto put = [&](int v) {
+    auto r = Do(ts.url, "PUT", ch, Auth(), "{\"version\": " + std::to_string(v) + "}");
+    EXPECT_EQ(r.status, 200u) << r.body;
+  };
+  std::string model = FakeModel(1000, 1);
+  PublishOk(ts.url, "m", model, "?channel=stable");
+  json c1 = get();
+  EXPECT_EQ(c1["sequence"], 1);
+  EXPECT_EQ(c1["expires"], Rfc3339(1800000100));
+  // The signed string, byte for byte as docs/server.md shows it.
+  EXPECT_EQ(c1["signature"]["signed"].get<std::string>(),
+            "{\"channel\":\"stable\",\"expires\":\"" + Rfc3339(1800000100) +
+                "\",\"name\":\"m\",\"sequence\":1,\"sha256\":\"" + Sha256Hex(model) +
+                "\",\"size\":1000,\"version\":1}");
+  std::string pub = json::parse(Do(ts.url, "GET", "/v1/signing-key").body)["public_key"];
+  std::string error;
+  EXPECT_TRUE(client::VerifyManifestSignature(c1.dump(), pub, &error)) << error;
+  // Version manifests keep their signed form and carry neither field.
+  json v1 = json::parse(Do(ts.url, "GET", "/v1/models/m/versions/1").body);
+  EXPECT_FALSE(v1.contains("sequence"));
+  EXPECT_FALSE(v1.contains("expires"));
+
+  PublishOk(ts.url, "m", FakeModel(2000, 2), "?channel=stable");
+  EXPECT_EQ(get()["sequence"], 2);
+  put(1);  // a rollback is a new sequence pointing at the older version
+  EXPECT_EQ(get()["sequence"], 3);
+  EXPECT_EQ(get()["version"], 1);
+  put(1);  // no change, no new sequence
+  EXPECT_EQ(get()["sequence"], 3);
+  EXPECT_EQ(Do(ts.url, "DELETE", ch, Auth()).status, 204u);
+  put(2);  // re-created: continues above the deleted channel's number
+  EXPECT_EQ(get()["sequence"], 4);
+  EXPECT_EQ(Do(ts.url, "PUT", "/v1/models/m/channels/beta", Auth(), R"({"version": 1})").status,
+            200u);
+  EXPECT_EQ(json::parse(Do(ts.url, "GET", "/v1/models/m/channels/beta").body)["sequence"], 1);
+
+  ts.Restart();
+  json after = get();
+  EXPECT_EQ(after["sequence"], 4);
+  EXPECT_EQ(after["version"], 2);
+
+  // Re-signing: unchanged until half the lifetime has passed, then a new expiry, same sequence.
+  std::string etag = Do(ts.url, "GET", ch).Header("etag");
+  clock->fetch_add(50);
+  EXPECT_EQ(Do(ts.url, "GET", ch).Header("etag"), etag);
+  clock->fetch_add(1);
+  auto renewed = Do(ts.url, "GET", ch);
+  EXPECT_NE(renewed.Header("etag"), etag);
+  json r = json::parse(renewed.body);
+  EXPECT_EQ(r["expires"], Rfc3339(1800000151));
+  EXPECT_EQ(r["sequence"], 4);
+  EXPECT_TRUE(client::VerifyManifestSignature(renewed.body, pub, &error)) << error;
+}
+
 TEST(ServerTest, Cors) {
   TestServer ts([](ServerConfig& c) { c.cors_origins = {"https://app.example"}; });
   auto r = Do(ts.url, "GET", "/v1/models", {{"Origin", "https://app.example"}});
@@ -760,6 +825,14 @@ TEST(ServerConfigTest, FlagsAndConfigFiles) {
   ASSERT_TRUE(parse({"--cors-origins", "https://x,https://y", "--public-reads", "false"}, &c));
   EXPECT_EQ(c.cors_origins.size(), 2u);
   EXPECT_FALSE(c.public_reads);
+  EXPECT_EQ(c.manifest_ttl_s, 7 * 86400);
+  ServerConfig ttl;
+  ASSERT_TRUE(parse({"--manifest-ttl", "12h"}, &ttl));
+  EXPECT_EQ(ttl.manifest_ttl_s, 12 * 3600);
+  ASSERT_TRUE(parse({"--manifest-ttl", "90"}, &ttl));
+  EXPECT_EQ(ttl.manifest_ttl_s, 90);
+  EXPECT_FALSE(parse({"--manifest-ttl", "7w"}, &ttl));
+  EXPECT_FALSE(parse({"--manifest-ttl", "0d"}, &ttl));
   ServerConfig e;
   EXPECT_FALSE(parse({"--tls-cert", "a.pem"}, &e));
   EXPECT_FALSE(parse({"--bogus"}, &e));

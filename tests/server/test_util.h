@@ -125,6 +125,14 @@ inline std::string RawExchange(uint16_t port, const std::string& data,
   return out;
 }
 
+// A fresh Ed25519 private key (PEM) in `dir`; returns its path.
+inline std::string MakeSigningKey(const std::string& dir) {
+  std::string path = dir + "/signing-" + std::to_string(std::random_device{}()) + ".pem";
+  std::string cmd = "openssl genpkey -algorithm ed25519 -out " + path + " 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  return path;
+}
+
 // One HTTP exchange on a fresh connection (10 s timeout); failures are test failures.
 inline client::HttpResponse Do(const std::string& url, const std::string& method,
                                const std::string& target, const client::Headers& headers = {},

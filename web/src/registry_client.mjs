@@ -7,12 +7,16 @@
 //   <manifest URL>                        the last good manifest of that channel/version, with
 //                                         the server's ETag (revalidated with If-None-Match)
 //   <server>/.wisp-cache/sha256/<hex>     the artifact bytes, keyed by their sha256
+//   <server>/.wisp-cache/sequence/<name>/<channel>  {"sequence": n}: the highest channel sequence
+//                                         accepted from that server (replayed manifests, with a
+//                                         lower sequence, are refused; so are expired ones)
 // Artifacts that no cached manifest references (as current or previous) are deleted.
 // Without a Cache API (Node, insecure origins) the same checks run with nothing cached, unless a
 // Cache-like object is passed as options.cache.
 
 const DEFAULT_CACHE_NAME = 'wisp-models-v1';
 const ARTIFACT_PREFIX = '.wisp-cache/sha256/';
+const SEQUENCE_PREFIX = '.wisp-cache/sequence/';
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function hex(bytes) {
@@ -68,21 +72,20 @@ async function importPublicKey(key, fail) {
   }
 }
 
-// The string the server signs: canonical JSON of {name, sha256, size, version}, keys sorted,
-// no whitespace (docs/server.md, "Signed manifests"). Rebuilt from the manifest's own fields so a
-// signature over other values cannot vouch for these.
-function signedString(m) {
+// The string a manifest without `signature.signed` (from an older server) was signed over:
+// canonical JSON of {name, sha256, size, version}, keys sorted, no whitespace.
+function legacySignedString(m) {
   return JSON.stringify({ name: m.name, sha256: m.sha256, size: m.size, version: m.version });
 }
 
+// Verifies the signature over the bytes of `signature.signed` (docs/server.md, "Signed
+// manifests") and returns the signed fields, after checking that each equals the manifest's
+// outer field of the same name: the outer JSON is not signed, so checks must use these.
 async function verifySignature(manifest, key, what, fail) {
   const sig = manifest.signature;
   if (!sig || typeof sig !== 'object') fail(`${what}: the manifest is not signed, but a public key was pinned`);
   if (sig.algorithm !== 'ed25519') fail(`${what}: unsupported signature algorithm '${sig.algorithm}'`);
-  const message = signedString(manifest);
-  if (sig.signed !== undefined && sig.signed !== message) {
-    fail(`${what}: the signed fields (${sig.signed}) do not match the manifest (${message})`);
-  }
+  const message = typeof sig.signed === 'string' ? sig.signed : legacySignedString(manifest);
   let value;
   try { value = base64ToBytes(sig.value); } catch { fail(`${what}: the signature is not base64`); }
   let ok = false;
@@ -92,6 +95,46 @@ async function verifySignature(manifest, key, what, fail) {
     fail(`${what}: signature verification failed: ${e.message}`);
   }
   if (!ok) fail(`${what}: the manifest signature does not verify with the pinned public key; refusing this model`);
+  let fields;
+  try { fields = JSON.parse(message); } catch { fields = null; }
+  if (!fields || typeof fields !== 'object') fail(`${what}: the signed string is not a JSON object`);
+  for (const k of ['name', 'version', 'sha256', 'size']) {
+    if (!(k in fields)) fail(`${what}: the signed fields lack '${k}'`);
+  }
+  for (const [k, v] of Object.entries(fields)) {
+    if (manifest[k] !== v) {
+      fail(`${what}: the signed fields (${message}) do not match the manifest's '${k}' (${JSON.stringify(manifest[k])})`);
+    }
+  }
+  return fields;
+}
+
+// Refuses a channel manifest that has expired, names another channel, or has a sequence below
+// `stored` (the highest accepted from this server). `fields`: the signed fields with a pinned
+// key, else the manifest itself.
+function checkFreshness(fields, channel, stored, keeping, what, fail) {
+  if ('channel' in fields && fields.channel !== channel) {
+    fail(`${what}: the manifest is for channel '${fields.channel}'; refused${keeping}`);
+  }
+  if ('expires' in fields) {
+    const expires = typeof fields.expires === 'string' ? Date.parse(fields.expires) : NaN;
+    if (Number.isNaN(expires)) fail(`${what}: the manifest's expires ${JSON.stringify(fields.expires)} is not an RFC 3339 time; refused${keeping}`);
+    const now = Date.now();
+    if (now >= expires) {
+      fail(`${what}: the manifest expired at ${fields.expires} (now ${new Date(now).toISOString()}); a stale or frozen mirror? refused${keeping}`);
+    }
+  }
+  const hasSequence = Number.isSafeInteger(fields.sequence);
+  if (stored > 0 && !hasSequence) {
+    fail(`${what}: the manifest carries no sequence, but sequence ${stored} was accepted before; refused${keeping}`);
+  }
+  if (hasSequence && fields.sequence < stored) {
+    fail(`${what}: the manifest's sequence ${fields.sequence} is lower than sequence ${stored} already accepted (a replayed old manifest); refused${keeping}`);
+  }
+}
+
+function expired(manifest) {
+  return typeof manifest?.expires === 'string' && !(Date.now() < Date.parse(manifest.expires));
 }
 
 function checkManifest(m, name, what, fail) {
@@ -173,6 +216,31 @@ class ServerModelSource {
 
   artifactKey(sha) {
     return new URL(ARTIFACT_PREFIX + sha, this.base).href;
+  }
+
+  sequenceKey() {
+    return new URL(`${SEQUENCE_PREFIX}${encodeURIComponent(this.name)}/${encodeURIComponent(this.channel)}`, this.base).href;
+  }
+
+  // The highest sequence accepted for this server, model and channel (0: none).
+  async storedSequence(cache) {
+    if (!cache || !this.channel) return 0;
+    try {
+      const r = await cache.match(this.sequenceKey());
+      const n = r ? (await r.json()).sequence : 0;
+      return Number.isSafeInteger(n) && n > 0 ? n : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  async storeSequence(cache, sequence) {
+    if (!cache || !this.channel || !Number.isSafeInteger(sequence)) return;
+    try {
+      await cache.put(this.sequenceKey(), new Response(JSON.stringify({ sequence }), { headers: { 'content-type': 'application/json' } }));
+    } catch {
+      // Storage refused: the next load checks against the older number (still monotonic here).
+    }
   }
 
   async key() {
@@ -270,6 +338,7 @@ class ServerModelSource {
     const live = new Set();
     const artifacts = [];
     for (const req of keys) {
+      if (req.url.includes(SEQUENCE_PREFIX)) continue;
       const marker = req.url.indexOf(ARTIFACT_PREFIX);
       if (marker >= 0) { artifacts.push({ req, sha: req.url.slice(marker + ARTIFACT_PREFIX.length) }); continue; }
       const r = await cache.match(req);
@@ -286,7 +355,8 @@ class ServerModelSource {
   async resolve({ cache, record, verified, onProgress, signal }) {
     const key = await this.key();
     const cachedBytes = verified ?? (record ? await this.cachedArtifact(cache, record.manifest) : null);
-    const answer = await this.fetchManifest(cachedBytes ? record.etag : null, signal);
+    // An expired manifest is not revalidated with its ETag: a 304 must not keep it unchecked.
+    const answer = await this.fetchManifest(cachedBytes && !expired(record.manifest) ? record.etag : null, signal);
     if (answer.offline || answer.status === 304) {
       if (!cachedBytes) {
         this.fail(`${this.what}: cannot reach the server (${answer.offline?.message ?? 'no answer'}) and nothing is cached`,
@@ -296,13 +366,19 @@ class ServerModelSource {
       return { bytes: cachedBytes, manifest: record.manifest, from: 'cache', revalidation: answer.offline ? 'offline' : 'not-modified' };
     }
     const { manifest, etag } = answer;
-    if (key) await verifySignature(manifest, key, this.what, this.fail);
+    const fields = key ? await verifySignature(manifest, key, this.what, this.fail) : manifest;
+    const stored = await this.storedSequence(cache);
+    if (this.channel) {
+      const keeping = record ? `; keeping v${record.manifest.version} from the cache` : '';
+      checkFreshness(fields, this.channel, stored, keeping, this.what, this.fail);
+    }
     let bytes = null;
     let from = 'network';
     if (cachedBytes && record.manifest.sha256 === manifest.sha256) bytes = cachedBytes;
     else bytes = await this.cachedArtifact(cache, manifest);  // e.g. a rollback to the previous version
     if (bytes) from = 'cache';
     else bytes = await this.download(manifest, onProgress, signal);
+    if (this.channel && fields.sequence > stored) await this.storeSequence(cache, fields.sequence);
     await this.store(cache, manifest, etag, bytes, record?.manifest.sha256 ?? null);
     return { bytes, manifest, from, revalidation: 'modified' };
   }
