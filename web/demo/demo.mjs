@@ -335,6 +335,7 @@ function showInputControls() {
   $('input-title').textContent = audio ? '2 · Sound' : '2 · Image';
   $('run').textContent = RUN_LABEL[state.kind] ?? 'Run';
   $('results-title').textContent = RESULTS_TITLE[state.kind] ?? 'Output';
+  $('show-overlay').closest('label').hidden = state.kind !== 'segmentation' && state.kind !== 'pose';
   if (!audio && image) drawPreview(image.data, image.width, image.height, 3);
   if (!audio) $('image-info').textContent = image ? `${imageName} · ${image.width}×${image.height}` : '';
 }
