@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The WebAssembly package: builds both wasm variants (SIMD128, SIMD128 + pthreads) into web/dist,
 # then runs the Node tests (API + every golden case + loadFromServer against the real wisp-server)
-# and the headless-Chromium tests (including the demo served by wisp-server, and the package
+# and the headless-Chromium tests (including the demo served by wisp-server, the demo's overlays
+# checked by pixels: web/test/browser/demo.test.mjs, and the package
 # bundled by esbuild and Vite, in a plain module page, module/shared Workers and an AudioWorklet:
 # web/test/browser/bundlers.test.mjs), checks that `npm pack` ships the package files, and prints
 # the size of each .wasm / JS file.

@@ -1,7 +1,8 @@
 // A small static server for the demo and the browser tests, bound to 127.0.0.1 only.
 //   /            -> web/ (the package: src/, dist/, demo/, test/browser/)
 //   /shared/...  -> the shared data, read-only: models/, images/, labels/, goldens/
-//   /api/shared.json -> lists of the shared models and images (for the demo page)
+//   /api/shared.json -> lists of the shared models and images (for the demo page), with each
+//                       .tflite model's inputs and outputs (so the demo's picker can name its kind)
 //   mounts: { '/prefix/': dir } -> more folders (the bundler tests' build outputs)
 // With coi (default on) every response carries COOP same-origin + COEP require-corp (+ CORP), so
 // pages are cross-origin isolated and the threaded variant can use SharedArrayBuffer.
@@ -11,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WEB_DIR, SHARED } from './shared.mjs';
+import { tfliteSignature } from '../demo/kinds.mjs';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -28,7 +30,26 @@ function sharedListing() {
   const list = (dir, re) => {
     try { return fs.readdirSync(path.join(SHARED, dir)).filter((f) => re.test(f)).sort(); } catch { return []; }
   };
-  return { models: list('models', /\.(tflite|wisp)$/), images: list('images', /\.(bmp|jpg|jpeg|png)$/i), labels: list('labels', /\.txt$/) };
+  const models = list('models', /\.(tflite|wisp)$/);
+  const signatures = {};
+  for (const f of models.filter((m) => m.endsWith('.tflite'))) {
+    const sig = signatureOf(path.join(SHARED, 'models', f));
+    if (sig) signatures[f] = sig;
+  }
+  return { models, images: list('images', /\.(bmp|jpg|jpeg|png)$/i), labels: list('labels', /\.txt$/), signatures };
+}
+
+// The inputs and outputs of a .tflite file, read once per file version (path, size, mtime).
+const signatureCache = new Map();
+function signatureOf(file) {
+  try {
+    const { size, mtimeMs } = fs.statSync(file);
+    const key = `${file}:${size}:${mtimeMs}`;
+    if (!signatureCache.has(key)) signatureCache.set(key, tfliteSignature(fs.readFileSync(file)));
+    return signatureCache.get(key);
+  } catch {
+    return null;
+  }
 }
 
 export function startServer({ coi = true, port = 0, log = false, mounts = {} } = {}) {

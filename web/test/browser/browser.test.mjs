@@ -1,8 +1,8 @@
 // Browser tests in Debian's headless Chromium, driven by playwright-core (never downloads a
 // browser). A 127.0.0.1 server serves web/ and the shared data with COOP/COEP (a second one
 // without them checks the fallback). Asserts the golden top-1 for tf2_mobilenet_v2 + cat.bmp in
-// the single-threaded and threaded variants (and in a Worker), corrupt-model errors, and saves a
-// screenshot of the demo page to test-artifacts/.
+// the single-threaded and threaded variants (and in a Worker), corrupt-model errors and the image
+// decoders. The demo page has its own tests: demo.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -138,68 +138,6 @@ test('createImageBitmap decode (no colour conversion) equals the JS BMP decoder'
     const r = await page.evaluate(() => window.compareDecoders('cat.bmp'));
     assert.equal(r.width, 512);
     assert.equal(r.same, true, `${r.diff} differing bytes`);
-  } finally {
-    await page.close();
-  }
-});
-
-// Every kind of shared model in the demo: a segmentation mask (DeepLab's int64 class map, which
-// once failed converting a BigInt), pose keypoints (MoveNet), and a clear word instead of a
-// photo for the keyword-spotting model (its input is a spectrogram). No page error, no state.error.
-test('demo page shows segmentation, pose and non-image models for what they are', { skip, timeout: 600000 }, async () => {
-  const cases = [
-    { model: 'deeplabv3_mnv2_dm05_pascal_quant.tflite', kind: 'segmentation', done: (s) => s.segmentation },
-    { model: 'movenet_single_pose_lightning_ptq.tflite', kind: 'pose', done: (s) => s.keypoints },
-    { model: 'mlperf_tiny_kws_dscnn_int8.tflite', kind: 'tensor', done: (s) => s.ready },
-  ];
-  for (const c of cases) {
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e).slice(0, 500)));
-    try {
-      await page.goto(`${coiServer.url}/demo/?model=${c.model}&image=cat.bmp`, { timeout: 60000 });
-      await page.waitForFunction(() => window.demoState?.kind && !window.demoState.busy &&
-        (window.demoState.segmentation || window.demoState.keypoints || window.demoState.error ||
-         (window.demoState.kind === 'tensor' && window.demoState.ready)), null, { timeout: 280000 });
-      const s = await page.evaluate(() => ({ ...window.demoState, status: document.getElementById('status').textContent }));
-      assert.equal(s.error, null, `${c.model}: ${s.error}`);
-      assert.deepEqual(errors, [], c.model);
-      assert.equal(s.kind, c.kind, c.model);
-      assert.ok(c.done(s), `${c.model}: ${s.status}`);
-      if (c.kind === 'segmentation') {
-        assert.ok(s.segmentation.classes.length >= 2, `classes ${s.segmentation.classes}`);
-        assert.ok(s.segmentation.classes.every((k) => Number.isInteger(k) && k >= 0 && k < 21));
-      }
-      if (c.kind === 'pose') assert.equal(s.keypoints.length, 17);
-      if (c.kind === 'tensor') {
-        await page.waitForFunction(() => /not a picture/.test(document.getElementById('status').textContent), null, { timeout: 30000 });
-        assert.equal(s.top5, null);
-      }
-    } finally {
-      await page.close();
-    }
-  }
-});
-
-test('demo page classifies cat.bmp; screenshot saved', { skip, timeout: 300000 }, async (t) => {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => consoleLines.push(`[demo pageerror] ${String(e).slice(0, 500)}`));
-  try {
-    await page.goto(`${coiServer.url}/demo/?model=${MODEL}&image=cat.bmp`, { timeout: 60000 });
-    await page.waitForFunction(() => window.demoState?.top5 || window.demoState?.error, null, { timeout: 280000 });
-    const s = await page.evaluate(() => ({ top5: window.demoState.top5, error: window.demoState.error, variant: window.demoState.variant }));
-    assert.equal(s.error, null);
-    t.diagnostic(`demo: ${s.variant.name}, top-1 ${s.top5[0].label} (${s.top5[0].score.toFixed(3)})`);
-    assert.equal(s.top5[0].index, golden.top5[0].index);
-    assert.equal(s.top5[0].label, golden.top5[0].label);
-    // The label names come from the model itself (its TFLite Metadata, model.labels), which the
-    // demo states next to the model's name.
-    assert.match(await page.textContent('#model-info'), /^ImageClassifier · .* · 1001 labels · /);
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, 'demo.png');
-    await page.screenshot({ path: file, fullPage: true });
-    assert.ok(fs.statSync(file).size > 10000);
-    t.diagnostic(`screenshot: ${file}`);
   } finally {
     await page.close();
   }

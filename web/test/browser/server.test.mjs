@@ -85,9 +85,9 @@ test('demo served by wisp-server lists its models, loads mobilenet@stable and cl
     await page.goto(`${server.url}/demo/?model=mobilenet`, { timeout: 60000 });
     const first = await demoClassifiesCat(page);
     assert.equal(first.error, null);
-    assert.ok(first.options.some((o) => /^mobilenet · stable \(v1\)$/.test(o)), first.options.join(' | '));
-    assert.ok(first.options.some((o) => /^vww · canary \(v1\)$/.test(o)), first.options.join(' | '));
-    assert.ok(first.options.some((o) => /^tiny · stable \(v1\)$/.test(o)), first.options.join(' | '));
+    assert.ok(first.options.some((o) => /^mobilenet · stable \(v1\) · image classifier$/.test(o)), first.options.join(' | '));
+    assert.ok(first.options.some((o) => /^vww · canary \(v1\) · image classifier$/.test(o)), first.options.join(' | '));
+    assert.ok(first.options.some((o) => /^tiny · stable \(v1\) · image classifier$/.test(o)), first.options.join(' | '));
     assert.deepEqual([first.served.from, first.served.revalidation, first.served.version], ['network', 'modified', 1]);
     assert.equal(first.isolated, true, 'wisp-server sends COOP/COEP with static files');
     assert.equal(first.top5[0].index, golden.top5[0].index);
