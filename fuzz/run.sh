@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# Builds (if needed) and runs every libFuzzer target for SECONDS each:
+# Builds (if needed) and runs every libFuzzer target for SECONDS each. The targets live in the
+# sanitizer build (`cmake --preset debug`: clang 16, ASan + UBSan + coverage), which the test
+# command builds anyway, so the short runs in scripts/test.sh cost no build of their own:
 #   fuzz/run.sh [SECONDS]            default 60
 #   FUZZ_TARGETS="handler_fuzzer" fuzz/run.sh 600   only some targets
 # Seed corpora are made at run time from $WISP_SHARED (models converted to .wisp, images) plus the
 # requests and documents kept in fuzz/corpus/<target>/; what a run discovers stays in
-# build/fuzz/corpus/<target>/ for the next run. Crash, leak, timeout and out-of-memory inputs are
-# written to build/fuzz/findings/<target>/. Prints executions, edges covered (libFuzzer's cov:) and
+# build/debug/corpus/<target>/ for the next run. Crash, leak, timeout and out-of-memory inputs are
+# written to build/debug/findings/<target>/. Prints executions, edges covered (libFuzzer's cov:) and
 # findings per target; exits non-zero when any target found anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 export WISP_SHARED="${WISP_SHARED:-$(cd .. && pwd)/shared}"
-build=build/fuzz
+build=build/debug
 targets=(${FUZZ_TARGETS:-wisp_load_fuzzer tflite_import_fuzzer invoke_fuzzer image_decode_fuzzer
   predict_json_fuzzer token_file_fuzzer manifest_fuzzer handler_fuzzer})
 
-# libFuzzer needs clang's runtime; clang 16 knows every cpu feature the microkernels ask for.
-if [[ ! -f $build/build.ninja ]]; then
-  CC=clang-16 CXX=clang++-16 cmake -S . -B "$build" -G Ninja -DWISP_FUZZ=ON -DWISP_BUILD_TESTS=OFF \
-    -DCMAKE_BUILD_TYPE= "-DCMAKE_C_FLAGS=-O1 -gline-tables-only" \
-    "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" >/dev/null
-fi
+[[ -f $build/build.ninja ]] || cmake --preset debug >/dev/null
 cmake --build "$build" --target wisp_fuzzers -j2 >/dev/null
 
 # Seeds. Only the smaller models: libFuzzer reads every seed at start-up and large ones would use

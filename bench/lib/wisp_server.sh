@@ -1,5 +1,5 @@
 # Sourced by the wisp-server benchmarks (run from the repository root, after build/native):
-#   start_wisp_server WORK THREADS MODEL NAME
+#   start_wisp_server WORK THREADS MODEL NAME [SERVER OPTION...]
 # starts the release wisp-server on a free loopback port with a fresh data directory and write
 # token under WORK, waits until it listens, and publishes the .tflite/.wisp file MODEL as model NAME
 # on channel stable. Sets wisp_pid, wisp_url and wisp_token. When the server does not come up or
@@ -7,10 +7,11 @@
 # `|| exit 1`, where errexit does not apply inside the function).
 start_wisp_server() {
   local work=$1 threads=$2 model=$3 name=$4
+  shift 4
   wisp_token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   echo "$wisp_token" > "$work/token"
   build/native/native/server/wisp-server --address 127.0.0.1 --port 0 --data "$work/data" \
-    --token-file "$work/token" --threads "$threads" --quiet > "$work/wisp.log" 2>&1 &
+    --token-file "$work/token" --threads "$threads" --quiet "$@" > "$work/wisp.log" 2>&1 &
   wisp_pid=$!
   for _ in $(seq 200); do grep -q "listening on" "$work/wisp.log" && break; sleep 0.05; done
   wisp_url=$(grep -o 'http://[^ ]*' "$work/wisp.log" | head -1)
