@@ -3,7 +3,7 @@
 // first, so that V8 has compiled and tiered up the importer and the weight packing).
 //
 //   node bench/cold_load_split.mjs [--model M] [--prime-model P] [--prime N] [--pause-ms MS|-1]
-//                                  [--simd simd128|relaxed]
+//                                  [--simd simd128|relaxed]   (relaxed: node --experimental-wasm-relaxed-simd)
 //
 // Finding (2026-12-06, Node 20, simd128, 2 cores, one other build running): the first load of
 // tf2_mobilenet_v2 takes 290-550 ms, the next ones 35-180 ms; with --no-liftoff the second takes
@@ -15,11 +15,9 @@
 // warm-up that already runs while the model downloads. Not a timed test.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Wisp } from '../web/src/node.mjs';
+import { SHARED } from '../web/test/shared.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const shared = process.env.WISP_SHARED || path.join(here, '..', '..', 'shared');
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
@@ -30,11 +28,11 @@ const primes = Number(arg('prime', '0'));
 const simd = arg('simd', 'simd128');
 
 const rt = await Wisp.create({ threads: 1, simd });
-rt.core.call('wisp_warm_up', 10, 7);  // as the package does before a large model
-const bytes = readFileSync(path.join(shared, 'models', `${model}.tflite`));
+rt._warmUp(Infinity, {});  // the package's own warm-up, as before any large model
+const bytes = readFileSync(path.join(SHARED, 'models', `${model}.tflite`));
 const row = { model, simd: rt.variant.name, primes };
 if (primes > 0) {
-  const small = readFileSync(path.join(shared, 'models', `${primeModel}.tflite`));
+  const small = readFileSync(path.join(SHARED, 'models', `${primeModel}.tflite`));
   const t = performance.now();
   for (let i = 0; i < primes; i++) (await rt.load(small, { warmUp: false })).dispose();
   row.primeMs = +(performance.now() - t).toFixed(1);
