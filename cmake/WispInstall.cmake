@@ -44,11 +44,11 @@ install(DIRECTORY "${WISP_THIRD_PARTY_INCLUDE}/flatbuffers"
 
 # The registry client, a component of its own: its dependencies (Boost, OpenSSL, zlib,
 # nlohmann_json) are only looked for by projects that ask for it.
-wisp_install_targets(WispClientTargets wisp_client:client wisp_server_util:server_util)
+wisp_install_targets(WispClientTargets wisp_client:client wisp_common:common)
 install(FILES "${CMAKE_SOURCE_DIR}/native/client/client.h"
         DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/client")
-install(FILES "${CMAKE_SOURCE_DIR}/native/server/util.h"
-        DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/server")
+install(FILES "${CMAKE_SOURCE_DIR}/native/common/util.h"
+        DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/common")
 
 install(TARGETS wisp wisp-server RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 

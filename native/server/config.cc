@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "native/server/util.h"
+#include "native/common/util.h"
 
 namespace wisp::server {
 
@@ -118,7 +118,7 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
     *exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
-  if (!ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
+  if (!common::ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
     std::cerr << "wisp-server: --manifest-ttl wants a duration such as 90s, 12h or 7d, not '" << ttl
               << "'\n";
     *exit_code = 2;

@@ -854,38 +854,29 @@ Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string>
   return r;
 }
 
-bool Handler::ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
-                           std::string* error) const {
-  std::string read_error;
-  if (!ReadFile(path, data, &read_error)) {
-    *error = "artifact unreadable: " + read_error;
-    return false;
-  }
+Result<std::string> Handler::ReadVerified(const std::string& path,
+                                          const std::string& sha256) const {
+  Result<std::string> data = ReadFileText(path);
+  if (!data.ok()) return data.status().WithContext("artifact unreadable");
   std::string actual = Sha256Hex(*data);
-  if (actual == sha256) return true;
+  if (actual == sha256) return data;
   // Name the file relative to the data directory: clients need not learn the server's layout.
   std::string rel =
       path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
-  *error = "artifact corrupt: " + rel + " has sha256 " + actual + ", the registry recorded " +
-           sha256 + "; refusing to serve or run it";
-  std::cerr << "wisp-server: " << *error << std::endl;
-  data->clear();
-  return false;
+  Status corrupt(StatusCode::kInvalidModel, "artifact corrupt: " + rel + " has sha256 " + actual +
+                                                ", the registry recorded " + sha256 +
+                                                "; refusing to serve or run it");
+  std::cerr << "wisp-server: " << corrupt.message() << std::endl;
+  return corrupt;
 }
 
-std::shared_ptr<const std::string> Handler::LoadCached(const std::string& key,
-                                                       const std::string& path,
-                                                       const std::string* sha256,
-                                                       std::string* error) {
+Result<std::shared_ptr<const std::string>> Handler::LoadCached(const std::string& key,
+                                                               const std::string& path,
+                                                               const std::string* sha256) {
   if (auto hit = file_cache_.Get(key)) return *hit;
-  auto data = std::make_shared<std::string>();
-  std::string ignored;
-  if (sha256) {
-    if (!ReadVerified(path, *sha256, data.get(), error ? error : &ignored)) return nullptr;
-  } else if (!ReadFile(path, data.get(), error)) {
-    return nullptr;
-  }
-  return file_cache_.Put(key, std::move(data));
+  Result<std::string> data = sha256 ? ReadVerified(path, *sha256) : ReadFileText(path);
+  if (!data.ok()) return data.status();
+  return file_cache_.Put(key, std::make_shared<const std::string>(std::move(data).value()));
 }
 
 Handler::Caches Handler::cache_stats() const {
@@ -965,10 +956,10 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   std::string etag = QuotedEtag(info.sha256);
   if (gzip) {
     // A corrupt gzip copy is logged and skipped: the identity artifact is served instead.
-    std::string gz_error;
-    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true),
-                           &info.gzip_sha256, &gz_error);
-    if (data) {
+    auto cached =
+        LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true), &info.gzip_sha256);
+    if (cached.ok()) {
+      std::shared_ptr<const std::string> data = std::move(cached).value();
       // A distinct strong validator for the encoded representation; If-None-Match with either
       // validator is a match (the content is the same model).
       std::string gz_etag = QuotedEtag(info.sha256 + "-gzip");
@@ -992,14 +983,12 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
       return r;
     }
   }
-  std::string error;
-  auto data =
-      LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256, &error);
-  if (!data) {
-    bool corrupt = error.rfind("artifact corrupt", 0) == 0;
-    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", error);
+  auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256);
+  if (!data.ok()) {
+    bool corrupt = data.status().code() == StatusCode::kInvalidModel;
+    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", data.status().message());
   }
-  Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
+  Reply r = ServeBytes(req, *data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
   // RFC 9530: the whole artifact's digest, also on 206 replies (a client checks the file it
@@ -1143,8 +1132,8 @@ Reply Handler::DeleteVersion(const Request&, const RouteMatch& m) {
 
 size_t Handler::loaded_models() const { return loaded_.size(); }
 
-std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int64_t version,
-                                                    std::string* error) {
+Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& name,
+                                                            int64_t version) {
   // An entry evicted while in use stays alive for its users and is loaded again when next asked.
   std::shared_ptr<Loaded> entry =
       loaded_.GetOrInsert({name, version}, [] { return std::make_shared<Loaded>(); });
@@ -1153,21 +1142,19 @@ std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int
     auto snap = registry_->Get(name);
     auto it = snap ? snap->versions.find(version) : decltype(snap->versions.end()){};
     if (!snap || it == snap->versions.end()) {
-      *error = "version " + std::to_string(version) + " is gone";
       loaded_.Erase({name, version});
-      return nullptr;
+      return NotFound("version %lld is gone", static_cast<long long>(version));
     }
-    std::string data;
-    if (!ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256, &data,
-                      error)) {
+    Result<std::string> data =
+        ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256);
+    if (!data.ok()) {
       loaded_.Erase({name, version});
-      return nullptr;
+      return data.status();
     }
-    auto loaded = engine_->Load(std::vector<uint8_t>(data.begin(), data.end()));
+    auto loaded = engine_->Load(std::vector<uint8_t>(data->begin(), data->end()));
     if (!loaded.ok()) {
-      *error = loaded.error();
       loaded_.Erase({name, version});
-      return nullptr;
+      return Status(StatusCode::kInvalidArgument, loaded.error());
     }
     entry->model = loaded.value();
   }
@@ -1210,12 +1197,16 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
                       "predict body exceeds the limit of " + std::to_string(budget.body_limit) +
                           " bytes for this model");
   }
-  std::string error;
-  auto entry = GetLoaded(name, version, &error);
-  if (!entry) {
-    if (error.rfind("artifact corrupt", 0) == 0) return ErrorReply(500, "artifact_corrupt", error);
-    return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  auto loaded = GetLoaded(name, version);
+  if (!loaded.ok()) {
+    const Status& s = loaded.status();
+    if (s.code() == StatusCode::kInvalidModel) {
+      return ErrorReply(500, "artifact_corrupt", s.message());
+    }
+    return ErrorReply(500, "load_failed", "model failed to load: " + s.message());
   }
+  std::shared_ptr<Loaded> entry = std::move(loaded).value();
+  std::string error;
   const auto& specs = entry->model->inputs();
   const bool raw = budget.raw;
 
@@ -1349,8 +1340,9 @@ Reply Handler::Static(const Request& req, const Target& t) {
   if (::stat(canon.c_str(), &st) != 0) return ErrorReply(404, "not_found", "no such file");
   std::string key = "static:" + canon.string() + ":" + std::to_string(st.st_size) + ":" +
                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  auto data = LoadCached(key, canon.string());
-  if (!data) return ErrorReply(404, "not_found", "no such file");
+  auto cached = LoadCached(key, canon.string());
+  if (!cached.ok()) return ErrorReply(404, "not_found", "no such file");
+  std::shared_ptr<const std::string> data = std::move(cached).value();
   std::string type = ContentTypeFor(canon.string());
   bool wasm = type == "application/wasm";
   std::string etag = etag_cache_.Get(key).value_or("");

@@ -13,12 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "native/common/util.h"
 #include "native/platform/lru_cache.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
 #include "native/server/model_engine.h"
 #include "native/server/registry.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
@@ -146,20 +146,19 @@ class Handler {
                    const std::string& etag, const std::string& content_type,
                    const std::string& cache_control, bool allow_range);
   // Reads `path` once and keeps it in the file cache under `key`. With `sha256` (hex), the bytes
-  // are verified before they are cached or returned: a mismatch is logged and returns null with
-  // `error` set to "artifact corrupt: ...".
-  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path,
-                                                const std::string* sha256 = nullptr,
-                                                std::string* error = nullptr);
-  // Reads an artifact and checks it against the digest the registry recorded at publish time.
-  bool ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
-                    std::string* error) const;
+  // are verified before they are cached or returned (see ReadVerified).
+  Result<std::shared_ptr<const std::string>> LoadCached(const std::string& key,
+                                                        const std::string& path,
+                                                        const std::string* sha256 = nullptr);
+  // Reads an artifact and checks it against the digest the registry recorded at publish time: a
+  // mismatch is logged and is kInvalidModel, "artifact corrupt: ...".
+  Result<std::string> ReadVerified(const std::string& path, const std::string& sha256) const;
 
   struct Loaded {
     std::mutex mu;
     std::shared_ptr<LoadedModel> model;
   };
-  std::shared_ptr<Loaded> GetLoaded(const std::string& name, int64_t version, std::string* error);
+  Result<std::shared_ptr<Loaded>> GetLoaded(const std::string& name, int64_t version);
 
   const ServerConfig& cfg_;
   Registry* registry_;

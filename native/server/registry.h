@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/model_engine.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
@@ -109,7 +109,7 @@ class Registry {
 
  private:
   bool LoadModel(const std::string& name, std::vector<std::string>* log);
-  bool WriteIndex(const ModelSnapshot& s, std::string* error);
+  Status WriteIndex(const ModelSnapshot& s);
   // Makes `s` the model's committed state: index.json replaced durably, then the rendered
   // snapshot swapped in for readers. Called with write_mu_ held; a storage error leaves both as
   // they were.

@@ -23,13 +23,13 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "native/common/util.h"
 #include "native/server/access_log.h"
 #include "native/server/handler.h"
 #include "native/server/metrics.h"
 #include "native/server/registry.h"
 #include "native/server/shared_body.h"
 #include "native/server/tokens.h"
-#include "native/server/util.h"
 #include "native/server/verify.h"
 
 namespace wisp::server {
@@ -451,8 +451,20 @@ bool Server::Start(std::string* error) {
   Core& c = impl_->core;
   const ServerConfig& cfg = c.cfg;
   std::vector<std::string> tokens;
-  if (!cfg.token_file.empty() && !ReadTokens(cfg.token_file, &tokens, error)) return false;
-  if (!cfg.signing_key.empty() && !c.key.LoadPrivatePem(cfg.signing_key, error)) return false;
+  if (!cfg.token_file.empty()) {
+    auto read = ReadTokens(cfg.token_file);
+    if (!read.ok()) {
+      *error = read.status().message();
+      return false;
+    }
+    tokens = std::move(read).value();
+  }
+  if (!cfg.signing_key.empty()) {
+    if (Status s = c.key.LoadPrivatePem(cfg.signing_key); !s.ok()) {
+      *error = s.message();
+      return false;
+    }
+  }
   if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {
     *error = "--web " + cfg.web_dir + " is not a directory";
     return false;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/config.h"
 #include "native/server/model_engine.h"
 

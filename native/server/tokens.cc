@@ -1,6 +1,6 @@
 #include "native/server/tokens.h"
 
-#include "native/server/util.h"
+#include "native/platform/file_io.h"
 
 namespace wisp::server {
 
@@ -18,14 +18,10 @@ std::vector<std::string> ParseTokens(std::string_view text) {
   return tokens;
 }
 
-bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
-  std::string text;
-  if (!ReadFile(path, &text)) {
-    *error = "cannot read token file " + path;
-    return false;
-  }
-  *tokens = ParseTokens(text);
-  return true;
+Result<std::vector<std::string>> ReadTokens(const std::string& path) {
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return text.status().WithContext("cannot read token file " + path);
+  return ParseTokens(*text);
 }
 
 }  // namespace wisp::server

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <set>
 
+#include "native/common/util.h"
 #include "native/server/registry.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
