@@ -142,17 +142,13 @@ std::map<std::string, int64_t> SequencesFromIndexJson(const json& idx) {
 
 }  // namespace
 
-bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error) {
+Result<StoredIndex> ReadStoredIndex(const std::string& path) {
   Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) {
-    *error = "cannot read";
-    return false;
-  }
+  if (!text.ok()) return Status(text.status().code(), "cannot read");
   json idx = json::parse(*text, nullptr, false);
-  if (idx.is_discarded() || !idx.is_object()) {
-    *error = "not a JSON object";
-    return false;
-  }
+  if (idx.is_discarded() || !idx.is_object()) return InvalidArgument("not a JSON object");
+  StoredIndex result;
+  StoredIndex* out = &result;
   out->name = idx.value("name", "");
   for (auto& jv : idx.value("versions", json::array())) {
     VersionInfo v;
@@ -168,7 +164,7 @@ bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* err
     }
   }
   out->channel_sequences = SequencesFromIndexJson(idx);
-  return true;
+  return result;
 }
 
 Registry::Registry(std::string data_dir, const Ed25519Key* signing_key, RegistryOptions options)

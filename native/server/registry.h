@@ -139,7 +139,7 @@ struct StoredIndex {
   std::map<std::string, int64_t> channel_sequences;
   size_t malformed_versions = 0;  // entries that could not be read
 };
-bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error);
+Result<StoredIndex> ReadStoredIndex(const std::string& path);
 
 // Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 bool IsValidName(const std::string& s);

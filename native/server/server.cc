@@ -443,7 +443,7 @@ Server::Server(ServerConfig cfg, std::unique_ptr<ModelEngine> engine) : impl_(ne
 Server::~Server() { Stop(); }
 
 Metrics& Server::metrics() { return impl_->core.metrics; }
-bool Server::ReopenLogs(std::string* error) { return impl_->core.access_log.Reopen(error); }
+Status Server::ReopenLogs() { return impl_->core.access_log.Reopen(); }
 uint16_t Server::port() const { return impl_->port; }
 bool Server::tls() const { return impl_->core.tls.has_value(); }
 
@@ -482,7 +482,10 @@ bool Server::Start(std::string* error) {
       return false;
     }
   }
-  if (!c.access_log.Open(cfg.access_log, error)) return false;
+  if (Status s = c.access_log.Open(cfg.access_log); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
   RegistryOptions registry_options;
   registry_options.manifest_ttl_s = cfg.manifest_ttl_s;
   registry_options.clock = cfg.clock;
@@ -618,8 +621,8 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](const beast::error_code& ec, int) {
       if (ec) return;
-      std::string reopen_error;
-      if (!server.ReopenLogs(&reopen_error)) std::cerr << "wisp-server: " << reopen_error << "\n";
+      if (Status s = server.ReopenLogs(); !s.ok())
+        std::cerr << "wisp-server: " << s.message() << "\n";
       wait_hangup();
     });
   };

@@ -34,7 +34,7 @@ class Server {
   void Stop();
   Metrics& metrics();
   // Reopens the access log file (SIGHUP after log rotation).
-  bool ReopenLogs(std::string* error);
+  Status ReopenLogs();
 
  private:
   struct Impl;
