@@ -2,6 +2,7 @@
 // cache in a long-running process holds one of these, so none grows with what it is asked for.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -26,7 +27,8 @@ template <typename K, typename V>
 class LruCache {
  public:
   using CostFn = std::function<uint64_t(const V&)>;
-  // `cost` of an entry; without one every entry costs 1 (`capacity` is then an entry count).
+  // `cost` of an entry (at least 1); without one every entry costs 1 (`capacity` is then an entry
+  // count).
   // A capacity of 0 keeps nothing.
   explicit LruCache(uint64_t capacity, CostFn cost = nullptr)
       : capacity_(capacity), cost_fn_(std::move(cost)) {}
@@ -102,7 +104,8 @@ class LruCache {
     V value;
     uint64_t cost;
   };
-  uint64_t CostOf(const V& v) const { return cost_fn_ ? cost_fn_(v) : 1; }
+  // At least 1, so that the entry count never exceeds the capacity either (empty files).
+  uint64_t CostOf(const V& v) const { return cost_fn_ ? std::max<uint64_t>(1, cost_fn_(v)) : 1; }
   void InsertLocked(const K& key, const V& value) {
     const uint64_t cost = CostOf(value);
     if (cost > capacity_) return;

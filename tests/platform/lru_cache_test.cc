@@ -52,6 +52,13 @@ TEST(LruCache, CostLimitIsInBytesWhenACostFunctionIsGiven) {
   EXPECT_EQ(cache.stats().cost, 4u);
 }
 
+TEST(LruCache, EmptyValuesStillCountTowardsTheLimit) {
+  LruCache<int, std::string> cache(3, [](const std::string& s) { return s.size(); });
+  for (int i = 0; i < 10; ++i) cache.Put(i, "");
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.stats().cost, 3u);
+}
+
 TEST(LruCache, ZeroCapacityKeepsNothing) {
   LruCache<int, int> cache(0);
   EXPECT_EQ(cache.Put(1, 5), 5);
