@@ -32,7 +32,8 @@ target_include_directories(wisp_schemas SYSTEM INTERFACE
   "$<INSTALL_INTERFACE:${WISP_INSTALL_INCLUDEDIR}>"
   "$<INSTALL_INTERFACE:${WISP_INSTALL_INCLUDEDIR}/third_party>")
 wisp_install_targets(WispTargets wisp_runtime:runtime wisp_microkernels:microkernels
-                     wisp_schemas:schemas wisp_platform:platform wisp_thread_pool:thread_pool)
+                     wisp_schemas:schemas wisp_platform:platform wisp_thread_pool:thread_pool
+                     wisp_file_io:file_io)
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/runtime/" DESTINATION "${WISP_INSTALL_INCLUDEDIR}/runtime"
         FILES_MATCHING PATTERN "*.h")
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/native/platform/"

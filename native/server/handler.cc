@@ -857,7 +857,9 @@ Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string>
 Result<std::string> Handler::ReadVerified(const std::string& path,
                                           const std::string& sha256) const {
   Result<std::string> data = ReadFileText(path);
-  if (!data.ok()) return data.status().WithContext("artifact unreadable");
+  if (!data.ok()) {
+    return Status(data.status().code(), "artifact unreadable: " + data.status().message());
+  }
   std::string actual = Sha256Hex(*data);
   if (actual == sha256) return data;
   // Name the file relative to the data directory: clients need not learn the server's layout.

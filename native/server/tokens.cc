@@ -20,7 +20,10 @@ std::vector<std::string> ParseTokens(std::string_view text) {
 
 Result<std::vector<std::string>> ReadTokens(const std::string& path) {
   Result<std::string> text = ReadFileText(path);
-  if (!text.ok()) return text.status().WithContext("cannot read token file " + path);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  "cannot read token file " + path + ": " + text.status().message());
+  }
   return ParseTokens(*text);
 }
 

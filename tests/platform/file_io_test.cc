@@ -32,7 +32,7 @@ TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporaryFile) {
   ASSERT_TRUE(WriteFileAtomic(p, std::string_view("first")).ok());
   ASSERT_TRUE(WriteFileAtomic(p, std::string_view("second")).ok());
   Result<std::string> text = ReadFileText(p);
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  ASSERT_TRUE(text.ok()) << text.status().message();
   EXPECT_EQ(*text, "second");
   size_t files = 0;
   for (auto& e : fs::directory_iterator(d.path)) {
@@ -75,7 +75,7 @@ TEST(FileIo, ErrorsAreStatusesNamingTheFile) {
 TEST(FileIo, ReadsFilesWhoseSizeIsNotKnownAhead) {
   // /proc files report size 0.
   Result<std::string> text = ReadFileText("/proc/self/status");
-  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  ASSERT_TRUE(text.ok()) << text.status().message();
   EXPECT_NE(text->find("Name:"), std::string::npos);
 }
 
