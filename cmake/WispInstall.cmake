@@ -32,7 +32,8 @@ target_include_directories(wisp_schemas SYSTEM INTERFACE
   "$<INSTALL_INTERFACE:${WISP_INSTALL_INCLUDEDIR}>"
   "$<INSTALL_INTERFACE:${WISP_INSTALL_INCLUDEDIR}/third_party>")
 wisp_install_targets(WispTargets wisp_runtime:runtime wisp_microkernels:microkernels
-                     wisp_schemas:schemas wisp_platform:platform wisp_thread_pool:thread_pool)
+                     wisp_schemas:schemas wisp_platform:platform wisp_thread_pool:thread_pool
+                     wisp_file_io:file_io)
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/runtime/" DESTINATION "${WISP_INSTALL_INCLUDEDIR}/runtime"
         FILES_MATCHING PATTERN "*.h")
 install(DIRECTORY "${CMAKE_SOURCE_DIR}/native/platform/"
@@ -44,11 +45,11 @@ install(DIRECTORY "${WISP_THIRD_PARTY_INCLUDE}/flatbuffers"
 
 # The registry client, a component of its own: its dependencies (Boost, OpenSSL, zlib,
 # nlohmann_json) are only looked for by projects that ask for it.
-wisp_install_targets(WispClientTargets wisp_client:client wisp_server_util:server_util)
+wisp_install_targets(WispClientTargets wisp_client:client wisp_common:common)
 install(FILES "${CMAKE_SOURCE_DIR}/native/client/client.h"
         DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/client")
-install(FILES "${CMAKE_SOURCE_DIR}/native/server/util.h"
-        DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/server")
+install(FILES "${CMAKE_SOURCE_DIR}/native/common/util.h"
+        DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/common")
 
 install(TARGETS wisp wisp-server RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 

@@ -21,18 +21,20 @@ scripts/build.sh debug
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/debug --output-on-failure -j2 --timeout 1800 -LE slow -E '^isa_'
 
-echo "== ThreadSanitizer: thread pool, server and client tests"
+echo "== ThreadSanitizer: thread pool, LRU cache, file helpers, server and client tests"
 # Only these binaries are built (none of them needs the runtime), with clang 16's TSan runtime.
 if [[ ! -f build/tsan/build.ninja ]]; then
   CC=clang-16 CXX=clang++-16 cmake -S . -B build/tsan -G Ninja -DWISP_TSAN=ON -DCMAKE_BUILD_TYPE= \
     "-DCMAKE_C_FLAGS=-O1 -gline-tables-only" "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" >/dev/null
 fi
-cmake --build build/tsan -j2 --target thread_pool_tests wisp_server_tests wisp_client_tests
+cmake --build build/tsan -j2 --target thread_pool_tests lru_cache_tests file_io_tests wisp_server_tests wisp_client_tests
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 # Reports with function names and lines (the server runs as a child process, which inherits it).
 command -v llvm-symbolizer >/dev/null &&
   TSAN_OPTIONS+=" external_symbolizer_path=$(command -v llvm-symbolizer)"
 build/tsan/tests/platform/thread_pool_tests --gtest_brief=1
+build/tsan/tests/platform/lru_cache_tests --gtest_brief=1
+build/tsan/tests/platform/file_io_tests --gtest_brief=1
 # Not here: the kill -9 durability test, which expects several publishes acknowledged within
 # 150-500 ms of starting a server process; TSan makes that process too slow for the window (and
 # the test is about fsync ordering across a crash, not about threads).

@@ -20,7 +20,8 @@
 #include <set>
 
 #include "native/client/json_field.h"
-#include "native/server/util.h"
+#include "native/common/util.h"
+#include "native/platform/file_io.h"
 
 namespace wisp::client {
 
@@ -31,7 +32,17 @@ namespace ssl = boost::asio::ssl;
 namespace fs = std::filesystem;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
-using namespace wisp::server;  // util: Sha256Hex, AtomicWriteFile, ...
+using namespace wisp::common;  // Sha256Hex, Ed25519Verify, ...
+
+namespace {
+
+// The client's API reports errors as text; file helpers return a Status.
+bool Check(const Status& s, std::string* error) {
+  if (!s.ok() && error) *error = s.message();
+  return s.ok();
+}
+
+}  // namespace
 
 bool ServerUrl::Parse(const std::string& url, ServerUrl* out, std::string* error) {
   *out = ServerUrl{};
@@ -350,8 +361,8 @@ std::string ServerKey(const ServerUrl& u) {
 }
 
 json ReadJsonObject(const std::string& path) {
-  std::string text;
-  json j = ReadFile(path, &text) ? json::parse(text, nullptr, false) : json();
+  Result<std::string> text = ReadFileText(path);
+  json j = text.ok() ? json::parse(*text, nullptr, false) : json();
   return j.is_object() ? j : json::object();
 }
 
@@ -436,12 +447,13 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   const std::string resolve_target =
       "/v1/models/" + name +
       (pinned ? "/versions/" + std::to_string(options.version) : "/channels/" + options.channel);
-  if (!MakeDirsDurable(state_dir, error)) return false;
+  if (!Check(MakeDirsDurable(state_dir), error)) return false;
 
   // 1. Resolve the channel or version, revalidating with the ETag we stored last time.
   json state;
-  std::string state_text;
-  if (ReadFile(state_path, &state_text)) state = json::parse(state_text, nullptr, false);
+  if (Result<std::string> text = ReadFileText(state_path); text.ok()) {
+    state = json::parse(*text, nullptr, false);
+  }
   bool have_state = state.is_object() && state.contains("version") && state.contains("etag") &&
                     state.contains("manifest") && state["manifest"].is_object();
   const std::string keeping =
@@ -527,7 +539,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   } else if (have_state) {
     result->previous_version = state.value("previous_version", int64_t{0});
   }
-  if (!MakeDirsDurable(vdir, error)) return false;
+  if (!Check(MakeDirsDurable(vdir), error)) return false;
 
   // 2. Reuse a verified artifact already in the cache (e.g. a rollback to the previous version).
   std::string have_sha;
@@ -639,23 +651,23 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
                " vs " + std::to_string(size) + ", sha256 " + got + " vs " + sha + "); discarded";
       return false;
     }
-    if (!RenameDurable(part_path, final_path, error)) return false;
+    if (!Check(RenameDurable(part_path, final_path), error)) return false;
   }
 
   // 4. Record the manifest and what the channel points to now.
-  if (!AtomicWriteFile(vdir + "/manifest.json", manifest.dump(2), error)) return false;
+  if (!Check(WriteFileAtomic(vdir + "/manifest.json", manifest.dump(2)), error)) return false;
   json new_state = {{"channel", pinned ? "" : options.channel},
                     {"version", version},
                     {"etag", res.Header("etag")},
                     {"previous_version", result->previous_version},
                     {"manifest", manifest}};
-  if (!AtomicWriteFile(state_path, new_state.dump(2), error)) return false;
+  if (!Check(WriteFileAtomic(state_path, new_state.dump(2)), error)) return false;
   if (sequence > stored_sequence) {
     if (!sequences.contains(server_key) || !sequences[server_key].is_object()) {
       sequences[server_key] = json::object();
     }
     sequences[server_key][options.channel] = sequence;
-    if (!AtomicWriteFile(sequences_path, sequences.dump(2), error)) return false;
+    if (!Check(WriteFileAtomic(sequences_path, sequences.dump(2)), error)) return false;
   }
 
   // 5. Keep what any channel points to and its previous version, and every pinned version;
@@ -665,9 +677,9 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   std::error_code ec;
   for (const char* dir : {"/channels", "/pinned"}) {
     for (auto& e : fs::directory_iterator(model_dir + dir, ec)) {
-      std::string t;
-      if (!ReadFile(e.path().string(), &t)) continue;
-      json s = json::parse(t, nullptr, false);
+      Result<std::string> t = ReadFileText(e.path().string());
+      if (!t.ok()) continue;
+      json s = json::parse(*t, nullptr, false);
       if (!s.is_object()) continue;
       keep.insert(FieldOr<int64_t>(s, "version", 0));
       keep.insert(FieldOr<int64_t>(s, "previous_version", 0));
@@ -691,8 +703,9 @@ bool Publish(const std::string& server, const std::string& token, const std::str
     *error = "invalid model or channel name";
     return false;
   }
-  std::string body;
-  if (!ReadFile(file, &body, error)) return false;
+  Result<std::string> read = ReadFileText(file);
+  if (!Check(read.status(), error)) return false;
+  std::string body = std::move(read).value();
   HttpClient client(url, 300000);
   Headers h = {{"Authorization", AuthHeader(token)},
                {"Content-Type", "application/octet-stream"},

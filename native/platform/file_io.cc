@@ -4,89 +4,146 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace wisp {
 namespace {
 
-std::string DirName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+namespace fs = std::filesystem;
+
+// A Status for the failed system call `what` on `path`, from errno.
+Status Errno(const char* what, const std::string& path) {
+  const int err = errno;
+  std::string message = std::string("cannot ") + what + " '" + path + "': " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return Status(StatusCode::kResourceExhausted, message);
+  if (err == ENOENT) return Status(StatusCode::kNotFound, message);
+  return Status(StatusCode::kIoError, message);
+}
+
+template <typename Container>
+Status ReadInto(const std::string& path, Container* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Status s = Errno("stat", path);
+    ::close(fd);
+    return s;
+  }
+  // The size is a hint (files in /proc say 0, a file may grow): read until end of file.
+  out->resize(st.st_size > 0 ? static_cast<size_t>(st.st_size) : 4096);
+  size_t done = 0;
+  for (;;) {
+    if (done == out->size()) out->resize(out->size() * 2);
+    const ssize_t n = ::read(fd, out->data() + done, out->size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Errno("read", path);
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out->resize(done);
+  return Status::Ok();
+}
+
+std::string UniqueSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
 }  // namespace
 
 Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return IoError("cannot open '%s': %s", path.c_str(), std::strerror(errno));
   std::vector<uint8_t> out;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.insert(out.end(), buf, buf + n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return IoError("error reading '%s'", path.c_str());
+  WISP_RETURN_IF_ERROR(ReadInto(path, &out));
   return out;
 }
 
 Result<std::string> ReadFileText(const std::string& path) {
-  WISP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
-  return std::string(bytes.begin(), bytes.end());
+  std::string out;
+  WISP_RETURN_IF_ERROR(ReadInto(path, &out));
+  return out;
 }
 
-Status MakeDirectories(const std::string& path) {
-  if (path.empty()) return Status::Ok();
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    partial = path.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return IoError("cannot create directory '%s': %s", partial.c_str(), std::strerror(errno));
+Status WriteFileSynced(const std::string& path, std::string_view data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create", path);
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Errno("write", path);
+      ::close(fd);
+      return s;
     }
+    done += static_cast<size_t>(n);
   }
+  if (::fsync(fd) != 0) {
+    Status s = Errno("fsync", path);
+    ::close(fd);
+    return s;
+  }
+  if (::close(fd) != 0) return Errno("close", path);
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, const void* data, size_t size) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot create '%s': %s", tmp.c_str(), std::strerror(errno));
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  size_t left = size;
-  while (left > 0) {
-    const ssize_t w = ::write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return IoError("cannot write '%s': %s", tmp.c_str(), std::strerror(err));
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return IoError("cannot sync '%s': %s", tmp.c_str(), std::strerror(err));
-  }
+Status FsyncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  Status s = ::fsync(fd) == 0 ? Status::Ok() : Errno("fsync", path);
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return IoError("cannot rename '%s' to '%s': %s", tmp.c_str(), path.c_str(), std::strerror(err));
+  return s;
+}
+
+Status FsyncParentDir(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  return FsyncPath(parent.empty() ? "." : parent.string());
+}
+
+Status RenameDurable(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename to", to);
+  return FsyncParentDir(to);
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  fs::path p(path);
+  const std::string tmp =
+      (p.parent_path() / (".tmp-" + p.filename().string() + "-" + UniqueSuffix())).string();
+  Status s = WriteFileSynced(tmp, data);
+  if (s.ok()) s = RenameDurable(tmp, path);
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+Status WriteFileAtomic(const std::string& path, const void* data, size_t size) {
+  return WriteFileAtomic(path, std::string_view(static_cast<const char*>(data), size));
+}
+
+Status MakeDirectories(const std::string& path) {
+  std::error_code ec;
+  if (path.empty() || fs::is_directory(path, ec)) return Status::Ok();
+  fs::create_directories(path, ec);
+  if (ec) return IoError("cannot create directory '%s': %s", path.c_str(), ec.message().c_str());
+  return Status::Ok();
+}
+
+Status MakeDirsDurable(const std::string& path) {
+  std::vector<fs::path> created;
+  for (fs::path cur = path; !cur.empty() && !fs::exists(cur); cur = cur.parent_path()) {
+    created.push_back(cur);
+    if (cur == cur.parent_path()) break;
   }
-  const int dir = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) return Errno("create directory", *it);
+    WISP_RETURN_IF_ERROR(FsyncParentDir(it->string()));
   }
   return Status::Ok();
 }

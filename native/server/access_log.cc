@@ -40,9 +40,11 @@ std::string NowIsoMillis() {
   return buf;
 }
 
-int OpenAppend(const std::string& path, std::string* error) {
+Result<int> OpenAppend(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) *error = "cannot open access log " + path + ": " + std::strerror(errno);
+  if (fd < 0) {
+    return IoError("cannot open access log %s: %s", path.c_str(), std::strerror(errno));
+  }
   return fd;
 }
 
@@ -53,25 +55,27 @@ AccessLog::~AccessLog() {
   if (fd > 2) ::close(fd);
 }
 
-bool AccessLog::Open(const std::string& spec, std::string* error) {
-  if (spec == "off") return true;
+Status AccessLog::Open(const std::string& spec) {
+  if (spec == "off") return Status::Ok();
   if (spec == "-" || spec.empty()) {
     fd_ = 2;
-    return true;
+    return Status::Ok();
   }
   path_ = spec;
-  fd_ = OpenAppend(path_, error);
-  return fd_ >= 0;
+  Result<int> fd = OpenAppend(path_);
+  if (!fd.ok()) return fd.status();
+  fd_ = *fd;
+  return Status::Ok();
 }
 
-bool AccessLog::Reopen(std::string* error) {
-  if (path_.empty()) return true;
-  int fd = OpenAppend(path_, error);
-  if (fd < 0) return false;
+Status AccessLog::Reopen() {
+  if (path_.empty()) return Status::Ok();
+  Result<int> fd = OpenAppend(path_);
+  if (!fd.ok()) return fd.status();
   std::lock_guard lock(mu_);
-  const int old = fd_.exchange(fd);
+  const int old = fd_.exchange(*fd);
   if (old > 2) ::close(old);
-  return true;
+  return Status::Ok();
 }
 
 std::string AccessLog::Format(const AccessRecord& r) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/core/status.h"
+
 namespace wisp::server {
 
 struct AccessRecord {
@@ -36,9 +38,9 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
 
   // `spec`: "-" (stderr), "off", or a file path (created 0644, appended to).
-  bool Open(const std::string& spec, std::string* error);
+  Status Open(const std::string& spec);
   // Reopens the file (after logrotate moved it away; SIGHUP). A failure keeps the old file.
-  bool Reopen(std::string* error);
+  Status Reopen();
   bool enabled() const { return fd_.load(std::memory_order_relaxed) >= 0; }
   // One write(2) per line under a mutex: lines from different I/O threads never interleave and a
   // kill -9 loses none that were written.

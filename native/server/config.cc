@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "native/server/util.h"
+#include "native/common/util.h"
 
 namespace wisp::server {
 
@@ -71,6 +71,16 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
   app.add_option("--max-connections", cfg->max_connections,
                  "Open connections at most (0 = the file-descriptor limit less 64)")
       ->capture_default_str();
+  app.add_option("--file-cache-bytes", cfg->file_cache_bytes,
+                 "Memory for cached artifact and static file contents; least recently used files "
+                 "are evicted (0 = no cache)")
+      ->capture_default_str();
+  app.add_option("--etag-cache-entries", cfg->etag_cache_entries,
+                 "Static file ETags kept; least recently used are evicted")
+      ->capture_default_str();
+  app.add_option("--model-cache-entries", cfg->model_cache_entries,
+                 "Models kept loaded for predict; the least recently used is unloaded")
+      ->capture_default_str();
   app.add_option("--public-reads", cfg->public_reads, "Reads without a token (true/false)")
       ->capture_default_str();
   app.add_option("--cross-origin-isolation", cfg->cross_origin_isolation,
@@ -108,7 +118,7 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
     *exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
-  if (!ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
+  if (!common::ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
     std::cerr << "wisp-server: --manifest-ttl wants a duration such as 90s, 12h or 7d, not '" << ttl
               << "'\n";
     *exit_code = 2;

@@ -25,6 +25,11 @@ struct ServerConfig {
   uint64_t max_predict_memory = 1ull << 30;  // body + decoded inputs of all predicts in flight
   // Open connections; 0: the file-descriptor limit less a reserve for files and the listener.
   unsigned max_connections = 0;
+  // Cache limits (least recently used entries are evicted): artifact and static file contents
+  // in bytes, ETags of static files and models loaded for predict in entries.
+  uint64_t file_cache_bytes = 1ull << 30;
+  unsigned etag_cache_entries = 4096;
+  unsigned model_cache_entries = 16;
   bool public_reads = true;
   // COOP/COEP on static files, so the demo page may use SharedArrayBuffer (threaded WebAssembly).
   bool cross_origin_isolation = true;

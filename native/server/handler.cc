@@ -23,7 +23,6 @@ namespace {
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
-constexpr uint64_t kFileCacheLimit = 1ull << 30;
 // Predict body limits: a JSON number with its separator and indentation rarely takes more than
 // 32 bytes ("-1.2345678901234567e-123, "); the slack covers the wrapper and names.
 constexpr uint64_t kJsonBytesPerNumber = 32;
@@ -246,7 +245,15 @@ Reply ErrorReply(unsigned status, const std::string& code, const std::string& me
 
 Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
                  const Ed25519Key* key, std::vector<std::string> tokens)
-    : cfg_(cfg), registry_(registry), engine_(engine), metrics_(metrics), key_(key) {
+    : cfg_(cfg),
+      registry_(registry),
+      engine_(engine),
+      metrics_(metrics),
+      key_(key),
+      file_cache_(cfg.file_cache_bytes,
+                  [](const std::shared_ptr<const std::string>& data) { return data->size(); }),
+      etag_cache_(cfg.etag_cache_entries),
+      loaded_(cfg.model_cache_entries) {
   for (auto& t : tokens) token_digests_.push_back(Sha256Raw(t));
 }
 
@@ -487,152 +494,294 @@ Reply Handler::Handle(const Request& req) {
   return r;
 }
 
-Reply Handler::Route(const Request& req, const Target& t) {
-  const auto& s = t.segments;
-  auto m = req.method();
-  bool get = m == http::verb::get || m == http::verb::head;
-  auto not_allowed = [&](const std::string& allow, const std::string& route) {
-    Reply r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: " + allow);
-    r.Set("Allow", allow);
-    r.route = route;
-    return r;
-  };
-  auto finish = [](Reply r, const std::string& route) {
-    r.route = route;
-    return r;
-  };
+const std::string& Handler::RouteMatch::operator[](std::string_view param) const {
+  for (auto& [k, v] : params) {
+    if (k == param) return v;
+  }
+  static const std::string kNone;
+  return kNone;
+}
 
-  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "readyz" || s[0] == "metrics")) {
-    if (!get) return not_allowed("GET, HEAD", "/" + s[0]);
-    Reply r;
-    r.Set("Cache-Control", "no-store");
-    if (s[0] == "healthz") {
-      r.SetBody("{\"status\":\"ok\"}\n", kJson);
-    } else if (s[0] == "readyz") {
-      bool ready = engine_->available();
-      json j = {{"status", ready ? "ready" : "not_ready"},
-                {"engine", engine_->name()},
-                {"models", registry_->model_count()}};
-      if (!ready) j["reason"] = "model engine unavailable: publishing and prediction are disabled";
-      r.status = ready ? 200 : 503;
-      r.SetBody(JsonText(j) + "\n", kJson);
+const std::vector<Handler::RouteEntry>& Handler::Routes() {
+  using V = http::verb;
+  static const std::vector<RouteEntry> kRoutes = {
+      {{V::get}, "/healthz", &Handler::Healthz, "/healthz"},
+      {{V::get}, "/readyz", &Handler::Readyz, "/readyz"},
+      {{V::get}, "/metrics", &Handler::MetricsText, "/metrics"},
+      {{V::get}, "/v1/models", &Handler::ListModels, "/v1/models"},
+      {{V::get}, "/v1/signing-key", &Handler::SigningKey, "/v1/signing-key"},
+      {{V::get}, "/v1/models/{name}", &Handler::GetModel, "/v1/models/{name}"},
+      {{V::post}, "/v1/models/{name}/versions", &Handler::Publish, "/v1/models/{name}/versions"},
+      {{V::get},
+       "/v1/models/{name}/versions/{v}",
+       &Handler::GetManifest,
+       "/v1/models/{name}/versions/{v}"},
+      {{V::delete_},
+       "/v1/models/{name}/versions/{v}",
+       &Handler::DeleteVersion,
+       "/v1/models/{name}/versions/{v}"},
+      {{V::post},
+       "/v1/models/{name}/versions/{v}:predict",
+       &Handler::PredictVersion,
+       "/v1/models/{name}/versions/{v}:predict"},
+      {{V::get},
+       "/v1/models/{name}/versions/{v}/model.wisp",
+       &Handler::GetArtifact,
+       "/v1/models/{name}/versions/{v}/model.wisp"},
+      {{V::get},
+       "/v1/models/{name}/channels/{channel}",
+       &Handler::GetChannel,
+       "/v1/models/{name}/channels/{channel}"},
+      {{V::put},
+       "/v1/models/{name}/channels/{channel}",
+       &Handler::PutChannel,
+       "/v1/models/{name}/channels/{channel}"},
+      {{V::delete_},
+       "/v1/models/{name}/channels/{channel}",
+       &Handler::DeleteChannel,
+       "/v1/models/{name}/channels/{channel}"},
+      {{V::post},
+       "/v1/models/{name}/channels/{channel}:predict",
+       &Handler::PredictChannel,
+       "/v1/models/{name}/channels/{channel}:predict"},
+  };
+  return kRoutes;
+}
+
+namespace {
+
+// A route pattern split into segments: a literal, or a parameter with an optional ":action"
+// suffix ("{v}:predict").
+struct PatternSegment {
+  std::string literal;  // empty for a parameter
+  std::string param;
+  std::string action;  // ":predict" or empty
+};
+
+std::vector<PatternSegment> SplitPattern(std::string_view pattern) {
+  std::vector<PatternSegment> out;
+  size_t start = 1;
+  while (start < pattern.size()) {
+    size_t slash = pattern.find('/', start);
+    if (slash == std::string_view::npos) slash = pattern.size();
+    std::string_view seg = pattern.substr(start, slash - start);
+    PatternSegment p;
+    size_t close = seg.find('}');
+    if (!seg.empty() && seg[0] == '{' && close != std::string_view::npos) {
+      p.param = std::string(seg.substr(1, close - 1));
+      p.action = std::string(seg.substr(close + 1));
     } else {
-      if (!cfg_.public_reads && !Authorized(req)) {
-        return finish(ErrorReply(401, "unauthorized", "a valid bearer token is required"),
-                      "/metrics");
-      }
-      r.SetBody(metrics_->Render(loaded_models(), registry_->model_count()),
-                "text/plain; version=0.0.4; charset=utf-8");
+      p.literal = std::string(seg);
     }
-    return finish(std::move(r), "/" + s[0]);
+    out.push_back(std::move(p));
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Matches one path segment. Where some route has a "{param}:action" segment (`actions_here`),
+// a segment holding ':' is an action call: it matches only such a segment, and the parameter is
+// what precedes the first ':'. Elsewhere a parameter takes the whole segment (and its rule may
+// refuse the ':').
+bool MatchSegment(const PatternSegment& p, const std::string& seg, bool actions_here,
+                  std::string* value) {
+  if (p.param.empty()) return seg == p.literal;
+  size_t colon = seg.find(':');
+  if (p.action.empty()) {
+    if (colon != std::string::npos && actions_here) return false;
+    *value = seg;
+    return true;
+  }
+  if (colon == std::string::npos || seg.compare(colon, std::string::npos, p.action) != 0) {
+    return false;
+  }
+  *value = seg.substr(0, colon);
+  return true;
+}
+
+// What a path parameter must look like, and the 400 answer when it does not.
+struct ParamRule {
+  const char* param;
+  bool (*valid)(const std::string&);
+  const char* code;
+  const char* message;
+};
+
+bool ValidVersion(const std::string& s) {
+  int64_t v = 0;
+  return ParseVersion(s, &v);
+}
+
+constexpr ParamRule kParamRules[] = {
+    {"name", IsValidName, "invalid_name", "model names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+    {"v", ValidVersion, "invalid_version", "versions are positive integers"},
+    {"channel", IsValidName, "invalid_name",
+     "channel names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+};
+
+const ParamRule* RuleFor(const std::string& param) {
+  for (auto& rule : kParamRules) {
+    if (param == rule.param) return &rule;
+  }
+  return nullptr;
+}
+
+// "GET, HEAD, POST, PUT, DELETE" order, whatever order the table lists methods in.
+std::string AllowHeader(const std::vector<http::verb>& methods) {
+  static const std::pair<http::verb, const char*> kOrder[] = {{http::verb::get, "GET, HEAD"},
+                                                              {http::verb::post, "POST"},
+                                                              {http::verb::put, "PUT"},
+                                                              {http::verb::delete_, "DELETE"}};
+  std::string allow;
+  for (auto& [verb, text] : kOrder) {
+    if (std::find(methods.begin(), methods.end(), verb) == methods.end()) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += text;
+  }
+  return allow;
+}
+
+}  // namespace
+
+std::vector<Handler::RouteInfo> Handler::RouteTable() {
+  std::vector<RouteInfo> out;
+  std::vector<std::vector<http::verb>> methods;
+  for (auto& e : Routes()) {
+    size_t i = 0;
+    while (i < out.size() && out[i].pattern != e.pattern) ++i;
+    if (i == out.size()) {
+      out.push_back({"", e.pattern, e.name});
+      methods.emplace_back();
+    }
+    methods[i].insert(methods[i].end(), e.methods.begin(), e.methods.end());
+  }
+  for (size_t i = 0; i < out.size(); ++i) out[i].allow = AllowHeader(methods[i]);
+  return out;
+}
+
+Reply Handler::Route(const Request& req, const Target& t) {
+  static const std::vector<std::vector<PatternSegment>> kPatterns = [] {
+    std::vector<std::vector<PatternSegment>> out;
+    for (auto& e : Routes()) out.push_back(SplitPattern(e.pattern));
+    return out;
+  }();
+  static const std::vector<bool> kActionsAt = [] {
+    std::vector<bool> out;
+    for (auto& pattern : kPatterns) {
+      for (size_t i = 0; i < pattern.size(); ++i) {
+        if (out.size() <= i) out.resize(i + 1);
+        if (!pattern[i].action.empty()) out[i] = true;
+      }
+    }
+    return out;
+  }();
+  const auto& s = t.segments;
+  http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+
+  // One pass over the table: the first route matching path and method, the methods of every
+  // route matching the path, and the earliest invalid parameter of any route the path is
+  // under (its pattern goes on past the parameter, or the path ends there).
+  const RouteEntry* found = nullptr;
+  const RouteEntry* path_match = nullptr;
+  RouteMatch match;
+  match.target = &t;
+  std::vector<http::verb> allowed;
+  size_t invalid_at = s.size();
+  const ParamRule* invalid_rule = nullptr;
+  std::string invalid_route;
+  const auto& routes = Routes();
+  for (size_t r = 0; r < routes.size(); ++r) {
+    const auto& pattern = kPatterns[r];
+    std::vector<std::pair<std::string, std::string>> params;
+    size_t i = 0;
+    std::string route_so_far;
+    for (; i < pattern.size() && i < s.size(); ++i) {
+      std::string value;
+      if (!MatchSegment(pattern[i], s[i], kActionsAt[i], &value)) break;
+      route_so_far +=
+          "/" + (pattern[i].param.empty() ? pattern[i].literal : "{" + pattern[i].param + "}");
+      if (pattern[i].param.empty()) continue;
+      const ParamRule* rule = RuleFor(pattern[i].param);
+      if (rule && !rule->valid(value)) {
+        bool under = i + 1 < pattern.size() || i + 1 == s.size();
+        if (under && i < invalid_at) {
+          invalid_at = i;
+          invalid_rule = rule;
+          invalid_route = route_so_far;
+        }
+        break;
+      }
+      params.emplace_back(pattern[i].param, std::move(value));
+    }
+    if (i != pattern.size() || i != s.size()) continue;
+    if (!path_match) path_match = &routes[r];
+    allowed.insert(allowed.end(), routes[r].methods.begin(), routes[r].methods.end());
+    if (!found && std::find(routes[r].methods.begin(), routes[r].methods.end(), method) !=
+                      routes[r].methods.end()) {
+      found = &routes[r];
+      match.params = std::move(params);
+    }
   }
 
-  if (!s.empty() && s[0] == "v1") {
-    if (s.size() == 2 && s[1] == "models") {
-      if (!get) return not_allowed("GET, HEAD", "/v1/models");
-      return finish(ListModels(req), "/v1/models");
+  Reply r;
+  if (invalid_rule) {
+    r = ErrorReply(400, invalid_rule->code, invalid_rule->message);
+    r.route = invalid_route;
+  } else if (found) {
+    r = (this->*found->fn)(req, match);
+    r.route = found->name;
+  } else if (path_match) {
+    std::string allow = AllowHeader(allowed);
+    r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: " + allow);
+    r.Set("Allow", allow);
+    r.route = path_match->name;
+  } else if (!cfg_.web_dir.empty() && (s.empty() || s[0] != "v1")) {
+    if (method != http::verb::get) {
+      r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: GET, HEAD");
+      r.Set("Allow", "GET, HEAD");
+    } else {
+      r = Static(req, t);
     }
-    if (s.size() == 2 && s[1] == "signing-key") {
-      if (!get) return not_allowed("GET, HEAD", "/v1/signing-key");
-      return finish(SigningKey(), "/v1/signing-key");
-    }
-    if (s.size() >= 3 && s[1] == "models") {
-      const std::string& name = s[2];
-      if (!IsValidName(name)) {
-        return finish(
-            ErrorReply(400, "invalid_name", "model names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
-            "/v1/models/{name}");
-      }
-      if (s.size() == 3) {
-        if (!get) return not_allowed("GET, HEAD", "/v1/models/{name}");
-        return finish(GetModel(req, name), "/v1/models/{name}");
-      }
-      if (s[3] == "versions") {
-        if (s.size() == 4) {
-          if (m != http::verb::post) return not_allowed("POST", "/v1/models/{name}/versions");
-          return finish(Publish(req, name, t), "/v1/models/{name}/versions");
-        }
-        std::string vs = s[4];
-        bool predict = false;
-        size_t colon = vs.find(':');
-        if (colon != std::string::npos) {
-          if (vs.substr(colon) != ":predict" || s.size() != 5) {
-            return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
-          }
-          predict = true;
-          vs = vs.substr(0, colon);
-        }
-        int64_t v = 0;
-        if (!ParseVersion(vs, &v)) {
-          return finish(ErrorReply(400, "invalid_version", "versions are positive integers"),
-                        "/v1/models/{name}/versions/{v}");
-        }
-        if (predict) {
-          if (m != http::verb::post)
-            return not_allowed("POST", "/v1/models/{name}/versions/{v}:predict");
-          return finish(Predict(req, name, v), "/v1/models/{name}/versions/{v}:predict");
-        }
-        if (s.size() == 5) {
-          if (get) return finish(GetManifest(req, name, vs), "/v1/models/{name}/versions/{v}");
-          if (m == http::verb::delete_) {
-            return finish(DeleteVersion(name, vs), "/v1/models/{name}/versions/{v}");
-          }
-          return not_allowed("GET, HEAD, DELETE", "/v1/models/{name}/versions/{v}");
-        }
-        if (s.size() == 6 && s[5] == "model.wisp") {
-          if (!get) return not_allowed("GET, HEAD", "/v1/models/{name}/versions/{v}/model.wisp");
-          return finish(GetArtifact(req, name, vs), "/v1/models/{name}/versions/{v}/model.wisp");
-        }
-      }
-      if (s[3] == "channels" && s.size() == 5) {
-        std::string ch = s[4];
-        bool predict = false;
-        size_t colon = ch.find(':');
-        if (colon != std::string::npos) {
-          if (ch.substr(colon) != ":predict") {
-            return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
-          }
-          predict = true;
-          ch = ch.substr(0, colon);
-        }
-        if (!IsValidName(ch)) {
-          return finish(ErrorReply(400, "invalid_name",
-                                   "channel names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
-                        "/v1/models/{name}/channels/{channel}");
-        }
-        if (predict) {
-          if (m != http::verb::post) {
-            return not_allowed("POST", "/v1/models/{name}/channels/{channel}:predict");
-          }
-          auto snap = registry_->Get(name);
-          auto it = snap ? snap->channels.find(ch) : decltype(snap->channels.end()){};
-          if (!snap) {
-            return finish(ErrorReply(404, "model_not_found", "no model named '" + name + "'"),
-                          "/v1/models/{name}/channels/{channel}:predict");
-          }
-          if (it == snap->channels.end()) {
-            return finish(ErrorReply(404, "channel_not_found",
-                                     "model '" + name + "' has no channel '" + ch + "'"),
-                          "/v1/models/{name}/channels/{channel}:predict");
-          }
-          return finish(Predict(req, name, it->second),
-                        "/v1/models/{name}/channels/{channel}:predict");
-        }
-        const std::string route = "/v1/models/{name}/channels/{channel}";
-        if (get) return finish(GetChannel(req, name, ch), route);
-        if (m == http::verb::put) return finish(PutChannel(req, name, ch), route);
-        if (m == http::verb::delete_) return finish(DeleteChannel(name, ch), route);
-        return not_allowed("GET, HEAD, PUT, DELETE", route);
-      }
-    }
-    return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+    r.route = "static";
+  } else {
+    r = ErrorReply(404, "not_found", "unknown endpoint");
+    r.route = "other";
   }
+  return r;
+}
 
-  if (!cfg_.web_dir.empty()) {
-    if (!get) return not_allowed("GET, HEAD", "static");
-    return finish(Static(req, t), "static");
+Reply Handler::Healthz(const Request&, const RouteMatch&) {
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  r.SetBody("{\"status\":\"ok\"}\n", kJson);
+  return r;
+}
+
+Reply Handler::Readyz(const Request&, const RouteMatch&) {
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  bool ready = engine_->available();
+  json j = {{"status", ready ? "ready" : "not_ready"},
+            {"engine", engine_->name()},
+            {"models", registry_->model_count()}};
+  if (!ready) j["reason"] = "model engine unavailable: publishing and prediction are disabled";
+  r.status = ready ? 200 : 503;
+  r.SetBody(JsonText(j) + "\n", kJson);
+  return r;
+}
+
+Reply Handler::MetricsText(const Request& req, const RouteMatch&) {
+  if (!cfg_.public_reads && !Authorized(req)) {
+    return ErrorReply(401, "unauthorized", "a valid bearer token is required");
   }
-  return finish(ErrorReply(404, "not_found", "unknown endpoint"), "other");
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  Caches caches = cache_stats();
+  r.SetBody(
+      metrics_->Render(loaded_models(), registry_->model_count(),
+                       {{"file", caches.files}, {"etag", caches.etags}, {"model", caches.models}}),
+      "text/plain; version=0.0.4; charset=utf-8");
+  return r;
 }
 
 Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
@@ -705,52 +854,38 @@ Reply Handler::ServeBytes(const Request& req, std::shared_ptr<const std::string>
   return r;
 }
 
-bool Handler::ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
-                           std::string* error) const {
-  std::string read_error;
-  if (!ReadFile(path, data, &read_error)) {
-    *error = "artifact unreadable: " + read_error;
-    return false;
+Result<std::string> Handler::ReadVerified(const std::string& path,
+                                          const std::string& sha256) const {
+  Result<std::string> data = ReadFileText(path);
+  if (!data.ok()) {
+    return Status(data.status().code(), "artifact unreadable: " + data.status().message());
   }
   std::string actual = Sha256Hex(*data);
-  if (actual == sha256) return true;
+  if (actual == sha256) return data;
   // Name the file relative to the data directory: clients need not learn the server's layout.
   std::string rel =
       path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
-  *error = "artifact corrupt: " + rel + " has sha256 " + actual + ", the registry recorded " +
-           sha256 + "; refusing to serve or run it";
-  std::cerr << "wisp-server: " << *error << std::endl;
-  data->clear();
-  return false;
+  Status corrupt(StatusCode::kInvalidModel, "artifact corrupt: " + rel + " has sha256 " + actual +
+                                                ", the registry recorded " + sha256 +
+                                                "; refusing to serve or run it");
+  std::cerr << "wisp-server: " << corrupt.message() << std::endl;
+  return corrupt;
 }
 
-std::shared_ptr<const std::string> Handler::LoadCached(const std::string& key,
-                                                       const std::string& path,
-                                                       const std::string* sha256,
-                                                       std::string* error) {
-  {
-    std::lock_guard lock(cache_mu_);
-    auto it = file_cache_.find(key);
-    if (it != file_cache_.end()) return it->second;
-  }
-  auto data = std::make_shared<std::string>();
-  std::string ignored;
-  if (sha256) {
-    if (!ReadVerified(path, *sha256, data.get(), error ? error : &ignored)) return nullptr;
-  } else if (!ReadFile(path, data.get(), error)) {
-    return nullptr;
-  }
-  std::shared_ptr<const std::string> result = std::move(data);
-  std::lock_guard lock(cache_mu_);
-  if (file_cache_bytes_ + result->size() <= kFileCacheLimit) {
-    auto [it, inserted] = file_cache_.emplace(key, result);
-    if (inserted) file_cache_bytes_ += result->size();
-    return it->second;
-  }
-  return result;
+Result<std::shared_ptr<const std::string>> Handler::LoadCached(const std::string& key,
+                                                               const std::string& path,
+                                                               const std::string* sha256) {
+  if (auto hit = file_cache_.Get(key)) return *hit;
+  Result<std::string> data = sha256 ? ReadVerified(path, *sha256) : ReadFileText(path);
+  if (!data.ok()) return data.status();
+  return file_cache_.Put(key, std::make_shared<const std::string>(std::move(data).value()));
 }
 
-Reply Handler::ListModels(const Request& req) {
+Handler::Caches Handler::cache_stats() const {
+  return {file_cache_.stats(), etag_cache_.stats(), loaded_.stats()};
+}
+
+Reply Handler::ListModels(const Request& req, const RouteMatch&) {
   json models = json::array();
   for (auto& s : registry_->List()) {
     json channels = json::object();
@@ -768,13 +903,16 @@ Reply Handler::ListModels(const Request& req) {
   return ServeBytes(req, body, ContentEtag(*body), kJson, "no-cache", false);
 }
 
-Reply Handler::GetModel(const Request& req, const std::string& name) {
+Reply Handler::GetModel(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
   auto s = registry_->Get(name);
   if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
   return ServeBytes(req, s->model_json.body, s->model_json.etag, kJson, "no-cache", false);
 }
 
-Reply Handler::GetManifest(const Request& req, const std::string& name, const std::string& vs) {
+Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& vs = m["v"];
   int64_t v = 0;
   ParseVersion(vs, &v);
   auto s = registry_->Get(name);
@@ -786,7 +924,9 @@ Reply Handler::GetManifest(const Request& req, const std::string& name, const st
   return ServeBytes(req, it->second.body, it->second.etag, kJson, "public, max-age=300", false);
 }
 
-Reply Handler::GetChannel(const Request& req, const std::string& name, const std::string& ch) {
+Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
   auto s = registry_->Get(name);
   if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
   auto it = s->channel_json.find(ch);
@@ -799,7 +939,9 @@ Reply Handler::GetChannel(const Request& req, const std::string& name, const std
   return r;
 }
 
-Reply Handler::GetArtifact(const Request& req, const std::string& name, const std::string& vs) {
+Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& vs = m["v"];
   int64_t v = 0;
   ParseVersion(vs, &v);
   auto s = registry_->Get(name);
@@ -816,10 +958,10 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
   std::string etag = QuotedEtag(info.sha256);
   if (gzip) {
     // A corrupt gzip copy is logged and skipped: the identity artifact is served instead.
-    std::string gz_error;
-    auto data = LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true),
-                           &info.gzip_sha256, &gz_error);
-    if (data) {
+    auto cached =
+        LoadCached(info.gzip_sha256, registry_->ArtifactPath(name, v, true), &info.gzip_sha256);
+    if (cached.ok()) {
+      std::shared_ptr<const std::string> data = std::move(cached).value();
       // A distinct strong validator for the encoded representation; If-None-Match with either
       // validator is a match (the content is the same model).
       std::string gz_etag = QuotedEtag(info.sha256 + "-gzip");
@@ -843,14 +985,12 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
       return r;
     }
   }
-  std::string error;
-  auto data =
-      LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256, &error);
-  if (!data) {
-    bool corrupt = error.rfind("artifact corrupt", 0) == 0;
-    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", error);
+  auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256);
+  if (!data.ok()) {
+    bool corrupt = data.status().code() == StatusCode::kInvalidModel;
+    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", data.status().message());
   }
-  Reply r = ServeBytes(req, data, etag, "application/octet-stream", kImmutable, true);
+  Reply r = ServeBytes(req, *data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
   // RFC 9530: the whole artifact's digest, also on 206 replies (a client checks the file it
@@ -859,7 +999,7 @@ Reply Handler::GetArtifact(const Request& req, const std::string& name, const st
   return r;
 }
 
-Reply Handler::SigningKey() {
+Reply Handler::SigningKey(const Request&, const RouteMatch&) {
   if (!key_ || !key_->loaded()) {
     return ErrorReply(404, "no_signing_key", "this server does not sign manifests");
   }
@@ -873,7 +1013,9 @@ Reply Handler::SigningKey() {
   return r;
 }
 
-Reply Handler::Publish(const Request& req, const std::string& name, const Target& t) {
+Reply Handler::Publish(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const Target& t = *m.target;
   if (!engine_->available()) {
     return ErrorReply(503, "engine_unavailable",
                       "this build has no model engine: models cannot be validated, publishing "
@@ -939,7 +1081,9 @@ Reply Handler::Publish(const Request& req, const std::string& name, const Target
   return r;
 }
 
-Reply Handler::PutChannel(const Request& req, const std::string& name, const std::string& ch) {
+Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
   json j = json::parse(req.body(), nullptr, false);
   if (j.is_discarded()) return ErrorReply(400, "malformed_json", "request body is not valid JSON");
   if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer() ||
@@ -961,7 +1105,9 @@ Reply Handler::PutChannel(const Request& req, const std::string& name, const std
   return r;
 }
 
-Reply Handler::DeleteChannel(const std::string& name, const std::string& ch) {
+Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
   RegistryError err;
   if (!registry_->DeleteChannel(name, ch, &err))
     return ErrorReply(err.status, err.code, err.message);
@@ -971,63 +1117,68 @@ Reply Handler::DeleteChannel(const std::string& name, const std::string& ch) {
   return r;
 }
 
-Reply Handler::DeleteVersion(const std::string& name, const std::string& vs) {
+Reply Handler::DeleteVersion(const Request&, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& vs = m["v"];
   int64_t v = 0;
   ParseVersion(vs, &v);
   RegistryError err;
   if (!registry_->DeleteVersion(name, v, &err))
     return ErrorReply(err.status, err.code, err.message);
-  {
-    std::lock_guard lock(loaded_mu_);
-    loaded_.erase({name, v});
-  }
+  loaded_.Erase({name, v});
   Reply r;
   r.status = 204;
   r.no_length = true;
   return r;
 }
 
-size_t Handler::loaded_models() const {
-  std::lock_guard lock(loaded_mu_);
-  return loaded_.size();
-}
+size_t Handler::loaded_models() const { return loaded_.size(); }
 
-std::shared_ptr<Handler::Loaded> Handler::GetLoaded(const std::string& name, int64_t version,
-                                                    std::string* error) {
-  std::shared_ptr<Loaded> entry;
-  {
-    std::lock_guard lock(loaded_mu_);
-    auto& slot = loaded_[{name, version}];
-    if (!slot) slot = std::make_shared<Loaded>();
-    entry = slot;
-  }
+Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& name,
+                                                            int64_t version) {
+  // An entry evicted while in use stays alive for its users and is loaded again when next asked.
+  std::shared_ptr<Loaded> entry =
+      loaded_.GetOrInsert({name, version}, [] { return std::make_shared<Loaded>(); });
   std::lock_guard lock(entry->mu);
   if (!entry->model) {
     auto snap = registry_->Get(name);
     auto it = snap ? snap->versions.find(version) : decltype(snap->versions.end()){};
     if (!snap || it == snap->versions.end()) {
-      *error = "version " + std::to_string(version) + " is gone";
-      std::lock_guard l2(loaded_mu_);
-      loaded_.erase({name, version});
-      return nullptr;
+      loaded_.Erase({name, version});
+      return NotFound("version %lld is gone", static_cast<long long>(version));
     }
-    std::string data;
-    if (!ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256, &data,
-                      error)) {
-      std::lock_guard l2(loaded_mu_);
-      loaded_.erase({name, version});
-      return nullptr;
+    Result<std::string> data =
+        ReadVerified(registry_->ArtifactPath(name, version, false), it->second.sha256);
+    if (!data.ok()) {
+      loaded_.Erase({name, version});
+      return data.status();
     }
-    auto loaded = engine_->Load(std::vector<uint8_t>(data.begin(), data.end()));
+    auto loaded = engine_->Load(std::vector<uint8_t>(data->begin(), data->end()));
     if (!loaded.ok()) {
-      *error = loaded.error();
-      std::lock_guard l2(loaded_mu_);
-      loaded_.erase({name, version});
-      return nullptr;
+      loaded_.Erase({name, version});
+      return Status(StatusCode::kInvalidArgument, loaded.error());
     }
     entry->model = loaded.value();
   }
   return entry;
+}
+
+Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
+  int64_t v = 0;
+  ParseVersion(m["v"], &v);
+  return Predict(req, m["name"], v);
+}
+
+Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
+  auto snap = registry_->Get(name);
+  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  auto it = snap->channels.find(ch);
+  if (it == snap->channels.end()) {
+    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
+  }
+  return Predict(req, name, it->second);
 }
 
 Reply Handler::Predict(const Request& req, const std::string& name, int64_t version) {
@@ -1048,12 +1199,16 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
                       "predict body exceeds the limit of " + std::to_string(budget.body_limit) +
                           " bytes for this model");
   }
-  std::string error;
-  auto entry = GetLoaded(name, version, &error);
-  if (!entry) {
-    if (error.rfind("artifact corrupt", 0) == 0) return ErrorReply(500, "artifact_corrupt", error);
-    return ErrorReply(500, "load_failed", "model failed to load: " + error);
+  auto loaded = GetLoaded(name, version);
+  if (!loaded.ok()) {
+    const Status& s = loaded.status();
+    if (s.code() == StatusCode::kInvalidModel) {
+      return ErrorReply(500, "artifact_corrupt", s.message());
+    }
+    return ErrorReply(500, "load_failed", "model failed to load: " + s.message());
   }
+  std::shared_ptr<Loaded> entry = std::move(loaded).value();
+  std::string error;
   const auto& specs = entry->model->inputs();
   const bool raw = budget.raw;
 
@@ -1187,21 +1342,13 @@ Reply Handler::Static(const Request& req, const Target& t) {
   if (::stat(canon.c_str(), &st) != 0) return ErrorReply(404, "not_found", "no such file");
   std::string key = "static:" + canon.string() + ":" + std::to_string(st.st_size) + ":" +
                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  auto data = LoadCached(key, canon.string());
-  if (!data) return ErrorReply(404, "not_found", "no such file");
+  auto cached = LoadCached(key, canon.string());
+  if (!cached.ok()) return ErrorReply(404, "not_found", "no such file");
+  std::shared_ptr<const std::string> data = std::move(cached).value();
   std::string type = ContentTypeFor(canon.string());
   bool wasm = type == "application/wasm";
-  std::string etag;
-  {
-    std::lock_guard lock(cache_mu_);
-    auto it = etag_cache_.find(key);
-    if (it != etag_cache_.end()) etag = it->second;
-  }
-  if (etag.empty()) {
-    etag = ContentEtag(*data);
-    std::lock_guard lock(cache_mu_);
-    etag_cache_[key] = etag;
-  }
+  std::string etag = etag_cache_.Get(key).value_or("");
+  if (etag.empty()) etag = etag_cache_.Put(key, ContentEtag(*data));
   Reply r = ServeBytes(req, data, etag, type, wasm ? kImmutable : "no-cache", true);
   if (cfg_.cross_origin_isolation) {
     // Pages served from --web are cross-origin isolated, so the threaded WebAssembly variant

@@ -13,11 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "native/common/util.h"
+#include "native/platform/lru_cache.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
 #include "native/server/model_engine.h"
 #include "native/server/registry.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
@@ -75,6 +76,23 @@ class Handler {
   // else "sha256:" and the first 8 hex digits of the token's sha256 (never the token).
   std::string TokenId(const RequestHeader& req) const;
   Metrics* metrics() { return metrics_; }
+  // The three caches, each bounded by its ServerConfig limit and evicting the least recently
+  // used entry: file contents (bytes), ETags of static files (entries) and loaded models
+  // (entries). Also rendered in /metrics.
+  struct Caches {
+    CacheStats files, etags, models;
+  };
+  Caches cache_stats() const;
+
+  // One row of the route table, for tests and documentation: the methods a path pattern answers
+  // (as in an Allow header: "GET, HEAD, DELETE"), the pattern ("/v1/models/{name}") and the route
+  // name used as the metrics label and in the access log. Rows with the same pattern are merged.
+  struct RouteInfo {
+    std::string allow;
+    std::string pattern;
+    std::string name;
+  };
+  static std::vector<RouteInfo> RouteTable();
 
  private:
   struct Target {
@@ -82,43 +100,65 @@ class Handler {
     std::map<std::string, std::string> query;
     bool ok = true;
   };
+  // The path parameters of a matched route ("name", "v", "channel") and the parsed target.
+  struct RouteMatch {
+    const Target* target = nullptr;
+    std::vector<std::pair<std::string, std::string>> params;
+    const std::string& operator[](std::string_view param) const;
+  };
+  using RouteFn = Reply (Handler::*)(const Request&, const RouteMatch&);
+  struct RouteEntry {
+    std::vector<http::verb> methods;  // GET also answers HEAD
+    const char* pattern;              // segments: literal, {param} or {param}:action
+    RouteFn fn;
+    const char* name;  // metrics label and access log route
+  };
+  static const std::vector<RouteEntry>& Routes();
+
   static Target ParseTarget(std::string_view target);
   bool Authorized(const RequestHeader& req) const;
   static bool IsWrite(const RequestHeader& req, const Target& t);
 
+  // Looks the path up in the route table once: a matching method runs its handler, a path that
+  // matches only with other methods is 405 (Allow built from the table), an invalid parameter is
+  // 400, anything else outside /v1 is a static file (with --web) and the rest 404.
   Reply Route(const Request& req, const Target& t);
-  Reply ListModels(const Request& req);
-  Reply GetModel(const Request& req, const std::string& name);
-  Reply GetManifest(const Request& req, const std::string& name, const std::string& version);
-  Reply GetChannel(const Request& req, const std::string& name, const std::string& channel);
-  Reply GetArtifact(const Request& req, const std::string& name, const std::string& version);
-  Reply Publish(const Request& req, const std::string& name, const Target& t);
-  Reply PutChannel(const Request& req, const std::string& name, const std::string& channel);
-  Reply DeleteChannel(const std::string& name, const std::string& channel);
-  Reply DeleteVersion(const std::string& name, const std::string& version);
+  Reply Healthz(const Request& req, const RouteMatch& m);
+  Reply Readyz(const Request& req, const RouteMatch& m);
+  Reply MetricsText(const Request& req, const RouteMatch& m);
+  Reply ListModels(const Request& req, const RouteMatch& m);
+  Reply SigningKey(const Request& req, const RouteMatch& m);
+  Reply GetModel(const Request& req, const RouteMatch& m);
+  Reply GetManifest(const Request& req, const RouteMatch& m);
+  Reply GetChannel(const Request& req, const RouteMatch& m);
+  Reply GetArtifact(const Request& req, const RouteMatch& m);
+  Reply Publish(const Request& req, const RouteMatch& m);
+  Reply PutChannel(const Request& req, const RouteMatch& m);
+  Reply DeleteChannel(const Request& req, const RouteMatch& m);
+  Reply DeleteVersion(const Request& req, const RouteMatch& m);
+  Reply PredictVersion(const Request& req, const RouteMatch& m);
+  Reply PredictChannel(const Request& req, const RouteMatch& m);
   Reply Predict(const Request& req, const std::string& name, int64_t version);
   PredictBudget BudgetFor(const RequestHeader& req, const VersionInfo* info) const;
   Reply Static(const Request& req, const Target& t);
-  Reply SigningKey();
   // Sends `data` honouring If-None-Match, If-Range and Range.
   Reply ServeBytes(const Request& req, std::shared_ptr<const std::string> data,
                    const std::string& etag, const std::string& content_type,
                    const std::string& cache_control, bool allow_range);
   // Reads `path` once and keeps it in the file cache under `key`. With `sha256` (hex), the bytes
-  // are verified before they are cached or returned: a mismatch is logged and returns null with
-  // `error` set to "artifact corrupt: ...".
-  std::shared_ptr<const std::string> LoadCached(const std::string& key, const std::string& path,
-                                                const std::string* sha256 = nullptr,
-                                                std::string* error = nullptr);
-  // Reads an artifact and checks it against the digest the registry recorded at publish time.
-  bool ReadVerified(const std::string& path, const std::string& sha256, std::string* data,
-                    std::string* error) const;
+  // are verified before they are cached or returned (see ReadVerified).
+  Result<std::shared_ptr<const std::string>> LoadCached(const std::string& key,
+                                                        const std::string& path,
+                                                        const std::string* sha256 = nullptr);
+  // Reads an artifact and checks it against the digest the registry recorded at publish time: a
+  // mismatch is logged and is kInvalidModel, "artifact corrupt: ...".
+  Result<std::string> ReadVerified(const std::string& path, const std::string& sha256) const;
 
   struct Loaded {
     std::mutex mu;
     std::shared_ptr<LoadedModel> model;
   };
-  std::shared_ptr<Loaded> GetLoaded(const std::string& name, int64_t version, std::string* error);
+  Result<std::shared_ptr<Loaded>> GetLoaded(const std::string& name, int64_t version);
 
   const ServerConfig& cfg_;
   Registry* registry_;
@@ -127,12 +167,10 @@ class Handler {
   const Ed25519Key* key_;
   std::vector<std::string> token_digests_;  // sha256 of each token
 
-  mutable std::mutex cache_mu_;
-  std::map<std::string, std::shared_ptr<const std::string>> file_cache_;
-  uint64_t file_cache_bytes_ = 0;
-  std::map<std::string, std::string> etag_cache_;
-  mutable std::mutex loaded_mu_;
-  std::map<std::pair<std::string, int64_t>, std::shared_ptr<Loaded>> loaded_;
+  // Artifacts by sha256 and static files by path, size and mtime.
+  LruCache<std::string, std::shared_ptr<const std::string>> file_cache_;
+  LruCache<std::string, std::string> etag_cache_;  // static file key -> ETag
+  LruCache<std::pair<std::string, int64_t>, std::shared_ptr<Loaded>> loaded_;
 };
 
 }  // namespace wisp::server

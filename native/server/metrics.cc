@@ -6,8 +6,14 @@
 namespace wisp::server {
 
 void Metrics::CountRequest(const std::string& route, const std::string& method, unsigned status) {
+  // Methods are client text: only the known ones get their own series, so that requests with
+  // made-up methods cannot grow the table.
+  static const char* const kMethods[] = {"GET",    "HEAD",  "POST",    "PUT",
+                                         "DELETE", "PATCH", "OPTIONS", ""};
+  bool known = false;
+  for (const char* m : kMethods) known = known || method == m;
   std::lock_guard lock(mu_);
-  requests_[std::make_tuple(route, method, status)]++;
+  requests_[std::make_tuple(route, known ? method : std::string("other"), status)]++;
 }
 
 void Metrics::ObserveInference(double seconds) {
@@ -36,7 +42,8 @@ bool Metrics::TryReservePredict(uint64_t n, uint64_t cap) {
   return true;
 }
 
-std::string Metrics::Render(size_t models_loaded, size_t models_registered) const {
+std::string Metrics::Render(size_t models_loaded, size_t models_registered,
+                            const std::vector<std::pair<std::string, CacheStats>>& caches) const {
   std::ostringstream o;
   std::lock_guard lock(mu_);
   o << "# HELP wisp_http_requests_total HTTP requests by route template, method and status.\n"
@@ -66,6 +73,28 @@ std::string Metrics::Render(size_t models_loaded, size_t models_registered) cons
   o << "# HELP wisp_models_registered Models in the registry.\n"
     << "# TYPE wisp_models_registered gauge\n"
     << "wisp_models_registered " << models_registered << "\n";
+  struct Series {
+    const char* name;
+    uint64_t CacheStats::*field;
+    const char* help;
+  };
+  static const Series kCacheSeries[] = {
+      {"entries", &CacheStats::entries, "Entries held by each cache."},
+      {"cost", &CacheStats::cost, "What each cache holds: bytes (file) or entries (etag, model)."},
+      {"capacity", &CacheStats::capacity, "The limit wisp_cache_cost stays under."},
+      {"hits_total", &CacheStats::hits, "Lookups answered from the cache."},
+      {"misses_total", &CacheStats::misses, "Lookups the cache could not answer."},
+      {"evictions_total", &CacheStats::evictions, "Least recently used entries evicted."}};
+  for (const Series& series : kCacheSeries) {
+    if (caches.empty()) break;
+    const bool counter = std::string(series.name).find("_total") != std::string::npos;
+    o << "# HELP wisp_cache_" << series.name << " " << series.help << "\n"
+      << "# TYPE wisp_cache_" << series.name << (counter ? " counter\n" : " gauge\n");
+    for (auto& [name, stats] : caches) {
+      o << "wisp_cache_" << series.name << "{cache=\"" << name << "\"} " << stats.*series.field
+        << "\n";
+    }
+  }
   return o.str();
 }
 

@@ -8,6 +8,9 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "native/platform/lru_cache.h"
 
 namespace wisp::server {
 
@@ -23,7 +26,8 @@ class Metrics {
   uint64_t predict_inflight_bytes() const { return predict_inflight_bytes_.load(); }
   // Total requests counted for a route (any status); used by tests and the cache-proxy check.
   uint64_t RequestCount(const std::string& route) const;
-  std::string Render(size_t models_loaded, size_t models_registered) const;
+  std::string Render(size_t models_loaded, size_t models_registered,
+                     const std::vector<std::pair<std::string, CacheStats>>& caches = {}) const;
 
  private:
   static constexpr std::array<double, 13> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,

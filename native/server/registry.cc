@@ -142,17 +142,13 @@ std::map<std::string, int64_t> SequencesFromIndexJson(const json& idx) {
 
 }  // namespace
 
-bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error) {
-  std::string text;
-  if (!ReadFile(path, &text)) {
-    *error = "cannot read";
-    return false;
-  }
-  json idx = json::parse(text, nullptr, false);
-  if (idx.is_discarded() || !idx.is_object()) {
-    *error = "not a JSON object";
-    return false;
-  }
+Result<StoredIndex> ReadStoredIndex(const std::string& path) {
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) return Status(text.status().code(), "cannot read");
+  json idx = json::parse(*text, nullptr, false);
+  if (idx.is_discarded() || !idx.is_object()) return InvalidArgument("not a JSON object");
+  StoredIndex result;
+  StoredIndex* out = &result;
   out->name = idx.value("name", "");
   for (auto& jv : idx.value("versions", json::array())) {
     VersionInfo v;
@@ -168,7 +164,7 @@ bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* err
     }
   }
   out->channel_sequences = SequencesFromIndexJson(idx);
-  return true;
+  return result;
 }
 
 Registry::Registry(std::string data_dir, const Ed25519Key* signing_key, RegistryOptions options)
@@ -192,8 +188,12 @@ std::string Registry::ArtifactPath(const std::string& name, int64_t version, boo
 }
 
 bool Registry::Open(std::string* error, std::vector<std::string>* log) {
-  if (!MakeDirsDurable(data_dir_ + "/models", error) || !MakeDirsDurable(data_dir_ + "/tmp", error))
-    return false;
+  for (const char* sub : {"/models", "/tmp"}) {
+    if (Status s = MakeDirsDurable(data_dir_ + sub); !s.ok()) {
+      *error = s.message();
+      return false;
+    }
+  }
   lock_fd_ = ::open((data_dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     *error = "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)";
@@ -205,7 +205,7 @@ bool Registry::Open(std::string* error, std::vector<std::string>* log) {
     fs::remove_all(e.path(), ec);
     log->push_back("removed interrupted upload " + e.path().filename().string());
   }
-  FsyncPath(data_dir_ + "/tmp");
+  (void)FsyncPath(data_dir_ + "/tmp");  // best effort: the removals are redone if lost
   for (auto& e : fs::directory_iterator(data_dir_ + "/models", ec)) {
     std::string name = e.path().filename().string();
     if (!e.is_directory() || !IsValidName(name)) {
@@ -226,15 +226,15 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   }
   auto s = std::make_shared<ModelSnapshot>();
   s->name = name;
-  std::string text;
-  if (!ReadFile(dir + "/index.json", &text)) {
+  Result<std::string> text = ReadFileText(dir + "/index.json");
+  if (!text.ok()) {
     // The model directory was created but its first publish never committed.
     log->push_back("model " + name + ": no index (interrupted first publish), removing");
     fs::remove_all(dir, ec);
-    FsyncPath(data_dir_ + "/models");
+    (void)FsyncPath(data_dir_ + "/models");
     return false;
   }
-  json idx = json::parse(text, nullptr, false);
+  json idx = json::parse(*text, nullptr, false);
   if (idx.is_discarded() || !idx.is_object() || idx.value("name", "") != name) {
     log->push_back("model " + name + ": index.json unreadable, model not served (left on disk)");
     return false;
@@ -297,7 +297,7 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
     if (!ParseVersion(fname, &v) || !indexed.count(v)) {
       log->push_back("model " + name + ": removing uncommitted versions/" + fname);
       fs::remove_all(e.path(), ec);
-      FsyncPath(dir + "/versions");
+      (void)FsyncPath(dir + "/versions");
     }
   }
   auto rendered = Render(s);
@@ -380,7 +380,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
   return s;
 }
 
-bool Registry::WriteIndex(const ModelSnapshot& s, std::string* error) {
+Status Registry::WriteIndex(const ModelSnapshot& s) {
   json versions = json::array();
   for (auto& [v, info] : s.versions) versions.push_back(VersionToIndexJson(info));
   json channels = json::object();
@@ -389,7 +389,7 @@ bool Registry::WriteIndex(const ModelSnapshot& s, std::string* error) {
   for (auto& [ch, seq] : s.channel_sequences) sequences[ch] = seq;
   json idx = {{"format", 1},          {"name", s.name},       {"next_version", s.next_version},
               {"versions", versions}, {"channels", channels}, {"channel_sequences", sequences}};
-  return AtomicWriteFile(ModelDir(s.name) + "/index.json", JsonText(idx, 1), error);
+  return WriteFileAtomic(ModelDir(s.name) + "/index.json", JsonText(idx, 1));
 }
 
 std::shared_ptr<const ModelSnapshot> Registry::Current(const std::string& name) const {
@@ -430,14 +430,14 @@ static void Fail(RegistryError* err, int status, std::string code, std::string m
   err->message = std::move(message);
 }
 
-// A write that failed with `saved_errno`: a full disk (or quota) is the operator's to fix and
-// says so (507), anything else is a 500.
-static void FailStorage(RegistryError* err, const std::string& message, int saved_errno) {
-  if (saved_errno == ENOSPC || saved_errno == EDQUOT) {
+// A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so
+// (507), anything else is a 500.
+static void FailStorage(RegistryError* err, const Status& status) {
+  if (status.code() == StatusCode::kResourceExhausted) {
     Fail(err, 507, "insufficient_storage",
-         "no space left in the registry's data directory: " + message);
+         "no space left in the registry's data directory: " + status.message());
   } else {
-    Fail(err, 500, "storage_error", message);
+    Fail(err, 500, "storage_error", status.message());
   }
 }
 
@@ -458,9 +458,8 @@ static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const Mo
 }
 
 bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
-  std::string e;
-  if (!WriteIndex(*s, &e)) {
-    FailStorage(err, e, errno);
+  if (Status written = WriteIndex(*s); !written.ok()) {
+    FailStorage(err, written);
     return false;
   }
   std::string name = s->name;
@@ -508,15 +507,15 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   std::string tag = RandomHex(8);
   std::string tmp_art = data_dir_ + "/tmp/" + tag + ".wisp";
   std::string tmp_gz = data_dir_ + "/tmp/" + tag + ".wisp.gz";
-  std::string e;
   auto cleanup = [&] {
     ::unlink(tmp_art.c_str());
     ::unlink(tmp_gz.c_str());
   };
-  if (!WriteFileSynced(tmp_art, bytes, &e) || (keep_gz && !WriteFileSynced(tmp_gz, gz, &e))) {
-    int saved_errno = errno;
+  Status written = WriteFileSynced(tmp_art, bytes);
+  if (written.ok() && keep_gz) written = WriteFileSynced(tmp_gz, gz);
+  if (!written.ok()) {
     cleanup();
-    FailStorage(err, e, saved_errno);
+    FailStorage(err, written);
     return false;
   }
   if (keep_gz) {
@@ -541,12 +540,13 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   std::string vdir = ModelDir(name) + "/versions/" + std::to_string(v.version);
   std::error_code ec;
   fs::remove_all(vdir, ec);  // a stale uncommitted directory from an earlier failure
-  if (!MakeDirsDurable(vdir, &e) || !RenameDurable(tmp_art, vdir + "/model.wisp", &e) ||
-      (keep_gz && !RenameDurable(tmp_gz, vdir + "/model.wisp.gz", &e))) {
-    int saved_errno = errno;
+  Status moved = MakeDirsDurable(vdir);
+  if (moved.ok()) moved = RenameDurable(tmp_art, vdir + "/model.wisp");
+  if (moved.ok() && keep_gz) moved = RenameDurable(tmp_gz, vdir + "/model.wisp.gz");
+  if (!moved.ok()) {
     cleanup();
     fs::remove_all(vdir, ec);
-    FailStorage(err, e, saved_errno);
+    FailStorage(err, moved);
     return false;
   }
   s->versions[v.version] = v;

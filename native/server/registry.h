@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/model_engine.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
@@ -109,7 +109,7 @@ class Registry {
 
  private:
   bool LoadModel(const std::string& name, std::vector<std::string>* log);
-  bool WriteIndex(const ModelSnapshot& s, std::string* error);
+  Status WriteIndex(const ModelSnapshot& s);
   // Makes `s` the model's committed state: index.json replaced durably, then the rendered
   // snapshot swapped in for readers. Called with write_mu_ held; a storage error leaves both as
   // they were.
@@ -139,7 +139,7 @@ struct StoredIndex {
   std::map<std::string, int64_t> channel_sequences;
   size_t malformed_versions = 0;  // entries that could not be read
 };
-bool ReadStoredIndex(const std::string& path, StoredIndex* out, std::string* error);
+Result<StoredIndex> ReadStoredIndex(const std::string& path);
 
 // Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 bool IsValidName(const std::string& s);

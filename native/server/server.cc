@@ -23,13 +23,13 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "native/common/util.h"
 #include "native/server/access_log.h"
 #include "native/server/handler.h"
 #include "native/server/metrics.h"
 #include "native/server/registry.h"
 #include "native/server/shared_body.h"
 #include "native/server/tokens.h"
-#include "native/server/util.h"
 #include "native/server/verify.h"
 
 namespace wisp::server {
@@ -443,7 +443,7 @@ Server::Server(ServerConfig cfg, std::unique_ptr<ModelEngine> engine) : impl_(ne
 Server::~Server() { Stop(); }
 
 Metrics& Server::metrics() { return impl_->core.metrics; }
-bool Server::ReopenLogs(std::string* error) { return impl_->core.access_log.Reopen(error); }
+Status Server::ReopenLogs() { return impl_->core.access_log.Reopen(); }
 uint16_t Server::port() const { return impl_->port; }
 bool Server::tls() const { return impl_->core.tls.has_value(); }
 
@@ -451,8 +451,20 @@ bool Server::Start(std::string* error) {
   Core& c = impl_->core;
   const ServerConfig& cfg = c.cfg;
   std::vector<std::string> tokens;
-  if (!cfg.token_file.empty() && !ReadTokens(cfg.token_file, &tokens, error)) return false;
-  if (!cfg.signing_key.empty() && !c.key.LoadPrivatePem(cfg.signing_key, error)) return false;
+  if (!cfg.token_file.empty()) {
+    auto read = ReadTokens(cfg.token_file);
+    if (!read.ok()) {
+      *error = read.status().message();
+      return false;
+    }
+    tokens = std::move(read).value();
+  }
+  if (!cfg.signing_key.empty()) {
+    if (Status s = c.key.LoadPrivatePem(cfg.signing_key); !s.ok()) {
+      *error = s.message();
+      return false;
+    }
+  }
   if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {
     *error = "--web " + cfg.web_dir + " is not a directory";
     return false;
@@ -470,7 +482,10 @@ bool Server::Start(std::string* error) {
       return false;
     }
   }
-  if (!c.access_log.Open(cfg.access_log, error)) return false;
+  if (Status s = c.access_log.Open(cfg.access_log); !s.ok()) {
+    *error = s.message();
+    return false;
+  }
   RegistryOptions registry_options;
   registry_options.manifest_ttl_s = cfg.manifest_ttl_s;
   registry_options.clock = cfg.clock;
@@ -606,8 +621,8 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   std::function<void()> wait_hangup = [&] {
     hangup.async_wait([&](const beast::error_code& ec, int) {
       if (ec) return;
-      std::string reopen_error;
-      if (!server.ReopenLogs(&reopen_error)) std::cerr << "wisp-server: " << reopen_error << "\n";
+      if (Status s = server.ReopenLogs(); !s.ok())
+        std::cerr << "wisp-server: " << s.message() << "\n";
       wait_hangup();
     });
   };

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/config.h"
 #include "native/server/model_engine.h"
 
@@ -33,7 +34,7 @@ class Server {
   void Stop();
   Metrics& metrics();
   // Reopens the access log file (SIGHUP after log rotation).
-  bool ReopenLogs(std::string* error);
+  Status ReopenLogs();
 
  private:
   struct Impl;

@@ -1,6 +1,6 @@
 #include "native/server/tokens.h"
 
-#include "native/server/util.h"
+#include "native/platform/file_io.h"
 
 namespace wisp::server {
 
@@ -18,14 +18,13 @@ std::vector<std::string> ParseTokens(std::string_view text) {
   return tokens;
 }
 
-bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error) {
-  std::string text;
-  if (!ReadFile(path, &text)) {
-    *error = "cannot read token file " + path;
-    return false;
+Result<std::vector<std::string>> ReadTokens(const std::string& path) {
+  Result<std::string> text = ReadFileText(path);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  "cannot read token file " + path + ": " + text.status().message());
   }
-  *tokens = ParseTokens(text);
-  return true;
+  return ParseTokens(*text);
 }
 
 }  // namespace wisp::server

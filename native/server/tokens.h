@@ -6,12 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/status.h"
+
 namespace wisp::server {
 
 // Parses the text of a token file (kept apart from the file reading so it can be fuzzed).
 std::vector<std::string> ParseTokens(std::string_view text);
 
-// Reads and parses `path`; false with `error` set when it cannot be read.
-bool ReadTokens(const std::string& path, std::vector<std::string>* tokens, std::string* error);
+// Reads and parses `path`.
+Result<std::vector<std::string>> ReadTokens(const std::string& path);
 
 }  // namespace wisp::server

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <set>
 
+#include "native/common/util.h"
 #include "native/server/registry.h"
-#include "native/server/util.h"
 
 namespace wisp::server {
 
@@ -88,11 +88,9 @@ class Checker {
         Problem(Rel(e.path()), "leftover of an interrupted index write");
       }
     }
-    StoredIndex idx;
-    std::string error;
-    if (!ReadStoredIndex(mdir + "/index.json", &idx, &error)) {
-      return Problem(Rel(mdir + "/index.json"), error);
-    }
+    Result<StoredIndex> read = ReadStoredIndex(mdir + "/index.json");
+    if (!read.ok()) return Problem(Rel(mdir + "/index.json"), read.status().message());
+    const StoredIndex& idx = *read;
     sum_.models++;
     if (idx.name != name) Problem(Rel(mdir + "/index.json"), "names model '" + idx.name + "'");
     if (idx.malformed_versions) {

@@ -7,7 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "native/server/util.h"
+#include "native/common/util.h"
+#include "native/platform/file_io.h"
 #include "tests/cli/run_wisp.h"
 #include "tests/server/test_util.h"
 
@@ -98,9 +99,9 @@ TEST_F(RegistryCliTest, PullsASpecificVersionAndKeepsItBesideTheChannel) {
   EXPECT_FALSE(r.contains("channel"));
   const std::string path = r["path"];
   EXPECT_EQ(path, cache + "/kws/v2/model.wisp");
-  std::string bytes;
-  ASSERT_TRUE(ReadFile(path, &bytes));
-  EXPECT_EQ(Sha256Hex(bytes), r["sha256"]);
+  Result<std::string> bytes = ReadFileText(path);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  EXPECT_EQ(Sha256Hex(*bytes), r["sha256"]);
 
   // Following the channel afterwards does not evict the pinned version.
   CommandResult stable = RunWisp("pull " + url_ + " kws --json --dir " + cache);

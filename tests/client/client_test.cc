@@ -9,8 +9,9 @@
 #include <thread>
 
 #include "native/client/client.h"
+#include "native/common/util.h"
+#include "native/platform/file_io.h"
 #include "native/server/metrics.h"
-#include "native/server/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -31,9 +32,8 @@ std::string PublishFile(const TestServer& ts, const TempDir& d, const std::strin
 }
 
 std::string ReadAll(const std::string& path) {
-  std::string s;
-  ReadFile(path, &s);
-  return s;
+  Result<std::string> s = ReadFileText(path);
+  return s.ok() ? *s : std::string();
 }
 
 TEST(ClientTest, ParsesServerUrls) {
@@ -212,7 +212,7 @@ TEST(ClientTest, PinnedSigningKey) {
   PublishFile(ts, d, "m", FakeModel(1000, 1), "stable");
   Ed25519Key k;
   std::string error;
-  ASSERT_TRUE(k.LoadPrivatePem(key, &error)) << error;
+  ASSERT_TRUE(k.LoadPrivatePem(key).ok());
   PullOptions opt;
   opt.cache_dir = d / "cache";
   opt.public_key_base64 = Base64Encode(k.PublicKeyRaw());
@@ -221,7 +221,7 @@ TEST(ClientTest, PinnedSigningKey) {
   // Another key: refused, nothing downloaded.
   Ed25519Key other;
   std::string key2 = MakeSigningKey(d.path());
-  ASSERT_TRUE(other.LoadPrivatePem(key2, &error));
+  ASSERT_TRUE(other.LoadPrivatePem(key2).ok());
   opt.public_key_base64 = Base64Encode(other.PublicKeyRaw());
   opt.cache_dir = d / "cache2";
   EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
@@ -290,7 +290,7 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   std::string key = MakeSigningKey(d.path());
   Ed25519Key k;
   std::string error;
-  ASSERT_TRUE(k.LoadPrivatePem(key, &error)) << error;
+  ASSERT_TRUE(k.LoadPrivatePem(key).ok());
   TestServer ts([&](ServerConfig& c) { c.signing_key = key; });
   const std::string ch = "/v1/models/m/channels/stable";
   std::string v1 = FakeModel(3000, 1), v2 = FakeModel(4000, 2);

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "native/server/util.h"
+#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {

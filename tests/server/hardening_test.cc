@@ -14,7 +14,7 @@
 #include "native/server/metrics.h"
 #include "native/server/predict_json.h"
 #include "native/server/registry.h"
-#include "native/server/util.h"
+#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {

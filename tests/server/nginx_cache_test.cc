@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "native/server/metrics.h"
-#include "native/server/util.h"
+#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "native/server/util.h"
+#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {

@@ -11,7 +11,7 @@
 
 #include "native/server/config.h"
 #include "native/server/metrics.h"
-#include "native/server/util.h"
+#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {

@@ -1,24 +1,18 @@
-#include "native/server/util.h"
+#include "native/common/util.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <memory>
 
-namespace wisp::server {
-
-namespace fs = std::filesystem;
+namespace wisp::common {
 
 std::string Sha256Raw(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -145,27 +139,23 @@ std::string Sha256Stream::FinalHex() {
 // ---- Ed25519 ----
 Ed25519Key::~Ed25519Key() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
 
-bool Ed25519Key::LoadPrivatePem(const std::string& path, std::string* error) {
+Status Ed25519Key::LoadPrivatePem(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
-    *error = "cannot open signing key " + path + ": " + std::strerror(errno) +
-             " (create one with: openssl genpkey -algorithm ed25519 -out " + path + ")";
-    return false;
+    return Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kIoError,
+                  "cannot open signing key " + path + ": " + std::strerror(errno) +
+                      " (create one with: openssl genpkey -algorithm ed25519 -out " + path + ")");
   }
   EVP_PKEY* pkey = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
   std::fclose(f);
-  if (!pkey) {
-    *error = "signing key " + path + " is not a PEM private key";
-    return false;
-  }
+  if (!pkey) return InvalidArgument("signing key %s is not a PEM private key", path.c_str());
   if (EVP_PKEY_id(pkey) != EVP_PKEY_ED25519) {
     EVP_PKEY_free(pkey);
-    *error = "signing key " + path + " is not an Ed25519 key";
-    return false;
+    return InvalidArgument("signing key %s is not an Ed25519 key", path.c_str());
   }
   EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_));
   pkey_ = pkey;
-  return true;
+  return Status::Ok();
 }
 
 std::string Ed25519Key::Sign(std::string_view message) const {
@@ -254,123 +244,6 @@ bool GzipDecompress(std::string_view data, std::string* out) {
   return rc == Z_STREAM_END;
 }
 
-// ---- files ----
-static std::string ErrnoText(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
-}
-
-bool ReadFile(const std::string& path, std::string* out, std::string* error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (error) *error = ErrnoText("open", path);
-    return false;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    if (error) *error = ErrnoText("stat", path);
-    ::close(fd);
-    return false;
-  }
-  out->resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < out->size()) {
-    ssize_t n = ::read(fd, out->data() + done, out->size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  out->resize(done);
-  return true;
-}
-
-bool WriteFileSynced(const std::string& path, std::string_view data, std::string* error) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    *error = ErrnoText("create", path);
-    return false;
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *error = ErrnoText("write", path);
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    *error = ErrnoText("fsync", path);
-    ::close(fd);
-    return false;
-  }
-  if (::close(fd) != 0) {
-    *error = ErrnoText("close", path);
-    return false;
-  }
-  return true;
-}
-
-bool FsyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool FsyncParentDir(const std::string& path) {
-  fs::path parent = fs::path(path).parent_path();
-  return FsyncPath(parent.empty() ? "." : parent.string());
-}
-
-bool RenameDurable(const std::string& from, const std::string& to, std::string* error) {
-  if (::rename(from.c_str(), to.c_str()) != 0) {
-    *error = ErrnoText("rename to", to);
-    return false;
-  }
-  if (!FsyncParentDir(to)) {
-    *error = ErrnoText("fsync directory of", to);
-    return false;
-  }
-  return true;
-}
-
-bool AtomicWriteFile(const std::string& path, std::string_view data, std::string* error) {
-  // The temporary name starts with ".tmp-" so start-up recovery can recognise and remove it.
-  fs::path p(path);
-  std::string tmp =
-      (p.parent_path() / (".tmp-" + p.filename().string() + "-" + RandomHex(6))).string();
-  if (!WriteFileSynced(tmp, data, error)) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (!RenameDurable(tmp, path, error)) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
-bool MakeDirsDurable(const std::string& path, std::string* error) {
-  fs::path p(path);
-  std::vector<fs::path> created;
-  for (fs::path cur = p; !cur.empty() && !fs::exists(cur); cur = cur.parent_path()) {
-    created.push_back(cur);
-    if (cur == cur.parent_path()) break;
-  }
-  for (auto it = created.rbegin(); it != created.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0755) != 0 && errno != EEXIST) {
-      *error = ErrnoText("mkdir", it->string());
-      return false;
-    }
-    FsyncParentDir(it->string());
-  }
-  return true;
-}
-
 std::string NowRfc3339() { return Rfc3339(std::time(nullptr)); }
 
 std::string Rfc3339(int64_t unix_seconds) {
@@ -425,4 +298,4 @@ bool ParseDuration(const std::string& text, int64_t* seconds) {
   return n > 0;
 }
 
-}  // namespace wisp::server
+}  // namespace wisp::common

@@ -1,5 +1,5 @@
-// Small building blocks shared by the server and the client: digests, base64, Ed25519, gzip,
-// and crash-safe file writes.
+// Small building blocks shared by the server, the client and the CLI: digests, base64, Ed25519,
+// gzip and RFC 3339 times (wisp_common). Files are native/platform/file_io.h.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace wisp::server {
+#include "runtime/core/status.h"
+
+namespace wisp::common {
 
 // ---- digests and encodings ----
 std::string Sha256Hex(std::string_view data);
@@ -51,7 +53,7 @@ class Ed25519Key {
   Ed25519Key(const Ed25519Key&) = delete;
   Ed25519Key& operator=(const Ed25519Key&) = delete;
   // Loads a PEM private key (openssl genpkey -algorithm ed25519 -out key.pem).
-  bool LoadPrivatePem(const std::string& path, std::string* error);
+  Status LoadPrivatePem(const std::string& path);
   bool loaded() const { return pkey_ != nullptr; }
   std::string Sign(std::string_view message) const;  // 64 raw bytes, empty on failure
   std::string PublicKeyRaw() const;                  // 32 raw bytes
@@ -71,20 +73,6 @@ bool Ed25519Verify(std::string_view public_key_raw, std::string_view message,
 bool GzipCompress(std::string_view data, std::string* out, int level = 9);
 bool GzipDecompress(std::string_view data, std::string* out);
 
-// ---- files ----
-bool ReadFile(const std::string& path, std::string* out, std::string* error = nullptr);
-// Writes `data` to `path` crash-safely: a temporary file in the same directory, fsync, rename,
-// fsync of the directory. Either the old or the new content exists afterwards, never a mix.
-bool AtomicWriteFile(const std::string& path, std::string_view data, std::string* error);
-// Writes and fsyncs a file at `path` (no rename); used for temporary files.
-bool WriteFileSynced(const std::string& path, std::string_view data, std::string* error);
-bool FsyncPath(const std::string& path);  // a file or a directory
-bool FsyncParentDir(const std::string& path);
-// rename(2) followed by an fsync of the destination's directory.
-bool RenameDurable(const std::string& from, const std::string& to, std::string* error);
-// mkdir -p, fsyncing each parent whose entry was created.
-bool MakeDirsDurable(const std::string& path, std::string* error);
-
 // The current UTC time as RFC 3339 ("2026-11-22T21:58:00Z").
 std::string NowRfc3339();
 // Seconds since the Unix epoch as RFC 3339 UTC ("2026-11-22T21:58:00Z"), and back (only that
@@ -94,4 +82,4 @@ bool ParseRfc3339(const std::string& text, int64_t* unix_seconds);
 // "90s", "30m", "12h", "7d" (or plain seconds) as seconds; false for anything else or zero.
 bool ParseDuration(const std::string& text, int64_t* seconds);
 
-}  // namespace wisp::server
+}  // namespace wisp::common
