@@ -178,19 +178,29 @@ json Nest(const Tensor& t, const std::vector<int64_t>& shape, size_t dim, size_t
   return arr;
 }
 
-bool TensorToJson(const Tensor& t, json* out, std::string* error) {
+// An engine output as nested JSON arrays (the batch dimension of 1 dropped). kInternal when the
+// engine returned data that does not match its own dtype and shape.
+Result<json> TensorToJson(const Tensor& t) {
   size_t es = DtypeSize(t.dtype);
   size_t count = 1;
   for (auto d : t.shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
   if (es == 0 || t.data.size() != count * es) {
-    *error = "engine returned a malformed output '" + t.name + "'";
-    return false;
+    return Status(StatusCode::kInternal, "engine returned a malformed output '" + t.name + "'");
   }
   std::vector<int64_t> shape = t.shape;
   if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // drop the batch of 1
   size_t index = 0;
-  *out = Nest(t, shape, 0, &index);
-  return true;
+  return Nest(t, shape, 0, &index);
+}
+
+// The outputs of one instance: the single output's value, or an object keyed by output name.
+Result<json> OutputsToJson(const std::vector<Tensor>& outs) {
+  if (outs.size() == 1) return TensorToJson(outs[0]);
+  json obj = json::object();
+  for (auto& out : outs) {
+    WISP_ASSIGN_OR_RETURN(obj[out.name], TensorToJson(out));
+  }
+  return obj;
 }
 
 std::string ContentTypeFor(const std::string& path) {
@@ -221,6 +231,10 @@ std::string ContentTypeFor(const std::string& path) {
 
 std::string QuotedEtag(const std::string& s) { return "\"" + s + "\""; }
 
+Reply ModelNotFound(const std::string& name) {
+  return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+}
+
 }  // namespace
 
 void Reply::SetBody(std::string text, const std::string& content_type) {
@@ -241,6 +255,34 @@ Reply ErrorReply(unsigned status, const std::string& code, const std::string& me
   r.SetBody(JsonText(j) + "\n", kJson);
   r.Set("Cache-Control", "no-store");
   return r;
+}
+
+Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> names) {
+  struct Mapping {
+    StatusCode code;
+    unsigned http;
+    const char* name;
+  };
+  static constexpr Mapping kMappings[] = {
+      {StatusCode::kInvalidArgument, 400, "bad_request"},
+      {StatusCode::kMalformed, 400, "malformed_json"},
+      {StatusCode::kOutOfRange, 400, "bad_request"},
+      {StatusCode::kInvalidModel, 400, "invalid_model"},
+      {StatusCode::kUnsupported, 400, "bad_request"},
+      {StatusCode::kNotFound, 404, "not_found"},
+      {StatusCode::kFailedPrecondition, 409, "conflict"},
+      {StatusCode::kResourceExhausted, 507, "insufficient_storage"},
+      {StatusCode::kDataLoss, 500, "artifact_corrupt"},
+      {StatusCode::kIoError, 500, "storage_error"},
+  };
+  Mapping m{status.code(), 500, "internal"};
+  for (const Mapping& known : kMappings) {
+    if (known.code == status.code()) m = known;
+  }
+  for (const ErrorCodeName& given : names) {
+    if (given.code == status.code()) m.name = given.name;
+  }
+  return ErrorReply(m.http, m.name, status.message());
 }
 
 Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
@@ -425,27 +467,21 @@ Handler::PredictBudget Handler::BudgetFor(const RequestHeader& req, const Versio
 
 Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
-  const auto& s = t.segments;
-  if (!t.ok || req.method() != http::verb::post || s.size() != 5 || s[0] != "v1" ||
-      s[1] != "models") {
-    return {};
-  }
-  const std::string suffix = ":predict";
-  const std::string& last = s[4];
-  if (last.size() <= suffix.size() ||
-      last.compare(last.size() - suffix.size(), suffix.size(), suffix) != 0 ||
-      (s[3] != "versions" && s[3] != "channels")) {
-    return {};
-  }
-  std::string which = last.substr(0, last.size() - suffix.size());
+  if (!t.ok) return {};
+  // A predict route by its pattern: one with an invalid name is answered 400 by Route, and its
+  // body is held to the small limit of an unknown model meanwhile.
+  RouteLookup lookup = LookUp(t, req.method());
+  const RouteEntry* route = lookup.by_pattern;
+  const bool by_channel = route && route->fn == &Handler::PredictChannel;
+  if (!route || (route->fn != &Handler::PredictVersion && !by_channel)) return {};
   const VersionInfo* info = nullptr;
-  auto snap = registry_->Get(s[2]);
+  auto snap = registry_->Get(lookup.match["name"]);
   int64_t v = 0;
-  if (snap && s[3] == "channels") {
-    auto it = snap->channels.find(which);
+  if (snap && by_channel) {
+    auto it = snap->channels.find(lookup.match["channel"]);
     if (it != snap->channels.end()) v = it->second;
   } else if (snap) {
-    ParseVersion(which, &v);
+    ParseVersion(lookup.match["v"], &v);
   }
   if (snap) {
     auto it = snap->versions.find(v);
@@ -659,7 +695,7 @@ std::vector<Handler::RouteInfo> Handler::RouteTable() {
   return out;
 }
 
-Reply Handler::Route(const Request& req, const Target& t) {
+Handler::RouteLookup Handler::LookUp(const Target& t, http::verb method) {
   static const std::vector<std::vector<PatternSegment>> kPatterns = [] {
     std::vector<std::vector<PatternSegment>> out;
     for (auto& e : Routes()) out.push_back(SplitPattern(e.pattern));
@@ -676,25 +712,21 @@ Reply Handler::Route(const Request& req, const Target& t) {
     return out;
   }();
   const auto& s = t.segments;
-  http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+  if (method == http::verb::head) method = http::verb::get;
 
   // One pass over the table: the first route matching path and method, the methods of every
   // route matching the path, and the earliest invalid parameter of any route the path is
   // under (its pattern goes on past the parameter, or the path ends there).
-  const RouteEntry* found = nullptr;
-  const RouteEntry* path_match = nullptr;
-  RouteMatch match;
-  match.target = &t;
-  std::vector<http::verb> allowed;
+  RouteLookup out;
+  out.match.target = &t;
   size_t invalid_at = s.size();
-  const ParamRule* invalid_rule = nullptr;
-  std::string invalid_route;
   const auto& routes = Routes();
   for (size_t r = 0; r < routes.size(); ++r) {
     const auto& pattern = kPatterns[r];
     std::vector<std::pair<std::string, std::string>> params;
     size_t i = 0;
     std::string route_so_far;
+    bool params_valid = true;
     for (; i < pattern.size() && i < s.size(); ++i) {
       std::string value;
       if (!MatchSegment(pattern[i], s[i], kActionsAt[i], &value)) break;
@@ -702,39 +734,53 @@ Reply Handler::Route(const Request& req, const Target& t) {
           "/" + (pattern[i].param.empty() ? pattern[i].literal : "{" + pattern[i].param + "}");
       if (pattern[i].param.empty()) continue;
       const ParamRule* rule = RuleFor(pattern[i].param);
-      if (rule && !rule->valid(value)) {
+      if (params_valid && rule && !rule->valid(value)) {
+        params_valid = false;
         bool under = i + 1 < pattern.size() || i + 1 == s.size();
         if (under && i < invalid_at) {
           invalid_at = i;
-          invalid_rule = rule;
-          invalid_route = route_so_far;
+          out.invalid_code = rule->code;
+          out.invalid_message = rule->message;
+          out.invalid_route = route_so_far;
         }
-        break;
       }
       params.emplace_back(pattern[i].param, std::move(value));
     }
     if (i != pattern.size() || i != s.size()) continue;
-    if (!path_match) path_match = &routes[r];
-    allowed.insert(allowed.end(), routes[r].methods.begin(), routes[r].methods.end());
-    if (!found && std::find(routes[r].methods.begin(), routes[r].methods.end(), method) !=
-                      routes[r].methods.end()) {
-      found = &routes[r];
-      match.params = std::move(params);
+    const bool method_ok = std::find(routes[r].methods.begin(), routes[r].methods.end(), method) !=
+                           routes[r].methods.end();
+    if (method_ok && !out.by_pattern) {
+      out.by_pattern = &routes[r];
+      out.match.params = params;
+    }
+    if (!params_valid) continue;
+    if (!out.path_match) out.path_match = &routes[r];
+    out.allowed.insert(out.allowed.end(), routes[r].methods.begin(), routes[r].methods.end());
+    if (method_ok && !out.found) {
+      out.found = &routes[r];
+      out.by_pattern = out.found;
+      out.match.params = std::move(params);
     }
   }
+  return out;
+}
 
+Reply Handler::Route(const Request& req, const Target& t) {
+  const auto& s = t.segments;
+  http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+  RouteLookup lookup = LookUp(t, method);
   Reply r;
-  if (invalid_rule) {
-    r = ErrorReply(400, invalid_rule->code, invalid_rule->message);
-    r.route = invalid_route;
-  } else if (found) {
-    r = (this->*found->fn)(req, match);
-    r.route = found->name;
-  } else if (path_match) {
-    std::string allow = AllowHeader(allowed);
+  if (lookup.invalid_code) {
+    r = ErrorReply(400, lookup.invalid_code, lookup.invalid_message);
+    r.route = lookup.invalid_route;
+  } else if (lookup.found) {
+    r = (this->*lookup.found->fn)(req, lookup.match);
+    r.route = lookup.found->name;
+  } else if (lookup.path_match) {
+    std::string allow = AllowHeader(lookup.allowed);
     r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: " + allow);
     r.Set("Allow", allow);
-    r.route = path_match->name;
+    r.route = lookup.path_match->name;
   } else if (!cfg_.web_dir.empty() && (s.empty() || s[0] != "v1")) {
     if (method != http::verb::get) {
       r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: GET, HEAD");
@@ -865,9 +911,9 @@ Result<std::string> Handler::ReadVerified(const std::string& path,
   // Name the file relative to the data directory: clients need not learn the server's layout.
   std::string rel =
       path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
-  Status corrupt(StatusCode::kInvalidModel, "artifact corrupt: " + rel + " has sha256 " + actual +
-                                                ", the registry recorded " + sha256 +
-                                                "; refusing to serve or run it");
+  Status corrupt(StatusCode::kDataLoss, "artifact corrupt: " + rel + " has sha256 " + actual +
+                                            ", the registry recorded " + sha256 +
+                                            "; refusing to serve or run it");
   std::cerr << "wisp-server: " << corrupt.message() << std::endl;
   return corrupt;
 }
@@ -906,7 +952,7 @@ Reply Handler::ListModels(const Request& req, const RouteMatch&) {
 Reply Handler::GetModel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   return ServeBytes(req, s->model_json.body, s->model_json.etag, kJson, "no-cache", false);
 }
 
@@ -916,7 +962,7 @@ Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   int64_t v = 0;
   ParseVersion(vs, &v);
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->manifest_json.find(v);
   if (it == s->manifest_json.end()) {
     return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
@@ -928,7 +974,7 @@ Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->channel_json.find(ch);
   if (it == s->channel_json.end()) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
@@ -945,7 +991,7 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   int64_t v = 0;
   ParseVersion(vs, &v);
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->versions.find(v);
   if (it == s->versions.end()) {
     return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
@@ -987,8 +1033,11 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   }
   auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256);
   if (!data.ok()) {
-    bool corrupt = data.status().code() == StatusCode::kInvalidModel;
-    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", data.status().message());
+    // Corrupt (kDataLoss) or unreadable: either way the server's own store failed, never a 404.
+    const Status& failed = data.status();
+    return StatusReply(failed.code() == StatusCode::kDataLoss
+                           ? failed
+                           : Status(StatusCode::kIoError, failed.message()));
   }
   Reply r = ServeBytes(req, *data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
@@ -1053,24 +1102,22 @@ Reply Handler::Publish(const Request& req, const RouteMatch& m) {
   std::vector<uint8_t> bytes(body.begin(), body.end());
   auto validated = engine_->Validate(bytes, name);
   if (!validated.ok()) {
-    return ErrorReply(400, "invalid_model", "model rejected: " + validated.error());
+    return ErrorReply(400, "invalid_model", "model rejected: " + validated.status().message());
   }
   if (validated.value().wisp_bytes.empty()) {
     return ErrorReply(500, "internal", "engine accepted the model but produced no bytes");
   }
-  VersionInfo info;
-  RegistryError err;
-  if (!registry_->Publish(name, validated.value(), label, &info, &err)) {
-    return ErrorReply(err.status, err.code, err.message);
+  Result<VersionInfo> published = registry_->Publish(name, validated.value(), label);
+  if (!published.ok()) {
+    return StatusReply(published.status(), {{StatusCode::kInvalidArgument, "invalid_label"}});
   }
+  const VersionInfo& info = published.value();
   // Point a channel at the new version in the same request when asked (?channel=stable).
   if (t.query.count("channel")) {
     const std::string& ch = t.query.at("channel");
-    int64_t prev = 0;
     if (!IsValidName(ch)) return ErrorReply(400, "invalid_name", "invalid channel name");
-    if (!registry_->SetChannel(name, ch, info.version, &prev, &err)) {
-      return ErrorReply(err.status, err.code, err.message);
-    }
+    Result<int64_t> set = registry_->SetChannel(name, ch, info.version);
+    if (!set.ok()) return StatusReply(set.status(), {{StatusCode::kNotFound, "version_not_found"}});
   }
   auto snap = registry_->Get(name);
   Reply r;
@@ -1090,11 +1137,12 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
       j["version"].get<int64_t>() <= 0) {
     return ErrorReply(400, "bad_request", "expected {\"version\": <positive integer>}");
   }
-  int64_t v = j["version"].get<int64_t>(), prev = 0;
-  RegistryError err;
-  if (!registry_->SetChannel(name, ch, v, &prev, &err)) {
-    return ErrorReply(err.status, err.code, err.message);
-  }
+  int64_t v = j["version"].get<int64_t>();
+  // Models are never removed: once seen, a kNotFound from the registry is about the version.
+  if (!registry_->Get(name)) return ModelNotFound(name);
+  Result<int64_t> set = registry_->SetChannel(name, ch, v);
+  if (!set.ok()) return StatusReply(set.status(), {{StatusCode::kNotFound, "version_not_found"}});
+  const int64_t prev = set.value();
   Reply r;
   json out = {{"name", name},
               {"channel", ch},
@@ -1108,9 +1156,9 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
 Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
-  RegistryError err;
-  if (!registry_->DeleteChannel(name, ch, &err))
-    return ErrorReply(err.status, err.code, err.message);
+  if (Status deleted = registry_->DeleteChannel(name, ch); !deleted.ok()) {
+    return StatusReply(deleted, {{StatusCode::kNotFound, "channel_not_found"}});
+  }
   Reply r;
   r.status = 204;
   r.no_length = true;
@@ -1122,9 +1170,11 @@ Reply Handler::DeleteVersion(const Request&, const RouteMatch& m) {
   const std::string& vs = m["v"];
   int64_t v = 0;
   ParseVersion(vs, &v);
-  RegistryError err;
-  if (!registry_->DeleteVersion(name, v, &err))
-    return ErrorReply(err.status, err.code, err.message);
+  if (!registry_->Get(name)) return ModelNotFound(name);  // then kNotFound is the version's
+  if (Status deleted = registry_->DeleteVersion(name, v); !deleted.ok()) {
+    return StatusReply(deleted, {{StatusCode::kNotFound, "version_not_found"},
+                                 {StatusCode::kFailedPrecondition, "version_in_use"}});
+  }
   loaded_.Erase({name, v});
   Reply r;
   r.status = 204;
@@ -1156,7 +1206,7 @@ Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& n
     auto loaded = engine_->Load(std::vector<uint8_t>(data->begin(), data->end()));
     if (!loaded.ok()) {
       loaded_.Erase({name, version});
-      return Status(StatusCode::kInvalidArgument, loaded.error());
+      return loaded.status();
     }
     entry->model = loaded.value();
   }
@@ -1173,7 +1223,7 @@ Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
   auto snap = registry_->Get(name);
-  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!snap) return ModelNotFound(name);
   auto it = snap->channels.find(ch);
   if (it == snap->channels.end()) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
@@ -1183,7 +1233,7 @@ Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
 
 Reply Handler::Predict(const Request& req, const std::string& name, int64_t version) {
   auto snap = registry_->Get(name);
-  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!snap) return ModelNotFound(name);
   if (!snap->versions.count(version)) {
     return ErrorReply(404, "version_not_found",
                       "model '" + name + "' has no version " + std::to_string(version));
@@ -1202,13 +1252,10 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   auto loaded = GetLoaded(name, version);
   if (!loaded.ok()) {
     const Status& s = loaded.status();
-    if (s.code() == StatusCode::kInvalidModel) {
-      return ErrorReply(500, "artifact_corrupt", s.message());
-    }
+    if (s.code() == StatusCode::kDataLoss) return StatusReply(s);
     return ErrorReply(500, "load_failed", "model failed to load: " + s.message());
   }
   std::shared_ptr<Loaded> entry = std::move(loaded).value();
-  std::string error;
   const auto& specs = entry->model->inputs();
   const bool raw = budget.raw;
 
@@ -1258,10 +1305,12 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     t.data.assign(req.body().begin(), req.body().end());
     batches.push_back({std::move(t)});
   } else {
-    RegistryError err;
-    if (!ParsePredictJson(req.body(), specs, cfg_.max_predict_batch, &batches, &err)) {
-      return ErrorReply(err.status, err.code, err.message);
+    Result<std::vector<std::vector<Tensor>>> parsed =
+        ParsePredictJson(req.body(), specs, cfg_.max_predict_batch);
+    if (!parsed.ok()) {
+      return StatusReply(parsed.status(), {{StatusCode::kOutOfRange, "too_deep"}});
     }
+    batches = std::move(parsed).value();
   }
 
   json predictions = json::array();
@@ -1273,25 +1322,14 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     auto result = entry->model->Predict(inputs);
     metrics_->ObserveInference(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!result.ok()) return ErrorReply(400, "inference_failed", result.error());
+    if (!result.ok()) return ErrorReply(400, "inference_failed", result.status().message());
     if (raw) {
       last = std::move(result.value());
       break;
     }
-    const auto& outs = result.value();
-    if (outs.size() == 1) {
-      json o;
-      if (!TensorToJson(outs[0], &o, &error)) return ErrorReply(500, "internal", error);
-      predictions.push_back(std::move(o));
-    } else {
-      json obj = json::object();
-      for (auto& out : outs) {
-        json o;
-        if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
-        obj[out.name] = std::move(o);
-      }
-      predictions.push_back(std::move(obj));
-    }
+    Result<json> prediction = OutputsToJson(result.value());
+    if (!prediction.ok()) return StatusReply(prediction.status());
+    predictions.push_back(std::move(prediction).value());
   }
   Reply r;
   r.Set("Cache-Control", "no-store");
@@ -1309,13 +1347,9 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     return r;
   }
   if (raw) {
-    json obj = json::object();
-    for (auto& out : last) {
-      json o;
-      if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
-      obj[out.name] = std::move(o);
-    }
-    predictions.push_back(last.size() == 1 ? obj.begin().value() : obj);
+    Result<json> prediction = OutputsToJson(last);
+    if (!prediction.ok()) return StatusReply(prediction.status());
+    predictions.push_back(std::move(prediction).value());
   }
   r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
   return r;

@@ -5,6 +5,7 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,21 @@ struct Reply {
 
 // A JSON error reply: {"error": {"code": code, "message": message}}.
 Reply ErrorReply(unsigned status, const std::string& code, const std::string& message);
+
+// The JSON error code a call site gives one StatusCode, where it knows more than the StatusCode
+// says (what it looked up: "version_not_found").
+struct ErrorCodeName {
+  StatusCode code;
+  const char* name;
+};
+
+// The one mapping from a failed Status to its HTTP answer, with the Status's message. The HTTP
+// status follows from the StatusCode alone: kInvalidArgument, kMalformed, kOutOfRange,
+// kInvalidModel and kUnsupported 400, kNotFound 404, kFailedPrecondition 409, kResourceExhausted
+// 507 (the data directory is full), anything else 500. The JSON code is the one `names` gives the
+// StatusCode, else its default: bad_request, malformed_json, invalid_model, not_found, conflict,
+// insufficient_storage, artifact_corrupt (kDataLoss), storage_error (kIoError) or internal.
+Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> names = {});
 
 class Handler {
  public:
@@ -114,6 +130,20 @@ class Handler {
     const char* name;  // metrics label and access log route
   };
   static const std::vector<RouteEntry>& Routes();
+  // What the route table makes of a path and method (HEAD looks up GET).
+  struct RouteLookup {
+    const RouteEntry* found = nullptr;       // path, method and parameters match
+    const RouteEntry* by_pattern = nullptr;  // path and method match; parameters may be invalid
+    RouteMatch match;                        // the parameters of `by_pattern`
+    const RouteEntry* path_match = nullptr;  // the first route matching the path (any method)
+    std::vector<http::verb> allowed;         // methods of every route matching the path
+    // The earliest invalid parameter of any route the path is under: its 400 answer and the
+    // route prefix up to it (the metrics label).
+    const char* invalid_code = nullptr;
+    const char* invalid_message = nullptr;
+    std::string invalid_route;
+  };
+  static RouteLookup LookUp(const Target& t, http::verb method);
 
   static Target ParseTarget(std::string_view target);
   bool Authorized(const RequestHeader& req) const;
@@ -151,7 +181,7 @@ class Handler {
                                                         const std::string& path,
                                                         const std::string* sha256 = nullptr);
   // Reads an artifact and checks it against the digest the registry recorded at publish time: a
-  // mismatch is logged and is kInvalidModel, "artifact corrupt: ...".
+  // mismatch is logged and is kDataLoss, "artifact corrupt: ...".
   Result<std::string> ReadVerified(const std::string& path, const std::string& sha256) const;
 
   struct Loaded {

@@ -230,8 +230,11 @@ class Lexer {
 
 class Parser {
  public:
-  Parser(std::string_view body, const std::vector<TensorSpec>& specs, RegistryError* err)
-      : lx_(body), specs_(specs), err_(err), body_size_(body.size()) {}
+  Parser(std::string_view body, const std::vector<TensorSpec>& specs)
+      : lx_(body), specs_(specs), body_size_(body.size()) {}
+
+  // Why Parse returned false.
+  const Status& status() const { return status_; }
 
   bool Parse(size_t max_instances, std::vector<std::vector<Tensor>>* batches) {
     static const char* kShapeHelp = "expected {\"instances\": [ ... ]} with at least one instance";
@@ -265,25 +268,26 @@ class Parser {
   }
 
  private:
-  bool Fail(const char* code, std::string message) {
-    err_->status = 400;
-    err_->code = code;
-    err_->message = std::move(message);
+  // The parsing steps return false after recording the first error here.
+  bool Fail(StatusCode code, std::string message) {
+    status_ = Status(code, std::move(message));
     return false;
   }
-  bool BadRequest(std::string message) { return Fail("bad_request", std::move(message)); }
+  bool BadRequest(std::string message) {
+    return Fail(StatusCode::kInvalidArgument, std::move(message));
+  }
   bool Malformed(Tok t, std::string what = "") {
     if (what.empty()) {
       what = t == Tok::kError ? lx_.error()
              : t == Tok::kEnd ? "unexpected end"
                               : "unexpected token";
     }
-    return Fail("malformed_json", "request body is not valid JSON: " + what + " at byte " +
-                                      std::to_string(lx_.offset()));
+    return Fail(StatusCode::kMalformed, "request body is not valid JSON: " + what + " at byte " +
+                                            std::to_string(lx_.offset()));
   }
   bool TooDeep() {
-    return Fail("too_deep", "request JSON is nested more than " +
-                                std::to_string(kMaxPredictJsonDepth) + " levels deep");
+    return Fail(StatusCode::kOutOfRange, "request JSON is nested more than " +
+                                             std::to_string(kMaxPredictJsonDepth) + " levels deep");
   }
   static bool Scalar(Tok t) {
     return t == Tok::kString || t == Tok::kNumber || t == Tok::kTrue || t == Tok::kFalse ||
@@ -516,17 +520,19 @@ class Parser {
 
   Lexer lx_;
   const std::vector<TensorSpec>& specs_;
-  RegistryError* err_;
   size_t body_size_;
+  Status status_;
 };
 
 }  // namespace
 
-bool ParsePredictJson(std::string_view body, const std::vector<TensorSpec>& specs,
-                      size_t max_instances, std::vector<std::vector<Tensor>>* batches,
-                      RegistryError* err) {
-  batches->clear();
-  return Parser(body, specs, err).Parse(max_instances, batches);
+Result<std::vector<std::vector<Tensor>>> ParsePredictJson(std::string_view body,
+                                                          const std::vector<TensorSpec>& specs,
+                                                          size_t max_instances) {
+  std::vector<std::vector<Tensor>> batches;
+  Parser parser(body, specs);
+  if (!parser.Parse(max_instances, &batches)) return parser.status();
+  return batches;
 }
 
 }  // namespace wisp::server

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/model_engine.h"
-#include "native/server/registry.h"
 
 namespace wisp::server {
 
@@ -29,11 +29,12 @@ uint64_t StaticElementCount(const TensorSpec& spec);
 
 // Parses {"instances": [instance, ...]} where an instance is the value of the single input (a
 // number or nested arrays of numbers, the batch dimension of 1 optional) or an object keyed by
-// input name. Fills one tensor per spec per instance, in the order of `specs`. At most
-// `max_instances` instances. On error returns false and fills `err` (400, "malformed_json" for
-// syntax, "too_deep" for nesting, "bad_request" for values that do not fit the model).
-bool ParsePredictJson(std::string_view body, const std::vector<TensorSpec>& specs,
-                      size_t max_instances, std::vector<std::vector<Tensor>>* batches,
-                      RegistryError* err);
+// input name. Returns one tensor per spec per instance, in the order of `specs`. At most
+// `max_instances` instances. Errors: kMalformed for JSON syntax, kOutOfRange for nesting deeper
+// than kMaxPredictJsonDepth, kInvalidArgument for values that do not fit the model (the handler
+// answers 400 "malformed_json", "too_deep" and "bad_request").
+Result<std::vector<std::vector<Tensor>>> ParsePredictJson(std::string_view body,
+                                                          const std::vector<TensorSpec>& specs,
+                                                          size_t max_instances);
 
 }  // namespace wisp::server

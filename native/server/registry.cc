@@ -187,17 +187,14 @@ std::string Registry::ArtifactPath(const std::string& name, int64_t version, boo
          (gzip ? "/model.wisp.gz" : "/model.wisp");
 }
 
-bool Registry::Open(std::string* error, std::vector<std::string>* log) {
-  for (const char* sub : {"/models", "/tmp"}) {
-    if (Status s = MakeDirsDurable(data_dir_ + sub); !s.ok()) {
-      *error = s.message();
-      return false;
-    }
-  }
+Status Registry::Open(std::vector<std::string>* log) {
+  for (const char* sub : {"/models", "/tmp"})
+    WISP_RETURN_IF_ERROR(MakeDirsDurable(data_dir_ + sub));
   lock_fd_ = ::open((data_dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    *error = "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)";
-    return false;
+    return Status(
+        StatusCode::kFailedPrecondition,
+        "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)");
   }
   // Uploads that were never committed.
   std::error_code ec;
@@ -212,12 +209,14 @@ bool Registry::Open(std::string* error, std::vector<std::string>* log) {
       log->push_back("ignoring unexpected entry models/" + name);
       continue;
     }
-    LoadModel(name, log);
+    if (Status loaded = LoadModel(name, log); !loaded.ok()) {
+      log->push_back("model " + name + ": " + loaded.message());
+    }
   }
-  return true;
+  return Status::Ok();
 }
 
-bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log) {
+Status Registry::LoadModel(const std::string& name, std::vector<std::string>* log) {
   std::string dir = ModelDir(name);
   std::error_code ec;
   // Leftover temporary index files.
@@ -229,15 +228,13 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   Result<std::string> text = ReadFileText(dir + "/index.json");
   if (!text.ok()) {
     // The model directory was created but its first publish never committed.
-    log->push_back("model " + name + ": no index (interrupted first publish), removing");
     fs::remove_all(dir, ec);
     (void)FsyncPath(data_dir_ + "/models");
-    return false;
+    return NotFound("no index (interrupted first publish), removing");
   }
   json idx = json::parse(*text, nullptr, false);
   if (idx.is_discarded() || !idx.is_object() || idx.value("name", "") != name) {
-    log->push_back("model " + name + ": index.json unreadable, model not served (left on disk)");
-    return false;
+    return DataLoss("index.json unreadable, model not served (left on disk)");
   }
   s->next_version = idx.value("next_version", int64_t{1});
   for (auto& jv : idx.value("versions", json::array())) {
@@ -303,7 +300,7 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   auto rendered = Render(s);
   std::unique_lock lock(mu_);
   models_[name] = rendered;
-  return true;
+  return Status::Ok();
 }
 
 RenderedJson RenderedJson::From(std::string text) {
@@ -424,65 +421,45 @@ size_t Registry::model_count() const {
   return models_.size();
 }
 
-static void Fail(RegistryError* err, int status, std::string code, std::string message) {
-  err->status = status;
-  err->code = std::move(code);
-  err->message = std::move(message);
-}
-
-// A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so
-// (507), anything else is a 500.
-static void FailStorage(RegistryError* err, const Status& status) {
+// A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so,
+// anything else is a storage error (kIoError, whatever the file helper called it).
+static Status StorageError(const Status& status) {
   if (status.code() == StatusCode::kResourceExhausted) {
-    Fail(err, 507, "insufficient_storage",
-         "no space left in the registry's data directory: " + status.message());
-  } else {
-    Fail(err, 500, "storage_error", status.message());
+    return Status(StatusCode::kResourceExhausted,
+                  "no space left in the registry's data directory: " + status.message());
   }
+  return Status(StatusCode::kIoError, status.message());
 }
 
-// The model's current snapshot if it has `version`; otherwise null with a 404 in `err`.
-static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const ModelSnapshot> cur,
-                                                        const std::string& name, int64_t version,
-                                                        RegistryError* err) {
-  if (!cur) {
-    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
-    return nullptr;
-  }
+// The model's current snapshot if it has `version`; otherwise kNotFound naming what is missing.
+static Result<std::shared_ptr<const ModelSnapshot>> WithVersion(
+    std::shared_ptr<const ModelSnapshot> cur, const std::string& name, int64_t version) {
+  if (!cur) return Status(StatusCode::kNotFound, "no model named '" + name + "'");
   if (!cur->versions.count(version)) {
-    Fail(err, 404, "version_not_found",
-         "model '" + name + "' has no version " + std::to_string(version));
-    return nullptr;
+    return Status(StatusCode::kNotFound,
+                  "model '" + name + "' has no version " + std::to_string(version));
   }
   return cur;
 }
 
-bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
-  if (Status written = WriteIndex(*s); !written.ok()) {
-    FailStorage(err, written);
-    return false;
-  }
+Status Registry::Commit(std::shared_ptr<ModelSnapshot> s) {
+  if (Status written = WriteIndex(*s); !written.ok()) return StorageError(written);
   std::string name = s->name;
   auto rendered = Render(std::move(s));
   std::unique_lock lock(mu_);
   models_[name] = rendered;
-  return true;
+  return Status::Ok();
 }
 
-bool Registry::Publish(const std::string& name, const ValidatedModel& model,
-                       const std::string& label, VersionInfo* info, RegistryError* err) {
+Result<VersionInfo> Registry::Publish(const std::string& name, const ValidatedModel& model,
+                                      const std::string& label) {
   // Everything that goes into index.json and the manifests is checked before any file is
   // written: text JSON cannot hold would otherwise fail the commit after the files are in place.
-  if (!IsValidUtf8(label)) {
-    Fail(err, 400, "invalid_label", "the label is not valid UTF-8");
-    return false;
-  }
+  if (!IsValidUtf8(label)) return InvalidArgument("the label is not valid UTF-8");
   for (const auto* specs : {&model.inputs, &model.outputs}) {
     for (const auto& spec : *specs) {
       if (!IsValidUtf8(spec.name) || !IsValidUtf8(spec.dtype)) {
-        Fail(err, 400, "invalid_model",
-             "model rejected: a tensor name or dtype is not valid UTF-8");
-        return false;
+        return InvalidModel("model rejected: a tensor name or dtype is not valid UTF-8");
       }
     }
   }
@@ -515,8 +492,7 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   if (written.ok() && keep_gz) written = WriteFileSynced(tmp_gz, gz);
   if (!written.ok()) {
     cleanup();
-    FailStorage(err, written);
-    return false;
+    return StorageError(written);
   }
   if (keep_gz) {
     v.gzip_size = gz.size();
@@ -546,62 +522,56 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   if (!moved.ok()) {
     cleanup();
     fs::remove_all(vdir, ec);
-    FailStorage(err, moved);
-    return false;
+    return StorageError(moved);
   }
   s->versions[v.version] = v;
   s->next_version = v.version + 1;
-  if (!Commit(s, err)) {
+  if (Status committed = Commit(s); !committed.ok()) {
     fs::remove_all(vdir, ec);
-    return false;
+    return committed;
   }
-  *info = v;
-  return true;
+  return v;
 }
 
-bool Registry::SetChannel(const std::string& name, const std::string& channel, int64_t version,
-                          int64_t* previous, RegistryError* err) {
+Result<int64_t> Registry::SetChannel(const std::string& name, const std::string& channel,
+                                     int64_t version) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Current(name), name, version, err);
-  if (!cur) return false;
+  WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, version));
   auto s = std::make_shared<ModelSnapshot>(*cur);
   auto it = s->channels.find(channel);
-  *previous = it == s->channels.end() ? 0 : it->second;
-  if (it != s->channels.end() && it->second == version) return true;  // no change, no new sequence
+  const int64_t previous = it == s->channels.end() ? 0 : it->second;
+  if (previous == version) return previous;  // no change, no new sequence
   s->channels[channel] = version;
   // Every change of the channel (a move, a rollback, a re-creation) gets the next sequence.
   s->channel_sequences[channel] += 1;
-  return Commit(s, err);
+  WISP_RETURN_IF_ERROR(Commit(s));
+  return previous;
 }
 
-bool Registry::DeleteChannel(const std::string& name, const std::string& channel,
-                             RegistryError* err) {
+Status Registry::DeleteChannel(const std::string& name, const std::string& channel) {
   std::lock_guard wlock(write_mu_);
   auto cur = Current(name);
   if (!cur || !cur->channels.count(channel)) {
-    Fail(err, 404, "channel_not_found", "model '" + name + "' has no channel '" + channel + "'");
-    return false;
+    return Status(StatusCode::kNotFound, "model '" + name + "' has no channel '" + channel + "'");
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->channels.erase(channel);
-  return Commit(s, err);
+  return Commit(s);
 }
 
-bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryError* err) {
+Status Registry::DeleteVersion(const std::string& name, int64_t version) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Current(name), name, version, err);
-  if (!cur) return false;
+  WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, version));
   for (auto& [ch, v] : cur->channels) {
     if (v == version) {
-      Fail(err, 409, "version_in_use",
-           "version " + std::to_string(version) + " is referenced by channel '" + ch +
-               "'; move the channel first");
-      return false;
+      return Status(StatusCode::kFailedPrecondition, "version " + std::to_string(version) +
+                                                         " is referenced by channel '" + ch +
+                                                         "'; move the channel first");
     }
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->versions.erase(version);
-  if (!Commit(s, err)) return false;
+  WISP_RETURN_IF_ERROR(Commit(s));
   // The index no longer names the version; its files are garbage from here on (and are removed
   // at start-up if this is interrupted). Readers that already hold the file keep their copy.
   std::error_code ec;
@@ -613,7 +583,7 @@ bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryE
   } else {
     fs::remove_all(vdir, ec);
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace wisp::server

@@ -9,9 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "native/common/util.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
-#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -544,8 +544,10 @@ TEST(ServerTest, SignedManifests) {
         return c;
       }(),
       std::make_unique<FakeModelEngine>());
-  EXPECT_FALSE(s.Start(&error));
-  EXPECT_NE(error.find("openssl genpkey -algorithm ed25519"), std::string::npos) << error;
+  Status started = s.Start();
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("openssl genpkey -algorithm ed25519"), std::string::npos)
+      << started.message();
   // Servers without a key say so.
   TestServer plain;
   ExpectError(Do(plain.url, "GET", "/v1/signing-key"), 404, "no_signing_key");
@@ -790,9 +792,9 @@ TEST(ServerTest, StartupRecoveryRemovesLeftoversAndRefusesCorruptArtifacts) {
 TEST(ServerTest, OnlyOneServerPerDataDirectory) {
   TestServer ts;
   Server second(ts.cfg, std::make_unique<FakeModelEngine>());
-  std::string error;
-  EXPECT_FALSE(second.Start(&error));
-  EXPECT_NE(error.find("in use"), std::string::npos) << error;
+  Status started = second.Start();
+  EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(started.message().find("in use"), std::string::npos) << started.message();
 }
 
 TEST(ServerConfigTest, FlagsAndConfigFiles) {

@@ -81,8 +81,9 @@ struct TestServer {
   }
   void Start() {
     server = std::make_unique<Server>(cfg, std::make_unique<FakeModelEngine>());
-    std::string error;
-    if (!server->Start(&error)) throw std::runtime_error(error);
+    if (Status started = server->Start(); !started.ok()) {
+      throw std::runtime_error(started.message());
+    }
     url = "http://127.0.0.1:" + std::to_string(server->port());
   }
   void Restart() {
