@@ -36,13 +36,8 @@ std::string ReadAll(const std::string& path) {
 
 HttpResponse Call(const std::string& url, const std::string& method, const std::string& target,
                   const std::string& body = "", client::Headers headers = {}) {
-  ServerUrl u;
-  std::string error;
-  EXPECT_TRUE(ServerUrl::Parse(url, &u, &error));
-  HttpClient c(u, 60000);
-  HttpResponse r;
-  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
-  return r;
+  HttpClient c(Ok(ServerUrl::Parse(url)), 60000);
+  return Ok(c.Request(method, target, headers, body));
 }
 
 TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
@@ -102,20 +97,19 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
     std::vector<std::thread> clients;
     for (int c = 0; c < 4; ++c) {
       clients.emplace_back([&, c] {
-        ServerUrl u;
-        std::string error;
-        if (!ServerUrl::Parse(p.url(), &u, &error)) return failed.fetch_add(1), void();
-        HttpClient client(u, 60000);
+        Result<ServerUrl> u = ServerUrl::Parse(p.url());
+        if (!u.ok()) return failed.fetch_add(1), void();
+        HttpClient client(*u, 60000);
         for (int i = 0; i < 25; ++i) {
           const bool second = (c + i) % 2 == 1;
-          HttpResponse r;
-          if (!client.Request("POST", target, {{"Content-Type", "application/octet-stream"}},
-                              second ? input2 : input, &r, &error) ||
-              r.status != 200) {
+          Result<HttpResponse> r =
+              client.Request("POST", target, {{"Content-Type", "application/octet-stream"}},
+                             second ? input2 : input);
+          if (!r.ok() || r->status != 200) {
             failed.fetch_add(1);
             continue;
           }
-          if (r.body != (second ? golden2 : golden)) wrong.fetch_add(1);
+          if (r->body != (second ? golden2 : golden)) wrong.fetch_add(1);
         }
       });
     }
