@@ -282,28 +282,6 @@ bool CheckName(const std::string& s) {
   return true;
 }
 
-struct FileDigest {
-  std::string sha256;  // hex
-  uint64_t size = 0;
-};
-
-Result<FileDigest> HashFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open '%s': %s", path.c_str(), std::strerror(errno));
-  Sha256Stream h;
-  char buf[1 << 16];
-  uint64_t total = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    h.Update(buf, static_cast<size_t>(n));
-    total += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
-  return FileDigest{h.FinalHex(), total};
-}
-
 }  // namespace
 
 namespace {
@@ -316,14 +294,13 @@ Result<json> VerifySigned(const json& m, const std::string& public_key_base64) {
   if (!m.is_object() || !m.contains("signature") || !m["signature"].is_object()) {
     return Refused("manifest is not signed");
   }
-  std::string key, sig;
-  if (!Base64Decode(public_key_base64, &key) || key.size() != 32) {
+  Result<std::string> key = Base64Decode(public_key_base64);
+  if (!key.ok() || key->size() != 32) {
     return InvalidArgument("pinned public key is not base64 of 32 bytes");
   }
   const json& s = m["signature"];
-  if (!Base64Decode(FieldOr<std::string>(s, "value", ""), &sig)) {
-    return Refused("signature is not base64");
-  }
+  Result<std::string> sig = Base64Decode(FieldOr<std::string>(s, "value", ""));
+  if (!sig.ok()) return Refused("signature is not base64");
   std::string message = FieldOr<std::string>(s, "signed", "");
   if (message.empty()) {
     message = json{{"name", FieldOr<std::string>(m, "name", "")},
@@ -332,7 +309,7 @@ Result<json> VerifySigned(const json& m, const std::string& public_key_base64) {
                    {"size", FieldOr<uint64_t>(m, "size", 0)}}
                   .dump();
   }
-  if (!Ed25519Verify(key, message, sig)) {
+  if (!Ed25519Verify(*key, message, *sig)) {
     return Refused("manifest signature does not verify with the pinned key");
   }
   json fields = json::parse(message, nullptr, false);
@@ -374,14 +351,15 @@ Status CheckFreshness(const json& fields, const std::string& what, const std::st
                    "; refused" + keeping);
   }
   if (fields.contains("expires")) {
-    int64_t expires = 0;
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    if (!fields["expires"].is_string() ||
-        !ParseRfc3339(fields["expires"].get<std::string>(), &expires)) {
+    Result<int64_t> expires = fields["expires"].is_string()
+                                  ? ParseRfc3339(fields["expires"].get<std::string>())
+                                  : Result<int64_t>(InvalidArgument("not a string"));
+    if (!expires.ok()) {
       return Refused(what + ": the manifest's expires " + fields["expires"].dump() +
                      " is not an RFC 3339 UTC time; refused" + keeping);
     }
-    if (now >= expires) {
+    if (now >= *expires) {
       return Refused(what + ": the manifest expired at " + fields["expires"].get<std::string>() +
                      " (now " + Rfc3339(now) + "); a stale or frozen mirror? refused" + keeping);
     }
@@ -459,11 +437,10 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
     stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
-  int64_t held_expires = 0;
-  const bool held_expired =
-      have_state &&
-      ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""), &held_expires) &&
-      held_expires <= static_cast<int64_t>(std::time(nullptr));
+  const Result<int64_t> held_expires =
+      ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""));
+  const bool held_expired = have_state && held_expires.ok() &&
+                            held_expires.value() <= static_cast<int64_t>(std::time(nullptr));
   // When what we hold has expired, no If-None-Match: a 304 must not keep us on it unchecked.
   if (have_state && !held_expired) {
     std::string path =

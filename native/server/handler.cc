@@ -53,29 +53,28 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
   auto hex = [](char h) -> int {
     if (h >= '0' && h <= '9') return h - '0';
     if (h >= 'a' && h <= 'f') return h - 'a' + 10;
     if (h >= 'A' && h <= 'F') return h - 'A' + 10;
     return -1;
   };
-  out->clear();
+  std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
+      int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1, lo = hi < 0 ? -1 : hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return InvalidArgument("bad percent-encoding at offset %zu", i);
+      out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (c == '+' && plus_is_space) {
-      out->push_back(' ');
+      out.push_back(' ');
     } else {
-      out->push_back(c);
+      out.push_back(c);
     }
   }
-  return true;
+  return out;
 }
 
 // The Repr-Digest field value (RFC 9530) of a hex sha256: sha-256=:<base64 of the raw digest>:.
@@ -313,10 +312,11 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
     if (slash == std::string_view::npos) slash = path.size();
     std::string_view raw = path.substr(start, slash - start);
     if (!raw.empty()) {
-      std::string seg;
-      if (!PercentDecode(raw, false, &seg) || seg == "." || seg == ".." ||
-          seg.find('/') != std::string::npos || seg.find('\\') != std::string::npos ||
-          seg.find('\0') != std::string::npos || seg.size() > 255) {
+      Result<std::string> decoded = PercentDecode(raw, false);
+      std::string seg = decoded.ok() ? std::move(decoded).value() : std::string();
+      if (!decoded.ok() || seg == "." || seg == ".." || seg.find('/') != std::string::npos ||
+          seg.find('\\') != std::string::npos || seg.find('\0') != std::string::npos ||
+          seg.size() > 255) {
         t.ok = false;
         return t;
       }
@@ -333,13 +333,15 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
       std::string_view pair = qs.substr(s, amp - s);
       if (!pair.empty()) {
         size_t eq = pair.find('=');
-        std::string k, v;
-        if (!PercentDecode(pair.substr(0, eq), true, &k) ||
-            (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), true, &v))) {
+        Result<std::string> k = PercentDecode(pair.substr(0, eq), true);
+        Result<std::string> v = eq == std::string_view::npos
+                                    ? Result<std::string>(std::string())
+                                    : PercentDecode(pair.substr(eq + 1), true);
+        if (!k.ok() || !v.ok()) {
           t.ok = false;
           return t;
         }
-        t.query[k] = v;
+        t.query[*k] = *v;
       }
       s = amp + 1;
     }
@@ -481,7 +483,7 @@ Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
     auto it = snap->channels.find(lookup.match["channel"]);
     if (it != snap->channels.end()) v = it->second;
   } else if (snap) {
-    ParseVersion(lookup.match["v"], &v);
+    v = lookup.match.version();
   }
   if (snap) {
     auto it = snap->versions.find(v);
@@ -536,6 +538,11 @@ const std::string& Handler::RouteMatch::operator[](std::string_view param) const
   }
   static const std::string kNone;
   return kNone;
+}
+
+int64_t Handler::RouteMatch::version() const {
+  Result<int64_t> v = ParseVersion((*this)["v"]);
+  return v.ok() ? *v : 0;
 }
 
 const std::vector<Handler::RouteEntry>& Handler::Routes() {
@@ -643,10 +650,7 @@ struct ParamRule {
   const char* message;
 };
 
-bool ValidVersion(const std::string& s) {
-  int64_t v = 0;
-  return ParseVersion(s, &v);
-}
+bool ValidVersion(const std::string& s) { return ParseVersion(s).ok(); }
 
 constexpr ParamRule kParamRules[] = {
     {"name", IsValidName, "invalid_name", "model names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
@@ -959,8 +963,7 @@ Reply Handler::GetModel(const Request& req, const RouteMatch& m) {
 Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
+  const int64_t v = m.version();
   auto s = registry_->Get(name);
   if (!s) return ModelNotFound(name);
   auto it = s->manifest_json.find(v);
@@ -988,8 +991,7 @@ Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
 Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
+  const int64_t v = m.version();
   auto s = registry_->Get(name);
   if (!s) return ModelNotFound(name);
   auto it = s->versions.find(v);
@@ -1167,9 +1169,7 @@ Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
 
 Reply Handler::DeleteVersion(const Request&, const RouteMatch& m) {
   const std::string& name = m["name"];
-  const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
+  const int64_t v = m.version();
   if (!registry_->Get(name)) return ModelNotFound(name);  // then kNotFound is the version's
   if (Status deleted = registry_->DeleteVersion(name, v); !deleted.ok()) {
     return StatusReply(deleted, {{StatusCode::kNotFound, "version_not_found"},
@@ -1214,9 +1214,7 @@ Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& n
 }
 
 Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
-  int64_t v = 0;
-  ParseVersion(m["v"], &v);
-  return Predict(req, m["name"], v);
+  return Predict(req, m["name"], m.version());
 }
 
 Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {

@@ -121,6 +121,8 @@ class Handler {
     const Target* target = nullptr;
     std::vector<std::pair<std::string, std::string>> params;
     const std::string& operator[](std::string_view param) const;
+    // The {v} parameter as a number (0 when absent or invalid; Route has refused those).
+    int64_t version() const;
   };
   using RouteFn = Reply (Handler::*)(const Request&, const RouteMatch&);
   struct RouteEntry {

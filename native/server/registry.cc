@@ -31,15 +31,16 @@ bool IsValidName(const std::string& s) {
   return true;
 }
 
-bool ParseVersion(const std::string& s, int64_t* v) {
-  if (s.empty() || s.size() > 18 || s[0] == '0') return false;
+Result<int64_t> ParseVersion(const std::string& s) {
+  const Status invalid(StatusCode::kInvalidArgument,
+                       "'" + s + "' is not a version (a positive integer of at most 18 digits)");
+  if (s.empty() || s.size() > 18 || s[0] == '0') return invalid;
   int64_t x = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return invalid;
     x = x * 10 + (c - '0');
   }
-  *v = x;
-  return true;
+  return x;
 }
 
 namespace {
@@ -54,8 +55,10 @@ json SpecToJson(const TensorSpec& t) {
   return j;
 }
 
-bool SpecFromJson(const json& j, TensorSpec* t) {
-  if (!j.is_object()) return false;
+Result<TensorSpec> SpecFromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("a tensor spec is not a JSON object");
+  TensorSpec spec;
+  TensorSpec* t = &spec;
   t->name = j.value("name", "");
   t->dtype = j.value("dtype", "");
   t->shape = j.value("shape", std::vector<int64_t>{});
@@ -63,7 +66,7 @@ bool SpecFromJson(const json& j, TensorSpec* t) {
     t->scale = j["quantization"].value("scale", std::vector<float>{});
     t->zero_point = j["quantization"].value("zero_point", std::vector<int64_t>{});
   }
-  return true;
+  return spec;
 }
 
 json AboutToJson(const ModelAbout& a) {
@@ -103,7 +106,10 @@ json VersionToIndexJson(const VersionInfo& v) {
           {"metadata", AboutToJson(v.about)}};
 }
 
-bool VersionFromIndexJson(const json& j, VersionInfo* v) {
+// One entry of index.json's "versions"; kInvalidArgument when it is malformed.
+Result<VersionInfo> VersionFromIndexJson(const json& j) {
+  VersionInfo info;
+  VersionInfo* v = &info;
   try {
     v->version = j.at("version").get<int64_t>();
     v->label = j.value("label", "");
@@ -112,21 +118,21 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
     v->created = j.value("created", "");
     v->gzip_size = j.value("gzip_size", uint64_t{0});
     v->gzip_sha256 = j.value("gzip_sha256", "");
-    for (auto& t : j.value("inputs", json::array())) {
-      TensorSpec s;
-      if (!SpecFromJson(t, &s)) return false;
-      v->inputs.push_back(s);
-    }
-    for (auto& t : j.value("outputs", json::array())) {
-      TensorSpec s;
-      if (!SpecFromJson(t, &s)) return false;
-      v->outputs.push_back(s);
+    for (auto* specs : {&v->inputs, &v->outputs}) {
+      for (auto& t : j.value(specs == &v->inputs ? "inputs" : "outputs", json::array())) {
+        WISP_ASSIGN_OR_RETURN(TensorSpec s, SpecFromJson(t));
+        specs->push_back(std::move(s));
+      }
     }
     v->about = AboutFromJson(j.value("metadata", json::object()));
-    return v->version > 0 && v->sha256.size() == 64;
-  } catch (const std::exception&) {
-    return false;
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInvalidArgument,
+                  std::string("malformed version entry: ") + e.what());
   }
+  if (v->version <= 0 || v->sha256.size() != 64) {
+    return InvalidArgument("version entry without a positive version and a sha256");
+  }
+  return info;
 }
 
 // index.json's "channel_sequences" (absent in indexes written before sequences existed).
@@ -151,9 +157,8 @@ Result<StoredIndex> ReadStoredIndex(const std::string& path) {
   StoredIndex* out = &result;
   out->name = idx.value("name", "");
   for (auto& jv : idx.value("versions", json::array())) {
-    VersionInfo v;
-    if (VersionFromIndexJson(jv, &v)) {
-      out->versions.push_back(std::move(v));
+    if (Result<VersionInfo> v = VersionFromIndexJson(jv); v.ok()) {
+      out->versions.push_back(std::move(v).value());
     } else {
       out->malformed_versions++;
     }
@@ -238,11 +243,12 @@ Status Registry::LoadModel(const std::string& name, std::vector<std::string>* lo
   }
   s->next_version = idx.value("next_version", int64_t{1});
   for (auto& jv : idx.value("versions", json::array())) {
-    VersionInfo v;
-    if (!VersionFromIndexJson(jv, &v)) {
+    Result<VersionInfo> entry = VersionFromIndexJson(jv);
+    if (!entry.ok()) {
       log->push_back("model " + name + ": malformed version entry skipped");
       continue;
     }
+    VersionInfo v = std::move(entry).value();
     // Start-up trusts the index, which was written after the artifact was hashed and fsynced: a
     // size check catches truncation cheaply, and the handler verifies each file's sha256 when it
     // first reads it (so a large registry starts in milliseconds, not minutes).
@@ -289,9 +295,9 @@ Status Registry::LoadModel(const std::string& name, std::vector<std::string>* lo
     if (jv.is_object()) indexed.insert(jv.value("version", int64_t{0}));
   }
   for (auto& e : fs::directory_iterator(dir + "/versions", ec)) {
-    int64_t v = 0;
     std::string fname = e.path().filename().string();
-    if (!ParseVersion(fname, &v) || !indexed.count(v)) {
+    Result<int64_t> v = ParseVersion(fname);
+    if (!v.ok() || !indexed.count(*v)) {
       log->push_back("model " + name + ": removing uncommitted versions/" + fname);
       fs::remove_all(e.path(), ec);
       (void)FsyncPath(dir + "/versions");
@@ -478,9 +484,10 @@ Result<VersionInfo> Registry::Publish(const std::string& name, const ValidatedMo
     if (!IsValidUtf8(*text)) text->clear();
   }
   // Expensive work (hashing, compression, writing, fsync) happens before taking the commit lock.
-  std::string gz;
-  bool keep_gz = GzipCompress(bytes, &gz, 6) && gz.size() + 1024 < bytes.size() &&
-                 gz.size() < bytes.size() / 20 * 19;
+  Result<std::string> compressed = GzipCompress(bytes, 6);
+  std::string gz = compressed.ok() ? std::move(compressed).value() : std::string();
+  bool keep_gz =
+      compressed.ok() && gz.size() + 1024 < bytes.size() && gz.size() < bytes.size() / 20 * 19;
   std::string tag = RandomHex(8);
   std::string tmp_art = data_dir_ + "/tmp/" + tag + ".wisp";
   std::string tmp_gz = data_dir_ + "/tmp/" + tag + ".wisp.gz";

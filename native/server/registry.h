@@ -150,7 +150,8 @@ Result<StoredIndex> ReadStoredIndex(const std::string& path);
 
 // Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 bool IsValidName(const std::string& s);
-// Positive decimal integer without sign or leading zeros, at most 18 digits.
-bool ParseVersion(const std::string& s, int64_t* v);
+// Positive decimal integer without sign or leading zeros, at most 18 digits; kInvalidArgument
+// otherwise.
+Result<int64_t> ParseVersion(const std::string& s);
 
 }  // namespace wisp::server
