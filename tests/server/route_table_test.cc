@@ -117,6 +117,40 @@ TEST(RouteTable, UnknownPathsAre404AndInvalidParametersAre400) {
   }
 }
 
+// Budget finds predict requests with the route table, before the body is read.
+TEST(RouteTable, PredictBudgetComesFromThePredictRoutes) {
+  InProcess p;
+  auto budget = [&](http::verb verb, const std::string& target) {
+    RequestHeader req;
+    req.method(verb);
+    req.target(target);
+    req.set(http::field::content_type, "application/octet-stream");
+    return p.handler->Budget(req);
+  };
+  // The fake model takes one float32 [1,4]: a raw body of 16 bytes.
+  for (const char* target :
+       {"/v1/models/m/versions/1:predict", "/v1/models/m/channels/stable:predict"}) {
+    Handler::PredictBudget b = budget(http::verb::post, target);
+    EXPECT_TRUE(b.predict) << target;
+    EXPECT_TRUE(b.raw) << target;
+    EXPECT_EQ(b.input_bytes, 16u) << target;
+    EXPECT_EQ(b.body_limit, 16u) << target;
+  }
+  // An unknown version or an invalid name is still a predict request, held to the small limit
+  // of an unknown model (Route answers it 404 or 400).
+  for (const char* target :
+       {"/v1/models/m/versions/7:predict", "/v1/models/bad!name/versions/1:predict"}) {
+    Handler::PredictBudget b = budget(http::verb::post, target);
+    EXPECT_TRUE(b.predict) << target;
+    EXPECT_EQ(b.input_bytes, 0u) << target;
+    EXPECT_LT(b.body_limit, ServerConfig{}.max_body_bytes) << target;
+  }
+  // Other methods, routes and actions are not predict requests.
+  EXPECT_FALSE(budget(http::verb::get, "/v1/models/m/versions/1:predict").predict);
+  EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions").predict);
+  EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions/1:explain").predict);
+}
+
 TEST(RouteTable, StaticFilesAreTheFallbackOutsideV1) {
   InProcess p([](ServerConfig& cfg) { cfg.web_dir = cfg.data_dir; });
   Reply r = p.Send(http::verb::post, "/index.html", "x");
