@@ -175,6 +175,7 @@ class RuntimeEngine : public ModelEngine {
     const ModelMetadataSummary md = SummarizeMetadata(**model);
     v.about = {md.name,    md.description, md.version,    md.author,
                md.license, md.input_range, md.num_labels, md.labels_source};
+    v.about.label_names = ModelLabels(**model);
     return v;
   }
 

@@ -179,7 +179,8 @@ json Nest(const Tensor& t, const std::vector<int64_t>& shape, size_t dim, size_t
 
 // An engine output as nested JSON arrays (the batch dimension of 1 dropped). kInternal when the
 // engine returned data that does not match its own dtype and shape.
-Result<json> TensorToJson(const Tensor& t) {
+// `keep_batch`: as TF Serving's columnar "outputs", with the batch dimension.
+Result<json> TensorToJson(const Tensor& t, bool keep_batch = false) {
   size_t es = DtypeSize(t.dtype);
   size_t count = 1;
   for (auto d : t.shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
@@ -187,17 +188,59 @@ Result<json> TensorToJson(const Tensor& t) {
     return Status(StatusCode::kInternal, "engine returned a malformed output '" + t.name + "'");
   }
   std::vector<int64_t> shape = t.shape;
-  if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // drop the batch of 1
+  if (!keep_batch && !shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // batch of 1
   size_t index = 0;
   return Nest(t, shape, 0, &index);
 }
 
+// "values": "real": each quantized output as float32 real values, (q - zero_point) * scale.
+Status DequantizeOutputs(const std::vector<TensorSpec>& specs, std::vector<Tensor>* outs) {
+  for (size_t i = 0; i < outs->size() && i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
+    Tensor& t = (*outs)[i];
+    if (spec.scale.empty()) continue;
+    if (spec.scale.size() != 1) {
+      return InvalidArgument("output '%s' is quantized per channel: ask for raw values",
+                             spec.name.c_str());
+    }
+    const size_t es = DtypeSize(t.dtype);
+    if (es == 0 || t.data.size() % es != 0) {
+      return Status(StatusCode::kInternal, "engine returned a malformed output '" + t.name + "'");
+    }
+    std::vector<uint8_t> real(t.data.size() / es * sizeof(float));
+    for (size_t k = 0; k < t.data.size() / es; ++k) {
+      int64_t q = 0;
+      const uint8_t* p = t.data.data() + k * es;
+      if (t.dtype == "int8")
+        q = static_cast<int8_t>(*p);
+      else if (t.dtype == "uint8")
+        q = *p;
+      else if (t.dtype == "int16") {
+        int16_t x;
+        std::memcpy(&x, p, 2);
+        q = x;
+      } else if (t.dtype == "int32") {
+        int32_t x;
+        std::memcpy(&x, p, 4);
+        q = x;
+      } else
+        return Status(StatusCode::kInvalidArgument,
+                      "output '" + t.name + "' of dtype " + t.dtype + " has no real values");
+      const float f = static_cast<float>(q - spec.zero_point[0]) * spec.scale[0];
+      std::memcpy(real.data() + k * sizeof(float), &f, sizeof(float));
+    }
+    t.dtype = "float32";
+    t.data = std::move(real);
+  }
+  return Status::Ok();
+}
+
 // The outputs of one instance: the single output's value, or an object keyed by output name.
-Result<json> OutputsToJson(const std::vector<Tensor>& outs) {
-  if (outs.size() == 1) return TensorToJson(outs[0]);
+Result<json> OutputsToJson(const std::vector<Tensor>& outs, bool keep_batch = false) {
+  if (outs.size() == 1) return TensorToJson(outs[0], keep_batch);
   json obj = json::object();
   for (auto& out : outs) {
-    WISP_ASSIGN_OR_RETURN(obj[out.name], TensorToJson(out));
+    WISP_ASSIGN_OR_RETURN(obj[out.name], TensorToJson(out, keep_batch));
   }
   return obj;
 }
@@ -475,13 +518,16 @@ Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   RouteLookup lookup = LookUp(t, req.method());
   const RouteEntry* route = lookup.by_pattern;
   const bool by_channel = route && route->fn == &Handler::PredictChannel;
-  if (!route || (route->fn != &Handler::PredictVersion && !by_channel)) return {};
+  const bool by_default = route && route->fn == &Handler::PredictDefault;
+  if (!route || (route->fn != &Handler::PredictVersion && !by_channel && !by_default)) return {};
   const VersionInfo* info = nullptr;
   auto snap = registry_->Get(lookup.match["name"]);
   int64_t v = 0;
   if (snap && by_channel) {
     auto it = snap->channels.find(lookup.match["channel"]);
     if (it != snap->channels.end()) v = it->second;
+  } else if (snap && by_default) {
+    v = DefaultVersion(*snap);
   } else if (snap) {
     v = lookup.match.version();
   }
@@ -587,6 +633,32 @@ const std::vector<Handler::RouteEntry>& Handler::Routes() {
        "/v1/models/{name}/channels/{channel}:predict",
        &Handler::PredictChannel,
        "/v1/models/{name}/channels/{channel}:predict"},
+      // TF Serving's REST paths: labels are channels; a path without a version or label means
+      // the `stable` channel, else the latest version.
+      {{V::post},
+       "/v1/models/{name}:predict",
+       &Handler::PredictDefault,
+       "/v1/models/{name}:predict"},
+      {{V::get},
+       "/v1/models/{name}/metadata",
+       &Handler::GetModelMetadata,
+       "/v1/models/{name}/metadata"},
+      {{V::get},
+       "/v1/models/{name}/versions/{v}/metadata",
+       &Handler::GetVersionMetadata,
+       "/v1/models/{name}/versions/{v}/metadata"},
+      {{V::get},
+       "/v1/models/{name}/labels/{channel}",
+       &Handler::GetChannel,
+       "/v1/models/{name}/labels/{label}"},
+      {{V::get},
+       "/v1/models/{name}/labels/{channel}/metadata",
+       &Handler::GetLabelMetadata,
+       "/v1/models/{name}/labels/{label}/metadata"},
+      {{V::post},
+       "/v1/models/{name}/labels/{channel}:predict",
+       &Handler::PredictChannel,
+       "/v1/models/{name}/labels/{label}:predict"},
   };
   return kRoutes;
 }
@@ -973,6 +1045,46 @@ Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   return ServeBytes(req, it->second.body, it->second.etag, kJson, "public, max-age=300", false);
 }
 
+Reply Handler::Metadata(const Request& req, const std::string& name, int64_t version) {
+  auto s = registry_->Get(name);
+  if (!s) return ModelNotFound(name);
+  auto it = s->metadata_json.find(version);
+  if (it == s->metadata_json.end()) {
+    return ErrorReply(404, "version_not_found",
+                      version == 0
+                          ? "model '" + name + "' has no version"
+                          : "model '" + name + "' has no version " + std::to_string(version));
+  }
+  return ServeBytes(req, it->second.body, it->second.etag, kJson, "no-cache", false);
+}
+
+Reply Handler::GetModelMetadata(const Request& req, const RouteMatch& m) {
+  auto s = registry_->Get(m["name"]);
+  if (!s) return ModelNotFound(m["name"]);
+  return Metadata(req, m["name"], DefaultVersion(*s));
+}
+
+Reply Handler::GetVersionMetadata(const Request& req, const RouteMatch& m) {
+  return Metadata(req, m["name"], m.version());
+}
+
+Reply Handler::OnChannel(const RouteMatch& m,
+                         const std::function<Reply(const std::string&, int64_t)>& then) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
+  auto snap = registry_->Get(name);
+  if (!snap) return ModelNotFound(name);
+  auto it = snap->channels.find(ch);
+  if (it == snap->channels.end()) {
+    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
+  }
+  return then(name, it->second);
+}
+
+Reply Handler::GetLabelMetadata(const Request& req, const RouteMatch& m) {
+  return OnChannel(m, [&](const std::string& name, int64_t v) { return Metadata(req, name, v); });
+}
+
 Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
@@ -1218,15 +1330,16 @@ Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
 }
 
 Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
+  return OnChannel(m, [&](const std::string& name, int64_t v) { return Predict(req, name, v); });
+}
+
+Reply Handler::PredictDefault(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
-  const std::string& ch = m["channel"];
   auto snap = registry_->Get(name);
   if (!snap) return ModelNotFound(name);
-  auto it = snap->channels.find(ch);
-  if (it == snap->channels.end()) {
-    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
-  }
-  return Predict(req, name, it->second);
+  const int64_t v = DefaultVersion(*snap);
+  if (v == 0) return ErrorReply(404, "version_not_found", "model '" + name + "' has no version");
+  return Predict(req, name, v);
 }
 
 Reply Handler::Predict(const Request& req, const std::string& name, int64_t version) {
@@ -1258,6 +1371,7 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   const bool raw = budget.raw;
 
   std::vector<std::vector<Tensor>> batches;
+  PredictBody body_info;
   if (raw) {
     if (specs.size() != 1) {
       return ErrorReply(400, "bad_request",
@@ -1304,7 +1418,7 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     batches.push_back({std::move(t)});
   } else {
     Result<std::vector<std::vector<Tensor>>> parsed =
-        ParsePredictJson(req.body(), specs, cfg_.max_predict_batch);
+        ParsePredictJson(req.body(), specs, cfg_.max_predict_batch, &body_info);
     if (!parsed.ok()) {
       return StatusReply(parsed.status(), {{StatusCode::kOutOfRange, "too_deep"}});
     }
@@ -1325,7 +1439,12 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
       last = std::move(result.value());
       break;
     }
-    Result<json> prediction = OutputsToJson(result.value());
+    if (body_info.real_values) {
+      Status s = DequantizeOutputs(entry->model->outputs(), &result.value());
+      if (!s.ok()) return StatusReply(s);
+    }
+    Result<json> prediction =
+        OutputsToJson(result.value(), /*keep_batch=*/body_info.format == PredictFormat::kColumnar);
     if (!prediction.ok()) return StatusReply(prediction.status());
     predictions.push_back(std::move(prediction).value());
   }
@@ -1349,7 +1468,11 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     if (!prediction.ok()) return StatusReply(prediction.status());
     predictions.push_back(std::move(prediction).value());
   }
-  r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
+  if (body_info.format == PredictFormat::kColumnar) {
+    r.SetBody(JsonText(json{{"outputs", predictions.at(0)}}), kJson);
+  } else {
+    r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
+  }
   return r;
 }
 

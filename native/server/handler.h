@@ -5,6 +5,7 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -164,12 +165,24 @@ class Handler {
   Reply GetManifest(const Request& req, const RouteMatch& m);
   Reply GetChannel(const Request& req, const RouteMatch& m);
   Reply GetArtifact(const Request& req, const RouteMatch& m);
+  // TF Serving's GetModelMetadata: the model's default version (DefaultVersion), a version, or
+  // the version a label (channel) points at.
+  Reply GetModelMetadata(const Request& req, const RouteMatch& m);
+  Reply GetVersionMetadata(const Request& req, const RouteMatch& m);
+  Reply GetLabelMetadata(const Request& req, const RouteMatch& m);
+  Reply Metadata(const Request& req, const std::string& name, int64_t version);
+  // `then(name, version)` for the version channel {channel} of model {name} points at, or the
+  // 404 naming the model or channel that is missing.
+  Reply OnChannel(const RouteMatch& m,
+                  const std::function<Reply(const std::string&, int64_t)>& then);
   Reply Publish(const Request& req, const RouteMatch& m);
   Reply PutChannel(const Request& req, const RouteMatch& m);
   Reply DeleteChannel(const Request& req, const RouteMatch& m);
   Reply DeleteVersion(const Request& req, const RouteMatch& m);
   Reply PredictVersion(const Request& req, const RouteMatch& m);
   Reply PredictChannel(const Request& req, const RouteMatch& m);
+  // POST /v1/models/{name}:predict (TF Serving): the default version (DefaultVersion).
+  Reply PredictDefault(const Request& req, const RouteMatch& m);
   Reply Predict(const Request& req, const std::string& name, int64_t version);
   PredictBudget BudgetFor(const RequestHeader& req, const VersionInfo* info) const;
   Reply Static(const Request& req, const Target& t);

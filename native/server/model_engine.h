@@ -27,9 +27,10 @@ struct TensorSpec {
 struct ModelAbout {
   std::string name;  // the model's display name (not the registry name)
   std::string description, version, author, license;
-  std::string input_range;    // "lo,hi" image pixels map to, when recorded
-  uint64_t labels = 0;        // embedded labels.txt lines
-  std::string labels_source;  // e.g. "imagenet_labels.txt (output 0)"
+  std::string input_range;               // "lo,hi" image pixels map to, when recorded
+  uint64_t labels = 0;                   // embedded labels.txt lines
+  std::string labels_source;             // e.g. "imagenet_labels.txt (output 0)"
+  std::vector<std::string> label_names;  // the embedded labels.txt, a line each (metadata document)
 };
 
 struct ValidatedModel {

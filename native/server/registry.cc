@@ -103,7 +103,8 @@ json VersionToIndexJson(const VersionInfo& v) {
           {"gzip_sha256", v.gzip_sha256},
           {"inputs", in},
           {"outputs", out},
-          {"metadata", AboutToJson(v.about)}};
+          {"metadata", AboutToJson(v.about)},
+          {"label_names", v.about.label_names}};
 }
 
 // One entry of index.json's "versions"; kInvalidArgument when it is malformed.
@@ -125,6 +126,11 @@ Result<VersionInfo> VersionFromIndexJson(const json& j) {
       }
     }
     v->about = AboutFromJson(j.value("metadata", json::object()));
+    if (j.contains("label_names") && j["label_names"].is_array()) {
+      for (auto& l : j["label_names"]) {
+        if (l.is_string()) v->about.label_names.push_back(l.get<std::string>());
+      }
+    }
   } catch (const std::exception& e) {
     return Status(StatusCode::kInvalidArgument,
                   std::string("malformed version entry: ") + e.what());
@@ -309,6 +315,60 @@ Status Registry::LoadModel(const std::string& name, std::vector<std::string>* lo
   return Status::Ok();
 }
 
+namespace {
+
+// TF Serving's model status of one version (GetModelStatus): every stored version is loadable.
+json VersionStatus(int64_t v) {
+  return {{"version", std::to_string(v)},
+          {"state", "AVAILABLE"},
+          {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
+}
+
+// TF Serving's dtype names (tensorflow/core/framework/types.proto).
+std::string TfDtype(const std::string& dtype) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"float32", "DT_FLOAT"}, {"float16", "DT_HALF"}, {"int8", "DT_INT8"},   {"uint8", "DT_UINT8"},
+      {"int16", "DT_INT16"},   {"int32", "DT_INT32"},  {"int64", "DT_INT64"}, {"bool", "DT_BOOL"}};
+  for (auto& [ours, tf] : kNames) {
+    if (dtype == ours) return tf;
+  }
+  return "DT_INVALID";
+}
+
+// One tensor of a signature as TF Serving describes it (TensorInfo), with Wisp's quantization.
+json TfTensorInfo(const TensorSpec& t) {
+  json dims = json::array();
+  for (int64_t d : t.shape) dims.push_back({{"size", std::to_string(d)}, {"name", ""}});
+  json j = {{"dtype", TfDtype(t.dtype)},
+            {"tensor_shape", {{"dim", dims}, {"unknown_rank", false}}},
+            {"name", t.name}};
+  j["quantization"] =
+      t.scale.empty() ? json(nullptr) : json{{"scale", t.scale}, {"zero_point", t.zero_point}};
+  return j;
+}
+
+// GET /v1/models/{name}[/versions/{v}|/labels/{label}]/metadata, as TF Serving answers it
+// (GetModelMetadata, signature "serving_default"), plus the labels a classifier carries.
+json TfMetadata(const std::string& name, const VersionInfo& info) {
+  json inputs = json::object(), outputs = json::object();
+  for (auto& t : info.inputs) inputs[t.name] = TfTensorInfo(t);
+  for (auto& t : info.outputs) outputs[t.name] = TfTensorInfo(t);
+  json signature = {
+      {"inputs", inputs}, {"outputs", outputs}, {"method_name", "tensorflow/serving/predict"}};
+  return {{"model_spec",
+           {{"name", name}, {"signature_name", ""}, {"version", std::to_string(info.version)}}},
+          {"metadata", {{"signature_def", {{"signature_def", {{"serving_default", signature}}}}}}},
+          {"labels", info.about.label_names}};
+}
+
+}  // namespace
+
+int64_t DefaultVersion(const ModelSnapshot& s) {
+  auto stable = s.channels.find("stable");
+  if (stable != s.channels.end()) return stable->second;
+  return s.versions.empty() ? 0 : s.versions.rbegin()->first;
+}
+
 RenderedJson RenderedJson::From(std::string text) {
   RenderedJson r;
   r.etag = ContentEtag(text);
@@ -318,6 +378,7 @@ RenderedJson RenderedJson::From(std::string text) {
 
 std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnapshot> s) const {
   s->manifest_json.clear();
+  s->metadata_json.clear();
   s->channel_json.clear();
   std::map<int64_t, json> manifests;
   for (auto& [v, info] : s->versions) {
@@ -332,6 +393,9 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
               {"manifest_url", base},    {"inputs", in},
               {"outputs", out},          {"metadata", AboutToJson(info.about)}};
     if (info.gzip_size) m["gzip_size"] = info.gzip_size;
+    // TF Serving's GetModelStatus answer for this version, beside Wisp's fields.
+    m["model_version_status"] = json::array({VersionStatus(v)});
+    s->metadata_json[v] = RenderedJson::From(JsonText(TfMetadata(s->name, info)));
     if (key_ && key_->loaded()) {
       // Canonical form: keys sorted, no whitespace (nlohmann's default object order is sorted).
       json c = {{"name", s->name}, {"version", v}, {"sha256", info.sha256}, {"size", info.size}};
@@ -372,13 +436,18 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     s->channel_json[ch] = RenderedJson::From(JsonText(m));
   }
   json versions = json::array();
+  json statuses = json::array();  // newest first, as TF Serving lists them
   for (auto& [v, m] : manifests) versions.push_back(m);
+  for (auto it = s->versions.rbegin(); it != s->versions.rend(); ++it) {
+    statuses.push_back(VersionStatus(it->first));
+  }
   json model = {
       {"name", s->name},
       {"latest_version", s->versions.empty() ? json(nullptr) : json(s->versions.rbegin()->first)},
       {"next_version", s->next_version},
       {"channels", channels},
-      {"versions", versions}};
+      {"versions", versions},
+      {"model_version_status", statuses}};
   s->model_json = RenderedJson::From(JsonText(model));
   return s;
 }

@@ -63,6 +63,8 @@ struct ModelSnapshot {
   std::map<std::string, int64_t> channel_sequences;
   // Rendered responses.
   std::map<int64_t, RenderedJson> manifest_json;
+  // TF Serving's model metadata document of each version (GET .../metadata).
+  std::map<int64_t, RenderedJson> metadata_json;
   std::map<std::string, RenderedJson> channel_json;
   RenderedJson model_json;
   // When (registry clock, Unix seconds) the channel manifests are due to be re-signed: half
@@ -74,6 +76,10 @@ struct RegistryOptions {
   int64_t manifest_ttl_s = 7 * 86400;  // "expires" of channel manifests = render time + this
   std::function<int64_t()> clock;      // Unix seconds; empty: the system clock
 };
+
+// The version TF Serving's paths without a version or label mean: the `stable` channel's, else the
+// latest; 0 when the model has no version.
+int64_t DefaultVersion(const ModelSnapshot& s);
 
 class Registry {
  public:

@@ -60,6 +60,7 @@ class FakeModelEngine : public ModelEngine {
     FakeLoadedModel spec;
     m.inputs = spec.inputs();
     m.outputs = spec.outputs();
+    m.about.label_names = {"a", "b", "c", "d"};  // one per output value
     return m;
   }
   Result<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& bytes) override {

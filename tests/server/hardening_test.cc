@@ -75,6 +75,44 @@ TEST(PredictJsonTest, ParsesInstancesStraightIntoTensors) {
   EXPECT_EQ(b[0][1].data.size(), 24u);
 }
 
+// TF Serving's columnar format and "values": "real" (quantized as TFLite's QUANTIZE: round half
+// away from zero, add the zero point, saturate), wherever "values" sits in the object.
+TEST(PredictJsonTest, ColumnsAndRealValues) {
+  std::vector<TensorSpec> q = {TensorSpec{"x", "int8", {1, 5}, {0.5f}, {1}}};
+  PredictBody info;
+  auto parsed = ParsePredictJson(
+      R"({"instances": [[0.25, -0.25, 1000, -1000, 2]], "values": "real"})", q, 8, &info);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_TRUE(info.real_values);
+  EXPECT_EQ(info.format, PredictFormat::kRow);
+  const std::vector<uint8_t>& d = (*parsed)[0][0].data;
+  ASSERT_EQ(d.size(), 5u);
+  EXPECT_EQ(static_cast<int8_t>(d[0]), 2);     // 0.5 rounds up to 1, + 1
+  EXPECT_EQ(static_cast<int8_t>(d[1]), 0);     // -0.5 rounds to -1, + 1
+  EXPECT_EQ(static_cast<int8_t>(d[2]), 127);   // saturates
+  EXPECT_EQ(static_cast<int8_t>(d[3]), -128);  // saturates
+  EXPECT_EQ(static_cast<int8_t>(d[4]), 5);
+  // Raw (the default) keeps the values and refuses what does not fit.
+  EXPECT_FALSE(ParsePredictJson(R"({"instances": [[0, 0, 1000, 0, 0]]})", q, 8).ok());
+  parsed =
+      ParsePredictJson(R"({"values": "raw", "inputs": {"x": [[1, 2, 3, 4, 5]]}})", q, 8, &info);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_FALSE(info.real_values);
+  EXPECT_EQ(info.format, PredictFormat::kColumnar);
+  ASSERT_EQ(parsed->size(), 1u);
+  EXPECT_EQ(static_cast<int8_t>((*parsed)[0][0].data[4]), 5);
+  EXPECT_NE(
+      ParseError(R"({"values": "fuzzy", "instances": [[1, 2, 3, 4]]})").message().find("fuzzy"),
+      std::string::npos);
+  EXPECT_NE(ParseError(R"({"values": 1, "instances": [[1, 2, 3, 4]]})").message().find("values"),
+            std::string::npos);
+  // Per-channel quantized inputs take raw values only.
+  std::vector<TensorSpec> pc = {TensorSpec{"x", "int8", {1, 2}, {0.5f, 0.25f}, {0, 0}}};
+  EXPECT_NE(
+      ParseError(R"({"values": "real", "instances": [[1, 2]]})", pc).message().find("per channel"),
+      std::string::npos);
+}
+
 TEST(PredictJsonTest, RefusesWhatDoesNotFit) {
   EXPECT_EQ(ParseError("{not json").code(), StatusCode::kMalformed);
   EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]]} x)").code(), StatusCode::kMalformed);

@@ -460,6 +460,92 @@ TEST(ServerTest, PredictJsonAndRaw) {
   EXPECT_NE(metrics.find("wisp_models_loaded 1"), std::string::npos);
 }
 
+// TF Serving's REST paths answered as TF Serving documents them: model status and metadata
+// (https://www.tensorflow.org/tfx/serving/api_rest), predict without a version (the stable
+// channel, else the latest version) and by label (a channel), rows and columns.
+TEST(ServerTest, TfServingRestApi) {
+  TestServer ts;
+  PublishOk(ts.url, "m", FakeModel(100, 1), "?channel=stable");
+  PublishOk(ts.url, "m", FakeModel(100, 2));
+  PublishOk(ts.url, "n", FakeModel(100, 3));  // no channel: its latest version is the default
+
+  // GetModelStatus: every version, newest first, beside Wisp's own fields.
+  json status = json::parse(Do(ts.url, "GET", "/v1/models/m").body);
+  ASSERT_EQ(status["model_version_status"].size(), 2u) << status.dump();
+  EXPECT_EQ(status["model_version_status"][0], json::parse(R"({"version": "2", "state": "AVAILABLE",
+                            "status": {"error_code": "OK", "error_message": ""}})"));
+  EXPECT_EQ(status["model_version_status"][1]["version"], "1");
+  EXPECT_EQ(status["latest_version"], 2);
+  json v1 = json::parse(Do(ts.url, "GET", "/v1/models/m/versions/1").body);
+  ASSERT_EQ(v1["model_version_status"].size(), 1u);
+  EXPECT_EQ(v1["model_version_status"][0]["version"], "1");
+  EXPECT_EQ(v1["model_version_status"][0]["state"], "AVAILABLE");
+  // A label is a channel: the same document as the channel's.
+  auto label = Do(ts.url, "GET", "/v1/models/m/labels/stable");
+  ASSERT_EQ(label.status, 200u) << label.body;
+  EXPECT_EQ(label.body, Do(ts.url, "GET", "/v1/models/m/channels/stable").body);
+  EXPECT_EQ(json::parse(label.body)["model_version_status"][0]["version"], "1");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/labels/canary"), 404, "channel_not_found");
+
+  // GetModelMetadata: the serving_default signature with TF dtypes and shapes.
+  auto md = Do(ts.url, "GET", "/v1/models/m/metadata");
+  ASSERT_EQ(md.status, 200u) << md.body;
+  json meta = json::parse(md.body);
+  EXPECT_EQ(meta["model_spec"],
+            json::parse(R"({"name": "m", "signature_name": "", "version": "1"})"));
+  const json& sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
+  EXPECT_EQ(sig["method_name"], "tensorflow/serving/predict");
+  EXPECT_EQ(sig["inputs"]["x"]["dtype"], "DT_FLOAT");
+  EXPECT_EQ(sig["inputs"]["x"]["name"], "x");
+  EXPECT_EQ(sig["inputs"]["x"]["tensor_shape"],
+            json::parse(R"({"dim": [{"size": "1", "name": ""}, {"size": "4", "name": ""}],
+                            "unknown_rank": false})"));
+  EXPECT_TRUE(sig["outputs"].contains("y")) << md.body;
+  EXPECT_EQ(meta["labels"], json::parse(R"(["a", "b", "c", "d"])"));
+  EXPECT_EQ(
+      json::parse(
+          Do(ts.url, "GET", "/v1/models/m/versions/2/metadata").body)["model_spec"]["version"],
+      "2");
+  EXPECT_EQ(
+      json::parse(
+          Do(ts.url, "GET", "/v1/models/m/labels/stable/metadata").body)["model_spec"]["version"],
+      "1");
+  EXPECT_EQ(json::parse(Do(ts.url, "GET", "/v1/models/n/metadata").body)["model_spec"]["version"],
+            "1");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/9/metadata"), 404, "version_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost/metadata"), 404, "model_not_found");
+
+  // Predict without a version: the stable channel's version 1, not the latest (2).
+  auto p = Do(ts.url, "POST", "/v1/models/m:predict", {}, R"({"instances": [[1, 2, 3, 4]]})");
+  ASSERT_EQ(p.status, 200u) << p.body;
+  EXPECT_EQ(json::parse(p.body), json::parse(R"({"predictions": [[2, 4, 6, 8]]})"));
+  EXPECT_EQ(p.Header("x-wisp-model-version"), "1");
+  auto latest = Do(ts.url, "POST", "/v1/models/n:predict", {}, R"({"instances": [[1, 1, 1, 1]]})");
+  ASSERT_EQ(latest.status, 200u) << latest.body;
+  EXPECT_EQ(latest.Header("x-wisp-model-version"), "1");
+  auto by_label = Do(ts.url, "POST", "/v1/models/m/labels/stable:predict", {},
+                     R"({"instances": [[0, 0, 0, 1]]})");
+  ASSERT_EQ(by_label.status, 200u) << by_label.body;
+  EXPECT_EQ(by_label.Header("x-wisp-model-version"), "1");
+  EXPECT_EQ(json::parse(by_label.body)["predictions"], json::parse("[[0, 0, 0, 2]]"));
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/labels/canary:predict", {}, "{}"), 404,
+              "channel_not_found");
+  ExpectError(Do(ts.url, "POST", "/v1/models/ghost:predict", {}, "{}"), 404, "model_not_found");
+
+  // The columnar format: "inputs" (by name or the single input's value, batch dimension
+  // included) answered by "outputs" with the batch dimension.
+  for (const char* body :
+       {R"({"inputs": {"x": [[1, 2, 3, 4]]}})", R"({"inputs": [[1, 2, 3, 4]]})"}) {
+    auto c = Do(ts.url, "POST", "/v1/models/m/versions/2:predict", {}, body);
+    ASSERT_EQ(c.status, 200u) << c.body;
+    EXPECT_EQ(json::parse(c.body), json::parse(R"({"outputs": [[2, 4, 6, 8]]})")) << body;
+  }
+  ExpectError(Do(ts.url, "POST", "/v1/models/m:predict", {},
+                 R"({"inputs": [[1, 2, 3, 4]], "instances": [[1, 2, 3, 4]]})"),
+              400, "bad_request");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m:predict"), 405, "method_not_allowed");
+}
+
 TEST(ServerTest, ConcurrentPublishesOfOneName) {
   TestServer ts([](ServerConfig& c) { c.threads = 4; });
   constexpr int kThreads = 4, kEach = 5;
