@@ -327,19 +327,28 @@ Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> nam
   return ErrorReply(m.http, m.name, status.message());
 }
 
+namespace {
+
+std::string JoinScopes(const Token& t) {
+  std::string out;
+  for (const std::string& s : t.scopes) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+}  // namespace
+
 Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
-                 const Ed25519Key* key, std::vector<std::string> tokens)
+                 const Ed25519Key* key, std::vector<Token> tokens)
     : cfg_(cfg),
       registry_(registry),
       engine_(engine),
       metrics_(metrics),
       key_(key),
+      tokens_(std::move(tokens)),
       file_cache_(cfg.file_cache_bytes,
                   [](const std::shared_ptr<const std::string>& data) { return data->size(); }),
       etag_cache_(cfg.etag_cache_entries),
-      loaded_(cfg.model_cache_entries) {
-  for (auto& t : tokens) token_digests_.push_back(Sha256Raw(t));
-}
+      loaded_(cfg.model_cache_entries) {}
 
 Handler::Target Handler::ParseTarget(std::string_view target) {
   Target t;
@@ -393,23 +402,29 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
 }
 
 bool Handler::Authorized(const RequestHeader& req) const {
-  std::string id = TokenId(req);
-  return !id.empty() && id != "invalid";
+  const Token* t = FindToken(req);
+  return t && t->Allows(TokenAction::kRead, "");
+}
+
+const Token* Handler::FindToken(const RequestHeader& req) const {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return nullptr;
+  std::string_view v(it->value().data(), it->value().size());
+  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return nullptr;
+  std::string digest = Sha256Raw(Trim(v.substr(7)));
+  const Token* match = nullptr;
+  for (auto& t : tokens_) {
+    if (ConstantTimeEquals(t.digest, digest)) match = &t;  // no early exit
+  }
+  return match;
 }
 
 std::string Handler::TokenId(const RequestHeader& req) const {
-  auto it = req.find(http::field::authorization);
-  if (it == req.end()) return "";
-  std::string_view v(it->value().data(), it->value().size());
-  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return "invalid";
-  std::string digest = Sha256Raw(Trim(v.substr(7)));
-  const std::string* match = nullptr;
-  for (auto& d : token_digests_) {
-    if (ConstantTimeEquals(d, digest)) match = &d;  // no early exit
-  }
-  // The first 32 bits of a configured token's sha256 name it without revealing it; an unknown
-  // credential gets no digest in the log, as it may be a mistyped password.
-  return match ? "sha256:" + HexEncode(match->substr(0, 4)) : "invalid";
+  if (req.find(http::field::authorization) == req.end()) return "";
+  // A configured token's id names it without revealing it; an unknown credential gets no
+  // digest in the log, as it may be a mistyped password.
+  const Token* t = FindToken(req);
+  return t ? t->id : "invalid";
 }
 
 bool Handler::IsWrite(const RequestHeader& req, const Target& t) {
@@ -458,13 +473,35 @@ std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
   if (!t.ok || req.method() == http::verb::options) return std::nullopt;
   bool api = !t.segments.empty() && t.segments[0] == "v1";
   if (!api) return std::nullopt;
-  bool needs_token = IsWrite(req, t) || !cfg_.public_reads;
-  if (!needs_token || Authorized(req)) return std::nullopt;
-  Reply r =
-      token_digests_.empty()
-          ? ErrorReply(403, "forbidden", "this server has no tokens configured (--token-file)")
-          : ErrorReply(401, "unauthorized", "a valid bearer token is required");
-  if (!token_digests_.empty()) r.Set("WWW-Authenticate", "Bearer");
+  const bool write = IsWrite(req, t);
+  bool needs_token = write || !cfg_.public_reads;
+  if (!needs_token) return std::nullopt;
+  // The scope a write needs, from its route (publish, channel or delete) and model name; a path
+  // no route takes is left to Route (404/405) once a valid token is shown.
+  TokenAction action = TokenAction::kRead;
+  std::string model;
+  if (write) {
+    RouteLookup lookup = LookUp(t, req.method());
+    const RouteEntry* route = lookup.by_pattern;
+    action = !route                                 ? TokenAction::kPublish
+             : route->fn == &Handler::Publish       ? TokenAction::kPublish
+             : route->fn == &Handler::DeleteVersion ? TokenAction::kDelete
+                                                    : TokenAction::kChannel;
+    if (route) model = lookup.match["name"];
+  }
+  const Token* token = FindToken(req);
+  if (token &&
+      (model.empty() ? write || token->Allows(action, model) : token->Allows(action, model))) {
+    return std::nullopt;
+  }
+  Reply r = tokens_.empty() ? ErrorReply(403, "forbidden",
+                                         "this server has no tokens configured (--token-file)")
+            : token         ? ErrorReply(403, "forbidden",
+                                         "token '" + token->id + "' may not " + TokenActionName(action) +
+                                             (model.empty() ? std::string() : " model '" + model + "'") +
+                                             " (its scopes: " + JoinScopes(*token) + ")")
+                            : ErrorReply(401, "unauthorized", "a valid bearer token is required");
+  if (!tokens_.empty() && !token) r.Set("WWW-Authenticate", "Bearer");
   r.close = true;
   r.route = "auth";
   AddCors(req, &r);

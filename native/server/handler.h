@@ -21,6 +21,7 @@
 #include "native/server/metrics.h"
 #include "native/server/model_engine.h"
 #include "native/server/registry.h"
+#include "native/server/tokens.h"
 
 namespace wisp::server {
 
@@ -67,7 +68,7 @@ Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> nam
 class Handler {
  public:
   Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
-          const Ed25519Key* key, std::vector<std::string> tokens);
+          const Ed25519Key* key, std::vector<Token> tokens);
 
   // Called when a request header has been read, before its body. A reply means "answer this and
   // close the connection without reading the body" (unauthenticated writes).
@@ -149,7 +150,9 @@ class Handler {
   static RouteLookup LookUp(const Target& t, http::verb method);
 
   static Target ParseTarget(std::string_view target);
-  bool Authorized(const RequestHeader& req) const;
+  bool Authorized(const RequestHeader& req) const;  // a token with the read scope
+  // The configured token the request's bearer credential is (compared in constant time), or null.
+  const Token* FindToken(const RequestHeader& req) const;
   static bool IsWrite(const RequestHeader& req, const Target& t);
 
   // Looks the path up in the route table once: a matching method runs its handler, a path that
@@ -210,7 +213,7 @@ class Handler {
   ModelEngine* engine_;
   Metrics* metrics_;
   const Ed25519Key* key_;
-  std::vector<std::string> token_digests_;  // sha256 of each token
+  std::vector<Token> tokens_;  // secrets as sha256 digests, with their scopes
 
   // Artifacts by sha256 and static files by path, size and mtime.
   LruCache<std::string, std::shared_ptr<const std::string>> file_cache_;

@@ -450,9 +450,11 @@ bool Server::tls() const { return impl_->core.tls.has_value(); }
 Status Server::Start() {
   Core& c = impl_->core;
   const ServerConfig& cfg = c.cfg;
-  std::vector<std::string> tokens;
+  std::vector<Token> tokens;
   if (!cfg.token_file.empty()) {
-    WISP_ASSIGN_OR_RETURN(tokens, ReadTokens(cfg.token_file));
+    WISP_ASSIGN_OR_RETURN(TokenFile file, ReadTokenFile(cfg.token_file));
+    for (const std::string& w : file.warnings) std::cerr << "wisp-server: " << w << std::endl;
+    tokens = std::move(file.tokens);
   }
   if (!cfg.signing_key.empty()) WISP_RETURN_IF_ERROR(c.key.LoadPrivatePem(cfg.signing_key));
   if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {

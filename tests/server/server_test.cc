@@ -302,6 +302,64 @@ TEST(ServerTest, TokensGuardWrites) {
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp").status, 200u);
 }
 
+// Scoped tokens (issue 12): each write endpoint checks the token's scope for the model; a valid
+// token without it is 403 naming the token and the model, no token or an unknown one 401.
+TEST(ServerTest, ScopedTokensLimitWhatEachTokenMayWrite) {
+  TempDir td;
+  WriteText(td / "tokens",
+            "# scoped tokens\n"
+            "vision-bot sha256:" +
+                HexEncode(Sha256Raw("vision-secret")) +
+                " publish:vision-* channel:vision-*\n"
+                "janitor janitor-secret delete:*\n"
+                "reader sha256:" +
+                HexEncode(Sha256Raw("reader-secret")) + " read\n" + kToken + "\n");
+  TestServer ts([&](ServerConfig& c) { c.token_file = td / "tokens"; });
+  auto as = [](const char* secret) {
+    return client::Headers{{"Authorization", std::string("Bearer ") + secret}};
+  };
+  const std::string model = FakeModel(100, 1);
+  // publish:vision-* publishes vision-1 and nothing else.
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secret"), model).status,
+            201u);
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secret"), model).status,
+            201u);
+  auto other = Do(ts.url, "POST", "/v1/models/audio-1/versions", as("vision-secret"), model);
+  ExpectError(other, 403, "forbidden");
+  EXPECT_NE(other.body.find("vision-bot"), std::string::npos) << other.body;
+  EXPECT_NE(other.body.find("audio-1"), std::string::npos) << other.body;
+  ExpectError(Do(ts.url, "GET", "/v1/models/audio-1"), 404, "model_not_found");  // nothing stored
+  // The legacy plain line is admin.
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/audio-1/versions", Auth(), model).status, 201u);
+  // channel:vision-* moves vision channels only; it cannot delete versions.
+  EXPECT_EQ(Do(ts.url, "PUT", "/v1/models/vision-1/channels/stable", as("vision-secret"),
+               R"({"version": 1})")
+                .status,
+            200u);
+  ExpectError(Do(ts.url, "PUT", "/v1/models/audio-1/channels/stable", as("vision-secret"),
+                 R"({"version": 1})"),
+              403, "forbidden");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/2", as("vision-secret")), 403,
+              "forbidden");
+  // delete:* deletes versions and does nothing else.
+  ExpectError(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("janitor-secret"), model), 403,
+              "forbidden");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/vision-1/channels/stable", as("janitor-secret")),
+              403, "forbidden");
+  EXPECT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/2", as("janitor-secret")).status,
+            204u);
+  // read may write nothing; unknown tokens are 401 with the challenge.
+  ExpectError(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("reader-secret"), model), 403,
+              "forbidden");
+  auto unknown = Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secre"), model);
+  ExpectError(unknown, 401, "unauthorized");
+  EXPECT_EQ(unknown.Header("www-authenticate"), "Bearer");
+  // What was refused stored nothing: vision-1 has versions 1 (2 deleted), audio-1 version 1.
+  json m = json::parse(Do(ts.url, "GET", "/v1/models/vision-1").body);
+  EXPECT_EQ(m["latest_version"], 1) << m.dump();
+  EXPECT_EQ(m["channels"], json::parse(R"({"stable": 1})"));
+}
+
 TEST(ServerTest, PrivateReadsAndNoTokens) {
   TestServer priv([](ServerConfig& c) { c.public_reads = false; });
   PublishOk(priv.url, "m", FakeModel(100, 1));
