@@ -345,6 +345,7 @@ Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engin
       metrics_(metrics),
       key_(key),
       tokens_(std::move(tokens)),
+      audit_(cfg.data_dir + "/audit.log"),
       file_cache_(cfg.file_cache_bytes,
                   [](const std::shared_ptr<const std::string>& data) { return data->size(); }),
       etag_cache_(cfg.etag_cache_entries),
@@ -450,7 +451,7 @@ void Handler::AddCors(const RequestHeader& req, Reply* r) const {
          "Location, X-Wisp-Model-Version, X-Wisp-Dtype, X-Wisp-Shape");
 }
 
-std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
+std::optional<Reply> Handler::Precheck(const RequestHeader& req, const std::string& client) {
   // RFC 9112 6.1: a request whose Transfer-Encoding does not end in "chunked" cannot be framed,
   // and one that also has Content-Length is a smuggling attempt; both are answered 400 and the
   // connection is closed. (Beast frames "xchunked" + Content-Length by the length.)
@@ -505,6 +506,74 @@ std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
   r.close = true;
   r.route = "auth";
   AddCors(req, &r);
+  if (write) Audit(req, t, client, r);
+  return r;
+}
+
+void Handler::Audit(const RequestHeader& req, const Target& t, const std::string& client,
+                    const Reply& r) {
+  RouteLookup lookup = LookUp(t, req.method());
+  const RouteEntry* route = lookup.by_pattern;
+  const char* action = !route                                 ? nullptr
+                       : route->fn == &Handler::Publish       ? "publish"
+                       : route->fn == &Handler::PutChannel    ? "set_channel"
+                       : route->fn == &Handler::DeleteChannel ? "delete_channel"
+                       : route->fn == &Handler::DeleteVersion ? "delete_version"
+                                                              : nullptr;
+  if (!action) return;  // not a registry write (404/405 paths)
+  json entry = {{"time", NowRfc3339()},
+                {"token", req.find(http::field::authorization) == req.end() ? "-" : TokenId(req)},
+                {"client", client.empty() ? "-" : client},
+                {"action", action},
+                {"model", lookup.match["name"]},
+                {"status", r.status}};
+  if (!lookup.match["channel"].empty()) entry["channel"] = lookup.match["channel"];
+  if (!lookup.match["v"].empty()) entry["version"] = lookup.match.version();
+  json body = r.body ? json::parse(*r.body, nullptr, /*allow_exceptions=*/false) : json();
+  if (r.status < 300) {
+    entry["result"] = "ok";
+    // What the write did, from its answer: the version published or the channel's move.
+    if (body.is_object() && body.contains("version")) entry["version"] = body["version"];
+    if (body.is_object() && body.contains("previous_version")) {
+      entry["previous_version"] = body["previous_version"];
+    }
+  } else {
+    entry["result"] = body.is_object() && body.contains("error") && body["error"].is_object()
+                          ? body["error"].value("code", "error")
+                          : "error";
+  }
+  Status s = audit_.Append(entry);
+  if (!s.ok()) std::cerr << "wisp-server: audit log: " << s.message() << std::endl;
+}
+
+Reply Handler::GetAudit(const Request& req, const RouteMatch& m) {
+  const Token* token = FindToken(req);
+  if (!token) {
+    Reply r = ErrorReply(401, "unauthorized", "an admin bearer token is required");
+    if (!tokens_.empty()) r.Set("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (!token->Allows(TokenAction::kAdmin, "")) {
+    return ErrorReply(403, "forbidden", "token '" + token->id + "' is not an admin token");
+  }
+  auto number = [&](const char* key, uint64_t def) -> Result<uint64_t> {
+    auto it = m.target->query.find(key);
+    if (it == m.target->query.end()) return def;
+    if (it->second.empty() || it->second.size() > 12 ||
+        !std::all_of(it->second.begin(), it->second.end(), ::isdigit)) {
+      return InvalidArgument("%s must be a non-negative integer", key);
+    }
+    return std::stoull(it->second);
+  };
+  Result<uint64_t> after = number("after", 0);
+  Result<uint64_t> limit = number("limit", 100);
+  if (!after.ok()) return StatusReply(after.status());
+  if (!limit.ok()) return StatusReply(limit.status());
+  Result<json> page = audit_.Page(*after, std::clamp<uint64_t>(*limit, 1, 1000));
+  if (!page.ok()) return StatusReply(page.status());
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  r.SetBody(JsonText(*page), kJson);
   return r;
 }
 
@@ -576,7 +645,7 @@ Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   return BudgetFor(req, info);
 }
 
-Reply Handler::Handle(const Request& req) {
+Reply Handler::Handle(const Request& req, const std::string& client) {
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   Reply r;
   if (!t.ok) {
@@ -595,7 +664,7 @@ Reply Handler::Handle(const Request& req) {
       r.Set("Access-Control-Max-Age", "600");
     }
   } else {
-    std::optional<Reply> denied = Precheck(req);
+    std::optional<Reply> denied = Precheck(req, client);
     if (denied) {
       // The body was read: the connection may go on, unless its framing was the problem.
       if (denied->route == "auth") denied->close = false;
@@ -606,6 +675,7 @@ Reply Handler::Handle(const Request& req) {
       } catch (const std::exception& e) {
         r = ErrorReply(500, "internal", std::string("internal error: ") + e.what());
       }
+      if (IsWrite(req, t)) Audit(req, t, client, r);
     }
   }
   if (req.method() == http::verb::head) {
@@ -636,6 +706,7 @@ const std::vector<Handler::RouteEntry>& Handler::Routes() {
       {{V::get}, "/metrics", &Handler::MetricsText, "/metrics"},
       {{V::get}, "/v1/models", &Handler::ListModels, "/v1/models"},
       {{V::get}, "/v1/signing-key", &Handler::SigningKey, "/v1/signing-key"},
+      {{V::get}, "/v1/audit", &Handler::GetAudit, "/v1/audit"},
       {{V::get}, "/v1/models/{name}", &Handler::GetModel, "/v1/models/{name}"},
       {{V::post}, "/v1/models/{name}/versions", &Handler::Publish, "/v1/models/{name}/versions"},
       {{V::get},

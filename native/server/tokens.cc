@@ -51,6 +51,8 @@ const char* TokenActionName(TokenAction action) {
       return "channel";
     case TokenAction::kDelete:
       return "delete";
+    case TokenAction::kAdmin:
+      return "admin";
   }
   return "?";
 }

@@ -21,7 +21,7 @@
 namespace wisp::server {
 
 // What a request needs a token for.
-enum class TokenAction { kRead, kPublish, kChannel, kDelete };
+enum class TokenAction { kRead, kPublish, kChannel, kDelete, kAdmin };
 
 struct Token {
   std::string id;
