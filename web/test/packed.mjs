@@ -19,21 +19,23 @@ export function installPacked(prefix = 'wisp-packed-') {
   return { dir, remove: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
-// The first ```lang block after the line `heading` (a Markdown heading, matched from its start) and
-// before the next heading of the same level.
-export function codeBlockUnder(markdown, heading, lang) {
-  const start = markdown.split('\n').findIndex((l) => l.startsWith(heading));
-  if (start < 0) throw new Error(`no heading "${heading}"`);
-  const level = heading.match(/^#+ /)[0];
-  const lines = markdown.split('\n').slice(start + 1);
-  const end = lines.findIndex((l) => l.startsWith(level));
-  const section = (end < 0 ? lines : lines.slice(0, end)).join('\n');
-  const m = section.match(new RegExp('^\\s*```' + lang + '\\n([\\s\\S]*?)^\\s*```', 'm'));
-  if (!m) throw new Error(`no \`\`\`${lang} block under "${heading}"`);
-  // Blocks nested in a list item are indented: drop the common indentation.
-  const body = m[1].split('\n');
+// The first ```lang block after the first line that starts with `marker` (a heading, or a list
+// item such as '* **Vite**'), with no heading between them; its common indentation removed (blocks
+// in list items are indented).
+export function codeBlockAfter(markdown, marker, lang) {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(marker));
+  if (start < 0) throw new Error(`no line starting with "${marker}"`);
+  let open = -1;
+  for (let i = start + 1; i < lines.length && open < 0; i++) {
+    if (/^#{1,6} /.test(lines[i])) break;
+    if (lines[i].trim() === '```' + lang) open = i;
+  }
+  const close = open < 0 ? -1 : lines.findIndex((l, i) => i > open && l.trim() === '```');
+  if (close < 0) throw new Error(`no \`\`\`${lang} block after "${marker}"`);
+  const body = lines.slice(open + 1, close);
   const indent = Math.min(...body.filter((l) => l.trim()).map((l) => l.match(/^ */)[0].length));
-  return body.map((l) => l.slice(indent)).join('\n');
+  return body.map((l) => l.slice(indent)).join('\n') + '\n';
 }
 
 // `text` with `from` replaced by `to`, which must occur exactly once (so a README that changes its

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Wisp } from '../../src/node.mjs';
 import { REPO_DIR, SHARED, WEB_DIR, haveShared } from '../shared.mjs';
-import { installPacked, codeBlockUnder, replaceOnce } from '../packed.mjs';
+import { installPacked, codeBlockAfter, replaceOnce } from '../packed.mjs';
 
 const MODEL = path.join(SHARED, 'models/mobilenet_v2_1.0_224_quant.tflite');
 const skip = !haveShared() ? `no shared data at ${SHARED}`
@@ -54,7 +54,7 @@ function report(stdout) {
 
 test("README.md: the JavaScript snippet runs as written in a fresh folder", { skip, timeout: 180000 }, async (t) => {
   const readme = fs.readFileSync(path.join(REPO_DIR, 'README.md'), 'utf8');
-  const snippet = codeBlockUnder(readme, '## The JavaScript / WebAssembly package', 'js');
+  const snippet = codeBlockAfter(readme, '## The JavaScript / WebAssembly package', 'js');
   const code = replaceOnce(snippet, "'model.tflite'", JSON.stringify(MODEL));
   const r = await runSnippet(code + REPORT);
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
@@ -70,7 +70,7 @@ test("README.md: the JavaScript snippet runs as written in a fresh folder", { sk
 
 test("web/README.md: the package's first snippet runs in a fresh folder", { skip, timeout: 180000 }, async () => {
   const readme = fs.readFileSync(path.join(WEB_DIR, 'README.md'), 'utf8');
-  const snippet = codeBlockUnder(readme, '# wisp-runtime', 'js');
+  const snippet = codeBlockAfter(readme, '# wisp-runtime', 'js');
   // The model path, and the two arrays the snippet names but leaves to the reader.
   const code = 'const inputTypedArray = new Uint8Array(224 * 224 * 3);\n' +
     'const floats = new Float32Array(224 * 224 * 3);\n' +
