@@ -100,11 +100,10 @@ test('esbuild --platform=node bundle with the threaded files (the README\'s comm
   assert.equal(alone.variant.numThreads, 2);
 });
 
-// The known gap web/README.md names: in the browser the loader checks the threaded files first and
-// falls back to one thread; a Node bundle without them crashes on an uncaught error of a pthread
-// worker instead. The fix belongs in src/wisp.mjs's start of the threaded variant in Node.
+// As in the browser, a missing pthread worker script is found before any worker starts, and the
+// runtime falls back to one thread instead of dying on the workers' uncaught error.
 test('esbuild --platform=node bundle without the threaded files, asked for 2 threads: falls back to one thread', {
-  skip, todo: 'src/wisp.mjs does not check the pthread worker script in Node yet: the process dies', timeout: 300000,
+  skip, timeout: 300000,
 }, async (t) => {
   const readme = fs.readFileSync(path.join(WEB_DIR, 'README.md'), 'utf8');
   fs.rmSync(path.join(packed.dir, 'out'), { recursive: true, force: true });
