@@ -49,9 +49,8 @@ struct Fixture {
     std::ofstream(cfg.web_dir + "/index.html") << "<!doctype html><p>wisp</p>\n";
     std::ofstream(cfg.web_dir + "/sub/app.js") << "export const x = 1;\n";
     registry = std::make_unique<wisp::server::Registry>(cfg.data_dir, nullptr);
-    std::string error;
     std::vector<std::string> log;
-    if (!registry->Open(&error, &log)) std::abort();
+    if (!registry->Open(&log).ok()) std::abort();
     handler = std::make_unique<Handler>(cfg, registry.get(), &engine, &metrics, nullptr,
                                         std::vector<std::string>{kToken});
     // One model with a version and a channel, published through the handler itself.

@@ -14,7 +14,6 @@ constexpr const char* kPinnedKey = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string manifest(reinterpret_cast<const char*>(data), size);
-  std::string error;
-  if (wisp::client::VerifyManifestSignature(manifest, kPinnedKey, &error)) std::abort();
+  if (wisp::client::VerifyManifestSignature(manifest, kPinnedKey).ok()) std::abort();
   return 0;
 }

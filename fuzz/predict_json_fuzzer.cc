@@ -28,8 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The first byte picks the model; the rest is the body.
   const auto& specs = SpecSets()[data[0] % SpecSets().size()];
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  std::vector<std::vector<wisp::server::Tensor>> batches;
-  wisp::server::RegistryError err;
-  (void)wisp::server::ParsePredictJson(body, specs, 4, &batches, &err);
+  (void)wisp::server::ParsePredictJson(body, specs, 4);
   return 0;
 }

@@ -42,9 +42,9 @@ int RunPull(const RegistryArgs& a) {
   options.cache_dir = a.dir;
   options.token = ResolveToken(a);
   options.public_key_base64 = a.public_key;
-  client::PullResult result;
-  std::string error;
-  if (!client::Pull(a.server, a.name, options, &result, &error)) return Fail(error);
+  Result<client::PullResult> pulled = client::Pull(a.server, a.name, options);
+  if (!pulled.ok()) return Fail(pulled.status().message());
+  const client::PullResult& result = pulled.value();
   const char* state = result.state == client::PullResult::State::kUpToDate ? "up to date"
                       : result.state == client::PullResult::State::kSwitched
                           ? "switched (already cached)"
@@ -77,29 +77,25 @@ int RunPull(const RegistryArgs& a) {
 }
 
 int RunPublish(const RegistryArgs& a) {
-  std::string manifest, error;
-  if (!client::Publish(a.server, ResolveToken(a), a.file, a.name, a.label, a.channel, &manifest,
-                       &error)) {
-    return Fail(error);
-  }
-  std::printf("%s\n", manifest.c_str());
+  Result<std::string> manifest =
+      client::Publish(a.server, ResolveToken(a), a.file, a.name, a.label, a.channel);
+  if (!manifest.ok()) return Fail(manifest.status().message());
+  std::printf("%s\n", manifest->c_str());
   return 0;
 }
 
 int RunChannel(const RegistryArgs& a) {
-  std::string response, error;
-  if (!client::SetChannel(a.server, ResolveToken(a), a.name, a.channel, a.version, &response,
-                          &error)) {
-    return Fail(error);
-  }
-  std::printf("%s\n", response.c_str());
+  Result<std::string> response =
+      client::SetChannel(a.server, ResolveToken(a), a.name, a.channel, a.version);
+  if (!response.ok()) return Fail(response.status().message());
+  std::printf("%s\n", response->c_str());
   return 0;
 }
 
 int RunModelsList(const RegistryArgs& a) {
-  std::string body, error;
-  if (!client::ListModels(a.server, ResolveToken(a), &body, &error)) return Fail(error);
-  const nlohmann::json list = nlohmann::json::parse(body, nullptr, false);
+  Result<std::string> body = client::ListModels(a.server, ResolveToken(a));
+  if (!body.ok()) return Fail(body.status().message());
+  const nlohmann::json list = nlohmann::json::parse(*body, nullptr, false);
   if (a.json) {
     std::printf("%s\n", list.dump(2).c_str());
     return 0;
@@ -134,9 +130,9 @@ int RunModelsList(const RegistryArgs& a) {
 }
 
 int RunDelete(const RegistryArgs& a) {
-  std::string error;
-  if (!client::DeleteVersion(a.server, ResolveToken(a), a.name, a.version, &error)) {
-    return Fail(error);
+  if (Status deleted = client::DeleteVersion(a.server, ResolveToken(a), a.name, a.version);
+      !deleted.ok()) {
+    return Fail(deleted.message());
   }
   if (a.json) {
     std::printf("%s\n", nlohmann::json{{"name", a.name}, {"version", a.version}, {"deleted", true}}

@@ -36,16 +36,31 @@ using namespace wisp::common;  // Sha256Hex, Ed25519Verify, ...
 
 namespace {
 
-// The client's API reports errors as text; file helpers return a Status.
-bool Check(const Status& s, std::string* error) {
-  if (!s.ok() && error) *error = s.message();
-  return s.ok();
+// A reply other than the one expected: "publish: HTTP 409: <the server's message>", with the
+// StatusCode the HTTP status means (see client.h).
+Status HttpError(const std::string& what, const HttpResponse& res) {
+  StatusCode code = StatusCode::kIoError;
+  if (res.status == 404) {
+    code = StatusCode::kNotFound;
+  } else if (res.status == 409) {
+    code = StatusCode::kFailedPrecondition;
+  } else if (res.status == 507) {
+    code = StatusCode::kResourceExhausted;
+  } else if (res.status >= 400 && res.status < 500) {
+    code = StatusCode::kInvalidArgument;
+  }
+  return Status(code, what + ": HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage());
+}
+
+Status Refused(std::string message) {
+  return Status(StatusCode::kInvalidModel, std::move(message));
 }
 
 }  // namespace
 
-bool ServerUrl::Parse(const std::string& url, ServerUrl* out, std::string* error) {
-  *out = ServerUrl{};
+Result<ServerUrl> ServerUrl::Parse(const std::string& url) {
+  ServerUrl parsed;
+  ServerUrl* out = &parsed;
   std::string rest;
   if (url.rfind("http://", 0) == 0) {
     rest = url.substr(7);
@@ -54,8 +69,7 @@ bool ServerUrl::Parse(const std::string& url, ServerUrl* out, std::string* error
     out->tls = true;
     out->port = "443";
   } else {
-    *error = "server URL must start with http:// or https://";
-    return false;
+    return InvalidArgument("server URL must start with http:// or https://");
   }
   size_t slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
@@ -64,8 +78,7 @@ bool ServerUrl::Parse(const std::string& url, ServerUrl* out, std::string* error
   if (!hostport.empty() && hostport[0] == '[') {
     size_t close = hostport.find(']');
     if (close == std::string::npos) {
-      *error = "malformed IPv6 host in " + url;
-      return false;
+      return Status(StatusCode::kInvalidArgument, "malformed IPv6 host in " + url);
     }
     out->host = hostport.substr(1, close - 1);
     if (close + 1 < hostport.size() && hostport[close + 1] == ':')
@@ -76,10 +89,9 @@ bool ServerUrl::Parse(const std::string& url, ServerUrl* out, std::string* error
     if (colon != std::string::npos) out->port = hostport.substr(colon + 1);
   }
   if (out->host.empty() || out->port.empty()) {
-    *error = "malformed server URL " + url;
-    return false;
+    return Status(StatusCode::kInvalidArgument, "malformed server URL " + url);
   }
-  return true;
+  return parsed;
 }
 
 std::string HttpResponse::Header(const std::string& lower_name) const {
@@ -136,14 +148,16 @@ void CopyHead(const Parser& p, HttpResponse* out) {
   }
 }
 
-enum class Outcome { kOk, kRetry, kFailed };
+// How an exchange ended when it did not fail.
+enum class Outcome { kKeepAlive, kClose, kRetry };
 
-// One request/response exchange on an open stream (plain or TLS).
+// One request/response exchange on an open stream (plain or TLS). kRetry: a reused connection
+// failed before the response began (the server closed it while idle).
 template <class S>
-Outcome Exchange(S& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
-                 std::chrono::milliseconds timeout, http::request<http::string_body>& req,
-                 bool reused, const std::function<bool(const char*, size_t)>& on_data,
-                 HttpResponse* out, bool* keep_alive, std::string* error) {
+Result<Outcome> Exchange(S& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffer,
+                         std::chrono::milliseconds timeout, http::request<http::string_body>& req,
+                         bool reused, const std::function<bool(const char*, size_t)>& on_data,
+                         HttpResponse* out) {
   beast::error_code ec;
   lowest.expires_after(timeout);
   http::write(stream, req, ec);
@@ -154,9 +168,8 @@ Outcome Exchange(S& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffe
   if (ec) {
     // A keep-alive connection the server closed while idle: retry once on a fresh one.
     if (reused) return Outcome::kRetry;
-    *error = "HTTP " + std::string(req.method_string()) + " " + std::string(req.target()) +
-             " failed: " + ec.message();
-    return Outcome::kFailed;
+    return Status(StatusCode::kIoError, "HTTP " + std::string(req.method_string()) + " " +
+                                            std::string(req.target()) + " failed: " + ec.message());
   }
   CopyHead(parser, out);
   char chunk[64 * 1024];
@@ -167,26 +180,22 @@ Outcome Exchange(S& stream, beast::tcp_stream& lowest, beast::flat_buffer& buffe
     http::read(stream, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
-      *error = "reading response to " + std::string(req.method_string()) + " " +
-               std::string(req.target()) + ": " + ec.message();
-      return Outcome::kFailed;
+      return Status(StatusCode::kIoError, "reading response to " +
+                                              std::string(req.method_string()) + " " +
+                                              std::string(req.target()) + ": " + ec.message());
     }
     size_t n = sizeof(chunk) - parser.get().body().size;
-    if (n > 0 && !on_data(chunk, n)) {
-      *error = "cancelled";
-      return Outcome::kFailed;
-    }
+    if (n > 0 && !on_data(chunk, n)) return Status(StatusCode::kIoError, "cancelled");
   }
-  *keep_alive = parser.keep_alive();
-  return Outcome::kOk;
+  return parser.keep_alive() ? Outcome::kKeepAlive : Outcome::kClose;
 }
 
 }  // namespace
 
-bool HttpClient::Stream(const std::string& method, const std::string& target,
-                        const Headers& headers, const std::string& body,
-                        const std::function<bool(const char*, size_t)>& on_data, HttpResponse* out,
-                        std::string* error) {
+Status HttpClient::Stream(const std::string& method, const std::string& target,
+                          const Headers& headers, const std::string& body,
+                          const std::function<bool(const char*, size_t)>& on_data,
+                          HttpResponse* out) {
   Impl& m = *impl_;
   const auto timeout = std::chrono::milliseconds(m.timeout_ms);
   http::request<http::string_body> req;
@@ -205,10 +214,8 @@ bool HttpClient::Stream(const std::string& method, const std::string& target,
     if (!reused) {
       tcp::resolver resolver(m.ioc);
       auto results = resolver.resolve(url_.host, url_.port, ec);
-      if (ec) {
-        *error = "cannot resolve " + url_.host + ": " + ec.message();
-        return false;
-      }
+      if (ec)
+        return Status(StatusCode::kIoError, "cannot resolve " + url_.host + ": " + ec.message());
       if (url_.tls) {
         if (!m.tls_ctx) {
           m.tls_ctx.emplace(ssl::context::tls_client);
@@ -226,40 +233,37 @@ bool HttpClient::Stream(const std::string& method, const std::string& target,
       if (!ec && m.tls) m.tls->handshake(ssl::stream_base::client, ec);
       if (ec) {
         m.Reset();
-        *error = "cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message();
-        return false;
+        return Status(StatusCode::kIoError,
+                      "cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message());
       }
       m.buffer.clear();
     }
-    bool keep_alive = false;
-    Outcome o = m.tls ? Exchange(*m.tls, m.lowest(), m.buffer, timeout, req, reused, on_data, out,
-                                 &keep_alive, error)
-                      : Exchange(*m.plain, m.lowest(), m.buffer, timeout, req, reused, on_data, out,
-                                 &keep_alive, error);
-    if (o == Outcome::kRetry) {
+    Result<Outcome> o =
+        m.tls ? Exchange(*m.tls, m.lowest(), m.buffer, timeout, req, reused, on_data, out)
+              : Exchange(*m.plain, m.lowest(), m.buffer, timeout, req, reused, on_data, out);
+    if (o.ok() && *o == Outcome::kRetry) {
       m.Reset();
       continue;
     }
-    if (o == Outcome::kFailed || !keep_alive) m.Reset();
-    return o == Outcome::kOk;
+    if (!o.ok() || *o == Outcome::kClose) m.Reset();
+    return o.status();
   }
-  *error = "HTTP " + method + " " + target + " failed";
-  return false;
+  return Status(StatusCode::kIoError, "HTTP " + method + " " + target + " failed");
 }
 
-bool HttpClient::Request(const std::string& method, const std::string& target,
-                         const Headers& headers, const std::string& body, HttpResponse* out,
-                         std::string* error) {
+Result<HttpResponse> HttpClient::Request(const std::string& method, const std::string& target,
+                                         const Headers& headers, const std::string& body) {
+  HttpResponse res;
   std::string collected;
-  bool ok = Stream(
+  WISP_RETURN_IF_ERROR(Stream(
       method, target, headers, body,
       [&](const char* d, size_t n) {
         collected.append(d, n);
         return true;
       },
-      out, error);
-  out->body = std::move(collected);
-  return ok;
+      &res));
+  res.body = std::move(collected);
+  return res;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,49 +282,25 @@ bool CheckName(const std::string& s) {
   return true;
 }
 
-bool HashFile(const std::string& path, std::string* hex, uint64_t* size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  Sha256Stream h;
-  char buf[1 << 16];
-  uint64_t total = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    h.Update(buf, static_cast<size_t>(n));
-    total += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
-  *hex = h.FinalHex();
-  *size = total;
-  return true;
-}
-
 }  // namespace
 
 namespace {
 
 // Verifies the manifest's Ed25519 signature over its `signature.signed` string (or, for a manifest
 // without one, over the canonical {name, sha256, size, version} of its own fields) and checks that
-// every signed field equals the manifest's field of the same name. On success `fields` holds the
-// signed fields: what sequence and expiry checks must use when a key is pinned.
-bool VerifySigned(const json& m, const std::string& public_key_base64, json* fields,
-                  std::string* error) {
+// every signed field equals the manifest's field of the same name. Returns the signed fields:
+// what sequence and expiry checks must use when a key is pinned.
+Result<json> VerifySigned(const json& m, const std::string& public_key_base64) {
   if (!m.is_object() || !m.contains("signature") || !m["signature"].is_object()) {
-    *error = "manifest is not signed";
-    return false;
+    return Refused("manifest is not signed");
   }
-  std::string key, sig;
-  if (!Base64Decode(public_key_base64, &key) || key.size() != 32) {
-    *error = "pinned public key is not base64 of 32 bytes";
-    return false;
+  Result<std::string> key = Base64Decode(public_key_base64);
+  if (!key.ok() || key->size() != 32) {
+    return InvalidArgument("pinned public key is not base64 of 32 bytes");
   }
   const json& s = m["signature"];
-  if (!Base64Decode(FieldOr<std::string>(s, "value", ""), &sig)) {
-    *error = "signature is not base64";
-    return false;
-  }
+  Result<std::string> sig = Base64Decode(FieldOr<std::string>(s, "value", ""));
+  if (!sig.ok()) return Refused("signature is not base64");
   std::string message = FieldOr<std::string>(s, "signed", "");
   if (message.empty()) {
     message = json{{"name", FieldOr<std::string>(m, "name", "")},
@@ -329,29 +309,24 @@ bool VerifySigned(const json& m, const std::string& public_key_base64, json* fie
                    {"size", FieldOr<uint64_t>(m, "size", 0)}}
                   .dump();
   }
-  if (!Ed25519Verify(key, message, sig)) {
-    *error = "manifest signature does not verify with the pinned key";
-    return false;
+  if (!Ed25519Verify(*key, message, *sig)) {
+    return Refused("manifest signature does not verify with the pinned key");
   }
-  *fields = json::parse(message, nullptr, false);
-  if (!fields->is_object()) {
-    *error = "the signed string is not a JSON object";
-    return false;
-  }
+  json fields = json::parse(message, nullptr, false);
+  if (!fields.is_object()) return Refused("the signed string is not a JSON object");
   for (const char* required : {"name", "version", "sha256", "size"}) {
-    if (!fields->contains(required)) {
-      *error = std::string("the signed fields lack '") + required + "'";
-      return false;
+    if (!fields.contains(required)) {
+      return Refused(std::string("the signed fields lack '") + required + "'");
     }
   }
   // Never trust the unsigned outer fields: each must equal its signed counterpart.
-  for (auto& [k, v] : fields->items()) {
+  for (auto& [k, v] : fields.items()) {
     if (!m.contains(k) || m[k] != v) {
-      *error = "the manifest's '" + k + "' does not match its signed value (" + v.dump() + ")";
-      return false;
+      return Refused("the manifest's '" + k + "' does not match its signed value (" + v.dump() +
+                     ")");
     }
   }
-  return true;
+  return fields;
 }
 
 // The highest channel sequences accepted, per server and channel, for one model:
@@ -369,70 +344,63 @@ json ReadJsonObject(const std::string& path) {
 // Refuses a channel manifest that is expired, for another channel, or older (by sequence) than
 // one already accepted from this server. `fields` are the signed fields with a pinned key, else
 // the manifest itself. `stored` is the highest sequence accepted so far (0: none).
-bool CheckFreshness(const json& fields, const std::string& what, const std::string& channel,
-                    int64_t stored, const std::string& keeping, std::string* error) {
+Status CheckFreshness(const json& fields, const std::string& what, const std::string& channel,
+                      int64_t stored, const std::string& keeping) {
   if (fields.contains("channel") && fields["channel"] != channel) {
-    *error =
-        what + ": the manifest is for channel " + fields["channel"].dump() + "; refused" + keeping;
-    return false;
+    return Refused(what + ": the manifest is for channel " + fields["channel"].dump() +
+                   "; refused" + keeping);
   }
   if (fields.contains("expires")) {
-    int64_t expires = 0;
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
-    if (!fields["expires"].is_string() ||
-        !ParseRfc3339(fields["expires"].get<std::string>(), &expires)) {
-      *error = what + ": the manifest's expires " + fields["expires"].dump() +
-               " is not an RFC 3339 UTC time; refused" + keeping;
-      return false;
+    Result<int64_t> expires = fields["expires"].is_string()
+                                  ? ParseRfc3339(fields["expires"].get<std::string>())
+                                  : Result<int64_t>(InvalidArgument("not a string"));
+    if (!expires.ok()) {
+      return Refused(what + ": the manifest's expires " + fields["expires"].dump() +
+                     " is not an RFC 3339 UTC time; refused" + keeping);
     }
-    if (now >= expires) {
-      *error = what + ": the manifest expired at " + fields["expires"].get<std::string>() +
-               " (now " + Rfc3339(now) + "); a stale or frozen mirror? refused" + keeping;
-      return false;
+    if (now >= *expires) {
+      return Refused(what + ": the manifest expired at " + fields["expires"].get<std::string>() +
+                     " (now " + Rfc3339(now) + "); a stale or frozen mirror? refused" + keeping);
     }
   }
   const bool has_sequence = fields.contains("sequence") && fields["sequence"].is_number_integer();
   if (stored > 0 && !has_sequence) {
-    *error = what + ": the manifest carries no sequence, but sequence " + std::to_string(stored) +
-             " was accepted before; refused" + keeping;
-    return false;
+    return Refused(what + ": the manifest carries no sequence, but sequence " +
+                   std::to_string(stored) + " was accepted before; refused" + keeping);
   }
   if (has_sequence && fields["sequence"].get<int64_t>() < stored) {
-    *error = what + ": the manifest's sequence " +
-             std::to_string(fields["sequence"].get<int64_t>()) + " is lower than sequence " +
-             std::to_string(stored) + " already accepted (a replayed old manifest); refused" +
-             keeping;
-    return false;
+    return Refused(what + ": the manifest's sequence " +
+                   std::to_string(fields["sequence"].get<int64_t>()) + " is lower than sequence " +
+                   std::to_string(stored) + " already accepted (a replayed old manifest); refused" +
+                   keeping);
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace
 
-bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
-                             std::string* error) {
-  json fields;
-  return VerifySigned(json::parse(manifest_json, nullptr, false), public_key_base64, &fields,
-                      error);
+Status VerifyManifestSignature(const std::string& manifest_json,
+                               const std::string& public_key_base64) {
+  return VerifySigned(json::parse(manifest_json, nullptr, false), public_key_base64).status();
 }
 
-bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
-          PullResult* result, std::string* error) {
-  ServerUrl url;
-  if (!ServerUrl::Parse(server, &url, error)) return false;
+Result<PullResult> Pull(const std::string& server, const std::string& name,
+                        const PullOptions& options) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   if (!CheckName(name)) {
-    *error = "invalid model name '" + name + "'";
-    return false;
+    return Status(StatusCode::kInvalidArgument, "invalid model name '" + name + "'");
   }
   if (options.version < 0) {
-    *error = "invalid version " + std::to_string(options.version);
-    return false;
+    return Status(StatusCode::kInvalidArgument,
+                  "invalid version " + std::to_string(options.version));
   }
   const bool pinned = options.version > 0;
   if (!pinned && !CheckName(options.channel)) {
-    *error = "invalid channel name '" + options.channel + "'";
-    return false;
+    return Status(StatusCode::kInvalidArgument, "invalid channel name '" + options.channel + "'");
   }
+  PullResult pulled;
+  PullResult* result = &pulled;
   HttpClient client(url, options.timeout_ms);
   Headers auth;
   if (!options.token.empty()) auth.emplace_back("Authorization", AuthHeader(options.token));
@@ -447,7 +415,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   const std::string resolve_target =
       "/v1/models/" + name +
       (pinned ? "/versions/" + std::to_string(options.version) : "/channels/" + options.channel);
-  if (!Check(MakeDirsDurable(state_dir), error)) return false;
+  WISP_RETURN_IF_ERROR(MakeDirsDurable(state_dir));
 
   // 1. Resolve the channel or version, revalidating with the ETag we stored last time.
   json state;
@@ -469,11 +437,10 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
-  int64_t held_expires = 0;
-  const bool held_expired =
-      have_state &&
-      ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""), &held_expires) &&
-      held_expires <= static_cast<int64_t>(std::time(nullptr));
+  const Result<int64_t> held_expires =
+      ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""));
+  const bool held_expired = have_state && held_expires.ok() &&
+                            held_expires.value() <= static_cast<int64_t>(std::time(nullptr));
   // When what we hold has expired, no If-None-Match: a 304 must not keep us on it unchecked.
   if (have_state && !held_expired) {
     std::string path =
@@ -486,21 +453,16 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
       have_state = false;
     }
   }
-  HttpResponse res;
-  if (!client.Request("GET", resolve_target, h, "", &res, error)) return false;
+  WISP_ASSIGN_OR_RETURN(const HttpResponse res, client.Request("GET", resolve_target, h, ""));
   if (res.status == 304 && have_state) {
     result->state = PullResult::State::kUpToDate;
     result->version = state["version"].get<int64_t>();
     result->previous_version = state.value("previous_version", int64_t{0});
     result->sha256 = state["manifest"].value("sha256", "");
     result->path = model_dir + "/v" + std::to_string(result->version) + "/model.wisp";
-    return true;
+    return pulled;
   }
-  if (res.status != 200) {
-    *error = std::string(pinned ? "resolving version: HTTP " : "resolving channel: HTTP ") +
-             std::to_string(res.status) + ": " + res.ErrorMessage();
-    return false;
-  }
+  if (res.status != 200) return HttpError(pinned ? "resolving version" : "resolving channel", res);
   json manifest = json::parse(res.body, nullptr, false);
   // Field types are checked here: a reply with a string version or a numeric name is malformed,
   // not a reason to throw.
@@ -509,23 +471,20 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
       !manifest["sha256"].is_string() || !manifest.contains("size") ||
       !manifest["size"].is_number_unsigned() ||
       FieldOr<std::string>(manifest, "name", "") != name) {
-    *error = "server returned a malformed manifest";
-    return false;
+    return Refused("server returned a malformed manifest");
   }
   json signed_fields;
-  if (!options.public_key_base64.empty() &&
-      !VerifySigned(manifest, options.public_key_base64, &signed_fields, error)) {
-    return false;
+  if (!options.public_key_base64.empty()) {
+    WISP_ASSIGN_OR_RETURN(signed_fields, VerifySigned(manifest, options.public_key_base64));
   }
   const json& fields = options.public_key_base64.empty() ? manifest : signed_fields;
-  if (!CheckFreshness(fields, what, options.channel, stored_sequence, keeping, error)) return false;
+  WISP_RETURN_IF_ERROR(CheckFreshness(fields, what, options.channel, stored_sequence, keeping));
   const int64_t sequence = FieldOr<int64_t>(fields, "sequence", 0);
   const int64_t version = manifest["version"].get<int64_t>();
   const std::string sha = manifest["sha256"].get<std::string>();
   const uint64_t size = manifest["size"].get<uint64_t>();
   if (version <= 0 || sha.size() != 64 || (pinned && version != options.version)) {
-    *error = "server returned a malformed manifest";
-    return false;
+    return Refused("server returned a malformed manifest");
   }
   const std::string vdir = model_dir + "/v" + std::to_string(version);
   const std::string final_path = vdir + "/model.wisp";
@@ -539,13 +498,11 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
   } else if (have_state) {
     result->previous_version = state.value("previous_version", int64_t{0});
   }
-  if (!Check(MakeDirsDurable(vdir), error)) return false;
+  WISP_RETURN_IF_ERROR(MakeDirsDurable(vdir));
 
   // 2. Reuse a verified artifact already in the cache (e.g. a rollback to the previous version).
-  std::string have_sha;
-  uint64_t have_size = 0;
-  bool present =
-      HashFile(final_path, &have_sha, &have_size) && have_sha == sha && have_size == size;
+  Result<FileDigest> have_digest = HashFile(final_path);
+  bool present = have_digest.ok() && have_digest->sha256 == sha && have_digest->size == size;
   result->state = present ? PullResult::State::kSwitched : PullResult::State::kDownloaded;
 
   if (!present) {
@@ -570,8 +527,8 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     }
     int fd = ::open(part_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
-      *error = "cannot write " + part_path + ": " + std::strerror(errno);
-      return false;
+      return Status(StatusCode::kIoError,
+                    "cannot write " + part_path + ": " + std::strerror(errno));
     }
     Headers dh = auth;
     if (have > 0) {
@@ -618,7 +575,7 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
       }
       return sink(d, n);
     };
-    bool ok = client.Stream("GET", download, dh, "", tee, &dres, error);
+    Status streamed = client.Stream("GET", download, dh, "", tee, &dres);
     if (dres.status == 200 && have > 0 && !started) {
       // Empty 200 body with a non-empty partial file; cannot happen for a real artifact.
       have = 0;
@@ -627,47 +584,45 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     ::close(fd);
     result->resumed_from = dres.status == 206 ? have : 0;
     result->bytes_downloaded = received;
-    if (!ok) {
-      if (write_failed) *error = "writing " + part_path + " failed";
-      return false;  // the partial file stays for the next attempt
+    if (!streamed.ok()) {
+      // The partial file stays for the next attempt.
+      if (write_failed) return Status(StatusCode::kIoError, "writing " + part_path + " failed");
+      return streamed;
     }
     if (dres.status == 416) {
       fs::remove(part_path, ec);
-      *error = "server refused the resume range; partial download discarded, retry";
-      return false;
+      return Status(StatusCode::kIoError,
+                    "server refused the resume range; partial download discarded, retry");
     }
     if (dres.status != 200 && dres.status != 206) {
-      HttpResponse e;
-      e.status = dres.status;
-      e.body = err_body;
-      *error = "download: HTTP " + std::to_string(dres.status) + ": " + e.ErrorMessage();
-      return false;
+      dres.body = err_body;
+      return HttpError("download", dres);
     }
     uint64_t total = (dres.status == 206 ? have : 0) + received;
     std::string got = hasher->FinalHex();
     if (total != size || got != sha) {
       fs::remove(part_path, ec);
-      *error = "downloaded artifact does not match the manifest (size " + std::to_string(total) +
-               " vs " + std::to_string(size) + ", sha256 " + got + " vs " + sha + "); discarded";
-      return false;
+      return Refused("downloaded artifact does not match the manifest (size " +
+                     std::to_string(total) + " vs " + std::to_string(size) + ", sha256 " + got +
+                     " vs " + sha + "); discarded");
     }
-    if (!Check(RenameDurable(part_path, final_path), error)) return false;
+    WISP_RETURN_IF_ERROR(RenameDurable(part_path, final_path));
   }
 
   // 4. Record the manifest and what the channel points to now.
-  if (!Check(WriteFileAtomic(vdir + "/manifest.json", manifest.dump(2)), error)) return false;
+  WISP_RETURN_IF_ERROR(WriteFileAtomic(vdir + "/manifest.json", manifest.dump(2)));
   json new_state = {{"channel", pinned ? "" : options.channel},
                     {"version", version},
                     {"etag", res.Header("etag")},
                     {"previous_version", result->previous_version},
                     {"manifest", manifest}};
-  if (!Check(WriteFileAtomic(state_path, new_state.dump(2)), error)) return false;
+  WISP_RETURN_IF_ERROR(WriteFileAtomic(state_path, new_state.dump(2)));
   if (sequence > stored_sequence) {
     if (!sequences.contains(server_key) || !sequences[server_key].is_object()) {
       sequences[server_key] = json::object();
     }
     sequences[server_key][options.channel] = sequence;
-    if (!Check(WriteFileAtomic(sequences_path, sequences.dump(2)), error)) return false;
+    WISP_RETURN_IF_ERROR(WriteFileAtomic(sequences_path, sequences.dump(2)));
   }
 
   // 5. Keep what any channel points to and its previous version, and every pinned version;
@@ -691,21 +646,17 @@ bool Pull(const std::string& server, const std::string& name, const PullOptions&
     int64_t v = std::atoll(f.c_str() + 1);
     if (!keep.count(v)) fs::remove_all(e.path(), ec);
   }
-  return true;
+  return pulled;
 }
 
-bool Publish(const std::string& server, const std::string& token, const std::string& file,
-             const std::string& name, const std::string& label, const std::string& channel,
-             std::string* manifest_json, std::string* error) {
-  ServerUrl url;
-  if (!ServerUrl::Parse(server, &url, error)) return false;
+Result<std::string> Publish(const std::string& server, const std::string& token,
+                            const std::string& file, const std::string& name,
+                            const std::string& label, const std::string& channel) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   if (!CheckName(name) || (!channel.empty() && !CheckName(channel))) {
-    *error = "invalid model or channel name";
-    return false;
+    return InvalidArgument("invalid model or channel name");
   }
-  Result<std::string> read = ReadFileText(file);
-  if (!Check(read.status(), error)) return false;
-  std::string body = std::move(read).value();
+  WISP_ASSIGN_OR_RETURN(const std::string body, ReadFileText(file));
   HttpClient client(url, 300000);
   Headers h = {{"Authorization", AuthHeader(token)},
                {"Content-Type", "application/octet-stream"},
@@ -713,85 +664,59 @@ bool Publish(const std::string& server, const std::string& token, const std::str
   if (!label.empty()) h.emplace_back("X-Wisp-Label", label);
   std::string target = "/v1/models/" + name + "/versions";
   if (!channel.empty()) target += "?channel=" + channel;
-  HttpResponse res;
-  if (!client.Request("POST", target, h, body, &res, error)) return false;
-  if (res.status != 201) {
-    *error = "publish: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
-    return false;
-  }
-  *manifest_json = res.body;
-  return true;
+  WISP_ASSIGN_OR_RETURN(HttpResponse res, client.Request("POST", target, h, body));
+  if (res.status != 201) return HttpError("publish", res);
+  return std::move(res.body);
 }
 
-bool SetChannel(const std::string& server, const std::string& token, const std::string& name,
-                const std::string& channel, int64_t version, std::string* response_json,
-                std::string* error) {
-  ServerUrl url;
-  if (!ServerUrl::Parse(server, &url, error)) return false;
+Result<std::string> SetChannel(const std::string& server, const std::string& token,
+                               const std::string& name, const std::string& channel,
+                               int64_t version) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   if (!CheckName(name) || !CheckName(channel)) {
-    *error = "invalid model or channel name";
-    return false;
+    return InvalidArgument("invalid model or channel name");
   }
   HttpClient client(url);
-  HttpResponse res;
-  if (!client.Request("PUT", "/v1/models/" + name + "/channels/" + channel,
-                      {{"Authorization", AuthHeader(token)}, {"Content-Type", "application/json"}},
-                      json{{"version", version}}.dump(), &res, error)) {
-    return false;
-  }
-  if (res.status != 200) {
-    *error = "channel: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
-    return false;
-  }
-  *response_json = res.body;
-  return true;
+  WISP_ASSIGN_OR_RETURN(
+      HttpResponse res,
+      client.Request("PUT", "/v1/models/" + name + "/channels/" + channel,
+                     {{"Authorization", AuthHeader(token)}, {"Content-Type", "application/json"}},
+                     json{{"version", version}}.dump()));
+  if (res.status != 200) return HttpError("channel", res);
+  return std::move(res.body);
 }
 
-bool ListModels(const std::string& server, const std::string& token, std::string* models_json,
-                std::string* error) {
-  ServerUrl url;
-  if (!ServerUrl::Parse(server, &url, error)) return false;
+Result<std::string> ListModels(const std::string& server, const std::string& token) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   HttpClient client(url);
   Headers h;
   if (!token.empty()) h.emplace_back("Authorization", AuthHeader(token));
-  HttpResponse res;
-  if (!client.Request("GET", "/v1/models", h, "", &res, error)) return false;
-  if (res.status != 200) {
-    *error = "listing models: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
-    return false;
-  }
+  WISP_ASSIGN_OR_RETURN(HttpResponse res, client.Request("GET", "/v1/models", h, ""));
+  if (res.status != 200) return HttpError("listing models", res);
   json j = json::parse(res.body, nullptr, false);
   if (!j.is_object() || !j.contains("models") || !j["models"].is_array()) {
-    *error = "server returned a malformed model list";
-    return false;
+    return Refused("server returned a malformed model list");
   }
-  *models_json = res.body;
-  return true;
+  return std::move(res.body);
 }
 
-bool DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
-                   int64_t version, std::string* error) {
-  ServerUrl url;
-  if (!ServerUrl::Parse(server, &url, error)) return false;
+Status DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
+                     int64_t version) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   if (!CheckName(name)) {
-    *error = "invalid model name '" + name + "'";
-    return false;
+    return Status(StatusCode::kInvalidArgument, "invalid model name '" + name + "'");
   }
   if (version <= 0) {
-    *error = "invalid version " + std::to_string(version) + " (versions start at 1)";
-    return false;
+    return Status(StatusCode::kInvalidArgument,
+                  "invalid version " + std::to_string(version) + " (versions start at 1)");
   }
   HttpClient client(url);
-  HttpResponse res;
-  if (!client.Request("DELETE", "/v1/models/" + name + "/versions/" + std::to_string(version),
-                      {{"Authorization", AuthHeader(token)}}, "", &res, error)) {
-    return false;
-  }
-  if (res.status != 204) {
-    *error = "delete: HTTP " + std::to_string(res.status) + ": " + res.ErrorMessage();
-    return false;
-  }
-  return true;
+  WISP_ASSIGN_OR_RETURN(
+      HttpResponse res,
+      client.Request("DELETE", "/v1/models/" + name + "/versions/" + std::to_string(version),
+                     {{"Authorization", AuthHeader(token)}}, ""));
+  if (res.status != 204) return HttpError("delete", res);
+  return Status::Ok();
 }
 
 }  // namespace wisp::client

@@ -11,7 +11,16 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/status.h"  // Status and Result only (inline; the client does not link it)
+
 namespace wisp::client {
+
+// Errors: every call returns a Status (or a Result) whose message says what went wrong, as the
+// `wisp` commands print it. kInvalidArgument for a bad URL, name or version given by the caller;
+// kIoError for the network and local files; kInvalidModel for a reply or artifact that fails its
+// checks (malformed, unsigned, stale, replayed, wrong digest); an HTTP error answer keeps the
+// meaning of its status: 404 kNotFound, 409 kFailedPrecondition, 507 kResourceExhausted, other
+// 4xx kInvalidArgument, anything else kIoError.
 
 struct ServerUrl {
   bool tls = false;
@@ -19,7 +28,7 @@ struct ServerUrl {
   std::string port = "80";
   std::string base_path;  // without trailing slash ("" or "/prefix")
   // Accepts "http[s]://host[:port][/prefix]".
-  static bool Parse(const std::string& url, ServerUrl* out, std::string* error);
+  static Result<ServerUrl> Parse(const std::string& url);
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -41,13 +50,16 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  bool Request(const std::string& method, const std::string& target, const Headers& headers,
-               const std::string& body, HttpResponse* out, std::string* error);
+  // One exchange; any HTTP status is a response (only a failed exchange is an error).
+  Result<HttpResponse> Request(const std::string& method, const std::string& target,
+                               const Headers& headers, const std::string& body);
   // Like Request, but hands the body to `on_data` in chunks instead of buffering it (`out->body`
-  // stays empty). `on_data` returning false aborts the transfer (the connection is dropped).
-  bool Stream(const std::string& method, const std::string& target, const Headers& headers,
-              const std::string& body, const std::function<bool(const char*, size_t)>& on_data,
-              HttpResponse* out, std::string* error);
+  // stays empty). `out` holds the status and headers once they arrived, before the first chunk
+  // and also when the transfer fails later. `on_data` returning false aborts the transfer (the
+  // connection is dropped; the error is "cancelled").
+  Status Stream(const std::string& method, const std::string& target, const Headers& headers,
+                const std::string& body, const std::function<bool(const char*, size_t)>& on_data,
+                HttpResponse* out);
   const ServerUrl& url() const { return url_; }
 
  private:
@@ -97,31 +109,31 @@ struct PullResult {
 // names another channel is refused with an error saying so; the cache is left as it was, so the
 // model pulled before stays where it is.
 // When the channel's ETag is unchanged the server answers 304 and nothing else happens.
-bool Pull(const std::string& server, const std::string& name, const PullOptions& options,
-          PullResult* result, std::string* error);
+Result<PullResult> Pull(const std::string& server, const std::string& name,
+                        const PullOptions& options);
 
-// Publishes a .wisp or .tflite file; on success `manifest_json` is the new version's manifest.
+// Publishes a .wisp or .tflite file and returns the new version's manifest (JSON text).
 // With a non-empty `channel`, the channel is pointed at the new version too.
-bool Publish(const std::string& server, const std::string& token, const std::string& file,
-             const std::string& name, const std::string& label, const std::string& channel,
-             std::string* manifest_json, std::string* error);
+Result<std::string> Publish(const std::string& server, const std::string& token,
+                            const std::string& file, const std::string& name,
+                            const std::string& label, const std::string& channel);
 
-// Points CHANNEL of NAME at VERSION (also the way to roll back).
-bool SetChannel(const std::string& server, const std::string& token, const std::string& name,
-                const std::string& channel, int64_t version, std::string* response_json,
-                std::string* error);
+// Points CHANNEL of NAME at VERSION (also the way to roll back); returns the server's answer.
+Result<std::string> SetChannel(const std::string& server, const std::string& token,
+                               const std::string& name, const std::string& channel,
+                               int64_t version);
 
 // GET /v1/models: every model with its versions and channels, as the server's JSON.
-bool ListModels(const std::string& server, const std::string& token, std::string* models_json,
-                std::string* error);
+Result<std::string> ListModels(const std::string& server, const std::string& token);
 
-// Deletes VERSION of NAME. The server refuses (409) while a channel points at it.
-bool DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
-                   int64_t version, std::string* error);
+// Deletes VERSION of NAME. The server refuses (409, kFailedPrecondition) while a channel points
+// at it.
+Status DeleteVersion(const std::string& server, const std::string& token, const std::string& name,
+                     int64_t version);
 
 // Verifies a manifest's Ed25519 signature (over its `signature.signed` string) against a pinned
 // public key (base64, 32 raw bytes) and checks that every signed field equals the manifest's own.
-bool VerifyManifestSignature(const std::string& manifest_json, const std::string& public_key_base64,
-                             std::string* error);
+Status VerifyManifestSignature(const std::string& manifest_json,
+                               const std::string& public_key_base64);
 
 }  // namespace wisp::client

@@ -1,9 +1,11 @@
 #include "native/common/util.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -63,20 +65,21 @@ std::string Base64Encode(std::string_view raw) {
   return out;
 }
 
-bool Base64Decode(std::string_view text, std::string* out) {
-  if (text.size() % 4 != 0) return false;
+Result<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return InvalidArgument("not base64: %zu characters, not a multiple of 4", text.size());
+  }
   std::string buf(text.size() / 4 * 3 + 1, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
                           reinterpret_cast<const unsigned char*>(text.data()),
                           static_cast<int>(text.size()));
-  if (n < 0) return false;
+  if (n < 0) return InvalidArgument("not base64: a character outside the alphabet");
   size_t len = static_cast<size_t>(n);
   // EVP_DecodeBlock does not strip the padding.
   if (!text.empty() && text.back() == '=') len--;
   if (text.size() >= 2 && text[text.size() - 2] == '=') len--;
   buf.resize(len);
-  *out = std::move(buf);
-  return true;
+  return buf;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -134,6 +137,28 @@ std::string Sha256Stream::FinalHex() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
   return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+Result<FileDigest> HashFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("cannot open '%s': %s", path.c_str(), std::strerror(errno));
+  Sha256Stream h;
+  std::string buf(1 << 20, '\0');
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return IoError("cannot read '%s': %s", path.c_str(), std::strerror(err));
+    }
+    if (n == 0) break;
+    h.Update(buf.data(), static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return FileDigest{h.FinalHex(), total};
 }
 
 // ---- Ed25519 ----
@@ -211,10 +236,13 @@ bool Ed25519Verify(std::string_view public_key_raw, std::string_view message,
 }
 
 // ---- gzip ----
-bool GzipCompress(std::string_view data, std::string* out, int level) {
+Result<std::string> GzipCompress(std::string_view data, int level) {
   z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  out->resize(deflateBound(&zs, data.size()) + 32);
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Internal("gzip: cannot initialise the compressor (level %d)", level);
+  }
+  std::string compressed(deflateBound(&zs, data.size()) + 32, '\0');
+  std::string* out = &compressed;
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
   zs.next_out = reinterpret_cast<Bytef*>(out->data());
@@ -222,15 +250,17 @@ bool GzipCompress(std::string_view data, std::string* out, int level) {
   int rc = deflate(&zs, Z_FINISH);
   out->resize(zs.total_out);
   deflateEnd(&zs);
-  return rc == Z_STREAM_END;
+  if (rc != Z_STREAM_END) return Internal("gzip: compression ended with zlib code %d", rc);
+  return compressed;
 }
 
-bool GzipDecompress(std::string_view data, std::string* out) {
+Result<std::string> GzipDecompress(std::string_view data) {
   z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return false;
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return Internal("gzip: cannot initialise the inflater");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
-  out->clear();
+  std::string plain;
+  std::string* out = &plain;
   char buf[65536];
   int rc = Z_OK;
   while (rc == Z_OK) {
@@ -241,7 +271,8 @@ bool GzipDecompress(std::string_view data, std::string* out) {
     out->append(buf, sizeof(buf) - zs.avail_out);
   }
   inflateEnd(&zs);
-  return rc == Z_STREAM_END;
+  if (rc != Z_STREAM_END) return InvalidArgument("not a complete gzip stream (zlib code %d)", rc);
+  return plain;
 }
 
 std::string NowRfc3339() { return Rfc3339(std::time(nullptr)); }
@@ -255,13 +286,15 @@ std::string Rfc3339(int64_t unix_seconds) {
   return buf;
 }
 
-bool ParseRfc3339(const std::string& text, int64_t* unix_seconds) {
+Result<int64_t> ParseRfc3339(const std::string& text) {
   // YYYY-MM-DDTHH:MM:SSZ, 20 characters.
   static const char kShape[] = "dddd-dd-ddTdd:dd:ddZ";
-  if (text.size() != sizeof(kShape) - 1) return false;
+  const Status malformed(StatusCode::kInvalidArgument,
+                         "'" + text + "' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)");
+  if (text.size() != sizeof(kShape) - 1) return malformed;
   for (size_t i = 0; i < text.size(); ++i) {
     bool digit = text[i] >= '0' && text[i] <= '9';
-    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return false;
+    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return malformed;
   }
   std::tm tm{};
   auto num = [&](size_t at, size_t n) { return std::stoi(text.substr(at, n)); };
@@ -273,13 +306,15 @@ bool ParseRfc3339(const std::string& text, int64_t* unix_seconds) {
   tm.tm_sec = num(17, 2);
   if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
       tm.tm_sec > 60)
-    return false;
-  *unix_seconds = static_cast<int64_t>(timegm(&tm));
-  return true;
+    return malformed;
+  return static_cast<int64_t>(timegm(&tm));
 }
 
-bool ParseDuration(const std::string& text, int64_t* seconds) {
-  if (text.empty() || text.size() > 12) return false;
+Result<int64_t> ParseDuration(const std::string& text) {
+  const Status malformed(
+      StatusCode::kInvalidArgument,
+      "'" + text + "' is not a positive duration (90s, 30m, 12h, 7d or seconds)");
+  if (text.empty() || text.size() > 12) return malformed;
   static const std::string kUnits = "smhd";
   static const int64_t kSeconds[] = {1, 60, 3600, 86400};
   int64_t unit = 1;
@@ -288,14 +323,14 @@ bool ParseDuration(const std::string& text, int64_t* seconds) {
     unit = kSeconds[u];
     digits.pop_back();
   }
-  if (digits.empty()) return false;
+  if (digits.empty()) return malformed;
   int64_t n = 0;
   for (char c : digits) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return malformed;
     n = n * 10 + (c - '0');
   }
-  *seconds = n * unit;
-  return n > 0;
+  if (n <= 0) return malformed;
+  return n * unit;
 }
 
 }  // namespace wisp::common

@@ -21,8 +21,8 @@ std::string HexEncode(std::string_view raw);
 // digests they wrote themselves).
 std::string HexDecode(std::string_view hex);
 std::string Base64Encode(std::string_view raw);
-// Returns false on malformed input.
-bool Base64Decode(std::string_view text, std::string* out);
+// kInvalidArgument on malformed input.
+Result<std::string> Base64Decode(std::string_view text);
 // Constant-time comparison (CRYPTO_memcmp); false when sizes differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): what JSON
@@ -44,6 +44,13 @@ class Sha256Stream {
  private:
   void* ctx_;
 };
+
+// A file's sha256 (hex) and size, read in blocks (artifacts may be large).
+struct FileDigest {
+  std::string sha256;
+  uint64_t size = 0;
+};
+Result<FileDigest> HashFile(const std::string& path);
 
 // ---- Ed25519 ----
 class Ed25519Key {
@@ -70,16 +77,18 @@ bool Ed25519Verify(std::string_view public_key_raw, std::string_view message,
                    std::string_view signature_raw);
 
 // ---- gzip (zlib, gzip container) ----
-bool GzipCompress(std::string_view data, std::string* out, int level = 9);
-bool GzipDecompress(std::string_view data, std::string* out);
+Result<std::string> GzipCompress(std::string_view data, int level = 9);
+// kInvalidArgument unless `data` is one complete gzip stream.
+Result<std::string> GzipDecompress(std::string_view data);
 
 // The current UTC time as RFC 3339 ("2026-11-22T21:58:00Z").
 std::string NowRfc3339();
 // Seconds since the Unix epoch as RFC 3339 UTC ("2026-11-22T21:58:00Z"), and back (only that
 // exact form: four-digit year, 'T', seconds, 'Z').
 std::string Rfc3339(int64_t unix_seconds);
-bool ParseRfc3339(const std::string& text, int64_t* unix_seconds);
-// "90s", "30m", "12h", "7d" (or plain seconds) as seconds; false for anything else or zero.
-bool ParseDuration(const std::string& text, int64_t* seconds);
+Result<int64_t> ParseRfc3339(const std::string& text);
+// "90s", "30m", "12h", "7d" (or plain seconds) as seconds; kInvalidArgument for anything else or
+// zero.
+Result<int64_t> ParseDuration(const std::string& text);
 
 }  // namespace wisp::common

@@ -118,7 +118,9 @@ bool ParseServerConfig(int argc, char** argv, ServerConfig* cfg, int* exit_code)
     *exit_code = app.exit(e) == 0 ? 0 : 2;
     return false;
   }
-  if (!common::ParseDuration(ttl, &cfg->manifest_ttl_s) || cfg->manifest_ttl_s < 2) {
+  Result<int64_t> manifest_ttl = common::ParseDuration(ttl);
+  if (manifest_ttl.ok()) cfg->manifest_ttl_s = *manifest_ttl;
+  if (!manifest_ttl.ok() || cfg->manifest_ttl_s < 2) {
     std::cerr << "wisp-server: --manifest-ttl wants a duration such as 90s, 12h or 7d, not '" << ttl
               << "'\n";
     *exit_code = 2;

@@ -16,6 +16,10 @@
 namespace wisp::server {
 namespace {
 
+// The runtime's error with its kind spelled out in the message ("invalid model: ..."), as clients
+// of the server see engine errors.
+Status Named(const Status& s) { return Status(s.code(), s.ToString()); }
+
 TensorSpec SpecOf(const TensorDesc& t) {
   TensorSpec s;
   s.name = t.name;
@@ -34,11 +38,10 @@ class RuntimeModel : public LoadedModel {
  public:
   // The first interpreter is created here, so a model that cannot be prepared fails the load;
   // it publishes the packed weights the others reuse.
-  static EngineResult<std::shared_ptr<LoadedModel>> Create(std::shared_ptr<const Model> model) {
-    using R = EngineResult<std::shared_ptr<LoadedModel>>;
+  static Result<std::shared_ptr<LoadedModel>> Create(std::shared_ptr<const Model> model) {
     std::shared_ptr<RuntimeModel> m(new RuntimeModel(std::move(model)));
     auto first = Interpreter::Create(m->model_, m->options());
-    if (!first.ok()) return R::Error(first.status().ToString());
+    if (!first.ok()) return Named(first.status());
     for (size_t i = 0; i < (*first)->num_inputs(); ++i) {
       m->inputs_.push_back(SpecOf((*first)->input(i)));
     }
@@ -53,10 +56,9 @@ class RuntimeModel : public LoadedModel {
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
   bool concurrent_predict() const override { return true; }
 
-  EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) override {
-    using R = EngineResult<std::vector<Tensor>>;
+  Result<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) override {
     auto interp = Acquire();
-    if (!interp.ok()) return R::Error(interp.error());
+    if (!interp.ok()) return interp.status();
     auto result = Run(*interp.value(), inputs);
     Release(std::move(interp.value()));
     return result;
@@ -73,8 +75,7 @@ class RuntimeModel : public LoadedModel {
     return o;
   }
 
-  EngineResult<std::unique_ptr<Interpreter>> Acquire() {
-    using R = EngineResult<std::unique_ptr<Interpreter>>;
+  Result<std::unique_ptr<Interpreter>> Acquire() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       if (!idle_.empty()) {
@@ -91,7 +92,7 @@ class RuntimeModel : public LoadedModel {
     if (!interp.ok()) {
       std::lock_guard<std::mutex> relock(mu_);
       --created_;
-      return R::Error(interp.status().ToString());
+      return Named(interp.status());
     }
     return std::move(*interp);
   }
@@ -104,24 +105,20 @@ class RuntimeModel : public LoadedModel {
     returned_.notify_one();
   }
 
-  static EngineResult<std::vector<Tensor>> Run(Interpreter& interp,
-                                               const std::vector<Tensor>& inputs) {
-    using R = EngineResult<std::vector<Tensor>>;
+  static Result<std::vector<Tensor>> Run(Interpreter& interp, const std::vector<Tensor>& inputs) {
     if (inputs.size() != interp.num_inputs()) {
-      return R::Error(
-          StrFormat("the model has %zu inputs, got %zu", interp.num_inputs(), inputs.size()));
+      return InvalidArgument("the model has %zu inputs, got %zu", interp.num_inputs(),
+                             inputs.size());
     }
     for (size_t i = 0; i < inputs.size(); ++i) {
       const TensorDesc& t = interp.input(i);
       if (inputs[i].dtype != DTypeName(t.dtype)) {
-        return R::Error(StrFormat("input %zu ('%s') must be %s, got %s", i, t.name.c_str(),
-                                  DTypeName(t.dtype), inputs[i].dtype.c_str()));
+        return InvalidArgument("input %zu ('%s') must be %s, got %s", i, t.name.c_str(),
+                               DTypeName(t.dtype), inputs[i].dtype.c_str());
       }
-      Status s = interp.SetInput(i, inputs[i].data.data(), inputs[i].data.size());
-      if (!s.ok()) return R::Error(s.message());
+      WISP_RETURN_IF_ERROR(interp.SetInput(i, inputs[i].data.data(), inputs[i].data.size()));
     }
-    Status s = interp.Invoke();
-    if (!s.ok()) return R::Error(s.message());
+    WISP_RETURN_IF_ERROR(interp.Invoke());
     std::vector<Tensor> out;
     for (size_t o = 0; o < interp.num_outputs(); ++o) {
       const TensorDesc& t = interp.output(o);
@@ -149,9 +146,8 @@ class RuntimeEngine : public ModelEngine {
  public:
   std::string name() const override { return "wisp-runtime"; }
 
-  EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
-                                        const std::string& model_name) override {
-    using R = EngineResult<ValidatedModel>;
+  Result<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
+                                  const std::string& model_name) override {
     ModelLoadOptions options;
     options.verify_sha256 = true;  // a .wisp upload must be intact
     options.name = model_name;
@@ -159,14 +155,16 @@ class RuntimeEngine : public ModelEngine {
     // into memory the model owns.
     auto owned = std::make_shared<std::vector<uint8_t>>(upload);
     auto model = LoadModelBytes(owned->data(), owned->size(), owned, options);
-    if (!model.ok()) return R::Error(model.status().ToString());
+    if (!model.ok()) return Named(model.status());
     auto interp = Interpreter::Create(*model);
-    if (!interp.ok()) return R::Error(interp.status().ToString());
+    if (!interp.ok()) return Named(interp.status());
     for (size_t i = 0; i < (*interp)->num_inputs(); ++i) {
       std::memset((*interp)->input_data(i), 0, (*interp)->input(i).bytes);
     }
     Status s = (*interp)->Invoke();
-    if (!s.ok()) return R::Error("the model does not run on zero inputs: " + s.ToString());
+    if (!s.ok()) {
+      return Status(s.code(), "the model does not run on zero inputs: " + s.ToString());
+    }
     ValidatedModel v;
     v.wisp_bytes.assign((*model)->bytes(), (*model)->bytes() + (*model)->size());
     for (size_t i = 0; i < (*interp)->num_inputs(); ++i)
@@ -177,13 +175,13 @@ class RuntimeEngine : public ModelEngine {
     const ModelMetadataSummary md = SummarizeMetadata(**model);
     v.about = {md.name,    md.description, md.version,    md.author,
                md.license, md.input_range, md.num_labels, md.labels_source};
+    v.about.label_names = ModelLabels(**model);
     return v;
   }
 
-  EngineResult<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& wisp_bytes) override {
-    using R = EngineResult<std::shared_ptr<LoadedModel>>;
+  Result<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& wisp_bytes) override {
     auto model = Model::Load(wisp_bytes, LoadOptions{false});
-    if (!model.ok()) return R::Error(model.status().ToString());
+    if (!model.ok()) return Named(model.status());
     return RuntimeModel::Create(*model);
   }
 };

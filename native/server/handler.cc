@@ -53,29 +53,28 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
-bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
   auto hex = [](char h) -> int {
     if (h >= '0' && h <= '9') return h - '0';
     if (h >= 'a' && h <= 'f') return h - 'a' + 10;
     if (h >= 'A' && h <= 'F') return h - 'A' + 10;
     return -1;
   };
-  out->clear();
+  std::string out;
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
+      int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1, lo = hi < 0 ? -1 : hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return InvalidArgument("bad percent-encoding at offset %zu", i);
+      out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else if (c == '+' && plus_is_space) {
-      out->push_back(' ');
+      out.push_back(' ');
     } else {
-      out->push_back(c);
+      out.push_back(c);
     }
   }
-  return true;
+  return out;
 }
 
 // The Repr-Digest field value (RFC 9530) of a hex sha256: sha-256=:<base64 of the raw digest>:.
@@ -178,19 +177,72 @@ json Nest(const Tensor& t, const std::vector<int64_t>& shape, size_t dim, size_t
   return arr;
 }
 
-bool TensorToJson(const Tensor& t, json* out, std::string* error) {
+// An engine output as nested JSON arrays (the batch dimension of 1 dropped). kInternal when the
+// engine returned data that does not match its own dtype and shape.
+// `keep_batch`: as TF Serving's columnar "outputs", with the batch dimension.
+Result<json> TensorToJson(const Tensor& t, bool keep_batch = false) {
   size_t es = DtypeSize(t.dtype);
   size_t count = 1;
   for (auto d : t.shape) count *= static_cast<size_t>(std::max<int64_t>(d, 0));
   if (es == 0 || t.data.size() != count * es) {
-    *error = "engine returned a malformed output '" + t.name + "'";
-    return false;
+    return Status(StatusCode::kInternal, "engine returned a malformed output '" + t.name + "'");
   }
   std::vector<int64_t> shape = t.shape;
-  if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // drop the batch of 1
+  if (!keep_batch && !shape.empty() && shape[0] == 1) shape.erase(shape.begin());  // batch of 1
   size_t index = 0;
-  *out = Nest(t, shape, 0, &index);
-  return true;
+  return Nest(t, shape, 0, &index);
+}
+
+// "values": "real": each quantized output as float32 real values, (q - zero_point) * scale.
+Status DequantizeOutputs(const std::vector<TensorSpec>& specs, std::vector<Tensor>* outs) {
+  for (size_t i = 0; i < outs->size() && i < specs.size(); ++i) {
+    const TensorSpec& spec = specs[i];
+    Tensor& t = (*outs)[i];
+    if (spec.scale.empty()) continue;
+    if (spec.scale.size() != 1) {
+      return InvalidArgument("output '%s' is quantized per channel: ask for raw values",
+                             spec.name.c_str());
+    }
+    const size_t es = DtypeSize(t.dtype);
+    if (es == 0 || t.data.size() % es != 0) {
+      return Status(StatusCode::kInternal, "engine returned a malformed output '" + t.name + "'");
+    }
+    std::vector<uint8_t> real(t.data.size() / es * sizeof(float));
+    for (size_t k = 0; k < t.data.size() / es; ++k) {
+      int64_t q = 0;
+      const uint8_t* p = t.data.data() + k * es;
+      if (t.dtype == "int8")
+        q = static_cast<int8_t>(*p);
+      else if (t.dtype == "uint8")
+        q = *p;
+      else if (t.dtype == "int16") {
+        int16_t x;
+        std::memcpy(&x, p, 2);
+        q = x;
+      } else if (t.dtype == "int32") {
+        int32_t x;
+        std::memcpy(&x, p, 4);
+        q = x;
+      } else
+        return Status(StatusCode::kInvalidArgument,
+                      "output '" + t.name + "' of dtype " + t.dtype + " has no real values");
+      const float f = static_cast<float>(q - spec.zero_point[0]) * spec.scale[0];
+      std::memcpy(real.data() + k * sizeof(float), &f, sizeof(float));
+    }
+    t.dtype = "float32";
+    t.data = std::move(real);
+  }
+  return Status::Ok();
+}
+
+// The outputs of one instance: the single output's value, or an object keyed by output name.
+Result<json> OutputsToJson(const std::vector<Tensor>& outs, bool keep_batch = false) {
+  if (outs.size() == 1) return TensorToJson(outs[0], keep_batch);
+  json obj = json::object();
+  for (auto& out : outs) {
+    WISP_ASSIGN_OR_RETURN(obj[out.name], TensorToJson(out, keep_batch));
+  }
+  return obj;
 }
 
 std::string ContentTypeFor(const std::string& path) {
@@ -221,6 +273,10 @@ std::string ContentTypeFor(const std::string& path) {
 
 std::string QuotedEtag(const std::string& s) { return "\"" + s + "\""; }
 
+Reply ModelNotFound(const std::string& name) {
+  return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+}
+
 }  // namespace
 
 void Reply::SetBody(std::string text, const std::string& content_type) {
@@ -241,6 +297,34 @@ Reply ErrorReply(unsigned status, const std::string& code, const std::string& me
   r.SetBody(JsonText(j) + "\n", kJson);
   r.Set("Cache-Control", "no-store");
   return r;
+}
+
+Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> names) {
+  struct Mapping {
+    StatusCode code;
+    unsigned http;
+    const char* name;
+  };
+  static constexpr Mapping kMappings[] = {
+      {StatusCode::kInvalidArgument, 400, "bad_request"},
+      {StatusCode::kMalformed, 400, "malformed_json"},
+      {StatusCode::kOutOfRange, 400, "bad_request"},
+      {StatusCode::kInvalidModel, 400, "invalid_model"},
+      {StatusCode::kUnsupported, 400, "bad_request"},
+      {StatusCode::kNotFound, 404, "not_found"},
+      {StatusCode::kFailedPrecondition, 409, "conflict"},
+      {StatusCode::kResourceExhausted, 507, "insufficient_storage"},
+      {StatusCode::kDataLoss, 500, "artifact_corrupt"},
+      {StatusCode::kIoError, 500, "storage_error"},
+  };
+  Mapping m{status.code(), 500, "internal"};
+  for (const Mapping& known : kMappings) {
+    if (known.code == status.code()) m = known;
+  }
+  for (const ErrorCodeName& given : names) {
+    if (given.code == status.code()) m.name = given.name;
+  }
+  return ErrorReply(m.http, m.name, status.message());
 }
 
 Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
@@ -271,10 +355,11 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
     if (slash == std::string_view::npos) slash = path.size();
     std::string_view raw = path.substr(start, slash - start);
     if (!raw.empty()) {
-      std::string seg;
-      if (!PercentDecode(raw, false, &seg) || seg == "." || seg == ".." ||
-          seg.find('/') != std::string::npos || seg.find('\\') != std::string::npos ||
-          seg.find('\0') != std::string::npos || seg.size() > 255) {
+      Result<std::string> decoded = PercentDecode(raw, false);
+      std::string seg = decoded.ok() ? std::move(decoded).value() : std::string();
+      if (!decoded.ok() || seg == "." || seg == ".." || seg.find('/') != std::string::npos ||
+          seg.find('\\') != std::string::npos || seg.find('\0') != std::string::npos ||
+          seg.size() > 255) {
         t.ok = false;
         return t;
       }
@@ -291,13 +376,15 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
       std::string_view pair = qs.substr(s, amp - s);
       if (!pair.empty()) {
         size_t eq = pair.find('=');
-        std::string k, v;
-        if (!PercentDecode(pair.substr(0, eq), true, &k) ||
-            (eq != std::string_view::npos && !PercentDecode(pair.substr(eq + 1), true, &v))) {
+        Result<std::string> k = PercentDecode(pair.substr(0, eq), true);
+        Result<std::string> v = eq == std::string_view::npos
+                                    ? Result<std::string>(std::string())
+                                    : PercentDecode(pair.substr(eq + 1), true);
+        if (!k.ok() || !v.ok()) {
           t.ok = false;
           return t;
         }
-        t.query[k] = v;
+        t.query[*k] = *v;
       }
       s = amp + 1;
     }
@@ -425,27 +512,24 @@ Handler::PredictBudget Handler::BudgetFor(const RequestHeader& req, const Versio
 
 Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
-  const auto& s = t.segments;
-  if (!t.ok || req.method() != http::verb::post || s.size() != 5 || s[0] != "v1" ||
-      s[1] != "models") {
-    return {};
-  }
-  const std::string suffix = ":predict";
-  const std::string& last = s[4];
-  if (last.size() <= suffix.size() ||
-      last.compare(last.size() - suffix.size(), suffix.size(), suffix) != 0 ||
-      (s[3] != "versions" && s[3] != "channels")) {
-    return {};
-  }
-  std::string which = last.substr(0, last.size() - suffix.size());
+  if (!t.ok) return {};
+  // A predict route by its pattern: one with an invalid name is answered 400 by Route, and its
+  // body is held to the small limit of an unknown model meanwhile.
+  RouteLookup lookup = LookUp(t, req.method());
+  const RouteEntry* route = lookup.by_pattern;
+  const bool by_channel = route && route->fn == &Handler::PredictChannel;
+  const bool by_default = route && route->fn == &Handler::PredictDefault;
+  if (!route || (route->fn != &Handler::PredictVersion && !by_channel && !by_default)) return {};
   const VersionInfo* info = nullptr;
-  auto snap = registry_->Get(s[2]);
+  auto snap = registry_->Get(lookup.match["name"]);
   int64_t v = 0;
-  if (snap && s[3] == "channels") {
-    auto it = snap->channels.find(which);
+  if (snap && by_channel) {
+    auto it = snap->channels.find(lookup.match["channel"]);
     if (it != snap->channels.end()) v = it->second;
+  } else if (snap && by_default) {
+    v = DefaultVersion(*snap);
   } else if (snap) {
-    ParseVersion(which, &v);
+    v = lookup.match.version();
   }
   if (snap) {
     auto it = snap->versions.find(v);
@@ -502,6 +586,11 @@ const std::string& Handler::RouteMatch::operator[](std::string_view param) const
   return kNone;
 }
 
+int64_t Handler::RouteMatch::version() const {
+  Result<int64_t> v = ParseVersion((*this)["v"]);
+  return v.ok() ? *v : 0;
+}
+
 const std::vector<Handler::RouteEntry>& Handler::Routes() {
   using V = http::verb;
   static const std::vector<RouteEntry> kRoutes = {
@@ -544,6 +633,32 @@ const std::vector<Handler::RouteEntry>& Handler::Routes() {
        "/v1/models/{name}/channels/{channel}:predict",
        &Handler::PredictChannel,
        "/v1/models/{name}/channels/{channel}:predict"},
+      // TF Serving's REST paths: labels are channels; a path without a version or label means
+      // the `stable` channel, else the latest version.
+      {{V::post},
+       "/v1/models/{name}:predict",
+       &Handler::PredictDefault,
+       "/v1/models/{name}:predict"},
+      {{V::get},
+       "/v1/models/{name}/metadata",
+       &Handler::GetModelMetadata,
+       "/v1/models/{name}/metadata"},
+      {{V::get},
+       "/v1/models/{name}/versions/{v}/metadata",
+       &Handler::GetVersionMetadata,
+       "/v1/models/{name}/versions/{v}/metadata"},
+      {{V::get},
+       "/v1/models/{name}/labels/{channel}",
+       &Handler::GetChannel,
+       "/v1/models/{name}/labels/{label}"},
+      {{V::get},
+       "/v1/models/{name}/labels/{channel}/metadata",
+       &Handler::GetLabelMetadata,
+       "/v1/models/{name}/labels/{label}/metadata"},
+      {{V::post},
+       "/v1/models/{name}/labels/{channel}:predict",
+       &Handler::PredictChannel,
+       "/v1/models/{name}/labels/{label}:predict"},
   };
   return kRoutes;
 }
@@ -607,10 +722,7 @@ struct ParamRule {
   const char* message;
 };
 
-bool ValidVersion(const std::string& s) {
-  int64_t v = 0;
-  return ParseVersion(s, &v);
-}
+bool ValidVersion(const std::string& s) { return ParseVersion(s).ok(); }
 
 constexpr ParamRule kParamRules[] = {
     {"name", IsValidName, "invalid_name", "model names match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
@@ -659,7 +771,7 @@ std::vector<Handler::RouteInfo> Handler::RouteTable() {
   return out;
 }
 
-Reply Handler::Route(const Request& req, const Target& t) {
+Handler::RouteLookup Handler::LookUp(const Target& t, http::verb method) {
   static const std::vector<std::vector<PatternSegment>> kPatterns = [] {
     std::vector<std::vector<PatternSegment>> out;
     for (auto& e : Routes()) out.push_back(SplitPattern(e.pattern));
@@ -676,25 +788,21 @@ Reply Handler::Route(const Request& req, const Target& t) {
     return out;
   }();
   const auto& s = t.segments;
-  http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+  if (method == http::verb::head) method = http::verb::get;
 
   // One pass over the table: the first route matching path and method, the methods of every
   // route matching the path, and the earliest invalid parameter of any route the path is
   // under (its pattern goes on past the parameter, or the path ends there).
-  const RouteEntry* found = nullptr;
-  const RouteEntry* path_match = nullptr;
-  RouteMatch match;
-  match.target = &t;
-  std::vector<http::verb> allowed;
+  RouteLookup out;
+  out.match.target = &t;
   size_t invalid_at = s.size();
-  const ParamRule* invalid_rule = nullptr;
-  std::string invalid_route;
   const auto& routes = Routes();
   for (size_t r = 0; r < routes.size(); ++r) {
     const auto& pattern = kPatterns[r];
     std::vector<std::pair<std::string, std::string>> params;
     size_t i = 0;
     std::string route_so_far;
+    bool params_valid = true;
     for (; i < pattern.size() && i < s.size(); ++i) {
       std::string value;
       if (!MatchSegment(pattern[i], s[i], kActionsAt[i], &value)) break;
@@ -702,39 +810,53 @@ Reply Handler::Route(const Request& req, const Target& t) {
           "/" + (pattern[i].param.empty() ? pattern[i].literal : "{" + pattern[i].param + "}");
       if (pattern[i].param.empty()) continue;
       const ParamRule* rule = RuleFor(pattern[i].param);
-      if (rule && !rule->valid(value)) {
+      if (params_valid && rule && !rule->valid(value)) {
+        params_valid = false;
         bool under = i + 1 < pattern.size() || i + 1 == s.size();
         if (under && i < invalid_at) {
           invalid_at = i;
-          invalid_rule = rule;
-          invalid_route = route_so_far;
+          out.invalid_code = rule->code;
+          out.invalid_message = rule->message;
+          out.invalid_route = route_so_far;
         }
-        break;
       }
       params.emplace_back(pattern[i].param, std::move(value));
     }
     if (i != pattern.size() || i != s.size()) continue;
-    if (!path_match) path_match = &routes[r];
-    allowed.insert(allowed.end(), routes[r].methods.begin(), routes[r].methods.end());
-    if (!found && std::find(routes[r].methods.begin(), routes[r].methods.end(), method) !=
-                      routes[r].methods.end()) {
-      found = &routes[r];
-      match.params = std::move(params);
+    const bool method_ok = std::find(routes[r].methods.begin(), routes[r].methods.end(), method) !=
+                           routes[r].methods.end();
+    if (method_ok && !out.by_pattern) {
+      out.by_pattern = &routes[r];
+      out.match.params = params;
+    }
+    if (!params_valid) continue;
+    if (!out.path_match) out.path_match = &routes[r];
+    out.allowed.insert(out.allowed.end(), routes[r].methods.begin(), routes[r].methods.end());
+    if (method_ok && !out.found) {
+      out.found = &routes[r];
+      out.by_pattern = out.found;
+      out.match.params = std::move(params);
     }
   }
+  return out;
+}
 
+Reply Handler::Route(const Request& req, const Target& t) {
+  const auto& s = t.segments;
+  http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+  RouteLookup lookup = LookUp(t, method);
   Reply r;
-  if (invalid_rule) {
-    r = ErrorReply(400, invalid_rule->code, invalid_rule->message);
-    r.route = invalid_route;
-  } else if (found) {
-    r = (this->*found->fn)(req, match);
-    r.route = found->name;
-  } else if (path_match) {
-    std::string allow = AllowHeader(allowed);
+  if (lookup.invalid_code) {
+    r = ErrorReply(400, lookup.invalid_code, lookup.invalid_message);
+    r.route = lookup.invalid_route;
+  } else if (lookup.found) {
+    r = (this->*lookup.found->fn)(req, lookup.match);
+    r.route = lookup.found->name;
+  } else if (lookup.path_match) {
+    std::string allow = AllowHeader(lookup.allowed);
     r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: " + allow);
     r.Set("Allow", allow);
-    r.route = path_match->name;
+    r.route = lookup.path_match->name;
   } else if (!cfg_.web_dir.empty() && (s.empty() || s[0] != "v1")) {
     if (method != http::verb::get) {
       r = ErrorReply(405, "method_not_allowed", "method not allowed here; allowed: GET, HEAD");
@@ -865,9 +987,9 @@ Result<std::string> Handler::ReadVerified(const std::string& path,
   // Name the file relative to the data directory: clients need not learn the server's layout.
   std::string rel =
       path.rfind(cfg_.data_dir + "/", 0) == 0 ? path.substr(cfg_.data_dir.size() + 1) : path;
-  Status corrupt(StatusCode::kInvalidModel, "artifact corrupt: " + rel + " has sha256 " + actual +
-                                                ", the registry recorded " + sha256 +
-                                                "; refusing to serve or run it");
+  Status corrupt(StatusCode::kDataLoss, "artifact corrupt: " + rel + " has sha256 " + actual +
+                                            ", the registry recorded " + sha256 +
+                                            "; refusing to serve or run it");
   std::cerr << "wisp-server: " << corrupt.message() << std::endl;
   return corrupt;
 }
@@ -906,17 +1028,16 @@ Reply Handler::ListModels(const Request& req, const RouteMatch&) {
 Reply Handler::GetModel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   return ServeBytes(req, s->model_json.body, s->model_json.etag, kJson, "no-cache", false);
 }
 
 Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
+  const int64_t v = m.version();
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->manifest_json.find(v);
   if (it == s->manifest_json.end()) {
     return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
@@ -924,11 +1045,51 @@ Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   return ServeBytes(req, it->second.body, it->second.etag, kJson, "public, max-age=300", false);
 }
 
+Reply Handler::Metadata(const Request& req, const std::string& name, int64_t version) {
+  auto s = registry_->Get(name);
+  if (!s) return ModelNotFound(name);
+  auto it = s->metadata_json.find(version);
+  if (it == s->metadata_json.end()) {
+    return ErrorReply(404, "version_not_found",
+                      version == 0
+                          ? "model '" + name + "' has no version"
+                          : "model '" + name + "' has no version " + std::to_string(version));
+  }
+  return ServeBytes(req, it->second.body, it->second.etag, kJson, "no-cache", false);
+}
+
+Reply Handler::GetModelMetadata(const Request& req, const RouteMatch& m) {
+  auto s = registry_->Get(m["name"]);
+  if (!s) return ModelNotFound(m["name"]);
+  return Metadata(req, m["name"], DefaultVersion(*s));
+}
+
+Reply Handler::GetVersionMetadata(const Request& req, const RouteMatch& m) {
+  return Metadata(req, m["name"], m.version());
+}
+
+Reply Handler::OnChannel(const RouteMatch& m,
+                         const std::function<Reply(const std::string&, int64_t)>& then) {
+  const std::string& name = m["name"];
+  const std::string& ch = m["channel"];
+  auto snap = registry_->Get(name);
+  if (!snap) return ModelNotFound(name);
+  auto it = snap->channels.find(ch);
+  if (it == snap->channels.end()) {
+    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
+  }
+  return then(name, it->second);
+}
+
+Reply Handler::GetLabelMetadata(const Request& req, const RouteMatch& m) {
+  return OnChannel(m, [&](const std::string& name, int64_t v) { return Metadata(req, name, v); });
+}
+
 Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->channel_json.find(ch);
   if (it == s->channel_json.end()) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
@@ -942,10 +1103,9 @@ Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
 Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
+  const int64_t v = m.version();
   auto s = registry_->Get(name);
-  if (!s) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!s) return ModelNotFound(name);
   auto it = s->versions.find(v);
   if (it == s->versions.end()) {
     return ErrorReply(404, "version_not_found", "model '" + name + "' has no version " + vs);
@@ -987,8 +1147,11 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   }
   auto data = LoadCached(info.sha256, registry_->ArtifactPath(name, v, false), &info.sha256);
   if (!data.ok()) {
-    bool corrupt = data.status().code() == StatusCode::kInvalidModel;
-    return ErrorReply(500, corrupt ? "artifact_corrupt" : "storage_error", data.status().message());
+    // Corrupt (kDataLoss) or unreadable: either way the server's own store failed, never a 404.
+    const Status& failed = data.status();
+    return StatusReply(failed.code() == StatusCode::kDataLoss
+                           ? failed
+                           : Status(StatusCode::kIoError, failed.message()));
   }
   Reply r = ServeBytes(req, *data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
@@ -1053,24 +1216,22 @@ Reply Handler::Publish(const Request& req, const RouteMatch& m) {
   std::vector<uint8_t> bytes(body.begin(), body.end());
   auto validated = engine_->Validate(bytes, name);
   if (!validated.ok()) {
-    return ErrorReply(400, "invalid_model", "model rejected: " + validated.error());
+    return ErrorReply(400, "invalid_model", "model rejected: " + validated.status().message());
   }
   if (validated.value().wisp_bytes.empty()) {
     return ErrorReply(500, "internal", "engine accepted the model but produced no bytes");
   }
-  VersionInfo info;
-  RegistryError err;
-  if (!registry_->Publish(name, validated.value(), label, &info, &err)) {
-    return ErrorReply(err.status, err.code, err.message);
+  Result<VersionInfo> published = registry_->Publish(name, validated.value(), label);
+  if (!published.ok()) {
+    return StatusReply(published.status(), {{StatusCode::kInvalidArgument, "invalid_label"}});
   }
+  const VersionInfo& info = published.value();
   // Point a channel at the new version in the same request when asked (?channel=stable).
   if (t.query.count("channel")) {
     const std::string& ch = t.query.at("channel");
-    int64_t prev = 0;
     if (!IsValidName(ch)) return ErrorReply(400, "invalid_name", "invalid channel name");
-    if (!registry_->SetChannel(name, ch, info.version, &prev, &err)) {
-      return ErrorReply(err.status, err.code, err.message);
-    }
+    Result<int64_t> set = registry_->SetChannel(name, ch, info.version);
+    if (!set.ok()) return StatusReply(set.status(), {{StatusCode::kNotFound, "version_not_found"}});
   }
   auto snap = registry_->Get(name);
   Reply r;
@@ -1090,11 +1251,12 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
       j["version"].get<int64_t>() <= 0) {
     return ErrorReply(400, "bad_request", "expected {\"version\": <positive integer>}");
   }
-  int64_t v = j["version"].get<int64_t>(), prev = 0;
-  RegistryError err;
-  if (!registry_->SetChannel(name, ch, v, &prev, &err)) {
-    return ErrorReply(err.status, err.code, err.message);
-  }
+  int64_t v = j["version"].get<int64_t>();
+  // Models are never removed: once seen, a kNotFound from the registry is about the version.
+  if (!registry_->Get(name)) return ModelNotFound(name);
+  Result<int64_t> set = registry_->SetChannel(name, ch, v);
+  if (!set.ok()) return StatusReply(set.status(), {{StatusCode::kNotFound, "version_not_found"}});
+  const int64_t prev = set.value();
   Reply r;
   json out = {{"name", name},
               {"channel", ch},
@@ -1108,9 +1270,9 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
 Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
-  RegistryError err;
-  if (!registry_->DeleteChannel(name, ch, &err))
-    return ErrorReply(err.status, err.code, err.message);
+  if (Status deleted = registry_->DeleteChannel(name, ch); !deleted.ok()) {
+    return StatusReply(deleted, {{StatusCode::kNotFound, "channel_not_found"}});
+  }
   Reply r;
   r.status = 204;
   r.no_length = true;
@@ -1119,12 +1281,12 @@ Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
 
 Reply Handler::DeleteVersion(const Request&, const RouteMatch& m) {
   const std::string& name = m["name"];
-  const std::string& vs = m["v"];
-  int64_t v = 0;
-  ParseVersion(vs, &v);
-  RegistryError err;
-  if (!registry_->DeleteVersion(name, v, &err))
-    return ErrorReply(err.status, err.code, err.message);
+  const int64_t v = m.version();
+  if (!registry_->Get(name)) return ModelNotFound(name);  // then kNotFound is the version's
+  if (Status deleted = registry_->DeleteVersion(name, v); !deleted.ok()) {
+    return StatusReply(deleted, {{StatusCode::kNotFound, "version_not_found"},
+                                 {StatusCode::kFailedPrecondition, "version_in_use"}});
+  }
   loaded_.Erase({name, v});
   Reply r;
   r.status = 204;
@@ -1156,7 +1318,7 @@ Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& n
     auto loaded = engine_->Load(std::vector<uint8_t>(data->begin(), data->end()));
     if (!loaded.ok()) {
       loaded_.Erase({name, version});
-      return Status(StatusCode::kInvalidArgument, loaded.error());
+      return loaded.status();
     }
     entry->model = loaded.value();
   }
@@ -1164,26 +1326,25 @@ Result<std::shared_ptr<Handler::Loaded>> Handler::GetLoaded(const std::string& n
 }
 
 Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
-  int64_t v = 0;
-  ParseVersion(m["v"], &v);
-  return Predict(req, m["name"], v);
+  return Predict(req, m["name"], m.version());
 }
 
 Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
+  return OnChannel(m, [&](const std::string& name, int64_t v) { return Predict(req, name, v); });
+}
+
+Reply Handler::PredictDefault(const Request& req, const RouteMatch& m) {
   const std::string& name = m["name"];
-  const std::string& ch = m["channel"];
   auto snap = registry_->Get(name);
-  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
-  auto it = snap->channels.find(ch);
-  if (it == snap->channels.end()) {
-    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
-  }
-  return Predict(req, name, it->second);
+  if (!snap) return ModelNotFound(name);
+  const int64_t v = DefaultVersion(*snap);
+  if (v == 0) return ErrorReply(404, "version_not_found", "model '" + name + "' has no version");
+  return Predict(req, name, v);
 }
 
 Reply Handler::Predict(const Request& req, const std::string& name, int64_t version) {
   auto snap = registry_->Get(name);
-  if (!snap) return ErrorReply(404, "model_not_found", "no model named '" + name + "'");
+  if (!snap) return ModelNotFound(name);
   if (!snap->versions.count(version)) {
     return ErrorReply(404, "version_not_found",
                       "model '" + name + "' has no version " + std::to_string(version));
@@ -1202,17 +1363,15 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
   auto loaded = GetLoaded(name, version);
   if (!loaded.ok()) {
     const Status& s = loaded.status();
-    if (s.code() == StatusCode::kInvalidModel) {
-      return ErrorReply(500, "artifact_corrupt", s.message());
-    }
+    if (s.code() == StatusCode::kDataLoss) return StatusReply(s);
     return ErrorReply(500, "load_failed", "model failed to load: " + s.message());
   }
   std::shared_ptr<Loaded> entry = std::move(loaded).value();
-  std::string error;
   const auto& specs = entry->model->inputs();
   const bool raw = budget.raw;
 
   std::vector<std::vector<Tensor>> batches;
+  PredictBody body_info;
   if (raw) {
     if (specs.size() != 1) {
       return ErrorReply(400, "bad_request",
@@ -1258,10 +1417,12 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     t.data.assign(req.body().begin(), req.body().end());
     batches.push_back({std::move(t)});
   } else {
-    RegistryError err;
-    if (!ParsePredictJson(req.body(), specs, cfg_.max_predict_batch, &batches, &err)) {
-      return ErrorReply(err.status, err.code, err.message);
+    Result<std::vector<std::vector<Tensor>>> parsed =
+        ParsePredictJson(req.body(), specs, cfg_.max_predict_batch, &body_info);
+    if (!parsed.ok()) {
+      return StatusReply(parsed.status(), {{StatusCode::kOutOfRange, "too_deep"}});
     }
+    batches = std::move(parsed).value();
   }
 
   json predictions = json::array();
@@ -1273,25 +1434,19 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     auto result = entry->model->Predict(inputs);
     metrics_->ObserveInference(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!result.ok()) return ErrorReply(400, "inference_failed", result.error());
+    if (!result.ok()) return ErrorReply(400, "inference_failed", result.status().message());
     if (raw) {
       last = std::move(result.value());
       break;
     }
-    const auto& outs = result.value();
-    if (outs.size() == 1) {
-      json o;
-      if (!TensorToJson(outs[0], &o, &error)) return ErrorReply(500, "internal", error);
-      predictions.push_back(std::move(o));
-    } else {
-      json obj = json::object();
-      for (auto& out : outs) {
-        json o;
-        if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
-        obj[out.name] = std::move(o);
-      }
-      predictions.push_back(std::move(obj));
+    if (body_info.real_values) {
+      Status s = DequantizeOutputs(entry->model->outputs(), &result.value());
+      if (!s.ok()) return StatusReply(s);
     }
+    Result<json> prediction =
+        OutputsToJson(result.value(), /*keep_batch=*/body_info.format == PredictFormat::kColumnar);
+    if (!prediction.ok()) return StatusReply(prediction.status());
+    predictions.push_back(std::move(prediction).value());
   }
   Reply r;
   r.Set("Cache-Control", "no-store");
@@ -1309,15 +1464,15 @@ Reply Handler::Predict(const Request& req, const std::string& name, int64_t vers
     return r;
   }
   if (raw) {
-    json obj = json::object();
-    for (auto& out : last) {
-      json o;
-      if (!TensorToJson(out, &o, &error)) return ErrorReply(500, "internal", error);
-      obj[out.name] = std::move(o);
-    }
-    predictions.push_back(last.size() == 1 ? obj.begin().value() : obj);
+    Result<json> prediction = OutputsToJson(last);
+    if (!prediction.ok()) return StatusReply(prediction.status());
+    predictions.push_back(std::move(prediction).value());
   }
-  r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
+  if (body_info.format == PredictFormat::kColumnar) {
+    r.SetBody(JsonText(json{{"outputs", predictions.at(0)}}), kJson);
+  } else {
+    r.SetBody(JsonText(json{{"predictions", predictions}}), kJson);
+  }
   return r;
 }
 

@@ -5,6 +5,8 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +48,21 @@ struct Reply {
 
 // A JSON error reply: {"error": {"code": code, "message": message}}.
 Reply ErrorReply(unsigned status, const std::string& code, const std::string& message);
+
+// The JSON error code a call site gives one StatusCode, where it knows more than the StatusCode
+// says (what it looked up: "version_not_found").
+struct ErrorCodeName {
+  StatusCode code;
+  const char* name;
+};
+
+// The one mapping from a failed Status to its HTTP answer, with the Status's message. The HTTP
+// status follows from the StatusCode alone: kInvalidArgument, kMalformed, kOutOfRange,
+// kInvalidModel and kUnsupported 400, kNotFound 404, kFailedPrecondition 409, kResourceExhausted
+// 507 (the data directory is full), anything else 500. The JSON code is the one `names` gives the
+// StatusCode, else its default: bad_request, malformed_json, invalid_model, not_found, conflict,
+// insufficient_storage, artifact_corrupt (kDataLoss), storage_error (kIoError) or internal.
+Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> names = {});
 
 class Handler {
  public:
@@ -105,6 +122,8 @@ class Handler {
     const Target* target = nullptr;
     std::vector<std::pair<std::string, std::string>> params;
     const std::string& operator[](std::string_view param) const;
+    // The {v} parameter as a number (0 when absent or invalid; Route has refused those).
+    int64_t version() const;
   };
   using RouteFn = Reply (Handler::*)(const Request&, const RouteMatch&);
   struct RouteEntry {
@@ -114,6 +133,20 @@ class Handler {
     const char* name;  // metrics label and access log route
   };
   static const std::vector<RouteEntry>& Routes();
+  // What the route table makes of a path and method (HEAD looks up GET).
+  struct RouteLookup {
+    const RouteEntry* found = nullptr;       // path, method and parameters match
+    const RouteEntry* by_pattern = nullptr;  // path and method match; parameters may be invalid
+    RouteMatch match;                        // the parameters of `by_pattern`
+    const RouteEntry* path_match = nullptr;  // the first route matching the path (any method)
+    std::vector<http::verb> allowed;         // methods of every route matching the path
+    // The earliest invalid parameter of any route the path is under: its 400 answer and the
+    // route prefix up to it (the metrics label).
+    const char* invalid_code = nullptr;
+    const char* invalid_message = nullptr;
+    std::string invalid_route;
+  };
+  static RouteLookup LookUp(const Target& t, http::verb method);
 
   static Target ParseTarget(std::string_view target);
   bool Authorized(const RequestHeader& req) const;
@@ -132,12 +165,24 @@ class Handler {
   Reply GetManifest(const Request& req, const RouteMatch& m);
   Reply GetChannel(const Request& req, const RouteMatch& m);
   Reply GetArtifact(const Request& req, const RouteMatch& m);
+  // TF Serving's GetModelMetadata: the model's default version (DefaultVersion), a version, or
+  // the version a label (channel) points at.
+  Reply GetModelMetadata(const Request& req, const RouteMatch& m);
+  Reply GetVersionMetadata(const Request& req, const RouteMatch& m);
+  Reply GetLabelMetadata(const Request& req, const RouteMatch& m);
+  Reply Metadata(const Request& req, const std::string& name, int64_t version);
+  // `then(name, version)` for the version channel {channel} of model {name} points at, or the
+  // 404 naming the model or channel that is missing.
+  Reply OnChannel(const RouteMatch& m,
+                  const std::function<Reply(const std::string&, int64_t)>& then);
   Reply Publish(const Request& req, const RouteMatch& m);
   Reply PutChannel(const Request& req, const RouteMatch& m);
   Reply DeleteChannel(const Request& req, const RouteMatch& m);
   Reply DeleteVersion(const Request& req, const RouteMatch& m);
   Reply PredictVersion(const Request& req, const RouteMatch& m);
   Reply PredictChannel(const Request& req, const RouteMatch& m);
+  // POST /v1/models/{name}:predict (TF Serving): the default version (DefaultVersion).
+  Reply PredictDefault(const Request& req, const RouteMatch& m);
   Reply Predict(const Request& req, const std::string& name, int64_t version);
   PredictBudget BudgetFor(const RequestHeader& req, const VersionInfo* info) const;
   Reply Static(const Request& req, const Target& t);
@@ -151,7 +196,7 @@ class Handler {
                                                         const std::string& path,
                                                         const std::string* sha256 = nullptr);
   // Reads an artifact and checks it against the digest the registry recorded at publish time: a
-  // mismatch is logged and is kInvalidModel, "artifact corrupt: ...".
+  // mismatch is logged and is kDataLoss, "artifact corrupt: ...".
   Result<std::string> ReadVerified(const std::string& path, const std::string& sha256) const;
 
   struct Loaded {

@@ -6,34 +6,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include "runtime/core/status.h"  // Status and Result only (inline; the server does not link it)
+
 namespace wisp::server {
-
-// A value or a human-readable reason why there is none. Kept independent of runtime/ so that the
-// server builds before the runtime exists; mapping wisp::Status into it is one line.
-template <typename T>
-class EngineResult {
- public:
-  EngineResult(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
-  static EngineResult Error(std::string message) {
-    EngineResult r;
-    r.error_ = std::move(message);
-    return r;
-  }
-  bool ok() const { return value_.has_value(); }
-  const std::string& error() const { return error_; }
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
-
- private:
-  EngineResult() = default;
-  std::optional<T> value_;
-  std::string error_;
-};
 
 // dtype strings: "float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool".
 struct TensorSpec {
@@ -49,9 +27,10 @@ struct TensorSpec {
 struct ModelAbout {
   std::string name;  // the model's display name (not the registry name)
   std::string description, version, author, license;
-  std::string input_range;    // "lo,hi" image pixels map to, when recorded
-  uint64_t labels = 0;        // embedded labels.txt lines
-  std::string labels_source;  // e.g. "imagenet_labels.txt (output 0)"
+  std::string input_range;               // "lo,hi" image pixels map to, when recorded
+  uint64_t labels = 0;                   // embedded labels.txt lines
+  std::string labels_source;             // e.g. "imagenet_labels.txt (output 0)"
+  std::vector<std::string> label_names;  // the embedded labels.txt, a line each (metadata document)
 };
 
 struct ValidatedModel {
@@ -78,7 +57,7 @@ class LoadedModel {
   virtual const std::vector<TensorSpec>& inputs() const = 0;
   virtual const std::vector<TensorSpec>& outputs() const = 0;
   // `inputs` are in the order of inputs(), with exactly the specified dtype and a concrete shape.
-  virtual EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) = 0;
+  virtual Result<std::vector<Tensor>> Predict(const std::vector<Tensor>& inputs) = 0;
   // Predict may run on several threads at once (the implementation keeps its own pool).
   virtual bool concurrent_predict() const { return false; }
 };
@@ -92,12 +71,12 @@ class ModelEngine {
   virtual bool available() const { return true; }
   // Validates an upload: it must be a .wisp or .tflite the runtime can load, and it must run once
   // on all-zero inputs; the engine decides the format by content. A converted .tflite is named
-  // `model_name` (the registry name). On error the message says why (shown to the client with 400).
-  virtual EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
-                                                const std::string& model_name) = 0;
+  // `model_name` (the registry name). On error the message says why (shown to the client with
+  // 400 "invalid_model", whatever the StatusCode).
+  virtual Result<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
+                                          const std::string& model_name) = 0;
   // Loads bytes that Validate produced earlier (wisp_bytes) for prediction.
-  virtual EngineResult<std::shared_ptr<LoadedModel>> Load(
-      const std::vector<uint8_t>& wisp_bytes) = 0;
+  virtual Result<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& wisp_bytes) = 0;
 };
 
 // The engine that the wisp-server binary uses (default_engine.cc). Until the runtime lands this

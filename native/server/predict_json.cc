@@ -230,11 +230,45 @@ class Lexer {
 
 class Parser {
  public:
-  Parser(std::string_view body, const std::vector<TensorSpec>& specs, RegistryError* err)
-      : lx_(body), specs_(specs), err_(err), body_size_(body.size()) {}
+  Parser(std::string_view body, const std::vector<TensorSpec>& specs)
+      : lx_(body), specs_(specs), body_size_(body.size()) {}
+
+  // Why Parse returned false.
+  const Status& status() const { return status_; }
+  // Whether the body was TF Serving's columnar {"inputs": ...}.
+  bool columnar() const { return columnar_; }
+  void set_real_values(bool real) { real_values_ = real; }
+
+  // The string value of top-level key `key` of the body's object ("" when absent), every other
+  // value skipped. False (with status()) when the body is not a JSON object or `key` is not a
+  // string.
+  bool TopLevelString(const char* key, std::string* out) {
+    Tok t = lx_.Next();
+    if (t == Tok::kError || t == Tok::kEnd) return Malformed(t);
+    if (t != Tok::kBeginObject) return true;  // Parse says what is wrong
+    if (lx_.Peek() == Tok::kEndObject) return true;
+    for (;;) {
+      t = lx_.Next();
+      if (t != Tok::kString) return Malformed(t);
+      const bool wanted = lx_.text() == key;
+      if ((t = lx_.Next()) != Tok::kColon) return Malformed(t);
+      if (wanted) {
+        if ((t = lx_.Next()) != Tok::kString) {
+          return BadRequest(std::string("\"") + key + "\" must be a string");
+        }
+        *out = lx_.text();
+      } else if (!SkipValue(1)) {
+        return false;
+      }
+      t = lx_.Next();
+      if (t == Tok::kEndObject) return true;
+      if (t != Tok::kComma) return Malformed(t);
+    }
+  }
 
   bool Parse(size_t max_instances, std::vector<std::vector<Tensor>>* batches) {
-    static const char* kShapeHelp = "expected {\"instances\": [ ... ]} with at least one instance";
+    static const char* kShapeHelp =
+        "expected {\"instances\": [ ... ]} with at least one instance, or {\"inputs\": ...}";
     Tok t = lx_.Next();
     if (t == Tok::kError || t == Tok::kEnd) return Malformed(t);
     if (t != Tok::kBeginObject) return BadRequest(kShapeHelp);
@@ -247,10 +281,17 @@ class Parser {
         if (t != Tok::kString) return Malformed(t);
         std::string key = lx_.text();
         if ((t = lx_.Next()) != Tok::kColon) return Malformed(t);
-        if (key == "instances") {
-          if (found) return BadRequest("\"instances\" given twice");
+        if (key == "instances" || key == "inputs") {
+          if (found) return BadRequest("give \"instances\" or \"inputs\", once");
           found = true;
-          if (!Instances(max_instances, batches)) return false;
+          if (key == "inputs") {
+            columnar_ = true;
+            std::vector<Tensor> inputs(specs_.size());
+            if (!Instance(&inputs, /*depth=*/1)) return false;
+            batches->push_back(std::move(inputs));
+          } else if (!Instances(max_instances, batches)) {
+            return false;
+          }
         } else if (!SkipValue(1)) {
           return false;
         }
@@ -265,25 +306,26 @@ class Parser {
   }
 
  private:
-  bool Fail(const char* code, std::string message) {
-    err_->status = 400;
-    err_->code = code;
-    err_->message = std::move(message);
+  // The parsing steps return false after recording the first error here.
+  bool Fail(StatusCode code, std::string message) {
+    status_ = Status(code, std::move(message));
     return false;
   }
-  bool BadRequest(std::string message) { return Fail("bad_request", std::move(message)); }
+  bool BadRequest(std::string message) {
+    return Fail(StatusCode::kInvalidArgument, std::move(message));
+  }
   bool Malformed(Tok t, std::string what = "") {
     if (what.empty()) {
       what = t == Tok::kError ? lx_.error()
              : t == Tok::kEnd ? "unexpected end"
                               : "unexpected token";
     }
-    return Fail("malformed_json", "request body is not valid JSON: " + what + " at byte " +
-                                      std::to_string(lx_.offset()));
+    return Fail(StatusCode::kMalformed, "request body is not valid JSON: " + what + " at byte " +
+                                            std::to_string(lx_.offset()));
   }
   bool TooDeep() {
-    return Fail("too_deep", "request JSON is nested more than " +
-                                std::to_string(kMaxPredictJsonDepth) + " levels deep");
+    return Fail(StatusCode::kOutOfRange, "request JSON is nested more than " +
+                                             std::to_string(kMaxPredictJsonDepth) + " levels deep");
   }
   static bool Scalar(Tok t) {
     return t == Tok::kString || t == Tok::kNumber || t == Tok::kTrue || t == Tok::kFalse ||
@@ -341,7 +383,7 @@ class Parser {
         return BadRequest("at most " + std::to_string(max_instances) + " instances per request");
       }
       std::vector<Tensor> inputs(specs_.size());
-      if (!Instance(&inputs)) return false;
+      if (!Instance(&inputs, /*depth=*/2)) return false;
       batches->push_back(std::move(inputs));
       t = lx_.Next();
       if (t == Tok::kEndArray) return true;
@@ -349,15 +391,16 @@ class Parser {
     }
   }
 
-  // One instance; its value sits at depth 2 (inside the body object and the instances array).
-  bool Instance(std::vector<Tensor>* inputs) {
-    constexpr size_t kDepth = 2;
+  // One instance; its value sits at `depth`: 2 inside the body object and the instances array,
+  // 1 as the columnar "inputs".
+  bool Instance(std::vector<Tensor>* inputs, size_t depth) {
     if (lx_.Peek() != Tok::kBeginObject) {
       if (specs_.size() != 1) {
         return BadRequest(
-            "this model has several inputs: each instance must be an object keyed by input name");
+            "this model has several inputs: each instance (or \"inputs\") must be an object "
+            "keyed by input name");
       }
-      return Value(specs_[0], kDepth, &(*inputs)[0]);
+      return Value(specs_[0], depth, &(*inputs)[0]);
     }
     lx_.Next();
     std::vector<bool> seen(specs_.size());
@@ -372,11 +415,11 @@ class Parser {
         size_t i = 0;
         while (i < specs_.size() && specs_[i].name != key) ++i;
         if (i == specs_.size()) {
-          if (!SkipValue(kDepth + 1)) return false;
+          if (!SkipValue(depth + 1)) return false;
         } else {
           if (seen[i]) return BadRequest("input '" + key + "' given twice in one instance");
           seen[i] = true;
-          if (!Value(specs_[i], kDepth + 1, &(*inputs)[i])) return false;
+          if (!Value(specs_[i], depth + 1, &(*inputs)[i])) return false;
         }
         t = lx_.Next();
         if (t == Tok::kEndObject) break;
@@ -389,8 +432,22 @@ class Parser {
     return true;
   }
 
-  // Appends `v` to `t` in its dtype; integers must fit the dtype (rounded to nearest).
+  // Appends `v` to `t` in its dtype; integers must fit the dtype (rounded to nearest). With real
+  // values, a quantized input's `v` is quantized first (and saturates instead).
   bool Append(const TensorSpec& spec, double v, Tensor* t) {
+    if (real_values_ && !spec.scale.empty()) {
+      if (spec.scale.size() != 1) {
+        return BadRequest("input '" + spec.name +
+                          "' is quantized per channel: send raw values, not \"values\": \"real\"");
+      }
+      const double q = std::round(v / spec.scale[0]) + static_cast<double>(spec.zero_point[0]);
+      double lo = -2147483648.0, hi = 2147483647.0;
+      if (spec.dtype == "int8") lo = -128, hi = 127;
+      if (spec.dtype == "uint8") lo = 0, hi = 255;
+      if (spec.dtype == "int16") lo = -32768, hi = 32767;
+      if (!std::isfinite(q)) return BadRequest("input '" + spec.name + "': value not finite");
+      v = std::min(hi, std::max(lo, q));
+    }
     auto put = [&](auto x) {
       const auto* p = reinterpret_cast<const uint8_t*>(&x);
       t->data.insert(t->data.end(), p, p + sizeof(x));
@@ -516,17 +573,36 @@ class Parser {
 
   Lexer lx_;
   const std::vector<TensorSpec>& specs_;
-  RegistryError* err_;
   size_t body_size_;
+  Status status_;
+  bool columnar_ = false;
+  bool real_values_ = false;
 };
 
 }  // namespace
 
-bool ParsePredictJson(std::string_view body, const std::vector<TensorSpec>& specs,
-                      size_t max_instances, std::vector<std::vector<Tensor>>* batches,
-                      RegistryError* err) {
-  batches->clear();
-  return Parser(body, specs, err).Parse(max_instances, batches);
+Result<std::vector<std::vector<Tensor>>> ParsePredictJson(std::string_view body,
+                                                          const std::vector<TensorSpec>& specs,
+                                                          size_t max_instances,
+                                                          PredictBody* body_info) {
+  std::vector<std::vector<Tensor>> batches;
+  // "values" may follow the tensors in the object: one cheap pass finds it first, so that
+  // numbers are quantized as they are read.
+  Parser scan(body, specs);
+  std::string values;
+  if (!scan.TopLevelString("values", &values)) return scan.status();
+  if (!values.empty() && values != "real" && values != "raw") {
+    return Status(StatusCode::kInvalidArgument,
+                  "\"values\" is \"real\" or \"raw\", not \"" + values.substr(0, 64) + "\"");
+  }
+  Parser parser(body, specs);
+  parser.set_real_values(values == "real");
+  if (!parser.Parse(max_instances, &batches)) return parser.status();
+  if (body_info) {
+    body_info->format = parser.columnar() ? PredictFormat::kColumnar : PredictFormat::kRow;
+    body_info->real_values = values == "real";
+  }
+  return batches;
 }
 
 }  // namespace wisp::server

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "native/server/common.h"
 #include "native/server/model_engine.h"
-#include "native/server/registry.h"
 
 namespace wisp::server {
 
@@ -27,13 +27,31 @@ std::string ShapeString(const std::vector<int64_t>& shape);
 // Elements of one input of `spec` (batch of 1); 0 when a dimension is dynamic (-1).
 uint64_t StaticElementCount(const TensorSpec& spec);
 
+// TF Serving's two request formats: rows ({"instances": [...]}, answered {"predictions": [...]})
+// and columns ({"inputs": ...}, answered {"outputs": ...}).
+enum class PredictFormat { kRow, kColumnar };
+
+// What the body asked for besides its tensors.
+struct PredictBody {
+  PredictFormat format = PredictFormat::kRow;
+  // "values": "real": the numbers are real values, quantized here with each quantized input's
+  // scale and zero point (as TFLite's QUANTIZE: round half away from zero, then saturate), and
+  // the client wants dequantized outputs. Default ("raw"): the tensors' own values.
+  bool real_values = false;
+};
+
 // Parses {"instances": [instance, ...]} where an instance is the value of the single input (a
 // number or nested arrays of numbers, the batch dimension of 1 optional) or an object keyed by
-// input name. Fills one tensor per spec per instance, in the order of `specs`. At most
-// `max_instances` instances. On error returns false and fills `err` (400, "malformed_json" for
-// syntax, "too_deep" for nesting, "bad_request" for values that do not fit the model).
-bool ParsePredictJson(std::string_view body, const std::vector<TensorSpec>& specs,
-                      size_t max_instances, std::vector<std::vector<Tensor>>* batches,
-                      RegistryError* err);
+// input name; or TF Serving's columnar {"inputs": value} with the same value, which is one
+// instance (the batch dimension is the model's). Returns one tensor per spec per instance, in the
+// order of `specs`, and what else the body asked for in `*body` when given. At most
+// `max_instances` instances.
+// Errors: kMalformed for JSON syntax, kOutOfRange for nesting deeper than kMaxPredictJsonDepth,
+// kInvalidArgument for values that do not fit the model (the handler answers 400
+// "malformed_json", "too_deep" and "bad_request").
+Result<std::vector<std::vector<Tensor>>> ParsePredictJson(std::string_view body,
+                                                          const std::vector<TensorSpec>& specs,
+                                                          size_t max_instances,
+                                                          PredictBody* body_info = nullptr);
 
 }  // namespace wisp::server

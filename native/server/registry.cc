@@ -31,15 +31,16 @@ bool IsValidName(const std::string& s) {
   return true;
 }
 
-bool ParseVersion(const std::string& s, int64_t* v) {
-  if (s.empty() || s.size() > 18 || s[0] == '0') return false;
+Result<int64_t> ParseVersion(const std::string& s) {
+  const Status invalid(StatusCode::kInvalidArgument,
+                       "'" + s + "' is not a version (a positive integer of at most 18 digits)");
+  if (s.empty() || s.size() > 18 || s[0] == '0') return invalid;
   int64_t x = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') return invalid;
     x = x * 10 + (c - '0');
   }
-  *v = x;
-  return true;
+  return x;
 }
 
 namespace {
@@ -54,8 +55,10 @@ json SpecToJson(const TensorSpec& t) {
   return j;
 }
 
-bool SpecFromJson(const json& j, TensorSpec* t) {
-  if (!j.is_object()) return false;
+Result<TensorSpec> SpecFromJson(const json& j) {
+  if (!j.is_object()) return InvalidArgument("a tensor spec is not a JSON object");
+  TensorSpec spec;
+  TensorSpec* t = &spec;
   t->name = j.value("name", "");
   t->dtype = j.value("dtype", "");
   t->shape = j.value("shape", std::vector<int64_t>{});
@@ -63,7 +66,7 @@ bool SpecFromJson(const json& j, TensorSpec* t) {
     t->scale = j["quantization"].value("scale", std::vector<float>{});
     t->zero_point = j["quantization"].value("zero_point", std::vector<int64_t>{});
   }
-  return true;
+  return spec;
 }
 
 json AboutToJson(const ModelAbout& a) {
@@ -100,10 +103,14 @@ json VersionToIndexJson(const VersionInfo& v) {
           {"gzip_sha256", v.gzip_sha256},
           {"inputs", in},
           {"outputs", out},
-          {"metadata", AboutToJson(v.about)}};
+          {"metadata", AboutToJson(v.about)},
+          {"label_names", v.about.label_names}};
 }
 
-bool VersionFromIndexJson(const json& j, VersionInfo* v) {
+// One entry of index.json's "versions"; kInvalidArgument when it is malformed.
+Result<VersionInfo> VersionFromIndexJson(const json& j) {
+  VersionInfo info;
+  VersionInfo* v = &info;
   try {
     v->version = j.at("version").get<int64_t>();
     v->label = j.value("label", "");
@@ -112,21 +119,26 @@ bool VersionFromIndexJson(const json& j, VersionInfo* v) {
     v->created = j.value("created", "");
     v->gzip_size = j.value("gzip_size", uint64_t{0});
     v->gzip_sha256 = j.value("gzip_sha256", "");
-    for (auto& t : j.value("inputs", json::array())) {
-      TensorSpec s;
-      if (!SpecFromJson(t, &s)) return false;
-      v->inputs.push_back(s);
-    }
-    for (auto& t : j.value("outputs", json::array())) {
-      TensorSpec s;
-      if (!SpecFromJson(t, &s)) return false;
-      v->outputs.push_back(s);
+    for (auto* specs : {&v->inputs, &v->outputs}) {
+      for (auto& t : j.value(specs == &v->inputs ? "inputs" : "outputs", json::array())) {
+        WISP_ASSIGN_OR_RETURN(TensorSpec s, SpecFromJson(t));
+        specs->push_back(std::move(s));
+      }
     }
     v->about = AboutFromJson(j.value("metadata", json::object()));
-    return v->version > 0 && v->sha256.size() == 64;
-  } catch (const std::exception&) {
-    return false;
+    if (j.contains("label_names") && j["label_names"].is_array()) {
+      for (auto& l : j["label_names"]) {
+        if (l.is_string()) v->about.label_names.push_back(l.get<std::string>());
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInvalidArgument,
+                  std::string("malformed version entry: ") + e.what());
   }
+  if (v->version <= 0 || v->sha256.size() != 64) {
+    return InvalidArgument("version entry without a positive version and a sha256");
+  }
+  return info;
 }
 
 // index.json's "channel_sequences" (absent in indexes written before sequences existed).
@@ -151,9 +163,8 @@ Result<StoredIndex> ReadStoredIndex(const std::string& path) {
   StoredIndex* out = &result;
   out->name = idx.value("name", "");
   for (auto& jv : idx.value("versions", json::array())) {
-    VersionInfo v;
-    if (VersionFromIndexJson(jv, &v)) {
-      out->versions.push_back(std::move(v));
+    if (Result<VersionInfo> v = VersionFromIndexJson(jv); v.ok()) {
+      out->versions.push_back(std::move(v).value());
     } else {
       out->malformed_versions++;
     }
@@ -187,17 +198,14 @@ std::string Registry::ArtifactPath(const std::string& name, int64_t version, boo
          (gzip ? "/model.wisp.gz" : "/model.wisp");
 }
 
-bool Registry::Open(std::string* error, std::vector<std::string>* log) {
-  for (const char* sub : {"/models", "/tmp"}) {
-    if (Status s = MakeDirsDurable(data_dir_ + sub); !s.ok()) {
-      *error = s.message();
-      return false;
-    }
-  }
+Status Registry::Open(std::vector<std::string>* log) {
+  for (const char* sub : {"/models", "/tmp"})
+    WISP_RETURN_IF_ERROR(MakeDirsDurable(data_dir_ + sub));
   lock_fd_ = ::open((data_dir_ + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    *error = "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)";
-    return false;
+    return Status(
+        StatusCode::kFailedPrecondition,
+        "data directory " + data_dir_ + " is in use by another wisp-server (or not writable)");
   }
   // Uploads that were never committed.
   std::error_code ec;
@@ -212,12 +220,14 @@ bool Registry::Open(std::string* error, std::vector<std::string>* log) {
       log->push_back("ignoring unexpected entry models/" + name);
       continue;
     }
-    LoadModel(name, log);
+    if (Status loaded = LoadModel(name, log); !loaded.ok()) {
+      log->push_back("model " + name + ": " + loaded.message());
+    }
   }
-  return true;
+  return Status::Ok();
 }
 
-bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log) {
+Status Registry::LoadModel(const std::string& name, std::vector<std::string>* log) {
   std::string dir = ModelDir(name);
   std::error_code ec;
   // Leftover temporary index files.
@@ -229,23 +239,22 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   Result<std::string> text = ReadFileText(dir + "/index.json");
   if (!text.ok()) {
     // The model directory was created but its first publish never committed.
-    log->push_back("model " + name + ": no index (interrupted first publish), removing");
     fs::remove_all(dir, ec);
     (void)FsyncPath(data_dir_ + "/models");
-    return false;
+    return NotFound("no index (interrupted first publish), removing");
   }
   json idx = json::parse(*text, nullptr, false);
   if (idx.is_discarded() || !idx.is_object() || idx.value("name", "") != name) {
-    log->push_back("model " + name + ": index.json unreadable, model not served (left on disk)");
-    return false;
+    return DataLoss("index.json unreadable, model not served (left on disk)");
   }
   s->next_version = idx.value("next_version", int64_t{1});
   for (auto& jv : idx.value("versions", json::array())) {
-    VersionInfo v;
-    if (!VersionFromIndexJson(jv, &v)) {
+    Result<VersionInfo> entry = VersionFromIndexJson(jv);
+    if (!entry.ok()) {
       log->push_back("model " + name + ": malformed version entry skipped");
       continue;
     }
+    VersionInfo v = std::move(entry).value();
     // Start-up trusts the index, which was written after the artifact was hashed and fsynced: a
     // size check catches truncation cheaply, and the handler verifies each file's sha256 when it
     // first reads it (so a large registry starts in milliseconds, not minutes).
@@ -292,9 +301,9 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
     if (jv.is_object()) indexed.insert(jv.value("version", int64_t{0}));
   }
   for (auto& e : fs::directory_iterator(dir + "/versions", ec)) {
-    int64_t v = 0;
     std::string fname = e.path().filename().string();
-    if (!ParseVersion(fname, &v) || !indexed.count(v)) {
+    Result<int64_t> v = ParseVersion(fname);
+    if (!v.ok() || !indexed.count(*v)) {
       log->push_back("model " + name + ": removing uncommitted versions/" + fname);
       fs::remove_all(e.path(), ec);
       (void)FsyncPath(dir + "/versions");
@@ -303,7 +312,61 @@ bool Registry::LoadModel(const std::string& name, std::vector<std::string>* log)
   auto rendered = Render(s);
   std::unique_lock lock(mu_);
   models_[name] = rendered;
-  return true;
+  return Status::Ok();
+}
+
+namespace {
+
+// TF Serving's model status of one version (GetModelStatus): every stored version is loadable.
+json VersionStatus(int64_t v) {
+  return {{"version", std::to_string(v)},
+          {"state", "AVAILABLE"},
+          {"status", {{"error_code", "OK"}, {"error_message", ""}}}};
+}
+
+// TF Serving's dtype names (tensorflow/core/framework/types.proto).
+std::string TfDtype(const std::string& dtype) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"float32", "DT_FLOAT"}, {"float16", "DT_HALF"}, {"int8", "DT_INT8"},   {"uint8", "DT_UINT8"},
+      {"int16", "DT_INT16"},   {"int32", "DT_INT32"},  {"int64", "DT_INT64"}, {"bool", "DT_BOOL"}};
+  for (auto& [ours, tf] : kNames) {
+    if (dtype == ours) return tf;
+  }
+  return "DT_INVALID";
+}
+
+// One tensor of a signature as TF Serving describes it (TensorInfo), with Wisp's quantization.
+json TfTensorInfo(const TensorSpec& t) {
+  json dims = json::array();
+  for (int64_t d : t.shape) dims.push_back({{"size", std::to_string(d)}, {"name", ""}});
+  json j = {{"dtype", TfDtype(t.dtype)},
+            {"tensor_shape", {{"dim", dims}, {"unknown_rank", false}}},
+            {"name", t.name}};
+  j["quantization"] =
+      t.scale.empty() ? json(nullptr) : json{{"scale", t.scale}, {"zero_point", t.zero_point}};
+  return j;
+}
+
+// GET /v1/models/{name}[/versions/{v}|/labels/{label}]/metadata, as TF Serving answers it
+// (GetModelMetadata, signature "serving_default"), plus the labels a classifier carries.
+json TfMetadata(const std::string& name, const VersionInfo& info) {
+  json inputs = json::object(), outputs = json::object();
+  for (auto& t : info.inputs) inputs[t.name] = TfTensorInfo(t);
+  for (auto& t : info.outputs) outputs[t.name] = TfTensorInfo(t);
+  json signature = {
+      {"inputs", inputs}, {"outputs", outputs}, {"method_name", "tensorflow/serving/predict"}};
+  return {{"model_spec",
+           {{"name", name}, {"signature_name", ""}, {"version", std::to_string(info.version)}}},
+          {"metadata", {{"signature_def", {{"signature_def", {{"serving_default", signature}}}}}}},
+          {"labels", info.about.label_names}};
+}
+
+}  // namespace
+
+int64_t DefaultVersion(const ModelSnapshot& s) {
+  auto stable = s.channels.find("stable");
+  if (stable != s.channels.end()) return stable->second;
+  return s.versions.empty() ? 0 : s.versions.rbegin()->first;
 }
 
 RenderedJson RenderedJson::From(std::string text) {
@@ -315,6 +378,7 @@ RenderedJson RenderedJson::From(std::string text) {
 
 std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnapshot> s) const {
   s->manifest_json.clear();
+  s->metadata_json.clear();
   s->channel_json.clear();
   std::map<int64_t, json> manifests;
   for (auto& [v, info] : s->versions) {
@@ -329,6 +393,9 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
               {"manifest_url", base},    {"inputs", in},
               {"outputs", out},          {"metadata", AboutToJson(info.about)}};
     if (info.gzip_size) m["gzip_size"] = info.gzip_size;
+    // TF Serving's GetModelStatus answer for this version, beside Wisp's fields.
+    m["model_version_status"] = json::array({VersionStatus(v)});
+    s->metadata_json[v] = RenderedJson::From(JsonText(TfMetadata(s->name, info)));
     if (key_ && key_->loaded()) {
       // Canonical form: keys sorted, no whitespace (nlohmann's default object order is sorted).
       json c = {{"name", s->name}, {"version", v}, {"sha256", info.sha256}, {"size", info.size}};
@@ -369,13 +436,18 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
     s->channel_json[ch] = RenderedJson::From(JsonText(m));
   }
   json versions = json::array();
+  json statuses = json::array();  // newest first, as TF Serving lists them
   for (auto& [v, m] : manifests) versions.push_back(m);
+  for (auto it = s->versions.rbegin(); it != s->versions.rend(); ++it) {
+    statuses.push_back(VersionStatus(it->first));
+  }
   json model = {
       {"name", s->name},
       {"latest_version", s->versions.empty() ? json(nullptr) : json(s->versions.rbegin()->first)},
       {"next_version", s->next_version},
       {"channels", channels},
-      {"versions", versions}};
+      {"versions", versions},
+      {"model_version_status", statuses}};
   s->model_json = RenderedJson::From(JsonText(model));
   return s;
 }
@@ -424,65 +496,45 @@ size_t Registry::model_count() const {
   return models_.size();
 }
 
-static void Fail(RegistryError* err, int status, std::string code, std::string message) {
-  err->status = status;
-  err->code = std::move(code);
-  err->message = std::move(message);
-}
-
-// A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so
-// (507), anything else is a 500.
-static void FailStorage(RegistryError* err, const Status& status) {
+// A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so,
+// anything else is a storage error (kIoError, whatever the file helper called it).
+static Status StorageError(const Status& status) {
   if (status.code() == StatusCode::kResourceExhausted) {
-    Fail(err, 507, "insufficient_storage",
-         "no space left in the registry's data directory: " + status.message());
-  } else {
-    Fail(err, 500, "storage_error", status.message());
+    return Status(StatusCode::kResourceExhausted,
+                  "no space left in the registry's data directory: " + status.message());
   }
+  return Status(StatusCode::kIoError, status.message());
 }
 
-// The model's current snapshot if it has `version`; otherwise null with a 404 in `err`.
-static std::shared_ptr<const ModelSnapshot> WithVersion(std::shared_ptr<const ModelSnapshot> cur,
-                                                        const std::string& name, int64_t version,
-                                                        RegistryError* err) {
-  if (!cur) {
-    Fail(err, 404, "model_not_found", "no model named '" + name + "'");
-    return nullptr;
-  }
+// The model's current snapshot if it has `version`; otherwise kNotFound naming what is missing.
+static Result<std::shared_ptr<const ModelSnapshot>> WithVersion(
+    std::shared_ptr<const ModelSnapshot> cur, const std::string& name, int64_t version) {
+  if (!cur) return Status(StatusCode::kNotFound, "no model named '" + name + "'");
   if (!cur->versions.count(version)) {
-    Fail(err, 404, "version_not_found",
-         "model '" + name + "' has no version " + std::to_string(version));
-    return nullptr;
+    return Status(StatusCode::kNotFound,
+                  "model '" + name + "' has no version " + std::to_string(version));
   }
   return cur;
 }
 
-bool Registry::Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err) {
-  if (Status written = WriteIndex(*s); !written.ok()) {
-    FailStorage(err, written);
-    return false;
-  }
+Status Registry::Commit(std::shared_ptr<ModelSnapshot> s) {
+  if (Status written = WriteIndex(*s); !written.ok()) return StorageError(written);
   std::string name = s->name;
   auto rendered = Render(std::move(s));
   std::unique_lock lock(mu_);
   models_[name] = rendered;
-  return true;
+  return Status::Ok();
 }
 
-bool Registry::Publish(const std::string& name, const ValidatedModel& model,
-                       const std::string& label, VersionInfo* info, RegistryError* err) {
+Result<VersionInfo> Registry::Publish(const std::string& name, const ValidatedModel& model,
+                                      const std::string& label) {
   // Everything that goes into index.json and the manifests is checked before any file is
   // written: text JSON cannot hold would otherwise fail the commit after the files are in place.
-  if (!IsValidUtf8(label)) {
-    Fail(err, 400, "invalid_label", "the label is not valid UTF-8");
-    return false;
-  }
+  if (!IsValidUtf8(label)) return InvalidArgument("the label is not valid UTF-8");
   for (const auto* specs : {&model.inputs, &model.outputs}) {
     for (const auto& spec : *specs) {
       if (!IsValidUtf8(spec.name) || !IsValidUtf8(spec.dtype)) {
-        Fail(err, 400, "invalid_model",
-             "model rejected: a tensor name or dtype is not valid UTF-8");
-        return false;
+        return InvalidModel("model rejected: a tensor name or dtype is not valid UTF-8");
       }
     }
   }
@@ -501,9 +553,10 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
     if (!IsValidUtf8(*text)) text->clear();
   }
   // Expensive work (hashing, compression, writing, fsync) happens before taking the commit lock.
-  std::string gz;
-  bool keep_gz = GzipCompress(bytes, &gz, 6) && gz.size() + 1024 < bytes.size() &&
-                 gz.size() < bytes.size() / 20 * 19;
+  Result<std::string> compressed = GzipCompress(bytes, 6);
+  std::string gz = compressed.ok() ? std::move(compressed).value() : std::string();
+  bool keep_gz =
+      compressed.ok() && gz.size() + 1024 < bytes.size() && gz.size() < bytes.size() / 20 * 19;
   std::string tag = RandomHex(8);
   std::string tmp_art = data_dir_ + "/tmp/" + tag + ".wisp";
   std::string tmp_gz = data_dir_ + "/tmp/" + tag + ".wisp.gz";
@@ -515,8 +568,7 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   if (written.ok() && keep_gz) written = WriteFileSynced(tmp_gz, gz);
   if (!written.ok()) {
     cleanup();
-    FailStorage(err, written);
-    return false;
+    return StorageError(written);
   }
   if (keep_gz) {
     v.gzip_size = gz.size();
@@ -546,62 +598,56 @@ bool Registry::Publish(const std::string& name, const ValidatedModel& model,
   if (!moved.ok()) {
     cleanup();
     fs::remove_all(vdir, ec);
-    FailStorage(err, moved);
-    return false;
+    return StorageError(moved);
   }
   s->versions[v.version] = v;
   s->next_version = v.version + 1;
-  if (!Commit(s, err)) {
+  if (Status committed = Commit(s); !committed.ok()) {
     fs::remove_all(vdir, ec);
-    return false;
+    return committed;
   }
-  *info = v;
-  return true;
+  return v;
 }
 
-bool Registry::SetChannel(const std::string& name, const std::string& channel, int64_t version,
-                          int64_t* previous, RegistryError* err) {
+Result<int64_t> Registry::SetChannel(const std::string& name, const std::string& channel,
+                                     int64_t version) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Current(name), name, version, err);
-  if (!cur) return false;
+  WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, version));
   auto s = std::make_shared<ModelSnapshot>(*cur);
   auto it = s->channels.find(channel);
-  *previous = it == s->channels.end() ? 0 : it->second;
-  if (it != s->channels.end() && it->second == version) return true;  // no change, no new sequence
+  const int64_t previous = it == s->channels.end() ? 0 : it->second;
+  if (previous == version) return previous;  // no change, no new sequence
   s->channels[channel] = version;
   // Every change of the channel (a move, a rollback, a re-creation) gets the next sequence.
   s->channel_sequences[channel] += 1;
-  return Commit(s, err);
+  WISP_RETURN_IF_ERROR(Commit(s));
+  return previous;
 }
 
-bool Registry::DeleteChannel(const std::string& name, const std::string& channel,
-                             RegistryError* err) {
+Status Registry::DeleteChannel(const std::string& name, const std::string& channel) {
   std::lock_guard wlock(write_mu_);
   auto cur = Current(name);
   if (!cur || !cur->channels.count(channel)) {
-    Fail(err, 404, "channel_not_found", "model '" + name + "' has no channel '" + channel + "'");
-    return false;
+    return Status(StatusCode::kNotFound, "model '" + name + "' has no channel '" + channel + "'");
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->channels.erase(channel);
-  return Commit(s, err);
+  return Commit(s);
 }
 
-bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryError* err) {
+Status Registry::DeleteVersion(const std::string& name, int64_t version) {
   std::lock_guard wlock(write_mu_);
-  auto cur = WithVersion(Current(name), name, version, err);
-  if (!cur) return false;
+  WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, version));
   for (auto& [ch, v] : cur->channels) {
     if (v == version) {
-      Fail(err, 409, "version_in_use",
-           "version " + std::to_string(version) + " is referenced by channel '" + ch +
-               "'; move the channel first");
-      return false;
+      return Status(StatusCode::kFailedPrecondition, "version " + std::to_string(version) +
+                                                         " is referenced by channel '" + ch +
+                                                         "'; move the channel first");
     }
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->versions.erase(version);
-  if (!Commit(s, err)) return false;
+  WISP_RETURN_IF_ERROR(Commit(s));
   // The index no longer names the version; its files are garbage from here on (and are removed
   // at start-up if this is interrupted). Readers that already hold the file keep their copy.
   std::error_code ec;
@@ -613,7 +659,7 @@ bool Registry::DeleteVersion(const std::string& name, int64_t version, RegistryE
   } else {
     fs::remove_all(vdir, ec);
   }
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace wisp::server

@@ -63,6 +63,8 @@ struct ModelSnapshot {
   std::map<std::string, int64_t> channel_sequences;
   // Rendered responses.
   std::map<int64_t, RenderedJson> manifest_json;
+  // TF Serving's model metadata document of each version (GET .../metadata).
+  std::map<int64_t, RenderedJson> metadata_json;
   std::map<std::string, RenderedJson> channel_json;
   RenderedJson model_json;
   // When (registry clock, Unix seconds) the channel manifests are due to be re-signed: half
@@ -75,11 +77,9 @@ struct RegistryOptions {
   std::function<int64_t()> clock;      // Unix seconds; empty: the system clock
 };
 
-struct RegistryError {
-  int status = 0;  // HTTP status to answer with
-  std::string code;
-  std::string message;
-};
+// The version TF Serving's paths without a version or label mean: the `stable` channel's, else the
+// latest; 0 when the model has no version.
+int64_t DefaultVersion(const ModelSnapshot& s);
 
 class Registry {
  public:
@@ -89,31 +89,44 @@ class Registry {
 
   // Locks the directory, removes leftovers of interrupted writes and loads every model,
   // checking artifact sizes (digests are checked on first read). Messages about anything repaired
-  // or refused are appended to `log`.
-  bool Open(std::string* error, std::vector<std::string>* log);
+  // or refused are appended to `log`. kFailedPrecondition when another server holds the lock.
+  Status Open(std::vector<std::string>* log);
 
   // The model's snapshot; channel manifests past half their lifetime are re-signed first.
   std::shared_ptr<const ModelSnapshot> Get(const std::string& name) const;
   std::vector<std::shared_ptr<const ModelSnapshot>> List() const;
   std::string ArtifactPath(const std::string& name, int64_t version, bool gzip) const;
 
-  // Stores a validated model as the next version. On success fills `info`.
-  bool Publish(const std::string& name, const ValidatedModel& model, const std::string& label,
-               VersionInfo* info, RegistryError* err);
-  bool SetChannel(const std::string& name, const std::string& channel, int64_t version,
-                  int64_t* previous, RegistryError* err);
-  bool DeleteChannel(const std::string& name, const std::string& channel, RegistryError* err);
-  bool DeleteVersion(const std::string& name, int64_t version, RegistryError* err);
+  // The writes. Each fails with a Status whose message says what was wrong, and leaves the
+  // committed state as it was:
+  //   kInvalidArgument     the label is not valid UTF-8
+  //   kInvalidModel        a tensor name or dtype of the model is not valid UTF-8
+  //   kNotFound            no such model, version or channel
+  //   kFailedPrecondition  the version is still referenced by a channel
+  //   kResourceExhausted   the data directory's disk (or quota) is full
+  //   kIoError             any other storage failure
+  // Models are never removed, so a model seen once stays: kNotFound from SetChannel or
+  // DeleteVersion for a model known to exist means the version is missing.
+
+  // Stores a validated model as the next version and returns what was stored.
+  Result<VersionInfo> Publish(const std::string& name, const ValidatedModel& model,
+                              const std::string& label);
+  // Returns the version the channel pointed to before (0 when it is new).
+  Result<int64_t> SetChannel(const std::string& name, const std::string& channel, int64_t version);
+  Status DeleteChannel(const std::string& name, const std::string& channel);
+  Status DeleteVersion(const std::string& name, int64_t version);
 
   size_t model_count() const;
 
  private:
-  bool LoadModel(const std::string& name, std::vector<std::string>* log);
+  // Loads one model's committed state; repairs are appended to `log`. An error means the model
+  // is not served (kNotFound: no index, the directory was removed; kDataLoss: unreadable index).
+  Status LoadModel(const std::string& name, std::vector<std::string>* log);
   Status WriteIndex(const ModelSnapshot& s);
   // Makes `s` the model's committed state: index.json replaced durably, then the rendered
   // snapshot swapped in for readers. Called with write_mu_ held; a storage error leaves both as
   // they were.
-  bool Commit(std::shared_ptr<ModelSnapshot> s, RegistryError* err);
+  Status Commit(std::shared_ptr<ModelSnapshot> s);
   std::shared_ptr<const ModelSnapshot> Render(std::shared_ptr<ModelSnapshot> s) const;
   // The snapshot as committed, without the re-signing check (for the write paths).
   std::shared_ptr<const ModelSnapshot> Current(const std::string& name) const;
@@ -143,7 +156,8 @@ Result<StoredIndex> ReadStoredIndex(const std::string& path);
 
 // Name rule for models and channels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 bool IsValidName(const std::string& s);
-// Positive decimal integer without sign or leading zeros, at most 18 digits.
-bool ParseVersion(const std::string& s, int64_t* v);
+// Positive decimal integer without sign or leading zeros, at most 18 digits; kInvalidArgument
+// otherwise.
+Result<int64_t> ParseVersion(const std::string& s);
 
 }  // namespace wisp::server

@@ -447,27 +447,16 @@ Status Server::ReopenLogs() { return impl_->core.access_log.Reopen(); }
 uint16_t Server::port() const { return impl_->port; }
 bool Server::tls() const { return impl_->core.tls.has_value(); }
 
-bool Server::Start(std::string* error) {
+Status Server::Start() {
   Core& c = impl_->core;
   const ServerConfig& cfg = c.cfg;
   std::vector<std::string> tokens;
   if (!cfg.token_file.empty()) {
-    auto read = ReadTokens(cfg.token_file);
-    if (!read.ok()) {
-      *error = read.status().message();
-      return false;
-    }
-    tokens = std::move(read).value();
+    WISP_ASSIGN_OR_RETURN(tokens, ReadTokens(cfg.token_file));
   }
-  if (!cfg.signing_key.empty()) {
-    if (Status s = c.key.LoadPrivatePem(cfg.signing_key); !s.ok()) {
-      *error = s.message();
-      return false;
-    }
-  }
+  if (!cfg.signing_key.empty()) WISP_RETURN_IF_ERROR(c.key.LoadPrivatePem(cfg.signing_key));
   if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {
-    *error = "--web " + cfg.web_dir + " is not a directory";
-    return false;
+    return Status(StatusCode::kInvalidArgument, "--web " + cfg.web_dir + " is not a directory");
   }
   if (!cfg.tls_cert.empty()) {
     try {
@@ -478,25 +467,21 @@ bool Server::Start(std::string* error) {
       c.tls->use_certificate_chain_file(cfg.tls_cert);
       c.tls->use_private_key_file(cfg.tls_key, ssl::context::pem);
     } catch (const std::exception& e) {
-      *error = std::string("TLS setup failed: ") + e.what();
-      return false;
+      return Status(StatusCode::kInvalidArgument, std::string("TLS setup failed: ") + e.what());
     }
   }
-  if (Status s = c.access_log.Open(cfg.access_log); !s.ok()) {
-    *error = s.message();
-    return false;
-  }
+  WISP_RETURN_IF_ERROR(c.access_log.Open(cfg.access_log));
   RegistryOptions registry_options;
   registry_options.manifest_ttl_s = cfg.manifest_ttl_s;
   registry_options.clock = cfg.clock;
   c.registry =
       std::make_unique<Registry>(cfg.data_dir, c.key.loaded() ? &c.key : nullptr, registry_options);
   std::vector<std::string> log;
-  bool opened = c.registry->Open(error, &log);
-  if (!cfg.quiet || !opened) {
+  Status opened = c.registry->Open(&log);
+  if (!cfg.quiet || !opened.ok()) {
     for (auto& line : log) std::cerr << "wisp-server: recovery: " << line << "\n";
   }
-  if (!opened) return false;
+  WISP_RETURN_IF_ERROR(opened);
   c.handler = std::make_unique<Handler>(cfg, c.registry.get(), c.engine.get(), &c.metrics,
                                         c.key.loaded() ? &c.key : nullptr, tokens);
   const unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -523,8 +508,8 @@ bool Server::Start(std::string* error) {
     acceptor.listen(net::socket_base::max_listen_connections);
     impl_->listener = std::make_shared<Listener>(c, std::move(acceptor));
   } catch (const std::exception& e) {
-    *error = "cannot listen on " + cfg.address + ":" + std::to_string(cfg.port) + ": " + e.what();
-    return false;
+    return Status(StatusCode::kIoError, "cannot listen on " + cfg.address + ":" +
+                                            std::to_string(cfg.port) + ": " + e.what());
   }
   impl_->port = impl_->listener->port();
   impl_->listener->Run();
@@ -542,7 +527,7 @@ bool Server::Start(std::string* error) {
       }
     });
   }
-  return true;
+  return Status::Ok();
 }
 
 void Server::Stop() {
@@ -608,9 +593,8 @@ int RunServerMain(int argc, char** argv, std::unique_ptr<ModelEngine> engine) {
   net::signal_set signals(signals_ioc, SIGINT, SIGTERM);
   net::signal_set hangup(signals_ioc, SIGHUP);
   Server server(cfg, std::move(engine));
-  std::string error;
-  if (!server.Start(&error)) {
-    std::cerr << "wisp-server: " << error << "\n";
+  if (Status started = server.Start(); !started.ok()) {
+    std::cerr << "wisp-server: " << started.message() << "\n";
     return 1;
   }
   std::string host =

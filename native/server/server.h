@@ -25,8 +25,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Opens the registry, binds, and starts the I/O threads. Start-up messages (repairs after a
-  // crash) go to `log` when given, else to stderr.
-  bool Start(std::string* error);
+  // crash) go to stderr. The error names what could not be set up (tokens, key, TLS, access log,
+  // data directory, listening socket).
+  Status Start();
   uint16_t port() const;
   bool tls() const;
   // Graceful stop: no new connections, idle keep-alive connections are closed, in-flight requests

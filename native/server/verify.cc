@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "native/common/util.h"
@@ -49,30 +48,13 @@ class Checker {
 
   std::string Rel(const fs::path& p) const { return fs::path(p).lexically_relative(dir_).string(); }
 
-  // Streams the file through sha256 (artifacts may be large).
-  bool HashFile(const std::string& path, uint64_t* size, std::string* hex) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    Sha256Stream h;
-    std::string buf(1 << 20, '\0');
-    *size = 0;
-    while (in) {
-      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      auto n = static_cast<size_t>(in.gcount());
-      h.Update(buf.data(), n);
-      *size += n;
-    }
-    if (in.bad()) return false;
-    sum_.bytes_hashed += *size;
-    *hex = h.FinalHex();
-    return true;
-  }
-
   void CheckFile(const std::string& path, uint64_t want_size, const std::string& want_sha) {
-    uint64_t size = 0;
-    std::string sha;
     std::string rel = Rel(path);
-    if (!HashFile(path, &size, &sha)) return Problem(rel, "missing or unreadable");
+    Result<FileDigest> digest = HashFile(path);
+    if (!digest.ok()) return Problem(rel, "missing or unreadable");
+    sum_.bytes_hashed += digest->size;
+    const uint64_t size = digest->size;
+    const std::string& sha = digest->sha256;
     if (size != want_size) {
       return Problem(rel,
                      "size " + std::to_string(size) + ", index says " + std::to_string(want_size));
@@ -118,8 +100,8 @@ class Checker {
       }
     }
     for (auto& e : fs::directory_iterator(mdir + "/versions", ec)) {
-      int64_t v = 0;
-      if (!ParseVersion(e.path().filename().string(), &v) || !listed.count(v)) {
+      Result<int64_t> v = ParseVersion(e.path().filename().string());
+      if (!v.ok() || !listed.count(*v)) {
         Problem(Rel(e.path()), "not listed in the index (interrupted publish or delete)");
       }
     }

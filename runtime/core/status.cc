@@ -25,6 +25,12 @@ const char* StatusCodeName(StatusCode code) {
       return "i/o error";
     case StatusCode::kInternal:
       return "internal error";
+    case StatusCode::kFailedPrecondition:
+      return "failed precondition";
+    case StatusCode::kDataLoss:
+      return "data loss";
+    case StatusCode::kMalformed:
+      return "malformed";
   }
   return "unknown";
 }

@@ -18,6 +18,10 @@ enum class StatusCode {
   kResourceExhausted,
   kIoError,
   kInternal,
+  // Added for the server and client (kept after the others so existing values do not change):
+  kFailedPrecondition,  // the target is not in a state the operation needs (a version in use)
+  kDataLoss,            // stored data no longer matches its recorded digest (corrupt on disk)
+  kMalformed,           // input that does not parse as its format says (JSON syntax)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -68,6 +72,9 @@ WISP_ERROR_FACTORY(OutOfRange, kOutOfRange)
 WISP_ERROR_FACTORY(ResourceExhausted, kResourceExhausted)
 WISP_ERROR_FACTORY(IoError, kIoError)
 WISP_ERROR_FACTORY(Internal, kInternal)
+WISP_ERROR_FACTORY(FailedPrecondition, kFailedPrecondition)
+WISP_ERROR_FACTORY(DataLoss, kDataLoss)
+WISP_ERROR_FACTORY(Malformed, kMalformed)
 #undef WISP_ERROR_FACTORY
 
 // Result<T>: a value or the Status explaining why there is none.

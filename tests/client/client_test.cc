@@ -26,9 +26,7 @@ std::string PublishFile(const TestServer& ts, const TempDir& d, const std::strin
                         const std::string& bytes, const std::string& channel) {
   std::string path = d / ("upload-" + Sha256Hex(bytes).substr(0, 8) + ".wisp");
   WriteText(path, bytes);
-  std::string manifest, error;
-  EXPECT_TRUE(client::Publish(ts.url, kToken, path, name, "", channel, &manifest, &error)) << error;
-  return manifest;
+  return Ok(client::Publish(ts.url, kToken, path, name, "", channel));
 }
 
 std::string ReadAll(const std::string& path) {
@@ -37,19 +35,17 @@ std::string ReadAll(const std::string& path) {
 }
 
 TEST(ClientTest, ParsesServerUrls) {
-  client::ServerUrl u;
-  std::string error;
-  ASSERT_TRUE(client::ServerUrl::Parse("http://127.0.0.1:8080/", &u, &error));
+  client::ServerUrl u = Ok(client::ServerUrl::Parse("http://127.0.0.1:8080/"));
   EXPECT_EQ(u.host, "127.0.0.1");
   EXPECT_EQ(u.port, "8080");
   EXPECT_EQ(u.base_path, "");
-  ASSERT_TRUE(client::ServerUrl::Parse("http://[::1]:9/reg", &u, &error));
+  u = Ok(client::ServerUrl::Parse("http://[::1]:9/reg"));
   EXPECT_EQ(u.host, "::1");
   EXPECT_EQ(u.base_path, "/reg");
-  ASSERT_TRUE(client::ServerUrl::Parse("http://models.local", &u, &error));
+  u = Ok(client::ServerUrl::Parse("http://models.local"));
   EXPECT_EQ(u.port, "80");
-  EXPECT_FALSE(client::ServerUrl::Parse("ftp://x", &u, &error));
-  ASSERT_TRUE(client::ServerUrl::Parse("https://models.example/r/", &u, &error));
+  EXPECT_EQ(client::ServerUrl::Parse("ftp://x").status().code(), StatusCode::kInvalidArgument);
+  u = Ok(client::ServerUrl::Parse("https://models.example/r/"));
   EXPECT_TRUE(u.tls);
   EXPECT_EQ(u.port, "443");
   EXPECT_EQ(u.base_path, "/r");
@@ -66,7 +62,7 @@ TEST(ClientTest, PullPublishChannelAndRollback) {
   opt.cache_dir = d / "cache";
   PullResult r;
   std::string error;
-  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "net", opt));
   EXPECT_EQ(r.state, PullResult::State::kDownloaded);
   EXPECT_EQ(r.version, 1);
   EXPECT_EQ(ReadAll(r.path), v1);
@@ -75,13 +71,13 @@ TEST(ClientTest, PullPublishChannelAndRollback) {
 
   // Already current: one conditional request, answered 304, no artifact transfer.
   uint64_t downloads = ts.server->metrics().RequestCount(kArtifactRoute);
-  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "net", opt));
   EXPECT_EQ(r.state, PullResult::State::kUpToDate);
   EXPECT_EQ(ts.server->metrics().RequestCount(kArtifactRoute), downloads);
 
   // A new version on the channel: downloaded, the previous one kept for rollback.
   json m2 = json::parse(PublishFile(ts, d, "net", v2, "stable"));
-  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "net", opt));
   EXPECT_EQ(r.state, PullResult::State::kDownloaded);
   EXPECT_EQ(r.version, 2);
   EXPECT_EQ(r.previous_version, 1);
@@ -90,26 +86,28 @@ TEST(ClientTest, PullPublishChannelAndRollback) {
 
   // Rollback with the operator command; the pull switches without downloading.
   std::string resp;
-  ASSERT_TRUE(client::SetChannel(ts.url, kToken, "net", "stable", 1, &resp, &error)) << error;
+  resp = Ok(client::SetChannel(ts.url, kToken, "net", "stable", 1));
   EXPECT_EQ(json::parse(resp)["previous_version"], 2);
   downloads = ts.server->metrics().RequestCount(kArtifactRoute);
-  ASSERT_TRUE(client::Pull(ts.url, "net", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "net", opt));
   EXPECT_EQ(r.state, PullResult::State::kSwitched);
   EXPECT_EQ(r.version, 1);
   EXPECT_EQ(ReadAll(r.path), v1);
   EXPECT_EQ(ts.server->metrics().RequestCount(kArtifactRoute), downloads);
 
   // Errors are reported with the server's message.
-  EXPECT_FALSE(client::SetChannel(ts.url, "wrong-token", "net", "stable", 2, &resp, &error));
+  error = ErrorOf(client::SetChannel(ts.url, "wrong-token", "net", "stable", 2));
   EXPECT_NE(error.find("401"), std::string::npos) << error;
-  EXPECT_FALSE(client::SetChannel(ts.url, kToken, "net", "stable", 42, &resp, &error));
+  error = ErrorOf(client::SetChannel(ts.url, kToken, "net", "stable", 42));
   EXPECT_NE(error.find("no version 42"), std::string::npos) << error;
   opt.channel = "missing";
-  EXPECT_FALSE(client::Pull(ts.url, "net", opt, &r, &error));
-  EXPECT_NE(error.find("404"), std::string::npos) << error;
-  std::string manifest;
+  Status missing = client::Pull(ts.url, "net", opt).status();
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("404"), std::string::npos) << missing.message();
+  EXPECT_EQ(client::DeleteVersion(ts.url, kToken, "net", 1).code(),
+            StatusCode::kFailedPrecondition);  // the channel points at it (409)
   WriteText(d / "junk.bin", "not a model");
-  EXPECT_FALSE(client::Publish(ts.url, kToken, d / "junk.bin", "net", "", "", &manifest, &error));
+  error = ErrorOf(client::Publish(ts.url, kToken, d / "junk.bin", "net", "", ""));
   EXPECT_NE(error.find("bad magic"), std::string::npos) << error;
 }
 
@@ -127,7 +125,7 @@ TEST(ClientTest, InterruptedDownloadResumesWithRange) {
   };
   PullResult r;
   std::string error;
-  EXPECT_FALSE(client::Pull(ts.url, "big", opt, &r, &error));
+  error = ErrorOf(client::Pull(ts.url, "big", opt));
   EXPECT_EQ(error, "cancelled");
   std::string part = d / "cache/big/v1/model.wisp.part";
   ASSERT_TRUE(std::filesystem::exists(part));
@@ -138,7 +136,7 @@ TEST(ClientTest, InterruptedDownloadResumesWithRange) {
 
   // The next pull asks only for the rest.
   opt.progress = nullptr;
-  ASSERT_TRUE(client::Pull(ts.url, "big", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "big", opt));
   EXPECT_EQ(r.state, PullResult::State::kDownloaded);
   EXPECT_EQ(r.resumed_from, partial);
   EXPECT_EQ(r.bytes_downloaded, model.size() - partial);
@@ -163,11 +161,11 @@ TEST(ClientTest, CorruptPartialDownloadIsDiscarded) {
   opt.cache_dir = d / "cache";
   PullResult r;
   std::string error;
-  EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(ts.url, "m", opt));
   EXPECT_NE(error.find("does not match"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(d / "cache/m/v1/model.wisp"));
   EXPECT_FALSE(std::filesystem::exists(d / "cache/m/v1/model.wisp.part"));
-  ASSERT_TRUE(client::Pull(ts.url, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "m", opt));
   EXPECT_EQ(ReadAll(r.path), model);
 }
 
@@ -188,20 +186,19 @@ TEST(ClientTest, PullOverHttpsVerifiesTheCertificate) {
   std::string manifest, error;
   // Not trusted yet: refused.
   ::setenv("SSL_CERT_FILE", (d / "missing.pem").c_str(), 1);
-  EXPECT_FALSE(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable", &manifest, &error));
+  error = ErrorOf(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable"));
   ::setenv("SSL_CERT_FILE", (d / "cert.pem").c_str(), 1);
-  ASSERT_TRUE(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable", &manifest, &error))
-      << error;
+  manifest = Ok(client::Publish(https, kToken, d / "m.wisp", "m", "", "stable"));
   PullOptions opt;
   opt.cache_dir = d / "cache";
   PullResult r;
-  ASSERT_TRUE(client::Pull(https, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(https, "m", opt));
   EXPECT_EQ(ReadAll(r.path), model);
-  ASSERT_TRUE(client::Pull(https, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(https, "m", opt));
   EXPECT_EQ(r.state, PullResult::State::kUpToDate);
   // The certificate names localhost, not 127.0.0.1.
   std::string ip = "https://127.0.0.1:" + std::to_string(ts.server->port());
-  EXPECT_FALSE(client::Pull(ip, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(ip, "m", opt));
   ::unsetenv("SSL_CERT_FILE");
 }
 
@@ -217,14 +214,14 @@ TEST(ClientTest, PinnedSigningKey) {
   opt.cache_dir = d / "cache";
   opt.public_key_base64 = Base64Encode(k.PublicKeyRaw());
   PullResult r;
-  ASSERT_TRUE(client::Pull(ts.url, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(ts.url, "m", opt));
   // Another key: refused, nothing downloaded.
   Ed25519Key other;
   std::string key2 = MakeSigningKey(d.path());
   ASSERT_TRUE(other.LoadPrivatePem(key2).ok());
   opt.public_key_base64 = Base64Encode(other.PublicKeyRaw());
   opt.cache_dir = d / "cache2";
-  EXPECT_FALSE(client::Pull(ts.url, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(ts.url, "m", opt));
   EXPECT_NE(error.find("signature"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(d / "cache2/m/v1/model.wisp"));
 }
@@ -308,7 +305,7 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   opt.cache_dir = d / "cache";
   opt.public_key_base64 = Base64Encode(k.PublicKeyRaw());
   PullResult r;
-  ASSERT_TRUE(client::Pull(mirror.url, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(mirror.url, "m", opt));
   EXPECT_EQ(r.version, 2);
   EXPECT_NE(ReadAll(d / "cache/m/sequences.json").find("2"), std::string::npos);
 
@@ -318,7 +315,7 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   for (bool pinned : {true, false}) {
     PullOptions o = opt;
     if (!pinned) o.public_key_base64.clear();
-    EXPECT_FALSE(client::Pull(mirror.url, "m", o, &r, &error));
+    error = ErrorOf(client::Pull(mirror.url, "m", o));
     EXPECT_NE(error.find("sequence 1 is lower than sequence 2"), std::string::npos) << error;
     EXPECT_NE(error.find("keeping v2"), std::string::npos) << error;
     EXPECT_EQ(ReadAll(d / "cache/m/v2/model.wisp"), v2);
@@ -327,7 +324,7 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   json raised = json::parse(old_manifest);
   raised["sequence"] = 9;
   mirror.Set(ch, raised.dump());
-  EXPECT_FALSE(client::Pull(mirror.url, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(mirror.url, "m", opt));
   EXPECT_NE(error.find("'sequence' does not match its signed value (1)"), std::string::npos)
       << error;
 
@@ -340,19 +337,19 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   PublishFile(past, d, "m", v2, "stable");
   const std::string expired = Do(past.url, "GET", ch).body;
   mirror.Set(ch, expired);
-  EXPECT_FALSE(client::Pull(mirror.url, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(mirror.url, "m", opt));
   EXPECT_NE(error.find("expired at " + json::parse(expired)["expires"].get<std::string>()),
             std::string::npos)
       << error;
   EXPECT_EQ(ReadAll(d / "cache/m/v2/model.wisp"), v2);
   opt.cache_dir = d / "fresh-cache";
-  EXPECT_FALSE(client::Pull(past.url, "m", opt, &r, &error));
+  error = ErrorOf(client::Pull(past.url, "m", opt));
   EXPECT_NE(error.find("expired at"), std::string::npos) << error;
 
   // The current manifest is still accepted, and a later sequence too.
   opt.cache_dir = d / "cache";
   mirror.Set(ch, new_manifest);
-  ASSERT_TRUE(client::Pull(mirror.url, "m", opt, &r, &error)) << error;
+  r = Ok(client::Pull(mirror.url, "m", opt));
   EXPECT_EQ(r.version, 2);
 }
 

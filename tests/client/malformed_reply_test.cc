@@ -21,9 +21,9 @@ TEST(MalformedReplyTest, ManifestFieldsOfTheWrongTypeAreRefused) {
            R"({"signature": {"value": "AAAA"}, "name": "m", "version": "1", "size": -3})",
            R"({"signature": {"value": 7}, "sha256": ["x"], "size": 1.5})",
        }) {
-    std::string error;
-    EXPECT_FALSE(VerifyManifestSignature(manifest, kPinnedKey, &error)) << manifest;
-    EXPECT_FALSE(error.empty()) << manifest;
+    Status verified = VerifyManifestSignature(manifest, kPinnedKey);
+    EXPECT_FALSE(verified.ok()) << manifest;
+    EXPECT_FALSE(verified.message().empty()) << manifest;
   }
 }
 
@@ -33,8 +33,7 @@ TEST(MalformedReplyTest, KeptFuzzInputsAreRefused) {
     ++files;
     std::ifstream in(entry.path(), std::ios::binary);
     std::string manifest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::string error;
-    EXPECT_FALSE(VerifyManifestSignature(manifest, kPinnedKey, &error)) << entry.path();
+    EXPECT_FALSE(VerifyManifestSignature(manifest, kPinnedKey).ok()) << entry.path();
   }
   EXPECT_GT(files, 0);
 }

@@ -1051,7 +1051,9 @@ TEST(TfliteMetadata, TruncatedAndMutatedMetadataNeverCrash) {
       copy[pos] ^= static_cast<uint8_t>(1u << (rng() % 8));
     }
     auto r = ImportTflite(copy.data(), copy.size());
-    if (r.ok()) EXPECT_TRUE(Model::Load(std::move(r).value(), LoadOptions{true}).ok());
+    if (r.ok()) {
+      EXPECT_TRUE(Model::Load(std::move(r).value(), LoadOptions{true}).ok());
+    }
   }
 }
 

@@ -39,9 +39,9 @@ cat >"$tmp/client/main.cc" <<'CC'
 #include <cstdio>
 #include "native/client/client.h"
 int main() {
-  wisp::client::ServerUrl url;
-  std::string error;
-  if (!wisp::client::ServerUrl::Parse("https://models.example:8443/r", &url, &error)) return 1;
+  auto parsed = wisp::client::ServerUrl::Parse("https://models.example:8443/r");
+  if (!parsed.ok()) return 1;
+  const wisp::client::ServerUrl& url = parsed.value();
   std::printf("%s %s %s\n", url.host.c_str(), url.port.c_str(), url.base_path.c_str());
   return 0;
 }

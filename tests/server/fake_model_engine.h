@@ -24,9 +24,9 @@ class FakeLoadedModel : public LoadedModel {
   }
   const std::vector<TensorSpec>& inputs() const override { return inputs_; }
   const std::vector<TensorSpec>& outputs() const override { return outputs_; }
-  EngineResult<std::vector<Tensor>> Predict(const std::vector<Tensor>& in) override {
+  Result<std::vector<Tensor>> Predict(const std::vector<Tensor>& in) override {
     if (in.size() != 1 || in[0].dtype != "float32" || in[0].data.size() != 16) {
-      return EngineResult<std::vector<Tensor>>::Error("fake model wants one float32 [1,4] input");
+      return InvalidArgument("fake model wants one float32 [1,4] input");
     }
     float x[4];
     std::memcpy(x, in[0].data.data(), 16);
@@ -44,8 +44,7 @@ class FakeLoadedModel : public LoadedModel {
 class FakeModelEngine : public ModelEngine {
  public:
   std::string name() const override { return "fake"; }
-  EngineResult<ValidatedModel> Validate(const std::vector<uint8_t>& upload,
-                                        const std::string&) override {
+  Result<ValidatedModel> Validate(const std::vector<uint8_t>& upload, const std::string&) override {
     auto starts = [&](const char* magic) {
       return upload.size() >= 8 && std::memcmp(upload.data(), magic, 8) == 0;
     };
@@ -56,16 +55,17 @@ class FakeModelEngine : public ModelEngine {
       m.wisp_bytes = upload;
       std::memcpy(m.wisp_bytes.data(), "FAKEWISP", 8);
     } else {
-      return EngineResult<ValidatedModel>::Error("not a .wisp or .tflite model (bad magic)");
+      return InvalidModel("not a .wisp or .tflite model (bad magic)");
     }
     FakeLoadedModel spec;
     m.inputs = spec.inputs();
     m.outputs = spec.outputs();
+    m.about.label_names = {"a", "b", "c", "d"};  // one per output value
     return m;
   }
-  EngineResult<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& bytes) override {
+  Result<std::shared_ptr<LoadedModel>> Load(const std::vector<uint8_t>& bytes) override {
     if (bytes.size() < 8 || std::memcmp(bytes.data(), "FAKEWISP", 8) != 0) {
-      return EngineResult<std::shared_ptr<LoadedModel>>::Error("bad magic");
+      return InvalidModel("bad magic");
     }
     return std::shared_ptr<LoadedModel>(std::make_shared<FakeLoadedModel>());
   }

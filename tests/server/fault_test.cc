@@ -61,13 +61,10 @@ struct Counts {
 
 client::HttpResponse Send(const std::string& url, const std::string& method,
                           const std::string& target, const std::string& body, bool* ok) {
-  client::ServerUrl u;
-  std::string error;
-  client::ServerUrl::Parse(url, &u, &error);
-  client::HttpClient c(u, 5000);  // a fresh connection: no retry on a reused one
-  client::HttpResponse r;
-  *ok = c.Request(method, target, Auth(), body, &r, &error);
-  return r;
+  client::HttpClient c(Ok(client::ServerUrl::Parse(url)), 5000);  // fresh: no retry on reuse
+  Result<client::HttpResponse> r = c.Request(method, target, Auth(), body);
+  *ok = r.ok();
+  return r.ok() ? std::move(r).value() : client::HttpResponse{};
 }
 
 // One writer: at most one operation in flight, so the outcome of the interrupted one is the only

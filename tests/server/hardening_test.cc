@@ -11,10 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include "native/common/util.h"
+#include "native/server/handler.h"
 #include "native/server/metrics.h"
 #include "native/server/predict_json.h"
 #include "native/server/registry.h"
-#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -41,22 +42,21 @@ std::string Slurp(const std::string& path) {
 
 std::vector<TensorSpec> Specs() { return {TensorSpec{"x", "float32", {1, 4}, {}, {}}}; }
 
-RegistryError ParseError(const std::string& body, std::vector<TensorSpec> specs = Specs()) {
-  std::vector<std::vector<Tensor>> batches;
-  RegistryError err;
-  EXPECT_FALSE(ParsePredictJson(body, specs, 8, &batches, &err)) << body.substr(0, 80);
-  EXPECT_EQ(err.status, 400);
-  return err;
+// The parser's error, and the HTTP status the handler answers it with (always 400).
+Status ParseError(const std::string& body, std::vector<TensorSpec> specs = Specs()) {
+  auto parsed = ParsePredictJson(body, specs, 8);
+  EXPECT_FALSE(parsed.ok()) << body.substr(0, 80);
+  EXPECT_EQ(StatusReply(parsed.status()).status, 400u);
+  return parsed.status();
 }
 
 TEST(PredictJsonTest, ParsesInstancesStraightIntoTensors) {
-  std::vector<std::vector<Tensor>> b;
-  RegistryError err;
-  ASSERT_TRUE(ParsePredictJson(
+  auto parsed = ParsePredictJson(
       R"( {"meta": {"a": [1, {"b": null}], "c": "\u00e9\ud83d\ude00", "\"\\\/\b\f\n\r\t": false},
            "instances": [[1, 2.5, -3e0, true], {"\u0078": [[0, 0, 0, 1]]}]} )",
-      Specs(), 8, &b, &err))
-      << err.message;
+      Specs(), 8);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  std::vector<std::vector<Tensor>> b = std::move(parsed).value();
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0][0].shape, (std::vector<int64_t>{1, 4}));
   float v[4];
@@ -66,48 +66,91 @@ TEST(PredictJsonTest, ParsesInstancesStraightIntoTensors) {
   EXPECT_EQ(v[3], 1.0f);
   std::vector<TensorSpec> two = {TensorSpec{"a", "int8", {2}, {}, {}},
                                  TensorSpec{"b", "int32", {-1, 2}, {}, {}}};
-  ASSERT_TRUE(ParsePredictJson(
-      R"({"instances": [{"b": [[1, 2], [3, 4], [5, 6]], "a": [-128, 127]}]})", two, 8, &b, &err))
-      << err.message;
+  parsed = ParsePredictJson(R"({"instances": [{"b": [[1, 2], [3, 4], [5, 6]], "a": [-128, 127]}]})",
+                            two, 8);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  b = std::move(parsed).value();
   EXPECT_EQ(b[0][0].data.size(), 2u);
   EXPECT_EQ(b[0][1].shape, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(b[0][1].data.size(), 24u);
 }
 
+// TF Serving's columnar format and "values": "real" (quantized as TFLite's QUANTIZE: round half
+// away from zero, add the zero point, saturate), wherever "values" sits in the object.
+TEST(PredictJsonTest, ColumnsAndRealValues) {
+  std::vector<TensorSpec> q = {TensorSpec{"x", "int8", {1, 5}, {0.5f}, {1}}};
+  PredictBody info;
+  auto parsed = ParsePredictJson(
+      R"({"instances": [[0.25, -0.25, 1000, -1000, 2]], "values": "real"})", q, 8, &info);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_TRUE(info.real_values);
+  EXPECT_EQ(info.format, PredictFormat::kRow);
+  const std::vector<uint8_t>& d = (*parsed)[0][0].data;
+  ASSERT_EQ(d.size(), 5u);
+  EXPECT_EQ(static_cast<int8_t>(d[0]), 2);     // 0.5 rounds up to 1, + 1
+  EXPECT_EQ(static_cast<int8_t>(d[1]), 0);     // -0.5 rounds to -1, + 1
+  EXPECT_EQ(static_cast<int8_t>(d[2]), 127);   // saturates
+  EXPECT_EQ(static_cast<int8_t>(d[3]), -128);  // saturates
+  EXPECT_EQ(static_cast<int8_t>(d[4]), 5);
+  // Raw (the default) keeps the values and refuses what does not fit.
+  EXPECT_FALSE(ParsePredictJson(R"({"instances": [[0, 0, 1000, 0, 0]]})", q, 8).ok());
+  parsed =
+      ParsePredictJson(R"({"values": "raw", "inputs": {"x": [[1, 2, 3, 4, 5]]}})", q, 8, &info);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_FALSE(info.real_values);
+  EXPECT_EQ(info.format, PredictFormat::kColumnar);
+  ASSERT_EQ(parsed->size(), 1u);
+  EXPECT_EQ(static_cast<int8_t>((*parsed)[0][0].data[4]), 5);
+  EXPECT_NE(
+      ParseError(R"({"values": "fuzzy", "instances": [[1, 2, 3, 4]]})").message().find("fuzzy"),
+      std::string::npos);
+  EXPECT_NE(ParseError(R"({"values": 1, "instances": [[1, 2, 3, 4]]})").message().find("values"),
+            std::string::npos);
+  // Per-channel quantized inputs take raw values only.
+  std::vector<TensorSpec> pc = {TensorSpec{"x", "int8", {1, 2}, {0.5f, 0.25f}, {0, 0}}};
+  EXPECT_NE(
+      ParseError(R"({"values": "real", "instances": [[1, 2]]})", pc).message().find("per channel"),
+      std::string::npos);
+}
+
 TEST(PredictJsonTest, RefusesWhatDoesNotFit) {
-  EXPECT_EQ(ParseError("{not json").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]]} x)").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4],]})").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[01, 2, 3, 4]]})").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "a\x": 1})").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "\udc00": 1})").code, "malformed_json");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3]]})").code, "bad_request");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, [2], 3, 4]]})").message, "input 'x': ragged array");
-  EXPECT_EQ(ParseError(R"({"instances": [[[1, 2], [3]]]})").message, "input 'x': ragged array");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4, 5, 6]]})").code, "bad_request");
-  EXPECT_EQ(ParseError(R"({"instances": []})").code, "bad_request");
-  EXPECT_EQ(ParseError(R"({"inputs": 1})").code, "bad_request");
-  EXPECT_EQ(ParseError(R"({"instances": [{"y": [1, 2, 3, 4]}]})").message,
+  EXPECT_EQ(ParseError("{not json").code(), StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]]} x)").code(), StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4],]})").code(), StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[01, 2, 3, 4]]})").code(), StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "a\x": 1})").code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4]], "\udc00": 1})").code(),
+            StatusCode::kMalformed);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3]]})").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, [2], 3, 4]]})").message(), "input 'x': ragged array");
+  EXPECT_EQ(ParseError(R"({"instances": [[[1, 2], [3]]]})").message(), "input 'x': ragged array");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, 3, 4, 5, 6]]})").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseError(R"({"instances": []})").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseError(R"({"inputs": 1})").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseError(R"({"instances": [{"y": [1, 2, 3, 4]}]})").message(),
             "instance lacks input 'x'");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, "3", 4]]})").code, "bad_request");
-  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, {"a": 1}, 4]]})").code, "bad_request");
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, "3", 4]]})").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseError(R"({"instances": [[1, 2, {"a": 1}, 4]]})").code(),
+            StatusCode::kInvalidArgument);
   // Huge and non-finite numbers.
-  EXPECT_NE(ParseError(R"({"instances": [[1e999, 2, 3, 4]]})").message.find("out of range"),
+  EXPECT_NE(ParseError(R"({"instances": [[1e999, 2, 3, 4]]})").message().find("out of range"),
             std::string::npos);
-  EXPECT_NE(ParseError(R"({"instances": [[1e300, 2, 3, 4]]})").message.find("out of range"),
+  EXPECT_NE(ParseError(R"({"instances": [[1e300, 2, 3, 4]]})").message().find("out of range"),
             std::string::npos);
-  EXPECT_EQ(ParseError(R"({"instances": [[NaN, 2, 3, 4]]})").code, "malformed_json");
+  EXPECT_EQ(ParseError(R"({"instances": [[NaN, 2, 3, 4]]})").code(), StatusCode::kMalformed);
   std::vector<TensorSpec> i8 = {TensorSpec{"q", "int8", {4}, {}, {}}};
-  EXPECT_NE(ParseError(R"({"instances": [[1, 2, 3, 200]]})", i8).message.find("out of range"),
+  EXPECT_NE(ParseError(R"({"instances": [[1, 2, 3, 200]]})", i8).message().find("out of range"),
             std::string::npos);
   // A model declaring a huge input: a tiny request is refused without allocating it (2^40 floats).
   std::vector<TensorSpec> huge = {TensorSpec{"h", "float32", {1, 1 << 20, 1 << 20}, {}, {}}};
-  EXPECT_NE(ParseError(R"({"instances": [[[1, 2]]]})", huge).message.find("expects [1,1048576"),
+  EXPECT_NE(ParseError(R"({"instances": [[[1, 2]]]})", huge).message().find("expects [1,1048576"),
             std::string::npos);
   // More instances than allowed.
   std::string many = R"({"instances": [)";
   for (int i = 0; i < 9; ++i) many += std::string(i ? "," : "") + "[1,2,3,4]";
-  EXPECT_NE(ParseError(many + "]}").message.find("at most 8 instances"), std::string::npos);
+  EXPECT_NE(ParseError(many + "]}").message().find("at most 8 instances"), std::string::npos);
 }
 
 TEST(PredictJsonTest, DeepNestingIsRefusedWithoutRecursion) {
@@ -116,20 +159,19 @@ TEST(PredictJsonTest, DeepNestingIsRefusedWithoutRecursion) {
        {R"({"instances": )" + Nested(60000) + "}", R"({"other": )" + Nested(60000) + "}",
         R"({"instances": [{"x": )" + Nested(60000) + "}]}", Nested(60000),
         R"({"instances": [{"x": [1, 2, 3, 4], "skip": )" + NestedObjects(60000) + "}]}"}) {
-    RegistryError err = ParseError(body);
+    Status err = ParseError(body);
     if (body[0] == '[') {
-      EXPECT_EQ(err.code, "bad_request");  // not an object: refused at the first token
+      EXPECT_EQ(err.code(),
+                StatusCode::kInvalidArgument);  // not an object: refused at the first token
     } else {
-      EXPECT_EQ(err.code, "too_deep") << err.message;
-      EXPECT_NE(err.message.find("nested more than"), std::string::npos);
+      EXPECT_EQ(err.code(), StatusCode::kOutOfRange) << err.message();
+      EXPECT_NE(err.message().find("nested more than"), std::string::npos);
     }
   }
   // Within the limit, deep but legal nesting of a real rank still works.
   std::vector<TensorSpec> deep = {TensorSpec{"d", "float32", std::vector<int64_t>(20, 1), {}, {}}};
-  std::vector<std::vector<Tensor>> b;
-  RegistryError err;
-  EXPECT_TRUE(ParsePredictJson(R"({"instances": [)" + Nested(20) + "]}", deep, 8, &b, &err))
-      << err.message;
+  auto parsed = ParsePredictJson(R"({"instances": [)" + Nested(20) + "]}", deep, 8);
+  EXPECT_TRUE(parsed.ok()) << parsed.status().message();
 }
 
 // --- Over HTTP ---
@@ -222,19 +264,19 @@ TEST(HardeningTest, InvalidUtf8LabelsAndTensorNamesStoreNothing) {
   // Tensor names come from the model file; the registry refuses them before writing anything.
   TempDir d;
   Registry reg(d / "data", nullptr);
-  std::string error;
   std::vector<std::string> log;
-  ASSERT_TRUE(reg.Open(&error, &log)) << error;
+  ASSERT_TRUE(reg.Open(&log).ok());
   ValidatedModel vm;
   std::string bytes = FakeModel(100, 1);
   vm.wisp_bytes.assign(bytes.begin(), bytes.end());
   vm.inputs = {TensorSpec{"x\xff", "float32", {1, 4}, {}, {}}};
   vm.outputs = {TensorSpec{"y", "float32", {1, 4}, {}, {}}};
-  VersionInfo info;
-  RegistryError err;
-  EXPECT_FALSE(reg.Publish("m", vm, "", &info, &err));
-  EXPECT_EQ(err.status, 400);
-  EXPECT_EQ(err.code, "invalid_model");
+  auto published = reg.Publish("m", vm, "");
+  ASSERT_FALSE(published.ok());
+  EXPECT_EQ(published.status().code(), StatusCode::kInvalidModel);
+  Reply refused = StatusReply(published.status());
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_NE(refused.body->find("\"invalid_model\""), std::string::npos) << *refused.body;
   EXPECT_FALSE(std::filesystem::exists(d / "data/models/m"));
   EXPECT_TRUE(std::filesystem::is_empty(d / "data/tmp"));
   EXPECT_EQ(reg.Get("m"), nullptr);

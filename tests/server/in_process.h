@@ -28,9 +28,9 @@ struct InProcess {
     cfg.quiet = true;
     if (tweak) tweak(cfg);
     registry = std::make_unique<Registry>(cfg.data_dir, nullptr);
-    std::string error;
     std::vector<std::string> log;
-    EXPECT_TRUE(registry->Open(&error, &log)) << error;
+    Status opened = registry->Open(&log);
+    EXPECT_TRUE(opened.ok()) << opened.message();
     handler = std::make_unique<Handler>(cfg, registry.get(), &engine, &metrics, nullptr,
                                         std::vector<std::string>{kToken});
     EXPECT_EQ(Send(http::verb::post, "/v1/models/m/versions", FakeModel(64, 1)).status, 201u);

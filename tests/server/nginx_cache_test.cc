@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "native/server/metrics.h"
 #include "native/common/util.h"
+#include "native/server/metrics.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -28,13 +28,8 @@ uint16_t FreePort() {
 }
 
 HttpResponse Get(uint16_t port, const std::string& target, client::Headers h = {}) {
-  ServerUrl u;
-  std::string error;
-  ServerUrl::Parse("http://127.0.0.1:" + std::to_string(port), &u, &error);
-  HttpClient c(u, 5000);
-  HttpResponse r;
-  EXPECT_TRUE(c.Request("GET", target, h, "", &r, &error)) << error;
-  return r;
+  HttpClient c(Ok(ServerUrl::Parse("http://127.0.0.1:" + std::to_string(port))), 5000);
+  return Ok(c.Request("GET", target, h, ""));
 }
 
 TEST(ServerNginxCacheTest, CachesArtifactsAndRevalidatesChannels) {
@@ -116,13 +111,9 @@ http {
 
   std::string model = FakeModel(500000, 9);
   {
-    ServerUrl u;
-    std::string error;
-    ServerUrl::Parse(ts.url, &u, &error);
-    HttpClient c(u);
-    HttpResponse r;
-    ASSERT_TRUE(c.Request("POST", "/v1/models/m/versions?channel=stable",
-                          {{"Authorization", std::string("Bearer ") + kToken}}, model, &r, &error));
+    HttpClient c(Ok(ServerUrl::Parse(ts.url)));
+    HttpResponse r = Ok(c.Request("POST", "/v1/models/m/versions?channel=stable",
+                                  {{"Authorization", std::string("Bearer ") + kToken}}, model));
     ASSERT_EQ(r.status, 201u) << r.body;
   }
   const std::string art = "/v1/models/m/versions/1/model.wisp";

@@ -21,13 +21,8 @@ using client::ServerUrl;
 using json = nlohmann::json;
 
 HttpResponse Get(const std::string& url, const std::string& target) {
-  ServerUrl u;
-  std::string error;
-  EXPECT_TRUE(ServerUrl::Parse(url, &u, &error));
-  HttpClient c(u, 10000);
-  HttpResponse r;
-  EXPECT_TRUE(c.Request("GET", target, {}, "", &r, &error)) << error;
-  return r;
+  HttpClient c(Ok(ServerUrl::Parse(url)), 10000);
+  return Ok(c.Request("GET", target, {}, ""));
 }
 
 std::vector<std::string> Args(const TempDir& d) {
@@ -84,17 +79,16 @@ TEST(ServerProcessTest, KillDashNineDuringPublishesLosesNothingAcknowledged) {
     std::vector<std::thread> publishers;
     for (int t = 0; t < 2; ++t) {
       publishers.emplace_back([&, t] {
-        ServerUrl u;
-        std::string error;
-        ServerUrl::Parse(p.url(), &u, &error);
+        const ServerUrl u = Ok(ServerUrl::Parse(p.url()));
         for (int i = 0; i < 200 && !stop; ++i) {
           std::string body = FakeModel(300000 + static_cast<size_t>(i * 7),
                                        static_cast<uint32_t>(round * 100000 + t * 1000 + i));
           HttpClient c(u, 5000);
-          HttpResponse r;
-          bool ok =
+          Result<HttpResponse> sent =
               c.Request("POST", "/v1/models/crash/versions",
-                        {{"Authorization", std::string("Bearer ") + kToken}}, body, &r, &error);
+                        {{"Authorization", std::string("Bearer ") + kToken}}, body);
+          const bool ok = sent.ok();
+          const HttpResponse r = ok ? std::move(sent).value() : HttpResponse{};
           std::lock_guard lock(mu);
           if (!ok) {
             interrupted_requests++;

@@ -36,13 +36,8 @@ std::string ReadAll(const std::string& path) {
 
 HttpResponse Call(const std::string& url, const std::string& method, const std::string& target,
                   const std::string& body = "", client::Headers headers = {}) {
-  ServerUrl u;
-  std::string error;
-  EXPECT_TRUE(ServerUrl::Parse(url, &u, &error));
-  HttpClient c(u, 60000);
-  HttpResponse r;
-  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
-  return r;
+  HttpClient c(Ok(ServerUrl::Parse(url)), 60000);
+  return Ok(c.Request(method, target, headers, body));
 }
 
 TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
@@ -102,20 +97,19 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
     std::vector<std::thread> clients;
     for (int c = 0; c < 4; ++c) {
       clients.emplace_back([&, c] {
-        ServerUrl u;
-        std::string error;
-        if (!ServerUrl::Parse(p.url(), &u, &error)) return failed.fetch_add(1), void();
-        HttpClient client(u, 60000);
+        Result<ServerUrl> u = ServerUrl::Parse(p.url());
+        if (!u.ok()) return failed.fetch_add(1), void();
+        HttpClient client(*u, 60000);
         for (int i = 0; i < 25; ++i) {
           const bool second = (c + i) % 2 == 1;
-          HttpResponse r;
-          if (!client.Request("POST", target, {{"Content-Type", "application/octet-stream"}},
-                              second ? input2 : input, &r, &error) ||
-              r.status != 200) {
+          Result<HttpResponse> r =
+              client.Request("POST", target, {{"Content-Type", "application/octet-stream"}},
+                             second ? input2 : input);
+          if (!r.ok() || r->status != 200) {
             failed.fetch_add(1);
             continue;
           }
-          if (r.body != (second ? golden2 : golden)) wrong.fetch_add(1);
+          if (r->body != (second ? golden2 : golden)) wrong.fetch_add(1);
         }
       });
     }
@@ -144,6 +138,59 @@ TEST(RealEngineTest, PublishesConvertsAndPredictsLikeTheReference) {
   ASSERT_EQ(pred.size(), 1u);
   std::string flat = pred[0].dump();
   EXPECT_NE(flat.find(std::to_string(static_cast<int8_t>(golden[1]))), std::string::npos) << flat;
+
+  // The same through TF Serving's unversioned path in the columnar format: the output with its
+  // batch dimension, equal to the row answer's prediction.
+  HttpResponse col = Call(p.url(), "POST", "/v1/models/vww:predict",
+                          json{{"inputs", json::array({instance})}}.dump(),
+                          {{"Content-Type", "application/json"}});
+  ASSERT_EQ(col.status, 200u) << col.body;
+  EXPECT_EQ(json::parse(col.body)["outputs"], json::array({pred[0]}));
+  // TF Serving's metadata of the real model: int8 tensors with their quantization.
+  json md = json::parse(Call(p.url(), "GET", "/v1/models/vww/metadata").body);
+  const json& input0 =
+      md["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"].begin().value();
+  EXPECT_EQ(input0["dtype"], "DT_INT8") << md.dump();
+  EXPECT_EQ(input0["tensor_shape"]["dim"][1]["size"], "96");
+  EXPECT_EQ(input0["quantization"]["scale"].size(), 1u);
+
+  // "values": "real": real numbers in, quantized with the input's scale and zero point (the
+  // golden input, dequantized, comes back to the same bytes), dequantized outputs back.
+  {
+    const float in_scale = manifest["inputs"][0]["quantization"]["scale"][0];
+    const int64_t in_zp = manifest["inputs"][0]["quantization"]["zero_point"][0];
+    const float out_scale = manifest["outputs"][0]["quantization"]["scale"][0];
+    const int64_t out_zp = manifest["outputs"][0]["quantization"]["zero_point"][0];
+    json real_instance = json::array();
+    for (int y = 0; y < 96; ++y) {
+      json row = json::array();
+      for (int x = 0; x < 96; ++x) {
+        json px = json::array();
+        for (int c = 0; c < 3; ++c) {
+          const int q = static_cast<int8_t>(input[(y * 96 + x) * 3 + c]);
+          px.push_back(static_cast<double>(q - in_zp) * in_scale);
+        }
+        row.push_back(px);
+      }
+      real_instance.push_back(row);
+    }
+    HttpResponse real =
+        Call(p.url(), "POST", "/v1/models/vww:predict",
+             json{{"instances", json::array({real_instance})}, {"values", "real"}}.dump(),
+             {{"Content-Type", "application/json"}});
+    ASSERT_EQ(real.status, 200u) << real.body;
+    json values = json::parse(real.body)["predictions"][0];
+    ASSERT_EQ(values.size(), golden.size());
+    for (size_t i = 0; i < golden.size(); ++i) {
+      const float want = static_cast<float>(static_cast<int8_t>(golden[i]) - out_zp) * out_scale;
+      EXPECT_FLOAT_EQ(values[i].get<float>(), want) << i;
+    }
+    HttpResponse bad_values =
+        Call(p.url(), "POST", "/v1/models/vww:predict", R"({"values": "fuzzy", "instances": [0]})",
+             {{"Content-Type", "application/json"}});
+    EXPECT_EQ(bad_values.status, 400u) << bad_values.body;
+    EXPECT_NE(bad_values.body.find("fuzzy"), std::string::npos) << bad_values.body;
+  }
 
   // A wrong-size binary body is a 400 naming the size.
   HttpResponse wrong =

@@ -89,7 +89,9 @@ TEST(RouteTable, UnknownPathsAre404AndInvalidParametersAre400) {
        {"/nothing", "/v1", "/v1/nothing", "/v1/models/m/other", "/v1/models/m/versions/1/other",
         "/v1/models/m/channels", "/v1/models/m/channels/stable/extra",
         "/v1/models/m/versions/1:explain", "/v1/models/m/versions/1:predict/extra",
-        "/v1/models/m/channels/stable:explain", "/healthz/extra", "/"}) {
+        "/v1/models/m/channels/stable:explain", "/healthz/extra", "/",
+        // An action other than TF Serving's :predict on a model, like on a version.
+        "/v1/models/a:b", "/v1/models/m:explain", "/v1/models/m/labels/stable:explain"}) {
     for (http::verb verb : {http::verb::get, http::verb::post, http::verb::delete_}) {
       Reply r = p.Send(verb, path, "{}");
       EXPECT_EQ(r.status, 404u) << path;
@@ -101,7 +103,8 @@ TEST(RouteTable, UnknownPathsAre404AndInvalidParametersAre400) {
       {"/v1/models/-x", "invalid_name", "/v1/models/{name}"},
       {"/v1/models/.x/versions", "invalid_name", "/v1/models/{name}"},
       {"/v1/models/-x/anything/else", "invalid_name", "/v1/models/{name}"},
-      {"/v1/models/a:b", "invalid_name", "/v1/models/{name}"},
+      {"/v1/models/.x:predict", "invalid_name", "/v1/models/{name}"},
+      {"/v1/models/m/labels/.c", "invalid_name", "/v1/models/{name}/labels/{channel}"},
       {"/v1/models/m/versions/01", "invalid_version", "/v1/models/{name}/versions/{v}"},
       {"/v1/models/m/versions/x:predict", "invalid_version", "/v1/models/{name}/versions/{v}"},
       {"/v1/models/m/versions/1x/model.wisp", "invalid_version", "/v1/models/{name}/versions/{v}"},
@@ -115,6 +118,42 @@ TEST(RouteTable, UnknownPathsAre404AndInvalidParametersAre400) {
       EXPECT_EQ(r.route, route) << path;
     }
   }
+}
+
+// Budget finds predict requests with the route table, before the body is read.
+TEST(RouteTable, PredictBudgetComesFromThePredictRoutes) {
+  InProcess p;
+  auto budget = [&](http::verb verb, const std::string& target) {
+    RequestHeader req;
+    req.method(verb);
+    req.target(target);
+    req.set(http::field::content_type, "application/octet-stream");
+    return p.handler->Budget(req);
+  };
+  // The fake model takes one float32 [1,4]: a raw body of 16 bytes.
+  for (const char* target :
+       {"/v1/models/m/versions/1:predict", "/v1/models/m/channels/stable:predict",
+        "/v1/models/m/labels/stable:predict", "/v1/models/m:predict"}) {
+    Handler::PredictBudget b = budget(http::verb::post, target);
+    EXPECT_TRUE(b.predict) << target;
+    EXPECT_TRUE(b.raw) << target;
+    EXPECT_EQ(b.input_bytes, 16u) << target;
+    EXPECT_EQ(b.body_limit, 16u) << target;
+  }
+  // An unknown version or an invalid name is still a predict request, held to the small limit
+  // of an unknown model (Route answers it 404 or 400).
+  for (const char* target :
+       {"/v1/models/m/versions/7:predict", "/v1/models/bad!name/versions/1:predict",
+        "/v1/models/m/labels/canary:predict", "/v1/models/ghost:predict"}) {
+    Handler::PredictBudget b = budget(http::verb::post, target);
+    EXPECT_TRUE(b.predict) << target;
+    EXPECT_EQ(b.input_bytes, 0u) << target;
+    EXPECT_LT(b.body_limit, ServerConfig{}.max_body_bytes) << target;
+  }
+  // Other methods, routes and actions are not predict requests.
+  EXPECT_FALSE(budget(http::verb::get, "/v1/models/m/versions/1:predict").predict);
+  EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions").predict);
+  EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions/1:explain").predict);
 }
 
 TEST(RouteTable, StaticFilesAreTheFallbackOutsideV1) {

@@ -9,9 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "native/common/util.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
-#include "native/common/util.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -191,9 +191,7 @@ TEST(ServerTest, PrecompressedGzip) {
   EXPECT_EQ(g.Header("content-encoding"), "gzip");
   EXPECT_NE(g.Header("vary").find("Accept-Encoding"), std::string::npos);
   EXPECT_LT(g.body.size(), model.size() / 10);
-  std::string plain;
-  ASSERT_TRUE(GzipDecompress(g.body, &plain));
-  EXPECT_EQ(plain, model);
+  EXPECT_EQ(Ok(GzipDecompress(g.body)), model);
   // The selected representation is the gzip-coded one: its digest, not the model's.
   EXPECT_EQ(g.Header("repr-digest"), "sha-256=:" + Base64Encode(Sha256Raw(g.body)) + ":");
   auto gz304 =
@@ -462,6 +460,92 @@ TEST(ServerTest, PredictJsonAndRaw) {
   EXPECT_NE(metrics.find("wisp_models_loaded 1"), std::string::npos);
 }
 
+// TF Serving's REST paths answered as TF Serving documents them: model status and metadata
+// (https://www.tensorflow.org/tfx/serving/api_rest), predict without a version (the stable
+// channel, else the latest version) and by label (a channel), rows and columns.
+TEST(ServerTest, TfServingRestApi) {
+  TestServer ts;
+  PublishOk(ts.url, "m", FakeModel(100, 1), "?channel=stable");
+  PublishOk(ts.url, "m", FakeModel(100, 2));
+  PublishOk(ts.url, "n", FakeModel(100, 3));  // no channel: its latest version is the default
+
+  // GetModelStatus: every version, newest first, beside Wisp's own fields.
+  json status = json::parse(Do(ts.url, "GET", "/v1/models/m").body);
+  ASSERT_EQ(status["model_version_status"].size(), 2u) << status.dump();
+  EXPECT_EQ(status["model_version_status"][0], json::parse(R"({"version": "2", "state": "AVAILABLE",
+                            "status": {"error_code": "OK", "error_message": ""}})"));
+  EXPECT_EQ(status["model_version_status"][1]["version"], "1");
+  EXPECT_EQ(status["latest_version"], 2);
+  json v1 = json::parse(Do(ts.url, "GET", "/v1/models/m/versions/1").body);
+  ASSERT_EQ(v1["model_version_status"].size(), 1u);
+  EXPECT_EQ(v1["model_version_status"][0]["version"], "1");
+  EXPECT_EQ(v1["model_version_status"][0]["state"], "AVAILABLE");
+  // A label is a channel: the same document as the channel's.
+  auto label = Do(ts.url, "GET", "/v1/models/m/labels/stable");
+  ASSERT_EQ(label.status, 200u) << label.body;
+  EXPECT_EQ(label.body, Do(ts.url, "GET", "/v1/models/m/channels/stable").body);
+  EXPECT_EQ(json::parse(label.body)["model_version_status"][0]["version"], "1");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/labels/canary"), 404, "channel_not_found");
+
+  // GetModelMetadata: the serving_default signature with TF dtypes and shapes.
+  auto md = Do(ts.url, "GET", "/v1/models/m/metadata");
+  ASSERT_EQ(md.status, 200u) << md.body;
+  json meta = json::parse(md.body);
+  EXPECT_EQ(meta["model_spec"],
+            json::parse(R"({"name": "m", "signature_name": "", "version": "1"})"));
+  const json& sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
+  EXPECT_EQ(sig["method_name"], "tensorflow/serving/predict");
+  EXPECT_EQ(sig["inputs"]["x"]["dtype"], "DT_FLOAT");
+  EXPECT_EQ(sig["inputs"]["x"]["name"], "x");
+  EXPECT_EQ(sig["inputs"]["x"]["tensor_shape"],
+            json::parse(R"({"dim": [{"size": "1", "name": ""}, {"size": "4", "name": ""}],
+                            "unknown_rank": false})"));
+  EXPECT_TRUE(sig["outputs"].contains("y")) << md.body;
+  EXPECT_EQ(meta["labels"], json::parse(R"(["a", "b", "c", "d"])"));
+  EXPECT_EQ(
+      json::parse(
+          Do(ts.url, "GET", "/v1/models/m/versions/2/metadata").body)["model_spec"]["version"],
+      "2");
+  EXPECT_EQ(
+      json::parse(
+          Do(ts.url, "GET", "/v1/models/m/labels/stable/metadata").body)["model_spec"]["version"],
+      "1");
+  EXPECT_EQ(json::parse(Do(ts.url, "GET", "/v1/models/n/metadata").body)["model_spec"]["version"],
+            "1");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m/versions/9/metadata"), 404, "version_not_found");
+  ExpectError(Do(ts.url, "GET", "/v1/models/ghost/metadata"), 404, "model_not_found");
+
+  // Predict without a version: the stable channel's version 1, not the latest (2).
+  auto p = Do(ts.url, "POST", "/v1/models/m:predict", {}, R"({"instances": [[1, 2, 3, 4]]})");
+  ASSERT_EQ(p.status, 200u) << p.body;
+  EXPECT_EQ(json::parse(p.body), json::parse(R"({"predictions": [[2, 4, 6, 8]]})"));
+  EXPECT_EQ(p.Header("x-wisp-model-version"), "1");
+  auto latest = Do(ts.url, "POST", "/v1/models/n:predict", {}, R"({"instances": [[1, 1, 1, 1]]})");
+  ASSERT_EQ(latest.status, 200u) << latest.body;
+  EXPECT_EQ(latest.Header("x-wisp-model-version"), "1");
+  auto by_label = Do(ts.url, "POST", "/v1/models/m/labels/stable:predict", {},
+                     R"({"instances": [[0, 0, 0, 1]]})");
+  ASSERT_EQ(by_label.status, 200u) << by_label.body;
+  EXPECT_EQ(by_label.Header("x-wisp-model-version"), "1");
+  EXPECT_EQ(json::parse(by_label.body)["predictions"], json::parse("[[0, 0, 0, 2]]"));
+  ExpectError(Do(ts.url, "POST", "/v1/models/m/labels/canary:predict", {}, "{}"), 404,
+              "channel_not_found");
+  ExpectError(Do(ts.url, "POST", "/v1/models/ghost:predict", {}, "{}"), 404, "model_not_found");
+
+  // The columnar format: "inputs" (by name or the single input's value, batch dimension
+  // included) answered by "outputs" with the batch dimension.
+  for (const char* body :
+       {R"({"inputs": {"x": [[1, 2, 3, 4]]}})", R"({"inputs": [[1, 2, 3, 4]]})"}) {
+    auto c = Do(ts.url, "POST", "/v1/models/m/versions/2:predict", {}, body);
+    ASSERT_EQ(c.status, 200u) << c.body;
+    EXPECT_EQ(json::parse(c.body), json::parse(R"({"outputs": [[2, 4, 6, 8]]})")) << body;
+  }
+  ExpectError(Do(ts.url, "POST", "/v1/models/m:predict", {},
+                 R"({"inputs": [[1, 2, 3, 4]], "instances": [[1, 2, 3, 4]]})"),
+              400, "bad_request");
+  ExpectError(Do(ts.url, "GET", "/v1/models/m:predict"), 405, "method_not_allowed");
+}
+
 TEST(ServerTest, ConcurrentPublishesOfOneName) {
   TestServer ts([](ServerConfig& c) { c.threads = 4; });
   constexpr int kThreads = 4, kEach = 5;
@@ -529,11 +613,11 @@ TEST(ServerTest, SignedManifests) {
   EXPECT_EQ(key["key_id"], m["signature"]["key_id"]);
   std::string error;
   auto channel = Do(ts.url, "GET", "/v1/models/m/channels/stable").body;
-  EXPECT_TRUE(client::VerifyManifestSignature(channel, key["public_key"], &error)) << error;
+  EXPECT_EQ(client::VerifyManifestSignature(channel, key["public_key"]).message(), "");
   // A mirror that swaps the digest cannot keep the signature valid.
   json tampered = json::parse(channel);
   tampered["sha256"] = std::string(64, 'f');
-  EXPECT_FALSE(client::VerifyManifestSignature(tampered.dump(), key["public_key"], &error));
+  EXPECT_FALSE(client::VerifyManifestSignature(tampered.dump(), key["public_key"]).ok());
   // A missing key file is a start-up error that says how to make one.
   Server s(
       [&] {
@@ -544,8 +628,10 @@ TEST(ServerTest, SignedManifests) {
         return c;
       }(),
       std::make_unique<FakeModelEngine>());
-  EXPECT_FALSE(s.Start(&error));
-  EXPECT_NE(error.find("openssl genpkey -algorithm ed25519"), std::string::npos) << error;
+  Status started = s.Start();
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("openssl genpkey -algorithm ed25519"), std::string::npos)
+      << started.message();
   // Servers without a key say so.
   TestServer plain;
   ExpectError(Do(plain.url, "GET", "/v1/signing-key"), 404, "no_signing_key");
@@ -578,7 +664,7 @@ TEST(ServerTest, ChannelSequencesExpiryAndResigning) {
                 "\",\"size\":1000,\"version\":1}");
   std::string pub = json::parse(Do(ts.url, "GET", "/v1/signing-key").body)["public_key"];
   std::string error;
-  EXPECT_TRUE(client::VerifyManifestSignature(c1.dump(), pub, &error)) << error;
+  EXPECT_EQ(client::VerifyManifestSignature(c1.dump(), pub).message(), "");
   // Version manifests keep their signed form and carry neither field.
   json v1 = json::parse(Do(ts.url, "GET", "/v1/models/m/versions/1").body);
   EXPECT_FALSE(v1.contains("sequence"));
@@ -613,7 +699,7 @@ TEST(ServerTest, ChannelSequencesExpiryAndResigning) {
   json r = json::parse(renewed.body);
   EXPECT_EQ(r["expires"], Rfc3339(1800000151));
   EXPECT_EQ(r["sequence"], 4);
-  EXPECT_TRUE(client::VerifyManifestSignature(renewed.body, pub, &error)) << error;
+  EXPECT_EQ(client::VerifyManifestSignature(renewed.body, pub).message(), "");
 }
 
 TEST(ServerTest, Cors) {
@@ -718,12 +804,9 @@ TEST(ServerTest, GracefulStopFinishesInFlightRequests) {
   TestServer ts;
   PublishOk(ts.url, "m", FakeModel(100, 1));
   // An idle keep-alive connection must not hold up the stop.
-  ServerUrl u;
-  std::string error;
-  ASSERT_TRUE(ServerUrl::Parse(ts.url, &u, &error));
+  const ServerUrl u = Ok(ServerUrl::Parse(ts.url));
   HttpClient idle(u);
-  HttpResponse ir;
-  ASSERT_TRUE(idle.Request("GET", "/healthz", {}, "", &ir, &error));
+  ASSERT_TRUE(idle.Request("GET", "/healthz", {}, "").ok());
   HttpResponse slow;
   std::thread t([&] {
     slow = Do(ts.url, "POST", "/v1/models/m/versions/1:predict", {},
@@ -738,21 +821,17 @@ TEST(ServerTest, GracefulStopFinishesInFlightRequests) {
   EXPECT_LT(elapsed, std::chrono::milliseconds(3000));
   // Not accepting any more.
   HttpClient after(u, 1000);
-  EXPECT_FALSE(after.Request("GET", "/healthz", {}, "", &ir, &error));
+  EXPECT_FALSE(after.Request("GET", "/healthz", {}, "").ok());
 }
 
 TEST(ServerTest, StopGivesUpAfterTheGracePeriod) {
   auto ts = std::make_unique<TestServer>([](ServerConfig& c) { c.shutdown_grace_ms = 50; });
   PublishOk(ts->url, "m", FakeModel(100, 1));
   std::thread t([&] {
-    ServerUrl u;
-    std::string error;
-    ServerUrl::Parse(ts->url, &u, &error);
-    HttpClient c(u, 5000);
-    HttpResponse r;
+    HttpClient c(Ok(ServerUrl::Parse(ts->url)), 5000);
     // Either answered or cut off; it must not hang.
-    c.Request("POST", "/v1/models/m/versions/1:predict", {}, R"({"instances": [[999, 1, 1, 1]]})",
-              &r, &error);
+    (void)c.Request("POST", "/v1/models/m/versions/1:predict", {},
+                    R"({"instances": [[999, 1, 1, 1]]})");
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   auto t0 = std::chrono::steady_clock::now();
@@ -790,9 +869,9 @@ TEST(ServerTest, StartupRecoveryRemovesLeftoversAndRefusesCorruptArtifacts) {
 TEST(ServerTest, OnlyOneServerPerDataDirectory) {
   TestServer ts;
   Server second(ts.cfg, std::make_unique<FakeModelEngine>());
-  std::string error;
-  EXPECT_FALSE(second.Start(&error));
-  EXPECT_NE(error.find("in use"), std::string::npos) << error;
+  Status started = second.Start();
+  EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(started.message().find("in use"), std::string::npos) << started.message();
 }
 
 TEST(ServerConfigTest, FlagsAndConfigFiles) {

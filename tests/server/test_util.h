@@ -29,6 +29,24 @@ namespace wisp::server::testing {
 
 inline constexpr const char* kToken = "test-token-0123456789";
 
+// The value of a Result the test expects to succeed; a failure is a test failure that shows the
+// message, and a default value is returned.
+template <typename T>
+T Ok(Result<T> result) {
+  EXPECT_TRUE(result.ok()) << result.status().message();
+  return result.ok() ? std::move(result).value() : T{};
+}
+
+// The message of a Status (or Result) the test expects to fail.
+inline std::string ErrorOf(const Status& status) {
+  EXPECT_FALSE(status.ok());
+  return status.message();
+}
+template <typename T>
+std::string ErrorOf(const Result<T>& result) {
+  return ErrorOf(result.status());
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -81,8 +99,9 @@ struct TestServer {
   }
   void Start() {
     server = std::make_unique<Server>(cfg, std::make_unique<FakeModelEngine>());
-    std::string error;
-    if (!server->Start(&error)) throw std::runtime_error(error);
+    if (Status started = server->Start(); !started.ok()) {
+      throw std::runtime_error(started.message());
+    }
     url = "http://127.0.0.1:" + std::to_string(server->port());
   }
   void Restart() {
@@ -137,12 +156,8 @@ inline std::string MakeSigningKey(const std::string& dir) {
 inline client::HttpResponse Do(const std::string& url, const std::string& method,
                                const std::string& target, const client::Headers& headers = {},
                                const std::string& body = "") {
-  client::ServerUrl u;
-  std::string error;
-  EXPECT_TRUE(client::ServerUrl::Parse(url, &u, &error)) << error;
-  client::HttpClient c(u, 10000);
-  client::HttpResponse r;
-  EXPECT_TRUE(c.Request(method, target, headers, body, &r, &error)) << error;
+  client::HttpClient c(Ok(client::ServerUrl::Parse(url)), 10000);
+  client::HttpResponse r = Ok(c.Request(method, target, headers, body));
   return r;
 }
 

@@ -70,9 +70,9 @@ TEST(ServerTlsTest, ServesHttpsWhenGivenCertificateAndKey) {
         return c;
       }(),
       std::make_unique<FakeModelEngine>());
-  std::string error;
-  EXPECT_FALSE(bad.Start(&error));
-  EXPECT_NE(error.find("TLS"), std::string::npos) << error;
+  Status started = bad.Start();
+  EXPECT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("TLS"), std::string::npos) << started.message();
 }
 
 }  // namespace
