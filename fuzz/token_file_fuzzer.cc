@@ -1,20 +1,26 @@
-// The bearer-token file parser: tokens are non-empty, trimmed and never comments.
+// The bearer-token file parser: it either names the line at fault or yields tokens with an id,
+// a 32-byte digest and at least one valid scope, ids unique.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <set>
 #include <string_view>
 
 #include "native/server/tokens.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (const std::string& token : wisp::server::ParseTokens(text)) {
-    if (token.empty() || token[0] == '#' || token.find('\n') != std::string::npos) std::abort();
-    const char first = token.front(), last = token.back();
-    if (first == ' ' || first == '\t' || first == '\r' || last == ' ' || last == '\t' ||
-        last == '\r') {
-      std::abort();
-    }
+  wisp::Result<wisp::server::TokenFile> file = wisp::server::ParseTokenFile(text);
+  if (!file.ok()) {
+    if (file.status().message().find("token file line ") == std::string::npos) std::abort();
+    return 0;
+  }
+  std::set<std::string> ids;
+  for (const wisp::server::Token& t : file->tokens) {
+    if (t.id.empty() || t.digest.size() != 32 || t.scopes.empty()) std::abort();
+    if (t.id.find_first_of(" \t\r\n") != std::string::npos) std::abort();
+    if (!ids.insert(t.id).second) std::abort();
+    (void)t.Allows(wisp::server::TokenAction::kPublish, "vision-1");
   }
   return 0;
 }

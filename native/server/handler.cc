@@ -327,19 +327,29 @@ Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> nam
   return ErrorReply(m.http, m.name, status.message());
 }
 
+namespace {
+
+std::string JoinScopes(const Token& t) {
+  std::string out;
+  for (const std::string& s : t.scopes) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+}  // namespace
+
 Handler::Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
-                 const Ed25519Key* key, std::vector<std::string> tokens)
+                 const Ed25519Key* key, std::vector<Token> tokens)
     : cfg_(cfg),
       registry_(registry),
       engine_(engine),
       metrics_(metrics),
       key_(key),
+      tokens_(std::move(tokens)),
+      audit_(cfg.data_dir + "/audit.log"),
       file_cache_(cfg.file_cache_bytes,
                   [](const std::shared_ptr<const std::string>& data) { return data->size(); }),
       etag_cache_(cfg.etag_cache_entries),
-      loaded_(cfg.model_cache_entries) {
-  for (auto& t : tokens) token_digests_.push_back(Sha256Raw(t));
-}
+      loaded_(cfg.model_cache_entries) {}
 
 Handler::Target Handler::ParseTarget(std::string_view target) {
   Target t;
@@ -393,23 +403,29 @@ Handler::Target Handler::ParseTarget(std::string_view target) {
 }
 
 bool Handler::Authorized(const RequestHeader& req) const {
-  std::string id = TokenId(req);
-  return !id.empty() && id != "invalid";
+  const Token* t = FindToken(req);
+  return t && t->Allows(TokenAction::kRead, "");
+}
+
+const Token* Handler::FindToken(const RequestHeader& req) const {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return nullptr;
+  std::string_view v(it->value().data(), it->value().size());
+  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return nullptr;
+  std::string digest = Sha256Raw(Trim(v.substr(7)));
+  const Token* match = nullptr;
+  for (auto& t : tokens_) {
+    if (ConstantTimeEquals(t.digest, digest)) match = &t;  // no early exit
+  }
+  return match;
 }
 
 std::string Handler::TokenId(const RequestHeader& req) const {
-  auto it = req.find(http::field::authorization);
-  if (it == req.end()) return "";
-  std::string_view v(it->value().data(), it->value().size());
-  if (v.size() < 7 || Lower(std::string(v.substr(0, 7))) != "bearer ") return "invalid";
-  std::string digest = Sha256Raw(Trim(v.substr(7)));
-  const std::string* match = nullptr;
-  for (auto& d : token_digests_) {
-    if (ConstantTimeEquals(d, digest)) match = &d;  // no early exit
-  }
-  // The first 32 bits of a configured token's sha256 name it without revealing it; an unknown
-  // credential gets no digest in the log, as it may be a mistyped password.
-  return match ? "sha256:" + HexEncode(match->substr(0, 4)) : "invalid";
+  if (req.find(http::field::authorization) == req.end()) return "";
+  // A configured token's id names it without revealing it; an unknown credential gets no
+  // digest in the log, as it may be a mistyped password.
+  const Token* t = FindToken(req);
+  return t ? t->id : "invalid";
 }
 
 bool Handler::IsWrite(const RequestHeader& req, const Target& t) {
@@ -435,7 +451,7 @@ void Handler::AddCors(const RequestHeader& req, Reply* r) const {
          "Location, X-Wisp-Model-Version, X-Wisp-Dtype, X-Wisp-Shape");
 }
 
-std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
+std::optional<Reply> Handler::Precheck(const RequestHeader& req, const std::string& client) {
   // RFC 9112 6.1: a request whose Transfer-Encoding does not end in "chunked" cannot be framed,
   // and one that also has Content-Length is a smuggling attempt; both are answered 400 and the
   // connection is closed. (Beast frames "xchunked" + Content-Length by the length.)
@@ -458,16 +474,106 @@ std::optional<Reply> Handler::Precheck(const RequestHeader& req) {
   if (!t.ok || req.method() == http::verb::options) return std::nullopt;
   bool api = !t.segments.empty() && t.segments[0] == "v1";
   if (!api) return std::nullopt;
-  bool needs_token = IsWrite(req, t) || !cfg_.public_reads;
-  if (!needs_token || Authorized(req)) return std::nullopt;
-  Reply r =
-      token_digests_.empty()
-          ? ErrorReply(403, "forbidden", "this server has no tokens configured (--token-file)")
-          : ErrorReply(401, "unauthorized", "a valid bearer token is required");
-  if (!token_digests_.empty()) r.Set("WWW-Authenticate", "Bearer");
+  const bool write = IsWrite(req, t);
+  bool needs_token = write || !cfg_.public_reads;
+  if (!needs_token) return std::nullopt;
+  // The scope a write needs, from its route (publish, channel or delete) and model name; a path
+  // no route takes is left to Route (404/405) once a valid token is shown.
+  TokenAction action = TokenAction::kRead;
+  std::string model;
+  if (write) {
+    RouteLookup lookup = LookUp(t, req.method());
+    const RouteEntry* route = lookup.by_pattern;
+    action = !route                                 ? TokenAction::kPublish
+             : route->fn == &Handler::Publish       ? TokenAction::kPublish
+             : route->fn == &Handler::DeleteVersion ? TokenAction::kDelete
+                                                    : TokenAction::kChannel;
+    if (route) model = lookup.match["name"];
+  }
+  const Token* token = FindToken(req);
+  if (token &&
+      (model.empty() ? write || token->Allows(action, model) : token->Allows(action, model))) {
+    return std::nullopt;
+  }
+  Reply r = tokens_.empty() ? ErrorReply(403, "forbidden",
+                                         "this server has no tokens configured (--token-file)")
+            : token         ? ErrorReply(403, "forbidden",
+                                         "token '" + token->id + "' may not " + TokenActionName(action) +
+                                             (model.empty() ? std::string() : " model '" + model + "'") +
+                                             " (its scopes: " + JoinScopes(*token) + ")")
+                            : ErrorReply(401, "unauthorized", "a valid bearer token is required");
+  if (!tokens_.empty() && !token) r.Set("WWW-Authenticate", "Bearer");
   r.close = true;
   r.route = "auth";
   AddCors(req, &r);
+  if (write) Audit(req, t, client, r);
+  return r;
+}
+
+void Handler::Audit(const RequestHeader& req, const Target& t, const std::string& client,
+                    const Reply& r) {
+  RouteLookup lookup = LookUp(t, req.method());
+  const RouteEntry* route = lookup.by_pattern;
+  const char* action = !route                                 ? nullptr
+                       : route->fn == &Handler::Publish       ? "publish"
+                       : route->fn == &Handler::PutChannel    ? "set_channel"
+                       : route->fn == &Handler::DeleteChannel ? "delete_channel"
+                       : route->fn == &Handler::DeleteVersion ? "delete_version"
+                                                              : nullptr;
+  if (!action) return;  // not a registry write (404/405 paths)
+  json entry = {{"time", NowRfc3339()},
+                {"token", req.find(http::field::authorization) == req.end() ? "-" : TokenId(req)},
+                {"client", client.empty() ? "-" : client},
+                {"action", action},
+                {"model", lookup.match["name"]},
+                {"status", r.status}};
+  if (!lookup.match["channel"].empty()) entry["channel"] = lookup.match["channel"];
+  if (!lookup.match["v"].empty()) entry["version"] = lookup.match.version();
+  json body = r.body ? json::parse(*r.body, nullptr, /*allow_exceptions=*/false) : json();
+  if (r.status < 300) {
+    entry["result"] = "ok";
+    // What the write did, from its answer: the version published or the channel's move.
+    if (body.is_object() && body.contains("version")) entry["version"] = body["version"];
+    if (body.is_object() && body.contains("previous_version")) {
+      entry["previous_version"] = body["previous_version"];
+    }
+  } else {
+    entry["result"] = body.is_object() && body.contains("error") && body["error"].is_object()
+                          ? body["error"].value("code", "error")
+                          : "error";
+  }
+  Status s = audit_.Append(entry);
+  if (!s.ok()) std::cerr << "wisp-server: audit log: " << s.message() << std::endl;
+}
+
+Reply Handler::GetAudit(const Request& req, const RouteMatch& m) {
+  const Token* token = FindToken(req);
+  if (!token) {
+    Reply r = ErrorReply(401, "unauthorized", "an admin bearer token is required");
+    if (!tokens_.empty()) r.Set("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (!token->Allows(TokenAction::kAdmin, "")) {
+    return ErrorReply(403, "forbidden", "token '" + token->id + "' is not an admin token");
+  }
+  auto number = [&](const char* key, uint64_t def) -> Result<uint64_t> {
+    auto it = m.target->query.find(key);
+    if (it == m.target->query.end()) return def;
+    if (it->second.empty() || it->second.size() > 12 ||
+        !std::all_of(it->second.begin(), it->second.end(), ::isdigit)) {
+      return InvalidArgument("%s must be a non-negative integer", key);
+    }
+    return std::stoull(it->second);
+  };
+  Result<uint64_t> after = number("after", 0);
+  Result<uint64_t> limit = number("limit", 100);
+  if (!after.ok()) return StatusReply(after.status());
+  if (!limit.ok()) return StatusReply(limit.status());
+  Result<json> page = audit_.Page(*after, std::clamp<uint64_t>(*limit, 1, 1000));
+  if (!page.ok()) return StatusReply(page.status());
+  Reply r;
+  r.Set("Cache-Control", "no-store");
+  r.SetBody(JsonText(*page), kJson);
   return r;
 }
 
@@ -539,7 +645,7 @@ Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   return BudgetFor(req, info);
 }
 
-Reply Handler::Handle(const Request& req) {
+Reply Handler::Handle(const Request& req, const std::string& client) {
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   Reply r;
   if (!t.ok) {
@@ -558,7 +664,7 @@ Reply Handler::Handle(const Request& req) {
       r.Set("Access-Control-Max-Age", "600");
     }
   } else {
-    std::optional<Reply> denied = Precheck(req);
+    std::optional<Reply> denied = Precheck(req, client);
     if (denied) {
       // The body was read: the connection may go on, unless its framing was the problem.
       if (denied->route == "auth") denied->close = false;
@@ -569,6 +675,7 @@ Reply Handler::Handle(const Request& req) {
       } catch (const std::exception& e) {
         r = ErrorReply(500, "internal", std::string("internal error: ") + e.what());
       }
+      if (IsWrite(req, t)) Audit(req, t, client, r);
     }
   }
   if (req.method() == http::verb::head) {
@@ -599,6 +706,7 @@ const std::vector<Handler::RouteEntry>& Handler::Routes() {
       {{V::get}, "/metrics", &Handler::MetricsText, "/metrics"},
       {{V::get}, "/v1/models", &Handler::ListModels, "/v1/models"},
       {{V::get}, "/v1/signing-key", &Handler::SigningKey, "/v1/signing-key"},
+      {{V::get}, "/v1/audit", &Handler::GetAudit, "/v1/audit"},
       {{V::get}, "/v1/models/{name}", &Handler::GetModel, "/v1/models/{name}"},
       {{V::post}, "/v1/models/{name}/versions", &Handler::Publish, "/v1/models/{name}/versions"},
       {{V::get},

@@ -17,10 +17,12 @@
 
 #include "native/common/util.h"
 #include "native/platform/lru_cache.h"
+#include "native/server/audit_log.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
 #include "native/server/model_engine.h"
 #include "native/server/registry.h"
+#include "native/server/tokens.h"
 
 namespace wisp::server {
 
@@ -67,11 +69,12 @@ Reply StatusReply(const Status& status, std::initializer_list<ErrorCodeName> nam
 class Handler {
  public:
   Handler(const ServerConfig& cfg, Registry* registry, ModelEngine* engine, Metrics* metrics,
-          const Ed25519Key* key, std::vector<std::string> tokens);
+          const Ed25519Key* key, std::vector<Token> tokens);
 
   // Called when a request header has been read, before its body. A reply means "answer this and
   // close the connection without reading the body" (unauthenticated writes).
-  std::optional<Reply> Precheck(const RequestHeader& req);
+  // `client`: the peer's address, for the audit log of refused writes.
+  std::optional<Reply> Precheck(const RequestHeader& req, const std::string& client = "");
 
   // What a predict request may cost, known from its header and the model's input specs. The
   // transport refuses bodies over `body_limit` (413) and reserves `Reservation(body bytes)` of
@@ -85,7 +88,7 @@ class Handler {
     uint64_t Reservation(uint64_t body_bytes) const;
   };
   PredictBudget Budget(const RequestHeader& req) const;
-  Reply Handle(const Request& req);
+  Reply Handle(const Request& req, const std::string& client = "");
   // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
   void AddCors(const RequestHeader& req, Reply* r) const;
   size_t loaded_models() const;
@@ -149,7 +152,9 @@ class Handler {
   static RouteLookup LookUp(const Target& t, http::verb method);
 
   static Target ParseTarget(std::string_view target);
-  bool Authorized(const RequestHeader& req) const;
+  bool Authorized(const RequestHeader& req) const;  // a token with the read scope
+  // The configured token the request's bearer credential is (compared in constant time), or null.
+  const Token* FindToken(const RequestHeader& req) const;
   static bool IsWrite(const RequestHeader& req, const Target& t);
 
   // Looks the path up in the route table once: a matching method runs its handler, a path that
@@ -165,6 +170,10 @@ class Handler {
   Reply GetManifest(const Request& req, const RouteMatch& m);
   Reply GetChannel(const Request& req, const RouteMatch& m);
   Reply GetArtifact(const Request& req, const RouteMatch& m);
+  // GET /v1/audit?after=N&limit=M (admin): a page of the audit log.
+  Reply GetAudit(const Request& req, const RouteMatch& m);
+  // One audit line for a write to `t` (allowed or refused) answered `r`.
+  void Audit(const RequestHeader& req, const Target& t, const std::string& client, const Reply& r);
   // TF Serving's GetModelMetadata: the model's default version (DefaultVersion), a version, or
   // the version a label (channel) points at.
   Reply GetModelMetadata(const Request& req, const RouteMatch& m);
@@ -210,7 +219,8 @@ class Handler {
   ModelEngine* engine_;
   Metrics* metrics_;
   const Ed25519Key* key_;
-  std::vector<std::string> token_digests_;  // sha256 of each token
+  std::vector<Token> tokens_;  // secrets as sha256 digests, with their scopes
+  AuditLog audit_;
 
   // Artifacts by sha256 and static files by path, size and mtime.
   LruCache<std::string, std::shared_ptr<const std::string>> file_cache_;

@@ -165,7 +165,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return DoClose();
     }
     auto& req = parser_->get();
-    if (auto early = core_.handler->Precheck(req)) return SendEarly(std::move(*early));
+    if (auto early = core_.handler->Precheck(req, client_)) return SendEarly(std::move(*early));
     budget_ = core_.handler->Budget(req);
     body_limit_ = core_.cfg.max_body_bytes;
     if (budget_.predict) {
@@ -241,13 +241,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       auto& pool = budget_.predict ? *core_.predict_pool : *core_.workers;
       net::post(pool, [self = this->shared_from_this(),
                        guard = net::make_work_guard(stream_.get_executor())]() mutable {
-        Reply r = self->core_.handler->Handle(self->parser_->get());
+        Reply r = self->core_.handler->Handle(self->parser_->get(), self->client_);
         net::post(self->stream_.get_executor(),
                   [self, r = std::move(r)]() mutable { self->Finish(std::move(r)); });
       });
       return;
     }
-    Finish(core_.handler->Handle(parser_->get()));
+    Finish(core_.handler->Handle(parser_->get(), client_));
   }
 
   void Finish(Reply r) {
@@ -450,9 +450,11 @@ bool Server::tls() const { return impl_->core.tls.has_value(); }
 Status Server::Start() {
   Core& c = impl_->core;
   const ServerConfig& cfg = c.cfg;
-  std::vector<std::string> tokens;
+  std::vector<Token> tokens;
   if (!cfg.token_file.empty()) {
-    WISP_ASSIGN_OR_RETURN(tokens, ReadTokens(cfg.token_file));
+    WISP_ASSIGN_OR_RETURN(TokenFile file, ReadTokenFile(cfg.token_file));
+    for (const std::string& w : file.warnings) std::cerr << "wisp-server: " << w << std::endl;
+    tokens = std::move(file.tokens);
   }
   if (!cfg.signing_key.empty()) WISP_RETURN_IF_ERROR(c.key.LoadPrivatePem(cfg.signing_key));
   if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir)) {

@@ -16,6 +16,7 @@
 #include "native/server/metrics.h"
 #include "native/server/predict_json.h"
 #include "native/server/registry.h"
+#include "native/server/tokens.h"
 #include "tests/server/test_util.h"
 
 namespace wisp::server::testing {
@@ -36,6 +37,43 @@ std::string NestedObjects(size_t depth) {
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// --- The token file, in-process ---
+
+TEST(TokenFileTest, NamedHashedScopedAndLegacyTokens) {
+  const std::string hex = HexEncode(Sha256Raw("s1"));
+  auto parsed = ParseTokenFile("# comment\n\n  ci  sha256:" + hex +
+                               "  publish:vision-* channel:*\r\nops plain admin\nlegacy-secret\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->tokens.size(), 3u);
+  const Token& ci = parsed->tokens[0];
+  EXPECT_EQ(ci.id, "ci");
+  EXPECT_EQ(ci.digest, Sha256Raw("s1"));
+  EXPECT_TRUE(ci.Allows(TokenAction::kPublish, "vision-cls"));
+  EXPECT_FALSE(ci.Allows(TokenAction::kPublish, "audio"));
+  EXPECT_TRUE(ci.Allows(TokenAction::kChannel, "audio"));
+  EXPECT_FALSE(ci.Allows(TokenAction::kDelete, "vision-cls"));
+  EXPECT_FALSE(ci.Allows(TokenAction::kRead, ""));
+  EXPECT_EQ(parsed->tokens[1].digest, Sha256Raw("plain"));
+  EXPECT_TRUE(parsed->tokens[1].Allows(TokenAction::kDelete, "anything"));
+  EXPECT_EQ(parsed->tokens[2].id, "sha256:" + HexEncode(Sha256Raw("legacy-secret").substr(0, 4)));
+  EXPECT_EQ(parsed->tokens[2].scopes, std::vector<std::string>{"admin"});
+  // Both plain secrets are warned about, with the line; the hashed one is not.
+  ASSERT_EQ(parsed->warnings.size(), 2u);
+  EXPECT_NE(parsed->warnings[0].find("line 4"), std::string::npos) << parsed->warnings[0];
+  EXPECT_NE(parsed->warnings[0].find("sha256:" + HexEncode(Sha256Raw("plain"))), std::string::npos);
+  EXPECT_NE(parsed->warnings[1].find("line 5"), std::string::npos) << parsed->warnings[1];
+  for (auto [text, fragment] : std::vector<std::pair<std::string, std::string>>{
+           {"a s publish\n", "line 1: token 'a': unknown scope 'publish'"},
+           {"\na s write:*\n", "line 2: token 'a': unknown scope 'write:*'"},
+           {"a sha256:abc read\n", "sha256: needs 64 hex digits"},
+           {"a s\n", "line 1: a named token needs"},
+           {"a s read\na t read\n", "line 2: token id 'a' is used twice"}}) {
+    auto bad = ParseTokenFile(text);
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.status().message().find(fragment), std::string::npos) << bad.status().message();
+  }
 }
 
 // --- The predict JSON parser, in-process ---

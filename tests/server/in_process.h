@@ -32,7 +32,7 @@ struct InProcess {
     Status opened = registry->Open(&log);
     EXPECT_TRUE(opened.ok()) << opened.message();
     handler = std::make_unique<Handler>(cfg, registry.get(), &engine, &metrics, nullptr,
-                                        std::vector<std::string>{kToken});
+                                        std::vector<Token>{AdminToken(kToken)});
     EXPECT_EQ(Send(http::verb::post, "/v1/models/m/versions", FakeModel(64, 1)).status, 201u);
     EXPECT_EQ(Send(http::verb::put, "/v1/models/m/channels/stable", R"({"version": 1})").status,
               200u);

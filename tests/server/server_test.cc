@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -300,6 +301,142 @@ TEST(ServerTest, TokensGuardWrites) {
   ExpectError(Do(ts.url, "DELETE", "/v1/models/m/versions/1", {}), 401, "unauthorized");
   // Reads are public by default.
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/m/versions/1/model.wisp").status, 200u);
+}
+
+// Scoped tokens (issue 12): each write endpoint checks the token's scope for the model; a valid
+// token without it is 403 naming the token and the model, no token or an unknown one 401.
+TEST(ServerTest, ScopedTokensLimitWhatEachTokenMayWrite) {
+  TempDir td;
+  WriteText(td / "tokens",
+            "# scoped tokens\n"
+            "vision-bot sha256:" +
+                HexEncode(Sha256Raw("vision-secret")) +
+                " publish:vision-* channel:vision-*\n"
+                "janitor janitor-secret delete:*\n"
+                "reader sha256:" +
+                HexEncode(Sha256Raw("reader-secret")) + " read\n" + kToken + "\n");
+  TestServer ts([&](ServerConfig& c) { c.token_file = td / "tokens"; });
+  auto as = [](const char* secret) {
+    return client::Headers{{"Authorization", std::string("Bearer ") + secret}};
+  };
+  const std::string model = FakeModel(100, 1);
+  // publish:vision-* publishes vision-1 and nothing else.
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secret"), model).status,
+            201u);
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secret"), model).status,
+            201u);
+  auto other = Do(ts.url, "POST", "/v1/models/audio-1/versions", as("vision-secret"), model);
+  ExpectError(other, 403, "forbidden");
+  EXPECT_NE(other.body.find("vision-bot"), std::string::npos) << other.body;
+  EXPECT_NE(other.body.find("audio-1"), std::string::npos) << other.body;
+  ExpectError(Do(ts.url, "GET", "/v1/models/audio-1"), 404, "model_not_found");  // nothing stored
+  // The legacy plain line is admin.
+  EXPECT_EQ(Do(ts.url, "POST", "/v1/models/audio-1/versions", Auth(), model).status, 201u);
+  // channel:vision-* moves vision channels only; it cannot delete versions.
+  EXPECT_EQ(Do(ts.url, "PUT", "/v1/models/vision-1/channels/stable", as("vision-secret"),
+               R"({"version": 1})")
+                .status,
+            200u);
+  ExpectError(Do(ts.url, "PUT", "/v1/models/audio-1/channels/stable", as("vision-secret"),
+                 R"({"version": 1})"),
+              403, "forbidden");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/2", as("vision-secret")), 403,
+              "forbidden");
+  // delete:* deletes versions and does nothing else.
+  ExpectError(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("janitor-secret"), model), 403,
+              "forbidden");
+  ExpectError(Do(ts.url, "DELETE", "/v1/models/vision-1/channels/stable", as("janitor-secret")),
+              403, "forbidden");
+  EXPECT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/2", as("janitor-secret")).status,
+            204u);
+  // read may write nothing; unknown tokens are 401 with the challenge.
+  ExpectError(Do(ts.url, "POST", "/v1/models/vision-1/versions", as("reader-secret"), model), 403,
+              "forbidden");
+  auto unknown = Do(ts.url, "POST", "/v1/models/vision-1/versions", as("vision-secre"), model);
+  ExpectError(unknown, 401, "unauthorized");
+  EXPECT_EQ(unknown.Header("www-authenticate"), "Bearer");
+  // What was refused stored nothing: vision-1 has versions 1 (2 deleted), audio-1 version 1.
+  json m = json::parse(Do(ts.url, "GET", "/v1/models/vision-1").body);
+  EXPECT_EQ(m["latest_version"], 1) << m.dump();
+  EXPECT_EQ(m["channels"], json::parse(R"({"stable": 1})"));
+}
+
+// The audit log: one JSON line per write, allowed or refused (time, token id, client address,
+// action, model, versions, result), in <data>/audit.log; GET /v1/audit pages through it for admin
+// tokens only.
+TEST(ServerTest, AuditLogRecordsEveryWrite) {
+  TempDir td;
+  WriteText(td / "tokens", "vision-bot vision-secret publish:vision-* channel:vision-*\n" +
+                               std::string(kToken) + "\n");
+  TestServer ts([&](ServerConfig& c) { c.token_file = td / "tokens"; });
+  const client::Headers vision = {{"Authorization", "Bearer vision-secret"}};
+  const std::string model = FakeModel(100, 1);
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", vision, model).status, 201u);
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/vision-1/versions", Auth(), model).status, 201u);
+  ASSERT_EQ(
+      Do(ts.url, "PUT", "/v1/models/vision-1/channels/stable", vision, R"({"version": 1})").status,
+      200u);
+  ASSERT_EQ(
+      Do(ts.url, "PUT", "/v1/models/vision-1/channels/stable", vision, R"({"version": 2})").status,
+      200u);
+  ASSERT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/1", Auth()).status, 204u);
+  ASSERT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/channels/stable", Auth()).status, 204u);
+  ASSERT_EQ(Do(ts.url, "POST", "/v1/models/audio/versions", vision, model).status, 403u);
+  ASSERT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/2", {}).status, 401u);
+  ASSERT_EQ(Do(ts.url, "DELETE", "/v1/models/vision-1/versions/9", Auth()).status, 404u);
+  // Reads and predictions are not audited.
+  Do(ts.url, "GET", "/v1/models/vision-1");
+  Do(ts.url, "POST", "/v1/models/vision-1/versions/2:predict", {}, R"({"instances": [[1,2,3,4]]})");
+
+  std::vector<json> lines;
+  {
+    std::ifstream in(ts.cfg.data_dir + "/audit.log");
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 9u);
+  const std::string admin_id = "sha256:" + HexEncode(Sha256Raw(kToken).substr(0, 4));
+  auto expect = [&](size_t i, const char* action, const std::string& token, unsigned status,
+                    const char* result) {
+    SCOPED_TRACE(lines[i].dump());
+    EXPECT_EQ(lines[i]["action"], action);
+    EXPECT_EQ(lines[i]["token"], token);
+    EXPECT_EQ(lines[i]["status"], status);
+    EXPECT_EQ(lines[i]["result"], result);
+    EXPECT_EQ(lines[i]["client"], "127.0.0.1");
+    EXPECT_TRUE(ParseRfc3339(lines[i]["time"].get<std::string>().substr(0, 19) + "Z").ok());
+  };
+  expect(0, "publish", "vision-bot", 201, "ok");
+  EXPECT_EQ(lines[0]["model"], "vision-1");
+  EXPECT_EQ(lines[0]["version"], 1);
+  expect(1, "publish", admin_id, 201, "ok");
+  EXPECT_EQ(lines[1]["version"], 2);
+  expect(2, "set_channel", "vision-bot", 200, "ok");
+  EXPECT_EQ(lines[2]["channel"], "stable");
+  EXPECT_EQ(lines[2]["version"], 1);
+  expect(3, "set_channel", "vision-bot", 200, "ok");
+  EXPECT_EQ(lines[3]["version"], 2);
+  EXPECT_EQ(lines[3]["previous_version"], 1);
+  expect(4, "delete_version", admin_id, 204, "ok");
+  EXPECT_EQ(lines[4]["version"], 1);
+  expect(5, "delete_channel", admin_id, 204, "ok");
+  expect(6, "publish", "vision-bot", 403, "forbidden");
+  EXPECT_EQ(lines[6]["model"], "audio");
+  expect(7, "delete_version", "-", 401, "unauthorized");
+  expect(8, "delete_version", admin_id, 404, "version_not_found");
+
+  // GET /v1/audit: admin only, in pages.
+  ExpectError(Do(ts.url, "GET", "/v1/audit"), 401, "unauthorized");
+  ExpectError(Do(ts.url, "GET", "/v1/audit", vision), 403, "forbidden");
+  json page = json::parse(Do(ts.url, "GET", "/v1/audit?limit=4", Auth()).body);
+  ASSERT_EQ(page["entries"].size(), 4u);
+  EXPECT_EQ(page["entries"][0], lines[0]);
+  EXPECT_EQ(page["next"], 4);
+  page = json::parse(Do(ts.url, "GET", "/v1/audit?after=4&limit=10", Auth()).body);
+  ASSERT_EQ(page["entries"].size(), 5u);
+  EXPECT_EQ(page["entries"][4], lines[8]);
+  EXPECT_TRUE(page["next"].is_null());
+  ExpectError(Do(ts.url, "GET", "/v1/audit?after=x", Auth()), 400, "bad_request");
 }
 
 TEST(ServerTest, PrivateReadsAndNoTokens) {
