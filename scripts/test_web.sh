@@ -4,8 +4,11 @@
 # and the headless-Chromium tests (including the demo served by wisp-server, the demo's overlays
 # checked by pixels: web/test/browser/demo.test.mjs, and the package
 # bundled by esbuild and Vite, in a plain module page, module/shared Workers and an AudioWorklet:
-# web/test/browser/bundlers.test.mjs), checks that `npm pack` ships the package files, and prints
-# the size of each .wasm / JS file.
+# web/test/browser/bundlers.test.mjs; web/README.md's esbuild lines and Vite dev-server config run as
+# written from an `npm pack` install: web/test/browser/bundler_recipes.test.mjs; its esbuild recipe for
+# Node: web/test/node/bundle_node.test.mjs; the READMEs' JS snippets: web/test/node/readme.test.mjs;
+# the demo driven with a user's own dropped/picked files and a fake-microphone recording), checks
+# that `npm pack` ships the package files, and prints the size of each .wasm / JS file.
 #   scripts/test_web.sh            build + all web tests
 #   WISP_WEB_SKIP_BROWSER=1 ...    Node tests only
 set -euo pipefail

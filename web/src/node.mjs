@@ -11,6 +11,7 @@ import { _setNodePlatform } from './wisp.mjs';
 
 _setNodePlatform({
   readFile: async (pathOrUrl) => new Uint8Array(await fs.readFile(pathOrUrl)),
+  fileExists: (file) => fs.access(file).then(() => true, () => false),
   hardwareThreads: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
   require: createRequire(import.meta.url),
   distDir: fileURLToPath(new URL('../dist/', import.meta.url)),

@@ -27,7 +27,7 @@ const IS_NODE = typeof process === 'object' && process !== null &&
 
 let nodePlatform = null;
 
-/** Called once by node.mjs: { readFile, hardwareThreads, require, distDir, startWorker }. */
+/** Called once by node.mjs: { readFile, fileExists, hardwareThreads, require, distDir, startWorker }. */
 export function _setNodePlatform(platform) {
   nodePlatform = platform;
 }
@@ -341,6 +341,14 @@ async function createModule(variant, numThreads, options) {
     if (IS_NODE) {
       if (options.locateFile) args.locateFile = options.locateFile;
       if (options.mainScriptUrlOrBlob) args.mainScriptUrlOrBlob = options.mainScriptUrlOrBlob;
+      // A bundle that did not copy the pthread worker script would die on the workers' uncaught
+      // "cannot find module": an error here makes createLocal fall back to one thread instead.
+      // The glue starts workers from new URL(workerFile, its own URL), which is where
+      // dist/wisp_urls.mjs points too (bundled or not), or from options.locateFile.
+      const { worker } = threadScripts(variant, options);
+      if (/^file:|^\//.test(worker) && !(await node().fileExists(worker.startsWith('file:') ? new URL(worker) : worker))) {
+        throw new WispError(`${worker} is missing; copy dist/wisp_*_mt.{mjs,worker.js,wasm} beside the bundle or pass locateFile`);
+      }
     } else {
       const scripts = threadScripts(variant, options);
       await checkThreadScripts(scripts);

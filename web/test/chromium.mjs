@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { WEB_DIR } from './shared.mjs';
+import { SHARED, WEB_DIR, haveShared } from './shared.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -34,4 +34,17 @@ export async function launchChromium(options = {}) {
       fs.rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+// Why a headless-Chromium test of the package cannot run here, or false: the shared data, Chromium,
+// playwright-core, the dev dependencies `needs` (e.g. ['esbuild', 'vite']) and the built web/dist.
+export function chromiumSkip(needs = []) {
+  const require = createRequire(path.join(WEB_DIR, 'package.json'));
+  const missing = needs.filter((name) => { try { require.resolve(name); return false; } catch { return true; } });
+  return !haveShared() ? `no shared data at ${SHARED}`
+    : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not found (apt-get install chromium)`
+    : !playwrightChromium() ? 'playwright-core is not installed (cd web && npm ci --ignore-scripts)'
+    : missing.length ? `${missing.join('/')} not installed (cd web && npm ci --ignore-scripts)`
+    : !fs.existsSync(path.join(WEB_DIR, 'dist/wisp_simd_mt.wasm')) ? 'web/dist is not built (scripts/test_web.sh builds it)'
+    : false;
 }

@@ -10,20 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startServer } from '../server.mjs';
-import { CHROMIUM, launchChromium, playwrightChromium } from '../chromium.mjs';
-import { SHARED, WEB_DIR, haveShared, readTensor } from '../shared.mjs';
+import { chromiumSkip, launchChromium } from '../chromium.mjs';
+import { SHARED, WEB_DIR, readTensor } from '../shared.mjs';
 import { Wisp } from '../../src/node.mjs';
 
 const FIXTURES = path.join(WEB_DIR, 'test/bundlers');
 const require = createRequire(path.join(WEB_DIR, 'package.json'));
-const installed = (name) => { try { require.resolve(name); return true; } catch { return false; } };
-
-const skip = !haveShared() ? `no shared data at ${SHARED}`
-  : !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not found (apt-get install chromium)`
-  : !playwrightChromium() ? 'playwright-core is not installed (cd web && npm ci --ignore-scripts)'
-  : !installed('esbuild') || !installed('vite') ? 'esbuild/vite are not installed (cd web && npm ci --ignore-scripts)'
-  : !fs.existsSync(path.join(WEB_DIR, 'dist/wisp_simd_mt.wasm')) ? 'web/dist is not built (scripts/test_web.sh builds it)'
-  : false;
+const skip = chromiumSkip(['esbuild', 'vite']);
 
 const GOLDEN = skip ? null : Array.from(readTensor('mlperf_tiny_vww_96_int8/cat.output0.bin', 'int8'));
 let out, server, plainServer, browser, esbuildMeta;

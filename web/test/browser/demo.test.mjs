@@ -8,15 +8,19 @@
 //    class has, and nothing else;
 //  - MoveNet: the keypoint colour at each reported keypoint and the skeleton colour along the
 //    bones, in the overlay canvas and in a screenshot, and in neither where the input is drawn alone;
-//  - keyword spotting on generated clips reports keywords from the KWS label set and a latency per run.
+//  - keyword spotting on generated clips reports keywords from the KWS label set and a latency per run;
+//  - a user's own inputs: an image dropped on the drop zone (the preview is the golden input, the
+//    top-1 the golden's), a model and a JPEG chosen with the file pickers, a WAV file dropped for
+//    keyword spotting (the same spectrogram and keywords as the same clip generated in the page), and
+//    a clip recorded from Chromium's fake microphone.
 // Saves screenshots to test-artifacts/demo*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../server.mjs';
-import { CHROMIUM, launchChromium, playwrightChromium } from '../chromium.mjs';
-import { REPO_DIR, SHARED, WEB_DIR, haveShared, loadManifest } from '../shared.mjs';
+import { CHROMIUM, CHROMIUM_FLAGS, launchChromium, playwrightChromium } from '../chromium.mjs';
+import { REPO_DIR, SHARED, WEB_DIR, haveShared, loadManifest, readTensor } from '../shared.mjs';
 import { KWS_LABELS, SKELETON, VOC_LABELS, vocColor } from '../../demo/kinds.mjs';
 
 const ARTIFACTS = path.join(REPO_DIR, 'test-artifacts');
@@ -83,6 +87,31 @@ async function screenshotPixels(page, locator) {
 
 const near = (a, b, tol) => a.every((v, k) => k > 2 || Math.abs(v - b[k]) <= tol);
 
+// The bars of the top-5 list in a screenshot: the accent-coloured run along the middle of each bar
+// is as long as its score says (the best score fills its bar), and the bars are ordered like the scores.
+async function assertBars(t, page, top5) {
+  const list = page.locator('#top5');
+  const shot = await screenshotPixels(page, list);
+  const box = await list.boundingBox();
+  const bars = await page.$$eval('#top5 .bar', (els) => els.map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; }));
+  assert.equal(bars.length, 5);
+  const accent = [0x3b, 0x5b, 0xdb];
+  const widths = bars.map((b) => {
+    const y = Math.round(b.y - box.y + b.h / 2);
+    let n = 0;
+    for (let x = Math.floor(b.x - box.x); x < Math.ceil(b.x - box.x + b.w); x++) if (near(shot.at(x, y), accent, 12)) n++;
+    return n;
+  });
+  t.diagnostic(`bar widths (px): ${widths.join(', ')} of ${bars[0].w.toFixed(0)}`);
+  assert.ok(Math.abs(widths[0] - bars[0].w) <= 2, 'the best score fills its bar');
+  for (let i = 0; i < 5; i++) {
+    const want = bars[i].w * Math.max(0, top5[i].score) / top5[0].score;
+    assert.ok(Math.abs(widths[i] - want) <= 2.5, `bar ${i}: ${widths[i]} px, score says ${want.toFixed(1)}`);
+    if (i) assert.ok(widths[i] <= widths[i - 1], 'bars ordered like the scores');
+  }
+  assert.ok(widths[4] < widths[0], 'the bars differ');
+}
+
 test('demo: the picker names each kind; a classifier shows its top 5 as a bar chart as long as the scores', { skip, timeout: 300000 }, async (t) => {
   const { page, state } = await openDemo(`model=${CLASSIFIER}&image=cat.bmp`, (s) => s.top5);
   try {
@@ -102,27 +131,7 @@ test('demo: the picker names each kind; a classifier shows its top 5 as a bar ch
     assert.match(await page.textContent('#model-info'), /^image classifier · ImageClassifier · .* · 1001 labels · /);
     t.diagnostic(`top 5: ${state.top5.map((x) => `${x.label} ${x.score.toFixed(3)}`).join(', ')}`);
 
-    // The bars in a screenshot of the list: the accent-coloured run along the middle of each bar.
-    const list = page.locator('#top5');
-    const shot = await screenshotPixels(page, list);
-    const box = await list.boundingBox();
-    const bars = await page.$$eval('#top5 .bar', (els) => els.map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; }));
-    assert.equal(bars.length, 5);
-    const accent = [0x3b, 0x5b, 0xdb];
-    const widths = bars.map((b) => {
-      const y = Math.round(b.y - box.y + b.h / 2);
-      let n = 0;
-      for (let x = Math.floor(b.x - box.x); x < Math.ceil(b.x - box.x + b.w); x++) if (near(shot.at(x, y), accent, 12)) n++;
-      return n;
-    });
-    t.diagnostic(`bar widths (px): ${widths.join(', ')} of ${bars[0].w.toFixed(0)}`);
-    assert.ok(Math.abs(widths[0] - bars[0].w) <= 2, 'the best score fills its bar');
-    for (let i = 0; i < 5; i++) {
-      const want = bars[i].w * Math.max(0, state.top5[i].score) / state.top5[0].score;
-      assert.ok(Math.abs(widths[i] - want) <= 2.5, `bar ${i}: ${widths[i]} px, score says ${want.toFixed(1)}`);
-      if (i) assert.ok(widths[i] <= widths[i - 1], 'bars ordered like the scores');
-    }
-    assert.ok(widths[4] < widths[0], 'the bars differ');
+    await assertBars(t, page, state.top5);
     assert.notEqual(await page.textContent('#lat-last'), '–');
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'demo.png'), fullPage: true });
@@ -265,5 +274,185 @@ test('demo: a model whose input is neither a picture nor a clip is named as such
     assert.equal(state.runs, 0);
   } finally {
     await page.close();
+  }
+});
+
+// Drops a file onto `selector` as a user's drag and drop does: a File in a DataTransfer, dispatched
+// as dragover, then drop. The bytes come from the test server (`url`) or from Node (`b64`).
+// Returns what the drop zone did: whether it took the dragover and the drop, and its highlight.
+function dropFile(page, selector, { url, b64, name, type }) {
+  return page.evaluate(async ({ selector, url, b64, name, type }) => {
+    const bytes = url ? await (await fetch(url)).arrayBuffer() : Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dataTransfer = new DataTransfer();
+    dataTransfer.items.add(new File([bytes], name, { type }));
+    const target = document.querySelector(selector);
+    const over = new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer });
+    target.dispatchEvent(over);
+    const highlighted = target.classList.contains('over');
+    const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer });
+    target.dispatchEvent(drop);
+    return { over: over.defaultPrevented, highlighted, drop: drop.defaultPrevented, after: target.classList.contains('over') };
+  }, { selector, url, b64, name, type });
+}
+
+// Waits (60 s at most) until the demo has made `runs` runs and is idle, or shows an error (e.g.
+// "Could not record"), and returns its state; fails on an error.
+async function afterRuns(page, runs) {
+  await page.waitForFunction((n) => {
+    const s = window.demoState;
+    return !!s.error || document.getElementById('status').classList.contains('error') || (s.runs >= n && !s.busy);
+  }, runs, { timeout: 60000 });
+  const s = await page.evaluate(() => ({ ...window.demoState, status: document.getElementById('status').textContent,
+    failed: !!window.demoState.error || document.getElementById('status').classList.contains('error') }));
+  assert.equal(s.failed, false, s.status);
+  return s;
+}
+
+// The preview canvas (what the demo drew as the model's input) as RGB bytes, with its size.
+function previewRgb(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById('preview');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return { width: c.width, height: c.height, rgb: Array.from(d).filter((_, i) => i % 4 !== 3) };
+  });
+}
+
+const goldenCase = (id) => loadManifest().cases.find((c) => c.id === id);
+
+test('demo: an image dropped on the drop zone is what the classifier runs on, with the golden top-1 and a bar chart', { skip, timeout: 300000 }, async (t) => {
+  const { page, state: before } = await openDemo(`model=${CLASSIFIER}&image=none`, (s) => s.ready);
+  try {
+    assert.equal(before.runs, 0, 'no image yet: nothing run');
+    assert.equal(before.top5, null);
+    const dropped = await dropFile(page, '#drop', { url: '/shared/images/bird.bmp', name: 'bird.bmp', type: 'image/bmp' });
+    assert.deepEqual(dropped, { over: true, highlighted: true, drop: true, after: false }, 'the drop zone takes the drag');
+    const s = await afterRuns(page, 1);
+    const bird = goldenCase('tf2_mobilenet_v2_1.0_224_ptq/bird');
+    t.diagnostic(`dropped bird.bmp: ${s.top5.map((x) => `${x.label} ${x.score.toFixed(3)}`).join(', ')}`);
+    assert.equal(s.top5[0].index, bird.top5[0].index);
+    assert.equal(s.top5[0].label, bird.top5[0].label);
+    assert.equal(await page.textContent('#top5 li:first-child .label'), bird.top5[0].label);
+    assert.match(await page.textContent('#image-info'), /^bird\.bmp · \d+×\d+$/);
+    // The preview shows the model's input: the golden input tensor of bird.bmp (uint8: q = pixel), byte for byte.
+    const preview = await previewRgb(page);
+    assert.deepEqual([preview.width, preview.height], [224, 224]);
+    assert.equal(bird.inputs[0].dtype, 'uint8');
+    const want = readTensor(bird.inputs[0].file, 'uint8');
+    assert.ok(preview.rgb.length === want.length && preview.rgb.every((v, i) => v === want[i]), 'the preview is the golden input of bird.bmp');
+    await assertBars(t, page, s.top5);
+    assert.match(await page.textContent('#lat-last'), /\d ms|\d s/);
+    assert.equal(await page.textContent('#lat-count'), '1');
+  } finally {
+    await page.close();
+  }
+});
+
+test('demo: a model and an image chosen with the file pickers run, with the golden top-1', { skip, timeout: 300000 }, async (t) => {
+  const { page, state: before } = await openDemo('model=none&image=none', (s) => s.started);
+  try {
+    assert.equal(before.ready, false, 'no model yet');
+    await page.setInputFiles('#model-file', path.join(SHARED, 'models/mobilenet_v2_1.0_224_quant.tflite'));
+    await page.waitForFunction(() => window.demoState.ready || window.demoState.error, null, { timeout: 60000 });
+    assert.match(await page.textContent('#model-info'), /^image classifier · .*in .*uint8 \[1×224×224×3\]/);
+    await page.setInputFiles('#image-file', path.join(SHARED, 'images/parrot.jpg'));
+    const s = await afterRuns(page, 1);
+    const parrot = goldenCase('mobilenet_v2_1.0_224_quant/parrot');
+    t.diagnostic(`picked parrot.jpg: ${s.top5.map((x) => `${x.label} ${x.score.toFixed(3)}`).join(', ')}`);
+    assert.equal(s.kind, 'classifier');
+    assert.equal(s.top5[0].index, parrot.top5[0].index);
+    assert.equal(s.top5[0].label, parrot.top5[0].label);
+    assert.equal(await page.textContent('#top5 li:first-child .label'), parrot.top5[0].label);
+    // The JPEG is decoded by the browser, not by the goldens' decoder: the input may differ a little
+    // from the golden's (today it does not).
+    const preview = await previewRgb(page);
+    const want = readTensor(parrot.inputs[0].file, parrot.inputs[0].dtype);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) diff += Math.abs(preview.rgb[i] - want[i]);
+    t.diagnostic(`mean |preview - golden input| ${(diff / want.length).toFixed(3)}`);
+    assert.equal(preview.rgb.length, want.length);
+    assert.ok(diff / want.length < 2, `the preview is parrot.jpg as the model sees it (mean diff ${diff / want.length})`);
+    await assertBars(t, page, s.top5);
+  } finally {
+    await page.close();
+  }
+});
+
+// A mono float32 WAV file (WAVE_FORMAT_IEEE_FLOAT) of `samples` at `rate` Hz.
+function wavFloat32(samples, rate) {
+  const data = Buffer.alloc(4 * samples.length);
+  samples.forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8);
+  h.write('fmt ', 12); h.writeUInt32LE(16, 16); h.writeUInt16LE(3, 20); h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24); h.writeUInt32LE(4 * rate, 28); h.writeUInt16LE(4, 32); h.writeUInt16LE(32, 34);
+  h.write('data', 36); h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+test('demo: a WAV clip dropped for keyword spotting gives the keywords of the same clip generated in the page', { skip, timeout: 300000 }, async (t) => {
+  const { page } = await openDemo('model=mlperf_tiny_kws_dscnn_int8.tflite', (s) => s.kws);
+  try {
+    const tonePreview = await previewRgb(page);
+    await page.selectOption('#clip-select', 'chirp');
+    const chirp = await afterRuns(page, 2);
+    assert.equal(chirp.kws.clip, 'rising chirp');
+    const chirpPreview = await previewRgb(page);
+    assert.notDeepEqual(chirpPreview, tonePreview, 'each clip has its own spectrogram');
+    // The demo's chirp (web/demo/demo.mjs generatedClip), one second at 16 kHz, as a float WAV file.
+    const samples = Float32Array.from({ length: 16000 }, (_, i) => { const s = i / 16000; return 0.5 * Math.sin(2 * Math.PI * (200 * s + 1400 * s * s)); });
+    const b64 = wavFloat32(samples, 16000).toString('base64');
+    const dropped = await dropFile(page, '#drop', { b64, name: 'chirp.wav', type: 'audio/wav' });
+    assert.equal(dropped.drop, true);
+    const s = await afterRuns(page, 3);
+    assert.equal(s.kws.clip, 'chirp.wav');
+    assert.ok(s.kws.ms > 0);
+    assert.equal(s.kws.top.length, 5);
+    for (const k of s.kws.top) assert.equal(k.label, KWS_LABELS[k.index]);
+    t.diagnostic(`chirp.wav: ${s.kws.top.map((k) => `${k.label} ${k.score.toFixed(3)}`).join(', ')}`);
+    assert.deepEqual(s.kws.top, chirp.kws.top, 'the file decodes to the samples the page generates');
+    assert.deepEqual(await previewRgb(page), chirpPreview, 'the same spectrogram');
+    assert.equal(await page.textContent('#top5 li:first-child .label'), s.kws.top[0].label);
+    assert.match(await page.textContent('#image-info'), /^chirp\.wav · 1 s at 16 kHz$/);
+  } finally {
+    await page.close();
+  }
+});
+
+test('demo: a clip recorded from the microphone (Chromium\'s fake device) runs keyword spotting', { skip, timeout: 300000 }, async (t) => {
+  // Another browser: a fake microphone (a beeping tone) allowed without asking.
+  const mic = await launchChromium({
+    args: [...CHROMIUM_FLAGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    permissions: ['microphone'],
+  });
+  const page = await mic.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e).slice(0, 500)));
+  try {
+    await page.goto(`${server.url}/demo/?model=mlperf_tiny_kws_dscnn_int8.tflite`, { timeout: 60000 });
+    await page.waitForFunction(() => window.demoState?.kws || window.demoState?.error, null, { timeout: 120000 });
+    const first = await afterRuns(page, 1);
+    assert.equal(first.kws.clip, '440 Hz tone + noise');
+    assert.equal(await page.isVisible('#record'), true, 'the record button is offered');
+    await page.click('#record');
+    const s = await afterRuns(page, 2);
+    assert.equal(s.kws.clip, 'recording', s.status);
+    assert.ok(s.kws.ms > 0);
+    assert.equal(s.kws.top.length, 5);
+    for (const k of s.kws.top) {
+      assert.equal(k.label, KWS_LABELS[k.index]);
+      assert.ok(Number.isFinite(k.score));
+    }
+    t.diagnostic(`recording: ${s.kws.top.map((k) => `${k.label} ${k.score.toFixed(3)}`).join(', ')} in ${s.kws.ms.toFixed(2)} ms`);
+    assert.match(await page.textContent('#image-info'), /^recording · 1 s at 16 kHz$/);
+    assert.match(await page.textContent('#status'), /^recording with mlperf_tiny_kws_dscnn_int8: \d/);
+    assert.equal(await page.textContent('#lat-count'), '2');
+    assert.match(await page.textContent('#lat-last'), /\d ms|\d s/);
+    // The fake device's beeps reached the features: the spectrogram is not the flat one of silence.
+    const spectrogram = await previewRgb(page);
+    assert.deepEqual([spectrogram.width, spectrogram.height], [49, 10]);
+    assert.ok(new Set(spectrogram.rgb).size > 10, 'the recorded clip is not silence');
+    assert.deepEqual(errors, []);
+  } finally {
+    await mic.close();
   }
 });
