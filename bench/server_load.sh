@@ -3,21 +3,25 @@
 # mix of channel manifests (200 and, with If-None-Match, 304), artifact downloads (whole and a
 # Range) and :predict on mlperf_tiny_vww_96_int8 (raw golden input). Prints requests, requests/s,
 # unexpected statuses and socket errors (both must be 0), p50/p99 latency, and the server's RSS:
-# the mean of the first and of the last 20 s and the growth between them (must stay < 5%).
+# the mean of the first and of the last 20 s and the growth between them (must stay < 5%), and
+# its mean over each 10 s. A warm-up of the same mix runs first (--warmup, not measured): the
+# model load, the interpreter pool and the caches fill in it, so the windows compare steady states.
 # Not a test: a figure for the closing note, bounded in time.
-#   bench/server_load.sh [--connections 256] [--duration 60] [--threads 2] [--model NAME]
+#   bench/server_load.sh [--connections 256] [--duration 60] [--warmup 10] [--threads 2] [--model NAME]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WISP_SHARED="${WISP_SHARED:-$(cd .. && pwd)/shared}"
 connections=256
 duration=60
 threads=2
+warmup=10
 name=mlperf_tiny_vww_96_int8
 while (($#)); do
   case "$1" in
     --connections) connections="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
     --model) name="$2"; shift 2 ;;
     *) sed -n '2,8p' "$0" >&2; exit 2 ;;
   esac
@@ -85,6 +89,9 @@ function done(summary, latency, requests)
 end
 LUA
 
+if ((warmup > 0)); then
+  wrk -t 2 -c "$connections" -d "${warmup}s" --timeout 10s -s "$work/mix.lua" "$url" > /dev/null
+fi
 # RSS once a second while wrk runs.
 ( while kill -0 "$server" 2>/dev/null; do
     awk '/VmRSS/ {print $2}' "/proc/$server/status" 2>/dev/null || true
@@ -101,6 +108,7 @@ read -r first last < <(awk -v d="$duration" '{r[NR] = $1} END {
   for (i = 1; i <= 20; i++) f += r[i]
   for (i = n - 19; i <= n; i++) l += r[i]
   print f / 20, l / 20 }' "$work/rss")
+rss_steps=$(awk '{s += $1; if (NR % 10 == 0) {printf "%s%.1f", sep, s / 10240; sep = " "; s = 0}}' "$work/rss")
 growth=$(awk -v a="$first" -v b="$last" 'BEGIN {printf "%.2f", 100 * (b - a) / a}')
 echo "wisp-server load: $connections connections, ${duration}s, $threads server threads, $(nproc) cores"
 echo "mix: channel manifest 40% (200), with If-None-Match 20% (304), artifact 10%, Range 10%, :predict $name 20%"
@@ -109,3 +117,4 @@ printf '|---|---|---|---|---|---|---|---|---|\n'
 printf '| %s | %s | %s | %s | %s | %s | %.1f MiB | %.1f MiB | %s%% |\n' "$(get requests)" "$rps" \
   "$(get unexpected_statuses)" "$(get socket_errors)" "$(get p50_ms)" "$(get p99_ms)" \
   "$(awk -v k="$first" 'BEGIN {print k / 1024}')" "$(awk -v k="$last" 'BEGIN {print k / 1024}')" "$growth"
+echo "RSS MiB, mean of each 10 s of the measured run: $rss_steps"

@@ -51,8 +51,9 @@ struct Fixture {
     registry = std::make_unique<wisp::server::Registry>(cfg.data_dir, nullptr);
     std::vector<std::string> log;
     if (!registry->Open(&log).ok()) std::abort();
-    handler = std::make_unique<Handler>(cfg, registry.get(), &engine, &metrics, nullptr,
-                                        std::vector<std::string>{kToken});
+    handler = std::make_unique<Handler>(
+        cfg, registry.get(), &engine, &metrics, nullptr,
+        std::vector<wisp::server::Token>{wisp::server::AdminToken(kToken)});
     // One model with a version and a channel, published through the handler itself.
     Send(http::verb::post, "/v1/models/m/versions", "FAKEWISP0123456789abcdef");
     Send(http::verb::put, "/v1/models/m/channels/stable", "{\"version\": 1}");

@@ -179,13 +179,15 @@ Result<Outcome> Exchange(S& stream, beast::tcp_stream& lowest, beast::flat_buffe
     lowest.expires_after(timeout);
     http::read(stream, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
+    // What arrived before an error is delivered too: a download cut mid-way keeps every byte it
+    // received, so the next attempt resumes after them.
+    size_t n = sizeof(chunk) - parser.get().body().size;
+    if (n > 0 && !on_data(chunk, n)) return Status(StatusCode::kIoError, "cancelled");
     if (ec) {
       return Status(StatusCode::kIoError, "reading response to " +
                                               std::string(req.method_string()) + " " +
                                               std::string(req.target()) + ": " + ec.message());
     }
-    size_t n = sizeof(chunk) - parser.get().body().size;
-    if (n > 0 && !on_data(chunk, n)) return Status(StatusCode::kIoError, "cancelled");
   }
   return parser.keep_alive() ? Outcome::kKeepAlive : Outcome::kClose;
 }

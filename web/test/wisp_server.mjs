@@ -124,3 +124,41 @@ export function startTamperingProxy(targetUrl, tamper) {
     }));
   });
 }
+
+// A flaky link in front of a server: forwards every request, but the response of an artifact
+// download (…/model.wisp) is cut after `cutAfter` body bytes (headers promise the whole length,
+// then the socket is destroyed). Loopback only.
+export function startCuttingProxy(targetUrl, cutAfter) {
+  const target = new URL(targetUrl);
+  const proxy = http.createServer((req, res) => {
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url,
+      headers: { ...req.headers, host: target.host, 'accept-encoding': 'identity' } }, (upRes) => {
+      const artifact = new URL(req.url, 'http://x').pathname.endsWith('/model.wisp') && upRes.statusCode < 300;
+      res.writeHead(upRes.statusCode, upRes.headers);
+      if (!artifact) return upRes.pipe(res);
+      let sent = 0;
+      upRes.on('data', (chunk) => {
+        if (sent >= cutAfter) return;
+        const part = chunk.subarray(0, cutAfter - sent);
+        sent += part.length;
+        // Once the cut's last byte is flushed, the connection goes (destroying at once would drop
+        // bytes still in the socket's buffer).
+        if (sent >= cutAfter) {
+          upRes.destroy();
+          res.write(part, () => res.socket?.destroy());
+        } else {
+          res.write(part);
+        }
+      });
+      upRes.on('end', () => res.end());
+    });
+    up.on('error', () => res.socket?.destroy());
+    req.pipe(up);
+  });
+  return new Promise((resolve) => {
+    proxy.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${proxy.address().port}`,
+      close: () => new Promise((r) => { proxy.closeAllConnections?.(); proxy.close(() => r()); }),
+    }));
+  });
+}

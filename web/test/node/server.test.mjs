@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Wisp } from '../../src/node.mjs';
 import { SHARED, haveShared } from '../shared.mjs';
-import { ARTIFACT_ROUTE, SERVER_BIN, haveServerBinaries, startTamperingProxy, startWispServer } from '../wisp_server.mjs';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { ARTIFACT_ROUTE, CLI_BIN, SERVER_BIN, haveServerBinaries, startCuttingProxy, startTamperingProxy, startWispServer } from '../wisp_server.mjs';
 
 const skip = !haveShared() ? `no shared data at ${SHARED}`
   : !haveServerBinaries() ? `${SERVER_BIN} is not built (scripts/build.sh native)` : false;
@@ -108,5 +111,57 @@ test('the worker-backed runtime loads from the server too', { skip, timeout: 120
     m.dispose();
   } finally {
     wrt.dispose();
+  }
+});
+
+// A download cut mid-way (issue 11): through a proxy that drops the connection after 64 KB of
+// the artifact, loadFromServer fails with a clear error and the model already loaded keeps
+// running; `wisp pull` fails naming the cut, keeps the version it had, and the next pull resumes
+// the partial file with a Range request and finishes with a verified artifact.
+test('a download cut mid-way: clear errors, the previous version kept, wisp pull resumes', { skip, timeout: 120000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisp-cut-'));
+  const cutter = await startCuttingProxy(server.url, 64 * 1024);
+  // Asynchronous: the proxy runs in this process and must keep serving while the CLI pulls.
+  const pull = (url) => new Promise((resolve) => {
+    execFile(CLI_BIN, ['pull', url, 'cut', '--dir', dir, '--json'], { timeout: 60000 }, (e, stdout, stderr) => {
+      resolve(e ? { code: e.code ?? 1, err: String(stderr) } : { code: 0, out: JSON.parse(stdout) });
+    });
+  });
+  try {
+    const v1 = await server.publish('cut', path.join(SHARED, 'models', 'mlperf_tiny_kws_dscnn_int8.tflite'), { channel: 'stable' });
+    const first = await pull(server.url);
+    assert.equal(first.code, 0, first.err);
+    assert.equal(first.out.version, v1.version);
+    const previous = await rt.loadFromServer(server.url, 'cut');
+    // v2 is larger than the cut: every download of it through the proxy breaks.
+    const v2 = await server.publish('cut', path.join(SHARED, 'models', 'mlperf_tiny_ad01_int8.tflite'), { channel: 'stable' });
+    assert.ok(v2.size > 64 * 1024, `${v2.size}`);
+    try {
+      await assert.rejects(rt.loadFromServer(cutter.url, 'cut'), (e) => {
+        assert.match(String(e.message), /download|terminated|closed|socket|fetch|bytes/i, e.message);
+        return true;
+      });
+      const [out] = await previous.run(new Int8Array(previous.inputs[0].bytes));
+      assert.deepEqual(out.shape, [1, 12], 'the model loaded before still runs');
+    } finally {
+      previous.dispose();
+    }
+    const cut = await pull(cutter.url);
+    assert.notEqual(cut.code, 0, 'a cut download is an error');
+    assert.ok(cut.err.trim().length > 0);
+    assert.match(cut.err, /cut|closed|end of stream|partial|eof|short|bytes/i, cut.err);
+    // The version pulled before is still there, intact.
+    const kept = fs.readFileSync(first.out.path);
+    const { createHash } = await import('node:crypto');
+    assert.equal(createHash('sha256').update(kept).digest('hex'), v1.sha256);
+    // The next pull resumes the partial file and verifies the whole artifact.
+    const resumed = await pull(server.url);
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.equal(resumed.out.version, v2.version);
+    assert.ok(resumed.out.resumed_from >= 64 * 1024 - 16 * 1024, JSON.stringify(resumed.out));
+    assert.equal(createHash('sha256').update(fs.readFileSync(resumed.out.path)).digest('hex'), v2.sha256);
+  } finally {
+    await cutter.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
