@@ -90,10 +90,22 @@ Result<TokenFile> ParseTokenFile(std::string_view text) {
     if (f.empty() || f[0][0] == '#') continue;
     const std::string where = "token file line " + std::to_string(line_no);
     if (f.size() == 1) {
-      file.tokens.push_back(AdminToken(f[0]));
-      file.warnings.push_back(where + ": a plain token with scope admin (" + file.tokens.back().id +
+      Token t = AdminToken(f[0]);
+      const Token* same = nullptr;
+      for (const Token& other : file.tokens) {
+        if (other.id == t.id) same = &other;
+      }
+      if (same && same->digest == t.digest) {  // the same secret twice: one token
+        file.warnings.push_back(where + ": repeats an earlier token (" + t.id + "); ignored");
+        continue;
+      }
+      if (same) {
+        return InvalidArgument("%s: token id '%s' is used twice", where.c_str(), t.id.c_str());
+      }
+      file.warnings.push_back(where + ": a plain token with scope admin (" + t.id +
                               "); write \"<id> sha256:<hex> <scopes>\" to store only its digest "
                               "and limit what it may do");
+      file.tokens.push_back(std::move(t));
       continue;
     }
     if (f.size() < 3) {

@@ -76,6 +76,22 @@ TEST(TokenFileTest, NamedHashedScopedAndLegacyTokens) {
   }
 }
 
+// Found by fuzz/token_file_fuzzer.cc: the same secret on two old-format lines made two tokens
+// with one id. It is one token now (with a warning); a NUL inside a secret is part of it.
+TEST(TokenFileTest, FuzzFindingRepeatedLegacySecretIsOneToken) {
+  const std::string input("s\0\nss\nss\nA", 10);
+  auto parsed = ParseTokenFile(input);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  ASSERT_EQ(parsed->tokens.size(), 3u);
+  EXPECT_EQ(parsed->tokens[0].digest, Sha256Raw(std::string("s\0", 2)));
+  EXPECT_EQ(parsed->tokens[1].digest, Sha256Raw("ss"));
+  EXPECT_EQ(parsed->tokens[2].digest, Sha256Raw("A"));
+  bool warned = false;
+  for (const std::string& w : parsed->warnings)
+    warned |= w.find("line 3: repeats") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
 // --- The predict JSON parser, in-process ---
 
 std::vector<TensorSpec> Specs() { return {TensorSpec{"x", "float32", {1, 4}, {}, {}}}; }
