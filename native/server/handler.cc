@@ -1153,15 +1153,13 @@ Reply Handler::GetManifest(const Request& req, const RouteMatch& m) {
   return ServeBytes(req, it->second.body, it->second.etag, kJson, "public, max-age=300", false);
 }
 
-Reply Handler::Metadata(const Request& req, const std::string& name, int64_t version) {
-  auto s = registry_->Get(name);
-  if (!s) return ModelNotFound(name);
-  auto it = s->metadata_json.find(version);
-  if (it == s->metadata_json.end()) {
+Reply Handler::Metadata(const Request& req, const ModelSnapshot& s, int64_t version) {
+  auto it = s.metadata_json.find(version);
+  if (it == s.metadata_json.end()) {
     return ErrorReply(404, "version_not_found",
                       version == 0
-                          ? "model '" + name + "' has no version"
-                          : "model '" + name + "' has no version " + std::to_string(version));
+                          ? "model '" + s.name + "' has no version"
+                          : "model '" + s.name + "' has no version " + std::to_string(version));
   }
   return ServeBytes(req, it->second.body, it->second.etag, kJson, "no-cache", false);
 }
@@ -1169,15 +1167,17 @@ Reply Handler::Metadata(const Request& req, const std::string& name, int64_t ver
 Reply Handler::GetModelMetadata(const Request& req, const RouteMatch& m) {
   auto s = registry_->Get(m["name"]);
   if (!s) return ModelNotFound(m["name"]);
-  return Metadata(req, m["name"], DefaultVersion(*s));
+  return Metadata(req, *s, DefaultVersion(*s));
 }
 
 Reply Handler::GetVersionMetadata(const Request& req, const RouteMatch& m) {
-  return Metadata(req, m["name"], m.version());
+  auto s = registry_->Get(m["name"]);
+  if (!s) return ModelNotFound(m["name"]);
+  return Metadata(req, *s, m.version());
 }
 
 Reply Handler::OnChannel(const RouteMatch& m,
-                         const std::function<Reply(const std::string&, int64_t)>& then) {
+                         const std::function<Reply(const ModelSnapshot&, int64_t)>& then) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
   auto snap = registry_->Get(name);
@@ -1186,26 +1186,22 @@ Reply Handler::OnChannel(const RouteMatch& m,
   if (it == snap->channels.end()) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
   }
-  return then(name, it->second);
+  return then(*snap, it->second);
 }
 
 Reply Handler::GetLabelMetadata(const Request& req, const RouteMatch& m) {
-  return OnChannel(m, [&](const std::string& name, int64_t v) { return Metadata(req, name, v); });
+  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) { return Metadata(req, s, v); });
 }
 
 Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
-  const std::string& name = m["name"];
-  const std::string& ch = m["channel"];
-  auto s = registry_->Get(name);
-  if (!s) return ModelNotFound(name);
-  auto it = s->channel_json.find(ch);
-  if (it == s->channel_json.end()) {
-    return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
-  }
-  Reply r = ServeBytes(req, it->second.body, it->second.etag, kJson,
-                       "public, max-age=" + std::to_string(cfg_.channel_max_age_s), false);
-  r.Set("X-Wisp-Model-Version", std::to_string(s->channels.at(ch)));
-  return r;
+  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) {
+    // Render writes a channel document for every channel of the snapshot.
+    const RenderedJson& doc = s.channel_json.at(m["channel"]);
+    Reply r = ServeBytes(req, doc.body, doc.etag, kJson,
+                         "public, max-age=" + std::to_string(cfg_.channel_max_age_s), false);
+    r.Set("X-Wisp-Model-Version", std::to_string(v));
+    return r;
+  });
 }
 
 Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
@@ -1438,7 +1434,7 @@ Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
 }
 
 Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
-  return OnChannel(m, [&](const std::string& name, int64_t v) { return Predict(req, name, v); });
+  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) { return Predict(req, s.name, v); });
 }
 
 Reply Handler::PredictDefault(const Request& req, const RouteMatch& m) {

@@ -179,11 +179,12 @@ class Handler {
   Reply GetModelMetadata(const Request& req, const RouteMatch& m);
   Reply GetVersionMetadata(const Request& req, const RouteMatch& m);
   Reply GetLabelMetadata(const Request& req, const RouteMatch& m);
-  Reply Metadata(const Request& req, const std::string& name, int64_t version);
-  // `then(name, version)` for the version channel {channel} of model {name} points at, or the
-  // 404 naming the model or channel that is missing.
+  // The metadata document of `version` in snapshot `s` (the one the caller resolved it in).
+  Reply Metadata(const Request& req, const ModelSnapshot& s, int64_t version);
+  // `then(snapshot, version)` for the version channel {channel} of model {name} points at in one
+  // snapshot of the model, or the 404 naming the model or channel that is missing.
   Reply OnChannel(const RouteMatch& m,
-                  const std::function<Reply(const std::string&, int64_t)>& then);
+                  const std::function<Reply(const ModelSnapshot&, int64_t)>& then);
   Reply Publish(const Request& req, const RouteMatch& m);
   Reply PutChannel(const Request& req, const RouteMatch& m);
   Reply DeleteChannel(const Request& req, const RouteMatch& m);
