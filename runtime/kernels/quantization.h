@@ -68,6 +68,16 @@ inline int32_t RoundingDivideByPOT(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+// int32 arithmetic that wraps, as TFLite's int32 accumulations do on every target: a hostile
+// bias or zero point near the int32 limits must give a defined (if meaningless) answer, never
+// undefined behaviour, and a real model never comes near the limits.
+inline int32_t WrappingAdd(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+inline int32_t WrappingMul(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
+
 // TFLite's default (double-rounding) MultiplyByQuantizedMultiplier.
 inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t quantized_multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;

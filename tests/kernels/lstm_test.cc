@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -309,6 +310,7 @@ struct QuantLstm {
   float state_scale = 1.0f / 128.0f;
   int32_t state_zp = 0;
   float cell_scale = 1.0f / 2048.0f;  // 2^-11
+  bool extreme_bias = false;          // biases at the int32 limits, as a hostile file may hold
 };
 
 float SymmetricScale(const std::vector<float>& v) {
@@ -340,7 +342,11 @@ LstmWeights BuildInt8Lstm(SingleOpModel& m, const LstmConfig& c, const LstmWeigh
     dq.wx[g] = Dequantize(qx, sx, 0);
     dq.wh[g] = Dequantize(qh, sh, 0);
     const float bias_scale = q.input_scale * sx;
-    const std::vector<int32_t> qb = QuantizeBias(w.bias[g], bias_scale);
+    std::vector<int32_t> qb = QuantizeBias(w.bias[g], bias_scale);
+    if (q.extreme_bias) {
+      for (size_t i = 0; i < qb.size(); ++i)
+        qb[i] = i % 2 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min();
+    }
     for (size_t i = 0; i < qb.size(); ++i) dq.bias[g][i] = static_cast<float>(qb[i]) * bias_scale;
     in[static_cast<size_t>(1 + g)] =
         m.AddConstant("w_x_" + n, DType::INT8, {c.n_cell, c.n_input}, qx, PerTensor(sx, 0));
@@ -480,6 +486,34 @@ TEST(LstmInt8, HiddenZeroPointSubtractedLikeReference) {
 }
 
 // ---- fixed-point activations --------------------------------------------------------------------
+
+// A fuzz finding (invoke_fuzzer): a bias at INT32_MIN plus the folded zero-point correction was
+// signed overflow in Prepare, and the same in the gate accumulators in Invoke. TFLite's int32
+// sums wrap; ours must too, defined, so the sanitizer build runs it cleanly and twice the same.
+TEST(LstmInt8, BiasAtInt32LimitsWrapsWithoutUndefinedBehaviour) {
+  LstmConfig c;
+  c.time = 3;
+  QuantLstm q;
+  q.input_zp = 100;
+  q.state_zp = -7;
+  q.extreme_bias = true;
+  const LstmWeights w = RandomWeights(c, 21, 2.0f);
+  std::vector<int8_t> x(static_cast<size_t>(c.batch * c.time * c.n_input));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i % 2 ? 127 : -128);
+  std::vector<int8_t> first;
+  for (int run = 0; run < 2; ++run) {
+    SingleOpModel m;
+    BuildInt8Lstm(m, c, w, q);
+    const Status built = m.Build();
+    ASSERT_TRUE(built.ok()) << built.ToString();
+    m.SetInput(0, x);
+    ASSERT_TRUE(m.Invoke().ok());
+    const std::vector<int8_t> got = m.Output<int8_t>(0);
+    ASSERT_EQ(got.size(), static_cast<size_t>(c.batch * c.time * c.n_output));
+    if (run == 0) first = got;
+    else EXPECT_EQ(got, first);
+  }
+}
 
 TEST(LstmFixedPoint, SigmoidQ3ToQ0MatchesLibm) {
   int max_err = 0;
