@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "native/cli/commands.h"
+#include "native/cli/model_file.h"
 #include "native/client/client.h"
 #include "native/client/json_field.h"
 #include "native/platform/file_io.h"
@@ -18,6 +19,10 @@ struct RegistryArgs {
   std::string server, name, file, channel, label, dir = "wisp-cache", token, token_file, public_key;
   int64_t version = 0;
   bool json = false;
+  // wisp channel: a staged rollout (--percent) or its abort (--abort).
+  double percent = 0, max_error_rate = -1, margin = 0;
+  int64_t min_reports = 0;
+  bool abort = false;
 };
 
 // --token, else --token-file, else $WISP_TOKEN.
@@ -45,6 +50,21 @@ int RunPull(const RegistryArgs& a) {
   Result<client::PullResult> pulled = client::Pull(a.server, a.name, options);
   if (!pulled.ok()) return Fail(pulled.status().message());
   const client::PullResult& result = pulled.value();
+  if (result.state != client::PullResult::State::kUpToDate) {
+    // A new version arrived: check that it loads and tell the server, whose staged rollouts
+    // count these reports (best effort: a failed report does not fail the pull).
+    client::Outcomes outcome;
+    const bool loads = LoadModelFile(result.path, /*verify_sha256=*/false).ok();
+    (loads ? outcome.loads : outcome.load_errors) = 1;
+    Status reported =
+        client::Report(a.server, a.name, result.version, outcome, result.client_id, options.token);
+    if (!reported.ok()) {
+      std::fprintf(stderr, "wisp: note: outcome report not sent: %s\n", reported.message().c_str());
+    }
+    if (!loads)
+      return Fail("version " + std::to_string(result.version) + " of " + a.name +
+                  " was pulled to " + result.path + " but does not load");
+  }
   const char* state = result.state == client::PullResult::State::kUpToDate ? "up to date"
                       : result.state == client::PullResult::State::kSwitched
                           ? "switched (already cached)"
@@ -85,8 +105,16 @@ int RunPublish(const RegistryArgs& a) {
 }
 
 int RunChannel(const RegistryArgs& a) {
+  if (!a.abort && a.version <= 0) return Fail("give the version to point the channel at");
+  client::RolloutSpec rollout;
+  rollout.percent = a.percent;
+  rollout.max_error_rate = a.max_error_rate;
+  rollout.min_reports = a.min_reports;
+  rollout.margin = a.margin;
   Result<std::string> response =
-      client::SetChannel(a.server, ResolveToken(a), a.name, a.channel, a.version);
+      a.abort ? client::AbortRollout(a.server, ResolveToken(a), a.name, a.channel)
+              : client::SetChannel(a.server, ResolveToken(a), a.name, a.channel, a.version,
+                                   a.percent > 0 ? &rollout : nullptr);
   if (!response.ok()) return Fail(response.status().message());
   std::printf("%s\n", response->c_str());
   return 0;
@@ -180,11 +208,26 @@ void AddRegistryCommands(CLI::App& app) {
   pb->callback([publish] { ExitCode() = RunPublish(*publish); });
 
   auto channel = std::make_shared<RegistryArgs>();
-  CLI::App* c = app.add_subcommand("channel", "Point a channel at a version (also rollback)");
+  CLI::App* c = app.add_subcommand(
+      "channel",
+      "Point a channel at a version (also rollback), or stage it for a share of clients");
   c->add_option("server", channel->server, "http[s]://host:port")->required();
   c->add_option("name", channel->name, "model name")->required();
   c->add_option("channel", channel->channel, "channel")->required();
-  c->add_option("version", channel->version, "version")->required();
+  c->add_option("version", channel->version,
+                "version (moving to the rolled-out version finishes a rollout)");
+  c->add_option("--percent", channel->percent,
+                "stage the move: only this percent of clients get the version")
+      ->check(CLI::Range(0.0, 100.0));
+  c->add_option("--max-error-rate", channel->max_error_rate,
+                "roll back by itself when the new version's reported error rate exceeds this")
+      ->check(CLI::Range(0.0, 1.0));
+  c->add_option("--min-reports", channel->min_reports,
+                "reports of the new version needed before rolling back (default 1)");
+  c->add_option("--margin", channel->margin,
+                "and the new version's error rate exceeds the old one's by more than this")
+      ->check(CLI::Range(0.0, 1.0));
+  c->add_flag("--abort", channel->abort, "abort the channel's rollout: everyone keeps its version");
   AddTokenOptions(c, channel.get());
   c->callback([channel] { ExitCode() = RunChannel(*channel); });
 

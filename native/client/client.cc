@@ -104,6 +104,10 @@ std::string HttpResponse::ErrorMessage() const {
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     return FieldOr<std::string>(j["error"], "message", body);
   }
+  // TF Serving's paths answer {"error": "<message>", "code": ...}.
+  if (j.is_object() && j.contains("error") && j["error"].is_string()) {
+    return j["error"].get<std::string>();
+  }
   return body.empty() ? "HTTP " + std::to_string(status) : body;
 }
 
@@ -439,6 +443,12 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
     stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
+  if (options.client_id.empty()) {
+    WISP_ASSIGN_OR_RETURN(result->client_id, CacheClientId(options.cache_dir));
+  } else {
+    result->client_id = options.client_id;
+  }
+  if (!pinned) h.emplace_back("X-Wisp-Client", result->client_id);
   const Result<int64_t> held_expires =
       ParseRfc3339(FieldOr<std::string>(state["manifest"], "expires", ""));
   const bool held_expired = have_state && held_expires.ok() &&
@@ -672,8 +682,31 @@ Result<std::string> Publish(const std::string& server, const std::string& token,
 }
 
 Result<std::string> SetChannel(const std::string& server, const std::string& token,
-                               const std::string& name, const std::string& channel,
-                               int64_t version) {
+                               const std::string& name, const std::string& channel, int64_t version,
+                               const RolloutSpec* rollout) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
+  if (!CheckName(name) || !CheckName(channel)) {
+    return InvalidArgument("invalid model or channel name");
+  }
+  json body = {{"version", version}};
+  if (rollout) {
+    json r = {{"percent", rollout->percent}, {"margin", rollout->margin}};
+    if (rollout->max_error_rate >= 0) r["max_error_rate"] = rollout->max_error_rate;
+    if (rollout->min_reports > 0) r["min_reports"] = rollout->min_reports;
+    body["rollout"] = r;
+  }
+  HttpClient client(url);
+  WISP_ASSIGN_OR_RETURN(
+      HttpResponse res,
+      client.Request("PUT", "/v1/models/" + name + "/channels/" + channel,
+                     {{"Authorization", AuthHeader(token)}, {"Content-Type", "application/json"}},
+                     body.dump()));
+  if (res.status != 200) return HttpError("channel", res);
+  return std::move(res.body);
+}
+
+Result<std::string> AbortRollout(const std::string& server, const std::string& token,
+                                 const std::string& name, const std::string& channel) {
   WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
   if (!CheckName(name) || !CheckName(channel)) {
     return InvalidArgument("invalid model or channel name");
@@ -681,11 +714,49 @@ Result<std::string> SetChannel(const std::string& server, const std::string& tok
   HttpClient client(url);
   WISP_ASSIGN_OR_RETURN(
       HttpResponse res,
-      client.Request("PUT", "/v1/models/" + name + "/channels/" + channel,
-                     {{"Authorization", AuthHeader(token)}, {"Content-Type", "application/json"}},
-                     json{{"version", version}}.dump()));
-  if (res.status != 200) return HttpError("channel", res);
+      client.Request("DELETE", "/v1/models/" + name + "/channels/" + channel + "/rollout",
+                     {{"Authorization", AuthHeader(token)}}, ""));
+  if (res.status != 200) return HttpError("abort rollout", res);
   return std::move(res.body);
+}
+
+Result<std::string> CacheClientId(const std::string& cache_dir) {
+  const std::string path = cache_dir + "/client-id";
+  auto valid = [](const std::string& id) {
+    return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  };
+  if (Result<std::string> text = ReadFileText(path); text.ok()) {
+    std::string id = text->substr(0, text->find('\n'));
+    if (valid(id)) return id;
+  }
+  WISP_RETURN_IF_ERROR(MakeDirsDurable(cache_dir));
+  std::string id = RandomHex(16);
+  WISP_RETURN_IF_ERROR(WriteFileAtomic(path, id + "\n"));
+  return id;
+}
+
+Status Report(const std::string& server, const std::string& name, int64_t version,
+              const Outcomes& outcomes, const std::string& client_id, const std::string& token,
+              unsigned timeout_ms) {
+  WISP_ASSIGN_OR_RETURN(const ServerUrl url, ServerUrl::Parse(server));
+  if (!CheckName(name) || version <= 0) {
+    return InvalidArgument("invalid model name or version for a report");
+  }
+  if (outcomes.empty()) return Status::Ok();
+  HttpClient client(url, timeout_ms);
+  Headers h = {{"Content-Type", "application/json"}};
+  if (!client_id.empty()) h.emplace_back("X-Wisp-Client", client_id);
+  if (!token.empty()) h.emplace_back("Authorization", AuthHeader(token));
+  json body = {{"loads", outcomes.loads},
+               {"load_errors", outcomes.load_errors},
+               {"runs", outcomes.runs},
+               {"run_errors", outcomes.run_errors}};
+  WISP_ASSIGN_OR_RETURN(HttpResponse res, client.Request("POST",
+                                                         "/v1/models/" + name + "/versions/" +
+                                                             std::to_string(version) + ":report",
+                                                         h, body.dump()));
+  if (res.status != 202 && res.status != 200) return HttpError("report", res);
+  return Status::Ok();
 }
 
 Result<std::string> ListModels(const std::string& server, const std::string& token) {

@@ -83,6 +83,9 @@ struct PullOptions {
   // the partial file is kept and the next Pull resumes it with a Range request.
   std::function<bool(uint64_t done, uint64_t total)> progress;
   unsigned timeout_ms = 30000;
+  // The stable random id sent as X-Wisp-Client, by which the server assigns this client during
+  // staged rollouts; empty: the cache's own (<cache>/client-id, created on first use).
+  std::string client_id;
 };
 
 struct PullResult {
@@ -94,7 +97,22 @@ struct PullResult {
   std::string path;               // the verified artifact
   uint64_t resumed_from = 0;      // bytes reused from an earlier interrupted download
   uint64_t bytes_downloaded = 0;  // artifact bytes transferred by this call
+  std::string client_id;          // the X-Wisp-Client id sent
 };
+
+// The client id stored in a cache directory (<cache>/client-id: 32 random hex digits, created
+// atomically on first use), so that one installation keeps its place in every rollout.
+Result<std::string> CacheClientId(const std::string& cache_dir);
+
+// Outcome counts a client reports for a version (POST .../versions/{v}:report), which staged
+// rollouts use to roll back a bad version automatically.
+struct Outcomes {
+  int64_t loads = 0, load_errors = 0, runs = 0, run_errors = 0;
+  bool empty() const { return loads + load_errors + runs + run_errors == 0; }
+};
+Status Report(const std::string& server, const std::string& name, int64_t version,
+              const Outcomes& outcomes, const std::string& client_id, const std::string& token = "",
+              unsigned timeout_ms = 5000);
 
 // Resolves NAME's channel (or options.version) and makes sure the cache holds that version,
 // verified (artifact, manifest and what it resolved):
@@ -118,10 +136,23 @@ Result<std::string> Publish(const std::string& server, const std::string& token,
                             const std::string& file, const std::string& name,
                             const std::string& label, const std::string& channel);
 
-// Points CHANNEL of NAME at VERSION (also the way to roll back); returns the server's answer.
+// A staged move: the share of clients given the new version, and the automatic rollback's limits
+// (max_error_rate < 0: none). See docs/server.md, "Staged rollouts".
+struct RolloutSpec {
+  double percent = 0;
+  double max_error_rate = -1;
+  int64_t min_reports = 0;  // 0: the server's default
+  double margin = 0;
+};
+
+// Points CHANNEL of NAME at VERSION (also the way to roll back, and to finish a rollout); returns
+// the server's answer. With `rollout`, stages the move for that share of clients instead.
 Result<std::string> SetChannel(const std::string& server, const std::string& token,
-                               const std::string& name, const std::string& channel,
-                               int64_t version);
+                               const std::string& name, const std::string& channel, int64_t version,
+                               const RolloutSpec* rollout = nullptr);
+// Aborts CHANNEL's rollout: every client stays on the channel's version.
+Result<std::string> AbortRollout(const std::string& server, const std::string& token,
+                                 const std::string& name, const std::string& channel);
 
 // GET /v1/models: every model with its versions and channels, as the server's JSON.
 Result<std::string> ListModels(const std::string& server, const std::string& token);

@@ -173,9 +173,8 @@ class RuntimeEngine : public ModelEngine {
       v.outputs.push_back(SpecOf((*interp)->output(i)));
     }
     const ModelMetadataSummary md = SummarizeMetadata(**model);
-    v.about = {md.name,    md.description, md.version,    md.author,
-               md.license, md.input_range, md.num_labels, md.labels_source};
-    v.about.label_names = ModelLabels(**model);
+    v.about = {md.name,        md.description, md.version,       md.author,           md.license,
+               md.input_range, md.num_labels,  md.labels_source, ModelLabels(**model)};
     return v;
   }
 

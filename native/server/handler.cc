@@ -431,7 +431,12 @@ std::string Handler::TokenId(const RequestHeader& req) const {
 bool Handler::IsWrite(const RequestHeader& req, const Target& t) {
   auto m = req.method();
   if (m != http::verb::post && m != http::verb::put && m != http::verb::delete_) return false;
-  if (!t.segments.empty() && t.segments.back().find(":predict") != std::string::npos) return false;
+  // Predictions and outcome reports are reads: they change nothing an operator owns (a report
+  // can end a rollout only by the limits the operator set).
+  if (!t.segments.empty() && (t.segments.back().find(":predict") != std::string::npos ||
+                              t.segments.back().find(":report") != std::string::npos)) {
+    return false;
+  }
   return true;
 }
 
@@ -517,6 +522,7 @@ void Handler::Audit(const RequestHeader& req, const Target& t, const std::string
   const char* action = !route                                 ? nullptr
                        : route->fn == &Handler::Publish       ? "publish"
                        : route->fn == &Handler::PutChannel    ? "set_channel"
+                       : route->fn == &Handler::AbortRollout  ? "abort_rollout"
                        : route->fn == &Handler::DeleteChannel ? "delete_channel"
                        : route->fn == &Handler::DeleteVersion ? "delete_version"
                                                               : nullptr;
@@ -536,6 +542,13 @@ void Handler::Audit(const RequestHeader& req, const Target& t, const std::string
     if (body.is_object() && body.contains("version")) entry["version"] = body["version"];
     if (body.is_object() && body.contains("previous_version")) {
       entry["previous_version"] = body["previous_version"];
+    }
+    // A channel write that staged, re-tuned, finished or aborted a rollout says so.
+    if (body.is_object() && body.contains("action") && body["action"].is_string()) {
+      entry["action"] = body["action"];
+    }
+    if (body.is_object() && body.contains("rollout") && body["rollout"].is_object()) {
+      entry["rollout"] = body["rollout"];
     }
   } else {
     entry["result"] = body.is_object() && body.contains("error") && body["error"].is_object()
@@ -660,7 +673,7 @@ Reply Handler::Handle(const Request& req, const std::string& client) {
       r.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
       r.Set("Access-Control-Allow-Headers",
             "Authorization, Content-Type, If-None-Match, If-Range, Range, Content-SHA256, Digest, "
-            "X-Wisp-Label");
+            "X-Wisp-Label, X-Wisp-Client");
       r.Set("Access-Control-Max-Age", "600");
     }
   } else {
@@ -681,8 +694,24 @@ Reply Handler::Handle(const Request& req, const std::string& client) {
   if (req.method() == http::verb::head) {
     r.head = true;
   }
+  ShapeTfServingError(req, &r);
   AddCors(req, &r);
   return r;
+}
+
+void Handler::ShapeTfServingError(const RequestHeader& req, Reply* r) {
+  if (r->status < 400 || !r->body) return;
+  Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  const auto& s = t.segments;
+  const bool tf_path = t.ok && s.size() >= 3 && s[0] == "v1" && s[1] == "models" &&
+                       (s.back().find(":predict") != std::string::npos || s.back() == "metadata" ||
+                        (s.size() >= 4 && s[3] == "labels"));
+  if (!tf_path) return;
+  json j = json::parse(*r->body, nullptr, false);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return;
+  json flat = {{"error", j["error"].value("message", "")}, {"code", j["error"].value("code", "")}};
+  // The Content-Type (JSON) is already set.
+  r->SetShared(std::make_shared<const std::string>(JsonText(flat) + "\n"), "");
 }
 
 const std::string& Handler::RouteMatch::operator[](std::string_view param) const {
@@ -737,6 +766,14 @@ const std::vector<Handler::RouteEntry>& Handler::Routes() {
        "/v1/models/{name}/channels/{channel}",
        &Handler::DeleteChannel,
        "/v1/models/{name}/channels/{channel}"},
+      {{V::delete_},
+       "/v1/models/{name}/channels/{channel}/rollout",
+       &Handler::AbortRollout,
+       "/v1/models/{name}/channels/{channel}/rollout"},
+      {{V::post},
+       "/v1/models/{name}/versions/{v}:report",
+       &Handler::ReportOutcome,
+       "/v1/models/{name}/versions/{v}:report"},
       {{V::post},
        "/v1/models/{name}/channels/{channel}:predict",
        &Handler::PredictChannel,
@@ -1009,7 +1046,8 @@ Reply Handler::MetricsText(const Request& req, const RouteMatch&) {
   Caches caches = cache_stats();
   r.SetBody(
       metrics_->Render(loaded_models(), registry_->model_count(),
-                       {{"file", caches.files}, {"etag", caches.etags}, {"model", caches.models}}),
+                       {{"file", caches.files}, {"etag", caches.etags}, {"model", caches.models}}) +
+          RolloutMetrics(),
       "text/plain; version=0.0.4; charset=utf-8");
   return r;
 }
@@ -1176,29 +1214,73 @@ Reply Handler::GetVersionMetadata(const Request& req, const RouteMatch& m) {
   return Metadata(req, *s, m.version());
 }
 
-Reply Handler::OnChannel(const RouteMatch& m,
+// The stable random id a client sends to be assigned consistently during rollouts ("" if none).
+static std::string ClientId(const RequestHeader& req) {
+  auto it = req.find("X-Wisp-Client");
+  if (it == req.end() || it->value().size() > 128) return "";
+  return Trim(std::string_view(it->value().data(), it->value().size()));
+}
+
+Reply Handler::OnChannel(const Request& req, const RouteMatch& m,
                          const std::function<Reply(const ModelSnapshot&, int64_t)>& then) {
   const std::string& name = m["name"];
   const std::string& ch = m["channel"];
   auto snap = registry_->Get(name);
   if (!snap) return ModelNotFound(name);
-  auto it = snap->channels.find(ch);
-  if (it == snap->channels.end()) {
+  const int64_t v = ChannelVersionFor(*snap, ch, ClientId(req));
+  if (v == 0) {
     return ErrorReply(404, "channel_not_found", "model '" + name + "' has no channel '" + ch + "'");
   }
-  return then(*snap, it->second);
+  Reply r = then(*snap, v);
+  // Shared caches must key the answer by client while a rollout splits them.
+  if (snap->rollouts.count(ch)) r.Set("Vary", "X-Wisp-Client");
+  return r;
 }
 
 Reply Handler::GetLabelMetadata(const Request& req, const RouteMatch& m) {
-  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) { return Metadata(req, s, v); });
+  return OnChannel(req, m, [&](const ModelSnapshot& s, int64_t v) { return Metadata(req, s, v); });
 }
 
 Reply Handler::GetChannel(const Request& req, const RouteMatch& m) {
-  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) {
-    // Render writes a channel document for every channel of the snapshot.
-    const RenderedJson& doc = s.channel_json.at(m["channel"]);
-    Reply r = ServeBytes(req, doc.body, doc.etag, kJson,
-                         "public, max-age=" + std::to_string(cfg_.channel_max_age_s), false);
+  return OnChannel(req, m, [&](const ModelSnapshot& s, int64_t v) {
+    const std::string& ch = m["channel"];
+    const std::string cache = "public, max-age=" + std::to_string(cfg_.channel_max_age_s);
+    auto rollout = s.rollouts.find(ch);
+    Reply r;
+    if (rollout == s.rollouts.end()) {
+      // Render writes a channel document for every channel of the snapshot.
+      const RenderedJson& doc = s.channel_json.at(ch);
+      r = ServeBytes(req, doc.body, doc.etag, kJson, cache, false);
+    } else {
+      // The manifest this client gets (signed, same sequence either way) plus the rollout's live
+      // state: versions, percent, limits and the reports so far.
+      const Rollout& ro = rollout->second;
+      const RenderedJson& doc = v == ro.version ? s.rollout_json.at(ch) : s.channel_json.at(ch);
+      json body = json::parse(*doc.body);
+      auto [base_counts, new_counts] = registry_->RolloutReports(s.name, ch);
+      auto counts = [](const OutcomeCounts& c) {
+        return json{{"reports", c.reports},         {"loads", c.loads},
+                    {"load_errors", c.load_errors}, {"runs", c.runs},
+                    {"run_errors", c.run_errors},   {"error_rate", c.ErrorRate()}};
+      };
+      const int64_t base = s.channels.at(ch);
+      body["rollout"] = {
+          {"version", ro.version},
+          {"base_version", base},
+          {"percent", ro.percent},
+          {"started", ro.started},
+          {"max_error_rate", ro.max_error_rate < 0 ? json(nullptr) : json(ro.max_error_rate)},
+          {"min_reports", ro.min_reports},
+          {"margin", ro.margin},
+          {"reports",
+           {{std::to_string(base), counts(base_counts)},
+            {std::to_string(ro.version), counts(new_counts)}}},
+          {"client_in_rollout", v == ro.version}};
+      std::string text = JsonText(body);
+      const std::string etag = ContentEtag(text);
+      r = ServeBytes(req, std::make_shared<const std::string>(std::move(text)), etag, kJson, cache,
+                     false);
+    }
     r.Set("X-Wisp-Model-Version", std::to_string(v));
     return r;
   });
@@ -1357,7 +1439,11 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
   }
   int64_t v = j["version"].get<int64_t>();
   // Models are never removed: once seen, a kNotFound from the registry is about the version.
-  if (!registry_->Get(name)) return ModelNotFound(name);
+  auto before = registry_->Get(name);
+  if (!before) return ModelNotFound(name);
+  if (j.contains("rollout") && !j["rollout"].is_null()) return StageRollout(j, name, ch, v);
+  const bool ends_rollout = before->rollouts.count(ch) > 0;
+  const bool finishes = ends_rollout && before->rollouts.at(ch).version == v;
   Result<int64_t> set = registry_->SetChannel(name, ch, v);
   if (!set.ok()) return StatusReply(set.status(), {{StatusCode::kNotFound, "version_not_found"}});
   const int64_t prev = set.value();
@@ -1366,9 +1452,169 @@ Reply Handler::PutChannel(const Request& req, const RouteMatch& m) {
               {"channel", ch},
               {"version", v},
               {"previous_version", prev ? json(prev) : json(nullptr)}};
+  if (ends_rollout) out["action"] = finishes ? "finish_rollout" : "abort_rollout";
   r.SetBody(JsonText(out), kJson);
   r.Set("Cache-Control", "no-store");
   return r;
+}
+
+Reply Handler::StageRollout(const json& j, const std::string& name, const std::string& ch,
+                            int64_t v) {
+  const json& spec = j["rollout"];
+  auto number = [&](const char* key, double lo, double hi, double def) -> Result<double> {
+    if (!spec.contains(key) || spec[key].is_null()) return def;
+    if (!spec[key].is_number() || !(spec[key].get<double>() >= lo && spec[key].get<double>() <= hi))
+      return InvalidArgument("rollout.%s must be a number in [%g, %g]", key, lo, hi);
+    return spec[key].get<double>();
+  };
+  if (!spec.is_object() || !spec.contains("percent")) {
+    return ErrorReply(400, "bad_request",
+                      "expected \"rollout\": {\"percent\": (0, 100], \"max_error_rate\": "
+                      "[0, 1], \"min_reports\": n, \"margin\": [0, 1]}");
+  }
+  Rollout r;
+  r.version = v;
+  Result<double> percent = number("percent", 0, 100, 0);
+  Result<double> max_rate = number("max_error_rate", 0, 1, -1);
+  Result<double> min_reports = number("min_reports", 1, 1e12, 1);
+  Result<double> margin = number("margin", 0, 1, 0);
+  for (const Result<double>* n : {&percent, &max_rate, &min_reports, &margin}) {
+    if (!n->ok()) return ErrorReply(400, "bad_request", n->status().message());
+  }
+  if (*percent <= 0) return ErrorReply(400, "bad_request", "rollout.percent must be above 0");
+  r.percent = *percent;
+  r.max_error_rate = *max_rate;
+  r.min_reports = static_cast<int64_t>(*min_reports);
+  r.margin = *margin;
+  auto before = registry_->Get(name);
+  const bool retune = before && before->rollouts.count(ch) && before->rollouts.at(ch).version == v;
+  if (Status staged = registry_->StageRollout(name, ch, r); !staged.ok()) {
+    return StatusReply(staged, {{StatusCode::kNotFound, "not_found"}});
+  }
+  auto s = registry_->Get(name);
+  json out = {{"name", name},
+              {"channel", ch},
+              {"version", s->channels.at(ch)},
+              {"action", retune ? "change_rollout" : "stage_rollout"},
+              {"rollout",
+               {{"version", v},
+                {"percent", r.percent},
+                {"max_error_rate", r.max_error_rate < 0 ? json(nullptr) : json(r.max_error_rate)},
+                {"min_reports", r.min_reports},
+                {"margin", r.margin}}}};
+  Reply reply;
+  reply.SetBody(JsonText(out), kJson);
+  reply.Set("Cache-Control", "no-store");
+  return reply;
+}
+
+Reply Handler::AbortRollout(const Request&, const RouteMatch& m) {
+  Result<RolloutEnd> end =
+      registry_->AbortRollout(m["name"], m["channel"], "aborted by an operator");
+  if (!end.ok()) return StatusReply(end.status(), {{StatusCode::kNotFound, "rollout_not_found"}});
+  json out = {{"name", m["name"]},
+              {"channel", m["channel"]},
+              {"version", end->base_version},
+              {"rollout", {{"version", end->version}, {"state", end->state}}}};
+  Reply r;
+  r.SetBody(JsonText(out), kJson);
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+Reply Handler::ReportOutcome(const Request& req, const RouteMatch& m) {
+  json j = json::parse(req.body(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return ErrorReply(400, "malformed_json", "a report is a JSON object");
+  }
+  OutcomeCounts c;
+  c.reports = 1;
+  for (auto [key, field] : {std::pair{"loads", &c.loads},
+                            {"load_errors", &c.load_errors},
+                            {"runs", &c.runs},
+                            {"run_errors", &c.run_errors}}) {
+    if (!j.contains(key)) continue;
+    // Bounded so that one report cannot outweigh every other client's by itself.
+    if (!j[key].is_number_unsigned() || j[key].get<uint64_t>() > 1000000) {
+      return ErrorReply(400, "bad_request",
+                        std::string(key) + " must be an integer in [0, 1000000]");
+    }
+    *field = j[key].get<int64_t>();
+  }
+  if (c.events() == 0) {
+    return ErrorReply(400, "bad_request",
+                      "a report counts at least one of loads, load_errors, runs, run_errors");
+  }
+  auto ended = registry_->Report(m["name"], m.version(), c);
+  if (!ended.ok()) return StatusReply(ended.status(), {{StatusCode::kNotFound, "not_found"}});
+  for (auto& [ch, end] : *ended) {
+    automatic_rollbacks_++;
+    json entry = {{"time", NowRfc3339()},
+                  {"token", "-"},
+                  {"client", "-"},
+                  {"action", "rollback"},
+                  {"model", m["name"]},
+                  {"channel", ch},
+                  {"version", end.base_version},
+                  {"rollout",
+                   {{"version", end.version},
+                    {"base_version", end.base_version},
+                    {"percent", end.percent},
+                    {"state", end.state},
+                    {"reason", end.reason}}},
+                  {"status", 200},
+                  {"result", "ok"}};
+    if (Status s = audit_.Append(entry); !s.ok()) {
+      std::cerr << "wisp-server: audit log: " << s.message() << std::endl;
+    }
+    std::cerr << "wisp-server: model " << m["name"] << " channel " << ch << ": " << end.reason
+              << std::endl;
+  }
+  Reply r;
+  r.status = 202;
+  json out = {{"accepted", true}};
+  if (!ended->empty()) {
+    json rolled = json::array();
+    for (auto& [ch, end] : *ended) rolled.push_back({{"channel", ch}, {"reason", end.reason}});
+    out["rolled_back"] = rolled;
+  }
+  r.SetBody(JsonText(out), kJson);
+  r.Set("Cache-Control", "no-store");
+  return r;
+}
+
+std::string Handler::RolloutMetrics() const {
+  std::string out =
+      "# HELP wisp_rollout_percent Share of clients (percent) given a channel's rollout version.\n"
+      "# TYPE wisp_rollout_percent gauge\n";
+  std::string reports =
+      "# HELP wisp_rollout_reports_total Outcomes reported during a rollout, by version and kind.\n"
+      "# TYPE wisp_rollout_reports_total counter\n";
+  for (auto& s : registry_->List()) {
+    for (auto& [ch, r] : s->rollouts) {
+      const std::string base = std::to_string(s->channels.at(ch));
+      const std::string v = std::to_string(r.version);
+      const std::string labels = "model=\"" + s->name + "\",channel=\"" + ch + "\"";
+      out += "wisp_rollout_percent{" + labels + ",version=\"" + v + "\",base_version=\"" + base +
+             "\"} " + JsonText(json(r.percent)) + "\n";
+      auto [base_counts, new_counts] = registry_->RolloutReports(s->name, ch);
+      for (auto [version, c] : {std::pair{base, base_counts}, {v, new_counts}}) {
+        for (auto [kind, n] : {std::pair{"reports", c.reports},
+                               {"loads", c.loads},
+                               {"load_errors", c.load_errors},
+                               {"runs", c.runs},
+                               {"run_errors", c.run_errors}}) {
+          reports += "wisp_rollout_reports_total{" + labels + ",version=\"" + version +
+                     "\",kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
+        }
+      }
+    }
+  }
+  return out + reports +
+         "# HELP wisp_rollout_automatic_rollbacks_total Rollouts the server aborted by their "
+         "limits.\n# TYPE wisp_rollout_automatic_rollbacks_total counter\n"
+         "wisp_rollout_automatic_rollbacks_total " +
+         std::to_string(automatic_rollbacks_.load()) + "\n";
 }
 
 Reply Handler::DeleteChannel(const Request&, const RouteMatch& m) {
@@ -1434,7 +1680,8 @@ Reply Handler::PredictVersion(const Request& req, const RouteMatch& m) {
 }
 
 Reply Handler::PredictChannel(const Request& req, const RouteMatch& m) {
-  return OnChannel(m, [&](const ModelSnapshot& s, int64_t v) { return Predict(req, s.name, v); });
+  return OnChannel(req, m,
+                   [&](const ModelSnapshot& s, int64_t v) { return Predict(req, s.name, v); });
 }
 
 Reply Handler::PredictDefault(const Request& req, const RouteMatch& m) {

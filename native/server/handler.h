@@ -3,6 +3,7 @@
 // request, calls Handler, and writes the Reply.
 #pragma once
 
+#include <atomic>
 #include <boost/beast/http.hpp>
 #include <cstdint>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -90,6 +92,10 @@ class Handler {
   PredictBudget Budget(const RequestHeader& req) const;
   Reply Handle(const Request& req, const std::string& client = "");
   // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
+  // TF Serving's error body on its paths (every :predict, /metadata and /labels/ path):
+  // {"error": "<message>", "code": "<Wisp's code>"}, the flat string TF Serving clients read, with
+  // Wisp's code beside it. Registry paths keep {"error": {"code", "message"}}.
+  static void ShapeTfServingError(const RequestHeader& req, Reply* r);
   void AddCors(const RequestHeader& req, Reply* r) const;
   size_t loaded_models() const;
   // For the access log: "" without an Authorization header, "invalid" for an unknown credential,
@@ -183,11 +189,22 @@ class Handler {
   Reply Metadata(const Request& req, const ModelSnapshot& s, int64_t version);
   // `then(snapshot, version)` for the version channel {channel} of model {name} points at in one
   // snapshot of the model, or the 404 naming the model or channel that is missing.
-  Reply OnChannel(const RouteMatch& m,
+  // During a rollout of the channel the version is the one this client (X-Wisp-Client) is given.
+  Reply OnChannel(const Request& req, const RouteMatch& m,
                   const std::function<Reply(const ModelSnapshot&, int64_t)>& then);
   Reply Publish(const Request& req, const RouteMatch& m);
   Reply PutChannel(const Request& req, const RouteMatch& m);
   Reply DeleteChannel(const Request& req, const RouteMatch& m);
+  // PUT channel with "rollout": stages (or re-tunes) a rollout of version `v`.
+  Reply StageRollout(const nlohmann::json& request, const std::string& name,
+                     const std::string& channel, int64_t v);
+  // DELETE /v1/models/{name}/channels/{channel}/rollout: everyone stays on the channel's version.
+  Reply AbortRollout(const Request& req, const RouteMatch& m);
+  // POST /v1/models/{name}/versions/{v}:report: a client's batched outcome counts; may end a
+  // rollout automatically (audited as "rollback").
+  Reply ReportOutcome(const Request& req, const RouteMatch& m);
+  // The rollout lines of /metrics.
+  std::string RolloutMetrics() const;
   Reply DeleteVersion(const Request& req, const RouteMatch& m);
   Reply PredictVersion(const Request& req, const RouteMatch& m);
   Reply PredictChannel(const Request& req, const RouteMatch& m);
@@ -222,6 +239,7 @@ class Handler {
   const Ed25519Key* key_;
   std::vector<Token> tokens_;  // secrets as sha256 digests, with their scopes
   AuditLog audit_;
+  std::atomic<uint64_t> automatic_rollbacks_{0};
 
   // Artifacts by sha256 and static files by path, size and mtime.
   LruCache<std::string, std::shared_ptr<const std::string>> file_cache_;

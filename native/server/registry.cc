@@ -152,6 +152,56 @@ std::map<std::string, int64_t> SequencesFromIndexJson(const json& idx) {
   return out;
 }
 
+json RolloutToJson(const Rollout& r) {
+  json j = {{"version", r.version}, {"percent", r.percent},         {"id", r.id},
+            {"started", r.started}, {"min_reports", r.min_reports}, {"margin", r.margin}};
+  j["max_error_rate"] = r.max_error_rate < 0 ? json(nullptr) : json(r.max_error_rate);
+  return j;
+}
+
+json RolloutEndToJson(const RolloutEnd& e) {
+  return {{"version", e.version}, {"base_version", e.base_version},
+          {"percent", e.percent}, {"state", e.state},
+          {"reason", e.reason},   {"at", e.at}};
+}
+
+// index.json's "rollouts" and "rollout_ends"; entries that do not parse are dropped (a rollout
+// lost to a damaged index leaves the channel on its own version, which is the safe side).
+void RolloutsFromIndexJson(const json& idx, ModelSnapshot* s) {
+  auto number = [](const json& j, const char* key, double def) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : def;
+  };
+  if (auto it = idx.find("rollouts"); it != idx.end() && it->is_object()) {
+    for (auto& [ch, j] : it->items()) {
+      if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer()) continue;
+      Rollout r;
+      r.version = j["version"].get<int64_t>();
+      r.percent = number(j, "percent", 0);
+      r.id = j.value("id", "");
+      r.started = j.value("started", "");
+      r.max_error_rate = number(j, "max_error_rate", -1);
+      r.min_reports = static_cast<int64_t>(number(j, "min_reports", 1));
+      r.margin = number(j, "margin", 0);
+      if (r.id.empty() || !(r.percent > 0 && r.percent <= 100)) continue;
+      s->rollouts[ch] = r;
+    }
+  }
+  if (auto it = idx.find("rollout_ends"); it != idx.end() && it->is_object()) {
+    for (auto& [ch, j] : it->items()) {
+      if (!j.is_object()) continue;
+      RolloutEnd e;
+      e.version = static_cast<int64_t>(number(j, "version", 0));
+      e.base_version = static_cast<int64_t>(number(j, "base_version", 0));
+      e.percent = number(j, "percent", 0);
+      e.state = j.value("state", "");
+      e.reason = j.value("reason", "");
+      e.at = j.value("at", "");
+      s->rollout_ends[ch] = e;
+    }
+  }
+}
+
 }  // namespace
 
 Result<StoredIndex> ReadStoredIndex(const std::string& path) {
@@ -290,6 +340,16 @@ Status Registry::LoadModel(const std::string& name, std::vector<std::string>* lo
     }
   }
   s->channel_sequences = SequencesFromIndexJson(idx);
+  RolloutsFromIndexJson(idx, s.get());
+  for (auto it = s->rollouts.begin(); it != s->rollouts.end();) {
+    if (!s->channels.count(it->first) || !s->versions.count(it->second.version)) {
+      log->push_back("model " + name + ": rollout on channel " + it->first +
+                     " names an unavailable channel or version; rollout dropped");
+      it = s->rollouts.erase(it);
+    } else {
+      ++it;
+    }
+  }
   // An index from before sequences: every channel starts at 1.
   for (auto& [ch, v] : s->channels) {
     if (!s->channel_sequences.count(ch)) s->channel_sequences[ch] = 1;
@@ -369,6 +429,34 @@ int64_t DefaultVersion(const ModelSnapshot& s) {
   return s.versions.empty() ? 0 : s.versions.rbegin()->first;
 }
 
+bool InRollout(const Rollout& r, const std::string& model, const std::string& channel,
+               const std::string& client_id) {
+  if (client_id.empty()) return false;
+  const std::string digest = Sha256Raw(client_id + "\n" + model + "\n" + channel + "\n" + r.id);
+  uint32_t h = 0;
+  for (int i = 0; i < 4; ++i) h = (h << 8) | static_cast<uint8_t>(digest[static_cast<size_t>(i)]);
+  return static_cast<double>(h % 10000) < r.percent * 100.0;
+}
+
+int64_t ChannelVersionFor(const ModelSnapshot& s, const std::string& channel,
+                          const std::string& client_id) {
+  auto ch = s.channels.find(channel);
+  if (ch == s.channels.end()) return 0;
+  auto r = s.rollouts.find(channel);
+  if (r != s.rollouts.end() && InRollout(r->second, s.name, channel, client_id)) {
+    return r->second.version;
+  }
+  return ch->second;
+}
+
+void OutcomeCounts::Add(const OutcomeCounts& o) {
+  reports += o.reports;
+  loads += o.loads;
+  load_errors += o.load_errors;
+  runs += o.runs;
+  run_errors += o.run_errors;
+}
+
 RenderedJson RenderedJson::From(std::string text) {
   RenderedJson r;
   r.etag = ContentEtag(text);
@@ -414,9 +502,11 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
   const std::string expires = Rfc3339(now + options_.manifest_ttl_s);
   s->renew_at =
       s->channels.empty() ? std::numeric_limits<int64_t>::max() : now + options_.manifest_ttl_s / 2;
+  s->rollout_json.clear();
   json channels = json::object();
-  for (auto& [ch, v] : s->channels) {
-    channels[ch] = v;
+  // The manifest of channel `ch` pointing at `v`. During a rollout both the channel's own version
+  // and the rollout's are rendered with the same sequence: each client accepts the one it gets.
+  auto channel_manifest = [&](const std::string& ch, int64_t v) {
     const VersionInfo& info = s->versions.at(v);
     const int64_t sequence = s->channel_sequences.count(ch) ? s->channel_sequences.at(ch) : 1;
     json m = manifests[v];
@@ -433,7 +523,24 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
                         {"signed", canonical},
                         {"value", Base64Encode(key_->Sign(canonical))}};
     }
-    s->channel_json[ch] = RenderedJson::From(JsonText(m));
+    if (auto end = s->rollout_ends.find(ch); end != s->rollout_ends.end()) {
+      m["last_rollout"] = RolloutEndToJson(end->second);
+    }
+    return RenderedJson::From(JsonText(m));
+  };
+  for (auto& [ch, v] : s->channels) {
+    channels[ch] = v;
+    s->channel_json[ch] = channel_manifest(ch, v);
+    if (auto r = s->rollouts.find(ch); r != s->rollouts.end()) {
+      s->rollout_json[ch] = channel_manifest(ch, r->second.version);
+    }
+  }
+  json rollouts = json::object();
+  for (auto& [ch, r] : s->rollouts) {
+    json j = RolloutToJson(r);
+    j.erase("id");
+    j["base_version"] = s->channels.at(ch);
+    rollouts[ch] = j;
   }
   json versions = json::array();
   json statuses = json::array();  // newest first, as TF Serving lists them
@@ -446,6 +553,7 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
       {"latest_version", s->versions.empty() ? json(nullptr) : json(s->versions.rbegin()->first)},
       {"next_version", s->next_version},
       {"channels", channels},
+      {"rollouts", rollouts},
       {"versions", versions},
       {"model_version_status", statuses}};
   s->model_json = RenderedJson::From(JsonText(model));
@@ -459,8 +567,12 @@ Status Registry::WriteIndex(const ModelSnapshot& s) {
   for (auto& [ch, v] : s.channels) channels[ch] = v;
   json sequences = json::object();
   for (auto& [ch, seq] : s.channel_sequences) sequences[ch] = seq;
+  json rollouts = json::object(), ends = json::object();
+  for (auto& [ch, r] : s.rollouts) rollouts[ch] = RolloutToJson(r);
+  for (auto& [ch, e] : s.rollout_ends) ends[ch] = RolloutEndToJson(e);
   json idx = {{"format", 1},          {"name", s.name},       {"next_version", s.next_version},
-              {"versions", versions}, {"channels", channels}, {"channel_sequences", sequences}};
+              {"versions", versions}, {"channels", channels}, {"channel_sequences", sequences},
+              {"rollouts", rollouts}, {"rollout_ends", ends}};
   return WriteFileAtomic(ModelDir(s.name) + "/index.json", JsonText(idx, 1));
 }
 
@@ -494,6 +606,18 @@ std::vector<std::shared_ptr<const ModelSnapshot>> Registry::List() const {
 size_t Registry::model_count() const {
   std::shared_lock lock(mu_);
   return models_.size();
+}
+
+static RolloutEnd EndOf(const Rollout& r, int64_t base, const std::string& state,
+                        const std::string& reason) {
+  RolloutEnd e;
+  e.version = r.version;
+  e.base_version = base;
+  e.percent = r.percent;
+  e.state = state;
+  e.reason = reason;
+  e.at = NowRfc3339();
+  return e;
 }
 
 // A failed write: a full disk (or quota, kResourceExhausted) is the operator's to fix and says so,
@@ -579,11 +703,7 @@ Result<VersionInfo> Registry::Publish(const std::string& name, const ValidatedMo
   auto cur = Current(name);
   auto s = std::make_shared<ModelSnapshot>();
   if (cur) {
-    s->name = cur->name;
-    s->next_version = cur->next_version;
-    s->versions = cur->versions;
-    s->channels = cur->channels;
-    s->channel_sequences = cur->channel_sequences;
+    *s = *cur;  // the rendered documents are rebuilt by Commit
   } else {
     s->name = name;
   }
@@ -616,7 +736,16 @@ Result<int64_t> Registry::SetChannel(const std::string& name, const std::string&
   auto s = std::make_shared<ModelSnapshot>(*cur);
   auto it = s->channels.find(channel);
   const int64_t previous = it == s->channels.end() ? 0 : it->second;
-  if (previous == version) return previous;  // no change, no new sequence
+  auto rollout = s->rollouts.find(channel);
+  if (previous == version && rollout == s->rollouts.end()) return previous;  // no new sequence
+  if (rollout != s->rollouts.end()) {
+    const bool finished = rollout->second.version == version;
+    s->rollout_ends[channel] =
+        EndOf(rollout->second, previous, finished ? "finished" : "aborted",
+              finished ? "the channel was moved to the rollout's version"
+                       : "the channel was moved to version " + std::to_string(version));
+    s->rollouts.erase(rollout);
+  }
   s->channels[channel] = version;
   // Every change of the channel (a move, a rollback, a re-creation) gets the next sequence.
   s->channel_sequences[channel] += 1;
@@ -632,12 +761,122 @@ Status Registry::DeleteChannel(const std::string& name, const std::string& chann
   }
   auto s = std::make_shared<ModelSnapshot>(*cur);
   s->channels.erase(channel);
+  s->rollouts.erase(channel);
+  s->rollout_ends.erase(channel);
   return Commit(s);
+}
+
+Status Registry::StageRollout(const std::string& name, const std::string& channel,
+                              const Rollout& params) {
+  std::lock_guard wlock(write_mu_);
+  WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, params.version));
+  auto ch = cur->channels.find(channel);
+  if (ch == cur->channels.end()) {
+    return Status(StatusCode::kNotFound, "model '" + name + "' has no channel '" + channel +
+                                             "' (a rollout stages a move of an existing channel)");
+  }
+  if (ch->second == params.version) {
+    return InvalidArgument("channel '%s' already points to version %lld", channel.c_str(),
+                           static_cast<long long>(params.version));
+  }
+  auto s = std::make_shared<ModelSnapshot>(*cur);
+  Rollout r = params;
+  auto running = cur->rollouts.find(channel);
+  if (running != cur->rollouts.end() && running->second.version == params.version) {
+    r.id = running->second.id;  // the same rollout, re-tuned: nobody inside leaves by raising it
+    r.started = running->second.started;
+  } else {
+    if (running != cur->rollouts.end()) {
+      s->rollout_ends[channel] =
+          EndOf(running->second, ch->second, "aborted",
+                "replaced by a rollout of version " + std::to_string(params.version));
+    }
+    r.id = RandomHex(8);
+    r.started = Rfc3339(Now());
+  }
+  s->rollouts[channel] = r;
+  s->channel_sequences[channel] += 1;  // clients inside move: the channel changed
+  return Commit(s);
+}
+
+Result<RolloutEnd> Registry::AbortRollout(const std::string& name, const std::string& channel,
+                                          const std::string& reason) {
+  std::lock_guard wlock(write_mu_);
+  auto cur = Current(name);
+  auto running = cur ? cur->rollouts.find(channel) : decltype(cur->rollouts.end()){};
+  if (!cur || running == cur->rollouts.end()) {
+    return Status(StatusCode::kNotFound,
+                  "model '" + name + "' has no rollout on channel '" + channel + "'");
+  }
+  auto s = std::make_shared<ModelSnapshot>(*cur);
+  RolloutEnd end = EndOf(running->second, cur->channels.at(channel), "aborted", reason);
+  s->rollout_ends[channel] = end;
+  s->rollouts.erase(channel);
+  // Clients inside go back to the channel's version: a new sequence, as for any rollback.
+  s->channel_sequences[channel] += 1;
+  WISP_RETURN_IF_ERROR(Commit(s));
+  return end;
+}
+
+Result<std::vector<std::pair<std::string, RolloutEnd>>> Registry::Report(
+    const std::string& name, int64_t version, const OutcomeCounts& counts) {
+  auto cur = Current(name);
+  WISP_ASSIGN_OR_RETURN(cur, WithVersion(cur, name, version));
+  // Which rollouts cross their limits with this report (decided under the counters' lock, the
+  // aborts committed after it).
+  std::vector<std::pair<std::string, std::string>> to_abort;  // channel, reason
+  {
+    std::lock_guard lock(reports_mu_);
+    for (auto& [ch, r] : cur->rollouts) {
+      const int64_t base = cur->channels.at(ch);
+      if (version != base && version != r.version) continue;
+      auto& [base_counts, new_counts] = reports_[name + "/" + ch + "/" + r.id];
+      (version == base ? base_counts : new_counts).Add(counts);
+      if (r.max_error_rate < 0 || new_counts.reports < r.min_reports) continue;
+      const double rate = new_counts.ErrorRate(), base_rate = base_counts.ErrorRate();
+      if (rate > r.max_error_rate && rate > base_rate + r.margin) {
+        char why[320];
+        std::snprintf(why, sizeof why,
+                      "automatic rollback: version %lld's error rate %.4f over %lld reports "
+                      "exceeds max_error_rate %.4f and version %lld's %.4f by more than %.4f",
+                      static_cast<long long>(r.version), rate,
+                      static_cast<long long>(new_counts.reports), r.max_error_rate,
+                      static_cast<long long>(base), base_rate, r.margin);
+        to_abort.emplace_back(ch, why);
+      }
+    }
+  }
+  std::vector<std::pair<std::string, RolloutEnd>> ended;
+  for (auto& [ch, why] : to_abort) {
+    Result<RolloutEnd> end = AbortRollout(name, ch, why);
+    // kNotFound: another report (or an operator) ended it first.
+    if (end.ok())
+      ended.emplace_back(ch, std::move(end).value());
+    else if (end.status().code() != StatusCode::kNotFound)
+      return end.status();
+  }
+  return ended;
+}
+
+std::pair<OutcomeCounts, OutcomeCounts> Registry::RolloutReports(const std::string& name,
+                                                                 const std::string& channel) const {
+  auto cur = Current(name);
+  if (!cur || !cur->rollouts.count(channel)) return {};
+  std::lock_guard lock(reports_mu_);
+  auto it = reports_.find(name + "/" + channel + "/" + cur->rollouts.at(channel).id);
+  return it == reports_.end() ? std::pair<OutcomeCounts, OutcomeCounts>{} : it->second;
 }
 
 Status Registry::DeleteVersion(const std::string& name, int64_t version) {
   std::lock_guard wlock(write_mu_);
   WISP_ASSIGN_OR_RETURN(auto cur, WithVersion(Current(name), name, version));
+  for (auto& [ch, r] : cur->rollouts) {
+    if (r.version == version) {
+      return Status(StatusCode::kFailedPrecondition, "version " + std::to_string(version) +
+                                                         " is being rolled out on channel '" + ch +
+                                                         "'; finish or abort the rollout first");
+    }
+  }
   for (auto& [ch, v] : cur->channels) {
     if (v == version) {
       return Status(StatusCode::kFailedPrecondition, "version " + std::to_string(version) +

@@ -43,6 +43,44 @@ struct VersionInfo {
   ModelAbout about;
 };
 
+// A staged move of a channel (PUT .../channels/{channel} with "rollout"): the clients whose
+// X-Wisp-Client id hashes into the first `percent` of the buckets get `version`; everyone else
+// keeps the version the channel points to (its base). Persisted in index.json.
+struct Rollout {
+  int64_t version = 0;
+  double percent = 0;   // (0, 100]
+  std::string id;       // random, fixed for the rollout's life: raising the percent keeps clients
+  std::string started;  // RFC 3339
+  // Automatic rollback, off while max_error_rate < 0: once the new version has min_reports
+  // reports, its error rate above max_error_rate and above the base's by more than margin aborts
+  // the rollout.
+  double max_error_rate = -1;
+  int64_t min_reports = 1;
+  double margin = 0;
+};
+
+// How the last rollout of a channel ended (GET channel shows it; persisted).
+struct RolloutEnd {
+  int64_t version = 0;       // the version that was rolled out
+  int64_t base_version = 0;  // the version everyone else had
+  double percent = 0;
+  std::string state;  // "finished" or "aborted"
+  std::string reason;
+  std::string at;  // RFC 3339
+};
+
+// Outcomes clients reported for one version (POST .../versions/{v}:report).
+struct OutcomeCounts {
+  int64_t reports = 0;  // report requests
+  int64_t loads = 0, load_errors = 0, runs = 0, run_errors = 0;
+  int64_t events() const { return loads + load_errors + runs + run_errors; }
+  int64_t errors() const { return load_errors + run_errors; }
+  double ErrorRate() const {
+    return events() ? static_cast<double>(errors()) / static_cast<double>(events()) : 0.0;
+  }
+  void Add(const OutcomeCounts& o);
+};
+
 // A JSON document rendered once per commit, with its ETag, so that reads only copy pointers.
 struct RenderedJson {
   std::shared_ptr<const std::string> body;
@@ -66,6 +104,11 @@ struct ModelSnapshot {
   // TF Serving's model metadata document of each version (GET .../metadata).
   std::map<int64_t, RenderedJson> metadata_json;
   std::map<std::string, RenderedJson> channel_json;
+  // Staged rollouts and how the last one of each channel ended.
+  std::map<std::string, Rollout> rollouts;
+  std::map<std::string, RolloutEnd> rollout_ends;
+  // The manifest a client inside a channel's rollout gets (same sequence as channel_json's).
+  std::map<std::string, RenderedJson> rollout_json;
   RenderedJson model_json;
   // When (registry clock, Unix seconds) the channel manifests are due to be re-signed: half
   // their lifetime after rendering (re-signed once the clock is past it). Max when no channels.
@@ -76,6 +119,17 @@ struct RegistryOptions {
   int64_t manifest_ttl_s = 7 * 86400;  // "expires" of channel manifests = render time + this
   std::function<int64_t()> clock;      // Unix seconds; empty: the system clock
 };
+
+// Whether the client with this X-Wisp-Client id is inside the rollout: a hash of (client id,
+// model, channel, rollout id) picks one of 10,000 buckets; the first percent * 100 are inside, so
+// the share matches the percent and raising it keeps everyone already inside. An empty id is
+// never inside.
+bool InRollout(const Rollout& r, const std::string& model, const std::string& channel,
+               const std::string& client_id);
+// The version channel `channel` gives this client: the rollout's when inside it, else the
+// channel's own; 0 when there is no such channel.
+int64_t ChannelVersionFor(const ModelSnapshot& s, const std::string& channel,
+                          const std::string& client_id);
 
 // The version TF Serving's paths without a version or label mean: the `stable` channel's, else the
 // latest; 0 when the model has no version.
@@ -113,7 +167,25 @@ class Registry {
                               const std::string& label);
   // Returns the version the channel pointed to before (0 when it is new).
   Result<int64_t> SetChannel(const std::string& name, const std::string& channel, int64_t version);
+  // A plain move also ends the channel's rollout: "finished" when it moves to the rollout's
+  // version, "aborted" otherwise.
   Status DeleteChannel(const std::string& name, const std::string& channel);
+  // Starts a rollout of `version` on an existing channel, or changes the running one (same version:
+  // the percent and limits change, the assignment stays). kNotFound: no such channel or version;
+  // kInvalidArgument: the version is the channel's own.
+  Status StageRollout(const std::string& name, const std::string& channel, const Rollout& params);
+  // Ends the channel's rollout: everyone stays on the channel's version. kNotFound when none runs.
+  Result<RolloutEnd> AbortRollout(const std::string& name, const std::string& channel,
+                                  const std::string& reason);
+  // Adds one client report for `version` to every running rollout of the model that involves it,
+  // and aborts those whose limits it crosses; returns how they ended (for the audit log).
+  Result<std::vector<std::pair<std::string, RolloutEnd>>> Report(const std::string& name,
+                                                                 int64_t version,
+                                                                 const OutcomeCounts& counts);
+  // What the running rollout of the channel has been told so far, for its base and new version
+  // (zeros when none runs).
+  std::pair<OutcomeCounts, OutcomeCounts> RolloutReports(const std::string& name,
+                                                         const std::string& channel) const;
   Status DeleteVersion(const std::string& name, int64_t version);
 
   size_t model_count() const;
@@ -141,6 +213,10 @@ class Registry {
   // Mutable: Get() swaps in a re-signed snapshot when the channel manifests are due.
   mutable std::map<std::string, std::shared_ptr<const ModelSnapshot>> models_;
   mutable std::mutex write_mu_;  // serialises all commits (and re-signing)
+  // Reports per running rollout, keyed by "<model>/<channel>/<rollout id>": {base, new version}.
+  // In memory only: a restart starts the counts again (the rollout itself is persisted).
+  mutable std::mutex reports_mu_;
+  std::map<std::string, std::pair<OutcomeCounts, OutcomeCounts>> reports_;
 };
 
 // One model's index.json as stored, for tools that inspect a data directory without opening

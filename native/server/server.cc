@@ -262,6 +262,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     r.close = true;
     unsigned version = 11;
     if (parser_) {
+      Handler::ShapeTfServingError(parser_->get(), &r);
       core_.handler->AddCors(parser_->get(), &r);
       if (parser_->get().version() == 10) version = 10;
     }

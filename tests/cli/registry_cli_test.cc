@@ -165,6 +165,39 @@ TEST_F(RegistryCliTest, DeletesOnlyVersionsNoChannelPointsAt) {
   EXPECT_NE(bad_name.err.find("'../etc'"), std::string::npos) << bad_name.err;
 }
 
+// The operator's rollout commands and the device's pull: `wisp channel --percent` stages,
+// `wisp pull` reports that the version it got loads, `--abort` ends it.
+TEST_F(RegistryCliTest, ChannelStagesARolloutAndPullReportsTheLoad) {
+  ASSERT_EQ(Publish("kws", "mlperf_tiny_kws_dscnn_int8.tflite", "stable"), 1);
+  ASSERT_EQ(Publish("kws", "mlperf_tiny_kws_dscnn_float.tflite", ""), 2);
+  CommandResult staged =
+      RunWisp("channel " + url_ + " kws stable 2 --percent 100 --max-error-rate 0.5" + Token());
+  ASSERT_EQ(staged.exit_code, 0) << staged.err;
+  EXPECT_EQ(json::parse(staged.out)["action"], "stage_rollout");
+  EXPECT_EQ(json::parse(staged.out)["rollout"]["max_error_rate"], 0.5);
+
+  const std::string cache = dir_ / "cache";
+  CommandResult pulled = RunWisp("pull " + url_ + " kws --json --dir " + cache);
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.err;
+  EXPECT_EQ(json::parse(pulled.out)["version"], 2);  // 100%: every client
+  client::HttpClient http(Ok(client::ServerUrl::Parse(url_)), 10000);
+  json ch = json::parse(Ok(http.Request("GET", "/v1/models/kws/channels/stable", {}, "")).body);
+  ASSERT_TRUE(ch.contains("rollout")) << ch.dump();
+  EXPECT_EQ(ch["rollout"]["reports"]["2"]["loads"], 1) << ch.dump();
+  EXPECT_EQ(ch["rollout"]["reports"]["2"]["load_errors"], 0);
+
+  EXPECT_EQ(RunWisp("channel " + url_ + " kws stable --percent 10" + Token()).exit_code, 1);
+  CommandResult aborted = RunWisp("channel " + url_ + " kws stable --abort" + Token());
+  ASSERT_EQ(aborted.exit_code, 0) << aborted.err;
+  EXPECT_EQ(json::parse(aborted.out)["rollout"]["state"], "aborted");
+  CommandResult back = RunWisp("pull " + url_ + " kws --json --dir " + cache);
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(json::parse(back.out)["version"], 1);
+  CommandResult none = RunWisp("channel " + url_ + " kws stable --abort" + Token());
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no rollout"), std::string::npos) << none.err;
+}
+
 // wisp-server names its version and, like `wisp`, exits 2 on a usage error.
 TEST(ServerCli, VersionAndUsageErrors) {
   auto run = [](const std::string& args, std::string* out) {

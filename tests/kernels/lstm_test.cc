@@ -510,8 +510,11 @@ TEST(LstmInt8, BiasAtInt32LimitsWrapsWithoutUndefinedBehaviour) {
     ASSERT_TRUE(m.Invoke().ok());
     const std::vector<int8_t> got = m.Output<int8_t>(0);
     ASSERT_EQ(got.size(), static_cast<size_t>(c.batch * c.time * c.n_output));
-    if (run == 0) first = got;
-    else EXPECT_EQ(got, first);
+    if (run == 0) {
+      first = got;
+    } else {
+      EXPECT_EQ(got, first);
+    }
   }
 }
 

@@ -683,6 +683,50 @@ TEST(ServerTest, TfServingRestApi) {
   ExpectError(Do(ts.url, "GET", "/v1/models/m:predict"), 405, "method_not_allowed");
 }
 
+// TF Serving answers errors as {"error": "<message>"}; its clients read that string. Wisp does the
+// same on TF Serving's paths (with its code beside it) and keeps {"error": {code, message}} on
+// the registry's own paths.
+TEST(ServerTest, TfServingErrorBodies) {
+  TestServer ts([](ServerConfig& c) { c.public_reads = false; });
+  PublishOk(ts.url, "m", FakeModel(100, 1), "?channel=stable");
+  auto flat = [](const HttpResponse& r, unsigned status, const std::string& code) {
+    SCOPED_TRACE(r.body);
+    EXPECT_EQ(r.status, status);
+    json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object());
+    ASSERT_TRUE(j["error"].is_string());
+    EXPECT_FALSE(j["error"].get<std::string>().empty());
+    EXPECT_EQ(j["code"], code);
+    EXPECT_EQ(r.Header("content-type"), "application/json");
+  };
+  const client::Headers token = Auth();
+  flat(Do(ts.url, "POST", "/v1/models/ghost:predict", token, "{}"), 404, "model_not_found");
+  flat(Do(ts.url, "POST", "/v1/models/m/versions/9:predict", token, "{}"), 404,
+       "version_not_found");
+  flat(Do(ts.url, "POST", "/v1/models/m/labels/canary:predict", token, "{}"), 404,
+       "channel_not_found");
+  flat(Do(ts.url, "POST", "/v1/models/m:predict", token, R"({"instances": [[1, 2]]})"), 400,
+       "bad_request");
+  flat(Do(ts.url, "POST", "/v1/models/m/versions/1:predict", token, "{"), 400, "malformed_json");
+  flat(Do(ts.url, "GET", "/v1/models/m/versions/9/metadata", token), 404, "version_not_found");
+  flat(Do(ts.url, "GET", "/v1/models/m/labels/canary", token), 404, "channel_not_found");
+  // Refused before routing (no token on a private server) and too large: the same shape.
+  flat(Do(ts.url, "POST", "/v1/models/m:predict", {}, "{}"), 401, "unauthorized");
+  flat(Do(ts.url, "POST", "/v1/models/m:predict", token, std::string(200000, ' ')), 413,
+       "payload_too_large");
+  // The registry's own paths keep Wisp's shape.
+  for (const HttpResponse& r : {Do(ts.url, "GET", "/v1/models/m/versions/9", token),
+                                Do(ts.url, "GET", "/v1/models/m/channels/canary", token),
+                                Do(ts.url, "GET", "/v1/models/ghost", token)}) {
+    json j = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j["error"].is_object()) << r.body;
+    EXPECT_FALSE(j["error"].value("code", "").empty());
+  }
+  // The native client reads both.
+  client::HttpResponse r = Do(ts.url, "POST", "/v1/models/ghost:predict", token, "{}");
+  EXPECT_NE(r.ErrorMessage().find("ghost"), std::string::npos) << r.ErrorMessage();
+}
+
 TEST(ServerTest, ConcurrentPublishesOfOneName) {
   TestServer ts([](ServerConfig& c) { c.threads = 4; });
   constexpr int kThreads = 4, kEach = 5;
