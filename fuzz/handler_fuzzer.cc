@@ -57,6 +57,10 @@ struct Fixture {
     // One model with a version and a channel, published through the handler itself.
     Send(http::verb::post, "/v1/models/m/versions", "FAKEWISP0123456789abcdef");
     Send(http::verb::put, "/v1/models/m/channels/stable", "{\"version\": 1}");
+    // A second version staged on stable, so that inputs reach the rollout paths too.
+    Send(http::verb::post, "/v1/models/m/versions", "FAKEWISPfedcba9876543210");
+    Send(http::verb::put, "/v1/models/m/channels/stable",
+         "{\"version\": 2, \"rollout\": {\"percent\": 50, \"max_error_rate\": 0.5}}");
   }
   ~Fixture() {
     std::error_code ec;

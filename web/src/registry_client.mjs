@@ -10,6 +10,8 @@
 //   <server>/.wisp-cache/sequence/<name>/<channel>  {"sequence": n}: the highest channel sequence
 //                                         accepted from that server (replayed manifests, with a
 //                                         lower sequence, are refused; so are expired ones)
+//   <server>/.wisp-cache/client-id       {"id": "<32 hex>"}: this installation's X-Wisp-Client id,
+//                                         by which the server assigns it during staged rollouts
 // Artifacts that no cached manifest references (as current or previous) are deleted.
 // Without a Cache API (Node, insecure origins) the same checks run with nothing cached, unless a
 // Cache-like object is passed as options.cache.
@@ -17,6 +19,8 @@
 const DEFAULT_CACHE_NAME = 'wisp-models-v1';
 const ARTIFACT_PREFIX = '.wisp-cache/sha256/';
 const SEQUENCE_PREFIX = '.wisp-cache/sequence/';
+const CLIENT_ID_KEY = '.wisp-cache/client-id';
+const CLIENT_ID = /^[0-9A-Za-z_-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function hex(bytes) {
@@ -161,6 +165,7 @@ async function errorMessage(response) {
   try {
     const body = await response.json();
     if (body?.error?.message) return body.error.message;
+    if (typeof body?.error === 'string') return body.error;  // TF Serving's paths
   } catch { /* not JSON */ }
   return `HTTP ${response.status} ${response.statusText}`.trim();
 }
@@ -249,6 +254,30 @@ class ServerModelSource {
     return this.keyPromise;
   }
 
+  // The X-Wisp-Client id: options.clientId, else the one stored in the cache (created on first
+  // use), else (no cache) one for this page or process only.
+  async clientId(cache) {
+    if (this.options.clientId != null) {
+      if (!CLIENT_ID.test(String(this.options.clientId))) this.fail(`loadFromServer: clientId must match ${CLIENT_ID}`);
+      return String(this.options.clientId);
+    }
+    const key = new URL(CLIENT_ID_KEY, this.base).href;
+    if (cache) {
+      try {
+        const r = await cache.match(key);
+        const id = r ? (await r.json()).id : null;
+        if (typeof id === 'string' && CLIENT_ID.test(id)) return id;
+      } catch { /* unreadable: replaced below */ }
+    }
+    const id = hex(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+    if (cache) {
+      try {
+        await cache.put(key, new Response(JSON.stringify({ id }), { headers: { 'content-type': 'application/json' } }));
+      } catch { /* storage refused: this id lasts as long as the page */ }
+    }
+    return id;
+  }
+
   // The cached manifest record: { manifest, etag, previous } or null.
   async cachedRecord(cache) {
     if (!cache) return null;
@@ -279,6 +308,7 @@ class ServerModelSource {
   async fetchManifest(etag, signal) {
     const headers = { accept: 'application/json', ...this.headers };
     if (etag) headers['if-none-match'] = etag;
+    if (this.channel && this.client) headers['x-wisp-client'] = this.client;
     let r;
     try {
       // no-store: the revalidation must reach the server (or its proxies), not the HTTP cache.
@@ -338,7 +368,7 @@ class ServerModelSource {
     const live = new Set();
     const artifacts = [];
     for (const req of keys) {
-      if (req.url.includes(SEQUENCE_PREFIX)) continue;
+      if (req.url.includes(SEQUENCE_PREFIX) || req.url.includes(CLIENT_ID_KEY)) continue;
       const marker = req.url.indexOf(ARTIFACT_PREFIX);
       if (marker >= 0) { artifacts.push({ req, sha: req.url.slice(marker + ARTIFACT_PREFIX.length) }); continue; }
       const r = await cache.match(req);
@@ -395,6 +425,7 @@ export async function fetchServerModel(serverUrl, name, options, { hashFallback,
   const policy = options.policy ?? 'latest';
   if (policy !== 'latest' && policy !== 'cached') throw makeError(`loadFromServer: unknown policy '${policy}' (use 'latest' or 'cached')`);
   const cache = await openCache(options);
+  src.client = await src.clientId(cache);
   const record = await src.cachedRecord(cache);
   if (policy === 'cached' && record) {
     const key = await src.key();
@@ -405,9 +436,60 @@ export async function fetchServerModel(serverUrl, name, options, { hashFallback,
       const update = src.resolve({ cache, record, verified: bytes, signal: options.signal }).then(
         (r) => ({ updated: r.manifest.sha256 !== record.manifest.sha256, version: r.manifest.version, manifest: r.manifest, error: null }),
         (e) => ({ updated: false, version: record.manifest.version, manifest: record.manifest, error: e }));
-      return { bytes, manifest: record.manifest, from: 'cache', revalidation: 'deferred', update };
+      return { bytes, manifest: record.manifest, from: 'cache', revalidation: 'deferred', update, clientId: src.client };
     }
   }
   const r = await src.resolve({ cache, record, onProgress: options.onProgress, signal: options.signal });
-  return { ...r, update: null };
+  return { ...r, update: null, clientId: src.client };
+}
+
+/**
+ * Counts a served model's loads and runs and reports them in batches (POST
+ * /v1/models/{name}/versions/{v}:report) every `intervalMs` and on flush(): staged rollouts use
+ * the reports to roll a bad version back. Counting is two increments; reports are sent with
+ * fetch(keepalive) and never awaited by inference. A failed report is kept for the next batch.
+ */
+export class OutcomeReporter {
+  constructor(serverUrl, name, version, clientId, { fetch: f, headers = {}, intervalMs = 60000 } = {}) {
+    const base = new URL(String(serverUrl), globalThis.location?.href);
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.url = new URL(`v1/models/${encodeURIComponent(name)}/versions/${version}:report`, base).href;
+    this.clientId = clientId;
+    this.fetch = f ?? globalThis.fetch.bind(globalThis);
+    this.headers = headers;
+    this.counts = { loads: 0, load_errors: 0, runs: 0, run_errors: 0 };
+    this.sent = 0;
+    this.timer = intervalMs > 0 ? setInterval(() => { this.flush(); }, intervalMs) : null;
+    this.timer?.unref?.();  // Node: a pending report never keeps the process alive
+  }
+
+  load(ok) { this.counts[ok ? 'loads' : 'load_errors']++; }
+  run(ok) { this.counts[ok ? 'runs' : 'run_errors']++; }
+
+  /** Sends what was counted since the last report; resolves true when the server took it. */
+  async flush() {
+    const batch = this.counts;
+    if (batch.loads + batch.load_errors + batch.runs + batch.run_errors === 0) return true;
+    this.counts = { loads: 0, load_errors: 0, runs: 0, run_errors: 0 };
+    try {
+      const r = await this.fetch(this.url, {
+        method: 'POST', keepalive: true, credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', 'x-wisp-client': this.clientId, ...this.headers },
+        body: JSON.stringify(batch),
+      });
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      this.sent++;
+      return true;
+    } catch {
+      for (const k of Object.keys(batch)) this.counts[k] += batch[k];  // next batch
+      return false;
+    }
+  }
+
+  /** Stops the timer and sends the last batch. */
+  close() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return this.flush();
+  }
 }

@@ -149,6 +149,27 @@ export interface ServerLoadOptions extends Omit<LoadOptions, 'name'> {
   name?: string;
   /** fetch implementation (default globalThis.fetch). */
   fetch?: typeof fetch;
+  /**
+   * This installation's stable id (X-Wisp-Client), by which the server assigns it during staged
+   * rollouts. Default: one created on first use and kept in the cache (without a cache: one per
+   * page or process).
+   */
+  clientId?: string;
+  /**
+   * false: send no outcome reports. Default: the load and then run/error counts are reported to
+   * the server in batches (POST .../versions/{v}:report), never delaying a run.
+   */
+  report?: boolean;
+  /** How often batched reports are sent, in ms (default 60000). */
+  reportIntervalMs?: number;
+}
+
+/** Batched outcome reports of a served model (model.served.reporter). */
+export interface OutcomeReporter {
+  /** Sends the counts since the last report now; true when the server took them. */
+  flush(): Promise<boolean>;
+  /** Reports sent successfully. */
+  readonly sent: number;
 }
 
 /** Where a model loaded with loadFromServer came from. */
@@ -170,6 +191,10 @@ export interface ServedInfo {
   revalidation: 'modified' | 'not-modified' | 'offline' | 'deferred';
   /** Policy 'cached' only: the background refresh (never rejects; `error` says what failed). */
   update: Promise<{ updated: boolean; version: number; manifest: ServedInfo['manifest']; error: Error | null }> | null;
+  /** The X-Wisp-Client id sent. */
+  clientId: string;
+  /** The outcome reporter, or null with `report: false`. */
+  reporter: OutcomeReporter | null;
 }
 
 export interface ModelInfo {

@@ -17,7 +17,7 @@
 // node.mjs, the entry under the `node` condition of package.json "exports", through
 // _setNodePlatform().
 
-import { fetchServerModel } from './registry_client.mjs';
+import { fetchServerModel, OutcomeReporter } from './registry_client.mjs';
 import createSimdModule from '../dist/wisp_simd.mjs';
 import createRelaxedModule from '../dist/wisp_relaxed.mjs';
 import { WASM_URLS, THREAD_SCRIPTS } from '../dist/wisp_urls.mjs';
@@ -865,13 +865,29 @@ function readModelInfo(core, handle) {
 // provenance (version, sha256, cache or network, background update) is on model.served.
 async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
   const {
-    channel, version, policy, onProgress, publicKey, signal, headers, cache, cacheName, fetch: _f, ...loadOptions
+    channel, version, policy, onProgress, publicKey, signal, headers, cache, cacheName, fetch: _f,
+    clientId: _c, report, reportIntervalMs, ...loadOptions
   } = options;
   const got = await fetchServerModel(serverUrl, name, options, {
     hashFallback, makeError: (message, o) => new WispError(message, o),
   });
   if (got.from === 'cache') onProgress?.({ loaded: got.bytes.length, total: got.bytes.length });
-  const model = await rt.load(got.bytes, { ...loadOptions, name: loadOptions.name ?? name, signal });
+  // Outcomes go back to the server (staged rollouts roll a bad version back on them).
+  const reporter = report === false ? null : new OutcomeReporter(serverUrl, name, got.manifest.version, got.clientId, {
+    fetch: options.fetch, headers, intervalMs: reportIntervalMs ?? 60000,
+  });
+  let model;
+  try {
+    model = await rt.load(got.bytes, { ...loadOptions, name: loadOptions.name ?? name, signal });
+  } catch (e) {
+    if (reporter) { reporter.load(false); reporter.close(); }
+    throw e;
+  }
+  if (reporter) {
+    reporter.load(true);
+    countRuns(model, reporter);
+    reporter.flush();  // the load report goes now, without waiting for it
+  }
   model.served = Object.freeze({
     server: String(serverUrl),
     name,
@@ -882,8 +898,43 @@ async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
     from: got.from,
     revalidation: got.revalidation,
     update: got.update,
+    clientId: got.clientId,
+    reporter,
   });
   return model;
+}
+
+// Counts every run of a served model (success or error) into its reporter, and sends the last
+// batch on dispose. A local model's run() goes through runSync(), so only that one is counted.
+function countRuns(model, reporter) {
+  const method = typeof model.runSync === 'function' ? 'runSync' : 'run';
+  const inner = model[method].bind(model);
+  model[method] = method === 'runSync'
+    ? (inputs, options) => {
+      try {
+        const out = inner(inputs, options);
+        reporter.run(true);
+        return out;
+      } catch (e) {
+        reporter.run(false);
+        throw e;
+      }
+    }
+    : async (inputs, options) => {
+      try {
+        const out = await inner(inputs, options);
+        reporter.run(true);
+        return out;
+      } catch (e) {
+        reporter.run(false);
+        throw e;
+      }
+    };
+  const dispose = model.dispose.bind(model);
+  model.dispose = () => {
+    reporter.close();
+    dispose();
+  };
 }
 
 // The warm-up (runtime/api/warm_up.h) pays for itself only where baseline-compiled code would
