@@ -435,7 +435,8 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
   json sequences = ReadJsonObject(sequences_path);
   const std::string server_key = ServerKey(url);
   int64_t stored_sequence = 0;
-  if (sequences.contains(server_key) && sequences[server_key].is_object()) {
+  // Sequences are per channel; a pinned version is checked by its digest, not against them.
+  if (!pinned && sequences.contains(server_key) && sequences[server_key].is_object()) {
     stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
