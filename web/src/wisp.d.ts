@@ -170,6 +170,13 @@ export interface ServedInfo {
   revalidation: 'modified' | 'not-modified' | 'offline' | 'deferred';
   /** Policy 'cached' only: the background refresh (never rejects; `error` says what failed). */
   update: Promise<{ updated: boolean; version: number; manifest: ServedInfo['manifest']; error: Error | null }> | null;
+  /**
+   * A delta update (docs/server.md, "Delta updates"): the cache held an earlier version, and only
+   * the chunks it lacked were fetched with Range requests. null when none was tried. After a failed
+   * delta (`error` says why) the whole artifact was downloaded: `baseVersion` is null and
+   * `bytesFetched` counts both transfers.
+   */
+  delta: { baseVersion: number | null; bytesFetched: number; bytesReused: number; error: string | null } | null;
 }
 
 export interface ModelInfo {

@@ -882,6 +882,7 @@ async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
     from: got.from,
     revalidation: got.revalidation,
     update: got.update,
+    delta: got.delta ?? null,
   });
   return model;
 }

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fetchServerModel } from '../../src/registry_client.mjs';
 import { SHARED, haveShared } from '../shared.mjs';
+import { MemoryCache } from '../memory_cache.mjs';
 import { SERVER_BIN, startTamperingProxy, startWispServer } from '../wisp_server.mjs';
 
 const fake = SERVER_BIN.includes('fake-engine');
@@ -27,20 +28,6 @@ function modelFile(dir, i) {
   for (let j = 8; j < bytes.length; j++) bytes[j] = (j * 31 + i * 7) & 0xff;
   fs.writeFileSync(file, bytes);
   return file;
-}
-
-class MemoryCache {
-  constructor() { this.entries = new Map(); }
-  static key(req) { return typeof req === 'string' ? req : req.url; }
-  async match(req) {
-    const e = this.entries.get(MemoryCache.key(req));
-    return e ? new Response(e.body.slice(), { headers: e.headers }) : undefined;
-  }
-  async put(req, res) {
-    this.entries.set(MemoryCache.key(req), { body: new Uint8Array(await res.arrayBuffer()), headers: [...res.headers] });
-  }
-  async delete(req) { return this.entries.delete(MemoryCache.key(req)); }
-  async keys() { return [...this.entries.keys()].map((url) => ({ url })); }
 }
 
 const load = (url, options) => fetchServerModel(url, 'm', options, { makeError: (m, o) => new Error(m, o) });
