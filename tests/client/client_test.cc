@@ -359,7 +359,7 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
 
 // The delta-update models (tests/support/delta_models.h: version 2 differs from version 1 only in
 // the classifier's weights) with the fake engine's magic, which the in-process server stores as
-// they are.
+// they are. (Their tests compare files with EXPECT_TRUE(a == b): EXPECT_EQ would print megabytes.)
 std::string DeltaModel(int version) {
   std::string m = ::wisp::testing::DeltaTestModel(version);
   m.replace(0, 8, "FAKEWISP");
@@ -399,7 +399,7 @@ TEST_F(ClientDeltaTest, UpdateFetchesOnlyTheChangedChunks) {
   EXPECT_EQ(r.state, PullResult::State::kDownloaded);
   EXPECT_EQ(r.version, 2);
   EXPECT_EQ(r.previous_version, 1);
-  EXPECT_TRUE(ReadAll(r.path) == v2);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v2);
   EXPECT_EQ(r.delta_base_version, 1);
   EXPECT_EQ(r.delta_error, "");
   EXPECT_EQ(r.bytes_downloaded + r.delta_reused_bytes, v2.size());
@@ -418,7 +418,7 @@ TEST_F(ClientDeltaTest, UpdateFetchesOnlyTheChangedChunks) {
   PublishFile(ts, d, "cls", v1, "");  // version 3: the bytes of version 1
   opt.version = 3;
   r = Ok(client::Pull(ts.url, "cls", opt));
-  EXPECT_TRUE(ReadAll(r.path) == v1);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v1);
   EXPECT_GT(r.delta_base_version, 0);
   EXPECT_LE(r.bytes_downloaded * 100, v1.size() * 15);
 }
@@ -431,7 +431,7 @@ TEST_F(ClientDeltaTest, ALocallyCorruptedBaseCostsOnlyItsChunks) {
   WriteText(d / "cache/cls/v1/model.wisp", damaged);
   PublishFile(ts, d, "cls", v2, "stable");
   PullResult r = Ok(client::Pull(ts.url, "cls", opt));
-  EXPECT_TRUE(ReadAll(r.path) == v2);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v2);
   EXPECT_EQ(r.delta_base_version, 1);
   EXPECT_EQ(r.delta_error, "");
   EXPECT_LT(r.bytes_downloaded, v2.size() / 2);
@@ -459,7 +459,7 @@ TEST_F(ClientDeltaTest, AWrongChunkListFallsBackToAFullDownload) {
   WriteText(index, stored.dump());
   ts.Restart();
   PullResult r = Ok(client::Pull(ts.url, "cls", opt));
-  EXPECT_TRUE(ReadAll(r.path) == v2);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v2);
   EXPECT_EQ(r.delta_base_version, 0);
   EXPECT_NE(r.delta_error.find("does not match its sha256 " + std::string(64, 'f')),
             std::string::npos)
@@ -482,14 +482,14 @@ TEST_F(ClientDeltaTest, AMirrorIgnoringRangesFallsBackToAFullDownload) {
              Do(ts.url, "GET", "/v1/models/cls/channels/stable").body);
   opt.cache_dir = d / "mirror-cache";
   PullResult r = Ok(client::Pull(mirror.url, "cls", opt));
-  EXPECT_TRUE(ReadAll(r.path) == v1);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v1);
   ASSERT_EQ(Do(ts.url, "PUT", "/v1/models/cls/channels/stable", Auth(), R"({"version": 2})").status,
             200u);
   mirror.Set("/v1/models/cls/channels/stable",
              Do(ts.url, "GET", "/v1/models/cls/channels/stable").body);
   r = Ok(client::Pull(mirror.url, "cls", opt));
   EXPECT_EQ(r.version, 2);
-  EXPECT_TRUE(ReadAll(r.path) == v2);  // not EXPECT_EQ: 4 MB in a failure message
+  EXPECT_TRUE(ReadAll(r.path) == v2);
   EXPECT_EQ(r.delta_base_version, 0);
   EXPECT_NE(r.delta_error.find("answered HTTP 200"), std::string::npos) << r.delta_error;
 }
