@@ -48,7 +48,7 @@ install(DIRECTORY "${WISP_THIRD_PARTY_INCLUDE}/flatbuffers"
 wisp_install_targets(WispClientTargets wisp_client:client wisp_common:common)
 install(FILES "${CMAKE_SOURCE_DIR}/native/client/client.h"
         DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/client")
-install(FILES "${CMAKE_SOURCE_DIR}/native/common/util.h"
+install(FILES "${CMAKE_SOURCE_DIR}/native/common/util.h" "${CMAKE_SOURCE_DIR}/native/common/chunker.h"
         DESTINATION "${WISP_INSTALL_INCLUDEDIR}/native/common")
 
 install(TARGETS wisp wisp-server RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")

@@ -25,9 +25,9 @@ if [[ ! -d web/node_modules/playwright-core ]] || [[ web/package-lock.json -nt w
   (cd web && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
-echo "== native wisp-server and CLI (the server tests publish models and serve web/ with them)"
+echo "== native wisp-server, CLI and the delta-update models (the server tests publish models and serve web/ with them)"
 cmake --preset native >/dev/null
-cmake --build build/native -j"$(nproc)" --target wisp-server wisp
+cmake --build build/native -j"$(nproc)" --target wisp-server wisp wisp_delta_models
 # The loadFromServer / demo-from-wisp-server tests must run here, never skip silently.
 export WISP_REQUIRE_SERVER_TESTS=1
 

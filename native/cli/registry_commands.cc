@@ -77,7 +77,10 @@ int RunPull(const RegistryArgs& a) {
                         {"path", result.path},
                         {"previous_version", result.previous_version},
                         {"resumed_from", result.resumed_from},
-                        {"bytes_downloaded", result.bytes_downloaded}};
+                        {"bytes_downloaded", result.bytes_downloaded},
+                        {"delta_base_version", result.delta_base_version},
+                        {"delta_reused_bytes", result.delta_reused_bytes}};
+    if (!result.delta_error.empty()) j["delta_error"] = result.delta_error;
     if (a.version == 0) j["channel"] = options.channel;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -89,6 +92,13 @@ int RunPull(const RegistryArgs& a) {
   if (result.resumed_from) {
     std::printf("  resumed from byte %llu\n", static_cast<unsigned long long>(result.resumed_from));
   }
+  if (result.delta_base_version) {
+    std::printf("  delta update from version %lld: %llu bytes fetched, %llu reused\n",
+                static_cast<long long>(result.delta_base_version),
+                static_cast<unsigned long long>(result.bytes_downloaded),
+                static_cast<unsigned long long>(result.delta_reused_bytes));
+  }
+  if (!result.delta_error.empty()) std::printf("  %s\n", result.delta_error.c_str());
   if (result.previous_version) {
     std::printf("  previous version %lld kept for rollback\n",
                 static_cast<long long>(result.previous_version));

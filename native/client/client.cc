@@ -18,8 +18,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "native/client/json_field.h"
+#include "native/common/chunker.h"
 #include "native/common/util.h"
 #include "native/platform/file_io.h"
 
@@ -32,7 +34,7 @@ namespace ssl = boost::asio::ssl;
 namespace fs = std::filesystem;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
-using namespace wisp::common;  // Sha256Hex, Ed25519Verify, ...
+using namespace wisp::common;  // Sha256Hex, Ed25519Verify, Chunk, ...
 
 namespace {
 
@@ -384,6 +386,205 @@ Status CheckFreshness(const json& fields, const std::string& what, const std::st
   return Status::Ok();
 }
 
+// ---- delta updates ----
+
+// What a delta update produced: `reused` bytes copied from the cached base file, `fetched` bytes
+// received in ranges. `attempted` is false when there was nothing to gain (no chunk list, or no
+// chunk in common): the caller then downloads the artifact without counting it as a failure.
+struct DeltaOutcome {
+  bool attempted = false;
+  bool cancelled = false;
+  uint64_t reused = 0;
+  uint64_t fetched = 0;
+};
+
+struct ArtifactRef {
+  std::string name;
+  int64_t version = 0;
+  std::string sha256;
+  uint64_t size = 0;
+  std::string download_url;
+};
+
+// The version manifest's gear64k-v1 chunk list, checked to tile [0, size) exactly. The resolved
+// manifest is the version manifest for a pinned pull; a channel manifest only links to it
+// (`manifest_url`), so it is fetched. The list is not signed and need not be: every chunk and the
+// rebuilt file are checked against digests, the file against the (verified) manifest's sha256.
+Result<std::vector<Chunk>> FetchChunkList(HttpClient& client, const Headers& auth,
+                                          const json& resolved, const ArtifactRef& a) {
+  json m = resolved;
+  if (!m.contains("chunking")) {
+    const std::string target =
+        FieldOr<std::string>(resolved, "manifest_url",
+                             "/v1/models/" + a.name + "/versions/" + std::to_string(a.version));
+    WISP_ASSIGN_OR_RETURN(const HttpResponse res, client.Request("GET", target, auth, ""));
+    if (res.status != 200) return HttpError("fetching the version manifest for its chunks", res);
+    m = json::parse(res.body, nullptr, false);
+    if (!m.is_object() || FieldOr<std::string>(m, "sha256", "") != a.sha256 ||
+        FieldOr<uint64_t>(m, "size", 0) != a.size) {
+      return Refused("the version manifest at " + target + " does not describe the artifact " +
+                     a.sha256);
+    }
+  }
+  if (!m.contains("chunking") || !m["chunking"].is_object()) {
+    return Status(StatusCode::kNotFound, "the version manifest lists no chunks");
+  }
+  const json& c = m["chunking"];
+  if (FieldOr<std::string>(c, "algorithm", "") != common::kChunkingAlgorithm) {
+    return Status(StatusCode::kNotFound, "chunking algorithm " +
+                                             FieldOr<std::string>(c, "algorithm", "(none)") +
+                                             " is not " + common::kChunkingAlgorithm);
+  }
+  std::vector<Chunk> chunks;
+  uint64_t next = 0;
+  const json list = c.value("chunks", json());
+  if (!list.is_array()) return Refused("the manifest's chunking has no chunk array");
+  for (const json& e : list) {
+    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() ||
+        !e[1].is_number_unsigned() || !e[2].is_string() || e[0].get<uint64_t>() != next ||
+        e[1].get<uint64_t>() == 0 || e[2].get<std::string>().size() != 64) {
+      return Refused("chunk " + std::to_string(chunks.size()) + " of the manifest is malformed (" +
+                     e.dump() + ")");
+    }
+    chunks.push_back({next, e[1].get<uint64_t>(), e[2].get<std::string>()});
+    next += chunks.back().size;
+  }
+  if (next != a.size) {
+    return Refused("the manifest's chunks cover " + std::to_string(next) +
+                   " bytes, the artifact has " + std::to_string(a.size));
+  }
+  return chunks;
+}
+
+Status WriteAll(int fd, const char* d, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, d, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      return Status(StatusCode::kIoError, "writing " + path + ": " + std::strerror(errno));
+    d += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+// Rebuilds the artifact into `out_path` from the cached `base_path` and Range requests for the
+// chunks it lacks (adjacent missing chunks are one range). Every chunk is checked against its
+// digest as it is written and the whole file against the manifest's sha256 and size; any mismatch
+// is an error (the caller falls back to a full download).
+Status DeltaDownload(HttpClient& client, const Headers& auth, const json& resolved,
+                     const ArtifactRef& a, const std::string& base_path,
+                     const std::string& out_path,
+                     const std::function<bool(uint64_t, uint64_t)>& progress, DeltaOutcome* out) {
+  Result<std::vector<Chunk>> listed = FetchChunkList(client, auth, resolved, a);
+  if (!listed.ok() && listed.status().code() == StatusCode::kNotFound) return Status::Ok();
+  WISP_ASSIGN_OR_RETURN(const std::vector<Chunk> chunks, std::move(listed));
+  WISP_ASSIGN_OR_RETURN(const std::string base, ReadFileText(base_path));
+  std::unordered_map<std::string, ChunkSpan> local;  // chunk sha256 -> where it is in `base`
+  for (const Chunk& c : common::ChunkData(base))
+    local.emplace(c.sha256, ChunkSpan{c.offset, c.size});
+  // A chunk is reused only with the listed size too: a list that lies about sizes must not make
+  // us read past the base file's chunk.
+  auto held = [&](const Chunk& c) -> const ChunkSpan* {
+    auto it = local.find(c.sha256);
+    return it != local.end() && it->second.size == c.size ? &it->second : nullptr;
+  };
+  uint64_t reusable = 0;
+  for (const Chunk& c : chunks) {
+    if (held(c)) reusable += c.size;
+  }
+  if (reusable == 0) return Status::Ok();  // nothing in common: a plain download is as good
+  out->attempted = true;
+
+  int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status(StatusCode::kIoError, "cannot write " + out_path + ": " + std::strerror(errno));
+  }
+  Sha256Stream whole;
+  uint64_t written = 0;
+  auto append = [&](const Chunk& c, const char* d) -> Status {
+    if (Sha256Hex(std::string_view(d, c.size)) != c.sha256) {
+      return Refused("chunk at offset " + std::to_string(c.offset) + " (" + std::to_string(c.size) +
+                     " bytes) does not match its sha256 " + c.sha256);
+    }
+    WISP_RETURN_IF_ERROR(WriteAll(fd, d, c.size, out_path));
+    whole.Update(d, c.size);
+    written += c.size;
+    if (progress && !progress(written, a.size)) {
+      out->cancelled = true;
+      return Status(StatusCode::kIoError, "cancelled");
+    }
+    return Status::Ok();
+  };
+  auto rebuild = [&]() -> Status {
+    for (size_t i = 0; i < chunks.size();) {
+      if (const ChunkSpan* hit = held(chunks[i])) {
+        out->reused += chunks[i].size;
+        WISP_RETURN_IF_ERROR(append(chunks[i], base.data() + hit->offset));
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < chunks.size() && !held(chunks[j])) ++j;
+      const uint64_t first = chunks[i].offset;
+      const uint64_t last = chunks[j - 1].offset + chunks[j - 1].size - 1;
+      const std::string range = std::to_string(first) + "-" + std::to_string(last);
+      Headers h = auth;
+      h.emplace_back("Range", "bytes=" + range);
+      // Another artifact under this URL must not be spliced in: If-Range turns it into a 200.
+      h.emplace_back("If-Range", "\"" + a.sha256 + "\"");
+      WISP_ASSIGN_OR_RETURN(const HttpResponse res, client.Request("GET", a.download_url, h, ""));
+      out->fetched += res.body.size();
+      const std::string expected = "bytes " + range + "/" + std::to_string(a.size);
+      if (res.status != 206 || res.Header("content-range") != expected ||
+          res.body.size() != last - first + 1) {
+        return Refused("range " + range + " of " + a.download_url + " answered HTTP " +
+                       std::to_string(res.status) + " with Content-Range '" +
+                       res.Header("content-range") + "' and " + std::to_string(res.body.size()) +
+                       " bytes");
+      }
+      for (size_t k = i; k < j; ++k) {
+        WISP_RETURN_IF_ERROR(append(chunks[k], res.body.data() + (chunks[k].offset - first)));
+      }
+      i = j;
+    }
+    const std::string got = whole.FinalHex();
+    if (written != a.size || got != a.sha256) {
+      return Refused("the rebuilt artifact does not match the manifest (size " +
+                     std::to_string(written) + " vs " + std::to_string(a.size) + ", sha256 " + got +
+                     " vs " + a.sha256 + ")");
+    }
+    if (::fsync(fd) != 0) {
+      return Status(StatusCode::kIoError, "fsync " + out_path + ": " + std::strerror(errno));
+    }
+    return Status::Ok();
+  };
+  Status rebuilt = rebuild();
+  ::close(fd);
+  return rebuilt;
+}
+
+// The cached version to rebuild `version` from: the one the channel (or pin) held, else the
+// newest other version with an artifact on disk; 0 when there is none.
+int64_t DeltaBase(const std::string& model_dir, int64_t version, int64_t held) {
+  std::error_code ec;
+  auto usable = [&](int64_t v) {
+    return v > 0 && v != version &&
+           fs::is_regular_file(model_dir + "/v" + std::to_string(v) + "/model.wisp", ec);
+  };
+  if (usable(held)) return held;
+  int64_t best = 0;
+  for (auto& e : fs::directory_iterator(model_dir, ec)) {
+    const std::string f = e.path().filename().string();
+    if (f.size() < 2 || f[0] != 'v' || f.find_first_not_of("0123456789", 1) != std::string::npos) {
+      continue;
+    }
+    const int64_t v = std::atoll(f.c_str() + 1);
+    if (usable(v) && v > best) best = v;
+  }
+  return best;
+}
+
 }  // namespace
 
 Status VerifyManifestSignature(const std::string& manifest_json,
@@ -439,7 +640,8 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
   json sequences = ReadJsonObject(sequences_path);
   const std::string server_key = ServerKey(url);
   int64_t stored_sequence = 0;
-  if (sequences.contains(server_key) && sequences[server_key].is_object()) {
+  // Sequences are per channel; a pinned version is checked by its digest, not against them.
+  if (!pinned && sequences.contains(server_key) && sequences[server_key].is_object()) {
     stored_sequence = FieldOr<int64_t>(sequences[server_key], options.channel.c_str(), 0);
   }
   Headers h = auth;
@@ -517,8 +719,48 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
   bool present = have_digest.ok() && have_digest->sha256 == sha && have_digest->size == size;
   result->state = present ? PullResult::State::kSwitched : PullResult::State::kDownloaded;
 
+  std::string download = FieldOr<std::string>(
+      manifest, "download_url",
+      "/v1/models/" + name + "/versions/" + std::to_string(version) + "/model.wisp");
+  uint64_t delta_fetched = 0;
+  std::error_code part_ec;
+  if (!present && !(fs::exists(part_path, part_ec) && fs::file_size(part_path, part_ec) > 0)) {
+    // 3a. A delta update from another cached version (never over a partial download, which a
+    // resume finishes more cheaply).
+    const int64_t base =
+        DeltaBase(model_dir, version, have_state ? state["version"].get<int64_t>() : 0);
+    if (base > 0) {
+      const std::string delta_path = final_path + ".delta";
+      const ArtifactRef ref{name, version, sha, size, download};
+      DeltaOutcome d;
+      Status rebuilt = DeltaDownload(client, auth, manifest, ref,
+                                     model_dir + "/v" + std::to_string(base) + "/model.wisp",
+                                     delta_path, options.progress, &d);
+      delta_fetched = d.fetched;
+      if (d.cancelled) {
+        fs::remove(delta_path, part_ec);
+        result->bytes_downloaded = d.fetched;
+        return rebuilt;
+      }
+      if (rebuilt.ok() && d.attempted) rebuilt = RenameDurable(delta_path, final_path);
+      if (rebuilt.ok() && d.attempted) {
+        present = true;
+        result->delta_base_version = base;
+        result->delta_reused_bytes = d.reused;
+        result->bytes_downloaded = d.fetched;
+      } else {
+        fs::remove(delta_path, part_ec);
+        // Whatever went wrong, a full download below still gets the artifact.
+        if (!rebuilt.ok()) {
+          result->delta_error = "delta update from v" + std::to_string(base) +
+                                " failed, downloading the whole artifact: " + rebuilt.message();
+        }
+      }
+    }
+  }
+
   if (!present) {
-    // 3. Download, resuming a partial file with Range/If-Range.
+    // 3b. Download, resuming a partial file with Range/If-Range.
     auto hasher = std::make_unique<Sha256Stream>();
     uint64_t have = 0;
     std::error_code ec;
@@ -547,9 +789,6 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
       dh.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
       dh.emplace_back("If-Range", "\"" + sha + "\"");
     }
-    std::string download = FieldOr<std::string>(
-        manifest, "download_url",
-        "/v1/models/" + name + "/versions/" + std::to_string(version) + "/model.wisp");
     bool started = false, write_failed = false;
     uint64_t received = 0;
     HttpResponse dres;
@@ -595,7 +834,7 @@ Result<PullResult> Pull(const std::string& server, const std::string& name,
     ::fsync(fd);
     ::close(fd);
     result->resumed_from = dres.status == 206 ? have : 0;
-    result->bytes_downloaded = received;
+    result->bytes_downloaded = delta_fetched + received;
     if (!streamed.ok()) {
       // The partial file stays for the next attempt.
       if (write_failed) return Status(StatusCode::kIoError, "writing " + part_path + " failed");

@@ -98,6 +98,16 @@ struct PullResult {
   uint64_t resumed_from = 0;      // bytes reused from an earlier interrupted download
   uint64_t bytes_downloaded = 0;  // artifact bytes transferred by this call
   std::string client_id;          // the X-Wisp-Client id sent
+  // Delta updates (docs/server.md, "Delta updates"): when the cache holds another version of the
+  // model and the version manifest lists the artifact's chunks, only the chunks the cached file
+  // lacks are fetched (Range requests) and the artifact is rebuilt from both. `delta_base_version`
+  // is the cached version it was rebuilt from (0: no delta) and `delta_reused_bytes` what came from
+  // it. A delta that fails (a chunk or the whole file does not match its digest, a range is
+  // refused) falls back to a full download; `delta_error` then says why, and `bytes_downloaded`
+  // counts both transfers.
+  int64_t delta_base_version = 0;
+  uint64_t delta_reused_bytes = 0;
+  std::string delta_error;
 };
 
 // The client id stored in a cache directory (<cache>/client-id: 32 random hex digits, created

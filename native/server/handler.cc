@@ -1326,6 +1326,7 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
       r.Set("Content-Encoding", "gzip");
       r.Set("Vary", "Accept-Encoding");
       r.Set("X-Wisp-Model-Version", vs);
+      r.artifact = r.status == 200;
       // RFC 9530: the digest of the selected representation, here the gzip-coded bytes.
       if (r.status != 304) r.Set("Repr-Digest", ReprDigest(info.gzip_sha256));
       return r;
@@ -1342,6 +1343,7 @@ Reply Handler::GetArtifact(const Request& req, const RouteMatch& m) {
   Reply r = ServeBytes(req, *data, etag, "application/octet-stream", kImmutable, true);
   if (info.gzip_size > 0) r.Set("Vary", "Accept-Encoding");
   r.Set("X-Wisp-Model-Version", vs);
+  r.artifact = r.status == 200 || r.status == 206;
   // RFC 9530: the whole artifact's digest, also on 206 replies (a client checks the file it
   // assembles from ranges against it), beside the ETag.
   if (r.status != 304) r.Set("Repr-Digest", ReprDigest(info.sha256));

@@ -42,6 +42,7 @@ struct Reply {
   bool no_length = false;  // 204/304: no Content-Length
   bool close = false;      // close the connection after this reply
   std::string route = "other";
+  bool artifact = false;  // an artifact's bytes: counted in wisp_artifact_bytes_sent_total
 
   void Set(const std::string& name, std::string value) {
     headers.emplace_back(name, std::move(value));

@@ -55,6 +55,10 @@ std::string Metrics::Render(size_t models_loaded, size_t models_registered,
   o << "# HELP wisp_http_response_bytes_total Response body bytes sent.\n"
     << "# TYPE wisp_http_response_bytes_total counter\n"
     << "wisp_http_response_bytes_total " << bytes_served_.load() << "\n";
+  o << "# HELP wisp_artifact_bytes_sent_total Artifact body bytes sent (200 and 206, any "
+       "encoding).\n"
+    << "# TYPE wisp_artifact_bytes_sent_total counter\n"
+    << "wisp_artifact_bytes_sent_total " << artifact_bytes_sent_.load() << "\n";
   o << "# HELP wisp_predict_inflight_bytes Memory reserved by predict requests in flight.\n"
     << "# TYPE wisp_predict_inflight_bytes gauge\n"
     << "wisp_predict_inflight_bytes " << predict_inflight_bytes_.load() << "\n";

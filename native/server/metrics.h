@@ -18,6 +18,10 @@ class Metrics {
  public:
   void CountRequest(const std::string& route, const std::string& method, unsigned status);
   void AddBytesServed(uint64_t n) { bytes_served_ += n; }
+  // Body bytes of artifact responses (200 and 206, identity or gzip) whose write completed:
+  // what delta updates save shows here.
+  void AddArtifactBytesSent(uint64_t n) { artifact_bytes_sent_ += n; }
+  uint64_t artifact_bytes_sent() const { return artifact_bytes_sent_.load(); }
   void ObserveInference(double seconds);
   // Memory held by predict requests in flight (bodies and decoded inputs), capped by
   // --max-predict-memory. TryReservePredict adds `n` unless that would exceed `cap`.
@@ -38,6 +42,7 @@ class Metrics {
   uint64_t inference_count_ = 0;
   double inference_sum_ = 0;
   std::atomic<uint64_t> bytes_served_{0};
+  std::atomic<uint64_t> artifact_bytes_sent_{0};
   std::atomic<uint64_t> predict_inflight_bytes_{0};
 };
 

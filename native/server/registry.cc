@@ -90,6 +90,32 @@ ModelAbout AboutFromJson(const json& j) {
   return a;
 }
 
+// [[offset, size, "sha256"], ...]: the form of index.json and of the manifest's "chunking".
+json ChunksToJson(const std::vector<Chunk>& chunks) {
+  json a = json::array();
+  for (const Chunk& c : chunks) a.push_back(json::array({c.offset, c.size, c.sha256}));
+  return a;
+}
+
+// A chunk list from index.json, or none when it is absent or does not tile the artifact exactly
+// (a list that fails its own invariants would only send clients to a full download later).
+std::vector<Chunk> ChunksFromJson(const json& j, uint64_t artifact_size) {
+  std::vector<Chunk> chunks;
+  if (!j.is_array()) return chunks;
+  uint64_t next = 0;
+  for (const json& e : j) {
+    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() ||
+        !e[1].is_number_unsigned() || !e[2].is_string() || e[0].get<uint64_t>() != next ||
+        e[1].get<uint64_t>() == 0 || e[2].get<std::string>().size() != 64) {
+      return {};
+    }
+    chunks.push_back({next, e[1].get<uint64_t>(), e[2].get<std::string>()});
+    next += chunks.back().size;
+  }
+  if (next != artifact_size) return {};
+  return chunks;
+}
+
 json VersionToIndexJson(const VersionInfo& v) {
   json in = json::array(), out = json::array();
   for (auto& t : v.inputs) in.push_back(SpecToJson(t));
@@ -101,6 +127,7 @@ json VersionToIndexJson(const VersionInfo& v) {
           {"created", v.created},
           {"gzip_size", v.gzip_size},
           {"gzip_sha256", v.gzip_sha256},
+          {"chunks", ChunksToJson(v.chunks)},
           {"inputs", in},
           {"outputs", out},
           {"metadata", AboutToJson(v.about)},
@@ -119,6 +146,7 @@ Result<VersionInfo> VersionFromIndexJson(const json& j) {
     v->created = j.value("created", "");
     v->gzip_size = j.value("gzip_size", uint64_t{0});
     v->gzip_sha256 = j.value("gzip_sha256", "");
+    if (j.contains("chunks")) v->chunks = ChunksFromJson(j["chunks"], v->size);
     for (auto* specs : {&v->inputs, &v->outputs}) {
       for (auto& t : j.value(specs == &v->inputs ? "inputs" : "outputs", json::array())) {
         WISP_ASSIGN_OR_RETURN(TensorSpec s, SpecFromJson(t));
@@ -493,8 +521,13 @@ std::shared_ptr<const ModelSnapshot> Registry::Render(std::shared_ptr<ModelSnaps
                         {"signed", canonical},
                         {"value", Base64Encode(key_->Sign(canonical))}};
     }
+    manifests[v] = m;
+    // Only the version manifest lists the chunks: the model document (every version's manifest)
+    // and the channel manifests stay small, and a client asks for the list when it updates.
+    if (!info.chunks.empty()) {
+      m["chunking"] = {{"algorithm", kChunkingAlgorithm}, {"chunks", ChunksToJson(info.chunks)}};
+    }
     s->manifest_json[v] = RenderedJson::From(JsonText(m));
-    manifests[v] = std::move(m);
   }
   // Channel manifests carry the channel's sequence and an expiry, both inside the signature, so
   // that an old (validly signed) manifest can be neither replayed nor served forever.
@@ -668,6 +701,7 @@ Result<VersionInfo> Registry::Publish(const std::string& name, const ValidatedMo
   v.label = label;
   v.size = bytes.size();
   v.sha256 = Sha256Hex(bytes);
+  v.chunks = ChunkData(bytes);
   v.inputs = model.inputs;
   v.outputs = model.outputs;
   v.about = model.about;

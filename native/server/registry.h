@@ -39,6 +39,9 @@ struct VersionInfo {
   std::string created;
   uint64_t gzip_size = 0;  // 0 when no precompressed copy is stored
   std::string gzip_sha256;
+  // The artifact's gear64k-v1 chunks (native/common/chunker.h) for delta updates; empty for
+  // versions published before chunk lists existed (clients then download the whole artifact).
+  std::vector<Chunk> chunks;
   std::vector<TensorSpec> inputs, outputs;
   ModelAbout about;
 };

@@ -284,6 +284,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     close_ = !(keep_alive && !r.close && !core_.stopping);
     res->keep_alive(!close_);
     core_.metrics.AddBytesServed(body_len);
+    artifact_bytes_ = r.artifact ? body_len : 0;
     res_ = res;
     Lowest().expires_after(std::chrono::milliseconds(core_.cfg.write_timeout_ms));
     http::async_write(stream_, *res_,
@@ -311,6 +312,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void OnWrite(beast::error_code ec, size_t) {
     res_.reset();
+    // Counted once the write completed: an artifact response cut off midway is not "sent".
+    if (!ec && artifact_bytes_ > 0) core_.metrics.AddArtifactBytesSent(artifact_bytes_);
+    artifact_bytes_ = 0;
     if (record_) {
       record_->duration_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
@@ -349,6 +353,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string client_;     // peer address, for the access log
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::optional<AccessRecord> record_;
+  uint64_t artifact_bytes_ = 0;  // body bytes of the artifact response being written
 };
 
 // EMFILE/ENFILE from accept(2). Compared by value and category rather than against std::errc:

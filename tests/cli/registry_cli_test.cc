@@ -11,6 +11,7 @@
 #include "native/platform/file_io.h"
 #include "tests/cli/run_wisp.h"
 #include "tests/server/test_util.h"
+#include "tests/support/delta_models.h"
 
 namespace wisp::server::testing {
 namespace {
@@ -83,6 +84,42 @@ TEST_F(RegistryCliTest, ModelsListShowsVersionsAndChannels) {
   EXPECT_NE(down.err.find("127.0.0.1"), std::string::npos) << down.err;
   EXPECT_EQ(RunWisp("models list").exit_code, 2);
   EXPECT_EQ(RunWisp("models").exit_code, 2);
+}
+
+// The whole path with the runtime engine: the classifier models (only the head's weights differ)
+// are validated and run by wisp-server, and `wisp pull` updates v1 to v2 by delta.
+TEST_F(RegistryCliTest, PullUpdatesByDeltaFetchingOnlyChangedChunks) {
+  const std::string cache = dir_ / "cache";
+  std::string models[2];
+  for (int v : {1, 2}) {
+    models[v - 1] = ::wisp::testing::DeltaTestModel(v);
+    const std::string file = dir_ / ("v" + std::to_string(v) + ".wisp");
+    WriteText(file, models[v - 1]);
+    CommandResult pub =
+        RunWisp("publish " + url_ + " " + file + " --name cls --channel stable" + Token());
+    ASSERT_EQ(pub.exit_code, 0) << pub.err;
+    CommandResult pull = RunWisp("pull " + url_ + " cls --json --dir " + cache);
+    ASSERT_EQ(pull.exit_code, 0) << pull.err;
+    json r = json::parse(pull.out, nullptr, false);
+    ASSERT_TRUE(r.is_object()) << pull.out;
+    EXPECT_EQ(r["version"], v);
+    EXPECT_TRUE(Ok(ReadFileText(r["path"].get<std::string>())) == models[v - 1]);
+    if (v == 1) {
+      EXPECT_EQ(r["delta_base_version"], 0);
+      EXPECT_EQ(r["bytes_downloaded"], models[0].size());
+    } else {
+      EXPECT_EQ(r["delta_base_version"], 1);
+      EXPECT_FALSE(r.contains("delta_error")) << r.dump();
+      const uint64_t fetched = r["bytes_downloaded"];
+      EXPECT_LE(fetched * 100, models[1].size() * 15) << fetched;
+      EXPECT_EQ(fetched + r["delta_reused_bytes"].get<uint64_t>(), models[1].size());
+    }
+  }
+  // Rolling the channel back needs nothing: v1 is still cached.
+  ASSERT_EQ(RunWisp("channel " + url_ + " cls stable 1" + Token()).exit_code, 0);
+  CommandResult back = RunWisp("pull " + url_ + " cls --dir " + cache);
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_NE(back.out.find("version 1 switched (already cached)"), std::string::npos) << back.out;
 }
 
 TEST_F(RegistryCliTest, PullsASpecificVersionAndKeepsItBesideTheChannel) {

@@ -2,17 +2,21 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "native/client/client.h"
+#include "native/common/chunker.h"
 #include "native/common/util.h"
 #include "native/platform/file_io.h"
 #include "native/server/metrics.h"
 #include "tests/server/test_util.h"
+#include "tests/support/delta_models.h"
 
 namespace wisp::server::testing {
 namespace {
@@ -351,6 +355,143 @@ TEST(ClientTest, ReplayedAndExpiredManifestsAreRefused) {
   mirror.Set(ch, new_manifest);
   r = Ok(client::Pull(mirror.url, "m", opt));
   EXPECT_EQ(r.version, 2);
+}
+
+// The delta-update models (tests/support/delta_models.h: version 2 differs from version 1 only in
+// the classifier's weights) with the fake engine's magic, which the in-process server stores as
+// they are. (Their tests compare files with EXPECT_TRUE(a == b): EXPECT_EQ would print megabytes.)
+std::string DeltaModel(int version) {
+  std::string m = ::wisp::testing::DeltaTestModel(version);
+  m.replace(0, 8, "FAKEWISP");
+  return m;
+}
+
+// A server with version 1 of the delta models on `stable`, and a cache that has pulled it.
+class ClientDeltaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PublishFile(ts, d, "cls", v1, "stable");
+    opt.cache_dir = d / "cache";
+    PullResult r = Ok(client::Pull(ts.url, "cls", opt));
+    ASSERT_EQ(r.bytes_downloaded, v1.size());
+    ASSERT_EQ(r.delta_base_version, 0);
+  }
+  TestServer ts;
+  TempDir d;
+  const std::string v1 = DeltaModel(1), v2 = DeltaModel(2);
+  PullOptions opt;
+};
+
+TEST_F(ClientDeltaTest, UpdateFetchesOnlyTheChangedChunks) {
+  ASSERT_EQ(v1.size(), v2.size());
+  ASSERT_NE(v1, v2);
+  const uint64_t before = ArtifactBytesSent(ts, v1.size());
+  EXPECT_EQ(before, v1.size());
+
+  PublishFile(ts, d, "cls", v2, "stable");
+  std::vector<uint64_t> progress;
+  opt.progress = [&](uint64_t done, uint64_t total) {
+    EXPECT_EQ(total, v2.size());
+    progress.push_back(done);
+    return true;
+  };
+  PullResult r = Ok(client::Pull(ts.url, "cls", opt));
+  EXPECT_EQ(r.state, PullResult::State::kDownloaded);
+  EXPECT_EQ(r.version, 2);
+  EXPECT_EQ(r.previous_version, 1);
+  EXPECT_TRUE(ReadAll(r.path) == v2);
+  EXPECT_EQ(r.delta_base_version, 1);
+  EXPECT_EQ(r.delta_error, "");
+  EXPECT_EQ(r.bytes_downloaded + r.delta_reused_bytes, v2.size());
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), v2.size());
+  const uint64_t sent = ArtifactBytesSent(ts, before + r.bytes_downloaded) - before;
+  EXPECT_EQ(sent, r.bytes_downloaded);
+  std::printf("delta update: %llu of %llu artifact bytes sent (%.1f%%)\n",
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(v2.size()),
+              100.0 * static_cast<double>(sent) / static_cast<double>(v2.size()));
+  EXPECT_LE(sent * 100, v2.size() * 15);
+  EXPECT_GT(sent, 100u * 1024);  // the classifier's 100 KiB of weights did change
+
+  // A pinned pull of a version the cache lacks rebuilds from what it has, too.
+  opt.progress = nullptr;
+  PublishFile(ts, d, "cls", v1, "");  // version 3: the bytes of version 1
+  opt.version = 3;
+  r = Ok(client::Pull(ts.url, "cls", opt));
+  EXPECT_TRUE(ReadAll(r.path) == v1);
+  EXPECT_GT(r.delta_base_version, 0);
+  EXPECT_LE(r.bytes_downloaded * 100, v1.size() * 15);
+}
+
+TEST_F(ClientDeltaTest, ALocallyCorruptedBaseCostsOnlyItsChunks) {
+  // Bytes of the cached v1 flipped where v2 has the same content: those chunks no longer match,
+  // so they are fetched like changed ones, and the rebuilt file is still v2.
+  std::string damaged = v1;
+  for (size_t i = 1000000; i < 1000100; ++i) damaged[i] = static_cast<char>(~damaged[i]);
+  WriteText(d / "cache/cls/v1/model.wisp", damaged);
+  PublishFile(ts, d, "cls", v2, "stable");
+  PullResult r = Ok(client::Pull(ts.url, "cls", opt));
+  EXPECT_TRUE(ReadAll(r.path) == v2);
+  EXPECT_EQ(r.delta_base_version, 1);
+  EXPECT_EQ(r.delta_error, "");
+  EXPECT_LT(r.bytes_downloaded, v2.size() / 2);
+  EXPECT_EQ(r.bytes_downloaded + r.delta_reused_bytes, v2.size());
+}
+
+TEST_F(ClientDeltaTest, AWrongChunkListFallsBackToAFullDownload) {
+  PublishFile(ts, d, "cls", v2, "stable");
+  // The registry's record of v2's chunks says one changed chunk has other content: the bytes the
+  // server sends for it cannot match, and the client must not keep what it rebuilt.
+  const std::string index = ts.cfg.data_dir + "/models/cls/index.json";
+  json stored = json::parse(Ok(ReadFileText(index)));
+  std::set<std::string> old_chunks;
+  for (const common::Chunk& c : common::ChunkData(v1)) old_chunks.insert(c.sha256);
+  json& chunks = stored["versions"][1]["chunks"];
+  bool lied = false;
+  for (json& c : chunks) {
+    if (!old_chunks.count(c[2].get<std::string>())) {
+      c[2] = std::string(64, 'f');
+      lied = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(lied);
+  WriteText(index, stored.dump());
+  ts.Restart();
+  PullResult r = Ok(client::Pull(ts.url, "cls", opt));
+  EXPECT_TRUE(ReadAll(r.path) == v2);
+  EXPECT_EQ(r.delta_base_version, 0);
+  EXPECT_NE(r.delta_error.find("does not match its sha256 " + std::string(64, 'f')),
+            std::string::npos)
+      << r.delta_error;
+  EXPECT_GE(r.bytes_downloaded, v2.size());  // the range fetched, then the whole artifact
+  EXPECT_FALSE(std::filesystem::exists(r.path + ".delta"));
+}
+
+TEST_F(ClientDeltaTest, AMirrorIgnoringRangesFallsBackToAFullDownload) {
+  PublishFile(ts, d, "cls", v2, "");
+  // A mirror serving the registry's documents, but answering every Range request with the whole
+  // artifact (200): the client cannot splice that in, and downloads it whole instead.
+  CannedServer mirror;
+  for (const std::string p :
+       {"/v1/models/cls/versions/1", "/v1/models/cls/versions/2",
+        "/v1/models/cls/versions/1/model.wisp", "/v1/models/cls/versions/2/model.wisp"}) {
+    mirror.Set(p, Do(ts.url, "GET", p).body);
+  }
+  mirror.Set("/v1/models/cls/channels/stable",
+             Do(ts.url, "GET", "/v1/models/cls/channels/stable").body);
+  opt.cache_dir = d / "mirror-cache";
+  PullResult r = Ok(client::Pull(mirror.url, "cls", opt));
+  EXPECT_TRUE(ReadAll(r.path) == v1);
+  ASSERT_EQ(Do(ts.url, "PUT", "/v1/models/cls/channels/stable", Auth(), R"({"version": 2})").status,
+            200u);
+  mirror.Set("/v1/models/cls/channels/stable",
+             Do(ts.url, "GET", "/v1/models/cls/channels/stable").body);
+  r = Ok(client::Pull(mirror.url, "cls", opt));
+  EXPECT_EQ(r.version, 2);
+  EXPECT_TRUE(ReadAll(r.path) == v2);
+  EXPECT_EQ(r.delta_base_version, 0);
+  EXPECT_NE(r.delta_error.find("answered HTTP 200"), std::string::npos) << r.delta_error;
 }
 
 }  // namespace

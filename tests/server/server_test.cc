@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "native/common/chunker.h"
 #include "native/common/util.h"
 #include "native/server/config.h"
 #include "native/server/metrics.h"
@@ -211,6 +212,85 @@ TEST(ServerTest, PrecompressedGzip) {
   EXPECT_EQ(Do(ts.url, "GET", "/v1/models/gz/versions/2/model.wisp", {{"Accept-Encoding", "gzip"}})
                 .Header("content-encoding"),
             "");
+}
+
+TEST(ServerTest, VersionManifestsListChunksForDeltaUpdates) {
+  TestServer ts;
+  const std::string model = FakeModel(3 << 20, 21);
+  PublishOk(ts.url, "cdc", model, "?channel=stable");
+  auto expect_chunks = [&](const json& m) {
+    ASSERT_TRUE(m.contains("chunking")) << m.dump();
+    EXPECT_EQ(m["chunking"]["algorithm"], common::kChunkingAlgorithm);
+    const json& list = m["chunking"]["chunks"];
+    std::vector<common::Chunk> want = common::ChunkData(model);
+    ASSERT_EQ(list.size(), want.size());
+    EXPECT_GT(want.size(), 20u);  // about 64 KiB each
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(list[i], json::array({want[i].offset, want[i].size, want[i].sha256})) << i;
+      EXPECT_EQ(want[i].sha256, Sha256Hex(model.substr(want[i].offset, want[i].size)));
+    }
+  };
+  json m = json::parse(Do(ts.url, "GET", "/v1/models/cdc/versions/1").body);
+  expect_chunks(m);
+  // The lists and channel manifests stay small: they link to the version manifest instead.
+  json doc = json::parse(Do(ts.url, "GET", "/v1/models/cdc").body);
+  EXPECT_FALSE(doc["versions"][0].contains("chunking"));
+  json ch = json::parse(Do(ts.url, "GET", "/v1/models/cdc/channels/stable").body);
+  EXPECT_FALSE(ch.contains("chunking"));
+  EXPECT_EQ(ch["manifest_url"], "/v1/models/cdc/versions/1");
+
+  // Persisted in index.json: the same list after a restart.
+  const std::string index = ts.cfg.data_dir + "/models/cdc/index.json";
+  ts.Restart();
+  expect_chunks(json::parse(Do(ts.url, "GET", "/v1/models/cdc/versions/1").body));
+  // An index from before chunk lists (or with a list that does not tile the artifact) still loads;
+  // its versions have no list, and clients download them whole.
+  json stored = json::parse(Ok(ReadFileText(index)));
+  stored["versions"][0].erase("chunks");
+  WriteText(index, stored.dump());
+  ts.Restart();
+  json old = json::parse(Do(ts.url, "GET", "/v1/models/cdc/versions/1").body);
+  EXPECT_EQ(old["sha256"], Sha256Hex(model));
+  EXPECT_FALSE(old.contains("chunking"));
+  stored["versions"][0]["chunks"] = json::array({json::array({0, 100, std::string(64, 'a')})});
+  WriteText(index, stored.dump());
+  ts.Restart();
+  EXPECT_FALSE(
+      json::parse(Do(ts.url, "GET", "/v1/models/cdc/versions/1").body).contains("chunking"));
+}
+
+TEST(ServerTest, ArtifactBytesSentAreCounted) {
+  TestServer ts;
+  const std::string model = FakeModel(300000, 22);
+  const std::string text = FakeModel(200000, 23, /*compressible=*/true);
+  PublishOk(ts.url, "bytes", model);
+  PublishOk(ts.url, "bytes", text);
+  const std::string t1 = "/v1/models/bytes/versions/1/model.wisp";
+  const std::string t2 = "/v1/models/bytes/versions/2/model.wisp";
+  EXPECT_EQ(ArtifactBytesSent(ts, 0), 0u);
+  EXPECT_EQ(Do(ts.url, "GET", t1).body.size(), model.size());
+  uint64_t want = model.size();
+  EXPECT_EQ(ArtifactBytesSent(ts, want), want);
+  auto part = Do(ts.url, "GET", t1, {{"Range", "bytes=1000-1999"}});
+  EXPECT_EQ(part.status, 206u);
+  want += 1000;
+  EXPECT_EQ(ArtifactBytesSent(ts, want), want);
+  auto gz = Do(ts.url, "GET", t2, {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(gz.Header("content-encoding"), "gzip");
+  want += gz.body.size();
+  EXPECT_EQ(ArtifactBytesSent(ts, want), want);
+  // No body, no bytes: HEAD, 304, 416, errors and manifests.
+  EXPECT_EQ(Do(ts.url, "HEAD", t1).status, 200u);
+  EXPECT_EQ(Do(ts.url, "GET", t1, {{"If-None-Match", "\"" + Sha256Hex(model) + "\""}}).status,
+            304u);
+  EXPECT_EQ(Do(ts.url, "GET", t1, {{"Range", "bytes=999999-"}}).status, 416u);
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/bytes/versions/9/model.wisp").status, 404u);
+  EXPECT_EQ(Do(ts.url, "GET", "/v1/models/bytes/versions/1").status, 200u);
+  EXPECT_EQ(ArtifactBytesSent(ts, want), want);
+  std::string metrics = Do(ts.url, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("wisp_artifact_bytes_sent_total " + std::to_string(want) + "\n"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST(ServerTest, ChannelsMoveRollbackAndRevalidate) {

@@ -19,9 +19,11 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "native/client/client.h"
+#include "native/server/metrics.h"
 #include "native/server/server.h"
 #include "tests/server/fake_model_engine.h"
 
@@ -162,6 +164,17 @@ inline client::HttpResponse Do(const std::string& url, const std::string& method
 }
 
 inline client::Headers Auth() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
+
+// The server's wisp_artifact_bytes_sent_total once it reaches `at_least`, waiting at most 5 s: the
+// server counts a response when its write completes, which may be just after the client read it.
+inline uint64_t ArtifactBytesSent(const TestServer& ts, uint64_t at_least) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ts.server->metrics().artifact_bytes_sent() < at_least &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return ts.server->metrics().artifact_bytes_sent();
+}
 
 // A JSON error reply with this status and code, whose message contains `message_part`: Wisp's
 // {"error": {"code", "message"}}, or on TF Serving's paths {"error": "<message>", "code"} (which

@@ -13,8 +13,14 @@
 //   <server>/.wisp-cache/client-id       {"id": "<32 hex>"}: this installation's X-Wisp-Client id,
 //                                         by which the server assigns it during staged rollouts
 // Artifacts that no cached manifest references (as current or previous) are deleted.
+// Delta updates: when the cache holds the channel's earlier artifact and the new version's manifest
+// lists its chunks (gear64k-v1, ./chunker.mjs), only the chunks the earlier artifact lacks are
+// fetched, with Range requests; the result is verified like a download, and any mismatch or
+// refused range falls back to downloading the whole artifact.
 // Without a Cache API (Node, insecure origins) the same checks run with nothing cached, unless a
 // Cache-like object is passed as options.cache.
+
+import { CHUNKING_ALGORITHM, chunkBoundaries } from './chunker.mjs';
 
 const DEFAULT_CACHE_NAME = 'wisp-models-v1';
 const ARTIFACT_PREFIX = '.wisp-cache/sha256/';
@@ -347,6 +353,91 @@ class ServerModelSource {
     return bytes;
   }
 
+  // The new version's chunk list (docs/server.md, "Delta updates"): in a version manifest, or in
+  // the one a channel manifest links to (manifest_url). null when the server lists none. Unsigned,
+  // and need not be: every chunk and the rebuilt artifact are checked against digests.
+  async chunkList(manifest, signal) {
+    let m = manifest;
+    if (!m.chunking) {
+      const url = new URL(manifest.manifest_url ?? `versions/${manifest.version}`, this.manifestUrl);
+      const r = await this.fetch(url.href, { headers: { accept: 'application/json', ...this.headers }, signal, credentials: 'same-origin' });
+      if (!r.ok) throw new Error(`fetching the version manifest ${url.href}: ${await errorMessage(r)}`);
+      m = await r.json();
+      if (m?.sha256 !== manifest.sha256 || m?.size !== manifest.size) {
+        throw new Error(`the version manifest ${url.href} does not describe the artifact ${manifest.sha256}`);
+      }
+    }
+    const c = m.chunking;
+    if (!c || c.algorithm !== CHUNKING_ALGORITHM || !Array.isArray(c.chunks)) return null;
+    let next = 0;
+    for (const [i, e] of c.chunks.entries()) {
+      if (!Array.isArray(e) || e.length !== 3 || e[0] !== next || !Number.isSafeInteger(e[1]) || e[1] <= 0 ||
+          typeof e[2] !== 'string' || !HEX64.test(e[2])) {
+        throw new Error(`chunk ${i} of the manifest is malformed (${JSON.stringify(e)})`);
+      }
+      next += e[1];
+    }
+    if (next !== manifest.size) throw new Error(`the manifest's chunks cover ${next} bytes, the artifact has ${manifest.size}`);
+    return c.chunks;
+  }
+
+  // Rebuilds the artifact of `manifest` from `baseBytes` (a verified earlier artifact) and Range
+  // requests for the chunks it lacks, adjacent ones in one range. Returns { bytes, fetched, reused },
+  // or null when there is nothing to gain (no chunk list, no chunk in common); throws when a range
+  // is refused or a chunk or the whole artifact does not match its digest.
+  async deltaDownload(manifest, baseBytes, onProgress, signal, counter) {
+    const chunks = await this.chunkList(manifest, signal);
+    if (!chunks) return null;
+    const local = new Map();  // sha256 -> [offset, size] in baseBytes
+    for (const [off, size] of chunkBoundaries(baseBytes)) {
+      local.set(await sha256Hex(baseBytes.subarray(off, off + size), this.hashFallback), [off, size]);
+    }
+    // Reused only with the listed size too: a list lying about sizes must not read past a chunk.
+    const held = ([, size, sha]) => { const l = local.get(sha); return l && l[1] === size ? l : null; };
+    if (!chunks.some(held)) return null;
+    const url = new URL(manifest.download_url, this.manifestUrl);
+    const out = new Uint8Array(manifest.size);
+    let reused = 0;
+    let done = 0;
+    const place = async ([off, size, sha], data) => {
+      const got = await sha256Hex(data, this.hashFallback);
+      if (got !== sha) throw new Error(`chunk at offset ${off} (${size} bytes) does not match its sha256 ${sha}`);
+      out.set(data, off);
+      done += size;
+      onProgress?.({ loaded: done, total: manifest.size });
+    };
+    onProgress?.({ loaded: 0, total: manifest.size });
+    for (let i = 0; i < chunks.length;) {
+      const l = held(chunks[i]);
+      if (l) {
+        await place(chunks[i], baseBytes.subarray(l[0], l[0] + l[1]));
+        reused += l[1];
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < chunks.length && !held(chunks[j])) j++;
+      const first = chunks[i][0];
+      const last = chunks[j - 1][0] + chunks[j - 1][1] - 1;
+      // If-Range: another artifact under this URL comes back whole (200), never spliced in.
+      const r = await this.fetch(url.href, {
+        headers: { ...this.headers, range: `bytes=${first}-${last}`, 'if-range': `"${manifest.sha256}"` },
+        signal, credentials: 'same-origin',
+      });
+      const body = new Uint8Array(await r.arrayBuffer());
+      counter.fetched += body.length;
+      const range = r.headers.get('content-range');
+      if (r.status !== 206 || range !== `bytes ${first}-${last}/${manifest.size}` || body.length !== last - first + 1) {
+        throw new Error(`range bytes=${first}-${last} of ${url.href} answered HTTP ${r.status} with Content-Range '${range}' and ${body.length} bytes`);
+      }
+      for (let k = i; k < j; k++) await place(chunks[k], body.subarray(chunks[k][0] - first, chunks[k][0] - first + chunks[k][1]));
+      i = j;
+    }
+    const got = await sha256Hex(out, this.hashFallback);
+    if (got !== manifest.sha256) throw new Error(`the rebuilt artifact has sha256 ${got}, the manifest says ${manifest.sha256}`);
+    return { bytes: out, fetched: counter.fetched, reused };
+  }
+
   async store(cache, manifest, etag, bytes, previousSha) {
     if (!cache) return;
     try {
@@ -406,11 +497,30 @@ class ServerModelSource {
     let from = 'network';
     if (cachedBytes && record.manifest.sha256 === manifest.sha256) bytes = cachedBytes;
     else bytes = await this.cachedArtifact(cache, manifest);  // e.g. a rollback to the previous version
-    if (bytes) from = 'cache';
-    else bytes = await this.download(manifest, onProgress, signal);
+    let delta = null;
+    if (bytes) {
+      from = 'cache';
+    } else if (cachedBytes) {
+      // A delta update from the artifact we hold; on any failure, the whole artifact below.
+      const counter = { fetched: 0 };
+      try {
+        const d = await this.deltaDownload(manifest, cachedBytes, onProgress, signal, counter);
+        if (d) {
+          bytes = d.bytes;
+          delta = { baseVersion: record.manifest.version, bytesFetched: d.fetched, bytesReused: d.reused, error: null };
+        }
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        delta = { baseVersion: null, bytesFetched: counter.fetched, bytesReused: 0, error: `delta update from v${record.manifest.version} failed, downloading the whole artifact: ${e.message}` };
+      }
+    }
+    if (!bytes) {
+      bytes = await this.download(manifest, onProgress, signal);
+      if (delta) delta.bytesFetched += bytes.length;
+    }
     if (this.channel && fields.sequence > stored) await this.storeSequence(cache, fields.sequence);
     await this.store(cache, manifest, etag, bytes, record?.manifest.sha256 ?? null);
-    return { bytes, manifest, from, revalidation: 'modified' };
+    return { bytes, manifest, from, revalidation: 'modified', delta };
   }
 }
 
@@ -418,7 +528,8 @@ class ServerModelSource {
  * Resolves `name` on a Wisp server to verified artifact bytes.
  * options: channel ('stable'), version (a pinned version instead of a channel), policy
  * ('latest' | 'cached'), onProgress, publicKey, signal, headers, cache / cacheName, fetch.
- * Returns { bytes, manifest, from: 'network' | 'cache', revalidation, update: Promise | null }.
+ * Returns { bytes, manifest, from: 'network' | 'cache', revalidation, update: Promise | null,
+ * delta: { baseVersion, bytesFetched, bytesReused, error } | null }.
  */
 export async function fetchServerModel(serverUrl, name, options, { hashFallback, makeError }) {
   const src = new ServerModelSource(serverUrl, name, options, hashFallback, makeError);

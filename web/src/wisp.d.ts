@@ -195,6 +195,13 @@ export interface ServedInfo {
   clientId: string;
   /** The outcome reporter, or null with `report: false`. */
   reporter: OutcomeReporter | null;
+  /**
+   * A delta update (docs/server.md, "Delta updates"): the cache held an earlier version, and only
+   * the chunks it lacked were fetched with Range requests. null when none was tried. After a failed
+   * delta (`error` says why) the whole artifact was downloaded: `baseVersion` is null and
+   * `bytesFetched` counts both transfers.
+   */
+  delta: { baseVersion: number | null; bytesFetched: number; bytesReused: number; error: string | null } | null;
 }
 
 export interface ModelInfo {

@@ -900,6 +900,7 @@ async function loadFromServer(rt, serverUrl, name, options, hashFallback) {
     update: got.update,
     clientId: got.clientId,
     reporter,
+    delta: got.delta ?? null,
   });
   return model;
 }

@@ -13,6 +13,9 @@ const BUILD = process.env.WISP_NATIVE_BUILD || path.join(REPO_DIR, 'build', 'nat
 export const SERVER_BIN = process.env.WISP_SERVER_BIN || path.join(BUILD, 'native', 'server', 'wisp-server');
 export const CLI_BIN = process.env.WISP_CLI_BIN || path.join(BUILD, 'native', 'cli', 'wisp');
 
+// Writes the delta-update test models (tests/support/delta_models.h) into a directory.
+export const DELTA_MODELS_BIN = process.env.WISP_DELTA_MODELS_BIN || path.join(BUILD, 'tests', 'support', 'wisp_delta_models');
+
 export function haveServerBinaries() {
   return fs.existsSync(SERVER_BIN) && fs.existsSync(CLI_BIN);
 }
@@ -65,6 +68,17 @@ export async function startWispServer({ extraArgs = [] } = {}) {
     setChannel(name, channel, version) {
       return server.json('PUT', `/v1/models/${name}/channels/${channel}`, { version });
     },
+    // wisp_artifact_bytes_sent_total once it has reached `atLeast` (the server counts a response
+    // when its write completes, which can be just after the client has read it), at most 5 s.
+    async artifactBytesSent(atLeast = 0) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const n = Number(/^wisp_artifact_bytes_sent_total (\d+)$/m.exec(text)?.[1] ?? NaN);
+        if (!(n < atLeast) || Date.now() > deadline) return n;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
     // wisp_http_requests_total for a route, summed over methods and statuses unless given.
     async requests(route, { method, status } = {}) {
       const text = await (await fetch(`${url}/metrics`)).text();
@@ -96,8 +110,9 @@ export function convertWithCli(input, output, { labels } = {}) {
 }
 
 // A "compromised mirror" in front of a server: forwards every request, but `tamper(pathname,
-// body)` may rewrite a response body (the length is fixed up). Loopback only.
-export function startTamperingProxy(targetUrl, tamper) {
+// body, status)` may rewrite a response body (the length is fixed up) of a 200, or of another
+// status in `statuses` (e.g. 206 range answers). Loopback only.
+export function startTamperingProxy(targetUrl, tamper, { statuses = [200] } = {}) {
   const target = new URL(targetUrl);
   const proxy = http.createServer((req, res) => {
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url,
@@ -107,7 +122,7 @@ export function startTamperingProxy(targetUrl, tamper) {
       upRes.on('end', () => {
         let body = Buffer.concat(chunks);
         const pathname = new URL(req.url, 'http://x').pathname;
-        const changed = upRes.statusCode === 200 ? tamper(pathname, body) : null;
+        const changed = statuses.includes(upRes.statusCode) ? tamper(pathname, body, upRes.statusCode) : null;
         const headers = { ...upRes.headers };
         if (changed) { body = changed; headers['content-length'] = String(body.length); }
         res.writeHead(upRes.statusCode, headers);
@@ -117,12 +132,7 @@ export function startTamperingProxy(targetUrl, tamper) {
     up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
     req.pipe(up);
   });
-  return new Promise((resolve) => {
-    proxy.listen(0, '127.0.0.1', () => resolve({
-      url: `http://127.0.0.1:${proxy.address().port}`,
-      close: () => new Promise((r) => { proxy.closeAllConnections?.(); proxy.close(() => r()); }),
-    }));
-  });
+  return listen(proxy);
 }
 
 // A flaky link in front of a server: forwards every request, but the response of an artifact
@@ -155,6 +165,28 @@ export function startCuttingProxy(targetUrl, cutAfter) {
     up.on('error', () => res.socket?.destroy());
     req.pipe(up);
   });
+  return listen(proxy);
+}
+
+// A mirror that does not do ranges: it forwards every request without Range / If-Range, so each
+// range request is answered with the whole artifact (200). Loopback only.
+export function startRangelessProxy(targetUrl) {
+  const target = new URL(targetUrl);
+  const proxy = http.createServer((req, res) => {
+    const { range: _r, 'if-range': _i, ...headers } = req.headers;
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url,
+      headers: { ...headers, host: target.host } }, (upRes) => {
+      res.writeHead(upRes.statusCode, upRes.headers);
+      upRes.pipe(res);
+    });
+    up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+    req.pipe(up);
+  });
+  return listen(proxy);
+}
+
+// Starts a proxy on an ephemeral loopback port: { url, close() }.
+function listen(proxy) {
   return new Promise((resolve) => {
     proxy.listen(0, '127.0.0.1', () => resolve({
       url: `http://127.0.0.1:${proxy.address().port}`,
