@@ -10,7 +10,6 @@ import path from 'node:path';
 import { fetchServerModel } from '../../src/registry_client.mjs';
 import { MemoryCache } from '../memory_cache.mjs';
 import { SHARED, haveShared } from '../shared.mjs';
-import { MemoryCache } from '../memory_cache.mjs';
 import { SERVER_BIN, startTamperingProxy, startWispServer } from '../wisp_server.mjs';
 
 const fake = SERVER_BIN.includes('fake-engine');
