@@ -29,6 +29,7 @@ struct X86Features {
   bool avx2 = false;
   bool avxvnni = false;
   bool avx512vnni = false;  // with F, BW and VL, which the kernels also use
+  bool avx512vbmi = false;  // byte permutes (the lookup-table kernel of the avx512vnni level)
 };
 
 const X86Features& CpuFeatures() {
@@ -44,6 +45,8 @@ const X86Features& CpuFeatures() {
     f.avx512vnni = f.avx2 && __builtin_cpu_supports("avx512f") &&
                    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                    __builtin_cpu_supports("avx512vnni");
+    f.avx512vbmi =
+        f.avx512vnni && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2");
     return f;
   }();
   return features;
@@ -72,8 +75,9 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
 
 // The elementwise kernels (lookup tables, float conversions, average pooling, vmul, broadcast
 // vadd, bilinear resize, row-wise arg max) of a level, kept apart from Level() so that levels gain
-// kernel families without touching each other's lines. The byte lookups are scalar at every level:
-// SSE2 has no byte shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD one.
+// kernel families without touching each other's lines. The byte lookups are scalar below AVX-512
+// VBMI: SSE2 has no byte shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle
+// SIMD one.
 // The relaxed level reuses wasmsimd.
 void AddElementwiseKernels(IsaLevel* level) {
   MicrokernelConfig& k = level->kernels;
@@ -98,6 +102,8 @@ void AddElementwiseKernels(IsaLevel* level) {
     k.ibilinear = &kQ8Ibilinear8cSse2;
     k.vaddc = &kQ8Vaddc16Sse2;
   }
+  // The byte permute makes a 256-entry lookup three instructions per 64 bytes; where it exists.
+  if (name == "avx512vnni" && CpuFeatures().avx512vbmi) k.lut = &kX8Lut64Avx512vbmi;
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   if (name == "wasmsimd" || name == "wasmrelaxed") {
