@@ -27,6 +27,8 @@ constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 // 32 bytes ("-1.2345678901234567e-123, "); the slack covers the wrapper and names.
 constexpr uint64_t kJsonBytesPerNumber = 32;
 constexpr uint64_t kPredictSlackBytes = 64 << 10;
+// An outcome report is four small integers: a few hundred bytes, 4 KiB with room to spare.
+constexpr uint64_t kReportBodyBytes = 4 << 10;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -638,6 +640,11 @@ Handler::PredictBudget Handler::Budget(const RequestHeader& req) const {
   const RouteEntry* route = lookup.by_pattern;
   const bool by_channel = route && route->fn == &Handler::PredictChannel;
   const bool by_default = route && route->fn == &Handler::PredictDefault;
+  if (route && route->fn == &Handler::ReportOutcome) {
+    PredictBudget report;
+    report.body_limit = std::min<uint64_t>(kReportBodyBytes, cfg_.max_body_bytes);
+    return report;
+  }
   if (!route || (route->fn != &Handler::PredictVersion && !by_channel && !by_default)) return {};
   const VersionInfo* info = nullptr;
   auto snap = registry_->Get(lookup.match["name"]);

@@ -90,13 +90,17 @@ class Handler {
     uint64_t batch = 1;        // instances a JSON body may hold
     uint64_t Reservation(uint64_t body_bytes) const;
   };
+  // The body limit of a request, known from its header: a predict route's from the model's input
+  // size (predict = true), an outcome report's small fixed one (predict = false, body_limit set:
+  // reports need no token, so a stranger must not make the server parse megabytes), otherwise
+  // none here (body_limit 0: the global --max-body-bytes).
   PredictBudget Budget(const RequestHeader& req) const;
   Reply Handle(const Request& req, const std::string& client = "");
-  // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
   // TF Serving's error body on its paths (every :predict, /metadata and /labels/ path):
   // {"error": "<message>", "code": "<Wisp's code>"}, the flat string TF Serving clients read, with
   // Wisp's code beside it. Registry paths keep {"error": {"code", "message"}}.
   static void ShapeTfServingError(const RequestHeader& req, Reply* r);
+  // Adds CORS headers to any reply for `req` (also used by the transport for early errors).
   void AddCors(const RequestHeader& req, Reply* r) const;
   size_t loaded_models() const;
   // For the access log: "" without an Authorization header, "invalid" for an unknown credential,

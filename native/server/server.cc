@@ -168,6 +168,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (auto early = core_.handler->Precheck(req, client_)) return SendEarly(std::move(*early));
     budget_ = core_.handler->Budget(req);
     body_limit_ = core_.cfg.max_body_bytes;
+    if (!budget_.predict && budget_.body_limit > 0) {
+      // A route with a small body of its own (outcome reports).
+      body_limit_ = budget_.body_limit;
+      auto cl = parser_->content_length();
+      if (cl && *cl > body_limit_) return SendEarly(TooLarge());
+      parser_->body_limit(body_limit_);
+    }
     if (budget_.predict) {
       body_limit_ = budget_.body_limit;
       auto cl = parser_->content_length();

@@ -205,6 +205,10 @@ TEST(RolloutTest, ReportsRollABadVersionBackAutomatically) {
   ExpectError(Do(ts.url, "POST", report2, {}, R"({})"), 400, "bad_request");
   ExpectError(Do(ts.url, "POST", report2, {}, R"({"runs": 1e9})"), 400, "bad_request");
   ExpectError(Do(ts.url, "POST", report2, {}, "[1]"), 400, "malformed_json");
+  // Anyone may report, so a report's body is small: the server stops reading at 4 KiB.
+  ExpectError(
+      Do(ts.url, "POST", report2, {}, R"({"runs": 1, "pad": ")" + std::string(8000, 'x') + "\"}"),
+      413, "payload_too_large");
   ExpectError(Do(ts.url, "POST", "/v1/models/m/versions/7:report", {}, R"({"runs": 1})"), 404,
               "not_found");
 

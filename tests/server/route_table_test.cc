@@ -154,6 +154,11 @@ TEST(RouteTable, PredictBudgetComesFromThePredictRoutes) {
   EXPECT_FALSE(budget(http::verb::get, "/v1/models/m/versions/1:predict").predict);
   EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions").predict);
   EXPECT_FALSE(budget(http::verb::post, "/v1/models/m/versions/1:explain").predict);
+  EXPECT_EQ(budget(http::verb::post, "/v1/models/m/versions").body_limit, 0u);  // the global one
+  // Outcome reports (no token needed) have a small limit of their own.
+  Handler::PredictBudget report = budget(http::verb::post, "/v1/models/m/versions/1:report");
+  EXPECT_FALSE(report.predict);
+  EXPECT_EQ(report.body_limit, 4096u);
 }
 
 TEST(RouteTable, StaticFilesAreTheFallbackOutsideV1) {
