@@ -10,7 +10,7 @@ APT_PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev libgtest-dev
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libboost-dev libboost-system-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  libxnnpack-dev libpthreadpool-dev
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   emscripten
   chromium
   wrk nginx-light openssl curl
