@@ -16,18 +16,10 @@ if [[ ! -x build/native/native/server/wisp-server || ! -x $cli || ! -x $tool ]];
   cmake --preset native >/dev/null
   cmake --build build/native -j2 --target wisp-server wisp wisp_delta_models >/dev/null
 fi
-work=$(mktemp -d /tmp/wisp-delta.XXXXXX)
-server=
-cleanup() {
-  [[ -n "$server" ]] && kill "$server" 2>/dev/null
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$tool" models "$work"
 source bench/lib/wisp_server.sh
+bench_workdir wisp-delta
+"$tool" models "$work"
 start_wisp_server "$work" 2 "$work/v1.wisp" cls || exit 1
-server=$wisp_pid
 url=$wisp_url
 sent() { curl -fsS "$url/metrics" | awk '$1 == "wisp_artifact_bytes_sent_total" { print $2 }'; }
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

@@ -31,19 +31,11 @@ command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit
 [[ -x build/native/native/server/wisp-server ]] || scripts/build.sh native >/dev/null
 input=$(ls "$WISP_SHARED/goldens/$name/"*.input0.bin | head -1)
 
-work=$(mktemp -d /tmp/wisp-load.XXXXXX)
-server=
+source bench/lib/wisp_server.sh
+bench_workdir wisp-load
 sampler=
-cleanup() {
-  [[ -n "$sampler" ]] && kill "$sampler" 2>/dev/null
-  [[ -n "$server" ]] && kill "$server" 2>/dev/null
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 # Enough descriptors for the connections (the server raises its own soft limit too).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-source bench/lib/wisp_server.sh
 start_wisp_server "$work" "$threads" "$WISP_SHARED/models/$name.tflite" load || exit 1
 server=$wisp_pid
 url=$wisp_url
@@ -98,6 +90,7 @@ fi
     sleep 1
   done ) > "$work/rss" &
 sampler=$!
+bench_pids+=("$sampler")
 wrk -t 2 -c "$connections" -d "${duration}s" --timeout 10s -s "$work/mix.lua" "$url" > "$work/wrk.txt"
 kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=
 

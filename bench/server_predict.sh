@@ -25,13 +25,9 @@ command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk" >&2; exit
 [[ -x build/native/native/server/wisp-server ]] || scripts/build.sh native >/dev/null
 input=$(ls "$WISP_SHARED/goldens/$name/"*.input0.bin | head -1)
 
-work=$(mktemp -d /tmp/wisp-predict.XXXXXX)
-server=
-cleanup() { [[ -n "$server" ]] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 source bench/lib/wisp_server.sh
+bench_workdir wisp-predict
 start_wisp_server "$work" "$threads" "$WISP_SHARED/models/$name.tflite" bench || exit 1
-server=$wisp_pid
 url=$wisp_url
 
 # wrk posts the input bytes (read by the Lua script) to the version's :predict.

@@ -33,19 +33,11 @@ done
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x build/native/native/server/wisp-server ]] || scripts/build.sh native >/dev/null
 
-work=$(mktemp -d /tmp/wisp-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib/wisp_server.sh
+bench_workdir wisp-bench
 
 # --- wisp-server, with the model published on stable
-source bench/lib/wisp_server.sh
 start_wisp_server "$work" "$threads" "$model" bench || exit 1
-pids+=("$wisp_pid")
 manifest_path=/v1/models/bench/channels/stable
 artifact_path=/v1/models/bench/versions/1/model.wisp
 
@@ -79,7 +71,7 @@ http {
 }
 EOF
 "$nginx_bin" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2> "$work/nginx/stderr" &
-pids+=($!)
+bench_pids+=($!)
 nginx_url="http://127.0.0.1:$nginx_port"
 for _ in $(seq 100); do curl -fsS -o /dev/null "$nginx_url$manifest_path" 2>/dev/null && break; sleep 0.05; done
 

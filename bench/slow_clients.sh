@@ -24,16 +24,9 @@ done
 [[ -x build/native/native/server/wisp-server ]] || scripts/build.sh native >/dev/null
 name=mlperf_tiny_vww_96_int8
 hold=$(((header_ms > body_ms ? header_ms : body_ms) / 1000 + 15))
-work=$(mktemp -d /tmp/wisp-slow.XXXXXX)
-server=
-cleanup() {
-  [[ -n "$server" ]] && kill "$server" 2>/dev/null
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 source bench/lib/wisp_server.sh
+bench_workdir wisp-slow
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 timeouts=(--header-timeout-ms "$header_ms" --body-timeout-ms "$body_ms")
 status=0
 
@@ -53,6 +46,7 @@ mkdir "$work/b"
 for _ in $(seq 200); do [[ -s "$work/b/started" ]] && break; sleep 0.05; done
 [[ -s "$work/b/started" ]] || { echo "server did not start" >&2; cat "$work/b/wisp.log" >&2; exit 1; }
 read -r server url < "$work/b/started"
+bench_pids+=("$server")  # started in a subshell: its own list does not reach this one
 # Ordinary requests fail while the descriptors are exhausted (that is the limit); what matters is
 # that the server says so, stays up, and serves again after its timeouts free the descriptors.
 python3 bench/slow_clients.py --url "$url" --model "$name" --slow "$slow" --hold "$hold" \
