@@ -1565,12 +1565,7 @@ Reply Handler::ReportOutcome(const Request& req, const RouteMatch& m) {
                   {"model", m["name"]},
                   {"channel", ch},
                   {"version", end.base_version},
-                  {"rollout",
-                   {{"version", end.version},
-                    {"base_version", end.base_version},
-                    {"percent", end.percent},
-                    {"state", end.state},
-                    {"reason", end.reason}}},
+                  {"rollout", RolloutEndToJson(end)},
                   {"status", 200},
                   {"result", "ok"}};
     if (Status s = audit_.Append(entry); !s.ok()) {

@@ -187,12 +187,6 @@ json RolloutToJson(const Rollout& r) {
   return j;
 }
 
-json RolloutEndToJson(const RolloutEnd& e) {
-  return {{"version", e.version}, {"base_version", e.base_version},
-          {"percent", e.percent}, {"state", e.state},
-          {"reason", e.reason},   {"at", e.at}};
-}
-
 // index.json's "rollouts" and "rollout_ends"; entries that do not parse are dropped (a rollout
 // lost to a damaged index leaves the channel on its own version, which is the safe side).
 void RolloutsFromIndexJson(const json& idx, ModelSnapshot* s) {
@@ -455,6 +449,12 @@ int64_t DefaultVersion(const ModelSnapshot& s) {
   auto stable = s.channels.find("stable");
   if (stable != s.channels.end()) return stable->second;
   return s.versions.empty() ? 0 : s.versions.rbegin()->first;
+}
+
+json RolloutEndToJson(const RolloutEnd& e) {
+  return {{"version", e.version}, {"base_version", e.base_version},
+          {"percent", e.percent}, {"state", e.state},
+          {"reason", e.reason},   {"at", e.at}};
 }
 
 bool InRollout(const Rollout& r, const std::string& model, const std::string& channel,

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -71,6 +72,10 @@ struct RolloutEnd {
   std::string reason;
   std::string at;  // RFC 3339
 };
+
+// The JSON of a rollout's end, as the channel document's "last_rollout", index.json and the audit
+// log's automatic rollback lines write it.
+nlohmann::json RolloutEndToJson(const RolloutEnd& e);
 
 // Outcomes clients reported for one version (POST .../versions/{v}:report).
 struct OutcomeCounts {

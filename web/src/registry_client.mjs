@@ -204,11 +204,18 @@ async function readExactly(response, size, onProgress, what, fail) {
   return out;
 }
 
+// The server's URL as the base its API paths resolve against (relative to the page, with a
+// trailing slash so that a path prefix is kept).
+function serverBase(serverUrl) {
+  const base = new URL(String(serverUrl), globalThis.location?.href);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return base;
+}
+
 class ServerModelSource {
   constructor(serverUrl, name, options, hashFallback, makeError) {
     if (typeof name !== 'string' || !name) throw makeError('loadFromServer(serverUrl, name): name is required');
-    const base = new URL(String(serverUrl), globalThis.location?.href);
-    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    const base = serverBase(serverUrl);
     this.base = base;
     this.name = name;
     this.options = options;
@@ -562,8 +569,7 @@ export async function fetchServerModel(serverUrl, name, options, { hashFallback,
  */
 export class OutcomeReporter {
   constructor(serverUrl, name, version, clientId, { fetch: f, headers = {}, intervalMs = 60000 } = {}) {
-    const base = new URL(String(serverUrl), globalThis.location?.href);
-    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    const base = serverBase(serverUrl);
     this.url = new URL(`v1/models/${encodeURIComponent(name)}/versions/${version}:report`, base).href;
     this.clientId = clientId;
     this.fetch = f ?? globalThis.fetch.bind(globalThis);
