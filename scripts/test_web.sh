@@ -81,7 +81,8 @@ timeout 600 node wasm/run_wasm_main.mjs "$tests_dir/microkernel_tests_simd.mjs" 
 timeout 600 node --experimental-wasm-relaxed-simd --no-liftoff wasm/run_wasm_main.mjs \
   "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
 if [[ "${WISP_WEB_SKIP_BROWSER:-0}" != 1 ]]; then
-  # Chromium runs the relaxed dot product the way the usdot kernel assumes: full-range operands.
+  # Chromium: full-range operands where its relaxed dot product is VNNI-style (x86 with AVX-VNNI),
+  # 7-bit ones where it lowers to a saturating vpmaddubsw (Zen 4 and older); relaxed_madd fused.
   timeout 600 node wasm/run_wasm_main.mjs --browser "$tests_dir/microkernel_tests_relaxed.mjs" || status=1
 fi
 

@@ -41,6 +41,51 @@ void BuildRowMajorWindows(const ConvGeometry& g, const float* image, int32_t oy,
   }
 }
 
+// Whether output pixel ox's window reaches into the left or right padding.
+bool TouchesSidePadding(const ConvGeometry& g, int32_t ox) {
+  const int32_t ix0 = ox * g.stride_w - g.pad_left;
+  return ix0 < 0 || ix0 + g.kernel_w > g.in_w;
+}
+
+// The merged windows of output row oy (F32GemmPlan::merged_, dilation_w == 1): pixel ox's row ky
+// at table[ox * kernel_h + ky], pointing at kernel_w * in_c consecutive floats: the input row
+// itself, `zero` above and below the image, or for a window touching the side padding a copy in
+// `edges` (kernel_h * kernel_w * in_c floats per such pixel) with zeros for the padding pixels.
+void BuildMergedWindows(const ConvGeometry& g, const float* image, int32_t oy, const float* zero,
+                        const float** table, float* edges) {
+  const size_t in_c = static_cast<size_t>(g.in_c);
+  const size_t span = static_cast<size_t>(g.kernel_w) * in_c;
+  for (int32_t ox = 0; ox < g.out_w; ++ox) {
+    const int32_t ix0 = ox * g.stride_w - g.pad_left;
+    const bool edge = TouchesSidePadding(g, ox);
+    const float** dst = table + static_cast<size_t>(ox) * g.kernel_h;
+    for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+      const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+      if (iy < 0 || iy >= g.in_h) {
+        dst[ky] = zero;
+        continue;
+      }
+      const float* row = image + static_cast<size_t>(iy) * g.in_w * in_c;
+      if (!edge) {
+        dst[ky] = row + static_cast<size_t>(ix0) * in_c;
+        continue;
+      }
+      for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
+        const int32_t ix = ix0 + kx;
+        float* seg = edges + static_cast<size_t>(kx) * in_c;
+        if (ix >= 0 && ix < g.in_w) {
+          std::copy(row + static_cast<size_t>(ix) * in_c, row + static_cast<size_t>(ix + 1) * in_c,
+                    seg);
+        } else {
+          std::fill(seg, seg + in_c, 0.0f);
+        }
+      }
+      dst[ky] = edges;
+      edges += span;
+    }
+  }
+}
+
 size_t ImageFloats(const ConvGeometry& g) { return static_cast<size_t>(g.in_h) * g.in_w * g.in_c; }
 
 }  // namespace
@@ -73,13 +118,24 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
     // the gather cost as much as it saved (bench/profile_browser.mjs: 157 us vs LiteRT's whole
     // model at 490 us), so those keep the windowed path.
     patches_ = ks > 1 && kc == 1;
+    merged_ = !patches_ && g.kernel_w > 1 && g.dilation_w == 1;
+    if (merged_) {
+      zero_.assign(static_cast<size_t>(g.kernel_w) * kc, 0.0f);
+      edge_pixels_ = 0;
+      for (int32_t ox = 0; ox < g.out_w; ++ox) edge_pixels_ += TouchesSidePadding(g, ox);
+    }
     scratch_ = ctx.RequestScratch(TaskScratchBytes() * max_tasks_);
   }
 }
 
 size_t F32GemmPlan::TaskScratchBytes() const {
-  const size_t table = WindowPointers(g_) * sizeof(const float*);
-  const size_t patches = patches_ ? kMaxMr * Taps(g_) * static_cast<size_t>(g_.in_c) : 0;
+  const size_t pointers =
+      merged_ ? static_cast<size_t>(g_.out_w) * g_.kernel_h : WindowPointers(g_);
+  const size_t table = pointers * sizeof(const float*);
+  // The patches, or the merged windows' copies of side-padding windows.
+  const size_t patches = patches_  ? kMaxMr * Taps(g_) * static_cast<size_t>(g_.in_c)
+                         : merged_ ? static_cast<size_t>(edge_pixels_) * Taps(g_) * g_.in_c
+                                   : 0;
   // Patches follow the table, and each task's share starts, on a cache line.
   return (table + 63) / 64 * 64 + (patches * sizeof(float) + 63) / 64 * 64;
 }
@@ -130,17 +186,26 @@ void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float
   const size_t task_bytes = TaskScratchBytes();
   const size_t kc = static_cast<size_t>(g_.in_c);
   const size_t patch = ks * kc;
+  // What the kernel is called with: taps and values per tap.
+  const size_t call_ks = merged_ ? static_cast<size_t>(g_.kernel_h) : ks;
+  const size_t call_kc = merged_ ? static_cast<size_t>(g_.kernel_w) * kc : kc;
+  const size_t pointers =
+      merged_ ? static_cast<size_t>(g_.out_w) * g_.kernel_h : WindowPointers(g_);
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     uint8_t* mine = scratch + task_bytes * t;
     auto** table = reinterpret_cast<const float**>(mine);
     float* patches =
-        reinterpret_cast<float*>(mine + (WindowPointers(g_) * sizeof(const float*) + 63) / 64 * 64);
+        reinterpret_cast<float*>(mine + (pointers * sizeof(const float*) + 63) / 64 * 64);
     const float* patch_rows[kMaxMr];
     F32Window windows[kMaxMr];
     for (int64_t row = out_rows * t / tasks; row < out_rows * (t + 1) / tasks; ++row) {
       const int64_t b = row / g_.out_h;
       const int32_t oy = static_cast<int32_t>(row % g_.out_h);
-      BuildRowMajorWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table);
+      if (merged_) {
+        BuildMergedWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table, patches);
+      } else {
+        BuildRowMajorWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table);
+      }
       float* out = output + out_row * row;
       for (int32_t ox = 0; ox < g_.out_w; ox += mr_) {
         const size_t rows_here = static_cast<size_t>(std::min(mr_, g_.out_w - ox));
@@ -158,8 +223,8 @@ void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float
               out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
           continue;
         }
-        for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * ks;
-        fn_(rows_here, static_cast<size_t>(g_.out_c), kc, ks, windows, packed_->data(),
+        for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * call_ks;
+        fn_(rows_here, static_cast<size_t>(g_.out_c), call_kc, call_ks, windows, packed_->data(),
             out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, &params_);
       }
     }

@@ -47,7 +47,15 @@ class F32GemmPlan {
   // into one contiguous patch, so the kernel runs one tap of kh * kw values instead of kh * kw
   // taps of one value (each with its own pointer loads and loop).
   bool patches_ = false;
-  std::vector<float> zero_;  // in_c zeros: the reference's padding row
+  // Undilated kernels wider than one pixel: a window row's kernel_w taps are kernel_w * in_c
+  // consecutive floats of the input row, so the kernel runs kernel_h taps of kernel_w * in_c
+  // values (same weights, same order of additions: bit-identical) instead of kernel_h * kernel_w
+  // taps of in_c (vww_float's first layer: 9 taps of 3 values, where pointer loads and loop
+  // control cost more than the multiply-adds). A window that reaches into the left or right
+  // padding is copied, with its zeros, into a per-task segment.
+  bool merged_ = false;
+  int edge_pixels_ = 0;      // output pixels per row whose window reaches into the side padding
+  std::vector<float> zero_;  // in_c zeros (kernel_w * in_c when merged_): the padding row
   int max_tasks_ = 1;
   int scratch_ = -1;  // per task: one output row's windows (and with patches_, mr patches)
 };

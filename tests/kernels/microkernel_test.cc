@@ -794,12 +794,24 @@ float ClampLikeReference(float acc, const F32MinMax& p) {
   return std::min(std::max(acc, p.min), p.max);
 }
 
+// The reference's acc + x * w (two roundings), or std::fma's one rounding for a kernel whose
+// relaxed multiply-add this engine fuses.
+float MulAdd(bool fused, float x, float w, float acc) {
+  return fused ? std::fma(x, w, acc) : acc + x * w;
+}
+
 void CheckF32GemmKernel(const MicrokernelEntry<F32GemmKernelInfo>& e, uint32_t seed) {
   const F32GemmKernelInfo& k = *e.info;
+  const bool fused = k.fuses != nullptr && k.fuses();
   Rng rng(seed);
   for (int trial = 0; trial < 80; ++trial) {
-    const size_t mr = static_cast<size_t>(rng.Int(1, k.mr));
-    const size_t nc = static_cast<size_t>(rng.Int(1, 3 * k.nr + 3));
+    // Up to five blocks and a part, and every tenth trial one row of at least four blocks:
+    // one-row kernels take several blocks at once.
+    const bool wide_row = trial % 10 == 5;
+    const size_t mr = wide_row ? 1 : static_cast<size_t>(rng.Int(1, k.mr));
+    const size_t nc =
+        static_cast<size_t>(wide_row ? rng.Int(4 * k.nr, 5 * k.nr + 3)
+                                     : rng.Int(1, (trial % 2 == 0 ? 3 : 5) * k.nr + 3));
     const size_t kc = static_cast<size_t>(rng.Int(1, trial < 50 ? 24 : 300));
     const size_t ks = static_cast<size_t>(rng.Int(1, trial % 3 == 0 ? 1 : 9));
     SCOPED_TRACE(std::string(k.name) + " mr=" + std::to_string(mr) + " nc=" + std::to_string(nc) +
@@ -835,7 +847,9 @@ void CheckF32GemmKernel(const MicrokernelEntry<F32GemmKernelInfo>& e, uint32_t s
       for (size_t n = 0; n < nc; ++n) {
         float acc = has_bias ? bias[n] : 0.0f;
         for (size_t t = 0; t < ks; ++t) {
-          for (size_t i = 0; i < kc; ++i) acc += taps[r * ks + t][i] * w[(n * ks + t) * kc + i];
+          for (size_t i = 0; i < kc; ++i) {
+            acc = MulAdd(fused, taps[r * ks + t][i], w[(n * ks + t) * kc + i], acc);
+          }
         }
         const float want = ClampLikeReference(acc, params);
         ASSERT_EQ(0, std::memcmp(&want, &out[r * c_stride + n], sizeof(float)))
@@ -861,6 +875,7 @@ TEST(Microkernels, EveryF32GemmKernelMatchesReference) {
 
 void CheckF32DwconvKernel(const MicrokernelEntry<F32DwconvKernelInfo>& e, uint32_t seed) {
   const F32DwconvKernelInfo& k = *e.info;
+  const bool fused = k.fuses != nullptr && k.fuses();
   Rng rng(seed);
   for (int trial = 0; trial < 80; ++trial) {
     const size_t channels = static_cast<size_t>(rng.Int(1, trial < 50 ? 40 : 200));
@@ -889,7 +904,9 @@ void CheckF32DwconvKernel(const MicrokernelEntry<F32DwconvKernelInfo>& e, uint32
     for (size_t p = 0; p < width; ++p) {
       for (size_t c = 0; c < channels; ++c) {
         float acc = bias[c];
-        for (size_t t = 0; t < taps; ++t) acc += input[p * stride + t][c] * w[t * channels + c];
+        for (size_t t = 0; t < taps; ++t) {
+          acc = MulAdd(fused, input[p * stride + t][c], w[t * channels + c], acc);
+        }
         const float want = ClampLikeReference(acc, params);
         ASSERT_EQ(0, std::memcmp(&want, &out[p * channels + c], sizeof(float)))
             << "pixel " << p << " channel " << c << ": " << out[p * channels + c] << " vs " << want;

@@ -119,9 +119,10 @@ void AddElementwiseKernels(IsaLevel* level) {
 }
 
 // The float32 convolution kernels of a level. They multiply and add in the reference's order
-// with one output channel per lane (f32_conv.h), so every level computes the same bits; the
-// relaxed level reuses wasmsimd (its fused multiply-add would round differently), and the x86
-// levels above SSE2 reuse SSE2.
+// with one output channel per lane (f32_conv.h), so every level computes the same bits, except
+// the relaxed level's, which use relaxed_madd (one rounding where the engine fuses it, as XNNPACK's
+// relaxed kernels do; within the goldens' float tolerance). The x86 levels above SSE2 reuse SSE2:
+// AVX2's FMA would round differently and native float models are not where the time goes.
 void AddF32Kernels(IsaLevel* level) {
   MicrokernelConfig& k = level->kernels;
   const std::string name = level->name;
@@ -137,6 +138,12 @@ void AddF32Kernels(IsaLevel* level) {
   if (name == "wasmsimd" || name == "wasmrelaxed") {
     k.f32_gemm = &kF32Gemm4x8Wasmsimd;
     k.f32_dwconv = &kF32Dwconv8cWasmsimd;
+  }
+#endif
+#if defined(WISP_MICROKERNELS_WASMRELAXED)
+  if (name == "wasmrelaxed") {
+    k.f32_gemm = &kF32Gemm4x8Wasmrelaxed;
+    k.f32_dwconv = &kF32Dwconv8cWasmrelaxed;
   }
 #endif
 }
@@ -169,15 +176,21 @@ std::vector<IsaLevel> Levels() {
                          &kQ8Vadd16Wasmsimd));
 #endif
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
-  // The probe decides which dot-product kernels are exact here, if either set is.
+  // The probe decides which dot-product kernels are exact here, if either set is. Where neither
+  // is (x86 engines without AVX-VNNI lower the dot product to a saturating vpmaddubsw: V8 on AMD
+  // Zen 4 and older, Intel before Alder Lake), the level keeps the SIMD128 int8 kernels and still
+  // has relaxed_madd for the float ones: the module loaded, so the engine has relaxed SIMD.
   const RelaxedDot dot = EngineRelaxedDot();
   const bool sdot = dot == RelaxedDot::kSigned;
   const bool usdot = dot == RelaxedDot::kUnsignedSecond;
   IsaLevel relaxed =
-      Level("wasmrelaxed", sdot || usdot, sdot ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot,
-            {sdot ? &kQ8Dwconv9p16c4WasmSdot : &kQ8Dwconv9p16c4WasmUsdot,
-             sdot ? &kQ8DwconvUp16c4WasmSdot : &kQ8DwconvUp16c4WasmUsdot},
-            &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd);
+      sdot || usdot
+          ? Level("wasmrelaxed", true, sdot ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot,
+                  {sdot ? &kQ8Dwconv9p16c4WasmSdot : &kQ8Dwconv9p16c4WasmUsdot,
+                   sdot ? &kQ8DwconvUp16c4WasmSdot : &kQ8DwconvUp16c4WasmUsdot},
+                  &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd)
+          : Level("wasmrelaxed", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
+                  &kQ8Vadd16Wasmsimd);
   relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
                            {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
   relaxed.dwconv_variants = {{&kQ8Dwconv9p16c4WasmUsdot, "wasmrelaxed", true, usdot},

@@ -2,6 +2,11 @@
 // depthwise convolution, bit-exact to the reference kernels (kernels/reference/conv2d.cc,
 // depthwise_conv2d.cc, fully_connected.cc).
 //
+// The one exception is the relaxed-SIMD WebAssembly level, whose kernels use f32x4.relaxed_madd:
+// the same order, one rounding per multiply-add where the engine fuses it (their `fuses` probe).
+// Their results equal the reference computed with std::fma, and float outputs stay within the
+// goldens' tolerance (the reference builds differ among themselves by up to 1.9e-5).
+//
 // Float addition is not associative, so exactness means each output is computed by exactly the
 // reference's sequence of operations: the accumulator starts from the bias, then for every filter
 // tap in row-major order (ky, then kx) and every input channel in order, acc = acc + x * w (a
@@ -47,6 +52,10 @@ struct F32GemmKernelInfo {
   int mr;            // rows per call
   int nr;            // channels per packed block
   F32GemmFn fn;
+  // Null for kernels that multiply, then add (the reference's bits). Kernels built on a relaxed
+  // multiply-add point at the probe that says whether this engine fuses it (one rounding, as
+  // std::fma), which is what their results then equal.
+  bool (*fuses)() = nullptr;
 };
 
 using F32DwconvFn = void (*)(size_t channels, size_t output_width, size_t taps,
@@ -57,6 +66,7 @@ struct F32DwconvKernelInfo {
   const char* name;  // e.g. "f32_dwconv_8c__wasmsimd"
   int channel_tile;
   F32DwconvFn fn;
+  bool (*fuses)() = nullptr;  // as F32GemmKernelInfo::fuses
 };
 
 // weights [n][ks * kc] (TFLite's OHWI filter, or a fully connected [out][in] matrix); bias [n]

@@ -103,6 +103,10 @@ extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot;
 extern const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot;
 extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmSdot;
 extern const DwconvKernelInfo kQ8DwconvUp16c4WasmSdot;
+extern const F32GemmKernelInfo kF32Gemm4x8Wasmrelaxed;
+extern const F32DwconvKernelInfo kF32Dwconv8cWasmrelaxed;
+// Whether this engine's f32x4.relaxed_madd rounds once (fused) rather than twice.
+bool RelaxedMaddFuses();
 #endif
 
 // How the engine computes i32x4.relaxed_dot_i8x16_i7x16_add_s for second operands above 127.
