@@ -170,8 +170,7 @@ std::vector<IsaLevel> Levels() {
                          &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
-  const std::vector<const DwconvKernelInfo*> simd_dw = {
-      &kQ8Dwconv9p16cWasmsimd, &kQ8Dwconv25p16cWasmsimd, &kQ8DwconvUp16cWasmsimd};
+  const std::vector<const DwconvKernelInfo*> simd_dw = {&kQ8DwconvUp16c2Wasmsimd};
   levels.push_back(Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                          &kQ8Vadd16Wasmsimd));
 #endif

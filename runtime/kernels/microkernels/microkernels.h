@@ -75,9 +75,7 @@ extern const F32DwconvKernelInfo kF32Dwconv8cSse2;
 #if defined(__wasm_simd128__)
 #define WISP_MICROKERNELS_WASMSIMD 1
 extern const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd;
-extern const DwconvKernelInfo kQ8Dwconv9p16cWasmsimd;
-extern const DwconvKernelInfo kQ8Dwconv25p16cWasmsimd;
-extern const DwconvKernelInfo kQ8DwconvUp16cWasmsimd;
+extern const DwconvKernelInfo kQ8DwconvUp16c2Wasmsimd;
 extern const RsumKernelInfo kQ8Rsum16cWasmsimd;
 extern const VaddKernelInfo kQ8Vadd16Wasmsimd;
 extern const ArgmaxKernelInfo kQ8Argmax16Wasmsimd;
