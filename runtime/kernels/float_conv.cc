@@ -30,12 +30,24 @@ void BuildRowMajorWindows(const ConvGeometry& g, const float* image, int32_t oy,
     const float* row =
         iy >= 0 && iy < g.in_h ? image + static_cast<size_t>(iy) * g.in_w * in_c : nullptr;
     const float** dst = table + static_cast<size_t>(ky) * g.kernel_w;
-    for (int32_t ox = 0; ox < g.out_w; ++ox, dst += Taps(g)) {
+    const size_t taps = Taps(g);
+    if (row == nullptr) {
+      for (int32_t ox = 0; ox < g.out_w; ++ox, dst += taps) std::fill(dst, dst + g.kernel_w, zero);
+      continue;
+    }
+    // Pixels whose window lies inside the row: no per-tap bounds checks (the table is rebuilt for
+    // every output row, and with few channels building it costs as much as the kernel).
+    const size_t step = static_cast<size_t>(g.dilation_w) * in_c;
+    for (int32_t ox = 0; ox < g.out_w; ++ox, dst += taps) {
       const int32_t ix0 = ox * g.stride_w - g.pad_left;
+      if (ix0 >= 0 && ix0 + (g.kernel_w - 1) * g.dilation_w < g.in_w) {
+        const float* p = row + static_cast<size_t>(ix0) * in_c;
+        for (int32_t kx = 0; kx < g.kernel_w; ++kx, p += step) dst[kx] = p;
+        continue;
+      }
       for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
         const int32_t ix = ix0 + kx * g.dilation_w;
-        dst[kx] =
-            row != nullptr && ix >= 0 && ix < g.in_w ? row + static_cast<size_t>(ix) * in_c : zero;
+        dst[kx] = ix >= 0 && ix < g.in_w ? row + static_cast<size_t>(ix) * in_c : zero;
       }
     }
   }
