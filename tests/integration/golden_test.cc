@@ -233,8 +233,31 @@ TEST(GoldenManifest, RunsTheRequestedMicrokernelLevel) {
   const char* isa = std::getenv("WISP_ISA");
   std::printf("[golden] microkernels: %s (WISP_ISA=%s)\n", Microkernels().isa.c_str(),
               isa ? isa : "unset");
-  if (isa != nullptr && *isa != '\0') {
+  if (isa == nullptr || *isa == '\0') return;
+  // A level this CPU cannot run (AVX-VNNI on AMD Zen 4, say) falls back to the best level below
+  // it; one it can run must be the one selected.
+  const std::vector<std::string> levels = MicrokernelIsaLevels();
+  auto position = [&](const std::string& name) {
+    return std::find(levels.begin(), levels.end(), name) - levels.begin();
+  };
+  auto runnable = [](const std::string& level) {
+    for (const MicrokernelEntry<GemmKernelInfo>& e : AllGemmKernels()) {
+      if (e.isa == level && e.runnable) return true;
+    }
+    return false;
+  };
+  const auto requested = position(isa), selected = position(Microkernels().isa);
+  ASSERT_LT(requested, static_cast<std::ptrdiff_t>(levels.size())) << "unknown WISP_ISA " << isa;
+  ASSERT_LT(selected, static_cast<std::ptrdiff_t>(levels.size())) << Microkernels().isa;
+  if (runnable(isa)) {
     EXPECT_EQ(Microkernels().isa, isa);
+    return;
+  }
+  std::printf("[golden] %s is not runnable here; the best level below it runs\n", isa);
+  EXPECT_LT(selected, requested);
+  EXPECT_TRUE(runnable(Microkernels().isa));
+  for (auto i = selected + 1; i < requested; ++i) {
+    EXPECT_FALSE(runnable(levels[static_cast<size_t>(i)])) << levels[static_cast<size_t>(i)];
   }
 }
 
