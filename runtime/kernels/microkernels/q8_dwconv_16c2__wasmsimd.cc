@@ -45,6 +45,7 @@ void Dwconv(size_t channels, size_t output_width, size_t taps, const uint8_t* co
   const size_t pair_bytes = kTile * 4;  // 16 channels x 2 taps x int16
   const size_t tile_bytes = kTile * 4 + (pairs + odd) * pair_bytes + kTile * 4;
   const v128_t zero = wasm_i16x8_splat(0);
+  const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
   for (size_t p = 0; p < output_width; ++p) {
     const uint8_t* const* in = input + p * input_stride;
     const uint8_t* w = static_cast<const uint8_t*>(packed_w);
@@ -90,11 +91,11 @@ void Dwconv(size_t channels, size_t output_width, size_t taps, const uint8_t* co
           wt += pair_bytes;
         }
       }
-      const v128_t q0 = WasmRequantize4(acc0, wasm_v128_load(wt), *e);
-      const v128_t q1 = WasmRequantize4(acc1, wasm_v128_load(wt + 16), *e);
-      const v128_t q2 = half ? q0 : WasmRequantize4(acc2, wasm_v128_load(wt + 32), *e);
-      const v128_t q3 = half ? q1 : WasmRequantize4(acc3, wasm_v128_load(wt + 48), *e);
-      const v128_t bytes = WasmNarrow16<T>(q0, q1, q2, q3);
+      const v128_t q0 = WasmRequantizeIntClamp4(acc0, wasm_v128_load(wt), clamp);
+      const v128_t q1 = WasmRequantizeIntClamp4(acc1, wasm_v128_load(wt + 16), clamp);
+      const v128_t q2 = half ? q0 : WasmRequantizeIntClamp4(acc2, wasm_v128_load(wt + 32), clamp);
+      const v128_t q3 = half ? q1 : WasmRequantizeIntClamp4(acc3, wasm_v128_load(wt + 48), clamp);
+      const v128_t bytes = WasmNarrowClamp16<T>(q0, q1, q2, q3, clamp);
       if (channels - c0 >= kTile) {
         wasm_v128_store(out + c0, bytes);
       } else {

@@ -67,6 +67,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, 0, k_all, wide[r]);
   }
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
+  const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     v128_t lo[R], hi[R];
     const v128_t bias_lo = wasm_v128_load(w), bias_hi = wasm_v128_load(w + 16);
@@ -110,13 +111,20 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     const v128_t scale_lo = wasm_v128_load(w), scale_hi = wasm_v128_load(w + 16);
     w += 32;
     const size_t n = std::min<size_t>(kNr, nc - n0);
-    for (int r = R - 1; r >= 0; --r) {
-      const v128_t bytes = WasmNarrow8<T>(WasmRequantize4(lo[r], scale_lo, *e),
-                                          WasmRequantize4(hi[r], scale_hi, *e));
+    // Rows in pairs: both narrowed into one vector (row r in bytes 0-7, row r + 1 in 8-15).
+    for (int r = 0; r < R; r += 2) {
+      const int r1 = r + 1 < R ? r + 1 : r;
+      const v128_t bytes =
+          WasmNarrowClamp16<T>(WasmRequantizeIntClamp4(lo[r], scale_lo, clamp),
+                               WasmRequantizeIntClamp4(hi[r], scale_hi, clamp),
+                               WasmRequantizeIntClamp4(lo[r1], scale_lo, clamp),
+                               WasmRequantizeIntClamp4(hi[r1], scale_hi, clamp), clamp);
       if (n == kNr) {
         wasm_v128_store64_lane(out[r] + n0, bytes, 0);
+        if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
       } else {
         WasmStorePartial(out[r] + n0, bytes, n);
+        if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
       }
     }
   }

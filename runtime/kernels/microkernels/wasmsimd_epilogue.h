@@ -20,6 +20,39 @@ inline v128_t WasmRequantize4(v128_t acc, v128_t scale, const QuantEpilogue& e) 
   return wasm_i32x4_sub(x, wasm_i32x4_splat(e.magic_minus_zero_point));
 }
 
+// The requantization of quant_epilogue.h with both clamps moved to the integer domain (XNNPACK's
+// fp32 "magic" epilogue for SIMD128): the biased float's bits are clamped below at those of
+// magic + (qmin - zp), which equals clamping the float first, since the bits of positive floats
+// grow with their value and anything below that bound (a negative sum included) maps to it; the
+// saturating narrowing and one byte min do the upper clamp. One i32x4.max instead of an f32x4
+// min and max per four values.
+struct WasmIntClamp {
+  v128_t magic, magic_min, magic_minus_zp, qmax;
+};
+
+template <typename T>
+WasmIntClamp MakeWasmIntClamp(const QuantEpilogue& e) {
+  return {wasm_f32x4_splat(kMagicBias), wasm_i32x4_splat(0x4B400000 + static_cast<int32_t>(e.min)),
+          wasm_i32x4_splat(e.magic_minus_zero_point),
+          std::is_same_v<T, int8_t> ? wasm_i8x16_splat(static_cast<int8_t>(e.qmax))
+                                    : wasm_u8x16_splat(static_cast<uint8_t>(e.qmax))};
+}
+
+inline v128_t WasmRequantizeIntClamp4(v128_t acc, v128_t scale, const WasmIntClamp& c) {
+  const v128_t biased =
+      wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale), c.magic);
+  return wasm_i32x4_sub(wasm_i32x4_max(biased, c.magic_min), c.magic_minus_zp);
+}
+
+template <typename T>
+inline v128_t WasmNarrowClamp16(v128_t q0, v128_t q1, v128_t q2, v128_t q3, const WasmIntClamp& c) {
+  const v128_t lo = wasm_i16x8_narrow_i32x4(q0, q1), hi = wasm_i16x8_narrow_i32x4(q2, q3);
+  if constexpr (std::is_same_v<T, int8_t>) {
+    return wasm_i8x16_min(wasm_i8x16_narrow_i16x8(lo, hi), c.qmax);
+  }
+  return wasm_u8x16_min(wasm_u8x16_narrow_i16x8(lo, hi), c.qmax);
+}
+
 // Sixteen requantized int32 values (already within [qmin, qmax]) -> sixteen bytes of T.
 template <typename T>
 inline v128_t WasmNarrow16(v128_t q0, v128_t q1, v128_t q2, v128_t q3) {
