@@ -17,6 +17,12 @@ size_t Taps(const ConvGeometry& g) { return static_cast<size_t>(g.kernel_h) * g.
 // Pointers one output row's windows take: kernel_h * kernel_w per pixel.
 size_t WindowPointers(const ConvGeometry& g) { return static_cast<size_t>(g.out_w) * Taps(g); }
 
+// Whether output pixel ox's window reaches into the left or right padding.
+bool TouchesSidePadding(const ConvGeometry& g, int32_t ox) {
+  const int32_t ix0 = ox * g.stride_w - g.pad_left;
+  return ix0 < 0 || ix0 + (g.kernel_w - 1) * g.dilation_w >= g.in_w;
+}
+
 // The windows of output row oy of `image` (one batch entry, NHWC): pixel ox's taps at
 // table[ox * taps + ky * kernel_w + kx], the reference's order (not the column-major order of
 // convolution_windows.h, which lets quantized kernels share pointers between pixels: their
@@ -40,7 +46,7 @@ void BuildRowMajorWindows(const ConvGeometry& g, const float* image, int32_t oy,
     const size_t step = static_cast<size_t>(g.dilation_w) * in_c;
     for (int32_t ox = 0; ox < g.out_w; ++ox, dst += taps) {
       const int32_t ix0 = ox * g.stride_w - g.pad_left;
-      if (ix0 >= 0 && ix0 + (g.kernel_w - 1) * g.dilation_w < g.in_w) {
+      if (!TouchesSidePadding(g, ox)) {
         const float* p = row + static_cast<size_t>(ix0) * in_c;
         for (int32_t kx = 0; kx < g.kernel_w; ++kx, p += step) dst[kx] = p;
         continue;
@@ -53,12 +59,6 @@ void BuildRowMajorWindows(const ConvGeometry& g, const float* image, int32_t oy,
   }
 }
 
-// Whether output pixel ox's window reaches into the left or right padding.
-bool TouchesSidePadding(const ConvGeometry& g, int32_t ox) {
-  const int32_t ix0 = ox * g.stride_w - g.pad_left;
-  return ix0 < 0 || ix0 + g.kernel_w > g.in_w;
-}
-
 // The merged windows of output row oy (F32GemmPlan::merged_, dilation_w == 1): pixel ox's row ky
 // at table[ox * kernel_h + ky], pointing at kernel_w * in_c consecutive floats: the input row
 // itself, `zero` above and below the image, or for a window touching the side padding a copy in
@@ -67,24 +67,22 @@ void BuildMergedWindows(const ConvGeometry& g, const float* image, int32_t oy, c
                         const float** table, float* edges) {
   const size_t in_c = static_cast<size_t>(g.in_c);
   const size_t span = static_cast<size_t>(g.kernel_w) * in_c;
-  for (int32_t ox = 0; ox < g.out_w; ++ox) {
-    const int32_t ix0 = ox * g.stride_w - g.pad_left;
-    const bool edge = TouchesSidePadding(g, ox);
-    const float** dst = table + static_cast<size_t>(ox) * g.kernel_h;
-    for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
-      const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-      if (iy < 0 || iy >= g.in_h) {
-        dst[ky] = zero;
-        continue;
-      }
-      const float* row = image + static_cast<size_t>(iy) * g.in_w * in_c;
-      if (!edge) {
-        dst[ky] = row + static_cast<size_t>(ix0) * in_c;
+  for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+    const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+    const float* row =
+        iy >= 0 && iy < g.in_h ? image + static_cast<size_t>(iy) * g.in_w * in_c : nullptr;
+    // Edge pixel e's copy of filter row ky: edges + (e * kernel_h + ky) * span.
+    float* edge = edges + static_cast<size_t>(ky) * span;
+    for (int32_t ox = 0; ox < g.out_w; ++ox) {
+      const float** dst = table + static_cast<size_t>(ox) * g.kernel_h + ky;
+      const int32_t ix0 = ox * g.stride_w - g.pad_left;
+      if (row == nullptr || !TouchesSidePadding(g, ox)) {
+        *dst = row != nullptr ? row + static_cast<size_t>(ix0) * in_c : zero;
         continue;
       }
       for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
         const int32_t ix = ix0 + kx;
-        float* seg = edges + static_cast<size_t>(kx) * in_c;
+        float* seg = edge + static_cast<size_t>(kx) * in_c;
         if (ix >= 0 && ix < g.in_w) {
           std::copy(row + static_cast<size_t>(ix) * in_c, row + static_cast<size_t>(ix + 1) * in_c,
                     seg);
@@ -92,8 +90,8 @@ void BuildMergedWindows(const ConvGeometry& g, const float* image, int32_t oy, c
           std::fill(seg, seg + in_c, 0.0f);
         }
       }
-      dst[ky] = edges;
-      edges += span;
+      *dst = edge;
+      edge += static_cast<size_t>(g.kernel_h) * span;
     }
   }
 }
@@ -122,7 +120,6 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
   });
   max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
   if (!pointwise_) {
-    zero_.assign(kc, 0.0f);
     // The packed weights are the same either way ([tap][in_c] flattened), and the kernel adds
     // a patch's values in the same order as the taps', so the results are identical.
     // Only for a mono input: there each tap's gather is one value and its kernel overhead was the
@@ -131,19 +128,21 @@ void F32GemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Float
     // model at 490 us), so those keep the windowed path.
     patches_ = ks > 1 && kc == 1;
     merged_ = !patches_ && g.kernel_w > 1 && g.dilation_w == 1;
+    zero_.assign(merged_ ? static_cast<size_t>(g.kernel_w) * kc : kc, 0.0f);
+    edge_pixels_ = 0;
     if (merged_) {
-      zero_.assign(static_cast<size_t>(g.kernel_w) * kc, 0.0f);
-      edge_pixels_ = 0;
       for (int32_t ox = 0; ox < g.out_w; ++ox) edge_pixels_ += TouchesSidePadding(g, ox);
     }
     scratch_ = ctx.RequestScratch(TaskScratchBytes() * max_tasks_);
   }
 }
 
+size_t F32GemmPlan::TablePointers() const {
+  return merged_ ? static_cast<size_t>(g_.out_w) * g_.kernel_h : WindowPointers(g_);
+}
+
 size_t F32GemmPlan::TaskScratchBytes() const {
-  const size_t pointers =
-      merged_ ? static_cast<size_t>(g_.out_w) * g_.kernel_h : WindowPointers(g_);
-  const size_t table = pointers * sizeof(const float*);
+  const size_t table = TablePointers() * sizeof(const float*);
   // The patches, or the merged windows' copies of side-padding windows.
   const size_t patches = patches_  ? kMaxMr * Taps(g_) * static_cast<size_t>(g_.in_c)
                          : merged_ ? static_cast<size_t>(edge_pixels_) * Taps(g_) * g_.in_c
@@ -201,8 +200,7 @@ void F32GemmPlan::RunWindows(const KernelContext& ctx, const float* input, float
   // What the kernel is called with: taps and values per tap.
   const size_t call_ks = merged_ ? static_cast<size_t>(g_.kernel_h) : ks;
   const size_t call_kc = merged_ ? static_cast<size_t>(g_.kernel_w) * kc : kc;
-  const size_t pointers =
-      merged_ ? static_cast<size_t>(g_.out_w) * g_.kernel_h : WindowPointers(g_);
+  const size_t pointers = TablePointers();
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
     uint8_t* mine = scratch + task_bytes * t;
     auto** table = reinterpret_cast<const float**>(mine);

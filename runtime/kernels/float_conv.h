@@ -34,6 +34,7 @@ class F32GemmPlan {
  private:
   void RunPointwise(const KernelContext& ctx, const float* input, float* output) const;
   void RunWindows(const KernelContext& ctx, const float* input, float* output) const;
+  size_t TablePointers() const;  // window pointers per output row
   size_t TaskScratchBytes() const;
 
   ConvGeometry g_;
