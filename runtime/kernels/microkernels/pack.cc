@@ -57,6 +57,47 @@ int32_t ChannelShift(const ChannelStats& st, bool uint8, int32_t zp) {
   return zp;
 }
 
+// One channel's weights in the packed encoding, in filter order: int16 w - w_zp (2-byte layouts)
+// or the bytes w - shift modulo 256 (8-bit layouts). Plain loops over the whole channel, which
+// the compiler vectorises (packing is on the cold-start path, which in a browser starts in the
+// engine's baseline compiler).
+void EncodeInt16(const uint8_t* raw, size_t count, bool uint8, int32_t zp, int16_t* out) {
+  if (uint8) {
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<int16_t>(raw[i] - zp);
+  } else {
+    const int8_t* w = reinterpret_cast<const int8_t*>(raw);
+    for (size_t i = 0; i < count; ++i) out[i] = static_cast<int16_t>(w[i] - zp);
+  }
+}
+
+void EncodeShifted(const uint8_t* raw, size_t count, uint8_t shift, uint8_t* out) {
+  for (size_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(raw[i] - shift);
+}
+
+// Copies `count` groups of Bytes bytes from consecutive places to places dst_step apart: a
+// fixed size is one load and one store.
+template <size_t Bytes>
+void ScatterGroups(const uint8_t* src, uint8_t* dst, size_t dst_step, int32_t count) {
+  for (int32_t g = 0; g < count; ++g, src += Bytes, dst += dst_step) std::memcpy(dst, src, Bytes);
+}
+
+void ScatterGroups(const uint8_t* src, uint8_t* dst, size_t bytes, size_t dst_step, int32_t count) {
+  switch (bytes) {
+    case 2:
+      return ScatterGroups<2>(src, dst, dst_step, count);
+    case 4:
+      return ScatterGroups<4>(src, dst, dst_step, count);
+    case 8:
+      return ScatterGroups<8>(src, dst, dst_step, count);
+    case 16:
+      return ScatterGroups<16>(src, dst, dst_step, count);
+    default:
+      for (int32_t g = 0; g < count; ++g, src += bytes, dst += dst_step) {
+        std::memcpy(dst, src, bytes);
+      }
+  }
+}
+
 }  // namespace
 
 PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
@@ -71,6 +112,11 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
                     (wb == 1 ? static_cast<size_t>(nr) * 4 : 0);
   out.data.assign(out.block_bytes * blocks, 0);
   const size_t per_channel = static_cast<size_t>(src.ks) * src.kc;
+  const int32_t groups = kcp / kr, full_groups = src.kc / kr, tail = src.kc % kr;
+  const size_t group_bytes = static_cast<size_t>(kr) * wb;  // a group's bytes
+  const size_t block_step = group_bytes * nr;               // from a group to the next
+  std::vector<int16_t> row16(wb == 2 ? per_channel : 0);
+  std::vector<uint8_t> row8(wb == 1 ? per_channel : 0);
   for (int32_t b = 0; b < blocks; ++b) {
     uint8_t* block = out.data.data() + out.block_bytes * b;
     uint8_t* values = block + nr * 4;
@@ -94,30 +140,26 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
         StoreI32(factors + j * 4, factor);
         if (factor != 0) out.needs_row_sums = true;
       }
-      // Tap by tap, one k group at a time: no division per element (Prepare is on the
-      // cold-start path).
-      const int32_t groups = kcp / kr;
+      // The channel encoded once, then each tap's k groups copied to their slots in the block.
+      const uint8_t* encoded;
+      if (wb == 2) {
+        EncodeInt16(w, per_channel, u8, zp, row16.data());
+        encoded = reinterpret_cast<const uint8_t*>(row16.data());
+      } else {
+        // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift: its
+        // byte is the raw byte minus the shift modulo 256, signed or not (a plain copy for
+        // symmetric int8 weights).
+        EncodeShifted(w, per_channel, static_cast<uint8_t>(shift), row8.data());
+        encoded = row8.data();
+      }
       for (int32_t t = 0; t < src.ks; ++t) {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
-        const uint8_t* wt = w + static_cast<size_t>(ft) * src.kc;
-        for (int32_t g = 0; g < groups; ++g) {
-          const size_t at = ((static_cast<size_t>(t) * groups + g) * nr + j) * kr;
-          const int32_t k0 = g * kr;
-          const int32_t count = std::min(kr, src.kc - k0);
-          if (wb == 2) {
-            for (int32_t q = 0; q < count; ++q) {
-              const int16_t v = static_cast<int16_t>(Centered(wt[k0 + q], u8, zp));
-              std::memcpy(values + (at + q) * 2, &v, 2);
-            }
-          } else {
-            // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift:
-            // its byte is the raw byte minus the shift modulo 256, signed or not (a plain copy
-            // for symmetric int8 weights).
-            const uint8_t byte_shift = static_cast<uint8_t>(shift);
-            for (int32_t q = 0; q < count; ++q) {
-              values[at + q] = static_cast<uint8_t>(wt[k0 + q] - byte_shift);
-            }
-          }
+        const uint8_t* from = encoded + static_cast<size_t>(ft) * src.kc * wb;
+        uint8_t* to = values + (static_cast<size_t>(t) * groups * nr + j) * group_bytes;
+        ScatterGroups(from, to, group_bytes, block_step, full_groups);
+        if (tail > 0) {
+          std::memcpy(to + full_groups * block_step, from + full_groups * group_bytes,
+                      static_cast<size_t>(tail) * wb);
         }
       }
     }
