@@ -202,11 +202,13 @@ Status Model::Validate(const LoadOptions& options) {
     }
   }
 
-  auto check_index = [&](int32_t index, bool allow_absent, const std::string& what) -> Status {
+  // `what` names the reference; it is formatted only for the error (a model load formats
+  // nothing on success: in a browser's first, unoptimized run each format costs tens of us).
+  auto check_index = [&](int32_t index, bool allow_absent, auto what) -> Status {
     if (allow_absent && index == -1) return Status::Ok();
     if (index < 0 || static_cast<size_t>(index) >= num_tensors) {
-      return InvalidModel("%s refers to tensor %d, but the model has %zu tensors", what.c_str(),
-                          index, num_tensors);
+      return InvalidModel("%s refers to tensor %d, but the model has %zu tensors",
+                          std::string(what()).c_str(), index, num_tensors);
     }
     return Status::Ok();
   };
@@ -215,7 +217,7 @@ Status Model::Validate(const LoadOptions& options) {
   std::vector<uint8_t> produced(num_tensors, 0);  // written before the current operator runs
   if (fb_->inputs()) {
     for (int32_t idx : *fb_->inputs()) {
-      WISP_RETURN_IF_ERROR(check_index(idx, false, "graph input"));
+      WISP_RETURN_IF_ERROR(check_index(idx, false, [] { return "graph input"; }));
       if (tensors_[idx].is_constant()) {
         return InvalidModel("graph input %s is a constant", DescribeTensor(idx).c_str());
       }
@@ -240,37 +242,39 @@ Status Model::Validate(const LoadOptions& options) {
     if (d.type < fb::OpType::MIN || d.type > fb::OpType::MAX) {
       return InvalidModel("operator %zu: unknown operator type %d", i, static_cast<int>(d.type));
     }
-    const std::string where = StrFormat("operator %zu (%s)", i, OpTypeName(d.type));
+    auto where = [&] { return StrFormat("operator %zu (%s)", i, OpTypeName(d.type)); };
     if (op->inputs()) d.inputs.assign(op->inputs()->begin(), op->inputs()->end());
     if (op->outputs()) d.outputs.assign(op->outputs()->begin(), op->outputs()->end());
     if (op->intermediates()) {
       d.intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
     }
     for (size_t k = 0; k < d.inputs.size(); ++k) {
-      WISP_RETURN_IF_ERROR(
-          check_index(d.inputs[k], true, StrFormat("%s input %zu", where.c_str(), k)));
+      WISP_RETURN_IF_ERROR(check_index(
+          d.inputs[k], true, [&] { return StrFormat("%s input %zu", where().c_str(), k); }));
       if (d.inputs[k] >= 0 && !produced[d.inputs[k]]) {
-        return InvalidModel("%s: input %zu %s is read before any operator writes it", where.c_str(),
-                            k, DescribeTensor(d.inputs[k]).c_str());
+        return InvalidModel("%s: input %zu %s is read before any operator writes it",
+                            where().c_str(), k, DescribeTensor(d.inputs[k]).c_str());
       }
     }
     for (size_t k = 0; k < d.intermediates.size(); ++k) {
-      WISP_RETURN_IF_ERROR(check_index(d.intermediates[k], false,
-                                       StrFormat("%s intermediate %zu", where.c_str(), k)));
+      WISP_RETURN_IF_ERROR(check_index(d.intermediates[k], false, [&] {
+        return StrFormat("%s intermediate %zu", where().c_str(), k);
+      }));
     }
-    if (d.outputs.empty()) return InvalidModel("%s has no outputs", where.c_str());
+    if (d.outputs.empty()) return InvalidModel("%s has no outputs", where().c_str());
     for (size_t k = 0; k < d.outputs.size(); ++k) {
       const int32_t o = d.outputs[k];
-      WISP_RETURN_IF_ERROR(check_index(o, false, StrFormat("%s output %zu", where.c_str(), k)));
+      WISP_RETURN_IF_ERROR(
+          check_index(o, false, [&] { return StrFormat("%s output %zu", where().c_str(), k); }));
       if (tensors_[o].is_constant() || tensors_[o].is_variable) {
-        return InvalidModel("%s: output %zu %s is a constant or variable", where.c_str(), k,
+        return InvalidModel("%s: output %zu %s is a constant or variable", where().c_str(), k,
                             DescribeTensor(o).c_str());
       }
       if (produced[o]) {
         return InvalidModel(
             "%s: output %zu %s is already written by a graph input or an earlier "
             "operator",
-            where.c_str(), k, DescribeTensor(o).c_str());
+            where().c_str(), k, DescribeTensor(o).c_str());
       }
       produced[o] = 1;
     }
@@ -278,7 +282,7 @@ Status Model::Validate(const LoadOptions& options) {
 
   if (fb_->outputs()) {
     for (int32_t idx : *fb_->outputs()) {
-      WISP_RETURN_IF_ERROR(check_index(idx, false, "graph output"));
+      WISP_RETURN_IF_ERROR(check_index(idx, false, [] { return "graph output"; }));
       if (!produced[idx]) {
         return InvalidModel("graph output %s is never written", DescribeTensor(idx).c_str());
       }

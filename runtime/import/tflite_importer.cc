@@ -230,7 +230,9 @@ class TfliteImporter {
 
  private:
   Status Open();
-  Status ResolveBuffer(uint32_t buffer_index, const std::string& owner, const uint8_t** data,
+  // The bytes of buffer `buffer_index`; owner() names its user in an error (formatted only then).
+  template <typename Owner>
+  Status ResolveBuffer(uint32_t buffer_index, const Owner& owner, const uint8_t** data,
                        size_t* size) const;
   Status ImportTensors();
   Status ImportTensor(int32_t index, const tfl::Tensor* tensor);
@@ -357,14 +359,15 @@ Status TfliteImporter::Open() {
 
 // Finds the bytes of buffer `buffer_index`: inline in the FlatBuffer, or (models over 2 GiB) at
 // an absolute file offset. Index 0 is the empty sentinel. An empty buffer yields size 0.
-Status TfliteImporter::ResolveBuffer(uint32_t buffer_index, const std::string& owner,
+template <typename Owner>
+Status TfliteImporter::ResolveBuffer(uint32_t buffer_index, const Owner& owner,
                                      const uint8_t** data, size_t* size) const {
   *data = nullptr;
   *size = 0;
   if (buffer_index == 0) return Status::Ok();
   if (buffer_index >= num_buffers_) {
     return InvalidModel("%s: buffer index %u is out of range (the model has %zu buffers)",
-                        owner.c_str(), buffer_index, num_buffers_);
+                        std::string(owner()).c_str(), buffer_index, num_buffers_);
   }
   const tfl::Buffer* buffer = model_->buffers()->Get(buffer_index);
   if (buffer->data() && buffer->data()->size() > 0) {
@@ -379,7 +382,8 @@ Status TfliteImporter::ResolveBuffer(uint32_t buffer_index, const std::string& o
       return InvalidModel(
           "%s: buffer %u at byte offset %llu with size %llu lies beyond the end "
           "of the %zu-byte file",
-          owner.c_str(), buffer_index, static_cast<unsigned long long>(buffer->offset()),
+          std::string(owner()).c_str(), buffer_index,
+          static_cast<unsigned long long>(buffer->offset()),
           static_cast<unsigned long long>(buffer->size()), file_size_);
     }
     *data = file_ + buffer->offset();
@@ -428,7 +432,8 @@ Status TfliteImporter::ImportTensor(int32_t index, const tfl::Tensor* tensor) {
   TensorInfo& info = tensors_[index];
   info.name = tensor->name() ? tensor->name()->str() : std::string();
   info.is_variable = tensor->is_variable();
-  const std::string where = DescribeTensor(index);
+  // Formatted only for an error: a model load formats nothing on success.
+  auto where = [&] { return DescribeTensor(index); };
 
   // Whatever goes wrong below, the builder gets one tensor per TFLite tensor so indices match.
   auto add_placeholder = [&]() { builder_.AddTensor(info.name, DType::FLOAT32, {}); };
@@ -447,7 +452,7 @@ Status TfliteImporter::ImportTensor(int32_t index, const tfl::Tensor* tensor) {
 
   if (const auto* shape = tensor->shape()) {
     if (shape->size() > kMaxRank) {
-      return InvalidModel("%s: rank %u exceeds the supported maximum of %zu", where.c_str(),
+      return InvalidModel("%s: rank %u exceeds the supported maximum of %zu", where().c_str(),
                           shape->size(), kMaxRank);
     }
     info.shape.assign(shape->begin(), shape->end());
@@ -463,13 +468,13 @@ Status TfliteImporter::ImportTensor(int32_t index, const tfl::Tensor* tensor) {
   }
   const int64_t num_elements = NumElements(info.shape);
   if (num_elements < 0) {
-    return InvalidModel("%s: shape %s has too many elements", where.c_str(),
+    return InvalidModel("%s: shape %s has too many elements", where().c_str(),
                         ShapeToString(info.shape).c_str());
   }
   const uint64_t bytes = static_cast<uint64_t>(num_elements) * DTypeSize(info.dtype);
   if (bytes > kMaxTensorBytes) {
     return InvalidModel("%s: shape %s of %s needs %llu bytes, beyond the supported limit",
-                        where.c_str(), ShapeToString(info.shape).c_str(), DTypeName(info.dtype),
+                        where().c_str(), ShapeToString(info.shape).c_str(), DTypeName(info.dtype),
                         static_cast<unsigned long long>(bytes));
   }
   info.bytes = static_cast<size_t>(bytes);
@@ -489,11 +494,11 @@ Status TfliteImporter::ImportTensor(int32_t index, const tfl::Tensor* tensor) {
   if (has_data) {
     if (info.is_variable) {
       return InvalidModel("%s: a variable tensor with constant data (buffer %u) is not supported",
-                          where.c_str(), tensor->buffer());
+                          where().c_str(), tensor->buffer());
     }
     if (data_size != info.bytes) {
       return InvalidModel("%s: buffer %u holds %zu bytes, but shape %s of %s needs %zu",
-                          where.c_str(), tensor->buffer(), data_size,
+                          where().c_str(), tensor->buffer(), data_size,
                           ShapeToString(info.shape).c_str(), DTypeName(info.dtype), info.bytes);
     }
     info.is_constant = true;
@@ -515,7 +520,7 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
       info->dtype == DType::BOOL) {
     return Status::Ok();
   }
-  const std::string where = DescribeTensor(index);
+  auto where = [&] { return DescribeTensor(index); };
   if (q->details_type() != tfl::QuantizationDetails::NONE) {
     unsupported_tensors_.push_back(
         StrFormat("#%d '%s' (custom quantization)", index, info->name.c_str()));
@@ -525,19 +530,19 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
   const size_t num_scales = q->scale()->size();
   const size_t num_zero_points = q->zero_point() ? q->zero_point()->size() : 0;
   if (num_zero_points != num_scales && num_zero_points != 0) {
-    return InvalidModel("%s: %zu quantization scales but %zu zero points", where.c_str(),
+    return InvalidModel("%s: %zu quantization scales but %zu zero points", where().c_str(),
                         num_scales, num_zero_points);
   }
   const int32_t rank = static_cast<int32_t>(info->shape.size());
   const int32_t axis = q->quantized_dimension();
   if (num_scales > 1) {
     if (axis < 0 || axis >= rank) {
-      return InvalidModel("%s: quantized_dimension %d is outside rank %d", where.c_str(), axis,
+      return InvalidModel("%s: quantized_dimension %d is outside rank %d", where().c_str(), axis,
                           rank);
     }
     if (static_cast<int64_t>(num_scales) != info->shape[axis]) {
-      return InvalidModel("%s: %zu per-channel scales but dimension %d has size %d", where.c_str(),
-                          num_scales, axis, info->shape[axis]);
+      return InvalidModel("%s: %zu per-channel scales but dimension %d has size %d",
+                          where().c_str(), num_scales, axis, info->shape[axis]);
     }
     info->quant.axis = axis;
   } else {
@@ -552,11 +557,11 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
     const float scale = q->scale()->Get(item);
     if (!std::isfinite(scale) || scale <= 0.0f) {
       return InvalidModel("%s: quantization scale[%zu] = %g is not a positive finite number",
-                          where.c_str(), c, static_cast<double>(scale));
+                          where().c_str(), c, static_cast<double>(scale));
     }
     const int64_t zero_point = num_zero_points ? q->zero_point()->Get(item) : 0;
     if (zero_point < zp_min || zero_point > zp_max) {
-      return InvalidModel("%s: zero point %lld is outside the %s range", where.c_str(),
+      return InvalidModel("%s: zero point %lld is outside the %s range", where().c_str(),
                           static_cast<long long>(zero_point), DTypeName(info->dtype));
     }
     info->quant.scale[c] = scale;
@@ -726,7 +731,8 @@ void TfliteImporter::WriteMetadata() {
         tflite_metadata_seen = true;
         const uint8_t* data = nullptr;
         size_t size = 0;
-        const Status st = ResolveBuffer(entry->buffer(), kTfliteMetadataEntry, &data, &size);
+        const Status st = ResolveBuffer(
+            entry->buffer(), [] { return kTfliteMetadataEntry; }, &data, &size);
         if (st.ok()) {
           WriteTfliteMetadata(data, size);
         } else {
@@ -738,7 +744,10 @@ void TfliteImporter::WriteMetadata() {
       const uint8_t* data = nullptr;
       size_t size = 0;
       // Optional information: a bad reference is ignored rather than failing the import.
-      if (!ResolveBuffer(entry->buffer(), "metadata", &data, &size).ok()) continue;
+      if (!ResolveBuffer(
+               entry->buffer(), [] { return "metadata"; }, &data, &size)
+               .ok())
+        continue;
       std::string version;
       for (size_t k = 0; k < size && k < 64 && data[k] != 0; ++k) {
         version += (data[k] >= 0x20 && data[k] < 0x7f) ? static_cast<char>(data[k]) : '?';
