@@ -48,6 +48,22 @@ const uint8_t* FlipImage(const KernelContext& ctx, const uint8_t* input, size_t 
   return flipped;
 }
 
+// The input tensor widened to int16 (sign-extended int8, zero-extended uint8) into `wide`, split
+// over `tasks`; returns `wide` as bytes. Plain loops: the compiler vectorises them.
+const uint8_t* WidenImage(const KernelContext& ctx, const uint8_t* input, size_t count, bool uint8,
+                          int tasks, int16_t* wide) {
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+    const size_t i0 = count * t / tasks, i1 = count * (t + 1) / tasks;
+    if (uint8) {
+      for (size_t i = i0; i < i1; ++i) wide[i] = input[i];
+    } else {
+      const int8_t* x = reinterpret_cast<const int8_t*>(input);
+      for (size_t i = i0; i < i1; ++i) wide[i] = x[i];
+    }
+  });
+  return reinterpret_cast<const uint8_t*>(wide);
+}
+
 }  // namespace
 
 // ---- GEMM ---------------------------------------------------------------------------------------
@@ -119,11 +135,24 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     flip_row_bytes_ = static_cast<size_t>(g.kernel_h) * kEdgeTapBytes;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
+  // Windowed layers on a kernel that widens its inputs to int16: the image is widened once per
+  // invoke into scratch, and the kernel reads the taps in place (each input value is otherwise
+  // widened once per tap it falls in, in every call).
+  const QGemmFn int16_fn = f.uint8 ? k->qu8_int16_input : k->qs8_int16_input;
+  if (!pointwise_ && !patches_ && !row_taps_ && int16_fn != nullptr) {
+    int16_fn_ = int16_fn;
+    input_uint8_ = f.uint8;
+    // Slack past the last pixel (and the zero buffer's) for the kernel's k-group over-read.
+    wide_image_scratch_ = ctx.RequestScratch((InputBytes(g) + kZeroSlack) * sizeof(int16_t));
+    const int32_t zp = f.uint8 ? static_cast<int32_t>(static_cast<uint8_t>(f.input_zero_point))
+                               : static_cast<int32_t>(static_cast<int8_t>(f.input_zero_point));
+    zero_int16_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<int16_t>(zp));
+  }
   // Windowed int8 layers: every input byte is read once per tap it falls in and per block of
   // channels, so the whole input is flipped once per invoke into scratch instead (unless the
   // kernel flips for free).
-  if (!pointwise_ && !patches_ && !row_taps_ && !f.uint8 && k->qs8_flipped_input != nullptr &&
-      !k->free_input_flip && !packed_->needs_row_sums) {
+  if (!pointwise_ && !patches_ && !row_taps_ && int16_fn_ == nullptr && !f.uint8 &&
+      k->qs8_flipped_input != nullptr && !k->free_input_flip && !packed_->needs_row_sums) {
     flipped_fn_ = k->qs8_flipped_input;
     image_flip_scratch_ = ctx.RequestScratch(InputBytes(g) + kZeroSlack);
   }
@@ -293,7 +322,16 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
     input = FlipImage(ctx, input, InputBytes(g_), tasks,
                       static_cast<uint8_t*>(ctx.scratch(image_flip_scratch_)));
   }
-  const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * g_.in_c;
+  // With int16_fn_ the windows point into the widened image: pixels of 2 * in_c bytes.
+  ConvGeometry window_g = g_;
+  const uint8_t* zero = zero_.data();
+  if (int16_fn_ != nullptr) {
+    input = WidenImage(ctx, input, InputBytes(g_), input_uint8_, tasks,
+                       static_cast<int16_t*>(ctx.scratch(wide_image_scratch_)));
+    window_g.in_c *= static_cast<int32_t>(sizeof(int16_t));
+    zero = reinterpret_cast<const uint8_t*>(zero_int16_.data());
+  }
+  const size_t image_bytes = static_cast<size_t>(g_.in_h) * g_.in_w * window_g.in_c;
   const size_t out_row_bytes = static_cast<size_t>(g_.out_w) * g_.out_c;
   auto** tables = static_cast<const uint8_t**>(ctx.scratch(scratch_));
   uint8_t* patch_base =
@@ -341,7 +379,7 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
         }
         continue;
       }
-      BuildRowWindows(g_, windows_, input + image_bytes * b, oy, zero_.data(), table);
+      BuildRowWindows(window_g, windows_, input + image_bytes * b, oy, zero, table);
       for (int32_t ox = 0; ox < g_.out_w; ox += mr) {
         const size_t rows_here = static_cast<size_t>(std::min(mr, g_.out_w - ox));
         for (size_t r = 0; r < rows_here; ++r) windows[r] = table + (ox + r) * windows_.stride;
@@ -367,9 +405,11 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
           row_sums_(rows_here, g_.in_c, ks, windows, input_shift_, sums);
           row_sums = sums;
         }
-        (image_flip_scratch_ >= 0 ? flipped_fn_ : fn_)(
-            rows_here, g_.out_c, g_.in_c, ks, windows, packed_->data.data(),
-            out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+        (int16_fn_ ? int16_fn_
+         : image_flip_scratch_ >= 0
+             ? flipped_fn_
+             : fn_)(rows_here, g_.out_c, g_.in_c, ks, windows, packed_->data.data(),
+                    out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
       }
     }
   });

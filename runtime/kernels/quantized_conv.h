@@ -59,6 +59,12 @@ class QuantGemmPlan {
   QGemmFn flipped_fn_ = nullptr;
   int flip_scratch_ = -1;
   int image_flip_scratch_ = -1;  // windowed int8 layers: the input flipped once per invoke
+  // Windowed layers on kernels with an int16-input entry (GemmKernelInfo::qs8_int16_input): that
+  // entry, the scratch for the image widened once per invoke, and the zero buffer as int16.
+  QGemmFn int16_fn_ = nullptr;
+  bool input_uint8_ = false;
+  int wide_image_scratch_ = -1;
+  std::vector<int16_t> zero_int16_;
   size_t flip_row_bytes_ = 0;
   RowSumsFn row_sums_ = nullptr;              // set when the packed weights need row sums
   int32_t input_shift_ = 0;                   // what the kernel adds to input bytes (for row sums)

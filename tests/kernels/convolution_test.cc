@@ -15,7 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#ifndef __EMSCRIPTEN__
 #include "native/platform/thread_pool.h"
+#endif
 #include "op_test_util.h"
 #include "runtime/interpreter/thread_pool.h"
 #include "runtime/kernels/microkernels/config.h"
@@ -858,6 +860,9 @@ TEST(ConvolutionDepthwiseConv2D, FloatMicrokernelsMatchReference) {
 }  // namespace
 }  // namespace wisp
 
+// The thread tests need the native pool; the rest also runs as WebAssembly (tests/wasm), where
+// the plans meet the WebAssembly microkernels.
+#ifndef __EMSCRIPTEN__
 namespace wisp {
 namespace {
 
@@ -976,3 +981,4 @@ TEST(ConvolutionThreads, FullyConnectedSplitsRowsExactly) {
 
 }  // namespace
 }  // namespace wisp
+#endif  // __EMSCRIPTEN__

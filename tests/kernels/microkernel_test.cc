@@ -173,6 +173,31 @@ void CheckGemmKernel(const MicrokernelEntry<GemmKernelInfo>& e, uint32_t seed) {
       ASSERT_EQ(flipped_out, out) << "flipped-input entry point";
     }
 
+    // The same inputs widened to int16 by the caller (GemmKernelInfo::qs8_int16_input,
+    // qu8_int16_input) give the same bytes.
+    const QGemmFn int16_fn = uint8 ? e.info->qu8_int16_input : e.info->qs8_int16_input;
+    if (int16_fn != nullptr) {
+      std::vector<int16_t> wpool(pool.size()), wzero(zero.size());
+      for (size_t i = 0; i < pool.size(); ++i) {
+        wpool[i] = static_cast<int16_t>(ValueOf(pool[i], uint8));
+      }
+      for (size_t i = 0; i < zero.size(); ++i) {
+        wzero[i] = static_cast<int16_t>(ValueOf(zero[i], uint8));
+      }
+      std::vector<const uint8_t*> wtaps(taps.size());
+      for (size_t i = 0; i < taps.size(); ++i) {
+        const int16_t* p =
+            taps[i] == zero.data() ? wzero.data() : wpool.data() + (taps[i] - pool.data());
+        wtaps[i] = reinterpret_cast<const uint8_t*>(p);
+      }
+      std::vector<GemmWindow> wwindows(mr);
+      for (size_t r = 0; r < mr; ++r) wwindows[r] = wtaps.data() + r * ks;
+      std::vector<uint8_t> wide_out(mr * c_stride, 0xA5);
+      int16_fn(mr, nc, kc, ks, wwindows.data(), packed.data.data(), wide_out.data(), c_stride,
+               nullptr, &epilogue);
+      ASSERT_EQ(wide_out, out) << "int16-input entry point";
+    }
+
     for (size_t r = 0; r < mr; ++r) {
       for (size_t c = 0; c < nc; ++c) {
         uint32_t acc = static_cast<uint32_t>(bias[c]);

@@ -65,6 +65,13 @@ struct GemmKernelInfo {
   // The kernel's own flip costs nothing (AVX-512 folds the XOR into the broadcast load), so a
   // caller gains nothing by flipping rows beforehand and should call qs8 directly.
   bool free_input_flip = false;
+  // Kernels with int16 weights (weight_bytes == 2) that widen their inputs to int16 themselves:
+  // the same products from windows that point at int16 values, sign-extended int8 (qs8) or
+  // zero-extended uint8 (qu8), each tap followed by at least one readable int16 (kc is read in
+  // k groups). A windowed layer then widens its image once per invoke instead of each call
+  // widening its windows' taps. Null when the kernel has none.
+  QGemmFn qs8_int16_input = nullptr;
+  QGemmFn qu8_int16_input = nullptr;
 };
 
 }  // namespace wisp

@@ -43,6 +43,52 @@ void WidenRow(GemmWindow window, size_t kc, size_t kcp, size_t k0, size_t count,
   }
 }
 
+// The windows and output rows of the register block's R rows; rows past mr repeat the last one
+// (computed again, stored to the same place).
+template <int R>
+inline void RowsOf(size_t mr, const GemmWindow* windows, uint8_t* c, size_t c_stride,
+                   GemmWindow* win, uint8_t** out) {
+  for (int r = 0; r < R; ++r) {
+    const size_t rr = std::min<size_t>(r, mr - 1);
+    win[r] = windows[rr];
+    out[r] = c + rr * c_stride;
+  }
+}
+
+// Every row's accumulators start at the block's packed bias (8 channels at `w`).
+template <int R>
+inline void LoadBias(const uint8_t* w, v128_t* lo, v128_t* hi) {
+  const v128_t bias_lo = wasm_v128_load(w), bias_hi = wasm_v128_load(w + 16);
+  for (int r = 0; r < R; ++r) {
+    lo[r] = bias_lo;
+    hi[r] = bias_hi;
+  }
+}
+
+// Requantizes a block's accumulators (R rows x 8 channels; scales at `scales`) and stores the
+// first n channels of each row.
+template <typename T, int R>
+inline void StoreBlock(const v128_t* lo, const v128_t* hi, const uint8_t* scales,
+                       const WasmIntClamp& clamp, uint8_t* const* out, size_t n0, size_t n) {
+  const v128_t scale_lo = wasm_v128_load(scales), scale_hi = wasm_v128_load(scales + 16);
+  // Rows in pairs: both narrowed into one vector (row r in bytes 0-7, row r + 1 in 8-15).
+  for (int r = 0; r < R; r += 2) {
+    const int r1 = r + 1 < R ? r + 1 : r;
+    const v128_t bytes =
+        WasmNarrowClamp16<T>(WasmRequantizeIntClamp4(lo[r], scale_lo, clamp),
+                             WasmRequantizeIntClamp4(hi[r], scale_hi, clamp),
+                             WasmRequantizeIntClamp4(lo[r1], scale_lo, clamp),
+                             WasmRequantizeIntClamp4(hi[r1], scale_hi, clamp), clamp);
+    if (n == kNr) {
+      wasm_v128_store64_lane(out[r] + n0, bytes, 0);
+      if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
+    } else {
+      WasmStorePartial(out[r] + n0, bytes, n);
+      if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
+    }
+  }
+}
+
 // R rows are computed (the register block's rows, or 1: a fully connected layer of batch 1 would
 // otherwise compute its one row four times). With one row, alternate k steps go to a second pair
 // of accumulators so that the adds do not all wait on each other.
@@ -57,11 +103,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   alignas(16) int16_t wide[R][kChunk];
   GemmWindow win[R];
   uint8_t* out[R];
-  for (int r = 0; r < R; ++r) {
-    const size_t rr = std::min<size_t>(r, mr - 1);
-    win[r] = windows[rr];
-    out[r] = c + rr * c_stride;
-  }
+  RowsOf<R>(mr, windows, c, c_stride, win, out);
   const bool one_chunk = k_all <= kChunk;
   if (one_chunk) {
     for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, 0, k_all, wide[r]);
@@ -70,12 +112,8 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     v128_t lo[R], hi[R];
-    const v128_t bias_lo = wasm_v128_load(w), bias_hi = wasm_v128_load(w + 16);
+    LoadBias<R>(w, lo, hi);
     w += 32;
-    for (int r = 0; r < R; ++r) {
-      lo[r] = bias_lo;
-      hi[r] = bias_hi;
-    }
     v128_t lo2 = wasm_i32x4_splat(0), hi2 = wasm_i32x4_splat(0);  // R == 1 only
     for (size_t k0 = 0; k0 < k_all; k0 += chunk) {
       const size_t count = std::min(chunk, k_all - k0);
@@ -108,33 +146,62 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       lo[0] = wasm_i32x4_add(lo[0], lo2);
       hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
-    const v128_t scale_lo = wasm_v128_load(w), scale_hi = wasm_v128_load(w + 16);
+    StoreBlock<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
     w += 32;
-    const size_t n = std::min<size_t>(kNr, nc - n0);
-    // Rows in pairs: both narrowed into one vector (row r in bytes 0-7, row r + 1 in 8-15).
-    for (int r = 0; r < R; r += 2) {
-      const int r1 = r + 1 < R ? r + 1 : r;
-      const v128_t bytes =
-          WasmNarrowClamp16<T>(WasmRequantizeIntClamp4(lo[r], scale_lo, clamp),
-                               WasmRequantizeIntClamp4(hi[r], scale_hi, clamp),
-                               WasmRequantizeIntClamp4(lo[r1], scale_lo, clamp),
-                               WasmRequantizeIntClamp4(hi[r1], scale_hi, clamp), clamp);
-      if (n == kNr) {
-        wasm_v128_store64_lane(out[r] + n0, bytes, 0);
-        if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
-      } else {
-        WasmStorePartial(out[r] + n0, bytes, n);
-        if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
-      }
-    }
   }
 }
 
-template <typename T>
+// The int16-input entry (GemmKernelInfo::qs8_int16_input): the caller widened the whole image
+// once per invoke, so each tap of a window is read where it lies. GemmRows widens a window's taps
+// in every call, i.e. every input value once per tap it falls in (nine times in a 3x3 layer);
+// with 16-32 channels per pixel that was a fifth of the layer. kc is rounded up to a pair: the
+// odd value past a tap meets a zero weight (the caller's buffers have slack after the last tap).
+template <typename T, int R>
+void GemmRowsInt16Input(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+                        const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
+                        const QuantEpilogue* e) {
+  (void)row_sums;  // int16 weights never need row sums
+  const size_t kcp = (kc + kKr - 1) / kKr * kKr;
+  GemmWindow win[R];
+  uint8_t* out[R];
+  RowsOf<R>(mr, windows, c, c_stride, win, out);
+  const uint8_t* w = static_cast<const uint8_t*>(packed_w);
+  const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
+  for (size_t n0 = 0; n0 < nc; n0 += kNr) {
+    v128_t lo[R], hi[R];
+    LoadBias<R>(w, lo, hi);
+    w += 32;
+    for (size_t t = 0; t < ks; ++t) {
+      const int16_t* x[R];
+      for (int r = 0; r < R; ++r) x[r] = reinterpret_cast<const int16_t*>(win[r][t]);
+      for (size_t k = 0; k < kcp; k += kKr) {
+        const v128_t w_lo = wasm_v128_load(w), w_hi = wasm_v128_load(w + 16);
+        w += 32;
+        for (int r = 0; r < R; ++r) {
+          const v128_t xk = wasm_v128_load32_splat(x[r] + k);
+          lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_dot_i16x8(xk, w_lo));
+          hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_dot_i16x8(xk, w_hi));
+        }
+      }
+    }
+    StoreBlock<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
+    w += 32;
+  }
+}
+
+// kInt16Input: the int16-input entry. One row runs alone (a fully connected layer of batch 1
+// would otherwise compute its row four times).
+template <typename T, bool kInt16Input>
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
           const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
           const QuantEpilogue* e) {
-  if (mr == 1) {
+  if constexpr (kInt16Input) {
+    if (mr == 1) {
+      GemmRowsInt16Input<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    } else {
+      GemmRowsInt16Input<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    }
+  } else if (mr == 1) {
     GemmRows<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   } else {
     GemmRows<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
@@ -143,7 +210,15 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
 
 }  // namespace
 
-const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd = {
-    "q8_gemm_4x8c2__wasmsimd", GemmLayout{kMr, kNr, kKr, 2, {0, 0}}, Gemm<int8_t>, Gemm<uint8_t>};
+const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd = {"q8_gemm_4x8c2__wasmsimd",
+                                             GemmLayout{kMr, kNr, kKr, 2, {0, 0}},
+                                             Gemm<int8_t, false>,
+                                             Gemm<uint8_t, false>,
+                                             nullptr,
+                                             nullptr,
+                                             nullptr,
+                                             false,
+                                             Gemm<int8_t, true>,
+                                             Gemm<uint8_t, true>};
 
 }  // namespace wisp
