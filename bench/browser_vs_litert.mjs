@@ -11,7 +11,9 @@
 //   simd128   1 thread   Wisp.create({ threads: 1, simd: 'simd128' })  / LiteRT.js 'compat' (SIMD128 only)
 //   threads2  2 threads  Wisp.create({ threads: 2, simd: 'auto' })     / LiteRT.js 'threaded', numThreads 2
 //   cold      1 thread, relaxed: a fresh page, clock started before the runtime's module import, stopped
-//             after the first inference (init + model fetch + load included), default model tf2_mobilenet_v2_1.0_224_ptq
+//             after the first inference (init + model fetch + load included), default model tf2_mobilenet_v2_1.0_224_ptq;
+//             the next three inferences are timed too (not in the total: how soon the engine's optimizing
+//             compiler catches up)
 // Each round opens a fresh page per runtime; the order alternates (odd rounds Wisp first, even rounds
 // LiteRT.js first). Per round: first run, warm-up, then timed runs until --min-ms (bounded by
 // --max-runs and --max-ms) -> the round's median. Reported: the lower median over the rounds of each
@@ -237,7 +239,7 @@ const chromiumVersion = browser?.context.browser()?.version() ?? pageInfo.userAg
 const fmt = (x) => (x == null || !Number.isFinite(x) ? '–' : x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toFixed(2));
 const short = (r) => (r.error ? `ERROR (${r.error.stage}) ${r.error.message.split('\n')[0].slice(0, 160)}`
   : r.e2e ? `${(r.variant ?? '?').padEnd(9)} median ${fmt(r.e2e.median)} ms (min ${fmt(r.e2e.min)}, p90 ${fmt(r.e2e.p90)}, n=${r.e2e.n}${r.batch > 1 ? `x${r.batch}` : ''}, invoke ${fmt(r.invoke?.median)}${r.profile?.totalUs != null ? `, profile ${fmt(r.profile.totalUs / 1000)}` : ''})`
-    : `${(r.variant ?? '?').padEnd(9)} total ${fmt(r.totalMs)} ms (import ${fmt(r.importMs)}, init ${fmt(r.initMs)}, load ${fmt(r.loadMs)}, first run ${fmt(r.firstRunMs)})`);
+    : `${(r.variant ?? '?').padEnd(9)} total ${fmt(r.totalMs)} ms (import ${fmt(r.importMs)}, init ${fmt(r.initMs)}, load ${fmt(r.loadMs)}, first run ${fmt(r.firstRunMs)}${r.nextRunsMs?.length ? `; next runs ${r.nextRunsMs.map(fmt).join(', ')}` : ''})`);
 const goldenTag = (r) => (!r.golden ? '' : r.golden.every((g) => g.exact) ? ' golden:exact'
   : ` golden:${r.golden.map((g, i) => (g.exact ? `out${i} exact` : `out${i} DIFF ${g.why ?? `max|d|=${g.maxAbsDiff} n=${g.nDiff}/${g.n}`}`)).join(',')}`);
 
