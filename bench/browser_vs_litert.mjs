@@ -13,7 +13,8 @@
 //   cold      1 thread, relaxed: a fresh page, clock started before the runtime's module import, stopped
 //             after the first inference (init + model fetch + load included), default model tf2_mobilenet_v2_1.0_224_ptq;
 //             the next three inferences are timed too (not in the total: how soon the engine's optimizing
-//             compiler catches up)
+//             compiler catches up). Wisp is imported from web/dist/wisp.bundle.mjs, the package's
+//             single-file bundle (LiteRT.js from its bundled dist/index.js), or from src/ if not built.
 // Each round opens a fresh page per runtime; the order alternates (odd rounds Wisp first, even rounds
 // LiteRT.js first). Per round: first run, warm-up, then timed runs until --min-ms (bounded by
 // --max-runs and --max-ms) -> the round's median. Reported: the lower median over the rounds of each
@@ -73,6 +74,10 @@ if (!fs.existsSync(path.join(WISP_WEB, 'src', 'wisp.mjs'))) fail(`${path.join(WI
 if (!fs.existsSync(path.join(LITERT_DIR, 'core', 'package.json'))) fail('@litertjs/core is not installed: cd web && npm ci --ignore-scripts');
 if (!fs.existsSync(path.join(SHARED, 'goldens', 'manifest.json'))) fail(`no goldens in ${SHARED} (set WISP_SHARED)`);
 const litertVersion = JSON.parse(fs.readFileSync(path.join(LITERT_DIR, 'core', 'package.json'), 'utf8')).version;
+// The page imports Wisp as a page without a bundler would, from the package's prebuilt
+// single-file bundle (wasm/bundle.mjs; LiteRT.js ships its dist/index.js bundled too), or from
+// the sources when the bundle was not built.
+const WISP_MODULE = fs.existsSync(path.join(WISP_WEB, 'dist', 'wisp.bundle.mjs')) ? '/web/dist/wisp.bundle.mjs' : '/web/src/wisp.mjs';
 
 // ---- models and their first golden case -----------------------------------------------------
 const manifest = loadManifest();
@@ -250,12 +255,12 @@ const order = (round) => (round % 2 === 1 ? ['wisp', 'litert'] : ['litert', 'wis
 const startedAt = new Date();
 const loadStart = os.loadavg();
 console.error(`Wisp vs LiteRT.js ${litertVersion}, headless Chromium ${chromiumVersion}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
-console.error(`models: ${models.join(', ')}\nconfigs: ${configs.join(', ')}; rounds ${rounds}, min ${minMs} ms per round`);
+console.error(`models: ${models.join(', ')}\nconfigs: ${configs.join(', ')}; rounds ${rounds}, min ${minMs} ms per round; Wisp from ${WISP_MODULE}`);
 
 async function measure(model, config, side, round, fn) {
   const c = CONFIGS[config];
   const cs = caseOf(model);
-  const args = { side, model, threads: c.threads, simd: c.simd, litertVariant: c.litertVariant, ...cs, bench: BENCH, profile };
+  const args = { side, model, threads: c.threads, simd: c.simd, litertVariant: c.litertVariant, ...cs, bench: BENCH, profile, wispModule: WISP_MODULE };
   const r = await inFreshPage(fn, args, fn === 'coldSide' ? COLD_TIMEOUT_MS : EVAL_TIMEOUT_MS);
   r.round = round;
   entry(model, config)[side].push(r);
@@ -390,7 +395,7 @@ if (jsonOut) {
     chromium: { version: chromiumVersion, executable: CHROMIUM, userAgent: pageInfo.userAgent, crossOriginIsolated: pageInfo.crossOriginIsolated, hardwareConcurrency: pageInfo.hardwareConcurrency },
     node: process.version, cpu: os.cpus()[0]?.model, ncpu: os.cpus().length,
     machineLoad: { loadavgStart: loadStart, loadavgEnd: os.loadavg(), note: 'per round: othersCores = CPU cores used by processes other than this one and Chromium' },
-    litert: `@litertjs/core ${litertVersion}`, wispCommit, wispWeb: WISP_WEB, shared: SHARED,
+    litert: `@litertjs/core ${litertVersion}`, wispCommit, wispWeb: WISP_WEB, wispModule: WISP_MODULE, shared: SHARED,
     settings: { configs: Object.fromEntries(configs.map((c) => [c, CONFIGS[c]])), rounds, coldRounds, coldModel, bench: BENCH, profile },
     method: 'fresh page per runtime and round, order alternating; per round median of timed runs after warm-up; reported = min over rounds of the per-round medians (cold: min over rounds of the cold-start time)',
     summary, rounds: Object.values(results), mismatches, floatNotBitExact: floatNear.map(describeDiff), errors, notes, console: consoleLog,

@@ -4,7 +4,6 @@
 // Both runtimes are imported dynamically, only when asked for.
 import { compileModel, makeInputBuffers, infer, disposeModel } from './litert_lowlevel.mjs';
 
-const WISP_URL = '/web/src/wisp.mjs';
 const LITERT_URL = '/nm/@litertjs/core/dist/index.js';
 const LITERT_WASM_DIR = '/nm/@litertjs/core/wasm/';
 const now = () => performance.now();
@@ -140,7 +139,7 @@ function wispOutputOptions(m, inputs) {
 
 async function benchWisp(a) {
   const res = { side: 'wisp' };
-  const { Wisp } = await import(WISP_URL);
+  const { Wisp } = await import(a.wispModule);
   let t = now();
   const rt = await wispCreate(Wisp, a.threads, a.simd);
   res.initMs = now() - t;
@@ -180,7 +179,7 @@ async function coldWisp(a) {
   // the input is not part of a cold start: fetched before the clock starts
   const inputs = await Promise.all(a.inputs.map(async (i) => typed(await fetchBytes(i.url), i.dtype)));
   const t0 = now();
-  const { Wisp } = await import(WISP_URL);
+  const { Wisp } = await import(a.wispModule);
   const t1 = now();
   const rt = await wispCreate(Wisp, a.threads, a.simd);
   const t2 = now();

@@ -38,7 +38,7 @@ cmake --build build/wasm -j"$(nproc)"
 echo "== sizes (bytes: raw / gzip -9)"
 for f in web/dist/wisp_simd.wasm web/dist/wisp_relaxed.wasm web/dist/wisp_simd_mt.wasm web/dist/wisp_relaxed_mt.wasm \
          web/dist/wisp_simd.mjs web/dist/wisp_simd_mt.mjs web/dist/wisp_simd_mt.worker.js \
-         web/src/wisp.mjs web/src/worker.mjs web/src/image.mjs; do
+         web/dist/wisp.bundle.mjs web/src/wisp.mjs web/src/worker.mjs web/src/image.mjs; do
   printf '  %-32s %9d %9d\n' "${f#web/}" "$(stat -c %s "$f")" "$(gzip -9 -c "$f" | wc -c)"
 done
 
@@ -46,7 +46,12 @@ echo "== npm pack: install the tarball into a scratch project and run a model fr
 pack_dir=$(mktemp -d)
 trap 'rm -rf "$pack_dir"' EXIT
 tarball=$(cd web && npm pack --silent --pack-destination "$pack_dir" | tail -1)
-tar -tzf "$pack_dir/$tarball" | sed 's/^/  /'
+packed_files=$(tar -tzf "$pack_dir/$tarball")
+sed 's/^/  /' <<<"$packed_files"
+if ! grep -qx 'package/dist/wisp.bundle.mjs' <<<"$packed_files"; then
+  echo "the package lacks dist/wisp.bundle.mjs (wasm/bundle.mjs, run by the wasm build)" >&2
+  exit 1
+fi
 mkdir -p "$pack_dir/app"
 (cd "$pack_dir/app" && echo '{"name":"app","private":true,"type":"module"}' > package.json &&
   npm install --offline --no-audit --no-fund --silent "../$tarball" &&

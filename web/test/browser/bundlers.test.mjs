@@ -65,8 +65,15 @@ before(async () => {
   if (skip) return;
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'wisp-bundlers-'));
   await buildApps();
+  // plain.html with its import map pointed at the prebuilt single-file bundle instead of src/.
+  const bundlePage = path.join(out, 'bundle-page');
+  fs.cpSync(path.join(FIXTURES, 'app'), path.join(bundlePage, 'app'), { recursive: true });
+  const plain = fs.readFileSync(path.join(FIXTURES, 'plain.html'), 'utf8');
+  assert.match(plain, /"wisp-runtime": "\/src\/wisp\.mjs"/);
+  fs.writeFileSync(path.join(bundlePage, 'index.html'), plain.replace('"/src/wisp.mjs"', '"/dist/wisp.bundle.mjs"'));
   const mounts = {
     '/esbuild/': path.join(out, 'esbuild'), '/esbuild-mt/': path.join(out, 'esbuild-mt'), '/vite/': path.join(out, 'vite'),
+    '/bundle-page/': bundlePage,
   };
   server = await startServer({ coi: true, mounts });
   plainServer = await startServer({ coi: false, mounts });
@@ -154,6 +161,32 @@ test('plain <script type="module"> page with an import map: single-threaded and 
   assertGolden(t, threaded, 'plain');
   assert.equal(threaded.variant.name, 'relaxed-mt', threaded.variant.fallback ?? '');
   assert.equal(threaded.variant.numThreads, 2);
+});
+
+test('the prebuilt dist/wisp.bundle.mjs in a plain page: one module request, single-threaded and threaded, bit-exact', { skip, timeout: 180000 }, async (t) => {
+  assert.ok(fs.existsSync(path.join(WEB_DIR, 'dist/wisp.bundle.mjs')), 'web/dist/wisp.bundle.mjs is not built (wasm/bundle.mjs)');
+  const modes = [{ threads: 1 }, { threads: 2 }];
+  const page = await browser.context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  page.on('pageerror', (e) => pageErrors.push(`bundle-page: ${String(e).slice(0, 500)}`));
+  let single, threaded;
+  try {
+    await page.goto(`${server.url}/bundle-page/index.html?modes=${encodeURIComponent(JSON.stringify(modes))}`, { timeout: 60000 });
+    await page.waitForFunction(() => window.wispResults, null, { timeout: 120000 });
+    [single, threaded] = await page.evaluate(() => window.wispResults);
+  } finally {
+    await page.close();
+  }
+  assertGolden(t, single, 'prebuilt bundle');
+  assertGolden(t, threaded, 'prebuilt bundle');
+  assert.equal(threaded.variant.name, 'relaxed-mt', threaded.variant.fallback ?? '');
+  assert.equal(threaded.variant.numThreads, 2);
+  // The package's code came in one file: nothing from src/, and of dist/'s glue only the threaded
+  // variant's, which the bundle imports when a threaded runtime starts.
+  assert.ok(requests.includes('/dist/wisp.bundle.mjs'), requests.join(', '));
+  assert.deepEqual(requests.filter((p) => p.startsWith('/src/')), []);
+  assert.deepEqual(requests.filter((p) => /^\/dist\/wisp_(simd|relaxed)\.mjs$|^\/dist\/wisp_urls\.mjs$/.test(p)), []);
 });
 
 test('dedicated module Worker and SharedWorker each run vww_96_int8 bit-exact', { skip, timeout: 180000 }, async (t) => {
