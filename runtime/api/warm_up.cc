@@ -108,25 +108,29 @@ std::vector<uint8_t> SyntheticNetwork(DType dt) {
     b.AddOperator(fb::OpType::DEPTHWISE_CONV_2D, {in, f, bias("b", c)}, {out}, Options(o));
   };
 
+  // An inverted residual block as MobileNetV2 has them: the pointwise convolutions carry most of
+  // a real model's work, so they get most of the warm-up's too (an expansion to 96 channels).
   const int32_t input = tensor("input", {1, 16, 16, 3});
   const int32_t t1 = tensor("t1", {1, 8, 8, 16});
   const int32_t t2 = tensor("t2", {1, 8, 8, 16});
-  const int32_t t3 = tensor("t3", {1, 8, 8, 24});
-  const int32_t t4 = tensor("t4", {1, 4, 4, 24});
+  const int32_t t3 = tensor("t3", {1, 8, 8, 96});
+  const int32_t t4 = tensor("t4", {1, 4, 4, 96});
   const int32_t t5 = tensor("t5", {1, 4, 4, 24});
   const int32_t t6 = tensor("t6", {1, 4, 4, 24});
+  const int32_t t6b = tensor("t6b", {1, 4, 4, 24});
   const int32_t t7 = tensor("t7", {1, 4, 4, 16});
   const int32_t t8 = tensor("t8", {1, 1, 1, 16});
   const int32_t t9 = tensor("t9", {1, 10});
   const int32_t output = b.AddTensor("output", dt, {1, 10}, act_quant(1.0f / 256, u8 ? 0 : -128));
   conv(input, t1, 3, 2, 3, 16, "first");
   dwconv(t1, t2, 1, 16, "dw1");
-  conv(t2, t3, 1, 1, 16, 24, "pw1");
-  dwconv(t3, t4, 2, 24, "dw2");
-  conv(t4, t5, 1, 1, 24, 24, "pw2");
+  conv(t2, t3, 1, 1, 16, 96, "pw1");
+  dwconv(t3, t4, 2, 96, "dw2");
+  conv(t4, t5, 1, 1, 96, 24, "pw2");
+  conv(t5, t6, 1, 1, 24, 24, "pw3");
   fb::BinaryOptionsT add;
-  b.AddOperator(fb::OpType::ADD, {t4, t5}, {t6}, Options(add));
-  conv(t6, t7, 3, 1, 24, 16, "conv3x3");
+  b.AddOperator(fb::OpType::ADD, {t5, t6}, {t6b}, Options(add));
+  conv(t6b, t7, 3, 1, 24, 16, "conv3x3");
   fb::Pool2DOptionsT pool;
   pool.filter_h = pool.filter_w = 4;
   pool.stride_h = pool.stride_w = 4;
