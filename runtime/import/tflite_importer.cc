@@ -208,12 +208,15 @@ struct TensorInfo {
 struct OpContext {
   size_t index = 0;
   std::string op_name;  // "CONV_2D", "CUSTOM(foo)"
-  std::string where;    // "operator #3 (CONV_2D)"
   const tfl::Operator* op = nullptr;
   std::vector<int32_t> inputs, outputs, intermediates;
   // Set when the operator cannot be imported; the reason is appended to its entry in the list.
   bool unsupported = false;
   std::string unsupported_reason;
+
+  // "operator #3 (CONV_2D)", for error messages: formatted only when one is reported (a
+  // formatted string per operator cost milliseconds of a browser's cold start).
+  std::string where() const { return StrFormat("operator #%zu (%s)", index, op_name.c_str()); }
 
   void MarkUnsupported(std::string reason) {
     if (!unsupported) unsupported_reason = std::move(reason);
@@ -623,7 +626,6 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
   c.op_name = code == static_cast<int32_t>(tfl::BuiltinOperator::CUSTOM)
                   ? "CUSTOM(" + Printable(opcode->custom_code()) + ")"
                   : BuiltinCodeName(code);
-  c.where = StrFormat("operator #%zu (%s)", index, c.op_name.c_str());
 
   const int32_t num_tensors = static_cast<int32_t>(tensors_.size());
   auto read_indices = [&](const flatbuffers::Vector<int32_t>* list, const char* what,
@@ -635,7 +637,7 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
       if (allow_absent && t == -1) continue;
       if (t < 0 || t >= num_tensors) {
         return InvalidModel("%s: %s %zu refers to tensor %d, but subgraph 0 has %d tensors",
-                            c.where.c_str(), what, k, t, num_tensors);
+                            c.where().c_str(), what, k, t, num_tensors);
       }
     }
     return Status::Ok();
@@ -649,7 +651,7 @@ Status TfliteImporter::ImportOperator(size_t index, const tfl::Operator* op) {
   WISP_RETURN_IF_ERROR(MapOperator(c, code, &type, &options));
   // Unsupported operators may legitimately have no outputs (ASSIGN_VARIABLE); they are listed.
   if (!c.unsupported && c.outputs.empty()) {
-    return InvalidModel("%s has no outputs", c.where.c_str());
+    return InvalidModel("%s has no outputs", c.where().c_str());
   }
   WISP_RETURN_IF_ERROR(CheckDataFlow(c));
   if (c.unsupported) {
@@ -672,13 +674,13 @@ Status TfliteImporter::CheckDataFlow(const OpContext& c) {
       return InvalidModel(
           "%s: input %zu, %s, is read before any operator writes it (it is not "
           "a graph input, a constant or a variable)",
-          c.where.c_str(), k, DescribeTensor(t).c_str());
+          c.where().c_str(), k, DescribeTensor(t).c_str());
     }
   }
   for (size_t k = 0; k < c.outputs.size(); ++k) {
     const int32_t t = c.outputs[k];
     if (tensors_[t].is_constant || tensors_[t].is_variable) {
-      return InvalidModel("%s: output %zu, %s, is a %s", c.where.c_str(), k,
+      return InvalidModel("%s: output %zu, %s, is a %s", c.where().c_str(), k,
                           DescribeTensor(t).c_str(),
                           tensors_[t].is_constant ? "constant" : "variable");
     }
@@ -686,7 +688,7 @@ Status TfliteImporter::CheckDataFlow(const OpContext& c) {
       return InvalidModel(
           "%s: output %zu, %s, is already written by a graph input or an earlier "
           "operator",
-          c.where.c_str(), k, DescribeTensor(t).c_str());
+          c.where().c_str(), k, DescribeTensor(t).c_str());
     }
     produced_[t] = 1;
   }
@@ -846,14 +848,14 @@ Status TfliteImporter::ExpectCounts(const OpContext& c, size_t min_inputs, size_
                                     size_t num_outputs) const {
   if (c.inputs.size() < min_inputs || c.inputs.size() > max_inputs) {
     if (min_inputs == max_inputs) {
-      return InvalidModel("%s: expected %zu inputs, found %zu", c.where.c_str(), min_inputs,
+      return InvalidModel("%s: expected %zu inputs, found %zu", c.where().c_str(), min_inputs,
                           c.inputs.size());
     }
-    return InvalidModel("%s: expected %zu to %zu inputs, found %zu", c.where.c_str(), min_inputs,
+    return InvalidModel("%s: expected %zu to %zu inputs, found %zu", c.where().c_str(), min_inputs,
                         max_inputs, c.inputs.size());
   }
   if (c.outputs.size() != num_outputs) {
-    return InvalidModel("%s: expected %zu outputs, found %zu", c.where.c_str(), num_outputs,
+    return InvalidModel("%s: expected %zu outputs, found %zu", c.where().c_str(), num_outputs,
                         c.outputs.size());
   }
   return Status::Ok();
@@ -863,7 +865,7 @@ Status TfliteImporter::ExpectCounts(const OpContext& c, size_t min_inputs, size_
 Status TfliteImporter::RequireInputs(const OpContext& c, size_t count) const {
   for (size_t k = 0; k < count && k < c.inputs.size(); ++k) {
     if (c.inputs[k] < 0) {
-      return InvalidModel("%s: required input %zu is absent (-1)", c.where.c_str(), k);
+      return InvalidModel("%s: required input %zu is absent (-1)", c.where().c_str(), k);
     }
   }
   return Status::Ok();
@@ -879,9 +881,9 @@ Result<const T*> TfliteImporter::Options(const OpContext& c) const {
     return static_cast<const T*>(nullptr);
   }
   if (actual != expected) {
-    return InvalidModel("%s: builtin_options has union type %d, expected %s (%d)", c.where.c_str(),
-                        static_cast<int>(actual), tfl::EnumNameBuiltinOptions(expected),
-                        static_cast<int>(expected));
+    return InvalidModel("%s: builtin_options has union type %d, expected %s (%d)",
+                        c.where().c_str(), static_cast<int>(actual),
+                        tfl::EnumNameBuiltinOptions(expected), static_cast<int>(expected));
   }
   return c.op->builtin_options_as<T>();
 }
@@ -931,7 +933,7 @@ Status TfliteImporter::MapActivation(OpContext& c, tfl::ActivationFunctionType i
       c.MarkUnsupported("fused activation SIGN_BIT");
       return Status::Ok();
     default:
-      return InvalidModel("%s: unknown fused activation function %d", c.where.c_str(),
+      return InvalidModel("%s: unknown fused activation function %d", c.where().c_str(),
                           static_cast<int>(in));
   }
 }
@@ -945,13 +947,13 @@ Status TfliteImporter::MapPadding(const OpContext& c, tfl::Padding in, fb::Paddi
       *out = fb::Padding::VALID;
       return Status::Ok();
     default:
-      return InvalidModel("%s: unknown padding %d", c.where.c_str(), static_cast<int>(in));
+      return InvalidModel("%s: unknown padding %d", c.where().c_str(), static_cast<int>(in));
   }
 }
 
 Status TfliteImporter::CheckPositive(const OpContext& c, const char* what, int32_t value) const {
   if (value < 1)
-    return InvalidModel("%s: %s is %d, must be at least 1", c.where.c_str(), what, value);
+    return InvalidModel("%s: %s is %d, must be at least 1", c.where().c_str(), what, value);
   return Status::Ok();
 }
 
@@ -961,7 +963,7 @@ Status TfliteImporter::NormalizeAxis(const OpContext& c, const char* what, const
   if (shape == nullptr) return Status::Ok();  // unknown shape: the tensor is listed already
   const int32_t rank = static_cast<int32_t>(shape->size());
   if (*axis < -rank || *axis >= rank) {
-    return InvalidModel("%s: %s %d is outside rank %d", c.where.c_str(), what, *axis, rank);
+    return InvalidModel("%s: %s %d is outside rank %d", c.where().c_str(), what, *axis, rank);
   }
   if (*axis < 0) *axis += rank;
   return Status::Ok();
@@ -993,8 +995,8 @@ Status TfliteImporter::ConstantInt32Input(OpContext& c, size_t k, const char* wh
   }
   if (info.dtype == DType::INT32) return Status::Ok();
   if (info.dtype != DType::INT64) {
-    return InvalidModel("%s: %s, %s, has dtype %s; expected INT32 or INT64", c.where.c_str(), what,
-                        DescribeTensor(t).c_str(), DTypeName(info.dtype));
+    return InvalidModel("%s: %s, %s, has dtype %s; expected INT32 or INT64", c.where().c_str(),
+                        what, DescribeTensor(t).c_str(), DTypeName(info.dtype));
   }
   const size_t count = info.bytes / sizeof(int64_t);
   std::vector<int32_t> values(count);
@@ -1002,7 +1004,7 @@ Status TfliteImporter::ConstantInt32Input(OpContext& c, size_t k, const char* wh
     int64_t v = 0;
     std::memcpy(&v, info.data + i * sizeof(int64_t), sizeof(v));
     if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) {
-      return InvalidModel("%s: %s value %lld does not fit int32", c.where.c_str(), what,
+      return InvalidModel("%s: %s value %lld does not fit int32", c.where().c_str(), what,
                           static_cast<long long>(v));
     }
     values[i] = static_cast<int32_t>(v);
@@ -1234,7 +1236,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       // The schema default is 0; converters always write the real beta (normally 1).
       out.beta = in ? in->beta() : 0.0f;
       if (!std::isfinite(out.beta)) {
-        return InvalidModel("%s: beta %g is not finite", c.where.c_str(),
+        return InvalidModel("%s: beta %g is not finite", c.where().c_str(),
                             static_cast<double>(out.beta));
       }
       *type = fb::OpType::SOFTMAX;
@@ -1242,7 +1244,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       return Status::Ok();
     }
     case BO::CONCATENATION: {
-      if (c.inputs.empty()) return InvalidModel("%s has no inputs", c.where.c_str());
+      if (c.inputs.empty()) return InvalidModel("%s has no inputs", c.where().c_str());
       WISP_RETURN_IF_ERROR(ExpectCounts(c, 1, c.inputs.size(), 1));
       WISP_RETURN_IF_ERROR(RequireInputs(c, c.inputs.size()));
       WISP_ASSIGN_OR_RETURN(const tfl::ConcatenationOptions* in,
@@ -1272,7 +1274,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       return Status::Ok();
     }
     case BO::PACK: {
-      if (c.inputs.empty()) return InvalidModel("%s has no inputs", c.where.c_str());
+      if (c.inputs.empty()) return InvalidModel("%s has no inputs", c.where().c_str());
       WISP_RETURN_IF_ERROR(ExpectCounts(c, 1, c.inputs.size(), 1));
       WISP_RETURN_IF_ERROR(RequireInputs(c, c.inputs.size()));
       WISP_ASSIGN_OR_RETURN(const tfl::PackOptions* in, Options<tfl::PackOptions>(c));
@@ -1281,7 +1283,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       out.axis = in ? in->axis() : 0;
       if (out.values_count != static_cast<int32_t>(c.inputs.size())) {
         return InvalidModel("%s: values_count is %d but the operator has %zu inputs",
-                            c.where.c_str(), out.values_count, c.inputs.size());
+                            c.where().c_str(), out.values_count, c.inputs.size());
       }
       WISP_RETURN_IF_ERROR(NormalizeAxis(c, "axis", OutputShape(c, 0), &out.axis));
       *type = fb::OpType::PACK;
@@ -1294,7 +1296,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       out.num = in ? in->num() : 0;
       out.axis = in ? in->axis() : 0;
       if (out.num < 1 || out.num != static_cast<int32_t>(c.outputs.size())) {
-        return InvalidModel("%s: num is %d but the operator has %zu outputs", c.where.c_str(),
+        return InvalidModel("%s: num is %d but the operator has %zu outputs", c.where().c_str(),
                             out.num, c.outputs.size());
       }
       WISP_RETURN_IF_ERROR(ExpectCounts(c, 1, 1, c.outputs.size()));
@@ -1306,7 +1308,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
     }
     case BO::UNIDIRECTIONAL_SEQUENCE_LSTM: {
       if (c.inputs.size() != kLstmInputsWithoutLayerNorm && c.inputs.size() != kLstmInputs) {
-        return InvalidModel("%s: expected %zu or %zu inputs, found %zu", c.where.c_str(),
+        return InvalidModel("%s: expected %zu or %zu inputs, found %zu", c.where().c_str(),
                             kLstmInputsWithoutLayerNorm, kLstmInputs, c.inputs.size());
       }
       WISP_RETURN_IF_ERROR(ExpectCounts(c, c.inputs.size(), c.inputs.size(), 1));
@@ -1315,7 +1317,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
         const int32_t t = c.inputs[k];
         if (t < 0 || !tensors_[t].is_variable) {
           return InvalidModel("%s: input %zu (the %s state) must be a variable tensor",
-                              c.where.c_str(), k, k == kLstmOutputStateInput ? "output" : "cell");
+                              c.where().c_str(), k, k == kLstmOutputStateInput ? "output" : "cell");
         }
       }
       WISP_ASSIGN_OR_RETURN(const tfl::UnidirectionalSequenceLSTMOptions* in,
@@ -1331,7 +1333,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       if (!std::isfinite(out.cell_clip) || out.cell_clip < 0 || !std::isfinite(out.proj_clip) ||
           out.proj_clip < 0) {
         return InvalidModel("%s: cell_clip %g / proj_clip %g must be finite and non-negative",
-                            c.where.c_str(), static_cast<double>(out.cell_clip),
+                            c.where().c_str(), static_cast<double>(out.cell_clip),
                             static_cast<double>(out.proj_clip));
       }
       // One layout for kernels: the layer-norm inputs are present as -1 when the file omits them.
@@ -1392,7 +1394,7 @@ Status TfliteImporter::MapOperator(OpContext& c, int32_t code, fb::OpType* type,
       fb::LeakyReluOptionsT out;
       out.alpha = in ? in->alpha() : 0.0f;
       if (!std::isfinite(out.alpha)) {
-        return InvalidModel("%s: alpha %g is not finite", c.where.c_str(),
+        return InvalidModel("%s: alpha %g is not finite", c.where().c_str(),
                             static_cast<double>(out.alpha));
       }
       *type = fb::OpType::LEAKY_RELU;
