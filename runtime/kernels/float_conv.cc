@@ -98,6 +98,10 @@ void BuildMergedWindows(const ConvGeometry& g, const float* image, int32_t oy, c
 
 size_t ImageFloats(const ConvGeometry& g) { return static_cast<size_t>(g.in_h) * g.in_w * g.in_c; }
 
+// Window tables a plan keeps for all its output rows, at most this many bytes (beyond it the
+// rows' tables are built on every run, as they fit in the per-task scratch).
+constexpr size_t kMaxKeptWindowBytes = size_t{2} << 20;
+
 }  // namespace
 
 // ---- GEMM ---------------------------------------------------------------------------------------
@@ -255,7 +259,15 @@ void F32DwconvPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Flo
   });
   zero_.assign(static_cast<size_t>(g.in_c), 0.0f);
   max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
-  scratch_ = ctx.RequestScratch(WindowPointers(g) * sizeof(const float*) * max_tasks_);
+  const size_t kept = static_cast<size_t>(g.batch) * g.out_h * WindowPointers(g);
+  windows_input_ = nullptr;
+  if (kept * sizeof(const float*) <= kMaxKeptWindowBytes) {
+    windows_.assign(kept, nullptr);
+    scratch_ = -1;
+  } else {
+    windows_.clear();
+    scratch_ = ctx.RequestScratch(WindowPointers(g) * sizeof(const float*) * max_tasks_);
+  }
 }
 
 void F32DwconvPlan::Run(const KernelContext& ctx, const float* input, float* output) const {
@@ -265,18 +277,31 @@ void F32DwconvPlan::Run(const KernelContext& ctx, const float* input, float* out
   const int64_t macs = pixels * static_cast<int64_t>(taps) * g_.out_c;
   const int tasks = Tasks(ctx.thread_pool(), pixels, macs, max_tasks_);
   const size_t channels = static_cast<size_t>(g_.out_c);
-  auto** tables = static_cast<const float**>(ctx.scratch(scratch_));
+  const size_t row_pointers = WindowPointers(g_);
+  const bool kept = !windows_.empty();
+  auto build = [&](int64_t row, const float** table) {
+    BuildRowMajorWindows(g_, input + ImageFloats(g_) * (row / g_.out_h),
+                         static_cast<int32_t>(row % g_.out_h), zero_.data(), table);
+  };
+  if (kept && windows_input_ != input) {
+    for (int64_t row = 0; row < out_rows; ++row) build(row, windows_.data() + row_pointers * row);
+    windows_input_ = input;
+  }
+  auto** tables = kept ? nullptr : static_cast<const float**>(ctx.scratch(scratch_));
   // Tasks take equal runs of output pixels, which may start or end inside a row (as the
   // quantized plan); a row's windows are built for the whole row either way.
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
-    const float** table = tables + WindowPointers(g_) * t;
     const int64_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
     for (int64_t row = p0 / g_.out_w; row * g_.out_w < p1; ++row) {
-      const int64_t b = row / g_.out_h;
-      const int32_t oy = static_cast<int32_t>(row % g_.out_h);
       const int64_t x0 = std::max<int64_t>(p0 - row * g_.out_w, 0);
       const int64_t x1 = std::min<int64_t>(p1 - row * g_.out_w, g_.out_w);
-      BuildRowMajorWindows(g_, input + ImageFloats(g_) * b, oy, zero_.data(), table);
+      const float** table;
+      if (kept) {
+        table = windows_.data() + row_pointers * row;
+      } else {
+        table = tables + row_pointers * t;
+        build(row, table);
+      }
       fn_(channels, static_cast<size_t>(x1 - x0), taps, table + taps * x0, taps, packed_->data(),
           output + (row * g_.out_w + x0) * channels, &params_);
     }

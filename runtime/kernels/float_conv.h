@@ -76,7 +76,12 @@ class F32DwconvPlan {
   F32MinMax params_{};
   std::vector<float> zero_;
   int max_tasks_ = 1;
-  int scratch_ = -1;
+  int scratch_ = -1;  // per-task window tables, when they are not kept (below)
+  // Every output row's windows, built on the first Run and kept while the input stays where it
+  // was (the arena does not move; a float window is a pointer per tap and pixel, and building
+  // them took a quarter of a small-channel layer's time). Empty when too large to keep.
+  mutable std::vector<const float*> windows_;
+  mutable const float* windows_input_ = nullptr;
 };
 
 }  // namespace wisp
