@@ -35,7 +35,7 @@ esbuild.buildSync({
   platform: 'browser',
   minify: true,
   keepNames: true,  // error classes keep their names (WispError)
-  external: ['../dist/wisp_simd_mt.mjs', '../dist/wisp_relaxed_mt.mjs'],
+  external: ['../dist/*_mt.mjs'],  // the threaded glue, loaded by import() beside the bundle
   banner: { js: `// wisp-runtime ${version}: src/wisp.mjs bundled; keep it beside dist/*.wasm` },
   // wisp.mjs imports ./chunker.mjs bare only so that unbundled pages fetch it early.
   logOverride: { 'ignored-bare-import': 'silent' },

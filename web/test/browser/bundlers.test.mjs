@@ -88,17 +88,19 @@ after(async () => {
   if (out) fs.rmSync(out, { recursive: true, force: true });
 });
 
-async function openPage(url, ready, srv = server) {
+// `requests`, when given, collects the path of every request the page makes.
+async function openPage(url, ready, srv = server, requests = null) {
   const page = await browser.context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${url}: ${String(e).slice(0, 500)}`));
+  if (requests) page.on('request', (r) => requests.push(new URL(r.url()).pathname));
   await page.goto(`${srv.url}${url}`, { timeout: 60000 });
   await page.waitForFunction(ready, null, { timeout: 120000 });
   return page;
 }
 
 // Runs the fixture app at `url` with `modes` and returns its results (one per mode).
-async function runApp(url, modes, srv = server) {
-  const page = await openPage(`${url}?modes=${encodeURIComponent(JSON.stringify(modes))}`, () => window.wispResults, srv);
+async function runApp(url, modes, srv = server, requests = null) {
+  const page = await openPage(`${url}?modes=${encodeURIComponent(JSON.stringify(modes))}`, () => window.wispResults, srv, requests);
   try {
     return await page.evaluate(() => window.wispResults);
   } finally {
@@ -165,19 +167,8 @@ test('plain <script type="module"> page with an import map: single-threaded and 
 
 test('the prebuilt dist/wisp.bundle.mjs in a plain page: one module request, single-threaded and threaded, bit-exact', { skip, timeout: 180000 }, async (t) => {
   assert.ok(fs.existsSync(path.join(WEB_DIR, 'dist/wisp.bundle.mjs')), 'web/dist/wisp.bundle.mjs is not built (wasm/bundle.mjs)');
-  const modes = [{ threads: 1 }, { threads: 2 }];
-  const page = await browser.context.newPage();
   const requests = [];
-  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-  page.on('pageerror', (e) => pageErrors.push(`bundle-page: ${String(e).slice(0, 500)}`));
-  let single, threaded;
-  try {
-    await page.goto(`${server.url}/bundle-page/index.html?modes=${encodeURIComponent(JSON.stringify(modes))}`, { timeout: 60000 });
-    await page.waitForFunction(() => window.wispResults, null, { timeout: 120000 });
-    [single, threaded] = await page.evaluate(() => window.wispResults);
-  } finally {
-    await page.close();
-  }
+  const [single, threaded] = await runApp('/bundle-page/index.html', [{ threads: 1 }, { threads: 2 }], server, requests);
   assertGolden(t, single, 'prebuilt bundle');
   assertGolden(t, threaded, 'prebuilt bundle');
   assert.equal(threaded.variant.name, 'relaxed-mt', threaded.variant.fallback ?? '');
