@@ -68,10 +68,23 @@ const uint8_t* WidenImage(const KernelContext& ctx, const uint8_t* input, size_t
 
 // ---- GEMM ---------------------------------------------------------------------------------------
 
+// Above this many bytes of int16 weights a layer's weights are taken to stream from memory.
+constexpr int64_t kStreamedWeightBytes = 512 * 1024;
+
 void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f) {
   g_ = g;
   const MicrokernelConfig& config = Microkernels();
   const GemmKernelInfo* k = config.gemm;
+  // Weights used by a single row tile, or too many to stay in a core's cache (1 MB and less)
+  // between row tiles, stream from memory on every pass: there the level's 8-bit packing, if it
+  // has one, halves the bytes that an int16 packing reads (gemm.h, pack.h).
+  const int64_t rows = int64_t{g.batch} * g.out_h * g.out_w;
+  const int64_t int16_weight_bytes =
+      int64_t{g.out_c} * g.kernel_h * g.kernel_w * g.in_c * int64_t{2};
+  if (config.gemm_streamed_weights != nullptr &&
+      (rows <= k->layout.mr || int16_weight_bytes > kStreamedWeightBytes)) {
+    k = config.gemm_streamed_weights;
+  }
   name_ = k->name;
   layout_ = k->layout;
   fn_ = f.uint8 ? k->qu8 : k->qs8;

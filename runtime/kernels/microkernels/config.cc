@@ -157,9 +157,12 @@ std::vector<IsaLevel> Levels() {
                          {&kQ8Dwconv9p16cSse2, &kQ8Dwconv25p16cSse2, &kQ8DwconvUp16cSse2},
                          &kQ8Rsum16cSse2, &kQ8Vadd16Sse2));
   const X86Features& cpu = CpuFeatures();
-  levels.push_back(Level("avx2", cpu.avx2, &kQ8Gemm4x16c2Avx2,
-                         {&kQ8Dwconv9p16c2Avx2, &kQ8Dwconv25p16c2Avx2, &kQ8DwconvUp16c2Avx2},
-                         &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
+  IsaLevel avx2 = Level("avx2", cpu.avx2, &kQ8Gemm4x16c2Avx2,
+                        {&kQ8Dwconv9p16c2Avx2, &kQ8Dwconv25p16c2Avx2, &kQ8DwconvUp16c2Avx2},
+                        &kQ8Rsum16cSse2, &kQ8Vadd16Avx2);
+  avx2.kernels.gemm_streamed_weights = &kQ8Gemm4x16c2w8Avx2;
+  avx2.gemm_variants.push_back({&kQ8Gemm4x16c2w8Avx2, "avx2", cpu.avx2, true});
+  levels.push_back(avx2);
   levels.push_back(
       Level("avxvnni", cpu.avxvnni, &kQ8Gemm6x16c4Avxvnni,
             {&kQ8Dwconv9p32c4Avxvnni, &kQ8Dwconv25p32c4Avxvnni, &kQ8DwconvUp32c4Avxvnni},

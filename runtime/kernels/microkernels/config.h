@@ -24,6 +24,9 @@ namespace wisp {
 struct MicrokernelConfig {
   std::string isa;  // what was selected: "avx512vnni", "sse2", "wasmrelaxed", "wasmsimd", ...
   const GemmKernelInfo* gemm = nullptr;  // CONV_2D (via indirection) and FULLY_CONNECTED
+  // For layers whose weights come from memory rather than cache, where a level's gemm packs them
+  // wider than bytes (int16): the same products from 8-bit packed weights. Null: use gemm.
+  const GemmKernelInfo* gemm_streamed_weights = nullptr;
   // Depthwise kernels in order of preference; Prepare takes the first that fits the filter.
   std::vector<const DwconvKernelInfo*> dwconv;
   const RsumKernelInfo* rsum = nullptr;      // MEAN over the spatial axes

@@ -46,6 +46,7 @@ extern const ArgmaxKernelInfo kQ8Argmax16Sse2;
 // Compiled with their own flags (runtime/CMakeLists.txt); config.cc calls them only when cpuid
 // reports the ISA.
 extern const GemmKernelInfo kQ8Gemm4x16c2Avx2;
+extern const GemmKernelInfo kQ8Gemm4x16c2w8Avx2;
 extern const DwconvKernelInfo kQ8Dwconv9p16c2Avx2;
 extern const DwconvKernelInfo kQ8Dwconv25p16c2Avx2;
 extern const DwconvKernelInfo kQ8DwconvUp16c2Avx2;
