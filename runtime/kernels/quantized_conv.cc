@@ -21,9 +21,9 @@ size_t InputBytes(const ConvGeometry& g) {
   return static_cast<size_t>(g.batch) * g.in_h * g.in_w * g.in_c;
 }
 
-// A row tap that touches padding is assembled in scratch: up to 16 values, then the slack a
-// kernel may read past them.
-constexpr size_t kEdgeTapBytes = 16 + kZeroSlack;
+// A row tap that touches padding is assembled in scratch: up to 16 values (int8/uint8, or int16
+// for a kernel's int16-input entry), then the slack a kernel may read past them.
+constexpr size_t kEdgeTapBytes = 16 * sizeof(int16_t) + kZeroSlack;
 
 // dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
 void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
@@ -150,9 +150,10 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   }
   // Windowed layers on a kernel that widens its inputs to int16: the image is widened once per
   // invoke into scratch, and the kernel reads the taps in place (each input value is otherwise
-  // widened once per tap it falls in, in every call).
+  // widened once per tap it falls in, in every call). Row taps too: a 3-channel first layer's
+  // calls otherwise spent as long widening their 9-value taps as multiplying them.
   const QGemmFn int16_fn = f.uint8 ? k->qu8_int16_input : k->qs8_int16_input;
-  if (!pointwise_ && !patches_ && !row_taps_ && int16_fn != nullptr) {
+  if (!pointwise_ && !patches_ && int16_fn != nullptr) {
     int16_fn_ = int16_fn;
     input_uint8_ = f.uint8;
     // Slack past the last pixel (and the zero buffer's) for the kernel's k-group over-read.
@@ -207,12 +208,14 @@ void QuantGemmPlan::GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bo
   }
 }
 
-void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge,
+void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, const uint8_t* zero, uint8_t* edge,
                                uint8_t* out) const {
   const int mr = layout_.mr;
   const int32_t kh = g_.kernel_h;
-  const size_t in_c = static_cast<size_t>(g_.in_c);
-  const size_t span = static_cast<size_t>(g_.kernel_w) * in_c;
+  // With int16_fn_ the rows are the widened image's: pixels of 2 * in_c bytes.
+  const size_t pixel_bytes = static_cast<size_t>(g_.in_c) * (int16_fn_ ? sizeof(int16_t) : 1);
+  const size_t span = static_cast<size_t>(g_.kernel_w) * g_.in_c;  // values per tap
+  const QGemmFn fn = int16_fn_ ? int16_fn_ : fn_;
   const uint8_t* taps[kMaxMr][kMaxPatchRows];
   GemmWindow windows[kMaxMr];
   int32_t sums[kMaxMr];
@@ -224,16 +227,16 @@ void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge,
       for (int32_t ky = 0; ky < kh; ++ky) {
         const uint8_t* row = image_rows[ky];
         if (row != nullptr && inside) {
-          taps[r][ky] = row + static_cast<size_t>(ix0) * in_c;
+          taps[r][ky] = row + static_cast<size_t>(ix0) * pixel_bytes;
           continue;
         }
         uint8_t* slot = edge + flip_row_bytes_ * r + kEdgeTapBytes * static_cast<size_t>(ky);
         for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
           const int32_t ix = ix0 + kx;
           const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
-                                   ? row + static_cast<size_t>(ix) * in_c
-                                   : zero_.data();
-          std::memcpy(slot + kx * in_c, src, in_c);
+                                   ? row + static_cast<size_t>(ix) * pixel_bytes
+                                   : zero;
+          std::memcpy(slot + kx * pixel_bytes, src, pixel_bytes);
         }
         taps[r][ky] = slot;
       }
@@ -244,8 +247,8 @@ void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, uint8_t* edge,
       row_sums_(rows_here, span, static_cast<size_t>(kh), windows, input_shift_, sums);
       row_sums = sums;
     }
-    fn_(rows_here, g_.out_c, span, static_cast<size_t>(kh), windows, packed_->data.data(),
-        out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
+    fn(rows_here, g_.out_c, span, static_cast<size_t>(kh), windows, packed_->data.data(),
+       out + static_cast<size_t>(ox) * g_.out_c, g_.out_c, row_sums, &epilogue_);
   }
 }
 
@@ -363,14 +366,16 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
       uint8_t* out = output + out_row_bytes * row;
       if (direct_patches_ || row_taps_) {
         const uint8_t* image_rows[kMaxPatchRows];
+        const size_t pixel_bytes = static_cast<size_t>(window_g.in_c);
         for (int32_t ky = 0; ky < g_.kernel_h; ++ky) {
           const int32_t iy = oy * g_.stride_h - g_.pad_top + ky * g_.dilation_h;
-          image_rows[ky] = iy >= 0 && iy < g_.in_h
-                               ? input + image_bytes * b + static_cast<size_t>(iy) * g_.in_w * in_c
-                               : nullptr;
+          image_rows[ky] =
+              iy >= 0 && iy < g_.in_h
+                  ? input + image_bytes * b + static_cast<size_t>(iy) * g_.in_w * pixel_bytes
+                  : nullptr;
         }
         if (row_taps_) {
-          RunRowTaps(image_rows, patch, out);
+          RunRowTaps(image_rows, zero, patch, out);
           continue;
         }
         for (int32_t ox = 0; ox < g_.out_w; ox += mr) {

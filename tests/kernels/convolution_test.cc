@@ -815,8 +815,29 @@ void CompareRandomSpatialWithReference(Kind kind, uint32_t seed, const char* fam
   }
 }
 
+// First layers with few input channels (each filter row one tap into the image, or a gathered
+// patch): a mono 10x4 stride-2 filter (keyword spotting) and RGB / RGBA 3x3 ones at stride 2 and
+// 1, with padding on every side, int8 and uint8.
+void FirstLayerCases() {
+  uint32_t seed = 600;
+  for (int ic : {1, 3, 4}) {
+    for (int stride : {2, 1}) {
+      Spec s;
+      s.n = 2, s.h = 13, s.w = 11, s.ic = ic, s.oc = ic == 3 ? 8 : 19;
+      s.kh = ic == 1 ? 10 : 3, s.kw = ic == 1 ? 4 : 3, s.sh = s.sw = stride;
+      s.padding = fb::Padding::SAME;
+      s.act = fb::Activation::RELU6;
+      CompareOptimizedWithReference<int8_t>(s, ++seed, "q8_gemm_");
+      CompareOptimizedWithReference<uint8_t>(s, ++seed, "q8_gemm_");
+    }
+  }
+}
+
 TEST(ConvolutionConv2D, WindowedGemmMatchesReference) {
-  ForEachIsaLevel([] { CompareRandomSpatialWithReference(Kind::kConv, 42, "q8_gemm_"); });
+  ForEachIsaLevel([] {
+    CompareRandomSpatialWithReference(Kind::kConv, 42, "q8_gemm_");
+    FirstLayerCases();
+  });
 }
 
 TEST(ConvolutionDepthwiseConv2D, MicrokernelsMatchReference) {
