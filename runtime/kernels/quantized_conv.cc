@@ -23,7 +23,7 @@ size_t InputBytes(const ConvGeometry& g) {
 
 // A row tap that touches padding is assembled in scratch: up to 16 values (int8/uint8, or int16
 // for a kernel's int16-input entry), then the slack a kernel may read past them.
-constexpr size_t kEdgeTapBytes = 16 * sizeof(int16_t) + kZeroSlack;
+size_t EdgeTapBytes(bool int16) { return 16 * (int16 ? sizeof(int16_t) : 1) + kZeroSlack; }
 
 // dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
 void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
@@ -143,11 +143,6 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     flip_row_bytes_ = (row_values + kZeroSlack + 15) / 16 * 16;
     flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
-  if (row_taps_) {
-    // Per row of the tile, kernel_h slots for taps that touch padding.
-    flip_row_bytes_ = static_cast<size_t>(g.kernel_h) * kEdgeTapBytes;
-    flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
-  }
   // Windowed layers on a kernel that widens its inputs to int16: the image is widened once per
   // invoke into scratch, and the kernel reads the taps in place (each input value is otherwise
   // widened once per tap it falls in, in every call). Row taps too: a 3-channel first layer's
@@ -161,6 +156,11 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
     const int32_t zp = f.uint8 ? static_cast<int32_t>(static_cast<uint8_t>(f.input_zero_point))
                                : static_cast<int32_t>(static_cast<int8_t>(f.input_zero_point));
     zero_int16_.assign(static_cast<size_t>(g.in_c) + kZeroSlack, static_cast<int16_t>(zp));
+  }
+  if (row_taps_) {
+    // Per row of the tile, kernel_h slots for taps that touch padding.
+    flip_row_bytes_ = static_cast<size_t>(g.kernel_h) * EdgeTapBytes(int16_fn_ != nullptr);
+    flip_scratch_ = ctx.RequestScratch(flip_row_bytes_ * layout_.mr * max_tasks_);
   }
   // Windowed int8 layers: every input byte is read once per tap it falls in and per block of
   // channels, so the whole input is flipped once per invoke into scratch instead (unless the
@@ -230,7 +230,8 @@ void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, const uint8_t* 
           taps[r][ky] = row + static_cast<size_t>(ix0) * pixel_bytes;
           continue;
         }
-        uint8_t* slot = edge + flip_row_bytes_ * r + kEdgeTapBytes * static_cast<size_t>(ky);
+        uint8_t* slot = edge + flip_row_bytes_ * r +
+                        EdgeTapBytes(int16_fn_ != nullptr) * static_cast<size_t>(ky);
         for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
           const int32_t ix = ix0 + kx;
           const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
