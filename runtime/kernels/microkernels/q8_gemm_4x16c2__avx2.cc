@@ -57,8 +57,8 @@ inline __m256i LoadWeights(const uint8_t* w) {
 // acc += pairs [0, n) of the widened rows times the packed weights w (n even, 32 * WB bytes a
 // pair). kHalf: at most 8 channels are left (N = 24, 40, ...), the second vector is padding.
 template <int WB, int MR, bool kHalf>
-inline void Accumulate(const int16_t (*x)[kBufValues + kBufSlack], size_t n, const uint8_t* w,
-                       __m256i* acc0, __m256i* acc1) {
+inline void Accumulate(const int16_t* const* x, size_t n, const uint8_t* w, __m256i* acc0,
+                       __m256i* acc1) {
   for (size_t k = 0; k < n; k += 2, w += kNr * 2 * WB) {
     const __m256i w0 = LoadWeights<WB>(w);
     const __m256i w1 = kHalf ? w0 : LoadWeights<WB>(w + 16 * WB);
@@ -73,8 +73,8 @@ inline void Accumulate(const int16_t (*x)[kBufValues + kBufSlack], size_t n, con
 }
 
 template <int WB, int MR>
-inline void AccumulateBlock(bool half, const int16_t (*x)[kBufValues + kBufSlack], size_t n,
-                            const uint8_t* w, __m256i* acc0, __m256i* acc1) {
+inline void AccumulateBlock(bool half, const int16_t* const* x, size_t n, const uint8_t* w,
+                            __m256i* acc0, __m256i* acc1) {
   if (half) {
     Accumulate<WB, MR, true>(x, n, w, acc0, acc1);
   } else {
@@ -89,7 +89,10 @@ inline __m256i Scale(__m256i acc, __m256 scale, __m256 max) {
   return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale), max));
 }
 
-template <typename T, int WB, int MR>
+// kInt16Input: the int16-input entry (GemmKernelInfo::qs8_int16_input): the caller widened the
+// image once per invoke and each tap is read where it lies, kc rounded up to a pair (the odd
+// value past a tap meets a zero weight; the caller's buffers have slack).
+template <typename T, int WB, int MR, bool kInt16Input>
 void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
               const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
               const QuantEpilogue* e) {
@@ -97,6 +100,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   const size_t total = ks * kcp;
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
   alignas(32) int16_t x[MR][kBufValues + kBufSlack];
+  const int16_t* rows[MR];
   GemmWindow win[MR];
   uint8_t* out[MR];
   int32_t sums[MR];
@@ -107,10 +111,11 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     sums[r] = row_sums != nullptr ? row_sums[rr] : 0;
   }
   // Whole windows that fit are widened once for all blocks (taps back to back, kcp apart).
-  const bool once = total <= kBufValues;
+  const bool once = !kInt16Input && total <= kBufValues;
   if (once) {
     for (int r = 0; r < MR; ++r) {
       for (size_t t = 0; t < ks; ++t) Widen<T>(win[r][t], kcp, x[r] + t * kcp);
+      rows[r] = x[r];
     }
   }
   const __m256 max = _mm256_set1_ps(e->max);
@@ -127,14 +132,22 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     }
     const uint8_t* values = w + kNr * 4;
     const bool half = nc - n0 <= kNr / 2;
-    if (once) {
-      AccumulateBlock<WB, MR>(half, x, total, values, acc0, acc1);
+    if constexpr (kInt16Input) {
+      for (size_t t = 0; t < ks; ++t) {
+        for (int r = 0; r < MR; ++r) rows[r] = reinterpret_cast<const int16_t*>(win[r][t]);
+        AccumulateBlock<WB, MR>(half, rows, kcp, values + t * kcp * kNr * WB, acc0, acc1);
+      }
+    } else if (once) {
+      AccumulateBlock<WB, MR>(half, rows, total, values, acc0, acc1);
     } else {
       for (size_t t = 0; t < ks; ++t) {
         for (size_t k0 = 0; k0 < kcp; k0 += kBufValues) {
           const size_t len = kcp - k0 < kBufValues ? kcp - k0 : kBufValues;
-          for (int r = 0; r < MR; ++r) Widen<T>(win[r][t] + k0, len, x[r]);
-          AccumulateBlock<WB, MR>(half, x, len, values + (t * kcp + k0) * kNr * WB, acc0, acc1);
+          for (int r = 0; r < MR; ++r) {
+            Widen<T>(win[r][t] + k0, len, x[r]);
+            rows[r] = x[r];
+          }
+          AccumulateBlock<WB, MR>(half, rows, len, values + (t * kcp + k0) * kNr * WB, acc0, acc1);
         }
       }
     }
@@ -180,16 +193,16 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   }
 }
 
-template <typename T, int WB>
+template <typename T, int WB, bool kInt16Input = false>
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
           const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
           const QuantEpilogue* e) {
   if (mr > 2) {
-    GemmRows<T, WB, 4>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmRows<T, WB, 4, kInt16Input>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   } else if (mr == 2) {
-    GemmRows<T, WB, 2>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmRows<T, WB, 2, kInt16Input>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   } else {
-    GemmRows<T, WB, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmRows<T, WB, 1, kInt16Input>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
 }
 
@@ -197,8 +210,15 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
 
 // int16 weights never need row sums.
 const GemmKernelInfo kQ8Gemm4x16c2Avx2 = {"q8_gemm_4x16c2__avx2",
-                                          GemmLayout{kMr, kNr, kKr, 2, {0, 0}}, Gemm<int8_t, 2>,
-                                          Gemm<uint8_t, 2>};
+                                          GemmLayout{kMr, kNr, kKr, 2, {0, 0}},
+                                          Gemm<int8_t, 2>,
+                                          Gemm<uint8_t, 2>,
+                                          nullptr,
+                                          nullptr,
+                                          nullptr,
+                                          false,
+                                          Gemm<int8_t, 2, true>,
+                                          Gemm<uint8_t, 2, true>};
 const GemmKernelInfo kQ8Gemm4x16c2w8Avx2 = {
     "q8_gemm_4x16c2w8__avx2", GemmLayout{kMr, kNr, kKr, 1, {0, 0}},
     Gemm<int8_t, 1>,          Gemm<uint8_t, 1>,
