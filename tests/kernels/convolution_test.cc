@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #ifndef __EMSCRIPTEN__
-#include "native/platform/thread_pool.h"
+#include "tests/kernels/counting_pool.h"
 #endif
 #include "op_test_util.h"
 #include "runtime/interpreter/thread_pool.h"
@@ -909,21 +909,7 @@ TEST(ConvolutionDepthwiseConv2D, FloatMicrokernelsMatchReference) {
 namespace wisp {
 namespace {
 
-// A real pool that records how many tasks each Run split the work into.
-class CountingPool : public ThreadPool {
- public:
-  explicit CountingPool(int threads) : pool_(threads) {}
-  int num_threads() const override { return pool_.num_threads(); }
-  void Run(int num_tasks, TaskFn fn) override {
-    max_tasks_ = std::max(max_tasks_, num_tasks);
-    pool_.Run(num_tasks, fn);
-  }
-  int max_tasks() const { return max_tasks_; }
-
- private:
-  NativeThreadPool pool_;
-  int max_tasks_ = 0;
-};
+using testing::CountingPool;
 
 // Splitting a convolution over threads (bands of output rows, or of GEMM rows) must give the
 // single-threaded result bit for bit, for every path.

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/kernels/counting_pool.h"
 #include "tests/kernels/op_test_util.h"
 
 namespace wisp {
@@ -509,6 +510,47 @@ TEST(FastPath, ResizeBilinearMatchesReference) {
       }
       EXPECT_EQ(outs[0], outs[1]) << impls[0] << " " << ShapeToString(c.in);
       EXPECT_EQ(impls[0].rfind("q8_ibilinear_", 0), 0u) << impls[0];
+    }
+  }
+}
+
+// A segmentation head's final operators, RESIZE_BILINEAR up to the input size and ARG_MAX over
+// the classes, split their rows over the pool: the result must equal one thread's, bit for bit.
+TEST(FastPath, ResizeBilinearAndArgMaxSplitOverThreadsExactly) {
+  std::mt19937 rng(17);
+  const Shape in_shape = {2, 9, 9, 21}, up_shape = {2, 65, 65, 21}, map_shape = {2, 65, 65};
+  for (const DType dt : {DType::INT8, DType::UINT8}) {
+    for (const DType index : {DType::INT32, DType::INT64}) {
+      const std::vector<uint8_t> in = RandomBytes(NumElements(in_shape), rng);
+      testing::CountingPool pool(3);
+      std::vector<uint8_t> up[2], map[2];
+      for (int threaded = 0; threaded < 2; ++threaded) {
+        SingleOpModel m;
+        const QuantParams q = PerTensor(0.1f, dt == DType::INT8 ? 2 : 128);
+        const int32_t ii = m.AddInput("in", dt, in_shape, q);
+        const int32_t is = m.AddConstant("size", DType::INT32, {2}, std::vector<int32_t>{65, 65});
+        const int32_t iu = m.AddOutput("up", dt, up_shape, q);
+        const int32_t ia = m.AddConstant("axis", DType::INT32, {1}, std::vector<int32_t>{3});
+        const int32_t io = m.AddOutput("map", index, map_shape);
+        fb::ResizeOptionsT o;
+        o.half_pixel_centers = true;
+        fb::OpOptionsUnion u;
+        u.Set(std::move(o));
+        m.AddOperator(fb::OpType::RESIZE_BILINEAR, {ii, is}, {iu}, std::move(u));
+        fb::OpOptionsUnion a;
+        a.Set(fb::ArgMaxOptionsT{});
+        m.AddOperator(fb::OpType::ARG_MAX, {iu, ia}, {io}, std::move(a));
+        InterpreterOptions options;
+        if (threaded) options.thread_pool = &pool;
+        ASSERT_TRUE(m.Build(options).ok());
+        m.SetInput(0, in);
+        ASSERT_TRUE(m.Invoke().ok());
+        up[threaded] = m.Output<uint8_t>(0);
+        map[threaded] = m.Output<uint8_t>(1);
+      }
+      EXPECT_GT(pool.max_tasks(), 2) << "the work was not split";
+      EXPECT_EQ(up[0], up[1]);
+      EXPECT_EQ(map[0], map[1]);
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/kernels/microkernels/config.h"
+#include "runtime/kernels/parallel.h"
 #include "runtime/kernels/shape_util.h"
 
 namespace wisp {
@@ -162,6 +163,7 @@ class ResizeBilinearKernel : public OpKernel {
         columns_[x].right = static_cast<uint32_t>(xs_[x].hi) * c;
         columns_[x].alpha = xs_[x].alpha_q11;
       }
+      max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
     }
     return Status::Ok();
   }
@@ -175,15 +177,21 @@ class ResizeBilinearKernel : public OpKernel {
       const size_t out_row_bytes = columns_.size() * channels;
       const uint8_t* in = ctx.in_bytes(0);
       uint8_t* out = ctx.out_bytes(0);
-      for (int32_t b = 0; b < shape_[0]; ++b) {
-        const uint8_t* image = in + static_cast<size_t>(b) * shape_[1] * row_bytes;
-        for (const Tap& ty : ys_) {
+      // Output rows are independent: split over the pool (a segmentation model's final upsampling
+      // to the input size is one of its largest operators). About 4 multiply-adds per value.
+      const int64_t out_h = static_cast<int64_t>(ys_.size());
+      const int64_t rows = int64_t{shape_[0]} * out_h;
+      const int64_t work = rows * static_cast<int64_t>(out_row_bytes) * 4;
+      const int tasks = Tasks(ctx.thread_pool(), rows, work, max_tasks_);
+      ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
+        for (int64_t row = rows * t / tasks; row < rows * (t + 1) / tasks; ++row) {
+          const uint8_t* image = in + static_cast<size_t>(row / out_h) * shape_[1] * row_bytes;
+          const Tap& ty = ys_[static_cast<size_t>(row % out_h)];
           row_fn_(columns_.size(), channels, image + static_cast<size_t>(ty.lo) * row_bytes,
                   image + static_cast<size_t>(ty.hi) * row_bytes, columns_.data(), ty.alpha_q11,
-                  out);
-          out += out_row_bytes;
+                  out + static_cast<size_t>(row) * out_row_bytes);
         }
-      }
+      });
       return Status::Ok();
     }
     switch (dtype_) {
@@ -209,6 +217,7 @@ class ResizeBilinearKernel : public OpKernel {
   std::vector<Tap> ys_, xs_;
   QIbilinearRowFn row_fn_ = nullptr;  // int8/uint8 microkernel
   std::vector<IbilinearColumn> columns_;
+  int max_tasks_ = 1;
   const char* impl_ = "reference";
 };
 
