@@ -43,6 +43,22 @@ inline int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
 }
 
+// Elementwise operators (a requantized add, a table lookup, a conversion: a few multiply-adds'
+// worth of work per element) split [0, n) into contiguous runs, one per task, each starting on a
+// 64-element boundary so that no two tasks write the same cache line: fn(begin, end).
+template <typename Fn>
+void ParallelElements(const KernelContext& ctx, int64_t n, const Fn& fn) {
+  constexpr int64_t kWorkPerElement = 4, kAlign = 64;
+  const int tasks =
+      Tasks(ctx.thread_pool(), n / kAlign, n * kWorkPerElement, MaxTasks(ctx) * kTasksPerThread);
+  if (tasks <= 1) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  const auto bound = [&](int t) { return t == tasks ? n : n / kAlign * t / tasks * kAlign; };
+  ParallelFor(ctx.thread_pool(), tasks, [&](int t) { fn(bound(t), bound(t + 1)); });
+}
+
 // The row tiles and channel blocks of a GEMM (m_tiles x n_blocks) that task t of `tasks` computes:
 // [t0, t1) x [b0, b1). Row tiles are split, as the neighbouring operators split their pixels,
 // so that each thread finds its rows in its own cache (moving them between cores costs more than

@@ -16,6 +16,7 @@
 
 #include "runtime/kernels/elementwise_util.h"
 #include "runtime/kernels/microkernels/config.h"
+#include "runtime/kernels/parallel.h"
 #include "runtime/kernels/registry.h"
 
 namespace wisp {
@@ -147,13 +148,17 @@ class BinaryKernel : public OpKernel {
       return Status::Ok();
     }
     if (vadd_ != nullptr) {
-      vadd_(static_cast<size_t>(plan_.size), ctx.in_bytes(0), ctx.in_bytes(1), ctx.out_bytes(0),
-            &vadd_params_);
+      ParallelElements(ctx, plan_.size, [&](int64_t i, int64_t end) {
+        vadd_(static_cast<size_t>(end - i), ctx.in_bytes(0) + i, ctx.in_bytes(1) + i,
+              ctx.out_bytes(0) + i, &vadd_params_);
+      });
       return Status::Ok();
     }
     if (vmul_ != nullptr) {
-      vmul_(static_cast<size_t>(plan_.size), ctx.in_bytes(0), ctx.in_bytes(1), ctx.out_bytes(0),
-            &vmul_params_);
+      ParallelElements(ctx, plan_.size, [&](int64_t i, int64_t end) {
+        vmul_(static_cast<size_t>(end - i), ctx.in_bytes(0) + i, ctx.in_bytes(1) + i,
+              ctx.out_bytes(0) + i, &vmul_params_);
+      });
       return Status::Ok();
     }
     if (vaddc_ != nullptr) {
@@ -487,7 +492,9 @@ class BinaryKernel : public OpKernel {
     uint8_t* out = ctx.out_bytes(0);
     const uint8_t* tables = tables_.data();
     if (lutc_ == nullptr) {
-      lut_(static_cast<size_t>(plan_.size), v, out, tables);
+      ParallelElements(ctx, plan_.size, [&](int64_t i, int64_t end) {
+        lut_(static_cast<size_t>(end - i), v + i, out + i, tables);
+      });
       return;
     }
     if (per_channel_) {
@@ -634,7 +641,9 @@ class UnaryKernel : public OpKernel {
       }
       return Status::Ok();
     }
-    lut_(static_cast<size_t>(n), in, out, table_);
+    ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
+      lut_(static_cast<size_t>(end - i), in + i, out + i, table_);
+    });
     return Status::Ok();
   }
 
@@ -729,7 +738,10 @@ class QuantizeKernel : public OpKernel {
   Status Invoke(const KernelContext& ctx) override {
     const int64_t n = ctx.input(0)->num_elements;
     if (cvt_ != nullptr) {
-      cvt_(static_cast<size_t>(n), ctx.in<float>(0), ctx.out_bytes(0), inv_scale_, &epilogue_);
+      ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
+        cvt_(static_cast<size_t>(end - i), ctx.in<float>(0) + i, ctx.out_bytes(0) + i, inv_scale_,
+             &epilogue_);
+      });
       return Status::Ok();
     }
     if (in_dtype_ == DType::FLOAT32) {
@@ -757,7 +769,9 @@ class QuantizeKernel : public OpKernel {
     if (lut_ == nullptr) {
       for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];
     } else {
-      lut_(static_cast<size_t>(n), in, out, table_);
+      ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
+        lut_(static_cast<size_t>(end - i), in + i, out + i, table_);
+      });
     }
     return Status::Ok();
   }
@@ -823,7 +837,10 @@ class DequantizeKernel : public OpKernel {
     const int64_t n = ctx.input(0)->num_elements;
     float* out = ctx.out<float>(0);
     if (cvt_ != nullptr) {
-      cvt_(static_cast<size_t>(n), ctx.in_bytes(0), out, zero_points_[0], scales_[0]);
+      ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
+        cvt_(static_cast<size_t>(end - i), ctx.in_bytes(0) + i, out + i, zero_points_[0],
+             scales_[0]);
+      });
       return Status::Ok();
     }
     switch (dtype_) {

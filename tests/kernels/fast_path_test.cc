@@ -555,5 +555,61 @@ TEST(FastPath, ResizeBilinearAndArgMaxSplitOverThreadsExactly) {
   }
 }
 
+// Elementwise operators on a large tensor split it into runs over the pool: QUANTIZE (float32 ->
+// 8-bit), ADD and MUL of same-shaped tensors, ADD of a constant (a lookup table), LOGISTIC (a
+// table) and DEQUANTIZE must equal one thread's results bit for bit, on a length that is not a
+// multiple of the runs' 64-element alignment.
+TEST(FastPath, ElementwiseOperatorsSplitOverThreadsExactly) {
+  std::mt19937 rng(19);
+  const Shape shape = {1, 97, 61, 23};
+  std::vector<float> x(NumElements(shape)), y(x.size());
+  std::uniform_real_distribution<float> d(-3.0f, 3.0f);
+  for (float& v : x) v = d(rng);
+  for (float& v : y) v = d(rng);
+  for (const DType dt : {DType::INT8, DType::UINT8}) {
+    const int32_t zp = dt == DType::INT8 ? -3 : 125;
+    testing::CountingPool pool(3);
+    std::vector<uint8_t> bytes[2];
+    std::vector<float> floats[2];
+    for (int threaded = 0; threaded < 2; ++threaded) {
+      SingleOpModel m;
+      const QuantParams q = PerTensor(0.03f, zp), q2 = PerTensor(0.05f, zp / 2);
+      const int32_t ix = m.AddInput("x", DType::FLOAT32, shape);
+      const int32_t iy = m.AddInput("y", DType::FLOAT32, shape);
+      const int32_t qx = m.AddOutput("qx", dt, shape, q);
+      const int32_t qy = m.AddOutput("qy", dt, shape, q2);
+      const int32_t sum = m.AddOutput("sum", dt, shape, q2);
+      const int32_t prod = m.AddOutput("prod", dt, shape, q2);
+      const int32_t one = m.AddConstant("one", dt, {1}, std::vector<uint8_t>{40}, q);
+      const int32_t shifted = m.AddOutput("shifted", dt, shape, q);
+      const QuantParams sig = PerTensor(1.0f / 256, dt == DType::INT8 ? -128 : 0);
+      const int32_t logistic = m.AddOutput("logistic", dt, shape, sig);
+      const int32_t back = m.AddOutput("back", DType::FLOAT32, shape);
+      m.AddOperator(fb::OpType::QUANTIZE, {ix}, {qx}, fb::OpOptionsUnion());
+      m.AddOperator(fb::OpType::QUANTIZE, {iy}, {qy}, fb::OpOptionsUnion());
+      m.AddOperator(fb::OpType::ADD, {qx, qy}, {sum}, BinaryOptions(fb::Activation::NONE));
+      m.AddOperator(fb::OpType::MUL, {qx, qy}, {prod}, BinaryOptions(fb::Activation::NONE));
+      m.AddOperator(fb::OpType::ADD, {qx, one}, {shifted}, BinaryOptions(fb::Activation::RELU));
+      m.AddOperator(fb::OpType::LOGISTIC, {sum}, {logistic}, fb::OpOptionsUnion());
+      m.AddOperator(fb::OpType::DEQUANTIZE, {prod}, {back}, fb::OpOptionsUnion());
+      InterpreterOptions options;
+      if (threaded) options.thread_pool = &pool;
+      Status st = m.Build(options);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      m.SetInput(0, x);
+      m.SetInput(1, y);
+      ASSERT_TRUE(m.Invoke().ok());
+      for (int o = 0; o < 6; ++o) {
+        const std::vector<uint8_t> out = m.Output<uint8_t>(o);
+        bytes[threaded].insert(bytes[threaded].end(), out.begin(), out.end());
+      }
+      floats[threaded] = m.Output<float>(6);
+    }
+    EXPECT_GT(pool.max_tasks(), 2) << "the work was not split";
+    EXPECT_EQ(bytes[0], bytes[1]);
+    EXPECT_EQ(floats[0], floats[1]);
+  }
+}
+
 }  // namespace
 }  // namespace wisp
