@@ -2,7 +2,7 @@
 // Chromium, on every shared model LiteRT.js can load, on the model's first golden input.
 //
 //   node bench/browser_vs_litert.mjs [--models a,b] [--rounds N] [--min-ms X] [--json out.json]
-//        [--configs relaxed,simd128,threads2,cold] [--cold-rounds N] [--cold-model NAME] [--profile]
+//        [--configs relaxed,simd128,threads2,cold,coldwisp] [--cold-rounds N] [--cold-model NAME] [--profile]
 //        [--warmup N] [--warmup-ms X] [--min-runs N] [--max-runs N] [--max-ms X] [--deadline-min M]
 //        [--wisp-web DIR]   (another build of the web/ package, src/ + dist/; default: this repository's web/)
 //
@@ -15,6 +15,10 @@
 //             the next three inferences are timed too (not in the total: how soon the engine's optimizing
 //             compiler catches up). Wisp is imported from web/dist/wisp.bundle.mjs, the package's
 //             single-file bundle (LiteRT.js from its bundled dist/index.js), or from src/ if not built.
+//   coldwisp  the same cold start with Wisp loading the model in its own format, as a Wisp server or
+//             `wisp convert` serves it (.wisp, converted by the package's convert() before the run:
+//             no TFLite import in the page); LiteRT.js loads the .tflite as in cold. Not in the
+//             default set.
 // Each round opens a fresh page per runtime; the order alternates (odd rounds Wisp first, even rounds
 // LiteRT.js first). Per round: first run, warm-up, then timed runs until --min-ms (bounded by
 // --max-runs and --max-ms) -> the round's median. Reported: the lower median over the rounds of each
@@ -46,10 +50,12 @@ const CONFIGS = {
   simd128: { threads: 1, simd: 'simd128', litertVariant: 'compat' },
   threads2: { threads: 2, simd: 'auto', litertVariant: 'threaded' },
   cold: { threads: 1, simd: 'relaxed', litertVariant: 'relaxed', cold: true },
+  coldwisp: { threads: 1, simd: 'relaxed', litertVariant: 'relaxed', cold: true, wispFormat: true },
 };
 const configs = arg('--configs', 'relaxed,simd128,threads2,cold').split(',').filter(Boolean);
 for (const c of configs) if (!CONFIGS[c]) { console.error(`unknown config ${c} (have ${Object.keys(CONFIGS).join(', ')})`); process.exit(2); }
 const steadyConfigs = configs.filter((c) => !CONFIGS[c].cold);
+const coldConfigs = configs.filter((c) => CONFIGS[c].cold);
 const rounds = Math.max(1, Math.floor(num('--rounds', 3)));
 const coldRounds = Math.max(1, Math.floor(num('--cold-rounds', Math.max(rounds, 4))));
 const coldModel = arg('--cold-model', 'tf2_mobilenet_v2_1.0_224_ptq');
@@ -109,6 +115,19 @@ const MOUNTS = [
   ['/shared/models/', path.join(SHARED, 'models'), () => true],
   ['/shared/goldens/', path.join(SHARED, 'goldens'), () => true],
 ];
+// coldwisp: the cold model converted to .wisp by this package (as `wisp convert` does), served
+// from a scratch directory.
+let convertedDir = null;
+if (configs.includes('coldwisp') && caseOf(coldModel)) {
+  const { Wisp } = await import(path.join(WISP_WEB, 'src', 'node.mjs'));
+  const rt = await Wisp.create({ threads: 1, simd: 'simd128' });
+  try {
+    convertedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wisp-bench-'));
+    const tflite = fs.readFileSync(path.join(SHARED, 'models', `${coldModel}.tflite`));
+    fs.writeFileSync(path.join(convertedDir, `${coldModel}.wisp`), rt.convertSync(tflite));
+  } finally { rt.dispose(); }
+  MOUNTS.push(['/converted/', convertedDir, () => true]);
+}
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
@@ -261,6 +280,7 @@ async function measure(model, config, side, round, fn) {
   const c = CONFIGS[config];
   const cs = caseOf(model);
   const args = { side, model, threads: c.threads, simd: c.simd, litertVariant: c.litertVariant, ...cs, bench: BENCH, profile, wispModule: WISP_MODULE };
+  if (c.wispFormat && side === 'wisp') args.modelUrl = `/converted/${model}.wisp`;
   const r = await inFreshPage(fn, args, fn === 'coldSide' ? COLD_TIMEOUT_MS : EVAL_TIMEOUT_MS);
   r.round = round;
   entry(model, config)[side].push(r);
@@ -284,18 +304,21 @@ try {
       }
     }
   }
-  if (configs.includes('cold')) {
+  if (coldConfigs.length) {
     if (!caseOf(coldModel)) notes.push(`cold: ${coldModel} has no golden case`);
     else {
       for (let round = 1; round <= coldRounds; round++) {
         if (Date.now() > deadline) { notes.push(`deadline reached: cold round ${round} and later were not measured`); break; }
-        for (const side of order(round)) await measure(coldModel, 'cold', side, round, 'coldSide');
+        for (const config of coldConfigs) {
+          for (const side of order(round)) await measure(coldModel, config, side, round, 'coldSide');
+        }
       }
     }
   }
 } finally {
   try { await browser?.close(); } catch { /* gone */ }
   await server.close();
+  if (convertedDir) fs.rmSync(convertedDir, { recursive: true, force: true });
 }
 for (const [m, why] of unsupported) notes.push(`${m}: skipped, LiteRT.js ${litertVersion} cannot load it (${why.slice(0, 200)})`);
 
@@ -314,7 +337,7 @@ function side(rs) {
   };
 }
 const summary = [];
-for (const model of [...models, ...(configs.includes('cold') && !models.includes(coldModel) ? [coldModel] : [])]) {
+for (const model of [...models, ...(coldConfigs.length && !models.includes(coldModel) ? [coldModel] : [])]) {
   for (const config of configs) {
     const e = results[`${model}|${config}`];
     if (!e || unsupported.has(model)) continue;
@@ -327,14 +350,14 @@ for (const model of [...models, ...(configs.includes('cold') && !models.includes
 }
 
 const lines = [];
-lines.push(`Wisp vs LiteRT.js ${litertVersion} in headless Chromium ${chromiumVersion}: lower median of ${rounds} round${rounds > 1 ? 's' : ''}${configs.includes('cold') ? `, cold: lowest of ${coldRounds} cold starts` : ''} (ms)`);
+lines.push(`Wisp vs LiteRT.js ${litertVersion} in headless Chromium ${chromiumVersion}: lower median of ${rounds} round${rounds > 1 ? 's' : ''}${coldConfigs.length ? `, cold: lowest of ${coldRounds} cold starts` : ''} (ms)`);
 lines.push('');
 lines.push('| model | config | LiteRT.js ms | Wisp ms | Wisp/LiteRT | Wisp variant |');
 lines.push('|---|---|---|---|---|---|');
 for (const s of summary) {
   lines.push(`| ${s.model} | ${s.config} | ${s.litertMs == null ? 'error' : fmt(s.litertMs)} | ${s.wispMs == null ? 'error' : fmt(s.wispMs)} | ${s.ratio == null ? '–' : s.ratio.toFixed(2)} | ${s.wispVariants?.join('/') || '–'} |`);
 }
-const inv = summary.filter((s) => s.config !== 'cold' && (s.litertInvokeMs != null || s.wispInvokeMs != null));
+const inv = summary.filter((s) => !CONFIGS[s.config].cold && (s.litertInvokeMs != null || s.wispInvokeMs != null));
 if (inv.length) {
   lines.push('');
   lines.push('The run call alone (no input/output copies; Wisp: model.lastInvokeMs, LiteRT.js: compiledModel.run):');
