@@ -75,9 +75,9 @@ IsaLevel Level(const char* name, bool runnable, const GemmKernelInfo* gemm,
 
 // The elementwise kernels (lookup tables, float conversions, average pooling, vmul, broadcast
 // vadd, bilinear resize, row-wise arg max) of a level, kept apart from Level() so that levels gain
-// kernel families without touching each other's lines. The byte lookups are scalar below AVX-512
-// VBMI: SSE2 has no byte shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle
-// SIMD one.
+// kernel families without touching each other's lines. The byte lookups are scalar below AVX2:
+// SSE2 has no byte shuffle, and in V8 the scalar lookup measured faster than a 16-swizzle SIMD
+// one.
 // The relaxed level reuses wasmsimd.
 void AddElementwiseKernels(IsaLevel* level) {
   MicrokernelConfig& k = level->kernels;
@@ -102,7 +102,9 @@ void AddElementwiseKernels(IsaLevel* level) {
     k.ibilinear = &kQ8Ibilinear8cSse2;
     k.vaddc = &kQ8Vaddc16Sse2;
   }
-  // The byte permute makes a 256-entry lookup three instructions per 64 bytes; where it exists.
+  // Byte shuffles from AVX2 on (16 per 32 bytes); the byte permute of VBMI makes it three
+  // instructions per 64 where it exists.
+  if (name == "avx2" || name == "avxvnni" || name == "avx512vnni") k.lut = &kX8Lut32Avx2;
   if (name == "avx512vnni" && CpuFeatures().avx512vbmi) k.lut = &kX8Lut64Avx512vbmi;
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)

@@ -57,6 +57,7 @@ extern const GemmKernelInfo kQ8Gemm6x16c4Avxvnni;
 extern const DwconvKernelInfo kQ8Dwconv9p32c4Avxvnni;
 extern const DwconvKernelInfo kQ8Dwconv25p32c4Avxvnni;
 extern const DwconvKernelInfo kQ8DwconvUp32c4Avxvnni;
+extern const LutKernelInfo kX8Lut32Avx2;
 extern const LutKernelInfo kX8Lut64Avx512vbmi;
 extern const GemmKernelInfo kQ8Gemm8x32c4Avx512vnni;
 extern const DwconvKernelInfo kQ8Dwconv3x3p64c4Avx512vnni;
