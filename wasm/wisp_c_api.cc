@@ -74,27 +74,27 @@ EMSCRIPTEN_KEEPALIVE int wisp_set_isa_limit(const char* isa) {
   return wisp::SetMicrokernelIsaLimit(isa ? isa : "") ? 1 : 0;
 }
 
-// Checks that the pool really runs tasks in parallel: task 0 waits (up to 5 s) for task 1, which
-// can only finish meanwhile on another thread. Returns 1 when both ran concurrently on different
-// threads, 0 otherwise (always 0 in the single-threaded variant, without waiting).
+// Checks that the pool really runs tasks in parallel: each of two tasks arrives, then waits (up to
+// 5 s) for the other to arrive too, which can only happen meanwhile on another thread (a thread
+// that runs both in turn waits in vain in the first). Symmetric, because the pool lets any thread
+// take either task (the caller claims from the front, workers from the back). Returns 1 when both
+// met on different threads, 0 otherwise (always 0 in the single-threaded variant, without
+// waiting).
 EMSCRIPTEN_KEEPALIVE int wisp_parallel_selftest() {
   wisp::ThreadPool* pool = wisp::wasm::Pool();
   if (pool == nullptr || pool->num_threads() < 2) return 0;
-  std::atomic<int> task1_done{0};
+  std::atomic<int> arrived{0};
   pthread_t ids[2] = {};
-  bool waited_ok = false;
+  bool met[2] = {false, false};
   wisp::ParallelFor(pool, 2, [&](int task) {
     ids[task] = pthread_self();
-    if (task == 0) {
-      const double t0 = emscripten_get_now();
-      while (task1_done.load(std::memory_order_acquire) == 0 && emscripten_get_now() - t0 < 5000) {
-      }
-      waited_ok = task1_done.load(std::memory_order_acquire) != 0;
-    } else {
-      task1_done.store(1, std::memory_order_release);
+    arrived.fetch_add(1, std::memory_order_acq_rel);
+    const double t0 = emscripten_get_now();
+    while (arrived.load(std::memory_order_acquire) < 2 && emscripten_get_now() - t0 < 5000) {
     }
+    met[task] = arrived.load(std::memory_order_acquire) == 2;
   });
-  return waited_ok && !pthread_equal(ids[0], ids[1]) ? 1 : 0;
+  return met[0] && met[1] && !pthread_equal(ids[0], ids[1]) ? 1 : 0;
 }
 
 // Runs the kernels on tiny synthetic networks (runtime/api/warm_up.h) so that the engine starts
