@@ -39,11 +39,18 @@ struct BroadcastPlan {
 // `out` must be the broadcast of `a` and `b` (checked by the caller with BroadcastShapes).
 BroadcastPlan MakeBroadcastPlan(const Shape& a, const Shape& b, const Shape& out);
 
-// Calls run(a_offset, a_step, b_offset, b_step, out_offset, n) for each innermost run of the
-// output; steps are 0 (broadcast) or 1.
+// Innermost runs of the output: one for a flat plan, else the product of the outer dimensions.
+inline int64_t BroadcastRuns(const BroadcastPlan& p) {
+  if (p.size == 0) return 0;
+  return p.flat ? 1 : p.size / p.dims[p.rank - 1];
+}
+
+// Calls run(a_offset, a_step, b_offset, b_step, out_offset, n) for innermost runs [first, end) of
+// the output (BroadcastRuns; runs are independent, so tasks may take ranges of them); steps are 0
+// (broadcast) or 1.
 template <typename Run>
-void ForEachBroadcastRun(const BroadcastPlan& p, Run&& run) {
-  if (p.size == 0) return;
+void ForEachBroadcastRun(const BroadcastPlan& p, int64_t first, int64_t end, Run&& run) {
+  if (first >= end) return;
   if (p.flat) {
     run(int64_t{0}, int64_t{1}, int64_t{0}, int64_t{1}, int64_t{0}, p.size);
     return;
@@ -52,14 +59,20 @@ void ForEachBroadcastRun(const BroadcastPlan& p, Run&& run) {
   const int64_t n = p.dims[inner];
   const int64_t as = p.a_stride[inner] != 0 ? 1 : 0;
   const int64_t bs = p.b_stride[inner] != 0 ? 1 : 0;
+  // The odometer over the outer dimensions, started at run `first`.
   int64_t idx[kMaxBroadcastRank] = {};
-  int64_t a_off = 0, b_off = 0, o_off = 0;
-  while (true) {
+  int64_t a_off = 0, b_off = 0;
+  for (int64_t d = inner - 1, rest = first; d >= 0; --d) {
+    idx[d] = rest % p.dims[d];
+    rest /= p.dims[d];
+    a_off += idx[d] * p.a_stride[d];
+    b_off += idx[d] * p.b_stride[d];
+  }
+  int64_t o_off = first * n;
+  for (int64_t r = first; r < end; ++r) {
     run(a_off, as, b_off, bs, o_off, n);
     o_off += n;
-    // Odometer over the outer dimensions.
-    int d = inner - 1;
-    for (; d >= 0; --d) {
+    for (int d = inner - 1; d >= 0; --d) {
       ++idx[d];
       a_off += p.a_stride[d];
       b_off += p.b_stride[d];
@@ -68,8 +81,13 @@ void ForEachBroadcastRun(const BroadcastPlan& p, Run&& run) {
       b_off -= p.b_stride[d] * p.dims[d];
       idx[d] = 0;
     }
-    if (d < 0) return;
   }
+}
+
+// Every innermost run of the output.
+template <typename Run>
+void ForEachBroadcastRun(const BroadcastPlan& p, Run&& run) {
+  ForEachBroadcastRun(p, 0, BroadcastRuns(p), run);
 }
 
 // out[i] = f(a[.], b[.]) over the plan; the step-specialised loops let the compiler vectorise the

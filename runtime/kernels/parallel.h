@@ -59,6 +59,20 @@ void ParallelElements(const KernelContext& ctx, int64_t n, const Fn& fn) {
   ParallelFor(ctx.thread_pool(), tasks, [&](int t) { fn(bound(t), bound(t + 1)); });
 }
 
+// Independent units [0, units) of about `work_per_unit` multiply-adds each (the rows or runs of
+// an elementwise operator) in contiguous ranges, one per task: fn(begin, end).
+template <typename Fn>
+void ParallelRanges(const KernelContext& ctx, int64_t units, int64_t work_per_unit, const Fn& fn) {
+  const int tasks =
+      Tasks(ctx.thread_pool(), units, units * work_per_unit, MaxTasks(ctx) * kTasksPerThread);
+  if (tasks <= 1) {
+    fn(int64_t{0}, units);
+    return;
+  }
+  ParallelFor(ctx.thread_pool(), tasks,
+              [&](int t) { fn(units * t / tasks, units * (t + 1) / tasks); });
+}
+
 // The row tiles and channel blocks of a GEMM (m_tiles x n_blocks) that task t of `tasks` computes:
 // [t0, t1) x [b0, b1). Row tiles are split, as the neighbouring operators split their pixels,
 // so that each thread finds its rows in its own cache (moving them between cores costs more than

@@ -386,24 +386,28 @@ class BinaryKernel : public OpKernel {
       return int8 ? static_cast<int32_t>(static_cast<int8_t>(byte)) : static_cast<int32_t>(byte);
     };
     const QAddParams& p = vadd_params_;
-    ForEachBroadcastRun(
-        plan_, [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
-          const size_t count = static_cast<size_t>(n);
-          if (as != 0 && bs != 0) {
-            vadd_broadcast_(count, a + ao, b + bo, out + oo, &p);
-          } else if (as != 0) {
-            vaddc_(count, a + ao, p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding,
-                   out + oo, &p);
-          } else if (bs != 0) {
-            vaddc_(count, b + bo, p.a_multiplier * (value(a[ao]) - p.a_zero_point) + p.rounding,
-                   out + oo, &vaddc_swapped_);
-          } else {
-            // Both single values (plans merge such dimensions away; kept for completeness).
-            const int32_t v = VaddValue(
-                value(a[ao]), p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding, p);
-            std::memset(out + oo, static_cast<uint8_t>(v), count);
-          }
-        });
+    const auto run = [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+      const size_t count = static_cast<size_t>(n);
+      if (as != 0 && bs != 0) {
+        vadd_broadcast_(count, a + ao, b + bo, out + oo, &p);
+      } else if (as != 0) {
+        vaddc_(count, a + ao, p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding,
+               out + oo, &p);
+      } else if (bs != 0) {
+        vaddc_(count, b + bo, p.a_multiplier * (value(a[ao]) - p.a_zero_point) + p.rounding,
+               out + oo, &vaddc_swapped_);
+      } else {
+        // Both single values (plans merge such dimensions away; kept for completeness).
+        const int32_t v = VaddValue(
+            value(a[ao]), p.b_multiplier * (value(b[bo]) - p.b_zero_point) + p.rounding, p);
+        std::memset(out + oo, static_cast<uint8_t>(v), count);
+      }
+    };
+    // The output's runs are independent: split over the pool.
+    const int64_t runs = BroadcastRuns(plan_);
+    ParallelRanges(
+        ctx, runs, 4 * (plan_.size / std::max<int64_t>(runs, 1)),
+        [&](int64_t first, int64_t end) { ForEachBroadcastRun(plan_, first, end, run); });
   }
 
   template <typename T>
@@ -498,20 +502,27 @@ class BinaryKernel : public OpKernel {
       return;
     }
     if (per_channel_) {
-      lutc_(static_cast<size_t>(plan_.dims[0]), static_cast<size_t>(plan_.dims[1]), v, out, tables);
+      const int64_t cols = plan_.dims[1];
+      ParallelRanges(ctx, plan_.dims[0], 4 * cols, [&](int64_t first, int64_t end) {
+        lutc_(static_cast<size_t>(end - first), static_cast<size_t>(cols), v + first * cols,
+              out + first * cols, tables);
+      });
       return;
     }
     const bool c_is_a = const_input_ == 0;
-    ForEachBroadcastRun(plan_,
-                        [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
-                          const int64_t co = c_is_a ? ao : bo, cs = c_is_a ? as : bs;
-                          const int64_t vo = c_is_a ? bo : ao;
-                          if (cs == 0) {
-                            lut_(static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
-                          } else {
-                            lutc_(1, static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
-                          }
-                        });
+    const auto run = [&](int64_t ao, int64_t as, int64_t bo, int64_t bs, int64_t oo, int64_t n) {
+      const int64_t co = c_is_a ? ao : bo, cs = c_is_a ? as : bs;
+      const int64_t vo = c_is_a ? bo : ao;
+      if (cs == 0) {
+        lut_(static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
+      } else {
+        lutc_(1, static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
+      }
+    };
+    const int64_t runs = BroadcastRuns(plan_);
+    ParallelRanges(
+        ctx, runs, 4 * (plan_.size / std::max<int64_t>(runs, 1)),
+        [&](int64_t first, int64_t end) { ForEachBroadcastRun(plan_, first, end, run); });
   }
 
   BinaryOp op_;

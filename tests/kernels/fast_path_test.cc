@@ -558,14 +558,20 @@ TEST(FastPath, ResizeBilinearAndArgMaxSplitOverThreadsExactly) {
 // Elementwise operators on a large tensor split it into runs over the pool: QUANTIZE (float32 ->
 // 8-bit), ADD and MUL of same-shaped tensors, ADD of a constant (a lookup table), LOGISTIC (a
 // table) and DEQUANTIZE must equal one thread's results bit for bit, on a length that is not a
-// multiple of the runs' 64-element alignment.
+// multiple of the runs' 64-element alignment; so must the broadcast forms, which split their
+// innermost runs: ADD of a per-channel and of a per-pixel variable, SUB of a per-channel constant
+// (a table per channel) and ADD of a constant varying along the width (a table per run).
 TEST(FastPath, ElementwiseOperatorsSplitOverThreadsExactly) {
   std::mt19937 rng(19);
   const Shape shape = {1, 97, 61, 23};
-  std::vector<float> x(NumElements(shape)), y(x.size());
+  const Shape channel_shape = {1, 1, 1, 23}, pixel_shape = {1, 97, 61, 1};
+  std::vector<float> x(NumElements(shape)), y(x.size()), zc(23), zp_values(97 * 61);
   std::uniform_real_distribution<float> d(-3.0f, 3.0f);
   for (float& v : x) v = d(rng);
   for (float& v : y) v = d(rng);
+  for (float& v : zc) v = d(rng);
+  for (float& v : zp_values) v = d(rng);
+  const std::vector<uint8_t> per_channel = RandomBytes(23, rng), per_column = RandomBytes(61, rng);
   for (const DType dt : {DType::INT8, DType::UINT8}) {
     const int32_t zp = dt == DType::INT8 ? -3 : 125;
     testing::CountingPool pool(3);
@@ -592,18 +598,51 @@ TEST(FastPath, ElementwiseOperatorsSplitOverThreadsExactly) {
       m.AddOperator(fb::OpType::ADD, {qx, one}, {shifted}, BinaryOptions(fb::Activation::RELU));
       m.AddOperator(fb::OpType::LOGISTIC, {sum}, {logistic}, fb::OpOptionsUnion());
       m.AddOperator(fb::OpType::DEQUANTIZE, {prod}, {back}, fb::OpOptionsUnion());
+      // Broadcast forms.
+      const int32_t ic = m.AddInput("c", DType::FLOAT32, channel_shape);
+      const int32_t ip = m.AddInput("p", DType::FLOAT32, pixel_shape);
+      const int32_t qc = m.AddOutput("qc", dt, channel_shape, q2);
+      const int32_t qp = m.AddOutput("qp", dt, pixel_shape, q2);
+      const int32_t by_channel = m.AddOutput("by_channel", dt, shape, q2);
+      const int32_t by_pixel = m.AddOutput("by_pixel", dt, shape, q2);
+      const int32_t means = m.AddConstant("means", dt, channel_shape, per_channel, q);
+      const int32_t centered = m.AddOutput("centered", dt, shape, q);
+      const int32_t columns = m.AddConstant("columns", dt, {1, 1, 61, 1}, per_column, q);
+      const int32_t by_column = m.AddOutput("by_column", dt, shape, q2);
+      m.AddOperator(fb::OpType::QUANTIZE, {ic}, {qc}, fb::OpOptionsUnion());
+      m.AddOperator(fb::OpType::QUANTIZE, {ip}, {qp}, fb::OpOptionsUnion());
+      m.AddOperator(fb::OpType::ADD, {qx, qc}, {by_channel}, BinaryOptions(fb::Activation::NONE));
+      m.AddOperator(fb::OpType::ADD, {qp, qx}, {by_pixel}, BinaryOptions(fb::Activation::RELU6));
+      m.AddOperator(fb::OpType::SUB, {qx, means}, {centered}, BinaryOptions(fb::Activation::NONE));
+      m.AddOperator(fb::OpType::ADD, {columns, qx}, {by_column},
+                    BinaryOptions(fb::Activation::NONE));
       InterpreterOptions options;
       if (threaded) options.thread_pool = &pool;
       Status st = m.Build(options);
       ASSERT_TRUE(st.ok()) << st.ToString();
       m.SetInput(0, x);
       m.SetInput(1, y);
+      m.SetInput(2, zc);
+      m.SetInput(3, zp_values);
       ASSERT_TRUE(m.Invoke().ok());
-      for (int o = 0; o < 6; ++o) {
+      for (int o = 0; o < 13; ++o) {
+        if (o == 6) continue;  // the float output
         const std::vector<uint8_t> out = m.Output<uint8_t>(o);
         bytes[threaded].insert(bytes[threaded].end(), out.begin(), out.end());
       }
       floats[threaded] = m.Output<float>(6);
+      if (threaded) {
+        // The paths under test (a fallback to the reference would not split).
+        const Interpreter& it = m.interpreter();
+        EXPECT_EQ(std::string(it.kernel_implementation(9)).rfind("q8_vadd", 0), 0u)
+            << it.kernel_implementation(9);
+        EXPECT_EQ(std::string(it.kernel_implementation(10)).rfind("q8_vaddc", 0), 0u)
+            << it.kernel_implementation(10);
+        EXPECT_EQ(std::string(it.kernel_implementation(11)).rfind("x8_lutc", 0), 0u)
+            << it.kernel_implementation(11);
+        EXPECT_EQ(std::string(it.kernel_implementation(12)).rfind("x8_lut", 0), 0u)
+            << it.kernel_implementation(12);
+      }
     }
     EXPECT_GT(pool.max_tasks(), 2) << "the work was not split";
     EXPECT_EQ(bytes[0], bytes[1]);
