@@ -43,24 +43,8 @@ inline int Tasks(ThreadPool* pool, int64_t units, int64_t macs, int max_tasks) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({max_tasks, units, by_work})));
 }
 
-// Elementwise operators (a requantized add, a table lookup, a conversion: a few multiply-adds'
-// worth of work per element) split [0, n) into contiguous runs, one per task, each starting on a
-// 64-element boundary so that no two tasks write the same cache line: fn(begin, end).
-template <typename Fn>
-void ParallelElements(const KernelContext& ctx, int64_t n, const Fn& fn) {
-  constexpr int64_t kWorkPerElement = 4, kAlign = 64;
-  const int tasks =
-      Tasks(ctx.thread_pool(), n / kAlign, n * kWorkPerElement, MaxTasks(ctx) * kTasksPerThread);
-  if (tasks <= 1) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  const auto bound = [&](int t) { return t == tasks ? n : n / kAlign * t / tasks * kAlign; };
-  ParallelFor(ctx.thread_pool(), tasks, [&](int t) { fn(bound(t), bound(t + 1)); });
-}
-
 // Independent units [0, units) of about `work_per_unit` multiply-adds each (the rows or runs of
-// an elementwise operator) in contiguous ranges, one per task: fn(begin, end).
+// an operator) in contiguous ranges, one per task: fn(begin, end).
 template <typename Fn>
 void ParallelRanges(const KernelContext& ctx, int64_t units, int64_t work_per_unit, const Fn& fn) {
   const int tasks =
@@ -71,6 +55,17 @@ void ParallelRanges(const KernelContext& ctx, int64_t units, int64_t work_per_un
   }
   ParallelFor(ctx.thread_pool(), tasks,
               [&](int t) { fn(units * t / tasks, units * (t + 1) / tasks); });
+}
+
+// Elementwise operators (a requantized add, a table lookup, a conversion: a few multiply-adds'
+// worth of work per element) split [0, n) into contiguous runs, one per task, each starting on a
+// 64-element boundary so that no two tasks write the same cache line: fn(begin, end).
+template <typename Fn>
+void ParallelElements(const KernelContext& ctx, int64_t n, const Fn& fn) {
+  constexpr int64_t kWorkPerElement = 4, kAlign = 64;
+  ParallelRanges(
+      ctx, (n + kAlign - 1) / kAlign, kAlign * kWorkPerElement,
+      [&](int64_t first, int64_t end) { fn(first * kAlign, std::min(end * kAlign, n)); });
 }
 
 // The row tiles and channel blocks of a GEMM (m_tiles x n_blocks) that task t of `tasks` computes:

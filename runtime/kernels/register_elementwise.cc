@@ -23,6 +23,16 @@ namespace wisp {
 
 namespace {
 
+// run(a_offset, a_step, b_offset, b_step, out_offset, n) for every innermost run of the plan
+// (ForEachBroadcastRun), the runs split over the pool: each writes its own span of the output.
+// About 4 multiply-adds' worth of work per element.
+template <typename Run>
+void ParallelBroadcastRuns(const KernelContext& ctx, const BroadcastPlan& plan, const Run& run) {
+  const int64_t runs = BroadcastRuns(plan);
+  ParallelRanges(ctx, runs, 4 * (plan.size / std::max<int64_t>(runs, 1)),
+                 [&](int64_t first, int64_t end) { ForEachBroadcastRun(plan, first, end, run); });
+}
+
 bool PerTensor(const TensorDesc& t) {
   return t.quant.scale.size() == 1 && t.quant.zero_point.size() == 1;
 }
@@ -403,11 +413,7 @@ class BinaryKernel : public OpKernel {
         std::memset(out + oo, static_cast<uint8_t>(v), count);
       }
     };
-    // The output's runs are independent: split over the pool.
-    const int64_t runs = BroadcastRuns(plan_);
-    ParallelRanges(
-        ctx, runs, 4 * (plan_.size / std::max<int64_t>(runs, 1)),
-        [&](int64_t first, int64_t end) { ForEachBroadcastRun(plan_, first, end, run); });
+    ParallelBroadcastRuns(ctx, plan_, run);
   }
 
   template <typename T>
@@ -519,10 +525,7 @@ class BinaryKernel : public OpKernel {
         lutc_(1, static_cast<size_t>(n), v + vo, out + oo, tables + 256 * co);
       }
     };
-    const int64_t runs = BroadcastRuns(plan_);
-    ParallelRanges(
-        ctx, runs, 4 * (plan_.size / std::max<int64_t>(runs, 1)),
-        [&](int64_t first, int64_t end) { ForEachBroadcastRun(plan_, first, end, run); });
+    ParallelBroadcastRuns(ctx, plan_, run);
   }
 
   BinaryOp op_;

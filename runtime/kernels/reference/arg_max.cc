@@ -44,7 +44,6 @@ class ArgMaxKernel : public OpKernel {
       const ArgmaxKernelInfo* k = Microkernels().argmax;
       argmax_ = in_dtype_ == DType::INT8 ? k->qs8 : k->qu8;
       argmax_name_ = k->name;
-      max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
     }
     return Status::Ok();
   }
@@ -54,12 +53,9 @@ class ArgMaxKernel : public OpKernel {
   Status Invoke(const KernelContext& ctx) override {
     if (argmax_ != nullptr) {
       // Rows (a segmentation map's pixels) are independent: split over the pool.
-      const int64_t rows = outer_;
       const size_t row_bytes = static_cast<size_t>(axis_size_);
       const size_t out_bytes = out64_ ? sizeof(int64_t) : sizeof(int32_t);
-      const int tasks = Tasks(ctx.thread_pool(), rows, rows * axis_size_, max_tasks_);
-      ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
-        const int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+      ParallelRanges(ctx, outer_, axis_size_, [&](int64_t r0, int64_t r1) {
         argmax_(static_cast<size_t>(r1 - r0), row_bytes,
                 ctx.in_bytes(0) + static_cast<size_t>(r0) * row_bytes,
                 ctx.out_bytes(0) + static_cast<size_t>(r0) * out_bytes, out64_);
@@ -120,7 +116,6 @@ class ArgMaxKernel : public OpKernel {
   int64_t outer_ = 0, inner_ = 0;
   int32_t axis_size_ = 0;
   Q8ArgmaxFn argmax_ = nullptr;
-  int max_tasks_ = 1;
   const char* argmax_name_ = "";
 };
 

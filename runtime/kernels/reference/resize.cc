@@ -163,7 +163,6 @@ class ResizeBilinearKernel : public OpKernel {
         columns_[x].right = static_cast<uint32_t>(xs_[x].hi) * c;
         columns_[x].alpha = xs_[x].alpha_q11;
       }
-      max_tasks_ = MaxTasks(ctx) * kTasksPerThread;
     }
     return Status::Ok();
   }
@@ -181,10 +180,9 @@ class ResizeBilinearKernel : public OpKernel {
       // to the input size is one of its largest operators). About 4 multiply-adds per value.
       const int64_t out_h = static_cast<int64_t>(ys_.size());
       const int64_t rows = int64_t{shape_[0]} * out_h;
-      const int64_t work = rows * static_cast<int64_t>(out_row_bytes) * 4;
-      const int tasks = Tasks(ctx.thread_pool(), rows, work, max_tasks_);
-      ParallelFor(ctx.thread_pool(), tasks, [&](int t) {
-        for (int64_t row = rows * t / tasks; row < rows * (t + 1) / tasks; ++row) {
+      const int64_t work_per_row = static_cast<int64_t>(out_row_bytes) * 4;
+      ParallelRanges(ctx, rows, work_per_row, [&](int64_t first, int64_t end) {
+        for (int64_t row = first; row < end; ++row) {
           const uint8_t* image = in + static_cast<size_t>(row / out_h) * shape_[1] * row_bytes;
           const Tap& ty = ys_[static_cast<size_t>(row % out_h)];
           row_fn_(columns_.size(), channels, image + static_cast<size_t>(ty.lo) * row_bytes,
@@ -217,7 +215,6 @@ class ResizeBilinearKernel : public OpKernel {
   std::vector<Tap> ys_, xs_;
   QIbilinearRowFn row_fn_ = nullptr;  // int8/uint8 microkernel
   std::vector<IbilinearColumn> columns_;
-  int max_tasks_ = 1;
   const char* impl_ = "reference";
 };
 
