@@ -24,12 +24,13 @@
 #include <cstring>
 #include <type_traits>
 
+#include "runtime/kernels/microkernels/avx2_gemm_epilogue.h"
 #include "runtime/kernels/microkernels/microkernels.h"
 
 namespace wisp {
 namespace {
 
-constexpr int kMr = 4, kNr = 16, kKr = 2;
+constexpr int kMr = 4, kNr = kAvx2GemmNr, kKr = 2;
 constexpr size_t kBufValues = 1024;  // int16 inputs per row held at once (2 KiB)
 constexpr size_t kBufSlack = 16;     // the last 16-value store may run past a tap
 
@@ -82,13 +83,6 @@ inline void AccumulateBlock(bool half, const int16_t* const* x, size_t n, const 
   }
 }
 
-// f32(acc) * scale, at most qmax - zp, rounded to nearest even (MXCSR's default mode); the
-// saturating packs and the qmin clamp finish XNNPACK's fp32 epilogue (avx512_helpers.h explains
-// why it equals quant_epilogue.h).
-inline __m256i Scale(__m256i acc, __m256 scale, __m256 max) {
-  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale), max));
-}
-
 // kInt16Input: the int16-input entry (GemmKernelInfo::qs8_int16_input): the caller widened the
 // image once per invoke and each tap is read where it lies, kc rounded up to a pair (the odd
 // value past a tap meets a zero weight; the caller's buffers have slack).
@@ -118,10 +112,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       rows[r] = x[r];
     }
   }
-  const __m256 max = _mm256_set1_ps(e->max);
-  const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(e->zero_point));
-  const __m256i qmin = _mm256_set1_epi8(static_cast<char>(e->qmin));
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const Avx2GemmEpilogue epilogue(*e);
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     __m256i acc0[MR], acc1[MR];
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
@@ -152,43 +143,8 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       }
     }
     const uint8_t* scales = values + total * kNr * WB;
-    if (WB == 1 && row_sums != nullptr) {
-      const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 64));
-      const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 96));
-      for (int r = 0; r < MR; ++r) {
-        const __m256i s = _mm256_set1_epi32(sums[r]);
-        acc0[r] = _mm256_add_epi32(acc0[r], _mm256_mullo_epi32(f0, s));
-        acc1[r] = _mm256_add_epi32(acc1[r], _mm256_mullo_epi32(f1, s));
-      }
-    }
-    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(scales));
-    const __m256 s1 = _mm256_loadu_ps(reinterpret_cast<const float*>(scales + 32));
-    const size_t n = nc - n0 < kNr ? nc - n0 : kNr;
-    for (int r = 0; r < MR; r += 2) {
-      const int r1 = MR > 1 ? r + 1 : r;
-      // Per 128-bit lane: row r's channels 0-3 and 8-11 (lane 0) or 4-7 and 12-15 (lane 1).
-      const __m256i p0 = _mm256_adds_epi16(
-          _mm256_packs_epi32(Scale(acc0[r], s0, max), Scale(acc1[r], s1, max)), zp);
-      const __m256i p1 = _mm256_adds_epi16(
-          _mm256_packs_epi32(Scale(acc0[r1], s0, max), Scale(acc1[r1], s1, max)), zp);
-      __m256i bytes = std::is_same_v<T, int8_t>
-                          ? _mm256_max_epi8(_mm256_packs_epi16(p0, p1), qmin)
-                          : _mm256_max_epu8(_mm256_packus_epi16(p0, p1), qmin);
-      // Dwords [r 0-3, r 8-11, r1 0-3, r1 8-11 | r 4-7, r 12-15, ...] -> row r, then row r1.
-      bytes = _mm256_permutevar8x32_epi32(bytes, order);
-      const __m128i row0 = _mm256_castsi256_si128(bytes);
-      const __m128i row1 = _mm256_extracti128_si256(bytes, 1);
-      if (n == kNr) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r] + n0), row0);
-        if (MR > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r1] + n0), row1);
-      } else {
-        alignas(16) uint8_t tmp[32];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), row0);
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp + 16), row1);
-        std::memcpy(out[r] + n0, tmp, n);
-        if (MR > 1) std::memcpy(out[r1] + n0, tmp + 16, n);
-      }
-    }
+    if (WB == 1 && row_sums != nullptr) AddRowSums<MR>(scales + 64, sums, acc0, acc1);
+    StoreRows<T, MR>(acc0, acc1, scales, epilogue, out, n0, nc - n0 < kNr ? nc - n0 : kNr);
     w = scales + kNr * (WB == 1 ? 8 : 4);  // the 8-bit layout's row-sum factors follow
   }
 }

@@ -4,23 +4,20 @@
 // the usdot convention (int8 inputs flipped to unsigned bytes, the packed weights signed). VEX
 // has no broadcast memory operands, so the flip is a separate instruction per row and step, and
 // callers with contiguous rows flip each row tile once instead (qs8_flipped_input). The
-// epilogue is the AVX2 kernel's (q8_gemm_4x16c2__avx2.cc); fewer than 6 rows run a 4-, 2- or
+// epilogue is the AVX2 kernel's (avx2_gemm_epilogue.h); fewer than 6 rows run a 4-, 2- or
 // 1-row copy of the loop.
 #include <immintrin.h>
 
 #include <type_traits>
 
+#include "runtime/kernels/microkernels/avx2_gemm_epilogue.h"
 #include "runtime/kernels/microkernels/avxvnni_helpers.h"
 #include "runtime/kernels/microkernels/microkernels.h"
 
 namespace wisp {
 namespace {
 
-constexpr int kMr = 6, kNr = 16, kKr = 4;
-
-inline __m256i Scale(__m256i acc, __m256 scale, __m256 max) {
-  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale), max));
-}
+constexpr int kMr = 6, kNr = kAvx2GemmNr, kKr = 4;
 
 template <typename T, bool kFlip, int MR>
 void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
@@ -38,10 +35,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     sums[r] = row_sums != nullptr ? row_sums[rr] : 0;
   }
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256 max = _mm256_set1_ps(e->max);
-  const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(e->zero_point));
-  const __m256i qmin = _mm256_set1_epi8(static_cast<char>(e->qmin));
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const Avx2GemmEpilogue epilogue(*e);
   for (size_t n0 = 0; n0 < nc; n0 += kNr) {
     __m256i acc0[MR], acc1[MR];
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
@@ -67,42 +61,8 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
         }
       }
     }
-    if (row_sums != nullptr) {
-      const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 64));
-      const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + 96));
-      for (int r = 0; r < MR; ++r) {
-        const __m256i s = _mm256_set1_epi32(sums[r]);
-        acc0[r] = _mm256_add_epi32(acc0[r], _mm256_mullo_epi32(f0, s));
-        acc1[r] = _mm256_add_epi32(acc1[r], _mm256_mullo_epi32(f1, s));
-      }
-    }
-    const __m256 s0 = _mm256_loadu_ps(reinterpret_cast<const float*>(wk));
-    const __m256 s1 = _mm256_loadu_ps(reinterpret_cast<const float*>(wk + 32));
-    const size_t n = nc - n0 < kNr ? nc - n0 : kNr;
-    for (int r = 0; r < MR; r += 2) {
-      const int r1 = MR > 1 ? r + 1 : r;
-      const __m256i p0 = _mm256_adds_epi16(
-          _mm256_packs_epi32(Scale(acc0[r], s0, max), Scale(acc1[r], s1, max)), zp);
-      const __m256i p1 = _mm256_adds_epi16(
-          _mm256_packs_epi32(Scale(acc0[r1], s0, max), Scale(acc1[r1], s1, max)), zp);
-      __m256i bytes = std::is_same_v<T, int8_t>
-                          ? _mm256_max_epi8(_mm256_packs_epi16(p0, p1), qmin)
-                          : _mm256_max_epu8(_mm256_packus_epi16(p0, p1), qmin);
-      // Row r in the low 16 bytes, row r1 in the high (see q8_gemm_4x16c2__avx2.cc).
-      bytes = _mm256_permutevar8x32_epi32(bytes, order);
-      const __m128i row0 = _mm256_castsi256_si128(bytes);
-      const __m128i row1 = _mm256_extracti128_si256(bytes, 1);
-      if (n == kNr) {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r] + n0), row0);
-        if (MR > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out[r1] + n0), row1);
-      } else {
-        alignas(16) uint8_t tmp[32];
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp), row0);
-        _mm_store_si128(reinterpret_cast<__m128i*>(tmp + 16), row1);
-        std::memcpy(out[r] + n0, tmp, n);
-        if (MR > 1) std::memcpy(out[r1] + n0, tmp + 16, n);
-      }
-    }
+    if (row_sums != nullptr) AddRowSums<MR>(wk + 64, sums, acc0, acc1);
+    StoreRows<T, MR>(acc0, acc1, wk, epilogue, out, n0, nc - n0 < kNr ? nc - n0 : kNr);
     w = wk + kNr * 8;
   }
 }
