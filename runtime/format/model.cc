@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "flatbuffers/flatbuffers.h"
+#include "runtime/format/quant_arrays.h"
 #include "runtime/util/sha256.h"
 
 namespace wisp {
@@ -161,20 +162,21 @@ Status Model::Validate(const LoadOptions& options) {
                                 where().c_str(), ns, d.quant.axis, d.shape[d.quant.axis]);
           }
         }
-        d.quant.scale.assign(q->scale()->begin(), q->scale()->end());
-        d.quant.zero_point.assign(ns, 0);
-        for (size_t c = 0; c < ns; ++c) {
-          const float s = d.quant.scale[c];
+        d.quant.scale.resize(ns);
+        d.quant.zero_point.resize(ns);
+        const float* scales = q->scale()->data();
+        const int64_t* zero_points = nz ? q->zero_point()->data() : nullptr;
+        const size_t c =
+            CopyQuantArrays(scales, zero_points, ns, DTypeMinValue(d.dtype), DTypeMaxValue(d.dtype),
+                            d.quant.scale.data(), d.quant.zero_point.data());
+        if (c < ns) {
+          const float s = scales[c];
           if (!std::isfinite(s) || s <= 0.0f) {
             return InvalidModel("%s: quantization scale[%zu] = %g is not a positive finite number",
                                 where().c_str(), c, static_cast<double>(s));
           }
-          const int64_t zp = nz ? q->zero_point()->Get(static_cast<flatbuffers::uoffset_t>(c)) : 0;
-          if (zp < DTypeMinValue(d.dtype) || zp > DTypeMaxValue(d.dtype)) {
-            return InvalidModel("%s: zero point %lld outside the %s range", where().c_str(),
-                                static_cast<long long>(zp), DTypeName(d.dtype));
-          }
-          d.quant.zero_point[c] = static_cast<int32_t>(zp);
+          return InvalidModel("%s: zero point %lld outside the %s range", where().c_str(),
+                              static_cast<long long>(zero_points[c]), DTypeName(d.dtype));
         }
       }
     }

@@ -20,6 +20,7 @@
 #include "runtime/format/model.h"
 #include "runtime/format/model_builder.h"
 #include "runtime/format/model_metadata.h"
+#include "runtime/format/quant_arrays.h"
 #include "runtime/import/tflite_metadata.h"
 #include "schemas/tflite_generated.h"
 #include "schemas/wisp_generated.h"
@@ -555,20 +556,18 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
   ZeroPointRange(info->dtype, &zp_min, &zp_max);
   info->quant.scale.resize(num_scales);
   info->quant.zero_point.resize(num_scales);
-  for (size_t c = 0; c < num_scales; ++c) {
-    const auto item = static_cast<flatbuffers::uoffset_t>(c);
-    const float scale = q->scale()->Get(item);
+  const float* scales = q->scale()->data();
+  const int64_t* zero_points = num_zero_points ? q->zero_point()->data() : nullptr;
+  const size_t c = CopyQuantArrays(scales, zero_points, num_scales, zp_min, zp_max,
+                                   info->quant.scale.data(), info->quant.zero_point.data());
+  if (c < num_scales) {
+    const float scale = scales[c];
     if (!std::isfinite(scale) || scale <= 0.0f) {
       return InvalidModel("%s: quantization scale[%zu] = %g is not a positive finite number",
                           where().c_str(), c, static_cast<double>(scale));
     }
-    const int64_t zero_point = num_zero_points ? q->zero_point()->Get(item) : 0;
-    if (zero_point < zp_min || zero_point > zp_max) {
-      return InvalidModel("%s: zero point %lld is outside the %s range", where().c_str(),
-                          static_cast<long long>(zero_point), DTypeName(info->dtype));
-    }
-    info->quant.scale[c] = scale;
-    info->quant.zero_point[c] = static_cast<int32_t>(zero_point);
+    return InvalidModel("%s: zero point %lld is outside the %s range", where().c_str(),
+                        static_cast<long long>(zero_points[c]), DTypeName(info->dtype));
   }
   return Status::Ok();
 }

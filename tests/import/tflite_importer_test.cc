@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -608,6 +609,20 @@ TEST(TfliteImport, RejectsOutOfRangeIndices) {
     f.Quantize(3, {0.0f}, {0});  // float tensor: parameters dropped, not an error
     f.graph().tensors[3]->type = tfl::TensorType::INT8;
     ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 3 ('fc')", "scale[0] = 0"});
+  }
+  {
+    // Per channel: the first bad entry is named, past good ones.
+    TfliteFile f = SmallValidFile();
+    f.Quantize(3, {0.5f, 0.25f, std::numeric_limits<float>::quiet_NaN()}, {0, 0, 0}, 1);
+    f.graph().tensors[3]->type = tfl::TensorType::INT8;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel, {"tensor 3 ('fc')", "scale[2] = nan"});
+  }
+  {
+    TfliteFile f = SmallValidFile();
+    f.Quantize(3, {0.5f, 0.25f, 0.125f}, {0, 128, 0}, 1);
+    f.graph().tensors[3]->type = tfl::TensorType::INT8;
+    ExpectError(f.Finish(), StatusCode::kInvalidModel,
+                {"tensor 3 ('fc')", "zero point 128 is outside the int8 range"});
   }
 }
 

@@ -1,4 +1,5 @@
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -118,6 +119,32 @@ TEST(ModelFormat, HashVerificationCatchesEveryFlip) {
     std::vector<uint8_t> mutated = bytes;
     mutated[i] ^= 0x01;
     EXPECT_FALSE(Model::Load(mutated, LoadOptions{true}).ok()) << "flip at " << i;
+  }
+}
+
+// Every per-channel scale must be positive and finite and every zero point within its dtype: the
+// first bad entry is named, past good ones.
+TEST(ModelFormat, RejectsBadQuantizationEntriesByIndex) {
+  const struct {
+    std::vector<float> scale;
+    std::vector<int32_t> zero_point;
+    const char* expected;
+  } cases[] = {
+      {{0.5f, 0.25f, -1.0f}, {0, 0, 0}, "scale[2] = -1"},
+      {{0.5f, std::numeric_limits<float>::infinity(), 1.0f}, {0, 0, 0}, "scale[1] = inf"},
+      {{0.5f, 0.25f, 1.0f}, {0, 0, -129}, "zero point -129 outside the int8 range"},
+  };
+  for (const auto& c : cases) {
+    ModelBuilder b;
+    const int32_t in =
+        b.AddTensor("in", DType::INT8, {1, 3}, QuantParams{c.scale, c.zero_point, 1});
+    b.SetInputs({in});
+    b.SetOutputs({in});
+    auto loaded = Model::Load(b.Finish());
+    ASSERT_FALSE(loaded.ok()) << c.expected;
+    EXPECT_NE(loaded.status().message().find("'in'"), std::string::npos);
+    EXPECT_NE(loaded.status().message().find(c.expected), std::string::npos)
+        << loaded.status().message();
   }
 }
 

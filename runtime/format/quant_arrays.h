@@ -1,0 +1,25 @@
+// A tensor's quantization arrays as model files store them (TFLite and .wisp alike: float scales,
+// int64 zero points), copied out and checked entry by entry.
+//
+// One function of its own, kept out of line, for the browser's cold start: a model load walks
+// some 20 000 per-channel entries. A WebAssembly engine recompiles a function with its optimizing
+// compiler once that function has run enough baseline code (V8 counts it per function), and there
+// is no way to stop such a loop from charging the function around it: inlined into the importer
+// or Model::Validate, it had V8 recompile those whole functions (40-60 ms of background compile
+// each, competing with the page's main thread on a 2-core machine) for work they do once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wisp {
+
+// Copies n scales and zero points (zero_points may be null: all zero) to scale_out and zp_out.
+// Returns n, or the index of the first entry whose scale is not a positive finite number or whose
+// zero point lies outside [zp_min, zp_max] (entries from there on are not copied).
+// The arrays are read in place: FlatBuffers stores them little-endian, as every target Wisp builds
+// for is (static_assert in quant_arrays.cc).
+size_t CopyQuantArrays(const float* scales, const int64_t* zero_points, size_t n, int64_t zp_min,
+                       int64_t zp_max, float* scale_out, int32_t* zp_out);
+
+}  // namespace wisp
