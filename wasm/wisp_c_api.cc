@@ -97,12 +97,19 @@ EMSCRIPTEN_KEEPALIVE int wisp_parallel_selftest() {
   return met[0] && met[1] && !pthread_equal(ids[0], ids[1]) ? 1 : 0;
 }
 
+// The synthetic networks the warm-up has run in this instance, and its invoke count: a model load
+// with flag bit 2 runs the ones its model needs and the warm-up has not.
+unsigned g_warmed_up_dtypes = 0;
+int g_warm_up_invokes = 0;
+
 // Runs the kernels on tiny synthetic networks (runtime/api/warm_up.h) so that the engine starts
 // optimizing them before a large model is loaded and first run; `dtypes` is a mask of
 // wisp::WarmUpDtypes. Returns 1, or 0 with wisp_last_error().
 EMSCRIPTEN_KEEPALIVE int wisp_warm_up(int invokes, unsigned dtypes) {
   const wisp::Status s = wisp::WarmUpKernels(invokes, dtypes);
   if (!s.ok()) SetError(s);
+  g_warmed_up_dtypes |= dtypes;
+  g_warm_up_invokes = invokes;
   return s.ok() ? 1 : 0;
 }
 
@@ -110,8 +117,10 @@ EMSCRIPTEN_KEEPALIVE int wisp_warm_up(int invokes, unsigned dtypes) {
 // the runtime in every case (success or failure). A .wisp is used in place (no copy; freed with
 // the model); a .tflite is imported into a new buffer and the original is freed right away.
 // Flags: bit 0 = verify the recorded sha256; bit 1 = keep variable state (LSTM) from one invoke
-// to the next, as TFLite does (default: every invoke starts from zero state). Returns a handle, or
-// 0 with wisp_last_error().
+// to the next, as TFLite does (default: every invoke starts from zero state); bit 2 = complete the
+// warm-up (wisp_warm_up, run while the model downloaded, guessed which kernels it needs) with the
+// networks of the model's dtypes before its weights are packed. Returns a handle, or 0 with
+// wisp_last_error().
 EMSCRIPTEN_KEEPALIVE WispModel* wisp_model_load(uint8_t* bytes, size_t size, int flags,
                                                 const char* name) {
   g_last_error.clear();
@@ -128,6 +137,14 @@ EMSCRIPTEN_KEEPALIVE WispModel* wisp_model_load(uint8_t* bytes, size_t size, int
   if (!model.ok()) {
     SetError(model.status());
     return nullptr;
+  }
+  if ((flags & 4) != 0 && g_warm_up_invokes > 0) {
+    const unsigned missing = wisp::WarmUpDtypesFor(**model) & ~g_warmed_up_dtypes;
+    if (missing != 0) {
+      // Only an optimisation: a failure is ignored (and would fail the load below anyway).
+      (void)wisp::WarmUpKernels(g_warm_up_invokes, missing);
+      g_warmed_up_dtypes |= missing;
+    }
   }
   wisp::InterpreterOptions interp_options;
   interp_options.thread_pool = wisp::wasm::Pool();

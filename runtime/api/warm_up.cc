@@ -163,4 +163,29 @@ Status WarmUpKernels(int invokes, unsigned dtypes) {
   return Status::Ok();
 }
 
+unsigned WarmUpDtypesFor(const Model& model) {
+  unsigned dtypes = 0;
+  for (const OperatorDesc& op : model.operators()) {
+    if (op.type != fb::OpType::CONV_2D && op.type != fb::OpType::DEPTHWISE_CONV_2D &&
+        op.type != fb::OpType::FULLY_CONNECTED) {
+      continue;
+    }
+    if (op.inputs.empty() || op.inputs[0] < 0) continue;
+    switch (model.tensors()[static_cast<size_t>(op.inputs[0])].dtype) {
+      case DType::INT8:
+        dtypes |= kWarmUpInt8;
+        break;
+      case DType::UINT8:
+        dtypes |= kWarmUpUint8;
+        break;
+      case DType::FLOAT32:
+        dtypes |= kWarmUpFloat32;
+        break;
+      default:
+        break;
+    }
+  }
+  return dtypes;
+}
+
 }  // namespace wisp

@@ -112,10 +112,11 @@ export interface LoadOptions {
   /** Keep variable state (e.g. LSTM) from one run to the next, as TFLite does. Default: each run starts from zero state. */
   keepState?: boolean;
   /**
-   * Before the first model of at least 256 KB a runtime loads, it runs its kernels for a few
-   * milliseconds on tiny built-in networks, so that the WebAssembly engine starts optimizing them
-   * while the model downloads and is imported: a faster first load and first run. Default true;
-   * false skips it.
+   * Before the first model of at least 256 KB a runtime loads, it runs its int8 kernels for a few
+   * milliseconds on a tiny built-in network, so that the WebAssembly engine starts optimizing them
+   * while the model downloads and is imported: a faster first load and first run. A large uint8 or
+   * float model runs its own kernels' network once it is read, before its weights are packed.
+   * Default true; false skips both.
    */
   warmUp?: boolean;
   signal?: AbortSignal;

@@ -946,7 +946,11 @@ function countRuns(model, reporter) {
 // otherwise spend long on a model: large ones.
 const WARM_UP_MIN_BYTES = 256 * 1024;
 const WARM_UP_INVOKES = 10;
-const WARM_UP_DTYPES = 1 | 2 | 4;  // int8, uint8, float32 networks (runtime/api/warm_up.h)
+// While the model downloads its dtype is unknown: the warm-up runs the int8 network (runtime/
+// api/warm_up.h: 1 int8, 2 uint8, 4 float32), the usual case, and the load runs the model's own
+// if it is another (load flag 4). Warming all three cost an int8 cold start more than it gained.
+const WARM_UP_GUESS = 1;
+const WARM_UP_AT_LOAD = 4;
 
 class LocalRuntime {
   constructor(core, variantInfo) {
@@ -962,7 +966,7 @@ class LocalRuntime {
   _warmUp(size, options) {
     if (this.warmedUp || options.warmUp === false || size < WARM_UP_MIN_BYTES) return;
     this.warmedUp = true;
-    this.core.call('wisp_warm_up', WARM_UP_INVOKES, WARM_UP_DTYPES);
+    this.core.call('wisp_warm_up', WARM_UP_INVOKES, WARM_UP_GUESS);
   }
 
   // Copies the model bytes into the WebAssembly heap once; the runtime uses them in place.
@@ -985,7 +989,8 @@ class LocalRuntime {
     }
     let handle;
     try {
-      handle = core.call('wisp_model_load', ptr, size, (options.verifySha256 ? 1 : 0) | (options.keepState ? 2 : 0), namePtr);  // owns ptr now
+      const warmUp = options.warmUp !== false && size >= WARM_UP_MIN_BYTES ? WARM_UP_AT_LOAD : 0;
+      handle = core.call('wisp_model_load', ptr, size, (options.verifySha256 ? 1 : 0) | (options.keepState ? 2 : 0) | warmUp, namePtr);  // owns ptr now
     } finally {
       if (!core.dead) core.call('free', namePtr);
     }
