@@ -3,14 +3,15 @@
 #include <cmath>
 
 #include "flatbuffers/base.h"
+#include "runtime/core/noinline.h"
 
 namespace wisp {
 
 static_assert(FLATBUFFERS_LITTLEENDIAN, "model files keep their arrays little-endian");
 
-__attribute__((noinline)) size_t CopyQuantArrays(const float* scales, const int64_t* zero_points,
-                                                 size_t n, int64_t zp_min, int64_t zp_max,
-                                                 float* scale_out, int32_t* zp_out) {
+WISP_NOINLINE size_t CopyQuantArrays(const float* scales, const int64_t* zero_points, size_t n,
+                                     int64_t zp_min, int64_t zp_max, float* scale_out,
+                                     int32_t* zp_out) {
   for (size_t c = 0; c < n; ++c) {
     const float s = scales[c];
     const int64_t zp = zero_points ? zero_points[c] : 0;

@@ -1,12 +1,9 @@
 // A tensor's quantization arrays as model files store them (TFLite and .wisp alike: float scales,
 // int64 zero points), copied out and checked entry by entry.
 //
-// One function of its own, kept out of line, for the browser's cold start: a model load walks
-// some 20 000 per-channel entries. A WebAssembly engine recompiles a function with its optimizing
-// compiler once that function has run enough baseline code (V8 counts it per function), and there
-// is no way to stop such a loop from charging the function around it: inlined into the importer
-// or Model::Validate, it had V8 recompile those whole functions (40-60 ms of background compile
-// each, competing with the page's main thread on a 2-core machine) for work they do once.
+// Out of line (runtime/core/noinline.h): a model load walks some 20 000 per-channel entries, and
+// inlined into the importer or Model::Validate this loop had V8 recompile those whole functions
+// (40-60 ms of background compile each in a browser's cold start) for work they do once.
 #pragma once
 
 #include <cstddef>

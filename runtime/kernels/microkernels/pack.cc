@@ -3,18 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/core/noinline.h"
 #include "runtime/kernels/microkernels/f32_conv.h"
 
 namespace wisp {
 namespace {
 
-// The loops over every weight are functions of their own, never inlined into PackGemm or
-// PackDwconv: in a browser's cold start they first run as baseline code, and V8 recompiles a
-// function with its optimizing compiler once it has run enough baseline code. A small loop
-// function gets there within the first layers and is recompiled in about a millisecond, where
-// PackGemm with its loops inlined took 14-18 ms of background compile and most of a model was
-// packed by the baseline code meanwhile.
-#define WISP_PACK_LOOP __attribute__((noinline))
+// The loops over every weight are out of line (runtime/core/noinline.h): inlined, they made
+// PackGemm baseline code for most of a browser's first model load.
 
 int32_t RoundUp(int32_t x, int32_t m) { return (x + m - 1) / m * m; }
 
@@ -43,7 +39,7 @@ ChannelStats StatsOf(const uint8_t* raw, size_t count) {
   return {sum, count ? lo : 0, count ? hi : 0};
 }
 
-WISP_PACK_LOOP ChannelStats StatsOf(const uint8_t* raw, size_t count, bool uint8) {
+WISP_NOINLINE ChannelStats StatsOf(const uint8_t* raw, size_t count, bool uint8) {
   // Summed in int32 chunks, so that the loops vectorise and cannot overflow.
   constexpr size_t kChunk = size_t{1} << 20;
   ChannelStats total{0, uint8 ? 255 : 127, uint8 ? 0 : -128};
@@ -69,8 +65,8 @@ int32_t ChannelShift(const ChannelStats& st, bool uint8, int32_t zp) {
 // or the bytes w - shift modulo 256 (8-bit layouts). Plain loops over the whole channel, which
 // the compiler vectorises (packing is on the cold-start path, which in a browser starts in the
 // engine's baseline compiler).
-WISP_PACK_LOOP void EncodeInt16(const uint8_t* raw, size_t count, bool uint8, int32_t zp,
-                                int16_t* out) {
+WISP_NOINLINE void EncodeInt16(const uint8_t* raw, size_t count, bool uint8, int32_t zp,
+                               int16_t* out) {
   if (uint8) {
     for (size_t i = 0; i < count; ++i) out[i] = static_cast<int16_t>(raw[i] - zp);
   } else {
@@ -79,7 +75,7 @@ WISP_PACK_LOOP void EncodeInt16(const uint8_t* raw, size_t count, bool uint8, in
   }
 }
 
-WISP_PACK_LOOP void EncodeShifted(const uint8_t* raw, size_t count, uint8_t shift, uint8_t* out) {
+WISP_NOINLINE void EncodeShifted(const uint8_t* raw, size_t count, uint8_t shift, uint8_t* out) {
   for (size_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(raw[i] - shift);
 }
 
@@ -90,8 +86,8 @@ void ScatterGroups(const uint8_t* src, uint8_t* dst, size_t dst_step, int32_t co
   for (int32_t g = 0; g < count; ++g, src += Bytes, dst += dst_step) std::memcpy(dst, src, Bytes);
 }
 
-WISP_PACK_LOOP void ScatterGroups(const uint8_t* src, uint8_t* dst, size_t bytes, size_t dst_step,
-                                  int32_t count) {
+WISP_NOINLINE void ScatterGroups(const uint8_t* src, uint8_t* dst, size_t bytes, size_t dst_step,
+                                 int32_t count) {
   switch (bytes) {
     case 2:
       return ScatterGroups<2>(src, dst, dst_step, count);
