@@ -65,14 +65,30 @@ int32_t ChannelShift(const ChannelStats& st, bool uint8, int32_t zp) {
 // or the bytes w - shift modulo 256 (8-bit layouts). Plain loops over the whole channel, which
 // the compiler vectorises (packing is on the cold-start path, which in a browser starts in the
 // engine's baseline compiler).
-WISP_NOINLINE void EncodeInt16(const uint8_t* raw, size_t count, bool uint8, int32_t zp,
-                               int16_t* out) {
-  if (uint8) {
-    for (size_t i = 0; i < count; ++i) out[i] = static_cast<int16_t>(raw[i] - zp);
-  } else {
-    const int8_t* w = reinterpret_cast<const int8_t*>(raw);
-    for (size_t i = 0; i < count; ++i) out[i] = static_cast<int16_t>(w[i] - zp);
+// EncodeInt16 also returns the sum of the w - w_zp it writes (the bias correction's), so that
+// 2-byte layouts read the weights once.
+template <typename T>
+int32_t EncodeInt16Chunk(const T* w, size_t count, int32_t zp, int16_t* out) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const int32_t v = static_cast<int32_t>(w[i]) - zp;
+    out[i] = static_cast<int16_t>(v);
+    sum += v;
   }
+  return sum;
+}
+
+WISP_NOINLINE int64_t EncodeInt16(const uint8_t* raw, size_t count, bool uint8, int32_t zp,
+                                  int16_t* out) {
+  // Summed in int32 chunks (|w - w_zp| <= 510), so that the loops vectorise and cannot overflow.
+  constexpr size_t kChunk = size_t{1} << 20;
+  int64_t sum = 0;
+  for (size_t i = 0; i < count; i += kChunk) {
+    const size_t n = std::min(kChunk, count - i);
+    sum += uint8 ? EncodeInt16Chunk(raw + i, n, zp, out + i)
+                 : EncodeInt16Chunk(reinterpret_cast<const int8_t*>(raw) + i, n, zp, out + i);
+  }
+  return sum;
 }
 
 WISP_NOINLINE void EncodeShifted(const uint8_t* raw, size_t count, uint8_t shift, uint8_t* out) {
@@ -134,30 +150,31 @@ PackedGemm PackGemm(const GemmLayout& layout, const GemmWeightsSource& src) {
       const uint8_t* w = src.weights + per_channel * n;
       const bool u8 = src.weights_uint8;
       const int32_t zp = src.w_zp[n];
-      // w' - w_zp' = w - w_zp whatever the shift, so the bias correction reads the source.
-      const ChannelStats st = StatsOf(w, per_channel, u8);
-      const uint32_t sum = static_cast<uint32_t>(st.sum - static_cast<int64_t>(per_channel) * zp);
-      const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[n]) : 0u;
-      StoreI32(block + j * 4, static_cast<int32_t>(bias - x_zp * sum));
-      std::memcpy(scales + j * 4, &src.scale[n], 4);
-      const int32_t shift = wb == 1 ? ChannelShift(st, u8, zp) : 0;
-      if (wb == 1) {
-        const int32_t factor = -(src.w_zp[n] - shift);
-        StoreI32(factors + j * 4, factor);
-        if (factor != 0) out.needs_row_sums = true;
-      }
-      // The channel encoded once, then each tap's k groups copied to their slots in the block.
+      // The channel encoded once (with the sum of its w - w_zp for the bias correction), then
+      // each tap's k groups copied to their slots in the block.
+      int64_t sum_w;  // sum of w - w_zp
       const uint8_t* encoded;
       if (wb == 2) {
-        EncodeInt16(w, per_channel, u8, zp, row16.data());
+        sum_w = EncodeInt16(w, per_channel, u8, zp, row16.data());
         encoded = reinterpret_cast<const uint8_t*>(row16.data());
       } else {
         // w' = w - shift = (w - w_zp) + w_zp - shift, a signed byte by the choice of shift: its
         // byte is the raw byte minus the shift modulo 256, signed or not (a plain copy for
-        // symmetric int8 weights).
+        // symmetric int8 weights). w' - w_zp' = w - w_zp whatever the shift, so the bias
+        // correction reads the source.
+        const ChannelStats st = StatsOf(w, per_channel, u8);
+        sum_w = st.sum - static_cast<int64_t>(per_channel) * zp;
+        const int32_t shift = ChannelShift(st, u8, zp);
+        const int32_t factor = -(src.w_zp[n] - shift);
+        StoreI32(factors + j * 4, factor);
+        if (factor != 0) out.needs_row_sums = true;
         EncodeShifted(w, per_channel, static_cast<uint8_t>(shift), row8.data());
         encoded = row8.data();
       }
+      const uint32_t sum = static_cast<uint32_t>(sum_w);
+      const uint32_t bias = src.bias ? static_cast<uint32_t>(src.bias[n]) : 0u;
+      StoreI32(block + j * 4, static_cast<int32_t>(bias - x_zp * sum));
+      std::memcpy(scales + j * 4, &src.scale[n], 4);
       for (int32_t t = 0; t < src.ks; ++t) {
         const int32_t ft = src.tap_order ? src.tap_order[t] : t;
         const uint8_t* from = encoded + static_cast<size_t>(ft) * src.kc * wb;
