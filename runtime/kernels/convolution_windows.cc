@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/core/noinline.h"
+
 namespace wisp {
 
 RowWindows PlanRowWindows(const ConvGeometry& g) {
@@ -17,63 +19,90 @@ RowWindows PlanRowWindows(const ConvGeometry& g) {
   return plan;
 }
 
-void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_t* image,
-                     int32_t oy, const uint8_t* zero, const uint8_t** table) {
-  const int32_t iy0 = oy * g.stride_h - g.pad_top;
-  const size_t pixel = static_cast<size_t>(g.in_c);
-  // Input row of tap ky, or nullptr when it is padding.
-  const uint8_t* rows[64];
-  const uint8_t** row = g.kernel_h <= 64 ? rows : nullptr;
-  auto row_of = [&](int32_t ky) -> const uint8_t* {
-    const int32_t iy = iy0 + ky * g.dilation_h;
-    if (iy < 0 || iy >= g.in_h) return nullptr;
-    return image + static_cast<size_t>(iy) * g.in_w * pixel;
-  };
-  if (row) {
-    for (int32_t ky = 0; ky < g.kernel_h; ++ky) row[ky] = row_of(ky);
+namespace {
+
+// Tap rows held on the stack for the common path (a taller kernel takes the checked one).
+constexpr int32_t kMaxRowTaps = 16;
+
+// Input row of tap ky of output row oy, or nullptr when it is padding.
+const uint8_t* TapRow(const ConvGeometry& g, const uint8_t* image, int32_t oy, int32_t ky) {
+  const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+  if (iy < 0 || iy >= g.in_h) return nullptr;
+  return image + static_cast<size_t>(iy) * g.in_w * g.in_c;
+}
+
+// The pointer of input column ix in tap row `row` (nullptr: padding), or the zero buffer.
+inline const uint8_t* TapAt(const ConvGeometry& g, const uint8_t* row, int32_t ix,
+                            const uint8_t* zero) {
+  if (row == nullptr || ix < 0 || ix >= g.in_w) return zero;
+  return row + static_cast<size_t>(ix) * g.in_c;
+}
+
+// Table columns [j0, j1) with every tap checked: the columns in the left and right padding.
+// This and BuildCheckedWindows are out of line (runtime/core/noinline.h) so that BuildRowWindows,
+// run for every output row of every windowed convolution and depthwise layer, stays small: the
+// engine's optimizing compile of it took 19-33 ms in a browser's cold start when they were inside.
+WISP_NOINLINE const uint8_t** EdgeColumns(const ConvGeometry& g, const uint8_t* const* rows,
+                                          int32_t j0, int32_t j1, const uint8_t* zero,
+                                          const uint8_t** table) {
+  for (int32_t j = j0; j < j1; ++j) {
+    for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = TapAt(g, rows[ky], j - g.pad_left, zero);
   }
-  auto tap = [&](int32_t ky, int32_t ix) -> const uint8_t* {
-    const uint8_t* r = row ? row[ky] : row_of(ky);
-    if (r == nullptr || ix < 0 || ix >= g.in_w) return zero;
-    return r + static_cast<size_t>(ix) * pixel;
-  };
+  return table;
+}
+
+// Every pixel's kernel_h * kernel_w taps, each checked: dilation_w > 1 (no columns to share) or
+// a kernel taller than kMaxRowTaps.
+WISP_NOINLINE void BuildCheckedWindows(const ConvGeometry& g, const RowWindows& plan,
+                                       const uint8_t* image, int32_t oy, const uint8_t* zero,
+                                       const uint8_t** table) {
   if (g.dilation_w == 1) {
     const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);
-    // Columns inside the image: each tap row's pointer advances by a pixel per column (or stays
-    // on the zero buffer for a padding row), so the bulk of the table is filled without checks.
-    const int32_t first = std::min(std::max(g.pad_left, 0), columns);
-    const int32_t last = std::max(first, std::min(columns, g.in_w + g.pad_left));
-    for (int32_t j = 0; j < first; ++j) {
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
-    }
-    if (row && first < last) {
-      // One tap row at a time (strided stores): copying each column's kernel_h pointers as a
-      // block makes GCC call memcpy per column.
-      const size_t kh = static_cast<size_t>(g.kernel_h);
-      const size_t count = static_cast<size_t>(last - first);
-      for (size_t ky = 0; ky < kh; ++ky) {
-        const uint8_t* p =
-            row[ky] ? row[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
-        const size_t step = row[ky] ? pixel : 0;
-        for (size_t j = 0; j < count; ++j, p += step) table[j * kh + ky] = p;
+    for (int32_t j = 0; j < columns; ++j) {
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+        *table++ = TapAt(g, TapRow(g, image, oy, ky), j - g.pad_left, zero);
       }
-      table += count * kh;
-    } else {
-      for (int32_t j = first; j < last; ++j) {
-        for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
-      }
-    }
-    for (int32_t j = last; j < columns; ++j) {
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, j - g.pad_left);
     }
     return;
   }
   for (int32_t ox = 0; ox < g.out_w; ++ox) {
     for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
       const int32_t ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
-      for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = tap(ky, ix);
+      for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
+        *table++ = TapAt(g, TapRow(g, image, oy, ky), ix, zero);
+      }
     }
   }
+}
+
+}  // namespace
+
+void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_t* image,
+                     int32_t oy, const uint8_t* zero, const uint8_t** table) {
+  if (g.dilation_w != 1 || g.kernel_h > kMaxRowTaps) {
+    BuildCheckedWindows(g, plan, image, oy, zero, table);
+    return;
+  }
+  const uint8_t* rows[kMaxRowTaps] = {};
+  for (int32_t ky = 0; ky < g.kernel_h; ++ky) rows[ky] = TapRow(g, image, oy, ky);
+  // Columns inside the image: each tap row's pointer advances by a pixel per column (or stays on
+  // the zero buffer for a padding row), so the bulk of the table is filled without checks.
+  const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);
+  const int32_t first = std::min(std::max(g.pad_left, 0), columns);
+  const int32_t last = std::max(first, std::min(columns, g.in_w + g.pad_left));
+  table = EdgeColumns(g, rows, 0, first, zero, table);
+  // One tap row at a time (strided stores): copying each column's kernel_h pointers as a block
+  // makes GCC call memcpy per column.
+  const size_t kh = static_cast<size_t>(g.kernel_h);
+  const size_t count = static_cast<size_t>(last - first);
+  const size_t pixel = static_cast<size_t>(g.in_c);
+  for (size_t ky = 0; ky < kh; ++ky) {
+    const uint8_t* p = rows[ky] ? rows[ky] + static_cast<size_t>(first - g.pad_left) * pixel : zero;
+    const size_t step = rows[ky] ? pixel : 0;
+    for (size_t j = 0; j < count; ++j, p += step) table[j * kh + ky] = p;
+  }
+  table += count * kh;
+  EdgeColumns(g, rows, last, columns, zero, table);
 }
 
 std::vector<int32_t> ColumnMajorTapOrder(int32_t kernel_h, int32_t kernel_w) {

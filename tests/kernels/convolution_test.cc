@@ -833,15 +833,32 @@ void FirstLayerCases() {
   }
 }
 
+// Kernels taller than the tap rows BuildRowWindows holds on the stack (its checked path), with
+// padding on every side (3 columns wide, so there is some on the left): a filter over time, as
+// audio models have them.
+void TallKernelCases(Kind kind, const char* family) {
+  Spec s;
+  s.kind = kind;
+  s.n = 1, s.h = 24, s.w = 5, s.ic = 3, s.oc = kind == Kind::kDepthwise ? 3 : 5;
+  s.kh = 20, s.kw = 3, s.sh = s.sw = 1;
+  s.padding = fb::Padding::SAME;
+  CompareOptimizedWithReference<int8_t>(s, 700, family);
+  CompareOptimizedWithReference<uint8_t>(s, 701, family);
+}
+
 TEST(ConvolutionConv2D, WindowedGemmMatchesReference) {
   ForEachIsaLevel([] {
     CompareRandomSpatialWithReference(Kind::kConv, 42, "q8_gemm_");
     FirstLayerCases();
+    TallKernelCases(Kind::kConv, "q8_gemm_");
   });
 }
 
 TEST(ConvolutionDepthwiseConv2D, MicrokernelsMatchReference) {
-  ForEachIsaLevel([] { CompareRandomSpatialWithReference(Kind::kDepthwise, 43, "q8_dwconv_"); });
+  ForEachIsaLevel([] {
+    CompareRandomSpatialWithReference(Kind::kDepthwise, 43, "q8_dwconv_");
+    TallKernelCases(Kind::kDepthwise, "q8_dwconv_");
+  });
 }
 
 void FullyConnectedCases() {
