@@ -29,6 +29,11 @@ namespace {
 // One error slot per module instance (the JS side calls from one thread at a time).
 std::string g_last_error;
 
+// The synthetic networks the warm-up has run in this instance, and its invoke count: a model load
+// with flag bit 2 runs the ones its model needs and the warm-up has not.
+unsigned g_warmed_up_dtypes = 0;
+int g_warm_up_invokes = 0;
+
 void SetError(const wisp::Status& status) { g_last_error = status.ToString(); }
 void SetError(const char* message) { g_last_error = message; }
 
@@ -96,11 +101,6 @@ EMSCRIPTEN_KEEPALIVE int wisp_parallel_selftest() {
   });
   return met[0] && met[1] && !pthread_equal(ids[0], ids[1]) ? 1 : 0;
 }
-
-// The synthetic networks the warm-up has run in this instance, and its invoke count: a model load
-// with flag bit 2 runs the ones its model needs and the warm-up has not.
-unsigned g_warmed_up_dtypes = 0;
-int g_warm_up_invokes = 0;
 
 // Runs the kernels on tiny synthetic networks (runtime/api/warm_up.h) so that the engine starts
 // optimizing them before a large model is loaded and first run; `dtypes` is a mask of
