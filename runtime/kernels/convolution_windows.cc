@@ -24,20 +24,6 @@ namespace {
 // Tap rows held on the stack for the common path (a taller kernel takes the checked one).
 constexpr int32_t kMaxRowTaps = 16;
 
-// Input row of tap ky of output row oy, or nullptr when it is padding.
-const uint8_t* TapRow(const ConvGeometry& g, const uint8_t* image, int32_t oy, int32_t ky) {
-  const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
-  if (iy < 0 || iy >= g.in_h) return nullptr;
-  return image + static_cast<size_t>(iy) * g.in_w * g.in_c;
-}
-
-// The pointer of input column ix in tap row `row` (nullptr: padding), or the zero buffer.
-inline const uint8_t* TapAt(const ConvGeometry& g, const uint8_t* row, int32_t ix,
-                            const uint8_t* zero) {
-  if (row == nullptr || ix < 0 || ix >= g.in_w) return zero;
-  return row + static_cast<size_t>(ix) * g.in_c;
-}
-
 // Table columns [j0, j1) with every tap checked: the columns in the left and right padding.
 // This and BuildCheckedWindows are out of line (runtime/core/noinline.h) so that BuildRowWindows,
 // run for every output row of every windowed convolution and depthwise layer, stays small: the
@@ -46,7 +32,8 @@ WISP_NOINLINE const uint8_t** EdgeColumns(const ConvGeometry& g, const uint8_t* 
                                           int32_t j0, int32_t j1, const uint8_t* zero,
                                           const uint8_t** table) {
   for (int32_t j = j0; j < j1; ++j) {
-    for (int32_t ky = 0; ky < g.kernel_h; ++ky) *table++ = TapAt(g, rows[ky], j - g.pad_left, zero);
+    for (int32_t ky = 0; ky < g.kernel_h; ++ky)
+      *table++ = PixelOrZero(g, rows[ky], j - g.pad_left, zero);
   }
   return table;
 }
@@ -60,7 +47,7 @@ WISP_NOINLINE void BuildCheckedWindows(const ConvGeometry& g, const RowWindows& 
     const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);
     for (int32_t j = 0; j < columns; ++j) {
       for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
-        *table++ = TapAt(g, TapRow(g, image, oy, ky), j - g.pad_left, zero);
+        *table++ = PixelOrZero(g, ImageRow(g, image, oy, ky), j - g.pad_left, zero);
       }
     }
     return;
@@ -69,7 +56,7 @@ WISP_NOINLINE void BuildCheckedWindows(const ConvGeometry& g, const RowWindows& 
     for (int32_t kx = 0; kx < g.kernel_w; ++kx) {
       const int32_t ix = ox * g.stride_w - g.pad_left + kx * g.dilation_w;
       for (int32_t ky = 0; ky < g.kernel_h; ++ky) {
-        *table++ = TapAt(g, TapRow(g, image, oy, ky), ix, zero);
+        *table++ = PixelOrZero(g, ImageRow(g, image, oy, ky), ix, zero);
       }
     }
   }
@@ -84,7 +71,7 @@ void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_
     return;
   }
   const uint8_t* rows[kMaxRowTaps] = {};
-  for (int32_t ky = 0; ky < g.kernel_h; ++ky) rows[ky] = TapRow(g, image, oy, ky);
+  for (int32_t ky = 0; ky < g.kernel_h; ++ky) rows[ky] = ImageRow(g, image, oy, ky);
   // Columns inside the image: each tap row's pointer advances by a pixel per column (or stays on
   // the zero buffer for a padding row), so the bulk of the table is filled without checks.
   const int32_t columns = static_cast<int32_t>(plan.pointers / g.kernel_h);

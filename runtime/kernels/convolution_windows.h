@@ -24,6 +24,23 @@ struct RowWindows {
 
 RowWindows PlanRowWindows(const ConvGeometry& g);
 
+// The row of `image` (one batch entry, NHWC, g.in_c bytes per pixel) that filter row ky of output
+// row oy reads, or nullptr when it lies in the padding.
+inline const uint8_t* ImageRow(const ConvGeometry& g, const uint8_t* image, int32_t oy,
+                               int32_t ky) {
+  const int32_t iy = oy * g.stride_h - g.pad_top + ky * g.dilation_h;
+  if (iy < 0 || iy >= g.in_h) return nullptr;
+  return image + static_cast<size_t>(iy) * g.in_w * g.in_c;
+}
+
+// The pixel at column ix of an image row from ImageRow (pixels of g.in_c bytes), or `zero` when
+// the row or the column is padding.
+inline const uint8_t* PixelOrZero(const ConvGeometry& g, const uint8_t* row, int32_t ix,
+                                  const uint8_t* zero) {
+  if (row == nullptr || ix < 0 || ix >= g.in_w) return zero;
+  return row + static_cast<size_t>(ix) * g.in_c;
+}
+
 // Fills `table` (plan.pointers entries) for output row oy of the image at `image` (one batch
 // entry, NHWC with g.in_c bytes per pixel).
 void BuildRowWindows(const ConvGeometry& g, const RowWindows& plan, const uint8_t* image,

@@ -199,21 +199,18 @@ void QuantGemmPlan::GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bo
       continue;
     }
     for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
-      const int32_t ix = ix0 + kx;
-      const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
-                               ? row + static_cast<size_t>(ix) * in_c
-                               : zero_.data();
+      const uint8_t* src = PixelOrZero(g_, row, ix0 + kx, zero_.data());
       for (size_t c = 0; c < in_c; ++c) dst[kx * in_c + c] = src[c] ^ mask;
     }
   }
 }
 
-void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, const uint8_t* zero, uint8_t* edge,
-                               uint8_t* out) const {
+void QuantGemmPlan::RunRowTaps(const ConvGeometry& window_g, const uint8_t* const* image_rows,
+                               const uint8_t* zero, uint8_t* edge, uint8_t* out) const {
   const int mr = layout_.mr;
   const int32_t kh = g_.kernel_h;
-  // With int16_fn_ the rows are the widened image's: pixels of 2 * in_c bytes.
-  const size_t pixel_bytes = static_cast<size_t>(g_.in_c) * (int16_fn_ ? sizeof(int16_t) : 1);
+  // With int16_fn_ the rows are the widened image's: window_g has pixels of 2 * in_c bytes.
+  const size_t pixel_bytes = static_cast<size_t>(window_g.in_c);
   const size_t span = static_cast<size_t>(g_.kernel_w) * g_.in_c;  // values per tap
   const QGemmFn fn = int16_fn_ ? int16_fn_ : fn_;
   const uint8_t* taps[kMaxMr][kMaxPatchRows];
@@ -233,11 +230,8 @@ void QuantGemmPlan::RunRowTaps(const uint8_t* const* image_rows, const uint8_t* 
         uint8_t* slot = edge + flip_row_bytes_ * r +
                         EdgeTapBytes(int16_fn_ != nullptr) * static_cast<size_t>(ky);
         for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
-          const int32_t ix = ix0 + kx;
-          const uint8_t* src = row != nullptr && ix >= 0 && ix < g_.in_w
-                                   ? row + static_cast<size_t>(ix) * pixel_bytes
-                                   : zero;
-          std::memcpy(slot + kx * pixel_bytes, src, pixel_bytes);
+          std::memcpy(slot + kx * pixel_bytes, PixelOrZero(window_g, row, ix0 + kx, zero),
+                      pixel_bytes);
         }
         taps[r][ky] = slot;
       }
@@ -367,16 +361,11 @@ void QuantGemmPlan::RunWindows(const KernelContext& ctx, const uint8_t* input,
       uint8_t* out = output + out_row_bytes * row;
       if (direct_patches_ || row_taps_) {
         const uint8_t* image_rows[kMaxPatchRows];
-        const size_t pixel_bytes = static_cast<size_t>(window_g.in_c);
         for (int32_t ky = 0; ky < g_.kernel_h; ++ky) {
-          const int32_t iy = oy * g_.stride_h - g_.pad_top + ky * g_.dilation_h;
-          image_rows[ky] =
-              iy >= 0 && iy < g_.in_h
-                  ? input + image_bytes * b + static_cast<size_t>(iy) * g_.in_w * pixel_bytes
-                  : nullptr;
+          image_rows[ky] = ImageRow(window_g, input + image_bytes * b, oy, ky);
         }
         if (row_taps_) {
-          RunRowTaps(image_rows, zero, patch, out);
+          RunRowTaps(window_g, image_rows, zero, patch, out);
           continue;
         }
         for (int32_t ox = 0; ox < g_.out_w; ox += mr) {

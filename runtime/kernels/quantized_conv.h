@@ -46,9 +46,10 @@ class QuantGemmPlan {
   void GatherPatch(GemmWindow window, bool flip, uint8_t* dst) const;
   // The same from the image rows of the patch's filter rows (null: padding), for direct_patches_.
   void GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bool flip, uint8_t* dst) const;
-  // One output row in row-taps mode, from the image rows of its filter rows (null: padding).
-  void RunRowTaps(const uint8_t* const* image_rows, const uint8_t* zero, uint8_t* edge,
-                  uint8_t* out) const;
+  // One output row in row-taps mode, from the image rows of its filter rows (null: padding), in
+  // the geometry of the image the kernel reads (window_g: pixels of in_c values, int8 or int16).
+  void RunRowTaps(const ConvGeometry& window_g, const uint8_t* const* image_rows,
+                  const uint8_t* zero, uint8_t* edge, uint8_t* out) const;
 
   ConvGeometry g_;
   const char* name_ = "";
