@@ -171,7 +171,7 @@ Status Model::Validate(const LoadOptions& options) {
                             d.quant.scale.data(), d.quant.zero_point.data());
         if (c < ns) {
           const float s = scales[c];
-          if (!std::isfinite(s) || s <= 0.0f) {
+          if (!ValidQuantScale(s)) {
             return InvalidModel("%s: quantization scale[%zu] = %g is not a positive finite number",
                                 where().c_str(), c, static_cast<double>(s));
           }

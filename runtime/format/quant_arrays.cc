@@ -1,7 +1,5 @@
 #include "runtime/format/quant_arrays.h"
 
-#include <cmath>
-
 #include "flatbuffers/base.h"
 #include "runtime/core/noinline.h"
 
@@ -15,7 +13,7 @@ WISP_NOINLINE size_t CopyQuantArrays(const float* scales, const int64_t* zero_po
   for (size_t c = 0; c < n; ++c) {
     const float s = scales[c];
     const int64_t zp = zero_points ? zero_points[c] : 0;
-    if (!std::isfinite(s) || s <= 0.0f || zp < zp_min || zp > zp_max) return c;
+    if (!ValidQuantScale(s) || zp < zp_min || zp > zp_max) return c;
     scale_out[c] = s;
     zp_out[c] = static_cast<int32_t>(zp);
   }

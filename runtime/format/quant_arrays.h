@@ -6,14 +6,18 @@
 // (40-60 ms of background compile each in a browser's cold start) for work they do once.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
 namespace wisp {
 
+// A quantization scale a model may carry: positive and finite.
+inline bool ValidQuantScale(float s) { return std::isfinite(s) && s > 0.0f; }
+
 // Copies n scales and zero points (zero_points may be null: all zero) to scale_out and zp_out.
-// Returns n, or the index of the first entry whose scale is not a positive finite number or whose
-// zero point lies outside [zp_min, zp_max] (entries from there on are not copied).
+// Returns n, or the index of the first entry whose scale fails ValidQuantScale or whose zero point
+// lies outside [zp_min, zp_max] (entries from there on are not copied).
 // The arrays are read in place: FlatBuffers stores them little-endian, as every target Wisp builds
 // for is (static_assert in quant_arrays.cc).
 size_t CopyQuantArrays(const float* scales, const int64_t* zero_points, size_t n, int64_t zp_min,

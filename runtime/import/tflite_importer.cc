@@ -562,7 +562,7 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
                                    info->quant.scale.data(), info->quant.zero_point.data());
   if (c < num_scales) {
     const float scale = scales[c];
-    if (!std::isfinite(scale) || scale <= 0.0f) {
+    if (!ValidQuantScale(scale)) {
       return InvalidModel("%s: quantization scale[%zu] = %g is not a positive finite number",
                           where().c_str(), c, static_cast<double>(scale));
     }
