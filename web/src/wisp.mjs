@@ -951,6 +951,8 @@ const WARM_UP_INVOKES = 10;
 // if it is another (load flag 4). Warming all three cost an int8 cold start more than it gained.
 const WARM_UP_GUESS = 1;
 const WARM_UP_AT_LOAD = 4;
+// Whether loading a model of `size` bytes warms up (both the download-time and the load-time part).
+const warmsUp = (size, options) => options.warmUp !== false && size >= WARM_UP_MIN_BYTES;
 
 class LocalRuntime {
   constructor(core, variantInfo) {
@@ -964,7 +966,7 @@ class LocalRuntime {
   // get the engine's optimizing compiler going on the kernels (in background threads) while the
   // model is still downloading or being imported. Only an optimisation: a failure is ignored.
   _warmUp(size, options) {
-    if (this.warmedUp || options.warmUp === false || size < WARM_UP_MIN_BYTES) return;
+    if (this.warmedUp || !warmsUp(size, options)) return;
     this.warmedUp = true;
     this.core.call('wisp_warm_up', WARM_UP_INVOKES, WARM_UP_GUESS);
   }
@@ -989,7 +991,7 @@ class LocalRuntime {
     }
     let handle;
     try {
-      const warmUp = options.warmUp !== false && size >= WARM_UP_MIN_BYTES ? WARM_UP_AT_LOAD : 0;
+      const warmUp = warmsUp(size, options) ? WARM_UP_AT_LOAD : 0;
       handle = core.call('wisp_model_load', ptr, size, (options.verifySha256 ? 1 : 0) | (options.keepState ? 2 : 0) | warmUp, namePtr);  // owns ptr now
     } finally {
       if (!core.dead) core.call('free', namePtr);
