@@ -5,50 +5,18 @@
 // Emscripten (run in Chromium by bench/microkernels/run.mjs). Not a test; numbers are for choosing
 // kernels, so the machine should be otherwise idle (natively, time is the thread's CPU time).
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/microkernels/bench_timing.h"
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/microkernels/pack.h"
 
 namespace wisp {
 namespace {
-
-// Natively the CPU time of this thread, so that other processes sharing the cores (a busy
-// machine, a VM's neighbours) do not count against the kernel; wall time in WebAssembly.
-double NowUs() {
-#if defined(__linux__)
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-#else
-  return std::chrono::duration<double, std::micro>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-#endif
-}
-
-// Runs fn repeatedly for at least min_us (after a warm-up) and returns the best mean of 5 blocks.
-template <typename Fn>
-double TimeUs(const Fn& fn, double min_us) {
-  for (int i = 0; i < 3; ++i) fn();
-  double best = 1e30;
-  for (int block = 0; block < 5; ++block) {
-    const double t0 = NowUs();
-    int n = 0;
-    do {
-      fn();
-      ++n;
-    } while (NowUs() - t0 < min_us / 5);
-    best = std::min(best, (NowUs() - t0) / n);
-  }
-  return best;
-}
 
 struct GemmShape {
   int m, n, k, ks;
@@ -99,7 +67,7 @@ void BenchGemm(const MicrokernelEntry<GemmKernelInfo>& e, const GemmShape& s, bo
          out.data() + static_cast<size_t>(m0) * s.n, s.n, row_sums, &ep);
     }
   };
-  const double us = TimeUs(run, min_us);
+  const double us = BenchTimeUs(run, min_us);
   const double macs = 1.0 * s.m * s.n * s.k * s.ks;
   std::printf("%-32s %s M=%-6d N=%-5d K=%-4d ks=%d %9.1f us %7.1f GMAC/s%s\n", e.info->name,
               uint8 ? "qu8" : "qs8", s.m, s.n, s.k, s.ks, us, macs / us / 1e3,
@@ -148,7 +116,7 @@ void BenchDwconv(const MicrokernelEntry<DwconvKernelInfo>& e, const DwShape& s, 
       fn(pixel, width, s.taps, table.data(), stride, packed.data(), out.data(), &ep);
     }
   };
-  const double us = TimeUs(run, min_us);
+  const double us = BenchTimeUs(run, min_us);
   const double macs = 1.0 * rows * width * s.channels * s.taps;
   std::printf("%-32s %s pixels=%-6d C=%-4d taps=%-2d %9.1f us %7.1f GMAC/s\n", k.name,
               uint8 ? "qu8" : "qs8", rows * width, s.channels, s.taps, us, macs / us / 1e3);
@@ -161,6 +129,9 @@ std::vector<MicrokernelEntry<GemmKernelInfo>> ExperimentalGemmKernels();
 #else
 std::vector<MicrokernelEntry<GemmKernelInfo>> ExperimentalGemmKernels() { return {}; }
 #endif
+// A candidate depthwise scheme with its own driver (experimental_dwconv__wasmsimd.cc), linked
+// into the SIMD128 benchmark only: weak, null elsewhere.
+__attribute__((weak)) void ExperimentalDwconvBench(double min_us);
 
 }  // namespace wisp
 
@@ -190,6 +161,10 @@ int main(int argc, char** argv) {
     for (bool u8 : {false, true}) {
       for (const DwShape& s : dw_shapes) BenchDwconv(e, s, u8, min_us);
     }
+  }
+  if (ExperimentalDwconvBench != nullptr &&
+      (only.empty() || std::string("exp_dwconv").find(only) != std::string::npos)) {
+    ExperimentalDwconvBench(min_us);
   }
   return 0;
 }
