@@ -783,6 +783,27 @@ function readInfoString(core, handle, what) {
   try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
 }
 
+// Every info string of the model but its sha256 (wisp_model_info_all's length-prefixed pairs), as
+// a Map from wisp_model_info's keys ("name", ..., "meta:<key>") to values; the first of repeated
+// metadata keys wins, as in wisp_model_info.
+function readInfoStrings(core, handle) {
+  let p = core.call('wisp_model_info_all', handle);
+  const heap = core.heap();
+  const view = new DataView(heap.buffer);
+  const next = () => {
+    const n = view.getUint32(p, true);
+    const text = n ? core.decoder.decode(heap.slice(p + 4, p + 4 + n)) : '';
+    p += 4 + n;
+    return text;
+  };
+  const strings = new Map();
+  for (let key = next(); key !== ''; key = next()) {
+    const value = next();
+    if (!strings.has(key)) strings.set(key, value);
+  }
+  return strings;
+}
+
 // What the model says about itself: the .wisp metadata keys of runtime/format/model_metadata.h
 // (TFLite Metadata kept by the importer, or `wisp convert` options). null when it says nothing.
 function readMetadata(str, nIn) {
@@ -829,7 +850,8 @@ function readModelInfo(core, handle) {
   const outputs = [];
   for (let i = 0; i < nIn; i++) inputs.push(Object.freeze(describeIo(core, handle, 0, i)));
   for (let i = 0; i < nOut; i++) outputs.push(Object.freeze(describeIo(core, handle, 1, i)));
-  const str = (what) => readInfoString(core, handle, what);
+  const strings = readInfoStrings(core, handle);
+  const str = (what) => strings.get(what) ?? '';
   const metadata = readMetadata(str, nIn);
   // The pixel range image helpers use for a float input (imageToTensor's default).
   for (let i = 0; i < nIn; i++) {
