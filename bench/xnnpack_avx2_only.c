@@ -8,11 +8,18 @@
 #include <cpuinfo.h>
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdio.h>
 
 bool cpuinfo_initialize(void) {
   bool (*real)(void) = (bool (*)(void))dlsym(RTLD_NEXT, "cpuinfo_initialize");
+  if (real == NULL || !real()) return false;
   struct cpuinfo_x86_isa* isa = (struct cpuinfo_x86_isa*)dlsym(RTLD_NEXT, "cpuinfo_isa");
-  if (real == NULL || isa == NULL || !real()) return false;
+  if (isa == NULL) {
+    // A cpuinfo without the exported flags: XNNPACK keeps its own choice, and the table's AVX2
+    // rows would be mislabelled, so say so.
+    fputs("xnnpack_avx2_only: cpuinfo_isa not found; XNNPACK runs its usual kernels\n", stderr);
+    return true;
+  }
   isa->avx512f = isa->avx512cd = isa->avx512dq = isa->avx512bw = isa->avx512vl = false;
   isa->avx512ifma = isa->avx512vbmi = isa->avx512vbmi2 = isa->avx512bitalg = false;
   isa->avx512vpopcntdq = isa->avx512vnni = isa->avx512bf16 = isa->avx512vp2intersect = false;
