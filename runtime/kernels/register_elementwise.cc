@@ -693,6 +693,12 @@ class UnaryKernel : public OpKernel {
 
 // ---- QUANTIZE --------------------------------------------------------------------------------
 
+// out = in ^ 0x80, byte by byte. Restrict pointers in a function of their own: in a loop over
+// captured pointers, each byte store may alias the captures, and nothing vectorises.
+void FlipTopBits(const uint8_t* __restrict in, uint8_t* __restrict out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(in[i] ^ 0x80);
+}
+
 class QuantizeKernel : public OpKernel {
  public:
   Status Prepare(KernelContext& ctx) override {
@@ -745,7 +751,19 @@ class QuantizeKernel : public OpKernel {
       table_[static_cast<uint8_t>(v)] = static_cast<uint8_t>(q);
     }
     impl_ = xnn_ ? "xnnpack-requantize-lut" : "tflite-requantize-lut";
-    if (!ctx.options().reference_only) lut_ = Microkernels().lut->fn;
+    if (ctx.options().reference_only) return Status::Ok();
+    lut_ = Microkernels().lut->fn;
+    // uint8 <-> int8 with the same scale and zero points 128 apart (how TF2 converters quantize a
+    // uint8 image input): the table is x ^ 0x80, and a vectorised XOR beats the lookup kernels
+    // (WebAssembly's looks bytes up one at a time). Read off the table itself, so that it holds
+    // exactly when it applies.
+    bool flips = true;
+    for (int32_t v = 0; v < 256; ++v) flips = flips && table_[v] == (v ^ 0x80);
+    if (flips) {
+      lut_ = nullptr;
+      flip_ = true;
+      impl_ = "requantize-as-xor-0x80";
+    }
     return Status::Ok();
   }
 
@@ -780,7 +798,11 @@ class QuantizeKernel : public OpKernel {
     }
     const uint8_t* in = ctx.in_bytes(0);
     uint8_t* out = ctx.out_bytes(0);
-    if (lut_ == nullptr) {
+    if (flip_) {
+      ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
+        FlipTopBits(in + i, out + i, static_cast<size_t>(end - i));
+      });
+    } else if (lut_ == nullptr) {
       for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];
     } else {
       ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
@@ -797,6 +819,7 @@ class QuantizeKernel : public OpKernel {
   float scale_ = 1.0f, inv_scale_ = 1.0f;
   int32_t zp_ = 0, qmin_ = -128, qmax_ = 127;
   bool xnn_ = false;
+  bool flip_ = false;            // the requantization table is x ^ 0x80
   QuantizeF32Fn cvt_ = nullptr;  // f32 -> int8/uint8 microkernel
   QuantEpilogue epilogue_;
   X8LutFn lut_ = nullptr;  // int8/uint8 -> same width, through table_

@@ -403,6 +403,40 @@ TEST(FastPath, RequantizeAndLogisticUseTheLookupKernel) {
   }
 }
 
+// uint8 <-> int8 requantization whose table is x ^ 0x80 (the same scale, zero points 128 apart:
+// a TF2 model's uint8 image input) takes the XOR path, in both directions and on a length that
+// is not a multiple of the vector; the same scale with zero points 127 apart stays a lookup.
+TEST(FastPath, RequantizeBetweenUint8AndInt8ByFlippingTheTopBit) {
+  std::mt19937 rng(12);
+  const Shape shape = {1, 37, 41, 3};
+  std::vector<uint8_t> in = RandomBytes(NumElements(shape), rng);
+  for (int v = 0; v < 256; ++v) in[static_cast<size_t>(v)] = static_cast<uint8_t>(v);
+  struct Case {
+    DType from, to;
+    QuantParams qi, qo;
+    bool flips;
+  };
+  const float s = 0.00784313772f;
+  const Case cases[] = {{DType::UINT8, DType::INT8, PerTensor(s, 127), PerTensor(s, -1), true},
+                        {DType::INT8, DType::UINT8, PerTensor(s, -3), PerTensor(s, 125), true},
+                        {DType::UINT8, DType::INT8, PerTensor(s, 127), PerTensor(s, 0), false}};
+  for (const Case& c : cases) {
+    std::vector<uint8_t> fast, ref;
+    std::string impl, ref_impl;
+    ASSERT_TRUE((RunUnary<uint8_t, uint8_t>(fb::OpType::QUANTIZE, c.from, c.qi, c.to, c.qo, shape,
+                                            in, false, &fast, &impl)
+                     .ok()));
+    ASSERT_TRUE((RunUnary<uint8_t, uint8_t>(fb::OpType::QUANTIZE, c.from, c.qi, c.to, c.qo, shape,
+                                            in, true, &ref, &ref_impl)
+                     .ok()));
+    EXPECT_EQ(fast, ref) << impl;
+    EXPECT_EQ(impl == "requantize-as-xor-0x80", c.flips) << impl;
+    if (c.flips) {
+      for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(fast[i], in[i] ^ 0x80) << i;
+    }
+  }
+}
+
 Status RunAvgPool(DType dt, const Shape& in_shape, const Shape& out_shape, fb::Padding padding,
                   int32_t stride, int32_t fh, int32_t fw, fb::Activation act,
                   const std::vector<uint8_t>& in, bool reference_only, std::vector<uint8_t>* out,
