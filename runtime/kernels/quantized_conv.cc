@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/core/flip_bytes.h"
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/parallel.h"
 #include "runtime/kernels/shared_weights.h"
@@ -24,18 +25,6 @@ size_t InputBytes(const ConvGeometry& g) {
 // A row tap that touches padding is assembled in scratch: up to 16 values (int8/uint8, or int16
 // for a kernel's int16-input entry), then the slack a kernel may read past them.
 size_t EdgeTapBytes(bool int16) { return 16 * (int16 ? sizeof(int16_t) : 1) + kZeroSlack; }
-
-// dst = src with every byte's sign bit flipped (int8 x -> unsigned byte x + 128), 8 at a time.
-void FlipBytes(const uint8_t* src, size_t n, uint8_t* dst) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t v;
-    std::memcpy(&v, src + i, 8);
-    v ^= 0x8080808080808080ull;
-    std::memcpy(dst + i, &v, 8);
-  }
-  for (; i < n; ++i) dst[i] = src[i] ^ 0x80;
-}
 
 // The input tensor flipped into `flipped` (bytes long), split over `tasks`; returns `flipped`.
 const uint8_t* FlipImage(const KernelContext& ctx, const uint8_t* input, size_t bytes, int tasks,

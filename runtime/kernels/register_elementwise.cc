@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/flip_bytes.h"
 #include "runtime/kernels/elementwise_util.h"
 #include "runtime/kernels/microkernels/config.h"
 #include "runtime/kernels/parallel.h"
@@ -693,12 +694,6 @@ class UnaryKernel : public OpKernel {
 
 // ---- QUANTIZE --------------------------------------------------------------------------------
 
-// out = in ^ 0x80, byte by byte. Restrict pointers in a function of their own: in a loop over
-// captured pointers, each byte store may alias the captures, and nothing vectorises.
-void FlipTopBits(const uint8_t* __restrict in, uint8_t* __restrict out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(in[i] ^ 0x80);
-}
-
 class QuantizeKernel : public OpKernel {
  public:
   Status Prepare(KernelContext& ctx) override {
@@ -800,7 +795,7 @@ class QuantizeKernel : public OpKernel {
     uint8_t* out = ctx.out_bytes(0);
     if (flip_) {
       ParallelElements(ctx, n, [&](int64_t i, int64_t end) {
-        FlipTopBits(in + i, out + i, static_cast<size_t>(end - i));
+        FlipBytes(in + i, static_cast<size_t>(end - i), out + i);
       });
     } else if (lut_ == nullptr) {
       for (int64_t i = 0; i < n; ++i) out[i] = table_[in[i]];

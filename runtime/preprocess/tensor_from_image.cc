@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "runtime/core/flip_bytes.h"
 #include "runtime/preprocess/lcg.h"
 
 namespace wisp {
@@ -60,10 +61,7 @@ void ConvertBytes(const uint8_t* values, size_t count, InputDType dtype,
       std::memcpy(dst, values, count);
       return;
     case InputDType::kI8:
-      for (size_t i = 0; i < count; ++i) {
-        // int8 q = v - 128 has the same bit pattern as v ^ 0x80.
-        dst[i] = static_cast<uint8_t>(values[i] ^ 0x80u);
-      }
+      FlipBytes(values, count, dst);  // int8 q = v - 128 has the bit pattern of v ^ 0x80
       return;
     case InputDType::kF32:
       if (twin) {
