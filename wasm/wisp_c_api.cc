@@ -208,35 +208,20 @@ EMSCRIPTEN_KEEPALIVE double wisp_model_size_bytes(WispModel* m) {
   return m ? static_cast<double>(m->model->size()) : 0;
 }
 
-// "name", "version", "description", "producer", "sha256", or "meta:<key>" for metadata.
-EMSCRIPTEN_KEEPALIVE const char* wisp_model_info(WispModel* m, const char* what) {
-  if (m == nullptr || what == nullptr) return "";
-  const std::string w = what;
-  const wisp::Model& model = *m->model;
-  if (w == "name") {
-    m->scratch = model.name();
-  } else if (w == "version") {
-    m->scratch = model.version();
-  } else if (w == "description") {
-    m->scratch = model.description();
-  } else if (w == "producer") {
-    m->scratch = model.producer();
-  } else if (w == "sha256") {
-    m->scratch = model.content_sha256_hex();
-  } else if (w.rfind("meta:", 0) == 0) {
-    m->scratch = model.Metadata(w.substr(5));
-  } else {
-    m->scratch.clear();
-  }
+// The content sha256, lowercase hex: recorded in a .wisp, or computed (a pass over the model)
+// for a .tflite imported in memory, which records none.
+EMSCRIPTEN_KEEPALIVE const char* wisp_model_sha256(WispModel* m) {
+  if (m == nullptr) return "";
+  m->scratch = m->model->content_sha256_hex();
   return m->scratch.c_str();
 }
 
-// Every string wisp_model_info answers but "sha256" (a pass over the file), in one buffer: key and
-// value pairs ("name", "version", "description", "producer", then "meta:<key>" for each metadata
-// entry in file order), each string as a little-endian uint32 byte length and its bytes, ended by
-// a zero-length key. The package describes a model with this one call instead of about twenty,
-// each an allocation, a call and a decode (0.2-0.4 ms of a cold start in Chromium).
-EMSCRIPTEN_KEEPALIVE const char* wisp_model_info_all(WispModel* m) {
+// The model's description strings in one buffer: key and value pairs ("name", "version",
+// "description", "producer", then "meta:<key>" for each metadata entry in file order), each
+// string as a little-endian uint32 byte length and its bytes, ended by a zero-length key. One
+// call where the package made about twenty, each an allocation, a call and a decode (0.2-0.4 ms
+// of a cold start in Chromium).
+EMSCRIPTEN_KEEPALIVE const char* wisp_model_info(WispModel* m) {
   if (m == nullptr) return nullptr;
   const wisp::Model& model = *m->model;
   std::string& out = m->scratch;

@@ -618,7 +618,7 @@ class LocalModel {
     Object.defineProperty(this.info, 'sha256', {
       enumerable: true,
       get: () => {
-        if (sha256 === null && this.handle && !runtime.core.dead) sha256 = readInfoString(runtime.core, this.handle, 'sha256');
+        if (sha256 === null && this.handle && !runtime.core.dead) sha256 = runtime.core.cstring(runtime.core.call('wisp_model_sha256', this.handle));
         return sha256;
       },
     });
@@ -778,16 +778,11 @@ class LocalModel {
   }
 }
 
-function readInfoString(core, handle, what) {
-  const p = core.allocString(what);
-  try { return core.cstring(core.call('wisp_model_info', handle, p)); } finally { core.call('free', p); }
-}
-
-// Every info string of the model but its sha256 (wisp_model_info_all's length-prefixed pairs), as
-// a Map from wisp_model_info's keys ("name", ..., "meta:<key>") to values; the first of repeated
-// metadata keys wins, as in wisp_model_info.
+// The model's description strings (wisp_model_info's length-prefixed pairs) as a Map from their
+// keys ("name", "version", "description", "producer", "meta:<key>") to values; the first of
+// repeated metadata keys wins, as in Model::Metadata.
 function readInfoStrings(core, handle) {
-  let p = core.call('wisp_model_info_all', handle);
+  let p = core.call('wisp_model_info', handle);
   const heap = core.heap();
   const view = new DataView(heap.buffer);
   const next = () => {

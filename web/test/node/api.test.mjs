@@ -156,6 +156,12 @@ test('model.metadata and model.labels from TFLite Metadata (.tflite, .wisp, work
   const converted = await rt.load(wisp);
   check(converted, '.wisp');
   assert.equal(converted.info.name, 'mbv1');
+  // The content hash: recorded by convert, computed on demand for a .tflite imported in memory
+  // under the same name (the same .wisp content), and equal.
+  assert.match(converted.info.sha256, /^[0-9a-f]{64}$/);
+  const sameName = await rt.load(pathToFileURL(file), { name: 'mbv1' });
+  assert.equal(sameName.info.sha256, converted.info.sha256);
+  sameName.dispose();
   converted.dispose();
   const wrt = await create({ threads: 1, worker: true });
   const remote = await wrt.load(pathToFileURL(file));
