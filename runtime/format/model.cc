@@ -165,7 +165,7 @@ Status Model::Validate(const LoadOptions& options) {
         d.quant.scale.resize(ns);
         d.quant.zero_point.resize(ns);
         const float* scales = q->scale()->data();
-        const int64_t* zero_points = nz ? q->zero_point()->data() : nullptr;
+        const uint8_t* zero_points = nz ? q->zero_point()->Data() : nullptr;
         const size_t c =
             CopyQuantArrays(scales, zero_points, ns, DTypeMinValue(d.dtype), DTypeMaxValue(d.dtype),
                             d.quant.scale.data(), d.quant.zero_point.data());
@@ -176,7 +176,8 @@ Status Model::Validate(const LoadOptions& options) {
                                 where().c_str(), c, static_cast<double>(s));
           }
           return InvalidModel("%s: zero point %lld outside the %s range", where().c_str(),
-                              static_cast<long long>(zero_points[c]), DTypeName(d.dtype));
+                              static_cast<long long>(ZeroPointAt(zero_points, c)),
+                              DTypeName(d.dtype));
         }
       }
     }

@@ -557,7 +557,7 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
   info->quant.scale.resize(num_scales);
   info->quant.zero_point.resize(num_scales);
   const float* scales = q->scale()->data();
-  const int64_t* zero_points = num_zero_points ? q->zero_point()->data() : nullptr;
+  const uint8_t* zero_points = num_zero_points ? q->zero_point()->Data() : nullptr;
   const size_t c = CopyQuantArrays(scales, zero_points, num_scales, zp_min, zp_max,
                                    info->quant.scale.data(), info->quant.zero_point.data());
   if (c < num_scales) {
@@ -567,7 +567,8 @@ Status TfliteImporter::ReadQuantization(int32_t index, const tfl::QuantizationPa
                           where().c_str(), c, static_cast<double>(scale));
     }
     return InvalidModel("%s: zero point %lld is outside the %s range", where().c_str(),
-                        static_cast<long long>(zero_points[c]), DTypeName(info->dtype));
+                        static_cast<long long>(ZeroPointAt(zero_points, c)),
+                        DTypeName(info->dtype));
   }
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 
 #include "runtime/format/model.h"
 #include "runtime/format/model_builder.h"
+#include "runtime/format/quant_arrays.h"
 
 namespace wisp {
 namespace {
@@ -146,6 +147,25 @@ TEST(ModelFormat, RejectsBadQuantizationEntriesByIndex) {
     EXPECT_NE(loaded.status().message().find(c.expected), std::string::npos)
         << loaded.status().message();
   }
+}
+
+// FlatBuffers 2.0's verifier lets an int64 vector start at 4 mod 8 (the fuzzer built such a
+// .wisp): zero points are read byte-wise, which the sanitizer build checks here.
+TEST(ModelFormat, ReadsZeroPointsStoredAtFourModEight) {
+  alignas(8) uint8_t bytes[4 + 3 * sizeof(int64_t)];
+  const int64_t zps[3] = {-128, 5, 300};
+  std::memcpy(bytes + 4, zps, sizeof zps);
+  const float scales[3] = {0.5f, 0.25f, 0.125f};
+  float scale_out[3];
+  int32_t zp_out[3];
+  EXPECT_EQ(ZeroPointAt(bytes + 4, 2), 300);
+  // int8 range: the third entry is the first outside it
+  EXPECT_EQ(CopyQuantArrays(scales, bytes + 4, 3, -128, 127, scale_out, zp_out), 2u);
+  EXPECT_EQ(zp_out[0], -128);
+  EXPECT_EQ(zp_out[1], 5);
+  EXPECT_EQ(scale_out[1], 0.25f);
+  EXPECT_EQ(CopyQuantArrays(scales, bytes + 4, 3, -1000, 1000, scale_out, zp_out), 3u);
+  EXPECT_EQ(zp_out[2], 300);
 }
 
 TEST(ModelFormat, RejectsAbsurdShapesAndDataRanges) {
