@@ -190,15 +190,17 @@ std::vector<IsaLevel> Levels() {
   IsaLevel relaxed =
       sdot || usdot
           ? Level("wasmrelaxed", true, sdot ? &kQ8Gemm4x8c4WasmSdot : &kQ8Gemm4x8c4WasmUsdot,
-                  {sdot ? &kQ8Dwconv9p16c4WasmSdot : &kQ8Dwconv9p16c4WasmUsdot,
+                  {sdot ? &kQ8Dwconv3x3p16c4WasmSdot : &kQ8Dwconv3x3p16c4WasmUsdot,
                    sdot ? &kQ8DwconvUp16c4WasmSdot : &kQ8DwconvUp16c4WasmUsdot},
                   &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd)
           : Level("wasmrelaxed", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                   &kQ8Vadd16Wasmsimd);
   relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
                            {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
-  relaxed.dwconv_variants = {{&kQ8Dwconv9p16c4WasmUsdot, "wasmrelaxed", true, usdot},
+  relaxed.dwconv_variants = {{&kQ8Dwconv3x3p16c4WasmUsdot, "wasmrelaxed", true, usdot},
+                             {&kQ8Dwconv9p16c4WasmUsdot, "wasmrelaxed", true, usdot},
                              {&kQ8DwconvUp16c4WasmUsdot, "wasmrelaxed", true, usdot},
+                             {&kQ8Dwconv3x3p16c4WasmSdot, "wasmrelaxed", true, sdot},
                              {&kQ8Dwconv9p16c4WasmSdot, "wasmrelaxed", true, sdot},
                              {&kQ8DwconvUp16c4WasmSdot, "wasmrelaxed", true, sdot}};
   levels.push_back(relaxed);

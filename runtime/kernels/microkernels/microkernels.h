@@ -99,8 +99,10 @@ extern const F32DwconvKernelInfo kF32Dwconv8cWasmsimd;
 #define WISP_MICROKERNELS_WASMRELAXED 1
 extern const GemmKernelInfo kQ8Gemm4x8c4WasmUsdot;
 extern const GemmKernelInfo kQ8Gemm4x8c4WasmSdot;
+extern const DwconvKernelInfo kQ8Dwconv3x3p16c4WasmUsdot;
 extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmUsdot;
 extern const DwconvKernelInfo kQ8DwconvUp16c4WasmUsdot;
+extern const DwconvKernelInfo kQ8Dwconv3x3p16c4WasmSdot;
 extern const DwconvKernelInfo kQ8Dwconv9p16c4WasmSdot;
 extern const DwconvKernelInfo kQ8DwconvUp16c4WasmSdot;
 extern const F32GemmKernelInfo kF32Gemm4x8Wasmrelaxed;

@@ -12,43 +12,20 @@
 #include <algorithm>
 
 #include "runtime/kernels/microkernels/microkernels.h"
+#include "runtime/kernels/microkernels/wasmrelaxed_dot.h"
 #include "runtime/kernels/microkernels/wasmsimd_epilogue.h"
 
 namespace wisp {
 namespace {
 
-typedef int32_t I32x4 __attribute__((vector_size(16)));
-
-// acc + dot(w, x) per 32-bit lane; the placeholder wasm/patch_relaxed.mjs rewrites.
-inline v128_t RelaxedDotAdd(v128_t w, v128_t x, v128_t acc) {
-  return reinterpret_cast<v128_t>(__builtin_wasm_laneselect_i32x4(
-      reinterpret_cast<I32x4>(w), reinterpret_cast<I32x4>(x), reinterpret_cast<I32x4>(acc)));
-}
-
 constexpr int kTile = 16;
-
-// Four taps x 16 channels -> four vectors of 4 channels x 4 taps.
-inline void Interleave4(v128_t a, v128_t b, v128_t c, v128_t d, v128_t out[4]) {
-  const v128_t ab_lo =
-      wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const v128_t ab_hi =
-      wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const v128_t cd_lo =
-      wasm_i8x16_shuffle(c, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const v128_t cd_hi =
-      wasm_i8x16_shuffle(c, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  out[0] = wasm_i16x8_shuffle(ab_lo, cd_lo, 0, 8, 1, 9, 2, 10, 3, 11);
-  out[1] = wasm_i16x8_shuffle(ab_lo, cd_lo, 4, 12, 5, 13, 6, 14, 7, 15);
-  out[2] = wasm_i16x8_shuffle(ab_hi, cd_hi, 0, 8, 1, 9, 2, 10, 3, 11);
-  out[3] = wasm_i16x8_shuffle(ab_hi, cd_hi, 4, 12, 5, 13, 6, 14, 7, 15);
-}
 
 // One channel tile at one output pixel. kHalf: at most 8 channels are left (a model with 8
 // channels, or the tail of 24, 40, ...): only the low halves of the inputs are loaded and
 // interleaved and two of the four accumulators computed, half the work of a full tile.
 template <typename T, bool kFlip, int kTaps, bool kHalf>
 inline void Tile(size_t c0, size_t n, size_t taps, size_t groups, const uint8_t* const* in,
-                 const uint8_t* w, uint8_t* out, const QuantEpilogue* e) {
+                 const uint8_t* w, uint8_t* out, const WasmIntClamp& clamp) {
   constexpr int kAcc = kHalf ? 2 : 4;
   const v128_t flip = wasm_i8x16_splat(static_cast<int8_t>(0x80));
   v128_t acc[4];
@@ -92,11 +69,11 @@ inline void Tile(size_t c0, size_t n, size_t taps, size_t groups, const uint8_t*
       acc[j] = wasm_i32x4_add(acc[j], wasm_i32x4_mul(sums[j], wasm_v128_load(tail + 64 + 16 * j)));
     }
   }
-  const v128_t q0 = WasmRequantize4(acc[0], wasm_v128_load(tail), *e);
-  const v128_t q1 = WasmRequantize4(acc[1], wasm_v128_load(tail + 16), *e);
-  const v128_t q2 = kHalf ? q0 : WasmRequantize4(acc[2], wasm_v128_load(tail + 32), *e);
-  const v128_t q3 = kHalf ? q1 : WasmRequantize4(acc[3], wasm_v128_load(tail + 48), *e);
-  const v128_t bytes = WasmNarrow16<T>(q0, q1, q2, q3);
+  const v128_t q0 = WasmRequantizeIntClamp4(acc[0], wasm_v128_load(tail), clamp);
+  const v128_t q1 = WasmRequantizeIntClamp4(acc[1], wasm_v128_load(tail + 16), clamp);
+  const v128_t q2 = kHalf ? q0 : WasmRequantizeIntClamp4(acc[2], wasm_v128_load(tail + 32), clamp);
+  const v128_t q3 = kHalf ? q1 : WasmRequantizeIntClamp4(acc[3], wasm_v128_load(tail + 48), clamp);
+  const v128_t bytes = WasmNarrowClamp16<T>(q0, q1, q2, q3, clamp);
   if (n >= static_cast<size_t>(kTile)) {
     wasm_v128_store(out, bytes);
   } else {
@@ -110,6 +87,8 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
   const size_t taps = kTaps ? static_cast<size_t>(kTaps) : taps_arg;
   const size_t groups = (taps + 3) / 4;
   const size_t tile_bytes = kTile * 4 + groups * kTile * 4 + kTile * 4 + kTile * 4 + 16;
+  // In registers for the whole call (through *e they were reloaded after every store).
+  const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
   for (size_t p = 0; p < output_width; ++p) {
     const uint8_t* const* in = input + p * input_stride;
     const uint8_t* w = static_cast<const uint8_t*>(packed_w);
@@ -117,9 +96,9 @@ void Dwconv(size_t channels, size_t output_width, size_t taps_arg, const uint8_t
     for (size_t c0 = 0; c0 < channels; c0 += kTile, w += tile_bytes) {
       const size_t n = channels - c0;
       if (n > 8) {
-        Tile<T, kFlip, kTaps, false>(c0, n, taps, groups, in, w, out + c0, e);
+        Tile<T, kFlip, kTaps, false>(c0, n, taps, groups, in, w, out + c0, clamp);
       } else {
-        Tile<T, kFlip, kTaps, true>(c0, n, taps, groups, in, w, out + c0, e);
+        Tile<T, kFlip, kTaps, true>(c0, n, taps, groups, in, w, out + c0, clamp);
       }
     }
   }

@@ -19,6 +19,7 @@
 // about 20% faster on MobileNetV2's layers. Two pixels per loop step, to overlap their
 // dependency chains, ran 2.5x slower (GCC spilled the 24 column vectors).
 #include "runtime/kernels/microkernels/avx512_helpers.h"
+#include "runtime/kernels/microkernels/dwconv_columns.h"
 #include "runtime/kernels/microkernels/microkernels.h"
 
 namespace wisp {
@@ -271,19 +272,7 @@ void TileColumns(size_t n, size_t c0, size_t output_width, const uint8_t* const*
   I col[3][4];
   for (size_t p = 0; p < output_width; ++p) {
     const uint8_t* const* in = input + p * input_stride;
-    if (kReuse == 1 && p > 0) {
-      for (int v = 0; v < 4; ++v) {
-        col[0][v] = col[1][v];
-        col[1][v] = col[2][v];
-      }
-      column(in + 6, col[2]);
-    } else if (kReuse == 2 && p > 0) {
-      for (int v = 0; v < 4; ++v) col[0][v] = col[2][v];
-      column(in + 3, col[1]);
-      column(in + 6, col[2]);
-    } else {
-      for (int j = 0; j < 3; ++j) column(in + 3 * j, col[j]);
-    }
+    NextColumns<kReuse>(p, in, col, column);
     I acc[4], sums[4];
     for (int v = 0; v < 4; ++v) {
       acc[v] = Op::Load(w + kTile * v);

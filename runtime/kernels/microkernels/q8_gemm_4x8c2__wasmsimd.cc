@@ -65,30 +65,6 @@ inline void LoadBias(const uint8_t* w, v128_t* lo, v128_t* hi) {
   }
 }
 
-// Requantizes a block's accumulators (R rows x 8 channels; scales at `scales`) and stores the
-// first n channels of each row.
-template <typename T, int R>
-inline void StoreBlock(const v128_t* lo, const v128_t* hi, const uint8_t* scales,
-                       const WasmIntClamp& clamp, uint8_t* const* out, size_t n0, size_t n) {
-  const v128_t scale_lo = wasm_v128_load(scales), scale_hi = wasm_v128_load(scales + 16);
-  // Rows in pairs: both narrowed into one vector (row r in bytes 0-7, row r + 1 in 8-15).
-  for (int r = 0; r < R; r += 2) {
-    const int r1 = r + 1 < R ? r + 1 : r;
-    const v128_t bytes =
-        WasmNarrowClamp16<T>(WasmRequantizeIntClamp4(lo[r], scale_lo, clamp),
-                             WasmRequantizeIntClamp4(hi[r], scale_hi, clamp),
-                             WasmRequantizeIntClamp4(lo[r1], scale_lo, clamp),
-                             WasmRequantizeIntClamp4(hi[r1], scale_hi, clamp), clamp);
-    if (n == kNr) {
-      wasm_v128_store64_lane(out[r] + n0, bytes, 0);
-      if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
-    } else {
-      WasmStorePartial(out[r] + n0, bytes, n);
-      if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
-    }
-  }
-}
-
 // R rows are computed (the register block's rows, or 1: a fully connected layer of batch 1 would
 // otherwise compute its one row four times). With one row, alternate k steps go to a second pair
 // of accumulators so that the adds do not all wait on each other.
@@ -146,7 +122,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       lo[0] = wasm_i32x4_add(lo[0], lo2);
       hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
-    StoreBlock<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
+    WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
     w += 32;
   }
 }
@@ -184,7 +160,7 @@ void GemmRowsInt16Input(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWi
         }
       }
     }
-    StoreBlock<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
+    WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
     w += 32;
   }
 }

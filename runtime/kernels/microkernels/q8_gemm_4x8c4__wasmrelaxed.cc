@@ -10,26 +10,16 @@
 //   sdot   both operands signed (Arm sdot): inputs go in as x (int8) or x - 128 (uint8);
 // and neither when the engine saturates pairs (pmaddubsw lowering without VNNI) or returns a
 // wrong accumulator (V8 11.3's Liftoff bug): then the SIMD128 kernels run. The weights are the
-// first, signed, operand (pack.h makes them signed bytes).
-//
-// Clang 14 (Debian's emscripten) has no builtin for the instruction, so it is compiled as
-// i32x4.relaxed_laneselect, which has the same stack signature, and wasm/patch_relaxed.mjs
-// rewrites the opcode in the linked module (checking every site against wasm-dis).
+// first, signed, operand (pack.h makes them signed bytes). How the instruction is emitted:
+// wasmrelaxed_dot.h.
 #include <algorithm>
 
 #include "runtime/kernels/microkernels/microkernels.h"
+#include "runtime/kernels/microkernels/wasmrelaxed_dot.h"
 #include "runtime/kernels/microkernels/wasmsimd_epilogue.h"
 
 namespace wisp {
 namespace {
-
-typedef int32_t I32x4 __attribute__((vector_size(16)));
-
-// acc + dot(w, x) per 32-bit lane (see the file comment for how x is read).
-inline v128_t RelaxedDotAdd(v128_t w, v128_t x, v128_t acc) {
-  return reinterpret_cast<v128_t>(__builtin_wasm_laneselect_i32x4(
-      reinterpret_cast<I32x4>(w), reinterpret_cast<I32x4>(x), reinterpret_cast<I32x4>(acc)));
-}
 
 constexpr int kMr = 4, kNr = 8, kKr = 4;
 
@@ -44,6 +34,9 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   const size_t kcp = (kc + kKr - 1) / kKr * kKr;
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
   const v128_t flip = wasm_i8x16_splat(static_cast<int8_t>(0x80));
+  // In registers for the whole call: read through *e after each block's byte stores, which may
+  // alias it as far as the compiler knows, the constants were loaded and splatted again per row.
+  const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
   GemmWindow win[R];
   uint8_t* out[R];
   for (int r = 0; r < R; ++r) {
@@ -95,8 +88,6 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       lo[0] = wasm_i32x4_add(lo[0], lo2);
       hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
-    const v128_t scale_lo = wasm_v128_load(w);
-    const v128_t scale_hi = wasm_v128_load(w + 16);
     if (row_sums != nullptr) {
       const v128_t f_lo = wasm_v128_load(w + 32);
       const v128_t f_hi = wasm_v128_load(w + 48);
@@ -106,17 +97,8 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
         hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, s));
       }
     }
+    WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
     w += 64;
-    const size_t n = std::min<size_t>(kNr, nc - n0);
-    for (int r = R - 1; r >= 0; --r) {
-      const v128_t bytes = WasmNarrow8<T>(WasmRequantize4(lo[r], scale_lo, *e),
-                                          WasmRequantize4(hi[r], scale_hi, *e));
-      if (n == kNr) {
-        wasm_v128_store64_lane(out[r] + n0, bytes, 0);
-      } else {
-        WasmStorePartial(out[r] + n0, bytes, n);
-      }
-    }
   }
 }
 

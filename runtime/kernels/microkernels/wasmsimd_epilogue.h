@@ -89,6 +89,33 @@ inline void WasmStorePartial(uint8_t* out, v128_t v, size_t n) {
   if (n & 1) wasm_v128_store8_lane(out, v, 0);
 }
 
+// The end of a GEMM block of R rows x 8 channels (the wasmsimd and wasmrelaxed GEMMs):
+// requantizes the accumulators (lo: channels 0-3, hi: 4-7; float scales at `scales`) and stores
+// the first n channels of each row at out[r] + n0. Rows go in pairs, both narrowed into one
+// vector (row r in bytes 0-7, row r + 1 in 8-15): half the narrowing and clamping of one row at
+// a time. Duplicate rows (out[r] equal for r >= mr) store the same bytes twice.
+template <typename T, int R>
+inline void WasmStoreGemmBlock8(const v128_t* lo, const v128_t* hi, const uint8_t* scales,
+                                const WasmIntClamp& clamp, uint8_t* const* out, size_t n0,
+                                size_t n) {
+  const v128_t scale_lo = wasm_v128_load(scales), scale_hi = wasm_v128_load(scales + 16);
+  for (int r = 0; r < R; r += 2) {
+    const int r1 = r + 1 < R ? r + 1 : r;
+    const v128_t bytes =
+        WasmNarrowClamp16<T>(WasmRequantizeIntClamp4(lo[r], scale_lo, clamp),
+                             WasmRequantizeIntClamp4(hi[r], scale_hi, clamp),
+                             WasmRequantizeIntClamp4(lo[r1], scale_lo, clamp),
+                             WasmRequantizeIntClamp4(hi[r1], scale_hi, clamp), clamp);
+    if (n == 8) {
+      wasm_v128_store64_lane(out[r] + n0, bytes, 0);
+      if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
+    } else {
+      WasmStorePartial(out[r] + n0, bytes, n);
+      if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
+    }
+  }
+}
+
 // Float32 kernels (f32_conv.h): min(max(acc, lo), hi) exactly as std::min / std::max compute it.
 // pmax(acc, lo) is `acc < lo ? lo : acc` (std::max(acc, lo), a NaN accumulator passes) and
 // pmin(v, hi) is `hi < v ? hi : v` (std::min(v, hi)).
