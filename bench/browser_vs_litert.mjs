@@ -2,7 +2,7 @@
 // Chromium, on every shared model LiteRT.js can load, on the model's first golden input.
 //
 //   node bench/browser_vs_litert.mjs [--models a,b] [--rounds N] [--min-ms X] [--json out.json]
-//        [--configs relaxed,simd128,threads2,cold,coldwisp] [--cold-rounds N] [--cold-model NAME] [--profile]
+//        [--configs relaxed,simd128,threads2,cold,coldwisp] [--cold-rounds N] [--cold-model NAME] [--cold-sequential] [--profile]
 //        [--warmup N] [--warmup-ms X] [--min-runs N] [--max-runs N] [--max-ms X] [--deadline-min M]
 //        [--wisp-web DIR]   (another build of the web/ package, src/ + dist/; default: this repository's web/)
 //
@@ -12,6 +12,9 @@
 //   threads2  2 threads  Wisp.create({ threads: 2, simd: 'auto' })     / LiteRT.js 'threaded', numThreads 2
 //   cold      1 thread, relaxed: a fresh page, clock started before the runtime's module import, stopped
 //             after the first inference (init + model fetch + load included), default model tf2_mobilenet_v2_1.0_224_ptq;
+//             each runtime as fast as its API allows: Wisp.load(url) (the model downloads while the runtime
+//             compiles), LiteRT.js's loadLiteRt() and the model's fetch side by side, then its compile
+//             (--cold-sequential: runtime first, then the model, both sides; init and load reported apart);
 //             the next three inferences are timed too (not in the total: how soon the engine's optimizing
 //             compiler catches up). Wisp is imported from web/dist/wisp.bundle.mjs, the package's
 //             single-file bundle (LiteRT.js from its bundled dist/index.js), or from src/ if not built.
@@ -65,6 +68,7 @@ const BENCH = {
   minRuns: num('--min-runs', 10), minMs, maxRuns: num('--max-runs', 10000), maxMs: num('--max-ms', Math.max(20000, 3 * minMs)),
 };
 const profile = argv.includes('--profile');
+const coldSequential = argv.includes('--cold-sequential');
 const jsonOut = arg('--json', null);
 const deadline = Date.now() + num('--deadline-min', 120) * 60000;
 const PAGE_TIMEOUT_MS = 60000;
@@ -279,7 +283,7 @@ console.error(`models: ${models.join(', ')}\nconfigs: ${configs.join(', ')}; rou
 async function measure(model, config, side, round, fn) {
   const c = CONFIGS[config];
   const cs = caseOf(model);
-  const args = { side, model, threads: c.threads, simd: c.simd, litertVariant: c.litertVariant, ...cs, bench: BENCH, profile, wispModule: WISP_MODULE };
+  const args = { side, model, threads: c.threads, simd: c.simd, litertVariant: c.litertVariant, ...cs, bench: BENCH, profile, coldSequential, wispModule: WISP_MODULE };
   if (c.wispFormat && side === 'wisp') args.modelUrl = `/converted/${model}.wisp`;
   const r = await inFreshPage(fn, args, fn === 'coldSide' ? COLD_TIMEOUT_MS : EVAL_TIMEOUT_MS);
   r.round = round;
@@ -419,7 +423,7 @@ if (jsonOut) {
     node: process.version, cpu: os.cpus()[0]?.model, ncpu: os.cpus().length,
     machineLoad: { loadavgStart: loadStart, loadavgEnd: os.loadavg(), note: 'per round: othersCores = CPU cores used by processes other than this one and Chromium' },
     litert: `@litertjs/core ${litertVersion}`, wispCommit, wispWeb: WISP_WEB, wispModule: WISP_MODULE, shared: SHARED,
-    settings: { configs: Object.fromEntries(configs.map((c) => [c, CONFIGS[c]])), rounds, coldRounds, coldModel, bench: BENCH, profile },
+    settings: { configs: Object.fromEntries(configs.map((c) => [c, CONFIGS[c]])), rounds, coldRounds, coldModel, coldSequential, bench: BENCH, profile },
     method: 'fresh page per runtime and round, order alternating; per round median of timed runs after warm-up; reported = min over rounds of the per-round medians (cold: min over rounds of the cold-start time)',
     summary, rounds: Object.values(results), mismatches, floatNotBitExact: floatNear.map(describeDiff), errors, notes, console: consoleLog,
   };

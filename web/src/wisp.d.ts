@@ -243,6 +243,8 @@ export interface Profile {
 export type Inputs = TypedArray | TypedArray[] | Record<string, TypedArray>;
 
 export interface Model {
+  /** The runtime the model runs in. */
+  readonly runtime: Runtime;
   readonly inputs: ReadonlyArray<TensorInfo>;
   readonly outputs: ReadonlyArray<TensorInfo>;
   readonly info: ModelInfo;
@@ -342,6 +344,12 @@ export declare function dequantize(tensor: Pick<Tensor, 'data' | 'shape' | 'quan
 
 export declare const Wisp: {
   create(options?: CreateOptions): Promise<Runtime>;
+  /**
+   * A runtime for one model, and the model, in one call: create(options) then runtime.load(source,
+   * options), with a model URL already downloading while the runtime's WebAssembly compiles (the
+   * shortest cold start). The model's dispose() disposes its runtime (model.runtime) too.
+   */
+  load(source: ModelSource, options?: CreateOptions & LoadOptions): Promise<Model>;
   detectFeatures: typeof detectFeatures;
   dequantize: typeof dequantize;
   readonly DTYPES: ReadonlyArray<DType>;

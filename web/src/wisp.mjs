@@ -143,9 +143,56 @@ function toUrl(x) {
   return new URL(x, globalThis.location?.href);
 }
 
-// Reads `source` (URL, path in Node, Response, Blob) and returns its bytes. With a `sink` and a
-// known length, the body is streamed into sink.write(chunk, offset) after sink.begin(total) and
-// { inHeap: true, length } is returned instead.
+// A download started before the runtime that will load it exists (Wisp.load): the body is read
+// into chunks as it arrives, so the network keeps going while the WebAssembly compiles instead of
+// stalling once the browser's buffer for an unread body is full. readSource() takes it over.
+class EarlyDownload {
+  constructor(source, { signal } = {}) {
+    this.url = toUrl(source);
+    this.chunks = [];
+    this.stopped = false;
+    this.opened = fetch(this.url, { signal, credentials: 'same-origin' }).then((response) => {
+      this.response = response;
+      if (!response.ok || !response.body || typeof response.body.getReader !== 'function') return;
+      this.reader = response.body.getReader();
+      this.pumped = this._pump();
+    });
+    this.opened.catch(() => {});  // reported by takeOver(), or dropped with cancel()
+  }
+
+  async _pump() {
+    try {
+      while (!this.stopped) {
+        const r = await this.reader.read();
+        if (r.done) { this.ended = true; return; }
+        this.chunks.push(r.value);
+      }
+    } catch (e) {
+      this.failed = e;  // reported after the chunks that did arrive
+    }
+  }
+
+  // The response and its reader, with the chunks read so far (the reader continues after them).
+  async takeOver() {
+    try {
+      await this.opened;
+    } catch (e) {
+      throw new WispError(`cannot fetch ${this.url}: ${e.message}`, { cause: e });
+    }
+    this.stopped = true;
+    await this.pumped;  // the read in flight lands in chunks
+    return { response: this.response, reader: this.reader, chunks: this.chunks, ended: !!this.ended, failed: this.failed };
+  }
+
+  cancel() {
+    this.stopped = true;
+    this.opened.then(() => this.reader?.cancel()).catch(() => {});
+  }
+}
+
+// Reads `source` (URL, path in Node, Response, Blob, EarlyDownload) and returns its bytes. With a
+// `sink` and a known length, the body is streamed into sink.write(chunk, offset) after
+// sink.begin(total) and { inHeap: true, length } is returned instead.
 async function readSource(source, { onProgress, signal, sink } = {}) {
   // Node: a file path or a file: URL is read from disk (fs accepts both).
   if (IS_NODE && isUrlLike(source) && (toUrl(source) === null || toUrl(source).protocol === 'file:')) {
@@ -154,6 +201,11 @@ async function readSource(source, { onProgress, signal, sink } = {}) {
     return data;
   }
   let response = source;
+  let early = null;
+  if (source instanceof EarlyDownload) {
+    early = await source.takeOver();
+    response = early.response;
+  }
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     const data = new Uint8Array(await source.arrayBuffer());
     onProgress?.({ loaded: data.length, total: data.length });
@@ -174,33 +226,47 @@ async function readSource(source, { onProgress, signal, sink } = {}) {
   const encoded = response.headers.get('content-encoding');
   const length = Number(response.headers.get('content-length')) || 0;
   const total = encoded && encoded !== 'identity' ? 0 : length;  // compressed: length is not the byte count
-  if (!response.body || typeof response.body.getReader !== 'function') {
+  if (!early?.reader && (!response.body || typeof response.body.getReader !== 'function')) {
     const data = new Uint8Array(await response.arrayBuffer());
     onProgress?.({ loaded: data.length, total: data.length });
     return data;
   }
-  const reader = response.body.getReader();
+  const reader = early?.reader ?? response.body.getReader();
+  const buffered = early?.chunks ?? [];
+  const where = response.url || 'the response';
   let loaded = 0;
+  // The chunks an early download read first, then the rest from the reader.
+  const read = async () => {
+    if (buffered.length) return { done: false, value: buffered.shift() };
+    if (early?.ended) return { done: true };
+    try {
+      if (early?.failed) throw early.failed;
+      return await reader.read();
+    } catch (e) {
+      throw new WispError(`${where}: the download failed after ${loaded} bytes: ${e.message}`, { cause: e });
+    }
+  };
   if (sink && total && sink.begin(total)) {
     onProgress?.({ loaded: 0, total });
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await read();
       if (done) break;
       if (loaded + value.length > total) {
         reader.cancel().catch(() => {});
-        throw new WispError(`${response.url}: the response is longer than its Content-Length (${total} bytes)`);
+        throw new WispError(`${where}: the response is longer than its Content-Length (${total} bytes)`);
       }
       sink.write(value, loaded);
       loaded += value.length;
       onProgress?.({ loaded, total });
     }
+    if (loaded !== total) throw new WispError(`${where}: the response ended after ${loaded} of its ${total} bytes (Content-Length)`);
     return { inHeap: true, length: loaded };
   }
   let data = total ? new Uint8Array(total) : null;
   const chunks = [];
   onProgress?.({ loaded: 0, total });
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await read();
     if (done) break;
     if (data && loaded + value.length <= data.length) {
       data.set(value, loaded);
@@ -971,6 +1037,11 @@ const WARM_UP_AT_LOAD = 4;
 // Whether loading a model of `size` bytes warms up (both the download-time and the load-time part).
 const warmsUp = (size, options) => options.warmUp !== false && size >= WARM_UP_MIN_BYTES;
 
+// The name a model loaded from a URL or path gets when none is given: its file name without .tflite or .wisp.
+function modelNameOf(source) {
+  return /([^/\\?#]+?)(\.tflite|\.wisp)?(?:[?#].*)?$/.exec(String(source))?.[1] ?? null;
+}
+
 class LocalRuntime {
   constructor(core, variantInfo) {
     this.core = core;
@@ -1029,8 +1100,8 @@ class LocalRuntime {
   /** Loads a .wisp or .tflite from a URL, a path (Node), a Response, a Blob or bytes. */
   async load(source, options = {}) {
     if (!options.name && isUrlLike(source)) {
-      const m = /([^/\\?#]+?)(\.tflite|\.wisp)?(?:[?#].*)?$/.exec(String(source));
-      if (m) options = { ...options, name: m[1] };
+      const name = modelNameOf(source);
+      if (name) options = { ...options, name };
     }
     let bytes = asBytes(source);
     if (bytes) {
@@ -1364,6 +1435,39 @@ export const Wisp = {
    */
   async create(options = {}) {
     return options.worker ? createRemote(options) : createLocal(options);
+  },
+  /**
+   * A runtime for one model, and the model: Wisp.create(options), then runtime.load(source,
+   * options), except that a model URL is already downloading while the runtime's WebAssembly
+   * compiles. The model's dispose() disposes its runtime too.
+   */
+  async load(source, options = {}) {
+    let url = null;
+    try {
+      url = !options.worker && isUrlLike(source) ? toUrl(source) : null;  // null: a file path (Node)
+    } catch { /* not a URL: runtime.load says so */ }
+    const early = url && url.protocol !== 'file:' ? new EarlyDownload(url, options) : null;
+    let rt;
+    try {
+      rt = await Wisp.create(options);
+    } catch (e) {
+      early?.cancel();
+      throw e;
+    }
+    let model;
+    try {
+      model = await rt.load(early ?? source, early ? { ...options, name: options.name || modelNameOf(source) } : options);
+    } catch (e) {
+      early?.cancel();
+      rt.dispose();
+      throw e;
+    }
+    const dispose = model.dispose.bind(model);
+    model.dispose = () => {
+      dispose();
+      rt.dispose();
+    };
+    return model;
   },
   detectFeatures,
   dequantize,

@@ -41,7 +41,12 @@ export function codeBlockAfter(markdown, marker, lang) {
 // `text` with `from` replaced by `to`, which must occur exactly once (so a README that changes its
 // placeholder fails the test instead of running something else).
 export function replaceOnce(text, from, to) {
-  const n = text.split(from).length - 1;
-  if (n !== 1) throw new Error(`"${from}" occurs ${n} times, expected once`);
-  return text.replace(from, () => to);
+  return replaceEvery(text, from, to, 1);
+}
+
+// Replaces the `count` occurrences of `from` (a snippet that says it `count` times).
+export function replaceEvery(text, from, to, count) {
+  const parts = text.split(from);
+  if (parts.length - 1 !== count) throw new Error(`"${from}" occurs ${parts.length - 1} times, expected ${count}`);
+  return parts.join(to);
 }

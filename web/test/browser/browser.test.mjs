@@ -86,6 +86,20 @@ test('threaded variant (cross-origin isolated): cat.bmp top-1 equals the golden'
   }
 });
 
+test('Wisp.load: runtime and model in one call (download during compile), same output, dispose frees the runtime', { skip, timeout: 300000 }, async (t) => {
+  const page = await openTestPage(coiServer);
+  try {
+    const args = { threads: 1, model: MODEL, golden: golden.inputs[0].file };
+    const one = await withTimeout(page.evaluate((a) => window.classify(a), { ...args, oneCall: true }), 280000, 'classify one call');
+    const two = await withTimeout(page.evaluate((a) => window.classify(a), args), 280000, 'classify');
+    assert.equal(one.inputMatchesGolden, true);
+    assert.deepEqual(one.output, two.output);
+    assert.equal(one.top5[0], golden.top5[0].index);
+    assert.equal(one.progress.last.loaded, fs.statSync(path.join(SHARED, 'models', MODEL)).size);
+    assert.match(one.runtimeAfterDispose, /disposed/);
+  } finally { await page.close(); }
+});
+
 test('worker-backed runtime (threaded) in the browser: same top-1', { skip, timeout: 300000 }, async (t) => {
   const page = await openTestPage(coiServer);
   try {

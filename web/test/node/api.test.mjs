@@ -335,3 +335,63 @@ test('variant and microkernel choice: simd option, isa cap, per-operator profile
   const pa = await a.profile({ inputs: input, runs: 2 });
   assert.match(pa.ops.find((o) => o.type === 'CONV_2D').microkernel, /__wasmsimd$/);
 });
+
+// A loopback HTTP server for Wisp.load: /model sends the model in two halves with a pause between
+// them (the download is still running when the runtime is ready), /short promises more bytes
+// than it sends, anything else is a 404.
+async function modelServer(bytes, pauseMs) {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    if (req.url === '/model.tflite') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      const half = bytes.length >> 1;
+      res.write(bytes.subarray(0, half));
+      setTimeout(() => res.end(bytes.subarray(half)), pauseMs);
+    } else if (req.url === '/short.tflite') {
+      res.writeHead(200, { 'content-length': bytes.length });
+      res.end(bytes.subarray(0, 1000));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('Wisp.load: runtime and model in one call over HTTP, the model owning its runtime', { skip, timeout: 300000 }, async () => {
+  const bytes = fs.readFileSync(VWW);
+  const c = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const input = readTensor(c.inputs[0].file, 'int8');
+  const golden = readTensor(c.outputs[0].file, 'int8');
+  // The download goes on after the runtime is ready (pause) and is already complete when it is
+  // (no pause): both the part read early and the part read afterwards reach the heap in order.
+  for (const pauseMs of [400, 0]) {
+    const server = await modelServer(bytes, pauseMs);
+    try {
+      const progress = [];
+      const model = await Wisp.load(`${server.url}/model.tflite`, { threads: 1, onProgress: (p) => progress.push(p) });
+      assert.equal(model.info.name, 'model');
+      assert.equal(progress.at(-1).loaded, bytes.length);
+      assert.equal(model.runtime.variant.numThreads, 1);
+      const [out] = model.runSync(input);
+      assert.deepEqual([...out.data], [...golden], `pause ${pauseMs} ms`);
+      model.dispose();
+      await assert.rejects(model.runtime.load(bytes), /disposed/);
+
+      await assert.rejects(Wisp.load(`${server.url}/none.tflite`, { threads: 1 }),
+        (e) => e instanceof WispError && /none\.tflite: HTTP 404/.test(e.message));
+      await assert.rejects(Wisp.load(`${server.url}/short.tflite`, { threads: 1 }),
+        (e) => e instanceof WispError && /short\.tflite: the (download failed|response ended) after/.test(e.message));
+    } finally {
+      await server.close();
+    }
+  }
+  // Bytes and paths go straight to runtime.load.
+  const fromBytes = await Wisp.load(bytes, { threads: 1 });
+  assert.deepEqual([...fromBytes.runSync(input)[0].data], [...golden]);
+  fromBytes.dispose();
+  const fromPath = await Wisp.load(VWW, { threads: 1, name: 'vww' });
+  assert.equal(fromPath.info.name, 'vww');
+  fromPath.dispose();
+});

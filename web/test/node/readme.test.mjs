@@ -10,14 +10,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Wisp } from '../../src/node.mjs';
 import { REPO_DIR, SHARED, WEB_DIR, haveShared } from '../shared.mjs';
-import { installPacked, codeBlockAfter, replaceOnce } from '../packed.mjs';
+import { installPacked, codeBlockAfter, replaceEvery } from '../packed.mjs';
 
 const MODEL = path.join(SHARED, 'models/mobilenet_v2_1.0_224_quant.tflite');
 const skip = !haveShared() ? `no shared data at ${SHARED}`
   : !fs.existsSync(path.join(WEB_DIR, 'dist/wisp_simd.wasm')) ? 'web/dist is not built (scripts/test_web.sh builds it)'
   : false;
 // Printed after a snippet, to read what it computed.
-const REPORT = '\nconsole.log("REPORT " + JSON.stringify({ dtype: out.dtype, shape: out.shape, out: Array.from(out.data), outs: typeof outs === "undefined" ? null : outs.map((o) => Array.from(o)) }));\n';
+const REPORT = '\nconsole.log("REPORT " + JSON.stringify({ dtype: out.dtype, shape: out.shape, out: Array.from(out.data), outs: typeof outs === "undefined" ? null : outs.map((o) => Array.from(o)), oneCall: oneCallOutput() }));\n' +
+  // Wisp.load's model (named m in both snippets): its output on the same all-zero input.
+  'function oneCallOutput() { if (typeof m === "undefined") return null; const r = Array.from(m.runSync(new Uint8Array(224 * 224 * 3))[0].data); m.dispose(); return r; }\n';
 
 let packed, reference;
 
@@ -55,7 +57,7 @@ function report(stdout) {
 test("README.md: the JavaScript snippet runs as written in a fresh folder", { skip, timeout: 180000 }, async (t) => {
   const readme = fs.readFileSync(path.join(REPO_DIR, 'README.md'), 'utf8');
   const snippet = codeBlockAfter(readme, '## The JavaScript / WebAssembly package', 'js');
-  const code = replaceOnce(snippet, "'model.tflite'", JSON.stringify(MODEL));
+  const code = replaceEvery(snippet, "'model.tflite'", JSON.stringify(MODEL), 2);
   const r = await runSnippet(code + REPORT);
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
   assert.equal(r.stderr, '');
@@ -65,6 +67,7 @@ test("README.md: the JavaScript snippet runs as written in a fresh folder", { sk
   assert.deepEqual(got.out, reference, 'run(): the output of the model on the snippet input');
   assert.equal(got.outs.length, 1);
   assert.deepEqual(got.outs[0], reference, 'runSync() wrote the same output into the preallocated array');
+  assert.deepEqual(got.oneCall, reference, 'Wisp.load(): the same model, same output');
   t.diagnostic(`top-1 class ${got.out.indexOf(Math.max(...got.out))}`);
 });
 
@@ -74,12 +77,13 @@ test("web/README.md: the package's first snippet runs in a fresh folder", { skip
   // The model path, and the two arrays the snippet names but leaves to the reader.
   const code = 'const inputTypedArray = new Uint8Array(224 * 224 * 3);\n' +
     'const floats = new Float32Array(224 * 224 * 3);\n' +
-    replaceOnce(snippet, "'/models/mobilenet.tflite'", JSON.stringify(MODEL));
+    replaceEvery(snippet, "'/models/mobilenet.tflite'", JSON.stringify(MODEL), 2);
   const r = await runSnippet(code + REPORT);
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
   assert.equal(r.stderr, '');
   const got = report(r.stdout);
   assert.deepEqual(got.out, reference);
+  assert.deepEqual(got.oneCall, reference, 'Wisp.load(): the same model, same output');
   // onProgress: ({ loaded, total }) => console.log(loaded, total): the whole file at the end.
   const size = fs.statSync(MODEL).size;
   assert.ok(r.stdout.split('\n').includes(`${size} ${size}`), `progress lines: ${r.stdout.slice(0, 300)}`);
