@@ -26,6 +26,15 @@ size_t InputBytes(const ConvGeometry& g) {
 // for a kernel's int16-input entry), then the slack a kernel may read past them.
 size_t EdgeTapBytes(bool int16) { return 16 * (int16 ? sizeof(int16_t) : 1) + kZeroSlack; }
 
+// dst[0, 16) = src[0, 16), the bytes' top bits flipped if `flip`.
+void CopyOrFlip16(const uint8_t* src, bool flip, uint8_t* dst) {
+  if (flip) {
+    FlipBytes(src, 16, dst);
+  } else {
+    std::memcpy(dst, src, 16);
+  }
+}
+
 // The input tensor flipped into `flipped` (bytes long), split over `tasks`; returns `flipped`.
 const uint8_t* FlipImage(const KernelContext& ctx, const uint8_t* input, size_t bytes, int tasks,
                          uint8_t* flipped) {
@@ -179,12 +188,7 @@ void QuantGemmPlan::GatherPatchDirect(const uint8_t* const* rows, int32_t ox, bo
     const uint8_t* row = rows[ky];
     if (row != nullptr && inside) {
       // One 16-byte copy (image rows, the scratch row and the arena have slack past their end).
-      uint8_t bytes[16];
-      std::memcpy(bytes, row + static_cast<size_t>(ix0) * in_c, 16);
-      if (flip) {
-        for (uint8_t& b : bytes) b ^= mask;
-      }
-      std::memcpy(dst, bytes, 16);
+      CopyOrFlip16(row + static_cast<size_t>(ix0) * in_c, flip, dst);
       continue;
     }
     for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
@@ -246,12 +250,7 @@ void QuantGemmPlan::GatherPatch(GemmWindow window, bool flip, uint8_t* dst) cons
     if (span <= 16 && last == first + span - in_c) {
       // The row's taps are adjacent pixels: one 16-byte copy (the rows, the zero buffer and the
       // scratch all have slack past their end for the over-read and over-write).
-      uint8_t bytes[16];
-      std::memcpy(bytes, first, 16);
-      if (flip) {
-        for (uint8_t& b : bytes) b ^= mask;
-      }
-      std::memcpy(dst, bytes, 16);
+      CopyOrFlip16(first, flip, dst);
       continue;
     }
     for (int32_t kx = 0; kx < g_.kernel_w; ++kx) {
@@ -295,10 +294,11 @@ void QuantGemmPlan::RunPointwise(const KernelContext& ctx, const uint8_t* input,
       const size_t rows_here = static_cast<size_t>(std::min<int64_t>(mr, m - m0));
       for (size_t r = 0; r < rows_here; ++r) rows[r] = input + (m0 + r) * k;
       if (flipped != nullptr) {
-        for (size_t r = 0; r < rows_here; ++r) {
-          FlipBytes(rows[r], static_cast<size_t>(k), flipped + flip_row_bytes_ * r);
-          rows[r] = flipped + flip_row_bytes_ * r;
-        }
+        // The tile's rows are contiguous in the input: flipped in one pass, kept contiguous (a
+        // row's k-group over-read lands in the next row, which meets zero weights, and the last
+        // row's in the scratch's slack: flip_row_bytes_ * mr >= mr * k + kZeroSlack).
+        FlipBytes(rows[0], rows_here * static_cast<size_t>(k), flipped);
+        for (size_t r = 0; r < rows_here; ++r) rows[r] = flipped + static_cast<size_t>(k) * r;
         flipped_fn_(rows_here, nc, k, 1, windows, w, output + m0 * n + n0, n, nullptr, &epilogue_);
         continue;
       }
