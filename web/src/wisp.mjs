@@ -1341,6 +1341,8 @@ class RemoteRuntime {
   }
 
   _request(op, payload, { onProgress, transfer = [] } = {}) {
+    // A terminated worker never answers: without this a call after dispose() waited forever.
+    if (this.disposed) return Promise.reject(new WispError('the runtime was disposed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
@@ -1396,6 +1398,7 @@ class RemoteRuntime {
   }
 
   dispose() {
+    this.disposed = true;
     for (const p of this.pending.values()) p.reject(new WispError('the runtime was disposed'));
     this.pending.clear();
     this.worker.terminate();

@@ -394,4 +394,10 @@ test('Wisp.load: runtime and model in one call over HTTP, the model owning its r
   const fromPath = await Wisp.load(VWW, { threads: 1, name: 'vww' });
   assert.equal(fromPath.info.name, 'vww');
   fromPath.dispose();
+  // In a worker: the worker loads the path; disposing the model stops the worker's runtime.
+  const inWorker = await Wisp.load(VWW, { worker: true, threads: 1 });
+  assert.equal(inWorker.runtime.variant.worker, true);
+  assert.deepEqual([...(await inWorker.run(input))[0].data], [...golden]);
+  inWorker.dispose();
+  await assert.rejects(inWorker.runtime.load(bytes), /the runtime was disposed/);
 });
