@@ -41,7 +41,7 @@ seed_dirs() {  # the seed directories of one target
   case "$1" in
     wisp_load_fuzzer) echo "$seeds/wisp fuzz/corpus/wisp_load" ;;
     tflite_import_fuzzer) echo "$seeds/tflite" ;;
-    invoke_fuzzer) echo "$seeds/tflite $seeds/wisp" ;;
+    invoke_fuzzer) echo "$seeds/tflite $seeds/wisp fuzz/corpus/invoke" ;;
     image_decode_fuzzer) echo "$seeds/image fuzz/corpus/image_decode" ;;
     *) echo "fuzz/corpus/${1%_fuzzer}" ;;
   esac

@@ -1,5 +1,7 @@
 #include "runtime/kernels/quantization.h"
 
+#include "runtime/core/float_to_int.h"
+
 namespace wisp {
 
 void QuantizeMultiplier(double multiplier, int32_t* quantized_multiplier, int* shift) {
@@ -23,7 +25,7 @@ void QuantizeMultiplier(double multiplier, int32_t* quantized_multiplier, int* s
 
 QuantRange ActivationRangeTflite(fb::Activation act, float scale, int32_t zero_point, int32_t qmin,
                                  int32_t qmax) {
-  auto quantize = [&](float f) { return zero_point + static_cast<int32_t>(std::round(f / scale)); };
+  auto quantize = [&](float f) { return QuantizeSaturated(f / scale, zero_point); };
   switch (act) {
     case fb::Activation::RELU:
       return {std::max(qmin, quantize(0.0f)), qmax};

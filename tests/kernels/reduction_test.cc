@@ -367,6 +367,27 @@ std::vector<float> FloatSoftmax(const std::vector<float>& x, int depth, float be
   return y;
 }
 
+// Hostile quantization (found by invoke_fuzzer): a beta whose table overflows is refused in
+// Prepare with a message naming the input; an output scale so small that probabilities leave
+// int32 saturates (the sanitizer build checks there is no undefined float-to-int cast).
+TEST(ReductionSoftmax, HostileBetaAndScalesFailOrSaturate) {
+  const std::vector<int8_t> in = {-128, -3, 0, 5, 127, 64, -64, 1};
+  std::vector<int8_t> out;
+  Status s = RunSoftmax<int8_t>(DType::INT8, {1, 8}, PerTensor(0.1f, 0),
+                                PerTensor(1.0f / 256, -128), in, &out, -1e30f);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("'in'"), std::string::npos) << s.ToString();
+  s = RunSoftmax<int8_t>(DType::INT8, {1, 8}, PerTensor(0.1f, 0), PerTensor(1e-37f, 0), in, &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out[4], 127);  // the largest input's probability, far past the output range
+  std::vector<uint8_t> out_u8;
+  const std::vector<uint8_t> in_u8 = {0, 3, 200, 255};
+  s = RunSoftmax<uint8_t>(DType::UINT8, {1, 4}, PerTensor(0.1f, 0), PerTensor(1e-37f, 0), in_u8,
+                          &out_u8);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out_u8[3], 255);
+}
+
 TEST(ReductionSoftmax, Float) {
   const std::vector<float> in = RandomFloat(3 * 7, 7);
   std::vector<float> out;

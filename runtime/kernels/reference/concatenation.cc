@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/core/float_to_int.h"
 #include "runtime/kernels/shape_util.h"
 
 namespace wisp {
@@ -28,7 +29,7 @@ void RequantizeBlock(const T* in, T* out, int64_t n, const Requant& r, int32_t o
   const int32_t hi = std::numeric_limits<T>::max();
   for (int64_t j = 0; j < n; ++j) {
     const float x = static_cast<float>(in[j]) * r.scale + r.bias;
-    const int32_t v = static_cast<int32_t>(std::round(x)) + out_zp;
+    const int32_t v = QuantizeSaturated(x, out_zp);
     out[j] = static_cast<T>(std::max(lo, std::min(hi, v)));
   }
 }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/core/float_to_int.h"
 #include "runtime/kernels/shape_util.h"
 
 namespace wisp {
@@ -52,6 +53,13 @@ class SoftmaxKernel : public OpKernel {
       }
       const float scale = -in.quant.scale[0] * beta_;
       for (int32_t v = 0; v <= 255; ++v) table_[255 - v] = std::exp(scale * static_cast<float>(v));
+      // Finite entries keep every row's sum finite and at least 1 (the row maximum's entry).
+      if (!std::isfinite(scale) || !std::isfinite(table_[0])) {
+        return ctx.Error(StatusCode::kInvalidModel,
+                         "beta %g times input '%s' scale %g leaves exp() no finite table",
+                         static_cast<double>(beta_), in.name.c_str(),
+                         static_cast<double>(in.quant.scale[0]));
+      }
       out_scale_ = out.quant.scale[0];
       out_zp_ = out.quant.zero_point[0];
     }
@@ -104,9 +112,9 @@ class SoftmaxKernel : public OpKernel {
         const float p = table_[offset + in[j]] * inv;
         int32_t q;
         if constexpr (std::is_same<T, uint8_t>::value) {
-          q = static_cast<int32_t>(p + 0.5f);
+          q = TruncToInt32Saturated(p + 0.5f);
         } else {
-          q = static_cast<int32_t>(std::round(p)) + out_zp_;
+          q = QuantizeSaturated(p, out_zp_);
         }
         out[j] = static_cast<T>(std::min(std::max(q, qmin), qmax));
       }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/core/float_to_int.h"
 #include "runtime/kernels/elementwise_util.h"
 
 namespace wisp {
@@ -197,9 +198,8 @@ void MakeTfliteReluParams(bool relu6, float in_scale, int32_t in_zp, float out_s
   QuantizeMultiplier(real_multiplier, &p->multiplier, &p->shift);
   p->input_zero_point = in_zp;
   p->output_zero_point = out_zp;
-  p->act_min = std::max(qmin, out_zp + static_cast<int32_t>(std::round(0.0f / out_scale)));
-  p->act_max =
-      relu6 ? std::min(qmax, out_zp + static_cast<int32_t>(std::round(6.0f / out_scale))) : qmax;
+  p->act_min = std::max(qmin, QuantizeSaturated(0.0f / out_scale, out_zp));
+  p->act_max = relu6 ? std::min(qmax, QuantizeSaturated(6.0f / out_scale, out_zp)) : qmax;
 }
 
 int32_t ReluTflite(int32_t x, const TfliteReluParams& p) {
