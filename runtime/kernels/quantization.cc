@@ -1,5 +1,7 @@
 #include "runtime/kernels/quantization.h"
 
+#include <limits>
+
 #include "runtime/core/float_to_int.h"
 
 namespace wisp {
@@ -19,6 +21,12 @@ void QuantizeMultiplier(double multiplier, int32_t* quantized_multiplier, int* s
   if (*shift < -31) {
     *shift = 0;
     q_fixed = 0;
+  }
+  // TFLite aborts past 31 (TFLITE_CHECK_LE); a hostile pair of scales gets the largest multiplier
+  // instead, so that the left shift in MultiplyByQuantizedMultiplier stays defined.
+  if (*shift > 31) {
+    *shift = 31;
+    q_fixed = std::numeric_limits<int32_t>::max();
   }
   *quantized_multiplier = static_cast<int32_t>(q_fixed);
 }
