@@ -305,6 +305,22 @@ Status PlanSpatialGeometry(const KernelContext& ctx, fb::Padding padding, const 
                      "filter '%s' (dilated) is larger than input '%s' with VALID padding",
                      filter.name.c_str(), input.name.c_str());
   }
+  // Input coordinates (oy * stride - pad + ky * dilation) are int32: each term is kept within
+  // 2^29 (the padding already is), so no real model is refused and a hostile one cannot overflow.
+  constexpr int64_t kMaxExtent = int64_t{1} << 29;
+  const int64_t span_h = int64_t{g->kernel_h - 1} * g->dilation_h + 1;
+  const int64_t span_w = int64_t{g->kernel_w - 1} * g->dilation_w + 1;
+  const int64_t reach_h = int64_t{g->out_h - 1} * g->stride_h;
+  const int64_t reach_w = int64_t{g->out_w - 1} * g->stride_w;
+  if (span_h > kMaxExtent || span_w > kMaxExtent || reach_h > kMaxExtent || reach_w > kMaxExtent) {
+    return ctx.Error(StatusCode::kInvalidModel,
+                     "filter '%s' spans %lld x %lld input pixels (dilations %d, %d) over %lld x "
+                     "%lld (strides %d, %d): more than 2^29",
+                     filter.name.c_str(), static_cast<long long>(span_h),
+                     static_cast<long long>(span_w), g->dilation_h, g->dilation_w,
+                     static_cast<long long>(reach_h), static_cast<long long>(reach_w), g->stride_h,
+                     g->stride_w);
+  }
   g->pad_top = ConvPadBefore(padding, g->in_h, g->kernel_h, g->stride_h, g->dilation_h, g->out_h);
   g->pad_left = ConvPadBefore(padding, g->in_w, g->kernel_w, g->stride_w, g->dilation_w, g->out_w);
   return Status::Ok();

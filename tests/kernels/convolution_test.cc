@@ -549,7 +549,7 @@ TEST(ConvolutionFullyConnected, Int8RoundsHalfToEven) {
 // ---- rejected models ---------------------------------------------------------------------------
 
 Status BuildConv(DType in_dt, DType w_dt, DType bias_dt, Shape out_shape, QuantParams wq,
-                 Shape filter_shape = {2, 3, 3, 4}) {
+                 Shape filter_shape = {2, 3, 3, 4}, int32_t dilation = 1) {
   SingleOpModel m;
   const bool q = in_dt != DType::FLOAT32;
   const QuantParams aq = q ? PerTensor(0.1f, 0) : QuantParams{};
@@ -559,7 +559,9 @@ Status BuildConv(DType in_dt, DType w_dt, DType bias_dt, Shape out_shape, QuantP
   std::vector<uint8_t> bbytes(2 * DTypeSize(bias_dt), 0);
   const int32_t b = m.AddConstant("the_bias", bias_dt, {2}, bbytes);
   const int32_t out = m.AddOutput("the_output", in_dt, out_shape, aq);
-  m.AddOperator(fb::OpType::CONV_2D, {in, f, b}, {out}, Options(fb::Conv2DOptionsT()));
+  fb::Conv2DOptionsT options;
+  options.dilation_h = options.dilation_w = dilation;
+  m.AddOperator(fb::OpType::CONV_2D, {in, f, b}, {out}, Options(options));
   return m.Build();
 }
 
@@ -596,6 +598,12 @@ TEST(ConvolutionConv2D, RejectsBadModels) {
   s = BuildConv(DType::INT16, DType::INT8, DType::INT64, {1, 5, 5, 2}, PerTensor(0.1f, 0));
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   EXPECT_NE(s.message().find("the_input"), std::string::npos) << s.ToString();
+
+  // A dilation whose taps leave int32 coordinates (invoke_fuzzer: 2 x 1459617793), SAME padding.
+  s = BuildConv(DType::INT8, DType::INT8, DType::INT32, {1, 5, 5, 2}, PerTensor(0.1f, 0),
+                {2, 3, 3, 4}, 1459617793);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel) << s.ToString();
+  EXPECT_NE(s.message().find("the_filter' spans"), std::string::npos) << s.ToString();
 }
 
 TEST(ConvolutionFullyConnected, RejectsBadShapes) {
