@@ -5,7 +5,7 @@
 #   fuzz/run.sh [SECONDS]            default 60
 #   FUZZ_TARGETS="handler_fuzzer" fuzz/run.sh 600   only some targets
 # Seed corpora are made at run time from $WISP_SHARED (models converted to .wisp, images) plus the
-# requests, documents and past findings kept in fuzz/corpus/<target>/; what a run discovers stays in
+# requests and documents kept in fuzz/corpus/<target>/; what a run discovers stays in
 # build/debug/corpus/<target>/ for the next run. Crash, leak, timeout and out-of-memory inputs are
 # written to build/debug/findings/<target>/. Prints executions, edges covered (libFuzzer's cov:) and
 # findings per target; exits non-zero when any target found anything.
@@ -39,9 +39,9 @@ done
 
 seed_dirs() {  # the seed directories of one target
   case "$1" in
-    wisp_load_fuzzer) echo "$seeds/wisp fuzz/corpus/wisp_load" ;;
+    wisp_load_fuzzer) echo "$seeds/wisp" ;;
     tflite_import_fuzzer) echo "$seeds/tflite" ;;
-    invoke_fuzzer) echo "$seeds/tflite $seeds/wisp fuzz/corpus/invoke" ;;
+    invoke_fuzzer) echo "$seeds/tflite $seeds/wisp" ;;
     image_decode_fuzzer) echo "$seeds/image fuzz/corpus/image_decode" ;;
     *) echo "fuzz/corpus/${1%_fuzzer}" ;;
   esac
