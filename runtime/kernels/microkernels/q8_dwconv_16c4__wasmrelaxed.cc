@@ -69,16 +69,7 @@ inline void Tile(size_t c0, size_t n, size_t taps, size_t groups, const uint8_t*
       acc[j] = wasm_i32x4_add(acc[j], wasm_i32x4_mul(sums[j], wasm_v128_load(tail + 64 + 16 * j)));
     }
   }
-  const v128_t q0 = WasmRequantizeIntClamp4(acc[0], wasm_v128_load(tail), clamp);
-  const v128_t q1 = WasmRequantizeIntClamp4(acc[1], wasm_v128_load(tail + 16), clamp);
-  const v128_t q2 = kHalf ? q0 : WasmRequantizeIntClamp4(acc[2], wasm_v128_load(tail + 32), clamp);
-  const v128_t q3 = kHalf ? q1 : WasmRequantizeIntClamp4(acc[3], wasm_v128_load(tail + 48), clamp);
-  const v128_t bytes = WasmNarrowClamp16<T>(q0, q1, q2, q3, clamp);
-  if (n >= static_cast<size_t>(kTile)) {
-    wasm_v128_store(out, bytes);
-  } else {
-    WasmStorePartial(out, bytes, n);
-  }
+  WasmStoreDwconvTile16<T, kHalf>(acc, tail, clamp, out, n);
 }
 
 template <typename T, bool kFlip, int kTaps>

@@ -62,17 +62,7 @@ void TileColumns(size_t n, size_t c0, size_t output_width, const uint8_t* const*
             wasm_i32x4_add(acc[v], wasm_i32x4_mul(sums[v], wasm_v128_load(tail + 64 + 16 * v)));
       }
     }
-    const v128_t bytes = WasmNarrowClamp16<T>(
-        WasmRequantizeIntClamp4(acc[0], wasm_v128_load(tail), clamp),
-        WasmRequantizeIntClamp4(acc[1], wasm_v128_load(tail + 16), clamp),
-        WasmRequantizeIntClamp4(acc[2], wasm_v128_load(tail + 32), clamp),
-        WasmRequantizeIntClamp4(acc[3], wasm_v128_load(tail + 48), clamp), clamp);
-    uint8_t* out = output + p * channels + c0;
-    if (n >= static_cast<size_t>(kTile)) {
-      wasm_v128_store(out, bytes);
-    } else {
-      WasmStorePartial(out, bytes, n);
-    }
+    WasmStoreDwconvTile16<T>(acc, tail, clamp, output + p * channels + c0, n);
   }
 }
 

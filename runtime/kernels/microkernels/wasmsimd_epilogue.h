@@ -116,6 +116,26 @@ inline void WasmStoreGemmBlock8(const v128_t* lo, const v128_t* hi, const uint8_
   }
 }
 
+// The end of a 16-channel depthwise tile (the wasmrelaxed dwconv kernels): acc[v] holds channels
+// 4v..4v+3; requantized with the float scales at `scales` and stored as the first n (all 16 when
+// n >= 16) bytes at out. kHalf: at most 8 channels are left, only acc[0] and acc[1] were computed.
+template <typename T, bool kHalf = false>
+inline void WasmStoreDwconvTile16(const v128_t* acc, const uint8_t* scales,
+                                  const WasmIntClamp& clamp, uint8_t* out, size_t n) {
+  const v128_t q0 = WasmRequantizeIntClamp4(acc[0], wasm_v128_load(scales), clamp);
+  const v128_t q1 = WasmRequantizeIntClamp4(acc[1], wasm_v128_load(scales + 16), clamp);
+  const v128_t q2 =
+      kHalf ? q0 : WasmRequantizeIntClamp4(acc[2], wasm_v128_load(scales + 32), clamp);
+  const v128_t q3 =
+      kHalf ? q1 : WasmRequantizeIntClamp4(acc[3], wasm_v128_load(scales + 48), clamp);
+  const v128_t bytes = WasmNarrowClamp16<T>(q0, q1, q2, q3, clamp);
+  if (n >= 16) {
+    wasm_v128_store(out, bytes);
+  } else {
+    WasmStorePartial(out, bytes, n);
+  }
+}
+
 // Float32 kernels (f32_conv.h): min(max(acc, lo), hi) exactly as std::min / std::max compute it.
 // pmax(acc, lo) is `acc < lo ? lo : acc` (std::max(acc, lo), a NaN accumulator passes) and
 // pmin(v, hi) is `hi < v ? hi : v` (std::min(v, hi)).
