@@ -24,6 +24,9 @@ class KernelProvider;   // below
 struct KernelOptions {
   // Only the readable reference implementations: the oracle for faster kernels in tests.
   bool reference_only = false;
+  // Float 3x3 stride-1 convolutions through Winograd F(2x2, 3x3) (kernels/float_winograd.h):
+  // 2.25x fewer multiply-adds, results within rounding of the reference rather than its bits.
+  bool float_winograd = true;
   // Packed weights shared with other interpreters of the same model (not owned; may be null).
   PreparedWeights* shared_weights = nullptr;
   // Another backend offered every operator first (not owned; must outlive the interpreter; may

@@ -12,6 +12,7 @@
 #include "runtime/interpreter/thread_pool.h"
 #include "runtime/kernels/convolution_params.h"
 #include "runtime/kernels/float_conv.h"
+#include "runtime/kernels/float_winograd.h"
 #include "runtime/kernels/parallel.h"
 #include "runtime/kernels/quantization.h"
 #include "runtime/kernels/quantized_conv.h"
@@ -405,8 +406,12 @@ class Conv2DKernel : public OpKernel {
     WISP_RETURN_IF_ERROR(
         PrepareCommon(ctx, input, filter, bias, output, 0, g_.out_c, g_.in_c, activation, &c_));
     impl_ = ChooseImpl(ctx, c_, input);
+    winograd_ =
+        impl_ == Impl::kFloat && ctx.options().float_winograd && F32WinogradPlan::Applies(g_);
     if (impl_ == Impl::kQuantized) {
       plan_.Prepare(ctx, g_, c_.MicrokernelFilter());
+    } else if (winograd_) {
+      winograd_plan_.Prepare(ctx, g_, c_.FloatMicrokernelFilter());
     } else if (impl_ == Impl::kFloat) {
       float_plan_.Prepare(ctx, g_, c_.FloatMicrokernelFilter());
     } else {
@@ -417,6 +422,7 @@ class Conv2DKernel : public OpKernel {
 
   const char* implementation() const override {
     return impl_ == Impl::kQuantized ? plan_.microkernel()
+           : winograd_               ? winograd_plan_.microkernel()
            : impl_ == Impl::kFloat   ? float_plan_.microkernel()
                                      : "reference";
   }
@@ -424,6 +430,10 @@ class Conv2DKernel : public OpKernel {
   Status Invoke(const KernelContext& ctx) override {
     if (impl_ == Impl::kQuantized) {
       plan_.Run(ctx, ctx.in_bytes(0), ctx.out_bytes(0));
+      return Status::Ok();
+    }
+    if (winograd_) {
+      winograd_plan_.Run(ctx, ctx.in<float>(0), ctx.out<float>(0));
       return Status::Ok();
     }
     if (impl_ == Impl::kFloat) {
@@ -461,6 +471,8 @@ class Conv2DKernel : public OpKernel {
   Impl impl_ = Impl::kReference;
   QuantGemmPlan plan_;
   F32GemmPlan float_plan_;
+  bool winograd_ = false;  // a float 3x3 stride-1 layer through Winograd F(2x2, 3x3)
+  F32WinogradPlan winograd_plan_;
 };
 
 // ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -242,6 +243,79 @@ TEST(ConvolutionConv2D, FloatSameStride2DilationRelu) {
   s.act = fb::Activation::RELU6;
   s.has_bias = false;
   RunFloat(s, 3);
+}
+
+// Float 3x3 stride-1 layers with 8+ channels run as Winograd F(2x2, 3x3) (float_winograd.h):
+// not the reference's bits, so compared with the double-precision reference within a tolerance
+// scaled by the terms summed; odd output sizes give partial tiles, SAME padding tiles reaching
+// into it, two batch entries a tile sequence that crosses images.
+TEST(ConvolutionConv2D, FloatWinogradMatchesReferenceWithinRounding) {
+  struct Case {
+    int n, h, w, ic, oc;
+    fb::Padding padding;
+    fb::Activation act;
+  };
+  const Case cases[] = {
+      {1, 8, 8, 8, 8, fb::Padding::SAME, fb::Activation::NONE},
+      {2, 7, 9, 16, 13, fb::Padding::SAME, fb::Activation::RELU},
+      {1, 11, 6, 13, 16, fb::Padding::VALID, fb::Activation::RELU6},
+      {1, 5, 5, 33, 40, fb::Padding::SAME, fb::Activation::RELU_N1_TO_1},
+      {1, 4, 4, 64, 64, fb::Padding::VALID, fb::Activation::NONE},
+      {1, 21, 18, 8, 9, fb::Padding::SAME, fb::Activation::NONE},  // more tiles than one pass
+  };
+  uint32_t seed = 100;
+  for (const Case& c : cases) {
+    Spec s;
+    s.n = c.n, s.h = c.h, s.w = c.w, s.ic = c.ic, s.oc = c.oc, s.kh = 3, s.kw = 3;
+    s.padding = c.padding;
+    s.act = c.act;
+    std::mt19937 rng(seed++);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> x(NumElements(InputShape(s))), w(NumElements(FilterShape(s))), bias(s.oc);
+    for (float& v : x) v = dist(rng);
+    for (float& v : w) v = dist(rng);
+    for (float& v : bias) v = dist(rng);
+    for (bool winograd : {true, false}) {
+      SingleOpModel m;
+      const int32_t in = m.AddInput("input", DType::FLOAT32, InputShape(s));
+      const int32_t f = m.AddConstant("filter", DType::FLOAT32, FilterShape(s), w);
+      const int32_t b = m.AddConstant("bias", DType::FLOAT32, {s.oc}, bias);
+      const int32_t out = m.AddOutput("output", DType::FLOAT32, OutputShape(s));
+      m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
+      InterpreterOptions options;
+      options.kernels.float_winograd = winograd;
+      Status st = m.Build(options);
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      const std::string impl = m.interpreter().kernel_implementation(0);
+      EXPECT_EQ(impl.find("winograd") != std::string::npos, winograd) << impl;
+      m.SetInput(0, x);
+      st = m.Invoke();
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      const std::vector<float> got = m.Output<float>(0);
+      std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()),
+          bd(bias.begin(), bias.end());
+      const std::vector<double> want = Reference(s, xd, wd, bd);
+      // The same sums over |x| |w|: what the rounding errors scale with.
+      std::vector<double> xa(xd.size()), wa(wd.size()), ba(bd.size());
+      std::transform(xd.begin(), xd.end(), xa.begin(), [](double v) { return std::fabs(v); });
+      std::transform(wd.begin(), wd.end(), wa.begin(), [](double v) { return std::fabs(v); });
+      std::transform(bd.begin(), bd.end(), ba.begin(), [](double v) { return std::fabs(v); });
+      const std::vector<double> magnitude = Reference(s, xa, wa, ba);
+      ASSERT_EQ(got.size(), want.size());
+      double lo = -INFINITY, hi = INFINITY;
+      if (s.act == fb::Activation::RELU) lo = 0;
+      if (s.act == fb::Activation::RELU6) lo = 0, hi = 6;
+      if (s.act == fb::Activation::RELU_N1_TO_1) lo = -1, hi = 1;
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const double err = std::fabs(got[i] - std::min(std::max(want[i], lo), hi));
+        worst = std::max(worst, err / (1 + magnitude[i]));
+      }
+      // float epsilon is 1.2e-7; the transforms' additions cost a few of it.
+      EXPECT_LT(worst, 1e-6) << impl << " on " << c.n << "x" << c.h << "x" << c.w << "x" << c.ic
+                             << " -> " << c.oc;
+    }
+  }
 }
 
 TEST(ConvolutionDepthwiseConv2D, Float) {
@@ -1008,6 +1082,9 @@ TEST(ConvolutionThreads, Conv2DSplitsOutputRowsExactly) {
     CompareThreadedWithSingle<uint8_t>(Big(Kind::kConv, 3, 1, 2, 5, 16, fb::Padding::VALID), 2,
                                        reference_only);
     CompareThreadedWithSingle<float>(s, 3, reference_only);
+    // 3x3 stride 1, float: Winograd passes split over the threads unless reference_only.
+    CompareThreadedWithSingle<float>(Big(Kind::kConv, 3, 1, 1, 8, 12, fb::Padding::SAME), 5,
+                                     reference_only);
     // 1x1 stride 1: the packed GEMM unless reference_only.
     CompareThreadedWithSingle<int8_t>(Big(Kind::kConv, 1, 1, 1, 32, 40, fb::Padding::VALID), 4,
                                       reference_only);
