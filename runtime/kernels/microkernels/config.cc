@@ -176,8 +176,11 @@ std::vector<IsaLevel> Levels() {
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
   const std::vector<const DwconvKernelInfo*> simd_dw = {&kQ8DwconvUp16c2Wasmsimd};
-  levels.push_back(Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
-                         &kQ8Vadd16Wasmsimd));
+  IsaLevel simd = Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
+                        &kQ8Vadd16Wasmsimd);
+  simd.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
+  simd.gemm_variants.push_back({&kQ8Gemm4x8c2w8Wasmsimd, "wasmsimd", true, true});
+  levels.push_back(simd);
 #endif
 #if defined(WISP_MICROKERNELS_WASMRELAXED)
   // The probe decides which dot-product kernels are exact here, if either set is. Where neither
@@ -195,6 +198,7 @@ std::vector<IsaLevel> Levels() {
                   &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd)
           : Level("wasmrelaxed", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                   &kQ8Vadd16Wasmsimd);
+  if (!sdot && !usdot) relaxed.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
   relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
                            {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
   relaxed.dwconv_variants = {{&kQ8Dwconv3x3p16c4WasmUsdot, "wasmrelaxed", true, usdot},

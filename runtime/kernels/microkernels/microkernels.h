@@ -77,6 +77,7 @@ extern const F32DwconvKernelInfo kF32Dwconv8cSse2;
 #if defined(__wasm_simd128__)
 #define WISP_MICROKERNELS_WASMSIMD 1
 extern const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd;
+extern const GemmKernelInfo kQ8Gemm4x8c2w8Wasmsimd;
 extern const DwconvKernelInfo kQ8DwconvUp16c2Wasmsimd;
 extern const RsumKernelInfo kQ8Rsum16cWasmsimd;
 extern const VaddKernelInfo kQ8Vadd16Wasmsimd;

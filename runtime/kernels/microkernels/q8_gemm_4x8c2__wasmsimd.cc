@@ -6,6 +6,14 @@
 // Measured in Chromium against a 3x4c8 kernel (8 inputs x 1 channel per dot, reduced at the
 // end): 1.2x on large K, 1.7x on the K = 16 expansion layers of MobileNetV2
 // (bench/microkernels). Rows too long for the stack buffer are widened chunk by chunk.
+//
+// Two packings of the same weights, as on AVX2: int16 (w - w_zp), and int8
+// (q8_gemm_4x8c2w8__wasmsimd), sign-extended by the loads themselves (v128.load8x8_s: one
+// pmovsxbw with a memory operand on x64, so the loop has as many instructions). QuantGemmPlan
+// takes the int8 one for layers whose weights stream from memory (one row tile, or more than
+// 512 KB of int16), where it reads half the bytes, and packing writes half as many at load time.
+// Its uint8 channels whose weights spread wider than a signed byte around their zero point are
+// packed as w - 128 and corrected by the rows' input sums (pack.h).
 #include <algorithm>
 
 #include "runtime/kernels/microkernels/microkernels.h"
@@ -21,6 +29,36 @@ template <typename T>
 inline v128_t Load8Widened(const uint8_t* p) {
   if constexpr (std::is_same_v<T, int8_t>) return wasm_i16x8_load8x8(p);
   return wasm_u16x8_load8x8(p);
+}
+
+// A step's weights for 4 channels x 2 k (int16 pairs), the packing having WB bytes per weight:
+// `half` 0 or 1 picks the block's first or last 4 channels.
+template <int WB>
+inline v128_t StepWeights(const uint8_t* w, int half) {
+  if constexpr (WB == 2) return wasm_v128_load(w + 16 * half);
+  return wasm_i16x8_load8x8(w + 8 * half);
+}
+constexpr size_t StepBytes(int wb) { return 16 * static_cast<size_t>(wb); }
+
+// The end of a block: with 8-bit weights, the uint8 channels packed around 128 add factor x the
+// row's input sum (pack.h; factors follow the scales); then requantize and store. Returns the
+// bytes of the block's tail (scales, and factors for 8-bit weights).
+template <typename T, int R, int WB>
+inline size_t FinishBlock(v128_t* lo, v128_t* hi, const uint8_t* w, const int32_t* row_sums,
+                          size_t mr, const WasmIntClamp& clamp, uint8_t* const* out, size_t n0,
+                          size_t n) {
+  if constexpr (WB == 1) {
+    if (row_sums != nullptr) {
+      const v128_t f_lo = wasm_v128_load(w + 32), f_hi = wasm_v128_load(w + 48);
+      for (int r = 0; r < R; ++r) {
+        const v128_t sum = wasm_i32x4_splat(row_sums[std::min<size_t>(r, mr - 1)]);
+        lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_mul(f_lo, sum));
+        hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, sum));
+      }
+    }
+  }
+  WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, n);
+  return WB == 1 ? 64 : 32;
 }
 
 // Widens k values [k0, k0 + count) of the window's taps (kcp per tap, zero past kc) to int16, tap
@@ -68,11 +106,10 @@ inline void LoadBias(const uint8_t* w, v128_t* lo, v128_t* hi) {
 // R rows are computed (the register block's rows, or 1: a fully connected layer of batch 1 would
 // otherwise compute its one row four times). With one row, alternate k steps go to a second pair
 // of accumulators so that the adds do not all wait on each other.
-template <typename T, int R>
+template <typename T, int R, int WB>
 void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
               const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
               const QuantEpilogue* e) {
-  (void)row_sums;  // int16 weights never need row sums
   const size_t kcp = (kc + kKr - 1) / kKr * kKr;
   const size_t k_all = ks * kcp;
   const size_t chunk = std::min(k_all, kChunk);
@@ -101,16 +138,17 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
         for (; k + 2 * kKr <= count; k += 2 * kKr) {
           const v128_t x0 = wasm_v128_load32_splat(wide[0] + k);
           const v128_t x1 = wasm_v128_load32_splat(wide[0] + k + kKr);
-          lo[0] = wasm_i32x4_add(lo[0], wasm_i32x4_dot_i16x8(x0, wasm_v128_load(w)));
-          hi[0] = wasm_i32x4_add(hi[0], wasm_i32x4_dot_i16x8(x0, wasm_v128_load(w + 16)));
-          lo2 = wasm_i32x4_add(lo2, wasm_i32x4_dot_i16x8(x1, wasm_v128_load(w + 32)));
-          hi2 = wasm_i32x4_add(hi2, wasm_i32x4_dot_i16x8(x1, wasm_v128_load(w + 48)));
-          w += 64;
+          const uint8_t* w1 = w + StepBytes(WB);
+          lo[0] = wasm_i32x4_add(lo[0], wasm_i32x4_dot_i16x8(x0, StepWeights<WB>(w, 0)));
+          hi[0] = wasm_i32x4_add(hi[0], wasm_i32x4_dot_i16x8(x0, StepWeights<WB>(w, 1)));
+          lo2 = wasm_i32x4_add(lo2, wasm_i32x4_dot_i16x8(x1, StepWeights<WB>(w1, 0)));
+          hi2 = wasm_i32x4_add(hi2, wasm_i32x4_dot_i16x8(x1, StepWeights<WB>(w1, 1)));
+          w += 2 * StepBytes(WB);
         }
       }
       for (; k < count; k += kKr) {
-        const v128_t w_lo = wasm_v128_load(w), w_hi = wasm_v128_load(w + 16);
-        w += 32;
+        const v128_t w_lo = StepWeights<WB>(w, 0), w_hi = StepWeights<WB>(w, 1);
+        w += StepBytes(WB);
         for (int r = 0; r < R; ++r) {
           const v128_t x = wasm_v128_load32_splat(wide[r] + k);
           lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_dot_i16x8(x, w_lo));
@@ -122,8 +160,8 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       lo[0] = wasm_i32x4_add(lo[0], lo2);
       hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
-    WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
-    w += 32;
+    w += FinishBlock<T, R, WB>(lo, hi, w, row_sums, mr, clamp, out, n0,
+                               std::min<size_t>(kNr, nc - n0));
   }
 }
 
@@ -165,22 +203,23 @@ void GemmRowsInt16Input(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWi
   }
 }
 
-// kInt16Input: the int16-input entry. One row runs alone (a fully connected layer of batch 1
-// would otherwise compute its row four times).
-template <typename T, bool kInt16Input>
+// kInt16Input: the int16-input entry (int16 weights only). One row runs alone (a fully
+// connected layer of batch 1 would otherwise compute its row four times).
+template <typename T, bool kInt16Input, int WB = 2>
 void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
           const void* packed_w, uint8_t* c, size_t c_stride, const int32_t* row_sums,
           const QuantEpilogue* e) {
   if constexpr (kInt16Input) {
+    static_assert(WB == 2, "the int16-input entry reads int16 weights");
     if (mr == 1) {
       GemmRowsInt16Input<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
     } else {
       GemmRowsInt16Input<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
     }
   } else if (mr == 1) {
-    GemmRows<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmRows<T, 1, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   } else {
-    GemmRows<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    GemmRows<T, kMr, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
 }
 
@@ -196,5 +235,11 @@ const GemmKernelInfo kQ8Gemm4x8c2Wasmsimd = {"q8_gemm_4x8c2__wasmsimd",
                                              false,
                                              Gemm<int8_t, true>,
                                              Gemm<uint8_t, true>};
+
+// 8-bit weights: no int16-input entry (the plan widens nothing for it).
+const GemmKernelInfo kQ8Gemm4x8c2w8Wasmsimd = {
+    "q8_gemm_4x8c2w8__wasmsimd", GemmLayout{kMr, kNr, kKr, 1, {0, 0}},
+    Gemm<int8_t, false, 1>,      Gemm<uint8_t, false, 1>,
+    kQ8RowSumsWasmsimdQs8,       kQ8RowSumsWasmsimdQu8};
 
 }  // namespace wisp
