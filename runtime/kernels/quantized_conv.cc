@@ -66,9 +66,6 @@ const uint8_t* WidenImage(const KernelContext& ctx, const uint8_t* input, size_t
 
 // ---- GEMM ---------------------------------------------------------------------------------------
 
-// Above this many bytes of int16 weights a layer's weights are taken to stream from memory.
-constexpr int64_t kStreamedWeightBytes = 512 * 1024;
-
 void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const QuantFilter& f) {
   g_ = g;
   const MicrokernelConfig& config = Microkernels();
@@ -80,7 +77,7 @@ void QuantGemmPlan::Prepare(KernelContext& ctx, const ConvGeometry& g, const Qua
   const int64_t int16_weight_bytes =
       int64_t{g.out_c} * g.kernel_h * g.kernel_w * g.in_c * int64_t{2};
   if (config.gemm_streamed_weights != nullptr &&
-      (rows <= k->layout.mr || int16_weight_bytes > kStreamedWeightBytes)) {
+      (rows <= k->layout.mr || int16_weight_bytes > config.streamed_weight_bytes)) {
     k = config.gemm_streamed_weights;
   }
   name_ = k->name;

@@ -1,6 +1,7 @@
 #include "runtime/kernels/microkernels/config.h"
 
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -179,6 +180,7 @@ std::vector<IsaLevel> Levels() {
   IsaLevel simd = Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                         &kQ8Vadd16Wasmsimd);
   simd.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
+  simd.kernels.streamed_weight_bytes = std::numeric_limits<int64_t>::max();
   simd.gemm_variants.push_back({&kQ8Gemm4x8c2w8Wasmsimd, "wasmsimd", true, true});
   levels.push_back(simd);
 #endif
@@ -198,7 +200,10 @@ std::vector<IsaLevel> Levels() {
                   &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd)
           : Level("wasmrelaxed", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                   &kQ8Vadd16Wasmsimd);
-  if (!sdot && !usdot) relaxed.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
+  if (!sdot && !usdot) {
+    relaxed.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
+    relaxed.kernels.streamed_weight_bytes = std::numeric_limits<int64_t>::max();
+  }
   relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
                            {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
   relaxed.dwconv_variants = {{&kQ8Dwconv3x3p16c4WasmUsdot, "wasmrelaxed", true, usdot},

@@ -27,6 +27,11 @@ struct MicrokernelConfig {
   // For layers whose weights come from memory rather than cache, where a level's gemm packs them
   // wider than bytes (int16): the same products from 8-bit packed weights. Null: use gemm.
   const GemmKernelInfo* gemm_streamed_weights = nullptr;
+  // A layer takes gemm_streamed_weights when it has a single row tile (a fully connected layer),
+  // or more int16 weight bytes than this. WebAssembly levels leave the second rule out: a kernel
+  // that the download-time warm-up does not run starts in the engine's baseline tier in the first
+  // inference, and their 4-row 8-bit loop measured no faster on MobileNetV2's large 7x7 layers.
+  int64_t streamed_weight_bytes = int64_t{512} * 1024;
   // Depthwise kernels in order of preference; Prepare takes the first that fits the filter.
   std::vector<const DwconvKernelInfo*> dwconv;
   const RsumKernelInfo* rsum = nullptr;      // MEAN over the spatial axes

@@ -10,8 +10,9 @@
 // Two packings of the same weights, as on AVX2: int16 (w - w_zp), and int8
 // (q8_gemm_4x8c2w8__wasmsimd), sign-extended by the loads themselves (v128.load8x8_s: one
 // pmovsxbw with a memory operand on x64, so the loop has as many instructions). QuantGemmPlan
-// takes the int8 one for layers whose weights stream from memory (one row tile, or more than
-// 512 KB of int16), where it reads half the bytes, and packing writes half as many at load time.
+// takes the int8 one for layers with a single row tile (fully connected layers: their weights
+// stream from memory once per invoke), where it reads half the bytes, and packing writes half as
+// many at load time (config.h, streamed_weight_bytes, says why not for large layers too).
 // Its uint8 channels whose weights spread wider than a signed byte around their zero point are
 // packed as w - 128 and corrected by the rows' input sums (pack.h).
 #include <algorithm>
