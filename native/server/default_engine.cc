@@ -151,6 +151,7 @@ class RuntimeEngine : public ModelEngine {
     ModelLoadOptions options;
     options.verify_sha256 = true;  // a .wisp upload must be intact
     options.name = model_name;
+    options.complete_wisp_bytes = true;  // its bytes are what the registry stores
     // The upload vector outlives this call only as long as the caller keeps it: copy .wisp bytes
     // into memory the model owns.
     auto owned = std::make_shared<std::vector<uint8_t>>(upload);

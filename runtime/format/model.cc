@@ -52,6 +52,23 @@ Result<std::shared_ptr<const Model>> Model::Load(std::vector<uint8_t> bytes,
   return Load(data, size, std::move(owned), options);
 }
 
+Result<std::shared_ptr<const Model>> Model::Load(std::vector<uint8_t> bytes,
+                                                 const LoadOptions& options,
+                                                 std::vector<BorrowedBytes> borrowed,
+                                                 std::shared_ptr<const void> owner,
+                                                 std::function<std::string()> content_sha256) {
+  auto owned = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+  std::shared_ptr<Model> model(new Model());
+  model->bytes_ = owned->data();
+  model->size_ = owned->size();
+  model->keepalive_ = std::move(owned);
+  model->borrowed_ = std::move(borrowed);
+  model->borrowed_owner_ = std::move(owner);
+  model->borrowed_content_sha256_ = std::move(content_sha256);
+  WISP_RETURN_IF_ERROR(model->Validate(options));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
 Result<std::shared_ptr<const Model>> Model::Load(const uint8_t* bytes, size_t size,
                                                  std::shared_ptr<const void> keepalive,
                                                  const LoadOptions& options) {
@@ -183,22 +200,35 @@ Status Model::Validate(const LoadOptions& options) {
     }
 
     if (const fb::DataRef* ref = t->data()) {
-      if (!RangeWithin(ref->offset(), ref->size(), data_size)) {
-        return InvalidModel("%s: data [%llu, +%llu) exceeds the data section of %llu bytes",
-                            where().c_str(), static_cast<unsigned long long>(ref->offset()),
-                            static_cast<unsigned long long>(ref->size()),
-                            static_cast<unsigned long long>(data_size));
-      }
-      if (ref->offset() % kDataAlignment != 0) {
-        return InvalidModel("%s: data offset %llu is not %zu-byte aligned", where().c_str(),
-                            static_cast<unsigned long long>(ref->offset()), kDataAlignment);
+      const bool borrowed = !borrowed_.empty() && ref->offset() >= kBorrowedDataBase;
+      if (borrowed) {
+        const uint64_t entry = ref->offset() - kBorrowedDataBase;
+        if (entry >= borrowed_.size() || borrowed_[entry].size != ref->size()) {
+          return InvalidModel(
+              "%s: borrowed data entry %llu of %llu bytes is not among the %zu "
+              "the model was loaded with",
+              where().c_str(), static_cast<unsigned long long>(entry),
+              static_cast<unsigned long long>(ref->size()), borrowed_.size());
+        }
+      } else {
+        if (!RangeWithin(ref->offset(), ref->size(), data_size)) {
+          return InvalidModel("%s: data [%llu, +%llu) exceeds the data section of %llu bytes",
+                              where().c_str(), static_cast<unsigned long long>(ref->offset()),
+                              static_cast<unsigned long long>(ref->size()),
+                              static_cast<unsigned long long>(data_size));
+        }
+        if (ref->offset() % kDataAlignment != 0) {
+          return InvalidModel("%s: data offset %llu is not %zu-byte aligned", where().c_str(),
+                              static_cast<unsigned long long>(ref->offset()), kDataAlignment);
+        }
       }
       if (ref->size() != d.bytes) {
         return InvalidModel("%s: holds %llu bytes of data but shape %s of %s needs %zu",
                             where().c_str(), static_cast<unsigned long long>(ref->size()),
                             ShapeToString(d.shape).c_str(), DTypeName(d.dtype), d.bytes);
       }
-      d.data = data_section + ref->offset();
+      d.data = borrowed ? borrowed_[ref->offset() - kBorrowedDataBase].data
+                        : data_section + ref->offset();
       if (d.is_variable) {
         return InvalidModel("%s: a variable tensor cannot also be a constant", where().c_str());
       }
@@ -335,6 +365,7 @@ std::string Model::description() const { return Str(fb_->description()); }
 std::string Model::producer() const { return Str(fb_->producer()); }
 
 std::string Model::content_sha256_hex() const {
+  if (borrowed_content_sha256_) return borrowed_content_sha256_();
   const fb::Sha256* h = fb_->content_sha256();
   if (!h) return {};
   uint8_t digest[32];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,16 @@ struct Asset {
   size_t size = 0;
 };
 
+// Constant bytes a model reads in place instead of from its own data section: an in-memory
+// import of a .tflite leaves the weights in the TFLite buffer (LoadModelBytes). A tensor whose
+// DataRef offset is kBorrowedDataBase + i uses entry i of the table given to Model::Load; a file
+// loaded without that table has no such entry, and its load fails on the out-of-range offset.
+struct BorrowedBytes {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+constexpr uint64_t kBorrowedDataBase = uint64_t{1} << 62;
+
 struct LoadOptions {
   // Recompute the content hash and compare with the recorded one (costs one pass over the file).
   bool verify_sha256 = false;
@@ -69,9 +80,19 @@ class Model {
   // Convenience: the model takes ownership of a byte vector.
   static Result<std::shared_ptr<const Model>> Load(std::vector<uint8_t> bytes,
                                                    const LoadOptions& options = {});
+  // A byte vector whose constants are partly `borrowed` (see BorrowedBytes): `owner` keeps those
+  // bytes alive, and `content_sha256` computes content_sha256_hex() (the bytes alone do not hold
+  // the borrowed data the hash covers).
+  static Result<std::shared_ptr<const Model>> Load(std::vector<uint8_t> bytes,
+                                                   const LoadOptions& options,
+                                                   std::vector<BorrowedBytes> borrowed,
+                                                   std::shared_ptr<const void> owner,
+                                                   std::function<std::string()> content_sha256);
 
   const fb::Model& fb() const { return *fb_; }
+  // The .wisp bytes; with borrowed constants (BorrowedBytes) not a whole file.
   const uint8_t* bytes() const { return bytes_; }
+  bool has_borrowed_data() const { return !borrowed_.empty(); }
   size_t size() const { return size_; }
 
   const std::vector<TensorDesc>& tensors() const { return tensors_; }
@@ -101,6 +122,9 @@ class Model {
   const uint8_t* bytes_ = nullptr;
   size_t size_ = 0;
   std::shared_ptr<const void> keepalive_;
+  std::vector<BorrowedBytes> borrowed_;
+  std::shared_ptr<const void> borrowed_owner_;
+  std::function<std::string()> borrowed_content_sha256_;
   const fb::Model* fb_ = nullptr;
   std::vector<TensorDesc> tensors_;
   std::vector<OperatorDesc> operators_;

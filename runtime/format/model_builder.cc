@@ -40,6 +40,18 @@ int32_t ModelBuilder::AddConstant(const std::string& name, DType dtype, const Sh
   return index;
 }
 
+int32_t ModelBuilder::AddBorrowedConstant(const std::string& name, DType dtype, const Shape& shape,
+                                          const void* data, size_t bytes,
+                                          const QuantParams& quant) {
+  const int32_t index = AddTensor(name, dtype, shape, quant);
+  PendingTensor& t = tensors_.back();
+  t.has_data = true;
+  t.data_offset = kBorrowedDataBase + borrowed_.size();
+  t.data_size = bytes;
+  borrowed_.push_back({static_cast<const uint8_t*>(data), bytes});
+  return index;
+}
+
 void ModelBuilder::AddOperator(fb::OpType type, std::vector<int32_t> inputs,
                                std::vector<int32_t> outputs, fb::OpOptionsUnion options,
                                std::vector<int32_t> intermediates, const std::string& name) {

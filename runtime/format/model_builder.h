@@ -21,6 +21,11 @@ class ModelBuilder {
   // A constant whose bytes are copied into the data section. `bytes` must match dtype x shape.
   int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape, const void* data,
                       size_t bytes, const QuantParams& quant = {});
+  // A constant left where it is (BorrowedBytes, model.h): recorded as entry borrowed().size() of
+  // the table Model::Load must then be given; `data` must outlive the model.
+  int32_t AddBorrowedConstant(const std::string& name, DType dtype, const Shape& shape,
+                              const void* data, size_t bytes, const QuantParams& quant = {});
+  const std::vector<BorrowedBytes>& borrowed() const { return borrowed_; }
   template <typename T>
   int32_t AddConstant(const std::string& name, DType dtype, const Shape& shape,
                       const std::vector<T>& values, const QuantParams& quant = {}) {
@@ -91,6 +96,7 @@ class ModelBuilder {
   std::vector<int32_t> inputs_, outputs_;
   std::string name_, version_, description_, producer_ = "wisp";
   std::vector<uint8_t> data_;
+  std::vector<BorrowedBytes> borrowed_;
 };
 
 }  // namespace wisp

@@ -227,10 +227,10 @@ struct OpContext {
 
 class TfliteImporter {
  public:
-  TfliteImporter(const uint8_t* data, size_t size, const ImportOptions& opts)
-      : file_(data), file_size_(size), opts_(opts) {}
+  TfliteImporter(const uint8_t* data, size_t size, const ImportOptions& opts, bool borrow)
+      : file_(data), file_size_(size), opts_(opts), borrow_(borrow) {}
 
-  Result<std::vector<uint8_t>> Run();
+  Result<ImportedModel> Run();
 
  private:
   Status Open();
@@ -292,9 +292,11 @@ class TfliteImporter {
   std::vector<std::string> unsupported_ops_;
   std::vector<std::string> unsupported_tensors_;
   ModelBuilder builder_;
+  // Constants stay in the file's bytes where their elements are aligned (ImportTfliteBorrowing).
+  bool borrow_ = false;
 };
 
-Result<std::vector<uint8_t>> TfliteImporter::Run() {
+Result<ImportedModel> TfliteImporter::Run() {
   WISP_RETURN_IF_ERROR(Open());
   WISP_RETURN_IF_ERROR(ImportTensors());
   WISP_RETURN_IF_ERROR(ImportGraphInputs());
@@ -315,7 +317,10 @@ Result<std::vector<uint8_t>> TfliteImporter::Run() {
   }
 
   WriteMetadata();
-  return std::move(builder_).Finish(opts_.record_sha256);
+  ImportedModel out;
+  out.borrowed = builder_.borrowed();
+  out.wisp = std::move(builder_).Finish(opts_.record_sha256);
+  return out;
 }
 
 Status TfliteImporter::Open() {
@@ -422,8 +427,9 @@ Status TfliteImporter::ImportTensors() {
                         num_tensors);
   }
   // Constants come from the file's buffers: at most its size, plus each one's alignment.
-  // The FlatBuffer part is later slid in front of them within the same reservation.
-  builder_.ReserveData(file_size_ + 64 * num_tensors + 65536 + 512 * num_tensors);
+  // The FlatBuffer part is later slid in front of them within the same reservation. Borrowed
+  // constants take no room.
+  builder_.ReserveData((borrow_ ? 0 : file_size_) + 64 * num_tensors + 65536 + 512 * num_tensors);
   tensors_.resize(num_tensors);
   for (size_t i = 0; i < num_tensors; ++i) {
     WISP_RETURN_IF_ERROR(ImportTensor(static_cast<int32_t>(i),
@@ -507,7 +513,14 @@ Status TfliteImporter::ImportTensor(int32_t index, const tfl::Tensor* tensor) {
     }
     info.is_constant = true;
     info.data = data;
-    builder_.AddConstant(info.name, info.dtype, info.shape, data, data_size, info.quant);
+    // In place where its elements are aligned (what typed reads need; TFLite files align buffers
+    // to 4 bytes, some converters to 16), else copied into the .wisp's 64-byte-aligned data.
+    const uintptr_t alignment = std::max<size_t>(1, DTypeSize(info.dtype));
+    if (borrow_ && reinterpret_cast<uintptr_t>(data) % alignment == 0) {
+      builder_.AddBorrowedConstant(info.name, info.dtype, info.shape, data, data_size, info.quant);
+    } else {
+      builder_.AddConstant(info.name, info.dtype, info.shape, data, data_size, info.quant);
+    }
   } else {
     builder_.AddTensor(info.name, info.dtype, info.shape, info.quant, info.is_variable);
   }
@@ -1436,7 +1449,14 @@ bool LooksLikeTflite(const uint8_t* data, size_t size) {
 
 Result<std::vector<uint8_t>> ImportTflite(const uint8_t* data, size_t size,
                                           const ImportOptions& opts) {
-  TfliteImporter importer(data, size, opts);
+  TfliteImporter importer(data, size, opts, /*borrow=*/false);
+  WISP_ASSIGN_OR_RETURN(ImportedModel imported, importer.Run());
+  return std::move(imported.wisp);
+}
+
+Result<ImportedModel> ImportTfliteBorrowing(const uint8_t* data, size_t size,
+                                            const ImportOptions& opts) {
+  TfliteImporter importer(data, size, opts, /*borrow=*/true);
   return importer.Run();
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "runtime/core/status.h"
+#include "runtime/format/model.h"
 
 namespace wisp {
 
@@ -51,5 +52,16 @@ bool LooksLikeTflite(const uint8_t* data, size_t size);
 // input has rank 4.
 Result<std::vector<uint8_t>> ImportTflite(const uint8_t* data, size_t size,
                                           const ImportOptions& opts = {});
+
+// An import to run at once, without copying the weights: constants whose elements are aligned
+// in `data` (to their size) stay there (`borrowed`, for Model::Load; the rest are copied as
+// above), so `data` must outlive the model. Saves a copy of the weights and the memory it takes: in
+// a browser's cold start, megabytes written to fresh WebAssembly pages.
+struct ImportedModel {
+  std::vector<uint8_t> wisp;
+  std::vector<BorrowedBytes> borrowed;
+};
+Result<ImportedModel> ImportTfliteBorrowing(const uint8_t* data, size_t size,
+                                            const ImportOptions& opts = {});
 
 }  // namespace wisp

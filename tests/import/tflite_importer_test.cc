@@ -14,9 +14,11 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/api/load_model.h"
 #include "runtime/format/model.h"
 #include "runtime/format/model_metadata.h"
 #include "runtime/import/zip_reader.h"
+#include "runtime/interpreter/interpreter.h"
 #include "schemas/tflite_generated.h"
 #include "schemas/tflite_metadata_generated.h"
 #include "tests/support/shared_data.h"
@@ -349,6 +351,62 @@ TEST(TfliteImport, UnalignedInputIsAccepted) {
   auto imported = ImportTflite(shifted.data() + 1, file.size());
   ASSERT_TRUE(imported.ok()) << imported.status().ToString();
   EXPECT_TRUE(Model::Load(std::move(imported).value(), LoadOptions{true}).ok());
+}
+
+// LoadModelBytes with a keepalive runs an imported .tflite on its weights where they are: the
+// constants point into the source bytes, the model computes what a full import computes and
+// reports the same hash; complete_wisp_bytes (the server stores bytes()) and a source at an odd
+// address (its float weights misaligned) get copies instead.
+TEST(TfliteImport, LoadModelBytesUsesAlignedWeightsInPlace) {
+  const std::vector<uint8_t> file = SmallValidFile().Finish();
+  auto owned = std::make_shared<std::vector<uint8_t>>(file);
+  const uint8_t* begin = owned->data();
+  auto borrowed = LoadModelBytes(begin, owned->size(), owned);
+  ASSERT_TRUE(borrowed.ok()) << borrowed.status().ToString();
+  auto copied = LoadModelBytes(file.data(), file.size(), nullptr);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_TRUE((*borrowed)->has_borrowed_data());
+  EXPECT_FALSE((*copied)->has_borrowed_data());
+  size_t in_place = 0;
+  ASSERT_EQ((*borrowed)->tensors().size(), (*copied)->tensors().size());
+  for (size_t i = 0; i < (*borrowed)->tensors().size(); ++i) {
+    const TensorDesc& a = (*borrowed)->tensors()[i];
+    const TensorDesc& b = (*copied)->tensors()[i];
+    ASSERT_EQ(a.is_constant(), b.is_constant());
+    if (!a.is_constant()) continue;
+    in_place += a.data >= begin && a.data < begin + owned->size();
+    ASSERT_EQ(a.bytes, b.bytes);
+    EXPECT_EQ(std::memcmp(a.data, b.data, a.bytes), 0) << "tensor " << i;
+  }
+  EXPECT_GT(in_place, 0u);
+  EXPECT_EQ((*borrowed)->content_sha256_hex(), (*copied)->content_sha256_hex());
+  EXPECT_EQ((*borrowed)->content_sha256_hex().size(), 64u);
+
+  std::vector<float> results[2];
+  for (int k = 0; k < 2; ++k) {
+    auto interp = Interpreter::Create(k == 0 ? *borrowed : *copied);
+    ASSERT_TRUE(interp.ok()) << interp.status().ToString();
+    std::vector<float> x((*interp)->input(0).bytes / sizeof(float));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.25f * static_cast<float>(i) - 1.0f;
+    ASSERT_TRUE((*interp)->SetInput(0, x.data(), x.size() * sizeof(float)).ok());
+    ASSERT_TRUE((*interp)->Invoke().ok());
+    const float* y = reinterpret_cast<const float*>((*interp)->output_data(0));
+    results[k].assign(y, y + (*interp)->output(0).bytes / sizeof(float));
+  }
+  EXPECT_EQ(results[0], results[1]);
+
+  ModelLoadOptions whole;
+  whole.complete_wisp_bytes = true;
+  auto complete = LoadModelBytes(begin, owned->size(), owned, whole);
+  ASSERT_TRUE(complete.ok()) << complete.status().ToString();
+  EXPECT_FALSE((*complete)->has_borrowed_data());
+  EXPECT_TRUE(Model::Load((*complete)->bytes(), (*complete)->size(), nullptr).ok());
+
+  auto shifted = std::make_shared<std::vector<uint8_t>>(file.size() + 1);
+  std::memcpy(shifted->data() + 1, file.data(), file.size());
+  auto misaligned = LoadModelBytes(shifted->data() + 1, file.size(), shifted);
+  ASSERT_TRUE(misaligned.ok()) << misaligned.status().ToString();
+  EXPECT_FALSE((*misaligned)->has_borrowed_data());
 }
 
 // An import to be run at once records no hash (a cold-start saving); the model still reports

@@ -45,6 +45,41 @@ TEST(ModelFormat, FinishingInPlaceWritesTheSameBytes) {
   }
 }
 
+// A borrowed constant (an in-memory TFLite import's weights left in place) resolves only through
+// the table Model::Load is given, entry by entry and size by size; a file on its own has no such
+// data, and its load fails naming the tensor.
+TEST(ModelFormat, BorrowedConstantsResolveOnlyThroughTheirTable) {
+  alignas(16) static const float kWeights[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  ModelBuilder b;
+  const int32_t in = b.AddTensor("in", DType::FLOAT32, {4});
+  const int32_t w = b.AddBorrowedConstant("w", DType::FLOAT32, {4}, kWeights, sizeof(kWeights));
+  const int32_t out = b.AddTensor("out", DType::FLOAT32, {4});
+  b.AddOperator(fb::OpType::ADD, {in, w}, {out});
+  b.SetInputs({in});
+  b.SetOutputs({out});
+  const std::vector<BorrowedBytes> table = b.borrowed();
+  ASSERT_EQ(table.size(), 1u);
+  const std::vector<uint8_t> bytes = std::move(b).Finish();
+
+  auto alone = Model::Load(bytes);
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.status().message().find("tensor 1 ('w')"), std::string::npos)
+      << alone.status().ToString();
+  EXPECT_NE(alone.status().message().find("exceeds the data section"), std::string::npos);
+
+  const std::vector<BorrowedBytes> wrong_size = {{reinterpret_cast<const uint8_t*>(kWeights), 12}};
+  auto wrong = Model::Load(bytes, LoadOptions{}, wrong_size, nullptr, nullptr);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("borrowed data entry 0"), std::string::npos)
+      << wrong.status().ToString();
+
+  auto good = Model::Load(bytes, LoadOptions{}, table, nullptr, nullptr);
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_TRUE((*good)->has_borrowed_data());
+  EXPECT_EQ((*good)->tensors()[static_cast<size_t>(w)].data,
+            reinterpret_cast<const uint8_t*>(kWeights));
+}
+
 TEST(ModelFormat, RoundTripsThroughBuilderAndLoader) {
   auto loaded = Model::Load(TinyModel(), LoadOptions{/*verify_sha256=*/true});
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
