@@ -41,6 +41,14 @@ for f in web/dist/wisp_simd.wasm web/dist/wisp_relaxed.wasm web/dist/wisp_simd_m
          web/dist/wisp.bundle.mjs web/src/wisp.mjs web/src/worker.mjs web/src/image.mjs; do
   printf '  %-32s %9d %9d\n' "${f#web/}" "$(stat -c %s "$f")" "$(gzip -9 -c "$f" | wc -c)"
 done
+# The size budget (issue 9): every .wasm variant at most 250 KB (250,000 bytes) after gzip -9.
+for f in web/dist/wisp_*.wasm; do
+  gz=$(gzip -9 -c "$f" | wc -c)
+  if ((gz > 250000)); then
+    echo "${f#web/} is $gz bytes after gzip -9: over the 250,000-byte budget" >&2
+    exit 1
+  fi
+done
 
 echo "== npm pack: install the tarball into a scratch project and run a model from it"
 pack_dir=$(mktemp -d)

@@ -219,6 +219,14 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
     }
   } else if (mr == 1) {
     GemmRows<T, 1, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+  } else if constexpr (WB == 1) {
+    // 8-bit weights serve layers of a single row tile (config.h, streamed_weight_bytes), mostly
+    // one row: those few rows run one at a time, which spares every .wasm variant a 4-row copy
+    // of the loop per input type.
+    for (size_t r = 0; r < mr; ++r) {
+      GemmRows<T, 1, WB>(1, nc, kc, ks, windows + r, packed_w, c + r * c_stride, c_stride,
+                         row_sums != nullptr ? row_sums + r : nullptr, e);
+    }
   } else {
     GemmRows<T, kMr, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
   }
