@@ -9,8 +9,9 @@
 // both files):
 // - Only subgraph 0 is imported; operators that call other subgraphs are unsupported.
 // - Every tensor keeps its name, shape (`shape`, not `shape_signature`), dtype, quantization and,
-//   for constants, its bytes (copied into the .wisp data section). Tensors created by the
-//   importer (an int64 axis rewritten as int32) are appended after the TFLite tensors.
+//   for constants, its bytes (copied into the .wisp data section; ImportTfliteBorrowing leaves
+//   aligned ones in the source instead). Tensors created by the importer (an int64 axis
+//   rewritten as int32) are appended after the TFLite tensors.
 // - Operators keep TFLite's input order; options absent from the file take the schema defaults.
 //   UNIDIRECTIONAL_SEQUENCE_LSTM always gets 24 inputs (-1 for absent ones) plus its
 //   intermediates. PADV2 whose pad value equals the zero value becomes PAD.
