@@ -34,18 +34,17 @@ Result<std::shared_ptr<const Model>> LoadModelBytes(const uint8_t* bytes, size_t
       ImportOptions import;
       import.name = options.name;
       import.record_sha256 = false;
-      if (keepalive == nullptr || options.complete_wisp_bytes) {
+      // A full import: the weights copied into a .wisp of its own.
+      auto import_copy = [bytes, size, import]() -> Result<std::shared_ptr<const Model>> {
         WISP_ASSIGN_OR_RETURN(std::vector<uint8_t> wisp_bytes, ImportTflite(bytes, size, import));
         return Model::Load(std::move(wisp_bytes), LoadOptions{false});
-      }
+      };
+      if (keepalive == nullptr || options.complete_wisp_bytes) return import_copy();
       // The caller keeps the bytes alive: the weights are used where they are. The content hash
       // (asked for rarely) is that of the .wisp a full import makes, as without borrowing.
       WISP_ASSIGN_OR_RETURN(ImportedModel imported, ImportTfliteBorrowing(bytes, size, import));
-      auto content_sha256 = [bytes, size, keepalive, import]() -> std::string {
-        Result<std::vector<uint8_t>> full = ImportTflite(bytes, size, import);
-        if (!full.ok()) return {};
-        Result<std::shared_ptr<const Model>> model =
-            Model::Load(std::move(*full), LoadOptions{false});
+      auto content_sha256 = [import_copy, keepalive]() -> std::string {
+        Result<std::shared_ptr<const Model>> model = import_copy();
         return model.ok() ? (*model)->content_sha256_hex() : std::string();
       };
       return Model::Load(std::move(imported.wisp), LoadOptions{false}, std::move(imported.borrowed),

@@ -176,11 +176,16 @@ std::vector<IsaLevel> Levels() {
                          &kQ8Rsum16cSse2, &kQ8Vadd16Avx2));
 #endif
 #if defined(WISP_MICROKERNELS_WASMSIMD)
+  // The SIMD128 int16 GEMM's 8-bit-weight twin, for single-row-tile layers only (config.h,
+  // streamed_weight_bytes).
+  auto use_streamed_simd_gemm = [](IsaLevel* level) {
+    level->kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
+    level->kernels.streamed_weight_bytes = std::numeric_limits<int64_t>::max();
+  };
   const std::vector<const DwconvKernelInfo*> simd_dw = {&kQ8DwconvUp16c2Wasmsimd};
   IsaLevel simd = Level("wasmsimd", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                         &kQ8Vadd16Wasmsimd);
-  simd.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
-  simd.kernels.streamed_weight_bytes = std::numeric_limits<int64_t>::max();
+  use_streamed_simd_gemm(&simd);
   simd.gemm_variants.push_back({&kQ8Gemm4x8c2w8Wasmsimd, "wasmsimd", true, true});
   levels.push_back(simd);
 #endif
@@ -200,10 +205,7 @@ std::vector<IsaLevel> Levels() {
                   &kQ8Rsum16cWasmsimd, &kQ8Vadd16Wasmsimd)
           : Level("wasmrelaxed", true, &kQ8Gemm4x8c2Wasmsimd, simd_dw, &kQ8Rsum16cWasmsimd,
                   &kQ8Vadd16Wasmsimd);
-  if (!sdot && !usdot) {
-    relaxed.kernels.gemm_streamed_weights = &kQ8Gemm4x8c2w8Wasmsimd;
-    relaxed.kernels.streamed_weight_bytes = std::numeric_limits<int64_t>::max();
-  }
+  if (!sdot && !usdot) use_streamed_simd_gemm(&relaxed);
   relaxed.gemm_variants = {{&kQ8Gemm4x8c4WasmUsdot, "wasmrelaxed", true, usdot},
                            {&kQ8Gemm4x8c4WasmSdot, "wasmrelaxed", true, sdot}};
   relaxed.dwconv_variants = {{&kQ8Dwconv3x3p16c4WasmUsdot, "wasmrelaxed", true, usdot},

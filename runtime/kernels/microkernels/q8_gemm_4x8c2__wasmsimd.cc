@@ -49,14 +49,7 @@ inline size_t FinishBlock(v128_t* lo, v128_t* hi, const uint8_t* w, const int32_
                           size_t mr, const WasmIntClamp& clamp, uint8_t* const* out, size_t n0,
                           size_t n) {
   if constexpr (WB == 1) {
-    if (row_sums != nullptr) {
-      const v128_t f_lo = wasm_v128_load(w + 32), f_hi = wasm_v128_load(w + 48);
-      for (int r = 0; r < R; ++r) {
-        const v128_t sum = wasm_i32x4_splat(row_sums[std::min<size_t>(r, mr - 1)]);
-        lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_mul(f_lo, sum));
-        hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, sum));
-      }
-    }
+    if (row_sums != nullptr) WasmAddRowSumFactors<R>(lo, hi, w + 32, row_sums, mr);
   }
   WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, n);
   return WB == 1 ? 64 : 32;

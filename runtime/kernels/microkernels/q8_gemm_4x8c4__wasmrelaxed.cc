@@ -88,15 +88,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
       lo[0] = wasm_i32x4_add(lo[0], lo2);
       hi[0] = wasm_i32x4_add(hi[0], hi2);
     }
-    if (row_sums != nullptr) {
-      const v128_t f_lo = wasm_v128_load(w + 32);
-      const v128_t f_hi = wasm_v128_load(w + 48);
-      for (int r = 0; r < R; ++r) {
-        const v128_t s = wasm_i32x4_splat(row_sums[std::min<size_t>(r, mr - 1)]);
-        lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_mul(f_lo, s));
-        hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, s));
-      }
-    }
+    if (row_sums != nullptr) WasmAddRowSumFactors<R>(lo, hi, w + 32, row_sums, mr);
     WasmStoreGemmBlock8<T, R>(lo, hi, w, clamp, out, n0, std::min<size_t>(kNr, nc - n0));
     w += 64;
   }

@@ -89,6 +89,20 @@ inline void WasmStorePartial(uint8_t* out, v128_t v, size_t n) {
   if (n & 1) wasm_v128_store8_lane(out, v, 0);
 }
 
+// For GEMMs on 8-bit packed weights (pack.h): the uint8 channels packed around 128 instead of
+// their zero point add factor x the row's input sum, the block's 8 int32 factors at `factors`.
+// Rows past mr use the last row's sum.
+template <int R>
+inline void WasmAddRowSumFactors(v128_t* lo, v128_t* hi, const uint8_t* factors,
+                                 const int32_t* row_sums, size_t mr) {
+  const v128_t f_lo = wasm_v128_load(factors), f_hi = wasm_v128_load(factors + 16);
+  for (int r = 0; r < R; ++r) {
+    const v128_t sum = wasm_i32x4_splat(row_sums[static_cast<size_t>(r) < mr ? r : mr - 1]);
+    lo[r] = wasm_i32x4_add(lo[r], wasm_i32x4_mul(f_lo, sum));
+    hi[r] = wasm_i32x4_add(hi[r], wasm_i32x4_mul(f_hi, sum));
+  }
+}
+
 // The end of a GEMM block of R rows x 8 channels (the wasmsimd and wasmrelaxed GEMMs):
 // requantizes the accumulators (lo: channels 0-3, hi: 4-7; float scales at `scales`) and stores
 // the first n channels of each row at out[r] + n0. Rows go in pairs, both narrowed into one
