@@ -17,6 +17,7 @@
 // packed as w - 128 and corrected by the rows' input sums (pack.h).
 #include <algorithm>
 
+#include "runtime/core/noinline.h"
 #include "runtime/kernels/microkernels/microkernels.h"
 #include "runtime/kernels/microkernels/wasmsimd_epilogue.h"
 
@@ -59,7 +60,8 @@ inline size_t FinishBlock(v128_t* lo, v128_t* hi, const uint8_t* w, const int32_
 // by tap: one division per call (a division per 8 values, as before, cost more than the
 // multiply-adds of a 3x3 layer with 16 input channels).
 template <typename T>
-void WidenRow(GemmWindow window, size_t kc, size_t kcp, size_t k0, size_t count, int16_t* out) {
+inline void WidenRow(GemmWindow window, size_t kc, size_t kcp, size_t k0, size_t count,
+                     int16_t* out) {
   size_t t = k0 / kcp, kk = k0 % kcp;
   for (size_t i = 0; i < count; ++t, kk = 0) {
     const uint8_t* x = window[t];
@@ -73,6 +75,19 @@ void WidenRow(GemmWindow window, size_t kc, size_t kcp, size_t k0, size_t count,
     }
     i += n;
   }
+}
+
+// The R rows of a call widened. One copy of the loops above, not one per row (clang unrolls a
+// loop over a constant R). V8 recompiles a function whole, in time that grows faster than its
+// size, and runs its baseline code meanwhile: with four copies, the row tails' partial stores
+// and the one-row path inlined, the int8 entry was 6.1 KB and took 30-45 ms of background
+// TurboFan work on a cold page (3.3 KB: 13-27 ms). An out-of-line call per row tile instead of
+// the loop cost 1.5-3% in steady state on small models (vww, mobilenet_v1_0.25).
+template <typename T, int R>
+inline void WidenRows(const GemmWindow* win, size_t kc, size_t kcp, size_t k0, size_t count,
+                      int16_t (*wide)[kChunk]) {
+#pragma clang loop unroll(disable)
+  for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, k0, count, wide[r]);
 }
 
 // The windows and output rows of the register block's R rows; rows past mr repeat the last one
@@ -113,7 +128,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
   RowsOf<R>(mr, windows, c, c_stride, win, out);
   const bool one_chunk = k_all <= kChunk;
   if (one_chunk) {
-    for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, 0, k_all, wide[r]);
+    WidenRows<T, R>(win, kc, kcp, 0, k_all, wide);
   }
   const uint8_t* w = static_cast<const uint8_t*>(packed_w);
   const WasmIntClamp clamp = MakeWasmIntClamp<T>(*e);
@@ -125,7 +140,7 @@ void GemmRows(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* wind
     for (size_t k0 = 0; k0 < k_all; k0 += chunk) {
       const size_t count = std::min(chunk, k_all - k0);
       if (!one_chunk) {
-        for (int r = 0; r < R; ++r) WidenRow<T>(win[r], kc, kcp, k0, count, wide[r]);
+        WidenRows<T, R>(win, kc, kcp, k0, count, wide);
       }
       size_t k = 0;
       if constexpr (R == 1) {
@@ -197,6 +212,22 @@ void GemmRowsInt16Input(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWi
   }
 }
 
+// The one-row paths of the int16-weight entries, out of line: each entry then holds the 4-row
+// path alone (size for V8's recompilation, see WidenRows), and a call per row tile is only paid
+// by single rows.
+template <typename T>
+WISP_NOINLINE void GemmOneRow(size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+                              const void* packed_w, uint8_t* c, size_t c_stride,
+                              const QuantEpilogue* e) {
+  GemmRows<T, 1, 2>(1, nc, kc, ks, windows, packed_w, c, c_stride, nullptr, e);
+}
+template <typename T>
+WISP_NOINLINE void GemmOneRowInt16Input(size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
+                                        const void* packed_w, uint8_t* c, size_t c_stride,
+                                        const QuantEpilogue* e) {
+  GemmRowsInt16Input<T, 1>(1, nc, kc, ks, windows, packed_w, c, c_stride, nullptr, e);
+}
+
 // kInt16Input: the int16-input entry (int16 weights only). One row runs alone (a fully
 // connected layer of batch 1 would otherwise compute its row four times).
 template <typename T, bool kInt16Input, int WB = 2>
@@ -206,12 +237,16 @@ void Gemm(size_t mr, size_t nc, size_t kc, size_t ks, const GemmWindow* windows,
   if constexpr (kInt16Input) {
     static_assert(WB == 2, "the int16-input entry reads int16 weights");
     if (mr == 1) {
-      GemmRowsInt16Input<T, 1>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+      GemmOneRowInt16Input<T>(nc, kc, ks, windows, packed_w, c, c_stride, e);
     } else {
       GemmRowsInt16Input<T, kMr>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
     }
   } else if (mr == 1) {
-    GemmRows<T, 1, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    if constexpr (WB == 2) {
+      GemmOneRow<T>(nc, kc, ks, windows, packed_w, c, c_stride, e);
+    } else {
+      GemmRows<T, 1, WB>(mr, nc, kc, ks, windows, packed_w, c, c_stride, row_sums, e);
+    }
   } else if constexpr (WB == 1) {
     // 8-bit weights serve layers of a single row tile (config.h, streamed_weight_bytes), mostly
     // one row: those few rows run one at a time, which spares every .wasm variant a 4-row copy

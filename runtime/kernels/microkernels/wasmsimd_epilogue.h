@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "runtime/core/noinline.h"
 #include "runtime/kernels/microkernels/quant_epilogue.h"
 
 namespace wisp {
@@ -89,6 +90,17 @@ inline void WasmStorePartial(uint8_t* out, v128_t v, size_t n) {
   if (n & 1) wasm_v128_store8_lane(out, v, 0);
 }
 
+// A GEMM block's last channels (n < 8) for a pair of rows (row r in bytes 0-7, row r + 1, unless
+// null, in 8-15). Out of line: only a layer's last block takes it, and inlined for every pair of
+// rows it made the GEMMs' bodies larger, which V8 recompiles whole (see WidenRows in
+// q8_gemm_4x8c2__wasmsimd.cc). The depthwise kernels keep their tails inline: a tile of 8
+// channels (vww, mobilenet_v1_0.25) takes it at every pixel.
+WISP_NOINLINE inline void WasmStoreRowPairPartial(uint8_t* row, uint8_t* next_row, v128_t bytes,
+                                                  size_t n) {
+  WasmStorePartial(row, bytes, n);
+  if (next_row != nullptr) WasmStorePartial(next_row, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
+}
+
 // For GEMMs on 8-bit packed weights (pack.h): the uint8 channels packed around 128 instead of
 // their zero point add factor x the row's input sum, the block's 8 int32 factors at `factors`.
 // Rows past mr use the last row's sum.
@@ -124,8 +136,7 @@ inline void WasmStoreGemmBlock8(const v128_t* lo, const v128_t* hi, const uint8_
       wasm_v128_store64_lane(out[r] + n0, bytes, 0);
       if (r1 != r) wasm_v128_store64_lane(out[r1] + n0, bytes, 1);
     } else {
-      WasmStorePartial(out[r] + n0, bytes, n);
-      if (r1 != r) WasmStorePartial(out[r1] + n0, wasm_i64x2_shuffle(bytes, bytes, 1, 1), n);
+      WasmStoreRowPairPartial(out[r] + n0, r1 != r ? out[r1] + n0 : nullptr, bytes, n);
     }
   }
 }
