@@ -16,16 +16,8 @@
 // saves; on two cores only less work in total shortens a cold start. Typical quiet round: headers
 // and warm-up at 5-7 ms (7-14 ms of warm-up), first read 3-8 ms after the warm-up, last read 6-12
 // ms later, wisp_model_load 17-21 ms, then 2-4 ms of JavaScript reading the model's description.
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { arg, argv, launchChromium, startServer } from './lib/browser_kit.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const web = (f) => pathToFileURL(path.join(repo, 'web', f)).href;
-const { startServer } = await import(web('test/server.mjs'));
-const { launchChromium } = await import(web('test/chromium.mjs'));
-
-const argv = process.argv.slice(2);
-const arg = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : d; };
 const rounds = Math.max(1, Number(arg('--rounds', 6)));
 const model = arg('--model', 'tf2_mobilenet_v2_1.0_224_ptq');
 const moduleUrl = argv.includes('--src') ? '/src/wisp.mjs' : '/dist/wisp.bundle.mjs';

@@ -5,16 +5,8 @@
 //                                  [--isa scalar|wasmsimd|wasmrelaxed] [--runs N] [--top N] [--json F]
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { arg, launchChromium, loadManifest, startServer } from './lib/browser_kit.mjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const web = (f) => pathToFileURL(path.join(repo, 'web', f)).href;
-const { startServer } = await import(web('test/server.mjs'));
-const { launchChromium } = await import(web('test/chromium.mjs'));
-const { loadManifest } = await import(web('test/shared.mjs'));
-
-const argv = process.argv.slice(2);
-const arg = (n, d) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : d; };
 const manifest = loadManifest();
 const all = [...new Set(manifest.cases.map((c) => path.basename(c.model, '.tflite')))];
 const models = arg('--models', all.join(',')).split(',');
