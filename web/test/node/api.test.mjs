@@ -94,6 +94,23 @@ test('corrupt and truncated models reject with the core message; the runtime kee
   model.dispose();
 });
 
+test('a response announcing more bytes than the heap can hold fails cleanly; the runtime keeps working', { skip, timeout: 300000 }, async () => {
+  // The download streams into a heap block of the Content-Length's size, here more than the
+  // 4 GB a WebAssembly heap can have: the allocation must fail as such (emmalloc, tried instead
+  // of dlmalloc, wrapped the size and handed back a small block that the body would overrun).
+  const rt = await create({ threads: 1 });
+  const claimed = 4_290_000_000;
+  const body = new ReadableStream({ start(c) { c.enqueue(new Uint8Array(4096)); c.close(); } });
+  const response = new Response(body, { headers: { 'content-length': String(claimed) } });
+  await assert.rejects(rt.load(response),
+    (e) => e instanceof WispError && e.message.includes(`out of memory: cannot allocate ${claimed} bytes`));
+  const model = await rt.load(fs.readFileSync(VWW));
+  const c = caseOf('mlperf_tiny_vww_96_int8/cat');
+  const [out] = await model.run(readTensor(c.inputs[0].file, 'int8'));
+  assert.equal(argmax(out.data), c.top5[0].index);
+  model.dispose();
+});
+
 test('image helpers reproduce the golden input (BMP decode + core resize)', { skip, timeout: 300000 }, async () => {
   const rt = await create({ threads: 1 });
   const c = caseOf('tf2_mobilenet_v2_1.0_224_ptq/cat');
