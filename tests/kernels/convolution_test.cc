@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,24 @@ fb::OpOptionsUnion OptionsOf(const Spec& s) {
 
 // ---- float -------------------------------------------------------------------------------------
 
+// The range a fused activation clamps to (the reference's outputs are unclamped).
+std::pair<double, double> ActivationBounds(fb::Activation act) {
+  if (act == fb::Activation::RELU) return {0, INFINITY};
+  if (act == fb::Activation::RELU6) return {0, 6};
+  if (act == fb::Activation::RELU_N1_TO_1) return {-1, 1};
+  return {-INFINITY, INFINITY};
+}
+
+// The float convolution of `s` as a one-operator model (bias only if s.has_bias); not built.
+void AddFloatConv(SingleOpModel* m, const Spec& s, const std::vector<float>& w,
+                  const std::vector<float>& bias) {
+  const int32_t in = m->AddInput("input", DType::FLOAT32, InputShape(s));
+  const int32_t f = m->AddConstant("filter", DType::FLOAT32, FilterShape(s), w);
+  const int32_t b = s.has_bias ? m->AddConstant("bias", DType::FLOAT32, {s.oc}, bias) : -1;
+  const int32_t out = m->AddOutput("output", DType::FLOAT32, OutputShape(s));
+  m->AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
+}
+
 void RunFloat(const Spec& s, uint32_t seed, bool reference_only = false) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -203,11 +222,7 @@ void RunFloat(const Spec& s, uint32_t seed, bool reference_only = false) {
     for (float& v : bias) v = dist(rng);
 
   SingleOpModel m;
-  const int32_t in = m.AddInput("input", DType::FLOAT32, InputShape(s));
-  const int32_t f = m.AddConstant("filter", DType::FLOAT32, FilterShape(s), w);
-  const int32_t b = s.has_bias ? m.AddConstant("bias", DType::FLOAT32, {s.oc}, bias) : -1;
-  const int32_t out = m.AddOutput("output", DType::FLOAT32, OutputShape(s));
-  m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
+  AddFloatConv(&m, s, w, bias);
   Status st = m.Build(reference_only);
   ASSERT_TRUE(st.ok()) << st.ToString();
   m.SetInput(0, x);
@@ -218,10 +233,7 @@ void RunFloat(const Spec& s, uint32_t seed, bool reference_only = false) {
   std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()), bd(bias.begin(), bias.end());
   const std::vector<double> want = Reference(s, xd, wd, bd);
   ASSERT_EQ(got.size(), want.size());
-  double lo = -INFINITY, hi = INFINITY;
-  if (s.act == fb::Activation::RELU) lo = 0;
-  if (s.act == fb::Activation::RELU6) lo = 0, hi = 6;
-  if (s.act == fb::Activation::RELU_N1_TO_1) lo = -1, hi = 1;
+  const auto [lo, hi] = ActivationBounds(s.act);
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_NEAR(got[i], std::min(std::max(want[i], lo), hi), 1e-5) << "at " << i;
   }
@@ -277,11 +289,7 @@ TEST(ConvolutionConv2D, FloatWinogradMatchesReferenceWithinRounding) {
     for (float& v : bias) v = dist(rng);
     for (bool winograd : {true, false}) {
       SingleOpModel m;
-      const int32_t in = m.AddInput("input", DType::FLOAT32, InputShape(s));
-      const int32_t f = m.AddConstant("filter", DType::FLOAT32, FilterShape(s), w);
-      const int32_t b = m.AddConstant("bias", DType::FLOAT32, {s.oc}, bias);
-      const int32_t out = m.AddOutput("output", DType::FLOAT32, OutputShape(s));
-      m.AddOperator(OpTypeOf(s), {in, f, b}, {out}, OptionsOf(s));
+      AddFloatConv(&m, s, w, bias);
       InterpreterOptions options;
       options.kernels.float_winograd = winograd;
       Status st = m.Build(options);
@@ -302,10 +310,7 @@ TEST(ConvolutionConv2D, FloatWinogradMatchesReferenceWithinRounding) {
       std::transform(bd.begin(), bd.end(), ba.begin(), [](double v) { return std::fabs(v); });
       const std::vector<double> magnitude = Reference(s, xa, wa, ba);
       ASSERT_EQ(got.size(), want.size());
-      double lo = -INFINITY, hi = INFINITY;
-      if (s.act == fb::Activation::RELU) lo = 0;
-      if (s.act == fb::Activation::RELU6) lo = 0, hi = 6;
-      if (s.act == fb::Activation::RELU_N1_TO_1) lo = -1, hi = 1;
+      const auto [lo, hi] = ActivationBounds(s.act);
       double worst = 0;
       for (size_t i = 0; i < got.size(); ++i) {
         const double err = std::fabs(got[i] - std::min(std::max(want[i], lo), hi));
@@ -447,10 +452,7 @@ void RunQuantized(const Spec& s, const QuantSpec& qs, uint32_t seed,
   for (int c = 0; c < s.oc; ++c) bd[c] = bias[c] * static_cast<double>(qs.in_scale) * w_scale(c);
   const std::vector<double> real = Reference(s, xd, wd, bd);
 
-  double lo = -INFINITY, hi = INFINITY;
-  if (s.act == fb::Activation::RELU) lo = 0;
-  if (s.act == fb::Activation::RELU6) lo = 0, hi = 6;
-  if (s.act == fb::Activation::RELU_N1_TO_1) lo = -1, hi = 1;
+  const auto [lo, hi] = ActivationBounds(s.act);
   auto xnn_quantize = [&](float v) {  // xnn_qs8_quantize / xnn_qu8_quantize
     return static_cast<int32_t>(std::lrintf(std::fmin(
         std::fmax(v / qs.out_scale + static_cast<float>(qs.out_zp), static_cast<float>(tmin)),
